@@ -1,8 +1,8 @@
 /* Transaction signing: the EIP-155 example of the EIP text, legacy and
  * EIP-1559 transactions compared byte for byte with ethers 6
  * (tests/fixtures/tx/transactions.json, made by make-fixtures.mjs), CREATE
- * addresses, the signed bytes read back with the strict RLP decoder, and
- * rejected inputs. */
+ * addresses, the signed bytes read back with the strict RLP decoder,
+ * rejected inputs, and acceptance of signed transactions by a real anvil. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +17,10 @@
 #include "core/hash.h"
 #include "core/hex.h"
 #include "core/rlp.h"
+#include "core/rpc.h"
 #include "core/tx.h"
 #include "core/u256.h"
+#include "support/anvil.h"
 #include "support/fixtures.h"
 
 static pc_secp *secp;
@@ -343,6 +345,134 @@ static void test_rejects(void **state)
     expect_rejected(&tx, key);
 }
 
+/* ---- (d) a real node accepts what we sign ------------------------------------------- */
+
+/* Init code that deploys the 10-byte runtime 602a60005260206000f3 (which
+ * returns the word 42): PUSH10 runtime, PUSH1 0, MSTORE, then RETURN of
+ * memory[22..32). */
+static const uint8_t init_code[] = {0x69, 0x60, 0x2a, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00,
+                                    0xf3, 0x60, 0x00, 0x52, 0x60, 0x0a, 0x60, 0x16, 0xf3};
+static const uint8_t runtime_code[] = {0x60, 0x2a, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3};
+
+typedef struct chain {
+    pc_test_anvil *anvil;
+    pc_rpc *rpc;
+    uint8_t key[32];
+    pc_address sender;
+    uint64_t chain_id;
+    pc_fees fees;
+} chain;
+
+/* Signs tx (nonce from the node), sends it, waits for its receipt and
+ * checks that it succeeded under the hash we computed. */
+static void send_and_mine(chain *c, pc_tx *tx, pc_receipt *receipt)
+{
+    pc_bytes raw = {0};
+    uint8_t our_hash[32], node_hash[32];
+    pc_error err;
+    tx->chain_id = c->chain_id;
+    if (pc_rpc_next_nonce(c->rpc, &c->sender, &tx->nonce, &err) != 0)
+        fail_msg("nonce: %s", err.message);
+    assert_int_equal(pc_tx_sign(secp, tx, c->key, &raw, our_hash, &err), 0);
+    if (pc_rpc_send_raw_transaction(c->rpc, raw.data, raw.len, node_hash, &err) != 0)
+        fail_msg("eth_sendRawTransaction: %s", err.message);
+    assert_memory_equal(node_hash, our_hash, 32);
+    if (pc_rpc_wait_receipt(c->rpc, our_hash, 10000, receipt, &err) != 0)
+        fail_msg("receipt: %s", err.message);
+    assert_int_equal(receipt->status, 1);
+    assert_memory_equal(receipt->tx_hash, our_hash, 32);
+    pc_bytes_free(&raw);
+}
+
+static void transfer(chain *c, pc_tx_type type, const pc_address *to, uint64_t wei)
+{
+    pc_tx tx;
+    pc_receipt receipt;
+    memset(&tx, 0, sizeof(tx));
+    tx.type = type;
+    tx.gas_limit = 21000;
+    tx.gas_price = c->fees.max_fee;
+    tx.max_fee_per_gas = c->fees.max_fee;
+    tx.max_priority_fee_per_gas = c->fees.priority_fee;
+    tx.has_to = 1;
+    tx.to = *to;
+    tx.value = pc_u256_from_u64(wei);
+    send_and_mine(c, &tx, &receipt);
+    assert_int_equal(receipt.gas_used, 21000);
+    assert_false(receipt.has_contract_address);
+    pc_receipt_free(&receipt);
+}
+
+static void assert_balance(chain *c, const pc_address *addr, uint64_t wei)
+{
+    pc_u256 balance, expect = pc_u256_from_u64(wei);
+    pc_error err;
+    if (pc_rpc_get_balance(c->rpc, addr, &balance, &err) != 0)
+        fail_msg("balance: %s", err.message);
+    assert_int_equal(pc_u256_cmp(&balance, &expect), 0);
+}
+
+/* Deploys init_code and checks the address against pc_contract_address and
+ * the code the node then holds. */
+static void create(chain *c, pc_tx_type type)
+{
+    pc_tx tx;
+    pc_receipt receipt;
+    pc_address expect;
+    pc_bytes code = {0};
+    pc_error err;
+    memset(&tx, 0, sizeof(tx));
+    tx.type = type;
+    tx.gas_limit = 200000;
+    tx.gas_price = c->fees.max_fee;
+    tx.max_fee_per_gas = c->fees.max_fee;
+    tx.max_priority_fee_per_gas = c->fees.priority_fee;
+    tx.data = init_code;
+    tx.data_len = sizeof(init_code);
+    send_and_mine(c, &tx, &receipt);
+    assert_true(receipt.has_contract_address);
+    assert_int_equal(pc_contract_address(&c->sender, tx.nonce, &expect), 0);
+    assert_true(pc_address_equal(&receipt.contract_address, &expect));
+    if (pc_rpc_get_code(c->rpc, &expect, &code, &err) != 0)
+        fail_msg("code: %s", err.message);
+    assert_int_equal(code.len, sizeof(runtime_code));
+    assert_memory_equal(code.data, runtime_code, sizeof(runtime_code));
+    pc_bytes_free(&code);
+    pc_receipt_free(&receipt);
+}
+
+static void test_anvil_accepts(void **state)
+{
+    (void)state;
+    chain c;
+    pc_error err;
+    pc_address recipient;
+    memset(&c, 0, sizeof(c));
+    c.anvil = pc_test_anvil_start(NULL);
+    assert_non_null(c.anvil);
+    c.rpc = pc_rpc_create(pc_test_anvil_url(c.anvil), NULL, &err);
+    assert_non_null(c.rpc);
+    pc_test_dev_key(0, c.key);
+    assert_int_equal(pc_secret_to_address(secp, c.key, &c.sender), 0);
+    assert_int_equal(pc_rpc_chain_id(c.rpc, &c.chain_id, &err), 0);
+    assert_int_equal(c.chain_id, 31337);
+    assert_int_equal(pc_rpc_fees(c.rpc, &c.fees, &err), 0);
+
+    /* A fresh account, so that its balance is exactly what we send. */
+    assert_int_equal(pc_address_parse("0x00000000000000000000000000000000c0ffee01", &recipient), 0);
+    assert_balance(&c, &recipient, 0);
+    transfer(&c, PC_TX_LEGACY, &recipient, 1000000000000000000ull);
+    assert_balance(&c, &recipient, 1000000000000000000ull);
+    transfer(&c, PC_TX_EIP1559, &recipient, 123456789);
+    assert_balance(&c, &recipient, 1000000000123456789ull);
+
+    create(&c, PC_TX_EIP1559);
+    create(&c, PC_TX_LEGACY);
+
+    pc_rpc_destroy(c.rpc);
+    pc_test_anvil_stop(c.anvil);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_ethers_transactions),
         cmocka_unit_test(test_contract_address),
         cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_anvil_accepts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
