@@ -1,0 +1,629 @@
+/* test_rpc.c: the JSON-RPC client against a real anvil, and against a tiny
+ * local socket server answering fixed bytes (malformed or failing nodes). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/rpc.h"
+#include "support/anvil.h"
+
+static pc_test_anvil *anvil;
+static pc_rpc *rpc;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void hex_bytes(const char *hex, pc_bytes *out)
+{
+    size_t n = strlen(hex) / 2;
+    pc_bytes_clear(out);
+    assert_int_equal(pc_bytes_reserve(out, n), 0);
+    assert_int_equal(pc_hex_decode_var(hex, out->data, n), (ssize_t)n);
+    out->len = n;
+}
+
+static void install_code(const char *addr_hex, const char *code_hex, pc_address *addr)
+{
+    pc_bytes code = {0};
+    assert_int_equal(pc_address_parse(addr_hex, addr), 0);
+    hex_bytes(code_hex, &code);
+    assert_int_equal(pc_test_anvil_set_code(anvil, addr, code.data, code.len), 0);
+    pc_bytes_free(&code);
+}
+
+/* eth_sendTransaction from an unlocked dev account; returns the tx hash. */
+static void send_unlocked(int from, const char *to_hex, const char *data_hex, uint8_t hash[32])
+{
+    pc_address a;
+    char from_hex[PC_ADDRESS_TEXT_LEN];
+    pc_test_dev_address(from, &a);
+    pc_address_format(&a, from_hex);
+    json_t *tx = json_pack("{s:s, s:s}", "from", from_hex, "data", data_hex);
+    if (to_hex)
+        json_object_set_new(tx, "to", json_string(to_hex));
+    json_t *result;
+    pc_error err = {0};
+    assert_int_equal(pc_rpc_call(rpc, "eth_sendTransaction", json_pack("[o]", tx), &result, &err),
+                     0);
+    assert_true(json_is_string(result));
+    assert_int_equal(pc_hex_decode(json_string_value(result), hash, 32), 0);
+    json_decref(result);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    anvil = pc_test_anvil_start(NULL);
+    if (!anvil)
+        return -1;
+    pc_error err = {0};
+    rpc = pc_rpc_create(pc_test_anvil_url(anvil), NULL, &err);
+    return rpc ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    pc_rpc_destroy(rpc);
+    pc_test_anvil_stop(anvil);
+    return 0;
+}
+
+/* ---- reads ----------------------------------------------------------------------- */
+
+static void test_chain_id_and_block_number(void **state)
+{
+    (void)state;
+    pc_error err = {0};
+    uint64_t id = 0, before = 0, after = 0;
+    assert_int_equal(pc_rpc_chain_id(rpc, &id, &err), 0);
+    assert_int_equal(id, 31337);
+    assert_int_equal(pc_rpc_block_number(rpc, &before, &err), 0);
+    assert_int_equal(pc_test_anvil_mine(anvil), 0);
+    assert_int_equal(pc_rpc_block_number(rpc, &after, &err), 0);
+    assert_int_equal(after, before + 1);
+}
+
+static void test_balance_of_dev_account(void **state)
+{
+    (void)state;
+    pc_address a;
+    pc_u256 wei, expected;
+    pc_error err = {0};
+    pc_test_dev_address(9, &a);
+    assert_int_equal(pc_rpc_get_balance(rpc, &a, &wei, &err), 0);
+    assert_int_equal(pc_u256_parse_dec("10000000000000000000000", &expected), 0);
+    assert_int_equal(pc_u256_cmp(&wei, &expected), 0);
+
+    pc_u256 set = pc_u256_from_u64(123456789);
+    assert_int_equal(pc_test_anvil_set_balance(anvil, &a, &set), 0);
+    assert_int_equal(pc_rpc_get_balance(rpc, &a, &wei, &err), 0);
+    assert_int_equal(pc_u256_cmp(&wei, &set), 0);
+    assert_int_equal(pc_test_anvil_set_balance(anvil, &a, &expected), 0);
+}
+
+static void test_block_timestamp_follows_time_travel(void **state)
+{
+    (void)state;
+    pc_error err = {0};
+    uint64_t t0 = 0, t1 = 0;
+    assert_int_equal(pc_rpc_get_block_timestamp(rpc, &t0, &err), 0);
+    assert_true(t0 > 1700000000u); /* anvil starts at the current time */
+    assert_int_equal(pc_test_anvil_increase_time(anvil, 3600), 0);
+    assert_int_equal(pc_rpc_get_block_timestamp(rpc, &t1, &err), 0);
+    assert_true(t1 >= t0 + 3600);
+    assert_true(t1 < t0 + 3600 + 60);
+}
+
+static void test_eth_call_to_empty_account(void **state)
+{
+    (void)state;
+    pc_address nobody;
+    assert_int_equal(pc_address_parse("0x00000000000000000000000000000000000c0de0", &nobody), 0);
+    pc_call call = {.to = &nobody, .data = (const uint8_t *)"\x01\x02\x03\x04", .data_len = 4};
+    pc_bytes result = {0}, revert = {0};
+    pc_error err = {0};
+    assert_int_equal(pc_rpc_eth_call(rpc, &call, &result, &revert, &err), 0);
+    assert_int_equal(result.len, 0);
+    pc_bytes code = {0};
+    assert_int_equal(pc_rpc_get_code(rpc, &nobody, &code, &err), 0);
+    assert_int_equal(code.len, 0);
+    pc_bytes_free(&code);
+    pc_bytes_free(&result);
+    pc_bytes_free(&revert);
+}
+
+static void test_eth_call_returns_data(void **state)
+{
+    (void)state;
+    pc_address c;
+    /* mstore(0, 0x2a) return(0, 32) */
+    install_code("0x00000000000000000000000000000000000c0de1", "602a60005260206000f3", &c);
+    pc_call call = {.to = &c};
+    pc_bytes result = {0};
+    pc_error err = {0};
+    assert_int_equal(pc_rpc_eth_call(rpc, &call, &result, NULL, &err), 0);
+    assert_int_equal(result.len, 32);
+    for (size_t i = 0; i < 31; i++)
+        assert_int_equal(result.data[i], 0);
+    assert_int_equal(result.data[31], 0x2a);
+    pc_bytes code = {0};
+    assert_int_equal(pc_rpc_get_code(rpc, &c, &code, &err), 0);
+    assert_int_equal(code.len, 10);
+    assert_int_equal(code.data[0], 0x60);
+    pc_bytes_free(&code);
+    pc_bytes_free(&result);
+}
+
+static void test_eth_call_revert_with_data(void **state)
+{
+    (void)state;
+    pc_address c;
+    /* mstore(0, 0xdeadbeef) revert(28, 4) */
+    install_code("0x00000000000000000000000000000000000c0de2", "63deadbeef6000526004601cfd", &c);
+    pc_call call = {.to = &c};
+    pc_bytes result = {0}, revert = {0};
+    pc_error err = {0};
+    assert_int_equal(pc_rpc_eth_call(rpc, &call, &result, &revert, &err), 1);
+    assert_int_equal(err.code, PC_ERR_TRANSACTION);
+    assert_int_equal(revert.len, 4);
+    assert_memory_equal(revert.data, "\xde\xad\xbe\xef", 4);
+
+    uint64_t gas = 0;
+    hex_bytes("ff", &revert); /* must be replaced, not appended to */
+    assert_int_equal(pc_rpc_estimate_gas(rpc, &call, &gas, &revert, &err), 1);
+    assert_int_equal(err.code, PC_ERR_TRANSACTION);
+    assert_int_equal(revert.len, 4);
+    assert_memory_equal(revert.data, "\xde\xad\xbe\xef", 4);
+    pc_bytes_free(&result);
+    pc_bytes_free(&revert);
+}
+
+static void test_eth_call_revert_without_data(void **state)
+{
+    (void)state;
+    pc_address c;
+    install_code("0x00000000000000000000000000000000000c0de3", "60006000fd", &c);
+    pc_call call = {.to = &c};
+    pc_bytes result = {0}, revert = {0};
+    pc_error err = {0};
+    hex_bytes("ff", &revert);
+    assert_int_equal(pc_rpc_eth_call(rpc, &call, &result, &revert, &err), 1);
+    assert_int_equal(err.code, PC_ERR_TRANSACTION);
+    assert_int_equal(revert.len, 0);
+    pc_bytes_free(&result);
+    pc_bytes_free(&revert);
+}
+
+static void test_estimate_gas_of_transfer(void **state)
+{
+    (void)state;
+    pc_address from, to;
+    pc_test_dev_address(0, &from);
+    pc_test_dev_address(1, &to);
+    pc_call call = {.from = &from, .to = &to, .value = pc_u256_from_u64(1000)};
+    uint64_t gas = 0;
+    pc_error err = {0};
+    assert_int_equal(pc_rpc_estimate_gas(rpc, &call, &gas, NULL, &err), 0);
+    assert_int_equal(gas, 21000);
+}
+
+static void test_fees(void **state)
+{
+    (void)state;
+    pc_fees f;
+    pc_error err = {0};
+    assert_int_equal(pc_rpc_fees(rpc, &f, &err), 0);
+    assert_true(f.has_base_fee);
+    assert_false(pc_u256_is_zero(&f.base_fee));
+    assert_false(pc_u256_is_zero(&f.priority_fee));
+    assert_false(pc_u256_is_zero(&f.gas_price));
+    pc_u256 expected = f.base_fee;
+    assert_int_equal(pc_u256_add(&expected, &expected, &f.base_fee), 0);
+    assert_int_equal(pc_u256_add(&expected, &expected, &f.priority_fee), 0);
+    assert_int_equal(pc_u256_cmp(&f.max_fee, &expected), 0);
+}
+
+/* ---- transactions, receipts, logs ------------------------------------------------------ */
+
+static void test_tx_count_and_receipt_of_transfer(void **state)
+{
+    (void)state;
+    pc_address a;
+    pc_error err = {0};
+    uint64_t before = 99, after = 0;
+    pc_test_dev_address(2, &a);
+    assert_int_equal(pc_rpc_get_transaction_count(rpc, &a, "latest", &before, &err), 0);
+    uint8_t hash[32];
+    send_unlocked(2, "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "0x", hash);
+    pc_receipt r;
+    assert_int_equal(pc_rpc_wait_receipt(rpc, hash, 5000, &r, &err), 0);
+    assert_memory_equal(r.tx_hash, hash, 32);
+    assert_int_equal(r.status, 1);
+    assert_int_equal(r.gas_used, 21000);
+    assert_false(r.has_contract_address);
+    assert_false(pc_u256_is_zero(&r.effective_gas_price));
+    assert_int_equal(r.n_logs, 0);
+    uint64_t head;
+    assert_int_equal(pc_rpc_block_number(rpc, &head, &err), 0);
+    assert_int_equal(r.block_number, head);
+    pc_receipt_free(&r);
+    assert_int_equal(pc_rpc_get_transaction_count(rpc, &a, NULL, &after, &err), 0);
+    assert_int_equal(after, before + 1);
+}
+
+static void test_deployment_receipt_and_logs(void **state)
+{
+    (void)state;
+    /* init code: mstore(0, 0x2a) log1(0, 32, topic 0x77) stop -> empty runtime */
+    uint8_t hash[32];
+    send_unlocked(4, NULL, "0x602a600052607760206000a100", hash);
+    pc_receipt r;
+    pc_error err = {0};
+    assert_int_equal(pc_rpc_wait_receipt(rpc, hash, 5000, &r, &err), 0);
+    assert_int_equal(r.status, 1);
+    assert_true(r.has_contract_address);
+    assert_int_equal(r.n_logs, 1);
+    uint8_t topic[32] = {0};
+    topic[31] = 0x77;
+    assert_int_equal(r.logs[0].n_topics, 1);
+    assert_memory_equal(r.logs[0].topics[0], topic, 32);
+    assert_int_equal(r.logs[0].data.len, 32);
+    assert_int_equal(r.logs[0].data.data[31], 0x2a);
+    assert_true(pc_address_equal(&r.logs[0].address, &r.contract_address));
+    assert_memory_equal(r.logs[0].tx_hash, hash, 32);
+    assert_int_equal(r.logs[0].block_number, r.block_number);
+
+    pc_log *logs;
+    size_t n;
+    pc_log_filter f = {.address = &r.contract_address, .to_block = PC_RPC_BLOCK_LATEST,
+                       .topic0 = topic};
+    assert_int_equal(pc_rpc_get_logs(rpc, &f, &logs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_memory_equal(logs[0].tx_hash, hash, 32);
+    assert_int_equal(logs[0].log_index, r.logs[0].log_index);
+    pc_logs_free(logs, n);
+
+    topic[31] = 0x78; /* another event: nothing */
+    assert_int_equal(pc_rpc_get_logs(rpc, &f, &logs, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_null(logs);
+    pc_receipt_free(&r);
+}
+
+static void test_get_logs_empty_range(void **state)
+{
+    (void)state;
+    pc_address nobody;
+    assert_int_equal(pc_address_parse("0x00000000000000000000000000000000000c0de9", &nobody), 0);
+    pc_log *logs = (pc_log *)&logs;
+    size_t n = 7;
+    pc_error err = {0};
+    pc_log_filter f = {.address = &nobody, .from_block = 0, .to_block = PC_RPC_BLOCK_LATEST};
+    assert_int_equal(pc_rpc_get_logs(rpc, &f, &logs, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_null(logs);
+    pc_log_filter backwards = {.from_block = 5, .to_block = 4};
+    assert_int_equal(pc_rpc_get_logs(rpc, &backwards, &logs, &n, &err), -1);
+    assert_int_equal(err.code, PC_ERR_INVALID_ARGUMENT);
+}
+
+static void test_send_raw_garbage_is_rejected(void **state)
+{
+    (void)state;
+    uint8_t hash[32];
+    pc_error err = {0};
+    assert_int_equal(pc_rpc_send_raw_transaction(rpc, (const uint8_t *)"\x02\xc0", 2, hash, &err),
+                     -1);
+    assert_int_equal(err.code, PC_ERR_NODE);
+    assert_non_null(strstr(err.message, "eth_sendRawTransaction"));
+}
+
+static void test_wait_receipt_times_out(void **state)
+{
+    (void)state;
+    uint8_t hash[32];
+    memset(hash, 0xab, sizeof hash);
+    pc_receipt r;
+    pc_error err = {0};
+    int found = 1;
+    assert_int_equal(pc_rpc_get_receipt(rpc, hash, &r, &found, &err), 0);
+    assert_int_equal(found, 0);
+    int64_t t0 = now_ms();
+    assert_int_equal(pc_rpc_wait_receipt(rpc, hash, 300, &r, &err), -1);
+    int64_t took = now_ms() - t0;
+    assert_int_equal(err.code, PC_ERR_TRANSACTION);
+    assert_non_null(strstr(err.message, "not mined within 300 ms"));
+    assert_true(took >= 300);
+    assert_true(took < 1000);
+}
+
+/* ---- concurrency --------------------------------------------------------------------------- */
+
+enum { THREADS = 8, PER_THREAD = 50 };
+
+typedef struct worker {
+    pc_address addr;
+    uint64_t nonces[PER_THREAD];
+    int failures;
+} worker;
+
+static void *take_nonces(void *arg)
+{
+    worker *w = arg;
+    for (int i = 0; i < PER_THREAD; i++) {
+        pc_error err = {0};
+        if (pc_rpc_next_nonce(rpc, &w->addr, &w->nonces[i], &err) != 0)
+            w->failures++;
+    }
+    return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_nonce_tracker_under_threads(void **state)
+{
+    (void)state;
+    pc_address a;
+    pc_error err = {0};
+    uint64_t start;
+    pc_test_dev_address(5, &a);
+    assert_int_equal(pc_rpc_get_transaction_count(rpc, &a, "pending", &start, &err), 0);
+    worker w[THREADS];
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (worker){.addr = a};
+        assert_int_equal(pthread_create(&t[i], NULL, take_nonces, &w[i]), 0);
+    }
+    uint64_t all[THREADS * PER_THREAD];
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+        for (int j = 1; j < PER_THREAD; j++) /* each thread sees increasing values */
+            assert_true(w[i].nonces[j] > w[i].nonces[j - 1]);
+        memcpy(&all[i * PER_THREAD], w[i].nonces, sizeof w[i].nonces);
+    }
+    qsort(all, THREADS * PER_THREAD, sizeof all[0], cmp_u64);
+    for (int i = 0; i < THREADS * PER_THREAD; i++)
+        assert_int_equal(all[i], start + (uint64_t)i);
+
+    /* Nothing was sent: after a resync the node's count comes back. */
+    uint64_t next;
+    pc_rpc_nonce_resync(rpc, &a);
+    assert_int_equal(pc_rpc_next_nonce(rpc, &a, &next, &err), 0);
+    assert_int_equal(next, start);
+}
+
+static void *read_block_numbers(void *arg)
+{
+    int *failures = arg;
+    for (int i = 0; i < 100; i++) {
+        uint64_t n;
+        pc_error err = {0};
+        if (pc_rpc_block_number(rpc, &n, &err) != 0)
+            (*failures)++;
+    }
+    return NULL;
+}
+
+static void test_concurrent_calls(void **state)
+{
+    (void)state;
+    pthread_t t[THREADS];
+    int failures[THREADS] = {0};
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, read_block_numbers, &failures[i]), 0);
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(failures[i], 0);
+    }
+}
+
+/* ---- broken nodes ------------------------------------------------------------------------------ */
+
+/* A one-connection server on 127.0.0.1 that reads the request and answers
+ * fixed bytes (or nothing for hang_ms), then closes. */
+typedef struct fake_server {
+    int listen_fd;
+    int port;
+    const char *reply;
+    int hang_ms;
+    pthread_t thread;
+} fake_server;
+
+static void *fake_serve(void *arg)
+{
+    fake_server *s = arg;
+    int fd = accept(s->listen_fd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    ssize_t n;
+    /* The request body is one JSON object: read until its closing brace. */
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0 && buf[n - 1] != '}')
+        ;
+    if (s->hang_ms)
+        usleep((useconds_t)s->hang_ms * 1000);
+    else if (send(fd, s->reply, strlen(s->reply), MSG_NOSIGNAL) < 0)
+        perror("fake server send");
+    close(fd);
+    return NULL;
+}
+
+static void fake_start(fake_server *s, const char *reply, int hang_ms)
+{
+    s->reply = reply;
+    s->hang_ms = hang_ms;
+    s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s->listen_fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    assert_int_equal(bind(s->listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(s->listen_fd, 4), 0);
+    assert_int_equal(getsockname(s->listen_fd, (struct sockaddr *)&sa, &len), 0);
+    s->port = ntohs(sa.sin_port);
+    assert_int_equal(pthread_create(&s->thread, NULL, fake_serve, s), 0);
+}
+
+static void fake_stop(fake_server *s)
+{
+    pthread_join(s->thread, NULL);
+    close(s->listen_fd);
+}
+
+/* Asks a fake server answering `status` and `body` (or hanging for
+ * hang_ms) for eth_chainId, and expects PC_ERR_NODE mentioning `why`. */
+static int64_t expect_node_error(const char *status, const char *body, int hang_ms,
+                                 const char *why)
+{
+    char reply[1024];
+    snprintf(reply, sizeof reply,
+             "HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             status, strlen(body), body);
+    fake_server s;
+    fake_start(&s, reply, hang_ms);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", s.port);
+    pc_rpc_options o = {.request_timeout_ms = 300};
+    pc_error err = {0};
+    pc_rpc *r = pc_rpc_create(url, &o, &err);
+    assert_non_null(r);
+    uint64_t id = 0;
+    int64_t t0 = now_ms();
+    assert_int_equal(pc_rpc_chain_id(r, &id, &err), -1);
+    int64_t took = now_ms() - t0;
+    assert_int_equal(err.code, PC_ERR_NODE);
+    assert_non_null(strstr(err.message, url));
+    assert_non_null(strstr(err.message, "eth_chainId"));
+    if (!strstr(err.message, why))
+        fail_msg("expected '%s' in: %s", why, err.message);
+    pc_rpc_destroy(r);
+    fake_stop(&s);
+    return took;
+}
+
+static void test_malformed_answers(void **state)
+{
+    (void)state;
+    const char *ok = "200 OK";
+    expect_node_error(ok, "hello", 0, "not JSON");
+    expect_node_error("500 Internal Server Error", "no", 0, "HTTP status 500");
+    expect_node_error("500 Internal Server Error", "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"}",
+                      0, "HTTP status 500");
+    expect_node_error(ok, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0xzz\"}", 0,
+                      "not a hex quantity");
+    expect_node_error(ok, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":7}", 0, "not a hex quantity");
+    expect_node_error(ok, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x10000000000000000\"}", 0,
+                      "64 bits");
+    expect_node_error(ok, "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"0x1\"}", 0, "wrong id");
+    expect_node_error(ok, "[]", 0, "not a JSON-RPC 2.0");
+    expect_node_error(ok, "", 0, "not JSON");
+    expect_node_error(ok, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32000,\"message\":\"boom now\"}}",
+                      0, "boom now");
+    expect_node_error(ok, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":\"boom\"}", 0,
+                      "malformed JSON-RPC error");
+    expect_node_error(ok, "{\"jsonrpc\":\"2.0\",\"id\":1}", 0, "neither result nor error");
+}
+
+static void test_request_timeout_honoured(void **state)
+{
+    (void)state;
+    /* The server hangs for 1.5 s; the client gives up after its 0.3 s. */
+    int64_t took = expect_node_error("200 OK", "", 1500, "imed out");
+    assert_true(took >= 290);
+    assert_true(took < 1000);
+}
+
+static void test_node_down(void **state)
+{
+    (void)state;
+    /* A port nobody listens on: bind it, then close it without listening. */
+    fake_server s;
+    fake_start(&s, "", 0);
+    int port = s.port;
+    shutdown(s.listen_fd, SHUT_RDWR);
+    fake_stop(&s);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    pc_error err = {0};
+    pc_rpc *r = pc_rpc_create(url, NULL, &err);
+    assert_non_null(r);
+    uint64_t n;
+    int64_t t0 = now_ms();
+    assert_int_equal(pc_rpc_block_number(r, &n, &err), -1);
+    assert_true(now_ms() - t0 < 1000);
+    assert_int_equal(err.code, PC_ERR_NODE);
+    assert_non_null(strstr(err.message, url));
+    assert_non_null(strstr(err.message, "eth_blockNumber"));
+    pc_rpc_destroy(r);
+
+    /* An unroutable address: whether the network says "unreachable" at once
+     * or drops the SYN, the 200 ms connect timeout bounds the wait. */
+    pc_rpc_options o = {.connect_timeout_ms = 200};
+    r = pc_rpc_create("http://10.255.255.1:8545", &o, &err);
+    assert_non_null(r);
+    t0 = now_ms();
+    assert_int_equal(pc_rpc_block_number(r, &n, &err), -1);
+    assert_true(now_ms() - t0 < 1000);
+    assert_int_equal(err.code, PC_ERR_NODE);
+    pc_rpc_destroy(r);
+}
+
+static void test_create_rejects_bad_url(void **state)
+{
+    (void)state;
+    pc_error err = {0};
+    assert_null(pc_rpc_create("localhost:8545", NULL, &err));
+    assert_int_equal(err.code, PC_ERR_INVALID_ARGUMENT);
+    assert_null(pc_rpc_create(NULL, NULL, &err));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chain_id_and_block_number),
+        cmocka_unit_test(test_balance_of_dev_account),
+        cmocka_unit_test(test_block_timestamp_follows_time_travel),
+        cmocka_unit_test(test_eth_call_to_empty_account),
+        cmocka_unit_test(test_eth_call_returns_data),
+        cmocka_unit_test(test_eth_call_revert_with_data),
+        cmocka_unit_test(test_eth_call_revert_without_data),
+        cmocka_unit_test(test_estimate_gas_of_transfer),
+        cmocka_unit_test(test_fees),
+        cmocka_unit_test(test_tx_count_and_receipt_of_transfer),
+        cmocka_unit_test(test_deployment_receipt_and_logs),
+        cmocka_unit_test(test_get_logs_empty_range),
+        cmocka_unit_test(test_send_raw_garbage_is_rejected),
+        cmocka_unit_test(test_wait_receipt_times_out),
+        cmocka_unit_test(test_nonce_tracker_under_threads),
+        cmocka_unit_test(test_concurrent_calls),
+        cmocka_unit_test(test_malformed_answers),
+        cmocka_unit_test(test_request_timeout_honoured),
+        cmocka_unit_test(test_node_down),
+        cmocka_unit_test(test_create_rejects_bad_url),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
