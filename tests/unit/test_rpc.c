@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/ecdsa.h"
 #include "core/rpc.h"
 #include "support/anvil.h"
 
@@ -592,6 +593,44 @@ static void test_node_down(void **state)
     pc_rpc_destroy(r);
 }
 
+static void test_anvil_options(void **state)
+{
+    (void)state;
+    pc_test_anvil_options o = {.chain_id = 1337, .block_time = 1};
+    pc_test_anvil *a = pc_test_anvil_start(&o);
+    assert_non_null(a);
+    assert_string_not_equal(pc_test_anvil_url(a), pc_test_anvil_url(anvil));
+    pc_error err = {0};
+    pc_rpc *r = pc_rpc_create(pc_test_anvil_url(a), NULL, &err);
+    assert_non_null(r);
+    uint64_t id = 0, b0 = 0, b1 = 0;
+    assert_int_equal(pc_rpc_chain_id(r, &id, &err), 0);
+    assert_int_equal(id, 1337);
+    assert_int_equal(pc_rpc_block_number(r, &b0, &err), 0);
+    usleep(2100 * 1000); /* blocks come by themselves every second */
+    assert_int_equal(pc_rpc_block_number(r, &b1, &err), 0);
+    assert_true(b1 >= b0 + 1);
+    pc_rpc_destroy(r);
+    pc_test_anvil_stop(a);
+
+}
+
+static void test_dev_keys_match_addresses(void **state)
+{
+    (void)state;
+    pc_secp *ctx = pc_secp_create();
+    assert_non_null(ctx);
+    for (int i = 0; i < 10; i++) {
+        uint8_t key[32];
+        pc_address derived, listed;
+        pc_test_dev_key(i, key);
+        pc_test_dev_address(i, &listed);
+        assert_int_equal(pc_secret_to_address(ctx, key, &derived), 0);
+        assert_true(pc_address_equal(&derived, &listed));
+    }
+    pc_secp_destroy(ctx);
+}
+
 static void test_create_rejects_bad_url(void **state)
 {
     (void)state;
@@ -623,6 +662,8 @@ int main(void)
         cmocka_unit_test(test_malformed_answers),
         cmocka_unit_test(test_request_timeout_honoured),
         cmocka_unit_test(test_node_down),
+        cmocka_unit_test(test_anvil_options),
+        cmocka_unit_test(test_dev_keys_match_addresses),
         cmocka_unit_test(test_create_rejects_bad_url),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
