@@ -18,6 +18,7 @@
 
 #include "core/ecdsa.h"
 #include "core/rpc.h"
+#include "core/tx.h"
 #include "support/anvil.h"
 
 static pc_test_anvil *anvil;
@@ -334,6 +335,53 @@ static void test_send_raw_garbage_is_rejected(void **state)
                      -1);
     assert_int_equal(err.code, PC_ERR_NODE);
     assert_non_null(strstr(err.message, "eth_sendRawTransaction"));
+}
+
+/* The success path of eth_sendRawTransaction: an EIP-1559 transfer signed
+ * in process with a tracked nonce and the suggested fees. */
+static void test_send_raw_signed_transfer(void **state)
+{
+    (void)state;
+    pc_secp *ctx = pc_secp_create();
+    assert_non_null(ctx);
+    pc_error err = {0};
+    pc_fees fees;
+    pc_tx tx = {.type = PC_TX_EIP1559, .chain_id = 31337, .gas_limit = 21000, .has_to = 1,
+                .value = pc_u256_from_u64(777)};
+    pc_address from;
+    uint8_t key[32], signed_hash[32], node_hash[32];
+    pc_test_dev_address(6, &from);
+    pc_test_dev_key(6, key);
+    pc_test_dev_address(7, &tx.to);
+    assert_int_equal(pc_rpc_fees(rpc, &fees, &err), 0);
+    tx.max_fee_per_gas = fees.max_fee;
+    tx.max_priority_fee_per_gas = fees.priority_fee;
+    assert_int_equal(pc_rpc_next_nonce(rpc, &from, &tx.nonce, &err), 0);
+    pc_u256 before, after;
+    assert_int_equal(pc_rpc_get_balance(rpc, &tx.to, &before, &err), 0);
+
+    pc_bytes raw = {0};
+    assert_int_equal(pc_tx_sign(ctx, &tx, key, &raw, signed_hash, &err), 0);
+    assert_int_equal(pc_rpc_send_raw_transaction(rpc, raw.data, raw.len, node_hash, &err), 0);
+    assert_memory_equal(node_hash, signed_hash, 32);
+    pc_receipt r;
+    assert_int_equal(pc_rpc_wait_receipt(rpc, node_hash, 5000, &r, &err), 0);
+    assert_int_equal(r.status, 1);
+    assert_int_equal(r.gas_used, 21000);
+    pc_receipt_free(&r);
+    assert_int_equal(pc_rpc_get_balance(rpc, &tx.to, &after, &err), 0);
+    pc_u256 diff;
+    assert_int_equal(pc_u256_sub(&diff, &after, &before), 0);
+    assert_int_equal(diff.limb[0], 777);
+
+    /* Sending the same nonce again is refused by the node. */
+    assert_int_equal(pc_rpc_send_raw_transaction(rpc, raw.data, raw.len, node_hash, &err), -1);
+    assert_int_equal(err.code, PC_ERR_NODE);
+    uint64_t next;
+    assert_int_equal(pc_rpc_next_nonce(rpc, &from, &next, &err), 0);
+    assert_int_equal(next, tx.nonce + 1);
+    pc_bytes_free(&raw);
+    pc_secp_destroy(ctx);
 }
 
 static void test_wait_receipt_times_out(void **state)
@@ -656,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_deployment_receipt_and_logs),
         cmocka_unit_test(test_get_logs_empty_range),
         cmocka_unit_test(test_send_raw_garbage_is_rejected),
+        cmocka_unit_test(test_send_raw_signed_transfer),
         cmocka_unit_test(test_wait_receipt_times_out),
         cmocka_unit_test(test_nonce_tracker_under_threads),
         cmocka_unit_test(test_concurrent_calls),
