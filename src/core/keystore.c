@@ -235,8 +235,10 @@ static int derive_key(const ks_params *ks, const char *password, size_t password
                       uint8_t dk[KS_KEY_LEN], pc_error *err)
 {
     static const char empty[1] = "";
-    if (!password)
+    if (!password) { /* documented as allowed only with length 0 */
         password = empty;
+        password_len = 0;
+    }
     if (ks->kdf == KS_KDF_SCRYPT) {
         /* OpenSSL needs 128*r*(n+2) bytes for V plus 128*r*p for B. */
         uint64_t maxmem = 128 * ks->r * (ks->n + 2) + 128 * ks->r * ks->p + 4096;

@@ -60,9 +60,10 @@ static const char official_scrypt[] =
  * published salt text: the published intermediate "Derived key" 7446f59e…
  * is scrypt("testpassword", utf8("25710c2c…")), i.e. its generator fed the
  * salt's hex text to scrypt instead of decoding it (reproduced with Python's
- * hashlib.scrypt and ethers' scrypt; geth and ethers cannot decrypt the
- * vector as published). With the salt bytes the generator really used, the
- * published ciphertext and MAC decrypt to the published secret. */
+ * hashlib.scrypt and with ethers' scrypt). Decoding the salt as hex, as geth
+ * and ethers do, gives b4130dc8… instead (same two tools), so the vector as
+ * published fails its MAC everywhere. With the salt bytes the generator
+ * really used, the published ciphertext and MAC decrypt to the secret. */
 static const char official_scrypt_salt_as_text[] =
     "{\"crypto\":{\"cipher\":\"aes-128-ctr\","
     "\"cipherparams\":{\"iv\":\"740770fce12ce862af21264dab25f1da\"},"
