@@ -82,9 +82,12 @@ static void sleep_ms(long ms)
 static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
 static pc_test_anvil *running;
 static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
+static pid_t atexit_owner; /* a forked child that exits must not stop our anvils */
 
 static void stop_all_at_exit(void)
 {
+    if (getpid() != atexit_owner)
+        return;
     for (;;) {
         pthread_mutex_lock(&running_lock);
         pc_test_anvil *a = running;
@@ -97,6 +100,7 @@ static void stop_all_at_exit(void)
 
 static void register_atexit(void)
 {
+    atexit_owner = getpid();
     atexit(stop_all_at_exit);
 }
 
@@ -227,9 +231,9 @@ static int start_once(pc_test_anvil *a, const char *chain_id, const char *block_
         argv[12] = "--block-time";
         argv[13] = (char *)block_time;
     }
-    pc_rpc_options ro = {.connect_timeout_ms = 500, .request_timeout_ms = 2000};
+    pc_rpc_options ro = {.connect_timeout_ms = 500};
     pc_error err = {0};
-    a->rpc = pc_rpc_create(a->url, &ro, &err);
+    a->rpc = pc_rpc_create(a->url, &ro, &err); /* short timeouts: only ever local */
     if (!a->rpc) {
         fprintf(stderr, "anvil: %s\n", err.message);
         return -1;
@@ -237,6 +241,8 @@ static int start_once(pc_test_anvil *a, const char *chain_id, const char *block_
     a->pid = spawn(argv);
     if (a->pid < 0) {
         perror("anvil: fork");
+        pc_rpc_destroy(a->rpc);
+        a->rpc = NULL;
         return -1;
     }
     int ready = wait_ready(a, chain_id_value);
