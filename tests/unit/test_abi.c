@@ -12,34 +12,11 @@
 
 #include <cmocka.h>
 
+#include "support/hexcheck.h"
+
 #include "core/abi.h"
 #include "core/hex.h"
 #include "core/rpc.h"
-
-/* Decodes hex into a malloc'd buffer of exactly the decoded size. */
-static uint8_t *from_hex(const char *hex, size_t *len)
-{
-    size_t cap = strlen(hex) / 2 + 1;
-    uint8_t *tmp = malloc(cap);
-    assert_non_null(tmp);
-    ssize_t n = pc_hex_decode_var(hex, tmp, cap);
-    assert_true(n >= 0);
-    uint8_t *exact = malloc(n > 0 ? (size_t)n : 1);
-    assert_non_null(exact);
-    memcpy(exact, tmp, (size_t)n);
-    free(tmp);
-    *len = (size_t)n;
-    return exact;
-}
-
-static void assert_hex(const uint8_t *got, size_t len, const char *expected_hex)
-{
-    char *text = malloc(2 * len + 3);
-    assert_non_null(text);
-    pc_hex_encode(got, len, text);
-    assert_string_equal(text, expected_hex);
-    free(text);
-}
 
 static void assert_u256_dec(const pc_u256 *v, const char *expected)
 {
@@ -54,7 +31,7 @@ static void check_selector(const char *signature, const char *expected)
 {
     uint8_t sel[4];
     pc_abi_selector(signature, sel);
-    assert_hex(sel, 4, expected);
+    pc_test_assert_hex(sel, 4, expected);
 }
 
 static void test_selectors(void **state)
@@ -73,9 +50,9 @@ static void test_topics(void **state)
     (void)state;
     uint8_t topic[32];
     pc_abi_topic("Transfer(address,address,uint256)", topic);
-    assert_hex(topic, 32, "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef");
+    pc_test_assert_hex(topic, 32, "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef");
     pc_abi_topic("Approval(address,address,uint256)", topic);
-    assert_hex(topic, 32, "0x8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925");
+    pc_test_assert_hex(topic, 32, "0x8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925");
 }
 
 /* ---- encoding ---- */
@@ -91,7 +68,7 @@ static void test_encode_transfer(void **state)
     assert_int_equal(pc_abi_begin_call(&b, "transfer(address,uint256)"), 0);
     assert_int_equal(pc_abi_append_address(&b, &to), 0);
     assert_int_equal(pc_abi_append_u256(&b, &amount), 0);
-    assert_hex(b.data, b.len,
+    pc_test_assert_hex(b.data, b.len,
                "0xa9059cbb00000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c8"
                "0000000000000000000000000000000000000000000000000de0b6b3a7640000");
     pc_bytes_free(&b);
@@ -110,7 +87,7 @@ static void test_encode_redeem_token(void **state)
     assert_int_equal(pc_abi_append_u64(&b, 28), 0);
     assert_int_equal(pc_abi_append_bytes32(&b, r), 0);
     assert_int_equal(pc_abi_append_bytes32(&b, s), 0);
-    assert_hex(b.data, b.len,
+    pc_test_assert_hex(b.data, b.len,
                "0x9710f948"
                "00000000000000000000000000000000000000000000000000000000000004d2"
                "000000000000000000000000000000000000000000000000000000000000001c"
@@ -132,7 +109,7 @@ static void test_encode_constructor_and_bool(void **state)
     assert_int_equal(pc_abi_append_bool(&b, 7), 0);
     assert_int_equal(pc_abi_append_bool(&b, 0), 0);
     assert_int_equal(pc_abi_append_u64(&b, UINT64_MAX), 0);
-    assert_hex(b.data, b.len,
+    pc_test_assert_hex(b.data, b.len,
                "0x6080604052"
                "000000000000000000000000ffffffffffffffffffffffffffffffffffffffff"
                "0000000000000000000000000000000000000000000000000000000000000001"
@@ -162,7 +139,7 @@ static void test_word_bounds(void **state)
     (void)state;
     size_t len;
     /* two full words and 31 more bytes: the third word is incomplete */
-    uint8_t *d = from_hex("0x"
+    uint8_t *d = pc_test_unhex("0x"
                           "00000000000000000000000000000000000000000000000000000000000004d2"
                           "0100000000000000000000000000000000000000000000000000000000000000"
                           "00000000000000000000000000000000000000000000000000000000000001",
@@ -190,7 +167,7 @@ static void test_word_value_checks(void **state)
 {
     (void)state;
     size_t len;
-    uint8_t *d = from_hex("0x"
+    uint8_t *d = pc_test_unhex("0x"
                           /* 0: address with a non-zero high byte */
                           "000000000000000000000001f39fd6e51aad88f6f4ce6ab8827279cfffb92266"
                           /* 1: bool 2 */
@@ -236,7 +213,7 @@ static const char ERROR_STRING_HEX[] =
 static void decode_hex(const char *hex, pc_abi_revert *out)
 {
     size_t len;
-    uint8_t *d = from_hex(hex, &len);
+    uint8_t *d = pc_test_unhex(hex, &len);
     pc_abi_decode_revert(d, len, MEDIATOR_ERRORS, N_MEDIATOR_ERRORS, out);
     free(d);
 }
@@ -252,7 +229,7 @@ static void test_revert_custom_with_metadata(void **state)
     assert_int_equal(r.n_meta, 2);
     assert_u256_dec(&r.meta[0], "1700000000");
     assert_u256_dec(&r.meta[1], "1699999000");
-    assert_hex(r.selector, 4, "0xb4cf4990");
+    pc_test_assert_hex(r.selector, 4, "0xb4cf4990");
 
     decode_hex("0x48ab5c5e0000000000000000000000000000000000000000000000000000000000000002", &r);
     assert_int_equal(r.kind, PC_ABI_REVERT_CUSTOM);
@@ -417,7 +394,7 @@ static void test_revert_empty_unknown_garbage(void **state)
     assert_int_equal(r.kind, PC_ABI_REVERT_UNKNOWN);
     decode_hex("0xdeadbeef0000000000000000000000000000000000000000000000000000000000000001", &r);
     assert_int_equal(r.kind, PC_ABI_REVERT_UNKNOWN);
-    assert_hex(r.selector, 4, "0xdeadbeef");
+    pc_test_assert_hex(r.selector, 4, "0xdeadbeef");
     /* a selector that belongs to a skipped (unparsable) def is unknown too */
     uint8_t sel[4];
     pc_abi_selector("Dynamic(uint16,string)", sel);
@@ -430,7 +407,7 @@ static void test_revert_empty_unknown_garbage(void **state)
 static void check_all_prefixes(const char *hex)
 {
     size_t len;
-    uint8_t *full = from_hex(hex, &len);
+    uint8_t *full = pc_test_unhex(hex, &len);
     for (size_t n = 0; n < len; n++) {
         uint8_t *cut = malloc(n ? n : 1);
         assert_non_null(cut);
@@ -472,7 +449,7 @@ static void make_log(pc_log *log, const char *const *topics, size_t n_topics, co
         assert_int_equal(pc_hex_decode(topics[i], log->topics[i], 32), 0);
     log->n_topics = n_topics;
     size_t len;
-    uint8_t *d = from_hex(data, &len);
+    uint8_t *d = pc_test_unhex(data, &len);
     assert_int_equal(pc_bytes_append(&log->data, d, len), 0);
     free(d);
 }

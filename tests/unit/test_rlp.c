@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "support/hexcheck.h"
+
 #include "core/hex.h"
 #include "core/rlp.h"
 #include "core/u256.h"
@@ -22,18 +24,6 @@ static void assert_encoded(const pc_bytes *b, const char *hex)
     pc_hex_encode(b->data, b->len, text);
     assert_string_equal(text, hex);
     free(text);
-}
-
-/* Decodes hex into a malloc'd buffer; *len receives its size. */
-static uint8_t *unhex(const char *hex, size_t *len)
-{
-    size_t cap = strlen(hex) / 2 + 1;
-    uint8_t *buf = malloc(cap);
-    assert_non_null(buf);
-    ssize_t n = pc_hex_decode_var(hex, buf, cap);
-    assert_true(n >= 0);
-    *len = (size_t)n;
-    return buf;
 }
 
 static void put_str(pc_bytes *b, const char *s)
@@ -309,7 +299,7 @@ static void test_decode_roundtrip(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(valid_vectors) / sizeof(valid_vectors[0]); i++) {
         size_t len;
-        uint8_t *in = unhex(valid_vectors[i], &len);
+        uint8_t *in = pc_test_unhex(valid_vectors[i], &len);
         pc_rlp_item item;
         pc_bytes out = {0};
         assert_int_equal(pc_rlp_decode(in, len, &item), 0);
@@ -326,7 +316,7 @@ static void test_iterator_and_integers(void **state)
     (void)state;
     size_t len;
     /* [ "cat", 1024, 0, "" , [] ] */
-    uint8_t *in = unhex("0xcb836361748204008080c0", &len);
+    uint8_t *in = pc_test_unhex("0xcb836361748204008080c0", &len);
     pc_rlp_item list, item;
     pc_rlp_iter it;
     uint64_t u;
@@ -372,7 +362,7 @@ static void test_integer_readers_reject(void **state)
     };
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         size_t len;
-        uint8_t *in = unhex(v[i].hex, &len);
+        uint8_t *in = pc_test_unhex(v[i].hex, &len);
         pc_rlp_item item;
         uint64_t u;
         pc_u256 w;
@@ -415,7 +405,7 @@ static void test_decode_rejects(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(invalid_vectors) / sizeof(invalid_vectors[0]); i++) {
         size_t len;
-        uint8_t *in = unhex(invalid_vectors[i], &len);
+        uint8_t *in = pc_test_unhex(invalid_vectors[i], &len);
         pc_rlp_item item;
         if (pc_rlp_decode(in, len, &item) != -1)
             fail_msg("accepted invalid RLP %s", invalid_vectors[i]);

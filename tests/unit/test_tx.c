@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "support/hexcheck.h"
 #include <jansson.h>
 
 #include "core/ecdsa.h"
@@ -45,16 +47,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Asserts that bytes[0..len) are `hex` ("0x" + lowercase digits). */
-static void assert_hex(const uint8_t *bytes, size_t len, const char *hex)
-{
-    char *text = malloc(2 * len + 3);
-    assert_non_null(text);
-    pc_hex_encode(bytes, len, text);
-    assert_string_equal(text, hex);
-    free(text);
-}
-
 /* ---- (a) the example of EIP-155 ---------------------------------------------------- */
 
 static void eip155_example(pc_tx *tx, uint8_t key[32])
@@ -81,14 +73,14 @@ static void test_eip155_example(void **state)
     eip155_example(&tx, key);
 
     assert_int_equal(pc_tx_signing_payload(&tx, &payload, &err), 0);
-    assert_hex(payload.data, payload.len,
+    pc_test_assert_hex(payload.data, payload.len,
                "0xec098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400"
                "0080018080");
     assert_int_equal(pc_tx_signing_hash(&tx, hash, &err), 0);
-    assert_hex(hash, 32, "0xdaf5a779ae972f972197303d7b574746c7ef83eadac0f2791ad23db92e4c8e53");
+    pc_test_assert_hex(hash, 32, "0xdaf5a779ae972f972197303d7b574746c7ef83eadac0f2791ad23db92e4c8e53");
 
     assert_int_equal(pc_tx_sign(secp, &tx, key, &raw, tx_hash, &err), 0);
-    assert_hex(raw.data, raw.len,
+    pc_test_assert_hex(raw.data, raw.len,
                "0xf86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764"
                "00008025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9"
                "d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83");
@@ -263,12 +255,12 @@ static void test_ethers_transactions(void **state)
         print_message("  %s\n", member(o, "name"));
         tx_from_fixture(o, &tx, key, &data);
         assert_int_equal(pc_tx_signing_payload(&tx, &payload, &err), 0);
-        assert_hex(payload.data, payload.len, member(o, "signingPayload"));
+        pc_test_assert_hex(payload.data, payload.len, member(o, "signingPayload"));
         assert_int_equal(pc_tx_signing_hash(&tx, hash, &err), 0);
-        assert_hex(hash, 32, member(o, "signingHash"));
+        pc_test_assert_hex(hash, 32, member(o, "signingHash"));
         assert_int_equal(pc_tx_sign(secp, &tx, key, &raw, hash, &err), 0);
-        assert_hex(raw.data, raw.len, member(o, "raw"));
-        assert_hex(hash, 32, member(o, "hash"));
+        pc_test_assert_hex(raw.data, raw.len, member(o, "raw"));
+        pc_test_assert_hex(hash, 32, member(o, "hash"));
         assert_int_equal(pc_address_parse(member(o, "sender"), &sender), 0);
         check_read_back(&tx, &raw, &sender);
         n_legacy += tx.type == PC_TX_LEGACY;
