@@ -272,7 +272,10 @@ static int parse_answer(const pc_rpc *rpc, const char *method, const pc_bytes *b
                         json_t **result, json_t **rpc_error, pc_error *err)
 {
     json_error_t jerr;
-    json_t *answer = json_loadb((const char *)body->data, body->len, 0, &jerr);
+    /* Nodes put revert reasons into error messages as text, raw bytes
+     * included (anvil writes "\u0000" for the zero bytes of a custom error),
+     * so strings with NULs must parse; they are only cut short when shown. */
+    json_t *answer = json_loadb((const char *)body->data, body->len, JSON_ALLOW_NUL, &jerr);
     if (!answer)
         return pc_rpc_node_error(rpc, method, err, "answer is not JSON: %s", jerr.text);
     int ret = -1;

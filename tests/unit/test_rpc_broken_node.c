@@ -258,6 +258,10 @@ static void test_malformed_answers(void **state)
                       0, "boom now");
     expect_node_error(ok, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":\"boom\"}", 0,
                       "malformed JSON-RPC error");
+    /* anvil escapes the zero bytes of a custom error's data inside its message */
+    expect_node_error(ok, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":3,"
+                      "\"message\":\"execution reverted: reason\\u0000more\"}}",
+                      0, "execution reverted: reason");
     expect_node_error(ok, "{\"jsonrpc\":\"2.0\",\"id\":1}", 0, "neither result nor error");
 }
 
