@@ -19,7 +19,7 @@ export const ERROR_CODES = Object.freeze({
   40: 'termination not started',
   41: 'termination timeout has not passed yet',
   42: 'termination already started (code added by the Mediator contract)',
-  50: 'Mediator deployment failed (invalid terms)',
+  50: 'Mediator deployment failed',
   60: 'deposit failed',
   100: 'transaction failed or could not be confirmed',
   101: 'Ethereum node unreachable or answered with an error',
