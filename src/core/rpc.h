@@ -93,9 +93,10 @@ typedef struct pc_call {
     pc_u256 value;          /* wei; zero is not sent */
     const uint8_t *data;    /* may be NULL when data_len is 0 */
     size_t data_len;
+    const char *block;      /* eth_call only: block tag or 0x-number; NULL = "latest" */
 } pc_call;
 
-/* eth_call(call, "latest").
+/* eth_call(call, call->block or "latest").
  * Returns 0: *result holds the return data (cleared first).
  *         1: the call reverted; *revert_data holds the revert data (cleared
  *            first; may be empty), *err is PC_ERR_TRANSACTION with the node's

@@ -272,7 +272,8 @@ int pc_rpc_eth_call(pc_rpc *rpc, const pc_call *call, pc_bytes *result, pc_bytes
                     pc_error *err)
 {
     json_t *r;
-    int ret = call_may_revert(rpc, "eth_call", call, "latest", &r, revert_data, err);
+    int ret = call_may_revert(rpc, "eth_call", call, call->block ? call->block : "latest", &r,
+                              revert_data, err);
     if (ret != 0)
         return ret;
     ret = parse_data(r, result);

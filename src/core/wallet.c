@@ -135,7 +135,7 @@ int pc_wallet_send(pc_wallet *w, const pc_address *to, const pc_u256 *value, con
     tx.data = data;
     tx.data_len = data_len;
 
-    pc_call call = {&w->address, to, tx.value, data, data_len};
+    pc_call call = {.from = &w->address, .to = to, .value = tx.value, .data = data, .data_len = data_len};
     int simulated = pc_rpc_estimate_gas(w->rpc, &call, &tx.gas_limit, revert_data, err);
     if (simulated != 0)
         return simulated;

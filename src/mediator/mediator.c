@@ -46,6 +46,24 @@ static int report_revert(const char *what, const pc_bytes *data, pc_abi_revert *
     return pc_error_set(err, PC_ERR_TRANSACTION, "%s reverted without a Mediator error", what);
 }
 
+/* A call to an address without code would "succeed" doing nothing (and a
+ * deposit would hand the ether to whoever owns that address), so every
+ * transaction to a Mediator first checks that there is a contract. */
+static int require_contract(pc_wallet *w, const pc_address *to, pc_error *err)
+{
+    pc_bytes code = {0};
+    int rc = pc_rpc_get_code(pc_wallet_rpc(w), to, &code, err);
+    size_t len = code.len;
+    pc_bytes_free(&code);
+    if (rc == 0 && len == 0) {
+        char addr[PC_ADDRESS_TEXT_LEN];
+        pc_address_format(to, addr);
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "no contract at %s: not a Mediator",
+                            addr);
+    }
+    return rc;
+}
+
 /* Simulates, sends and follows one transaction; `what` names it in errors. */
 static int transact(pc_wallet *w, const char *what, const pc_address *to, const pc_u256 *value,
                     const pc_bytes *data, pc_tx_result *result, pc_abi_revert *revert,
@@ -56,6 +74,9 @@ static int transact(pc_wallet *w, const char *what, const pc_address *to, const 
     pc_bytes revert_data = {0};
     if (revert)
         memset(revert, 0, sizeof(*revert));
+    memset(out, 0, sizeof(*out));
+    if (to && require_contract(w, to, err) != 0)
+        return -1;
     int rc = pc_wallet_send(w, to, value, data->data, data->len, out, &revert_data, err);
     if (rc == 1)
         rc = report_revert(what, &revert_data, revert, err);

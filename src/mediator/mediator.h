@@ -9,8 +9,10 @@
  * with *err filled. err->code is the contract's code (1, 2, 3, 4, 30 ... 42,
  * 50, 102) when the contract rejected the call, PC_ERR_NODE when the node
  * could not be asked, PC_ERR_TRANSACTION when the transaction failed or was
- * not mined in time. When `revert` is not NULL it receives the decoded
- * revert (kind PC_ABI_REVERT_EMPTY if the failure was not a revert), which
+ * not mined in time, PC_ERR_INVALID_ARGUMENT when the target address holds
+ * no contract (checked before anything is sent). When `revert` is not NULL
+ * it receives the decoded revert (kind PC_ABI_REVERT_EMPTY if the failure
+ * was not a revert), which
  * carries the metadata words (e.g. timeoutAt and now for codes 30 and 41).
  * When `result` is not NULL it receives the transaction's receipt data
  * (hash, gas, fee); free it with pc_tx_result_free. */

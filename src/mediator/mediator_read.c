@@ -8,15 +8,15 @@
 
 /* eth_call of a getter taking at most one uint256 argument; stores the
  * returned data (at least one word) in *ret. */
-static int call_getter(pc_rpc *rpc, const pc_address *mediator, const char *signature,
-                       const pc_u256 *arg, pc_bytes *ret, pc_error *err)
+static int call_getter(pc_rpc *rpc, const pc_address *mediator, const char *block,
+                       const char *signature, const pc_u256 *arg, pc_bytes *ret, pc_error *err)
 {
     pc_bytes data = {0};
     if (pc_abi_begin_call(&data, signature) != 0 || (arg && pc_abi_append_u256(&data, arg) != 0)) {
         pc_bytes_free(&data);
         return pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
     }
-    pc_call call = {NULL, mediator, {{0}}, data.data, data.len};
+    pc_call call = {.to = mediator, .data = data.data, .data_len = data.len, .block = block};
     int rc = pc_rpc_eth_call(rpc, &call, ret, NULL, err);
     pc_bytes_free(&data);
     if (rc == 1)
@@ -33,11 +33,11 @@ static int call_getter(pc_rpc *rpc, const pc_address *mediator, const char *sign
     return 0;
 }
 
-static int read_u256(pc_rpc *rpc, const pc_address *mediator, const char *signature,
-                     const pc_u256 *arg, pc_u256 *out, pc_error *err)
+static int read_u256(pc_rpc *rpc, const pc_address *mediator, const char *block,
+                     const char *signature, const pc_u256 *arg, pc_u256 *out, pc_error *err)
 {
     pc_bytes ret = {0};
-    int rc = call_getter(rpc, mediator, signature, arg, &ret, err);
+    int rc = call_getter(rpc, mediator, block, signature, arg, &ret, err);
     if (rc == 0)
         pc_abi_word_u256(ret.data, ret.len, 0, out);
     pc_bytes_free(&ret);
@@ -45,11 +45,11 @@ static int read_u256(pc_rpc *rpc, const pc_address *mediator, const char *signat
 }
 
 /* Reads a getter whose value must fit 64 bits (timeouts, timestamps). */
-static int read_u64(pc_rpc *rpc, const pc_address *mediator, const char *signature,
-                    uint64_t *out, pc_error *err)
+static int read_u64(pc_rpc *rpc, const pc_address *mediator, const char *block,
+                    const char *signature, uint64_t *out, pc_error *err)
 {
     pc_u256 v;
-    if (read_u256(rpc, mediator, signature, NULL, &v, err) != 0)
+    if (read_u256(rpc, mediator, block, signature, NULL, &v, err) != 0)
         return -1;
     if (pc_u256_to_u64(&v, out) != 0)
         *out = UINT64_MAX; /* the contract saturates absurd timeouts: treat as never */
@@ -60,18 +60,18 @@ static int read_address(pc_rpc *rpc, const pc_address *mediator, const char *sig
                         pc_address *out, pc_error *err)
 {
     pc_bytes ret = {0};
-    int rc = call_getter(rpc, mediator, signature, NULL, &ret, err);
+    int rc = call_getter(rpc, mediator, NULL, signature, NULL, &ret, err);
     if (rc == 0 && pc_abi_word_address(ret.data, ret.len, 0, out) != 0)
         rc = pc_error_set(err, PC_ERR_NODE, "%s returned a malformed address", signature);
     pc_bytes_free(&ret);
     return rc;
 }
 
-static int read_bool(pc_rpc *rpc, const pc_address *mediator, const char *signature,
-                     const pc_u256 *arg, int *out, pc_error *err)
+static int read_bool(pc_rpc *rpc, const pc_address *mediator, const char *block,
+                     const char *signature, const pc_u256 *arg, int *out, pc_error *err)
 {
     pc_bytes ret = {0};
-    int rc = call_getter(rpc, mediator, signature, arg, &ret, err);
+    int rc = call_getter(rpc, mediator, block, signature, arg, &ret, err);
     if (rc == 0 && pc_abi_word_bool(ret.data, ret.len, 0, out) != 0)
         rc = pc_error_set(err, PC_ERR_NODE, "%s returned a malformed bool", signature);
     pc_bytes_free(&ret);
@@ -83,10 +83,10 @@ int pc_mediator_read_terms(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
 {
     if (read_address(rpc, mediator, "serviceConsumer()", &out->consumer, err) != 0 ||
         read_address(rpc, mediator, "serviceProvider()", &out->provider, err) != 0 ||
-        read_u256(rpc, mediator, "costPerRequest()", NULL, &out->cost_per_request, err) != 0 ||
-        read_u64(rpc, mediator, "terminationTimeout()", &out->termination_timeout, err) != 0 ||
-        read_u64(rpc, mediator, "tokenRedemptionTimeout()", &out->token_redemption_timeout,
-                 err) != 0)
+        read_u256(rpc, mediator, NULL, "costPerRequest()", NULL, &out->cost_per_request, err) ||
+        read_u64(rpc, mediator, NULL, "terminationTimeout()", &out->termination_timeout, err) ||
+        read_u64(rpc, mediator, NULL, "tokenRedemptionTimeout()", &out->token_redemption_timeout,
+                 err))
         return -1;
     return 0;
 }
@@ -94,15 +94,23 @@ int pc_mediator_read_terms(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
 int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
                            pc_error *err)
 {
-    if (read_u256(rpc, mediator, "serviceConsumerFunds()", NULL, &out->consumer_funds, err) ||
-        read_u256(rpc, mediator, "serviceProviderFunds()", NULL, &out->provider_funds, err) ||
-        read_u256(rpc, mediator, "activeTokenId()", NULL, &out->active_token_id, err) ||
-        read_u256(rpc, mediator, "soonExpiringTokenId()", NULL, &out->soon_expiring_token_id,
+    /* All seven reads at one block number, so a block mined between two of
+     * them cannot mix two states. */
+    uint64_t number;
+    char b[PC_U256_HEX_LEN];
+    if (pc_rpc_block_number(rpc, &number, err) != 0)
+        return -1;
+    pc_u256 n = pc_u256_from_u64(number);
+    pc_u256_to_hex(&n, b);
+    if (read_u256(rpc, mediator, b, "serviceConsumerFunds()", NULL, &out->consumer_funds, err) ||
+        read_u256(rpc, mediator, b, "serviceProviderFunds()", NULL, &out->provider_funds, err) ||
+        read_u256(rpc, mediator, b, "activeTokenId()", NULL, &out->active_token_id, err) ||
+        read_u256(rpc, mediator, b, "soonExpiringTokenId()", NULL, &out->soon_expiring_token_id,
                   err) ||
-        read_u64(rpc, mediator, "soonExpiringTokenIdTimeout()", &out->soon_expiring_timeout,
+        read_u64(rpc, mediator, b, "soonExpiringTokenIdTimeout()", &out->soon_expiring_timeout,
                  err) ||
-        read_u64(rpc, mediator, "terminationStartedAt()", &out->termination_started_at, err) ||
-        read_bool(rpc, mediator, "terminated()", NULL, &out->terminated, err))
+        read_u64(rpc, mediator, b, "terminationStartedAt()", &out->termination_started_at, err) ||
+        read_bool(rpc, mediator, b, "terminated()", NULL, &out->terminated, err))
         return -1;
     return 0;
 }
@@ -113,26 +121,26 @@ int pc_mediator_get_u256(pc_rpc *rpc, const pc_address *mediator, const char *ge
     char signature[64];
     if (snprintf(signature, sizeof(signature), "%s()", getter) >= (int)sizeof(signature))
         return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "getter name too long");
-    return read_u256(rpc, mediator, signature, NULL, out, err);
+    return read_u256(rpc, mediator, NULL, signature, NULL, out, err);
 }
 
 int pc_mediator_is_terminated(pc_rpc *rpc, const pc_address *mediator, int *terminated,
                               pc_error *err)
 {
-    return read_bool(rpc, mediator, "terminated()", NULL, terminated, err);
+    return read_bool(rpc, mediator, NULL, "terminated()", NULL, terminated, err);
 }
 
 int pc_mediator_is_token_id_used(pc_rpc *rpc, const pc_address *mediator,
                                  const pc_u256 *token_id, int *used, pc_error *err)
 {
-    return read_bool(rpc, mediator, "usedTokenIds(uint256)", token_id, used, err);
+    return read_bool(rpc, mediator, NULL, "usedTokenIds(uint256)", token_id, used, err);
 }
 
 int pc_mediator_domain_separator(pc_rpc *rpc, const pc_address *mediator, uint8_t out[32],
                                  pc_error *err)
 {
     pc_bytes ret = {0};
-    int rc = call_getter(rpc, mediator, "domainSeparator()", NULL, &ret, err);
+    int rc = call_getter(rpc, mediator, NULL, "domainSeparator()", NULL, &ret, err);
     if (rc == 0)
         pc_abi_word_bytes32(ret.data, ret.len, 0, out);
     pc_bytes_free(&ret);

@@ -191,6 +191,31 @@ static void test_not_a_mediator(void **state)
     expect_reads_fail(c->rpc, &revert);
 }
 
+/* A transaction to an address without code is refused before anything is
+ * sent: a deposit must not hand ether to whoever owns that address. */
+static void test_transaction_to_non_contract(void **state)
+{
+    pc_test_chain *c = *state;
+    pc_address eoa;
+    pc_test_account consumer_before, eoa_before, consumer_after, eoa_after;
+    pc_u256 amount = pc_u256_from_u64(5000), next = pc_u256_from_u64(77);
+    pc_error err;
+    pc_test_dev_address(9, &eoa);
+    pc_test_account_read(c, &c->address[PC_TEST_CONSUMER], &consumer_before);
+    pc_test_account_read(c, &eoa, &eoa_before);
+    assert_int_equal(pc_mediator_deposit(c->wallet[PC_TEST_CONSUMER], &eoa, &amount, NULL, NULL,
+                                         &err), -1);
+    assert_int_equal(err.code, PC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(pc_mediator_start_token_redemption(c->wallet[PC_TEST_PROVIDER], &eoa, &next,
+                                                        NULL, NULL, &err), -1);
+    assert_int_equal(err.code, PC_ERR_INVALID_ARGUMENT);
+    pc_test_account_read(c, &c->address[PC_TEST_CONSUMER], &consumer_after);
+    pc_test_account_read(c, &eoa, &eoa_after);
+    assert_u256_equal(&consumer_after.balance, &consumer_before.balance);
+    assert_int_equal(consumer_after.nonce, consumer_before.nonce);
+    assert_u256_equal(&eoa_after.balance, &eoa_before.balance);
+}
+
 /* A URL on which nothing listens: a port the kernel just handed out and took back. */
 static void closed_port_url(char *url, size_t cap)
 {
@@ -329,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_token_ids_used),
         cmocka_unit_test(test_domain_separator),
         cmocka_unit_test(test_not_a_mediator),
+        cmocka_unit_test(test_transaction_to_non_contract),
         cmocka_unit_test(test_node_unreachable),
         cmocka_unit_test(test_node_stops),
         cmocka_unit_test(test_decode_event_strict),
