@@ -112,9 +112,8 @@ static int terms_valid(const pc_mediator_terms *t, const pc_address *consumer,
            t->termination_timeout > 0 && t->token_redemption_timeout > 0;
 }
 
-/* Creation bytecode followed by the ABI-encoded constructor arguments. */
-static int build_init_code(const pc_mediator_terms *t, const pc_u256 *initial_token_id,
-                           pc_bytes *code)
+int pc_mediator_init_code(const pc_mediator_terms *t, const pc_u256 *initial_token_id,
+                          pc_bytes *code)
 {
     size_t hex_len = strlen(pc_mediator_bytecode_hex);
     if (pc_bytes_reserve(code, hex_len / 2 + 5 * 32) != 0)
@@ -145,7 +144,7 @@ int pc_mediator_deploy(pc_wallet *consumer, const pc_mediator_terms *terms,
                             "invalid Mediator terms: the provider must be a non-zero address other "
                             "than the consumer, the initial token id, cost and timeouts non-zero");
     pc_bytes code = {0};
-    if (build_init_code(terms, initial_token_id, &code) != 0) {
+    if (pc_mediator_init_code(terms, initial_token_id, &code) != 0) {
         pc_bytes_free(&code);
         return pc_error_set(err, PC_ERR_INTERNAL, "cannot build the Mediator's init code");
     }

@@ -59,6 +59,12 @@ int pc_mediator_deploy(pc_wallet *consumer, const pc_mediator_terms *terms,
                        const pc_u256 *initial_token_id, pc_address *mediator,
                        pc_tx_result *result, pc_abi_revert *revert, pc_error *err);
 
+/* Appends the creation bytecode followed by the ABI-encoded constructor
+ * arguments (what pc_mediator_deploy sends) to *code. Returns 0, or -1 when
+ * out of memory. */
+int pc_mediator_init_code(const pc_mediator_terms *terms, const pc_u256 *initial_token_id,
+                          pc_bytes *code);
+
 /* ---- transactions (spec §6) ---------------------------------------------------- */
 
 /* Consumer: adds `amount` wei to the consumer funds. */
@@ -103,6 +109,15 @@ int pc_mediator_read_terms(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
 /* Reads the mutable state (seven eth_calls at "latest"). */
 int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
                            pc_error *err);
+
+/* Checks that the code at `mediator` is exactly our Mediator contract built
+ * with `terms` (read with pc_mediator_read_terms): it simulates the
+ * deployment with those terms (eth_call, nothing is sent) and compares the
+ * resulting runtime code with eth_getCode. A provider must do this before
+ * trusting a Mediator's getters: any contract can answer them with made-up
+ * funds. *genuine = 1 if the code matches, else 0. */
+int pc_mediator_verify_code(pc_rpc *rpc, const pc_address *mediator,
+                            const pc_mediator_terms *terms, int *genuine, pc_error *err);
 
 /* Single getters, for callers that need one value (each one eth_call).
  * `getter` is one of the contract's uint256 getters by name without

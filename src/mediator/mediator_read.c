@@ -146,3 +146,29 @@ int pc_mediator_domain_separator(pc_rpc *rpc, const pc_address *mediator, uint8_
     pc_bytes_free(&ret);
     return rc;
 }
+
+int pc_mediator_verify_code(pc_rpc *rpc, const pc_address *mediator,
+                            const pc_mediator_terms *terms, int *genuine, pc_error *err)
+{
+    /* The initial token id lives in storage, not in the code: any non-zero one will do. */
+    pc_u256 any_id = pc_u256_from_u64(1);
+    pc_bytes init = {0}, expected = {0}, actual = {0};
+    int rc = -1;
+    *genuine = 0;
+    if (pc_mediator_init_code(terms, &any_id, &init) != 0) {
+        pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    pc_call deploy = {.from = &terms->consumer, .data = init.data, .data_len = init.len};
+    int sim = pc_rpc_eth_call(rpc, &deploy, &expected, NULL, err);
+    if (sim < 0 || pc_rpc_get_code(rpc, mediator, &actual, err) != 0)
+        goto done;
+    rc = 0;
+    *genuine = sim == 0 && expected.len > 0 && expected.len == actual.len &&
+               memcmp(expected.data, actual.data, actual.len) == 0;
+done:
+    pc_bytes_free(&init);
+    pc_bytes_free(&expected);
+    pc_bytes_free(&actual);
+    return rc;
+}

@@ -149,6 +149,51 @@ static void test_domain_separator(void **state)
     assert_memory_equal(on_chain, local, 32);
 }
 
+/* Only the exact Mediator code with the terms it claims passes; a contract
+ * whose getters could claim anything (here: a Mediator's code copied to
+ * another address, which reads as empty storage, or wrong terms) does not. */
+static void test_verify_code(void **state)
+{
+    pc_test_chain *c = *state;
+    pc_test_channel ch;
+    pc_mediator_terms terms, other;
+    pc_bytes code = {0};
+    pc_address copy, eoa;
+    int genuine = -1;
+    pc_error err;
+    pc_test_channel_open(c, NULL, 0, &ch);
+    assert_ok(pc_mediator_read_terms(c->rpc, &ch.mediator, &terms, &err), &err);
+    assert_ok(pc_mediator_verify_code(c->rpc, &ch.mediator, &terms, &genuine, &err), &err);
+    assert_int_equal(genuine, 1);
+
+    other = terms;
+    pc_u256 one = pc_u256_from_u64(1);
+    pc_u256_add(&other.cost_per_request, &other.cost_per_request, &one);
+    assert_ok(pc_mediator_verify_code(c->rpc, &ch.mediator, &other, &genuine, &err), &err);
+    assert_int_equal(genuine, 0);
+    other = terms;
+    other.token_redemption_timeout += 1;
+    assert_ok(pc_mediator_verify_code(c->rpc, &ch.mediator, &other, &genuine, &err), &err);
+    assert_int_equal(genuine, 0);
+
+    /* the same runtime code at another address is still code we built: it
+     * verifies, and its (empty) storage shows no funds - harmless */
+    assert_ok(pc_rpc_get_code(c->rpc, &ch.mediator, &code, &err), &err);
+    memset(copy.bytes, 0x61, sizeof copy.bytes);
+    assert_int_equal(pc_test_anvil_set_code(c->anvil, &copy, code.data, code.len), 0);
+    assert_ok(pc_mediator_verify_code(c->rpc, &copy, &terms, &genuine, &err), &err);
+    assert_int_equal(genuine, 1);
+    code.data[code.len / 2] ^= 0xff; /* a tampered copy does not verify */
+    assert_int_equal(pc_test_anvil_set_code(c->anvil, &copy, code.data, code.len), 0);
+    assert_ok(pc_mediator_verify_code(c->rpc, &copy, &terms, &genuine, &err), &err);
+    assert_int_equal(genuine, 0);
+    pc_bytes_free(&code);
+
+    pc_test_dev_address(9, &eoa);
+    assert_ok(pc_mediator_verify_code(c->rpc, &eoa, &terms, &genuine, &err), &err);
+    assert_int_equal(genuine, 0);
+}
+
 /* ---- failures ------------------------------------------------------------------------ */
 
 /* Every read of `addr` fails with PC_ERR_NODE. */
@@ -353,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_read_state),
         cmocka_unit_test(test_token_ids_used),
         cmocka_unit_test(test_domain_separator),
+        cmocka_unit_test(test_verify_code),
         cmocka_unit_test(test_not_a_mediator),
         cmocka_unit_test(test_transaction_to_non_contract),
         cmocka_unit_test(test_node_unreachable),

@@ -1,0 +1,36 @@
+/* accounts.h: the accounts of the services this Payment Server serves. Keys
+ * are unlocked once at start-up (V3 keystores; raw keys only in dev mode),
+ * held only in memory inside pc_wallet objects, and never leave the process. */
+#ifndef PAYCHAN_SERVER_ACCOUNTS_H
+#define PAYCHAN_SERVER_ACCOUNTS_H
+
+#include <stddef.h>
+
+#include "core/ecdsa.h"
+#include "core/error.h"
+#include "core/hex.h"
+#include "core/rpc.h"
+#include "core/wallet.h"
+#include "server/config.h"
+
+typedef struct pc_accounts pc_accounts;
+
+/* Unlocks every account of cfg (keystores via core/keystore.h; dev keys
+ * only when cfg->dev_mode) and creates a wallet for each on rpc/secp for
+ * chain_id. Fails with PC_ERR_KEYSTORE naming the file when one cannot be
+ * unlocked, PC_ERR_INVALID_ARGUMENT for a raw key outside dev mode or a
+ * duplicate account, and when there is no account at all. */
+pc_accounts *pc_accounts_load(const pc_config *cfg, pc_rpc *rpc, const pc_secp *secp,
+                              uint64_t chain_id, pc_error *err);
+
+/* Wipes every key and frees. NULL is a no-op. */
+void pc_accounts_free(pc_accounts *a);
+
+/* The wallet of `addr`, or NULL when this server does not serve it. */
+pc_wallet *pc_accounts_find(const pc_accounts *a, const pc_address *addr);
+
+/* Number of accounts and the i-th wallet (0 <= i < count), for /status and duties. */
+size_t pc_accounts_count(const pc_accounts *a);
+pc_wallet *pc_accounts_at(const pc_accounts *a, size_t i);
+
+#endif

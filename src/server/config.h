@@ -1,0 +1,76 @@
+/* config.h: paychand's configuration, from (in increasing precedence)
+ * built-in defaults, a config file, environment variables and the command
+ * line. The file has one `key = value` per line (`#` starts a comment); its
+ * keys are the long option names without dashes' leading "--", e.g.
+ *
+ *     node-url = http://127.0.0.1:8545
+ *     chain-id = 31337
+ *     port = 3001
+ *     store = sqlite
+ *     data-dir = /var/lib/paychan
+ *     account = /etc/paychan/persistence.json:/etc/paychan/persistence.pass
+ *     account = /etc/paychan/random.json:/etc/paychan/random.pass
+ *
+ * Environment (the seed's names are honoured): ETH_NODE_URL, REDIS_HOST,
+ * REDIS_PORT, PORT, and PAYCHAN_<KEY> for every key (dashes as underscores,
+ * upper case: PAYCHAN_CHAIN_ID, PAYCHAN_STORE, ...; PAYCHAN_CONFIG names the
+ * file). `pc_config_usage` prints every option with its default. */
+#ifndef PAYCHAN_SERVER_CONFIG_H
+#define PAYCHAN_SERVER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/error.h"
+#include "core/logger.h"
+#include "server/store.h"
+
+#define PC_CONFIG_MAX_ACCOUNTS 32
+
+/* One served account: a V3 keystore with its password file, or (only with
+ * dev_mode) a raw hex key. */
+typedef struct pc_account_config {
+    char *keystore_path;
+    char *password_path;
+    char *dev_key_hex; /* "0x" + 64 hex digits; NULL unless dev mode */
+} pc_account_config;
+
+typedef struct pc_config {
+    char *config_path;          /* --config FILE, or NULL */
+    char *node_url;             /* --node-url / ETH_NODE_URL; default http://127.0.0.1:8545 */
+    uint64_t chain_id;          /* --chain-id; 0 = accept the node's (logged) */
+    char *listen_address;       /* --listen; default 127.0.0.1 */
+    int port;                   /* --port / PORT; default 3000 */
+    pc_store_backend store;     /* --store sqlite|redis|memory; default sqlite */
+    char *data_dir;             /* --data-dir; default ./paychan-data (SQLite file inside) */
+    char *redis_host;           /* --redis-host / REDIS_HOST; default 127.0.0.1 */
+    int redis_port;             /* --redis-port / REDIS_PORT; default 6379 */
+    char *redis_prefix;         /* --redis-prefix; default paychan: */
+    pc_account_config accounts[PC_CONFIG_MAX_ACCOUNTS]; /* --account KEYSTORE:PASSWORDFILE */
+    size_t n_accounts;
+    int dev_mode;               /* --dev: allows --dev-key HEX (raw keys) */
+    int allow_unstamped_auth;   /* --allow-unstamped-auth: accept the original scheme of spec §3 */
+    int auth_window_s;          /* --auth-window SECONDS; default 60 */
+    int duty_interval_ms;       /* --duty-interval MS; default 2000 */
+    uint64_t redeem_after_s;    /* --redeem-after SECONDS: redeem tokens older than this; default 3600 */
+    int receipt_timeout_ms;     /* --receipt-timeout MS; default 60000 */
+    pc_log_level log_level;     /* --log-level error|warn|info|debug; default info */
+    char *visualizer_dir;       /* --visualizer DIR: serve it at /visualizer/ (NULL = off) */
+    int threads_per_core;       /* --threads-per-core; unused by thread-per-connection; reserved */
+} pc_config;
+
+/* Fills *cfg from defaults, the file, the environment and argv (in that
+ * order). Returns 0; 1 when --help or --version was handled (usage printed
+ * to stdout: the caller exits 0); -1 on any invalid value, unknown key or
+ * option, unreadable file (*err says which and where, e.g. "file:line").
+ * envp-style lookups use getenv. */
+int pc_config_load(pc_config *cfg, int argc, char **argv, pc_error *err);
+
+/* Prints the usage text with every option, its environment variable and default. */
+void pc_config_usage(FILE *out);
+
+/* Frees the strings held by *cfg. */
+void pc_config_free(pc_config *cfg);
+
+#endif

@@ -1,0 +1,133 @@
+/* store.h: the Payment Server's durable state behind one interface, with
+ * three backends: SQLite (embedded default: one file, WAL, group commit),
+ * Redis (shared by several paychand instances of one team; atomic through
+ * Lua scripts) and memory (tests only).
+ *
+ * What is stored:
+ *  - consumer side: the request counter per (Mediator, token id), taken
+ *    atomically by createSignatureHeaders;
+ *  - provider side: per (Mediator, token id) the highest count seen, which
+ *    counts below it were already seen (a window of PC_COUNTER_WINDOW), and
+ *    the signature of the highest count, kept for redemption;
+ *  - the Mediators this server works for, with their role and settings;
+ *  - request-signature nonces, for replay protection of authenticated calls.
+ *
+ * Durability: a function that changes state returns only after the change
+ * is durable (fsync'ed by SQLite, or acknowledged by Redis configured with
+ * appendfsync always); so "valid" is never answered for a count that a crash
+ * could lose. All functions are thread-safe; a store may be used by any
+ * number of request threads at once. Every function returns 0 on success
+ * and -1 on failure with *err filled (PC_ERR_INTERNAL for storage faults). */
+#ifndef PAYCHAN_SERVER_STORE_H
+#define PAYCHAN_SERVER_STORE_H
+
+#include <stdint.h>
+
+#include "core/ecdsa.h"
+#include "core/error.h"
+#include "core/hex.h"
+#include "core/u256.h"
+#include "server/counter_window.h"
+
+typedef struct pc_store pc_store;
+
+typedef enum pc_store_backend {
+    PC_STORE_SQLITE,
+    PC_STORE_REDIS,
+    PC_STORE_MEMORY
+} pc_store_backend;
+
+typedef struct pc_store_options {
+    pc_store_backend backend;
+    const char *sqlite_path; /* SQLITE: the database file (created if missing) */
+    const char *redis_host;  /* REDIS: host name or address (default 127.0.0.1) */
+    int redis_port;          /* REDIS: default 6379 */
+    const char *redis_prefix;/* REDIS: key prefix, default "paychan:" (one team per prefix) */
+} pc_store_options;
+
+/* Opens (and for SQLite creates/migrates) the store. NULL + *err on failure,
+ * e.g. Redis unreachable or the SQLite file not writable. */
+pc_store *pc_store_open(const pc_store_options *opts, pc_error *err);
+
+/* Flushes everything pending and closes. NULL is a no-op. */
+void pc_store_close(pc_store *s);
+
+/* "sqlite:/path", "redis:host:port" or "memory", for /status and logs. */
+const char *pc_store_describe(const pc_store *s);
+
+/* ---- consumer side ----------------------------------------------------------------- */
+
+/* Atomically increments and returns the request counter of (mediator,
+ * token_id); the first call for a token id returns 1. Durable on return. */
+int pc_store_next_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                        uint64_t *count, pc_error *err);
+
+/* ---- provider side ----------------------------------------------------------------- */
+
+/* The outcome of offering a count. */
+typedef enum pc_count_verdict {
+    PC_COUNT_ACCEPTED_NEWEST,  /* above the highest: recorded with its signature */
+    PC_COUNT_ACCEPTED_SKIPPED, /* a skipped count below the highest, first seen now */
+    PC_COUNT_REPLAYED          /* seen before, or too far below the highest (code 37) */
+} pc_count_verdict;
+
+/* Atomically applies the counter rule of spec §5 step 7 to `count` of
+ * (mediator, token_id) (see counter_window.h) and, if it becomes the new
+ * highest, stores `sig` with it. *highest receives the highest count after
+ * the call. Durable on return when the verdict is an acceptance. */
+int pc_store_offer_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                         uint64_t count, const pc_signature *sig, pc_count_verdict *verdict,
+                         uint64_t *highest, pc_error *err);
+
+/* The highest count of (mediator, token_id) and its signature, for
+ * redemption. *found = 0 when no count was ever accepted. */
+int pc_store_best_token(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                        uint64_t *count, pc_signature *sig, int *found, pc_error *err);
+
+/* Forgets all counters of a Mediator (after it terminated). */
+int pc_store_forget_counters(pc_store *s, const pc_address *mediator, pc_error *err);
+
+/* ---- Mediators served ------------------------------------------------------------- */
+
+typedef enum pc_mediator_role {
+    PC_ROLE_CONSUMER = 1, /* one of our accounts deployed it and pays */
+    PC_ROLE_PROVIDER = 2  /* one of our accounts is paid through it */
+} pc_mediator_role;
+
+/* What the server remembers about one Mediator it works for. Chain state is
+ * not stored here (the chain is the truth; see chain_cache.h). */
+typedef struct pc_mediator_record {
+    pc_address mediator;
+    pc_mediator_role role;
+    pc_address account;          /* our account: the consumer or the provider */
+    pc_address counterparty;     /* the other party */
+    pc_u256 deposit_amount;      /* consumer: amount of automatic top-ups (0 = none) */
+    pc_u256 funding_threshold;   /* consumer: top up when funds fall below (0 = never) */
+    uint64_t token_active_since; /* provider: unix time we first saw the active token id */
+    pc_u256 token_id;            /* provider: the active token id seen at that time */
+    uint64_t created_at;         /* unix time the record was first written */
+} pc_mediator_record;
+
+/* Inserts or replaces the record of rec->mediator. */
+int pc_store_put_mediator(pc_store *s, const pc_mediator_record *rec, pc_error *err);
+
+/* Reads one record; *found = 0 if there is none. */
+int pc_store_get_mediator(pc_store *s, const pc_address *mediator, pc_mediator_record *rec,
+                          int *found, pc_error *err);
+
+/* All records, malloc'ed (free()); NULL when *n is 0. */
+int pc_store_list_mediators(pc_store *s, pc_mediator_record **recs, size_t *n, pc_error *err);
+
+/* Removes the record (and the Mediator's counters). */
+int pc_store_delete_mediator(pc_store *s, const pc_address *mediator, pc_error *err);
+
+/* ---- replay protection ------------------------------------------------------------ */
+
+/* Records `nonce` (e.g. the hash of a request signature) as used until
+ * unix time `expires_at`. *fresh = 1 if it was not recorded before (the
+ * request may proceed), 0 if it was (a replay). Shared by all instances on
+ * one Redis. Expired entries are dropped lazily. */
+int pc_store_claim_nonce(pc_store *s, const uint8_t nonce[32], uint64_t expires_at, int *fresh,
+                         pc_error *err);
+
+#endif
