@@ -71,10 +71,15 @@ typedef enum pc_count_verdict {
     PC_COUNT_REPLAYED          /* seen before, or too far below the highest (code 37) */
 } pc_count_verdict;
 
+/* The largest count a store accepts: 2^53 - 1, so that every backend holds
+ * it exactly (the Redis backend's Lua scripts compute with doubles). */
+#define PC_STORE_COUNT_MAX ((uint64_t)9007199254740991)
+
 /* Atomically applies the counter rule of spec §5 step 7 to `count` of
  * (mediator, token_id) (see counter_window.h) and, if it becomes the new
  * highest, stores `sig` with it. *highest receives the highest count after
- * the call. Durable on return when the verdict is an acceptance. */
+ * the call. Durable on return when the verdict is an acceptance.
+ * count > PC_STORE_COUNT_MAX fails with PC_ERR_INVALID_ARGUMENT. */
 int pc_store_offer_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
                          uint64_t count, const pc_signature *sig, pc_count_verdict *verdict,
                          uint64_t *highest, pc_error *err);

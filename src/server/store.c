@@ -1,0 +1,156 @@
+/* store.c: argument checks and dispatch to the backends of store.h, plus
+ * small helpers the backends share. */
+#include "server/store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+pc_store *pc_store_open(const pc_store_options *opts, pc_error *err)
+{
+    if (!opts)
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "store: no options"), NULL;
+    switch (opts->backend) {
+    case PC_STORE_SQLITE:
+        if (!opts->sqlite_path || !*opts->sqlite_path)
+            return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "store: no SQLite path"), NULL;
+        return pc_store_sqlite_open(opts, err);
+    case PC_STORE_REDIS:
+        if (opts->redis_port < 0 || opts->redis_port > 65535)
+            return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "store: bad Redis port %d",
+                                opts->redis_port),
+                   NULL;
+        return pc_store_redis_open(opts, err);
+    case PC_STORE_MEMORY:
+        return pc_store_memory_open(err);
+    }
+    pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "store: unknown backend %d", (int)opts->backend);
+    return NULL;
+}
+
+void pc_store_close(pc_store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+const char *pc_store_describe(const pc_store *s)
+{
+    return s->description;
+}
+
+int pc_store_next_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                        uint64_t *count, pc_error *err)
+{
+    uint8_t id[32];
+    pc_u256_to_be(token_id, id);
+    return s->ops->next_count(s, mediator, id, count, err);
+}
+
+pc_count_verdict pc_store_verdict_from_window(int window_result)
+{
+    switch (window_result) {
+    case PC_WINDOW_NEWEST:
+        return PC_COUNT_ACCEPTED_NEWEST;
+    case PC_WINDOW_SKIPPED:
+        return PC_COUNT_ACCEPTED_SKIPPED;
+    default:
+        return PC_COUNT_REPLAYED;
+    }
+}
+
+int pc_store_offer_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                         uint64_t count, const pc_signature *sig, pc_count_verdict *verdict,
+                         uint64_t *highest, pc_error *err)
+{
+    if (count > PC_STORE_COUNT_MAX)
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "request count %llu is too large",
+                            (unsigned long long)count);
+    uint8_t id[32], wire[65];
+    pc_u256_to_be(token_id, id);
+    pc_signature_serialize(sig, wire);
+    uint64_t ignored;
+    return s->ops->offer_count(s, mediator, id, count, wire, verdict, highest ? highest : &ignored,
+                               err);
+}
+
+int pc_store_best_token(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                        uint64_t *count, pc_signature *sig, int *found, pc_error *err)
+{
+    uint8_t id[32], wire[65];
+    pc_u256_to_be(token_id, id);
+    *found = 0;
+    *count = 0;
+    if (s->ops->best_token(s, mediator, id, count, wire, found, err) != 0)
+        return -1;
+    if (*found && pc_signature_parse(wire, sig) != 0)
+        return pc_error_set(err, PC_ERR_INTERNAL, "store: corrupt signature stored for count %llu",
+                            (unsigned long long)*count);
+    return 0;
+}
+
+int pc_store_forget_counters(pc_store *s, const pc_address *mediator, pc_error *err)
+{
+    return s->ops->forget_counters(s, mediator, err);
+}
+
+int pc_store_put_mediator(pc_store *s, const pc_mediator_record *rec, pc_error *err)
+{
+    if (rec->role != PC_ROLE_CONSUMER && rec->role != PC_ROLE_PROVIDER)
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "store: bad Mediator role %d",
+                            (int)rec->role);
+    return s->ops->put_mediator(s, rec, err);
+}
+
+int pc_store_get_mediator(pc_store *s, const pc_address *mediator, pc_mediator_record *rec,
+                          int *found, pc_error *err)
+{
+    *found = 0;
+    return s->ops->get_mediator(s, mediator, rec, found, err);
+}
+
+int pc_store_list_mediators(pc_store *s, pc_mediator_record **recs, size_t *n, pc_error *err)
+{
+    *recs = NULL;
+    *n = 0;
+    if (s->ops->list_mediators(s, recs, n, err) != 0)
+        return -1;
+    if (*n == 0) { /* the header promises NULL for an empty list */
+        free(*recs);
+        *recs = NULL;
+    }
+    return 0;
+}
+
+int pc_store_delete_mediator(pc_store *s, const pc_address *mediator, pc_error *err)
+{
+    return s->ops->delete_mediator(s, mediator, err);
+}
+
+int pc_store_claim_nonce(pc_store *s, const uint8_t nonce[32], uint64_t expires_at, int *fresh,
+                         pc_error *err)
+{
+    *fresh = 0;
+    return s->ops->claim_nonce(s, nonce, expires_at, fresh, err);
+}
+
+/* ---- shared helpers ---------------------------------------------------------------- */
+
+int pc_record_list_push(pc_record_list *l, const pc_mediator_record *rec, pc_error *err)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 8;
+        pc_mediator_record *items = realloc(l->items, cap * sizeof *items);
+        if (!items)
+            return pc_error_set(err, PC_ERR_INTERNAL, "store: out of memory");
+        l->items = items;
+        l->cap = cap;
+    }
+    l->items[l->n++] = *rec;
+    return 0;
+}
+
+uint64_t pc_store_now(void)
+{
+    return (uint64_t)time(NULL);
+}

@@ -1,0 +1,60 @@
+/* store_internal.h: the backend interface behind store.h (private to
+ * src/server/store*.c). store.c checks arguments and dispatches through
+ * pc_store_ops; each backend embeds `pc_store` as its first member.
+ *
+ * Stored value forms, the same in every backend: addresses as their 20 raw
+ * bytes, u256 values as 32 bytes big-endian, signatures as the 65 bytes
+ * r || s || v (v = 27 + recid), the window as the PC_COUNTER_WINDOW / 8
+ * bytes of pc_counter_window.seen. Text forms (Redis key names) use
+ * lowercase hex without "0x". */
+#ifndef PAYCHAN_SERVER_STORE_INTERNAL_H
+#define PAYCHAN_SERVER_STORE_INTERNAL_H
+
+#include "server/store.h"
+
+typedef struct pc_store_ops {
+    void (*close)(pc_store *s);
+    int (*next_count)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
+                      uint64_t *count, pc_error *err);
+    int (*offer_count)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
+                       uint64_t count, const uint8_t sig[65], pc_count_verdict *verdict,
+                       uint64_t *highest, pc_error *err);
+    /* sig receives the 65 stored bytes when *found. */
+    int (*best_token)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
+                      uint64_t *count, uint8_t sig[65], int *found, pc_error *err);
+    int (*forget_counters)(pc_store *s, const pc_address *mediator, pc_error *err);
+    int (*put_mediator)(pc_store *s, const pc_mediator_record *rec, pc_error *err);
+    int (*get_mediator)(pc_store *s, const pc_address *mediator, pc_mediator_record *rec,
+                        int *found, pc_error *err);
+    int (*list_mediators)(pc_store *s, pc_mediator_record **recs, size_t *n, pc_error *err);
+    int (*delete_mediator)(pc_store *s, const pc_address *mediator, pc_error *err);
+    int (*claim_nonce)(pc_store *s, const uint8_t nonce[32], uint64_t expires_at, int *fresh,
+                       pc_error *err);
+} pc_store_ops;
+
+struct pc_store {
+    const pc_store_ops *ops;
+    char description[160];
+};
+
+/* The backends' constructors (opts already checked for the backend). */
+pc_store *pc_store_sqlite_open(const pc_store_options *opts, pc_error *err);
+pc_store *pc_store_redis_open(const pc_store_options *opts, pc_error *err);
+pc_store *pc_store_memory_open(pc_error *err);
+
+/* Maps a window verdict (counter_window.h) to the store's verdict. */
+pc_count_verdict pc_store_verdict_from_window(int window_result);
+
+/* A growable array of records for list_mediators. */
+typedef struct pc_record_list {
+    pc_mediator_record *items;
+    size_t n, cap;
+} pc_record_list;
+
+/* Appends *rec; 0, or -1 with *err on allocation failure. */
+int pc_record_list_push(pc_record_list *l, const pc_mediator_record *rec, pc_error *err);
+
+/* The current unix time in seconds. */
+uint64_t pc_store_now(void);
+
+#endif

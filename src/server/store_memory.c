@@ -1,0 +1,350 @@
+/* store_memory.c: the in-memory backend of store.h, for tests. Hash maps
+ * under one mutex; nothing survives pc_store_close. */
+#include "server/store_internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_MAX 52 /* mediator (20) + token id (32) */
+
+typedef struct mem_entry {
+    struct mem_entry *next;
+    uint8_t key[KEY_MAX];
+    size_t key_len;
+    union {
+        uint64_t count; /* consumer counter */
+        struct {
+            pc_counter_window window;
+            uint8_t sig[65];
+        } provider;
+        pc_mediator_record record;
+        uint64_t expires_at; /* nonce */
+    } v;
+} mem_entry;
+
+typedef struct mem_map {
+    mem_entry **buckets;
+    size_t n_buckets, n;
+} mem_map;
+
+typedef struct memory_store {
+    pc_store base;
+    pthread_mutex_t lock;
+    mem_map consumer, provider, mediators, nonces;
+    unsigned claims_since_sweep;
+} memory_store;
+
+/* ---- a small chained hash map keyed by bytes ------------------------------------- */
+
+static size_t hash_key(const uint8_t *key, size_t len)
+{
+    size_t h = 1469598103934665603u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ key[i]) * 1099511628211u;
+    return h;
+}
+
+static mem_entry **map_slot(mem_map *m, const uint8_t *key, size_t len)
+{
+    mem_entry **p = &m->buckets[hash_key(key, len) % m->n_buckets];
+    while (*p && !((*p)->key_len == len && memcmp((*p)->key, key, len) == 0))
+        p = &(*p)->next;
+    return p;
+}
+
+static mem_entry *map_find(mem_map *m, const uint8_t *key, size_t len)
+{
+    return *map_slot(m, key, len);
+}
+
+static int map_grow(mem_map *m)
+{
+    size_t n_buckets = m->n_buckets ? 2 * m->n_buckets : 64;
+    mem_entry **buckets = calloc(n_buckets, sizeof *buckets);
+    if (!buckets)
+        return -1;
+    for (size_t i = 0; i < m->n_buckets; i++) {
+        for (mem_entry *e = m->buckets[i], *next; e; e = next) {
+            next = e->next;
+            size_t b = hash_key(e->key, e->key_len) % n_buckets;
+            e->next = buckets[b];
+            buckets[b] = e;
+        }
+    }
+    free(m->buckets);
+    m->buckets = buckets;
+    m->n_buckets = n_buckets;
+    return 0;
+}
+
+/* The entry for key, created zeroed if missing; NULL when out of memory. */
+static mem_entry *map_get_or_add(mem_map *m, const uint8_t *key, size_t len)
+{
+    mem_entry *e = map_find(m, key, len);
+    if (e)
+        return e;
+    if (m->n >= m->n_buckets && map_grow(m) != 0)
+        return NULL;
+    e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    memcpy(e->key, key, len);
+    e->key_len = len;
+    mem_entry **head = &m->buckets[hash_key(key, len) % m->n_buckets];
+    e->next = *head;
+    *head = e;
+    m->n++;
+    return e;
+}
+
+typedef int (*entry_pred)(const mem_entry *e, const void *arg);
+
+/* Removes every entry for which pred holds. */
+static void map_remove_if(mem_map *m, entry_pred pred, const void *arg)
+{
+    for (size_t i = 0; i < m->n_buckets; i++) {
+        for (mem_entry **p = &m->buckets[i]; *p;) {
+            if (pred(*p, arg)) {
+                mem_entry *dead = *p;
+                *p = dead->next;
+                free(dead);
+                m->n--;
+            } else {
+                p = &(*p)->next;
+            }
+        }
+    }
+}
+
+static int always(const mem_entry *e, const void *arg)
+{
+    (void)e;
+    (void)arg;
+    return 1;
+}
+
+static int key_starts_with_mediator(const mem_entry *e, const void *arg)
+{
+    return memcmp(e->key, arg, 20) == 0;
+}
+
+static int nonce_expired(const mem_entry *e, const void *arg)
+{
+    return e->v.expires_at <= *(const uint64_t *)arg;
+}
+
+static void map_free(mem_map *m)
+{
+    map_remove_if(m, always, NULL);
+    free(m->buckets);
+}
+
+static void counter_key(const pc_address *mediator, const uint8_t token_id[32], uint8_t key[52])
+{
+    memcpy(key, mediator->bytes, 20);
+    memcpy(key + 20, token_id, 32);
+}
+
+/* ---- operations ------------------------------------------------------------------------ */
+
+static int out_of_memory(pc_error *err)
+{
+    return pc_error_set(err, PC_ERR_INTERNAL, "memory store: out of memory");
+}
+
+static int mem_next_count(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
+                          uint64_t *count, pc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    uint8_t key[52];
+    counter_key(mediator, token_id, key);
+    pthread_mutex_lock(&m->lock);
+    mem_entry *e = map_get_or_add(&m->consumer, key, sizeof key);
+    if (e)
+        *count = ++e->v.count;
+    pthread_mutex_unlock(&m->lock);
+    return e ? 0 : out_of_memory(err);
+}
+
+static int mem_offer_count(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
+                           uint64_t count, const uint8_t sig[65], pc_count_verdict *verdict,
+                           uint64_t *highest, pc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    uint8_t key[52];
+    counter_key(mediator, token_id, key);
+    pthread_mutex_lock(&m->lock);
+    mem_entry *e = map_get_or_add(&m->provider, key, sizeof key);
+    if (e) {
+        int r = pc_counter_window_offer(&e->v.provider.window, count);
+        if (r == PC_WINDOW_NEWEST)
+            memcpy(e->v.provider.sig, sig, 65);
+        *verdict = pc_store_verdict_from_window(r);
+        *highest = e->v.provider.window.highest;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return e ? 0 : out_of_memory(err);
+}
+
+static int mem_best_token(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
+                          uint64_t *count, uint8_t sig[65], int *found, pc_error *err)
+{
+    (void)err;
+    memory_store *m = (memory_store *)s;
+    uint8_t key[52];
+    counter_key(mediator, token_id, key);
+    pthread_mutex_lock(&m->lock);
+    mem_entry *e = map_find(&m->provider, key, sizeof key);
+    if (e && e->v.provider.window.highest > 0) {
+        *found = 1;
+        *count = e->v.provider.window.highest;
+        memcpy(sig, e->v.provider.sig, 65);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
+static void forget_locked(memory_store *m, const pc_address *mediator)
+{
+    map_remove_if(&m->consumer, key_starts_with_mediator, mediator->bytes);
+    map_remove_if(&m->provider, key_starts_with_mediator, mediator->bytes);
+}
+
+static int mem_forget_counters(pc_store *s, const pc_address *mediator, pc_error *err)
+{
+    (void)err;
+    memory_store *m = (memory_store *)s;
+    pthread_mutex_lock(&m->lock);
+    forget_locked(m, mediator);
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
+static int mem_put_mediator(pc_store *s, const pc_mediator_record *rec, pc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    pthread_mutex_lock(&m->lock);
+    mem_entry *e = map_get_or_add(&m->mediators, rec->mediator.bytes, 20);
+    if (e)
+        e->v.record = *rec;
+    pthread_mutex_unlock(&m->lock);
+    return e ? 0 : out_of_memory(err);
+}
+
+static int mem_get_mediator(pc_store *s, const pc_address *mediator, pc_mediator_record *rec,
+                            int *found, pc_error *err)
+{
+    (void)err;
+    memory_store *m = (memory_store *)s;
+    pthread_mutex_lock(&m->lock);
+    mem_entry *e = map_find(&m->mediators, mediator->bytes, 20);
+    if (e) {
+        *rec = e->v.record;
+        *found = 1;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
+static int mem_list_mediators(pc_store *s, pc_mediator_record **recs, size_t *n, pc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    pc_record_list list = {0};
+    int ret = 0;
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < m->mediators.n_buckets && ret == 0; i++)
+        for (mem_entry *e = m->mediators.buckets[i]; e && ret == 0; e = e->next)
+            ret = pc_record_list_push(&list, &e->v.record, err);
+    pthread_mutex_unlock(&m->lock);
+    if (ret != 0) {
+        free(list.items);
+        return -1;
+    }
+    *recs = list.items;
+    *n = list.n;
+    return 0;
+}
+
+static int same_mediator(const mem_entry *e, const void *arg)
+{
+    return e->key_len == 20 && memcmp(e->key, arg, 20) == 0;
+}
+
+static int mem_delete_mediator(pc_store *s, const pc_address *mediator, pc_error *err)
+{
+    (void)err;
+    memory_store *m = (memory_store *)s;
+    pthread_mutex_lock(&m->lock);
+    map_remove_if(&m->mediators, same_mediator, mediator->bytes);
+    forget_locked(m, mediator);
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
+static int mem_claim_nonce(pc_store *s, const uint8_t nonce[32], uint64_t expires_at, int *fresh,
+                           pc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    uint64_t now = pc_store_now();
+    pthread_mutex_lock(&m->lock);
+    if (++m->claims_since_sweep >= 1024) { /* drop expired entries now and then */
+        m->claims_since_sweep = 0;
+        map_remove_if(&m->nonces, nonce_expired, &now);
+    }
+    mem_entry *e = map_find(&m->nonces, nonce, 32);
+    if (e && e->v.expires_at > now) {
+        *fresh = 0;
+    } else {
+        e = e ? e : map_get_or_add(&m->nonces, nonce, 32);
+        if (e) {
+            e->v.expires_at = expires_at;
+            *fresh = 1;
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    return e ? 0 : out_of_memory(err);
+}
+
+static void mem_close(pc_store *s)
+{
+    memory_store *m = (memory_store *)s;
+    map_free(&m->consumer);
+    map_free(&m->provider);
+    map_free(&m->mediators);
+    map_free(&m->nonces);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+static const pc_store_ops memory_ops = {
+    .close = mem_close,
+    .next_count = mem_next_count,
+    .offer_count = mem_offer_count,
+    .best_token = mem_best_token,
+    .forget_counters = mem_forget_counters,
+    .put_mediator = mem_put_mediator,
+    .get_mediator = mem_get_mediator,
+    .list_mediators = mem_list_mediators,
+    .delete_mediator = mem_delete_mediator,
+    .claim_nonce = mem_claim_nonce,
+};
+
+pc_store *pc_store_memory_open(pc_error *err)
+{
+    memory_store *m = calloc(1, sizeof *m);
+    if (!m) {
+        out_of_memory(err);
+        return NULL;
+    }
+    pthread_mutex_init(&m->lock, NULL);
+    m->base.ops = &memory_ops;
+    strcpy(m->base.description, "memory");
+    if (map_grow(&m->consumer) || map_grow(&m->provider) || map_grow(&m->mediators)
+        || map_grow(&m->nonces)) {
+        mem_close(&m->base);
+        out_of_memory(err);
+        return NULL;
+    }
+    return &m->base;
+}
