@@ -1,0 +1,139 @@
+/* accounts.c: unlocking the served accounts into wallets (see accounts.h).
+ * At most PC_CONFIG_MAX_ACCOUNTS accounts, so lookups are linear. */
+#include "server/accounts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/keystore.h"
+
+struct pc_accounts {
+    size_t n;
+    pc_wallet *wallets[PC_CONFIG_MAX_ACCOUNTS];
+};
+
+/* Writes the secret key of account i (keystore or dev key) to seckey. */
+static int unlock_account(const pc_config *cfg, size_t i, uint8_t seckey[32], pc_error *err)
+{
+    const pc_account_config *a = &cfg->accounts[i];
+    if (a->dev_key_hex) {
+        if (!cfg->dev_mode)
+            return pc_error_set(err, PC_ERR_INVALID_ARGUMENT,
+                                "account %zu: raw keys are accepted in dev mode only", i + 1);
+        if (pc_hex_decode(a->dev_key_hex, seckey, 32) != 0)
+            return pc_error_set(err, PC_ERR_INVALID_ARGUMENT,
+                                "account %zu: dev key is not 32 bytes of hex", i + 1);
+        return 0;
+    }
+    if (!a->keystore_path || !a->password_path)
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT,
+                            "account %zu: needs a keystore and a password file", i + 1);
+    /* The message names the keystore or the password file concerned. */
+    return pc_keystore_load_file(a->keystore_path, a->password_path, seckey, NULL, err);
+}
+
+/* Where account i comes from, for messages (never the key itself). */
+static void describe_source(const pc_config *cfg, size_t i, char *out, size_t cap)
+{
+    const pc_account_config *a = &cfg->accounts[i];
+    if (a->dev_key_hex)
+        snprintf(out, cap, "dev key #%zu", i + 1);
+    else
+        snprintf(out, cap, "keystore %s", a->keystore_path);
+}
+
+/* The index of a wallet of a with the address of w, or -1. */
+static long find_index(const pc_accounts *a, const pc_address *addr)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (pc_address_equal(pc_wallet_address(a->wallets[i]), addr))
+            return (long)i;
+    return -1;
+}
+
+/* Unlocks account i and appends its wallet to a. */
+static int add_wallet(pc_accounts *a, const pc_config *cfg, size_t i, pc_rpc *rpc,
+                      const pc_secp *secp, uint64_t chain_id, pc_error *err)
+{
+    uint8_t seckey[32];
+    pc_wallet_options opts = {.chain_id = chain_id,
+                              .receipt_timeout_ms = cfg->receipt_timeout_ms,
+                              .force_legacy = 0};
+    pc_wallet *w = NULL;
+    if (unlock_account(cfg, i, seckey, err) == 0)
+        w = pc_wallet_create(rpc, secp, seckey, &opts, err);
+    pc_wipe(seckey, sizeof(seckey)); /* the wallet holds its own copy */
+    if (!w)
+        return -1;
+    long dup = find_index(a, pc_wallet_address(w));
+    if (dup >= 0) {
+        char addr[PC_ADDRESS_TEXT_LEN], first[600], second[600];
+        pc_address_format_checksum(pc_wallet_address(w), addr);
+        describe_source(cfg, (size_t)dup, first, sizeof(first));
+        describe_source(cfg, i, second, sizeof(second));
+        pc_wallet_destroy(w);
+        /* Wallets are appended in config order, so wallet dup is account dup. */
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT,
+                            "account %s configured twice (%.100s and %.100s)", addr, first, second);
+    }
+    a->wallets[a->n++] = w;
+    return 0;
+}
+
+pc_accounts *pc_accounts_load(const pc_config *cfg, pc_rpc *rpc, const pc_secp *secp,
+                              uint64_t chain_id, pc_error *err)
+{
+    if (!cfg || !rpc || !secp) {
+        pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "accounts: missing configuration or client");
+        return NULL;
+    }
+    if (cfg->n_accounts == 0) {
+        pc_error_set(err, PC_ERR_INVALID_ARGUMENT,
+                     "no account configured (--account KEYSTORE:PASSWORDFILE)");
+        return NULL;
+    }
+    if (cfg->n_accounts > PC_CONFIG_MAX_ACCOUNTS) {
+        pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "more than %d accounts configured",
+                     PC_CONFIG_MAX_ACCOUNTS);
+        return NULL;
+    }
+    pc_accounts *a = calloc(1, sizeof(*a));
+    if (!a) {
+        pc_error_set(err, PC_ERR_INTERNAL, "accounts: out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->n_accounts; i++) {
+        if (add_wallet(a, cfg, i, rpc, secp, chain_id, err) != 0) {
+            pc_accounts_free(a);
+            return NULL;
+        }
+    }
+    pc_error_clear(err);
+    return a;
+}
+
+void pc_accounts_free(pc_accounts *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->n; i++)
+        pc_wallet_destroy(a->wallets[i]); /* wipes the key */
+    free(a);
+}
+
+pc_wallet *pc_accounts_find(const pc_accounts *a, const pc_address *addr)
+{
+    long i = (a && addr) ? find_index(a, addr) : -1;
+    return i >= 0 ? a->wallets[i] : NULL;
+}
+
+size_t pc_accounts_count(const pc_accounts *a)
+{
+    return a ? a->n : 0;
+}
+
+pc_wallet *pc_accounts_at(const pc_accounts *a, size_t i)
+{
+    return (a && i < a->n) ? a->wallets[i] : NULL;
+}
