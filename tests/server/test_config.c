@@ -478,6 +478,62 @@ static void test_strict_numbers(void **state)
     EXPECT_ERROR("--redis-port: not a port number: 6379.0", "--redis-port", "6379.0");
 }
 
+/* docs/paychand.conf.example names every key and, loaded as it is, gives
+ * exactly the defaults (its active lines restate them). */
+static void test_example_file(void **state)
+{
+    (void)state;
+    const char *path = PAYCHAN_SOURCE_DIR "/docs/paychand.conf.example";
+    pc_config def, ex;
+    pc_error err;
+    assert_int_equal(load(&def, &err, (char *)NULL), 0);
+    if (load(&ex, &err, "--config", path, (char *)NULL) != 0)
+        fail_msg("example: %s", err.message);
+    assert_string_equal(ex.node_url, def.node_url);
+    assert_true(ex.chain_id == def.chain_id);
+    assert_string_equal(ex.listen_address, def.listen_address);
+    assert_int_equal(ex.port, def.port);
+    assert_int_equal(ex.store, def.store);
+    assert_string_equal(ex.data_dir, def.data_dir);
+    assert_string_equal(ex.redis_host, def.redis_host);
+    assert_int_equal(ex.redis_port, def.redis_port);
+    assert_string_equal(ex.redis_prefix, def.redis_prefix);
+    assert_int_equal(ex.n_accounts, 0);
+    assert_int_equal(ex.dev_mode, def.dev_mode);
+    assert_int_equal(ex.allow_unstamped_auth, def.allow_unstamped_auth);
+    assert_int_equal(ex.auth_window_s, def.auth_window_s);
+    assert_int_equal(ex.duty_interval_ms, def.duty_interval_ms);
+    assert_true(ex.redeem_after_s == def.redeem_after_s);
+    assert_int_equal(ex.receipt_timeout_ms, def.receipt_timeout_ms);
+    assert_int_equal(ex.log_level, def.log_level);
+    assert_null(ex.visualizer_dir);
+    assert_int_equal(ex.threads_per_core, def.threads_per_core);
+    pc_config_free(&def);
+    pc_config_free(&ex);
+
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char text[16384];
+    size_t len = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    for (size_t i = 0; i < sizeof(env_vars) / sizeof(env_vars[0]); i++) {
+        /* PAYCHAN_<KEY> back to the key: lower case, '-' for '_'. */
+        if (strncmp(env_vars[i], "PAYCHAN_", 8) != 0 || strcmp(env_vars[i], "PAYCHAN_CONFIG") == 0)
+            continue;
+        char line[80];
+        size_t n = (size_t)snprintf(line, sizeof(line), "\n");
+        for (const char *p = env_vars[i] + 8; *p; p++)
+            line[n++] = *p == '_' ? '-' : (char)(*p - 'A' + 'a');
+        line[n] = '\0';
+        snprintf(line + n, sizeof(line) - n, " = ");
+        char commented[84];
+        snprintf(commented, sizeof(commented), "\n#%s", line + 1);
+        if (!strstr(text, line) && !strstr(text, commented))
+            fail_msg("the example lacks \"%s\"", line + 1);
+    }
+}
+
 /* ---- help and version --------------------------------------------------------------- */
 
 static void test_help_and_version(void **state)
@@ -544,6 +600,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_env_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_command_line_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_strict_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_example_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help_and_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_documents_every_option, setup, teardown),
     };
