@@ -64,7 +64,13 @@ typedef struct pc_config {
  * order). Returns 0; 1 when --help or --version was handled (usage printed
  * to stdout: the caller exits 0); -1 on any invalid value, unknown key or
  * option, unreadable file (*err says which and where, e.g. "file:line").
- * envp-style lookups use getenv. */
+ * envp-style lookups use getenv.
+ * On 0 and 1 the caller frees *cfg with pc_config_free; on -1 *cfg is left
+ * empty (freeing it is harmless). A repeatable key (account, dev-key) given
+ * by a source replaces the list of lower sources; in the environment it is
+ * a comma-separated list. Empty environment variables count as unset. argv
+ * is not modified. Uses getopt_long, whose state is global: call it from
+ * one thread at a time. */
 int pc_config_load(pc_config *cfg, int argc, char **argv, pc_error *err);
 
 /* Prints the usage text with every option, its environment variable and default. */
