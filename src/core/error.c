@@ -52,9 +52,54 @@ const char *pc_error_code_meaning(int code)
     case PC_ERR_REQUEST_SIGNATURE: return "request signature invalid";
     case PC_ERR_REQUEST_SIGNATURE_MISSING: return "request signature missing";
     case PC_ERR_SENDER_MISSING: return "sender header missing";
+    case PC_ERR_UNKNOWN_ACCOUNT: return "the sender is not an account served here";
+    case PC_ERR_STALE_REQUEST: return "request timestamp outside the allowed window";
+    case PC_ERR_REPLAYED_REQUEST: return "request replayed";
+    case PC_ERR_TIMESTAMP_MISSING: return "request timestamp missing";
+    case PC_ERR_NOT_A_PARTY: return "the sender is not a party of this Mediator";
+    case PC_ERR_NOT_FOUND: return "no such endpoint";
     case PC_ERR_INVALID_ARGUMENT: return "malformed parameter";
     case PC_ERR_KEYSTORE: return "keystore cannot be unlocked";
     case PC_ERR_INTERNAL: return "internal error";
     default: return "unknown error";
+    }
+}
+
+const char *pc_error_code_name(int code)
+{
+    switch (code) {
+    case PC_ERR_TERMINATED: return "MediatorTerminated";
+    case PC_ERR_ONLY_PROVIDER: return "OnlyServiceProvider";
+    case PC_ERR_ONLY_CONSUMER: return "OnlyServiceConsumer";
+    case PC_ERR_TOKEN_SIGNATURE: return "TokenSignatureInvalid";
+    case PC_ERR_REDEMPTION_TIMEOUT: return "RedemptionTimeoutNotPassed";
+    case PC_ERR_TOKEN_ID_ACTIVE: return "TokenIdIsActive";
+    case PC_ERR_REDEMPTION_RUNNING: return "RedemptionInProgress";
+    case PC_ERR_TOKEN_ID_USED: return "TokenIdUsedBefore";
+    case PC_ERR_INSUFFICIENT_FUNDS: return "InsufficientFunds";
+    case PC_ERR_UNKNOWN_TOKEN_ID: return "UnknownTokenId";
+    case PC_ERR_COUNT_USED: return "RequestCountUsed";
+    case PC_ERR_TERMS_MISMATCH: return "TermsMismatch";
+    case PC_ERR_NO_REDEMPTION: return "NoRedemptionInProgress";
+    case PC_ERR_TERMINATION_NOT_STARTED: return "TerminationNotStarted";
+    case PC_ERR_TERMINATION_TIMEOUT: return "TerminationTimeoutNotPassed";
+    case PC_ERR_TERMINATION_STARTED: return "TerminationAlreadyStarted";
+    case PC_ERR_DEPLOYMENT: return "DeploymentFailed";
+    case PC_ERR_DEPOSIT: return "DepositFailed";
+    case PC_ERR_TRANSACTION: return "TransactionFailed";
+    case PC_ERR_NODE: return "EthereumNodeError";
+    case PC_ERR_TRANSFER: return "TransferFailed";
+    case PC_ERR_REQUEST_SIGNATURE: return "RequestSignatureInvalid";
+    case PC_ERR_REQUEST_SIGNATURE_MISSING: return "RequestSignatureMissing";
+    case PC_ERR_SENDER_MISSING: return "SenderMissing";
+    case PC_ERR_UNKNOWN_ACCOUNT: return "UnknownAccount";
+    case PC_ERR_STALE_REQUEST: return "StaleRequest";
+    case PC_ERR_REPLAYED_REQUEST: return "ReplayedRequest";
+    case PC_ERR_TIMESTAMP_MISSING: return "RequestTimestampMissing";
+    case PC_ERR_NOT_A_PARTY: return "NotAParty";
+    case PC_ERR_INVALID_ARGUMENT: return "InvalidParameter";
+    case PC_ERR_KEYSTORE: return "KeystoreError";
+    case PC_ERR_NOT_FOUND: return "NotFound";
+    default: return "InternalError";
     }
 }

@@ -35,6 +35,12 @@ enum pc_error_code {
     PC_ERR_REQUEST_SIGNATURE = 200,
     PC_ERR_REQUEST_SIGNATURE_MISSING = 201,
     PC_ERR_SENDER_MISSING = 202,
+    PC_ERR_UNKNOWN_ACCOUNT = 203,     /* new: the sender is not an account this server serves */
+    PC_ERR_STALE_REQUEST = 204,       /* new: request timestamp outside the allowed window */
+    PC_ERR_REPLAYED_REQUEST = 205,    /* new: this request signature was used before */
+    PC_ERR_TIMESTAMP_MISSING = 206,   /* new: x-pay-timestamp required (unstamped scheme off) */
+    PC_ERR_NOT_A_PARTY = 207,         /* new: the sender is neither consumer nor provider of M */
+    PC_ERR_NOT_FOUND = 404,           /* new: no such endpoint */
     PC_ERR_INVALID_ARGUMENT = 300,    /* new: malformed parameter or input */
     PC_ERR_KEYSTORE = 301,            /* new: keystore unreadable, wrong password, bad MAC */
     PC_ERR_INTERNAL = 500             /* new: out of memory or a bug */
@@ -55,5 +61,8 @@ void pc_error_clear(pc_error *err);
 
 /* Short fixed description of a protocol code (spec §4), "unknown error" for others. */
 const char *pc_error_code_meaning(int code);
+
+/* A CamelCase name of the code for JSON error answers ("TokenSignatureInvalid"). */
+const char *pc_error_code_name(int code);
 
 #endif

@@ -1,0 +1,233 @@
+/* api.c: see api.h. One function per endpoint; each gets the server, the
+ * authenticated caller and the request, and fills the answer. */
+#include "server/api.h"
+#include "server/api_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "core/logger.h"
+#include "server/auth.h"
+#include "server/payments.h"
+
+/* ---- answers ------------------------------------------------------------------------- */
+
+static unsigned status_of(int code)
+{
+    switch (code) {
+    case PC_ERR_NODE: return 503;
+    case PC_ERR_TRANSACTION:
+    case PC_ERR_DEPLOYMENT:
+    case PC_ERR_DEPOSIT:
+    case PC_ERR_TRANSFER:
+    case PC_ERR_KEYSTORE:
+    case PC_ERR_INTERNAL: return 500;
+    case PC_ERR_INVALID_ARGUMENT: return 400;
+    case PC_ERR_NOT_FOUND: return 404;
+    default: return 412;
+    }
+}
+
+/* Answers err as the spec's error object; metadata (stolen) may be NULL. */
+void api_fail(call *c, const pc_error *err, json_t *metadata)
+{
+    json_t *body = json_pack("{sssiss}", "name", pc_error_code_name(err->code), "code",
+                             err->code, "message", err->message);
+    if (metadata)
+        json_object_set_new(body, "metadata", metadata);
+    c->answer->status = status_of(err->code);
+    c->answer->body = body;
+    pc_logf(c->answer->status >= 500 ? PC_LOG_WARN : PC_LOG_DEBUG, "%s %s -> %u code %d: %s",
+            pc_http_method(c->req), pc_http_path(c->req), c->answer->status, err->code,
+            err->message);
+}
+
+void api_fail_code(call *c, int code, const char *message)
+{
+    pc_error err;
+    pc_error_set(&err, code, "%s", message);
+    api_fail(c, &err, NULL);
+}
+
+void api_ok(call *c, json_t *body)
+{
+    c->answer->status = 200;
+    c->answer->body = body;
+}
+
+json_t *api_u256_json(const pc_u256 *v)
+{
+    char text[PC_U256_DEC_LEN];
+    pc_u256_to_dec(v, text);
+    return json_string(text);
+}
+
+json_t *api_address_json(const pc_address *a)
+{
+    char text[PC_ADDRESS_TEXT_LEN];
+    pc_address_format(a, text);
+    return json_string(text);
+}
+
+/* ---- parameters ------------------------------------------------------------------------- */
+
+/* Each returns 0, or answers 400 naming the parameter and returns -1. */
+int api_param_address(call *c, const char *name, pc_address *out)
+{
+    const char *v = pc_http_param(c->req, name);
+    if (v && pc_address_parse(v, out) == 0)
+        return 0;
+    pc_error err;
+    pc_error_set(&err, PC_ERR_INVALID_ARGUMENT, "parameter %s: %s", name,
+                 v ? "not a 0x-address (or a bad EIP-55 checksum)" : "missing");
+    api_fail(c, &err, NULL);
+    return -1;
+}
+
+int api_param_u256(call *c, const char *name, const char *fallback, pc_u256 *out)
+{
+    const char *v = pc_http_param(c->req, name);
+    if (!v)
+        v = fallback;
+    if (v && pc_u256_parse(v, out) == 0)
+        return 0;
+    pc_error err;
+    pc_error_set(&err, PC_ERR_INVALID_ARGUMENT, "parameter %s: %s", name,
+                 v ? "not a non-negative integer below 2^256" : "missing");
+    api_fail(c, &err, NULL);
+    return -1;
+}
+
+int api_param_u64(call *c, const char *name, const char *fallback, uint64_t *out)
+{
+    pc_u256 v;
+    if (api_param_u256(c, name, fallback, &v) != 0)
+        return -1;
+    if (pc_u256_to_u64(&v, out) == 0)
+        return 0;
+    pc_error err;
+    pc_error_set(&err, PC_ERR_INVALID_ARGUMENT, "parameter %s: too large", name);
+    api_fail(c, &err, NULL);
+    return -1;
+}
+
+pc_u256 api_random_token_id(void)
+{
+    uint8_t be[32];
+    pc_u256 id;
+    if (RAND_bytes(be, sizeof(be)) != 1)
+        abort(); /* no randomness: nothing safe to do */
+    be[31] |= 1; /* never 0 */
+    pc_u256_from_be(&id, be);
+    return id;
+}
+
+/* The caller's wallet and the view of c->mediator, or an answered error. */
+pc_wallet *api_caller_view(call *c, pc_mediator_view *v)
+{
+    pc_error err;
+    pc_wallet *w = pc_accounts_find(c->s->accounts, &c->caller);
+    if (pc_chain_cache_get(c->s->cache, &c->mediator, v, &err) != 0) {
+        api_fail(c, &err, NULL);
+        return NULL;
+    }
+    return w;
+}
+
+/* Re-reads the Mediator after our own transaction changed it. */
+void api_changed(call *c)
+{
+    pc_chain_cache_invalidate(c->s->cache, &c->mediator);
+}
+
+
+/* ---- routing ------------------------------------------------------------------------------ */
+
+/* Splits "/contracts/M/rest" into M and rest; 0, or -1 after answering. */
+static int parse_contract_path(call *c, const char *path)
+{
+    const char *m = path + strlen("/contracts/");
+    const char *slash = strchr(m, '/');
+    char text[64];
+    size_t n = slash ? (size_t)(slash - m) : 0;
+    if (!slash || n >= sizeof(text)) {
+        api_fail_code(c, PC_ERR_NOT_FOUND, "no such endpoint");
+        return -1;
+    }
+    memcpy(text, m, n);
+    text[n] = '\0';
+    if (pc_address_parse(text, &c->mediator) != 0) {
+        api_fail_code(c, PC_ERR_INVALID_ARGUMENT, "the Mediator in the path is not an address");
+        return -1;
+    }
+    c->rest = slash + 1;
+    return 0;
+}
+
+static void route_contract(call *c)
+{
+    const char *r = c->rest;
+    if (strncmp(r, "deposit/", 8) == 0 && !strchr(r + 8, '/'))
+        api_deposit(c, r + 8);
+    else if (strcmp(r, "createSignatureHeaders") == 0)
+        api_create_signature_headers(c);
+    else if (strcmp(r, "validateToken") == 0)
+        api_validate_token(c);
+    else if (strcmp(r, "redeemToken") == 0)
+        api_redeem_token(c);
+    else if (strcmp(r, "payout") == 0)
+        api_payout(c);
+    else if (strcmp(r, "terminate") == 0)
+        api_terminate(c);
+    else if (strcmp(r, "terminationStatus") == 0)
+        api_termination_status(c);
+    else if (strcmp(r, "funds") == 0)
+        api_funds(c);
+    else
+        api_fail_code(c, PC_ERR_NOT_FOUND, "no such endpoint");
+}
+
+static int authenticate(call *c)
+{
+    pc_error err;
+    pc_auth_request a = {
+        .sender = pc_http_header(c->req, "x-pay-sender"),
+        .signature = pc_http_header(c->req, "x-pay-signature"),
+        .timestamp = pc_http_header(c->req, "x-pay-timestamp"),
+        .target = pc_http_target(c->req),
+        .now = (uint64_t)time(NULL),
+    };
+    if (pc_auth_check(c->s, &a, &c->caller, &err) == 0)
+        return 0;
+    api_fail(c, &err, NULL);
+    return -1;
+}
+
+void pc_api_handle(void *ctx, const pc_http_request *req, pc_http_answer *answer)
+{
+    call c = {.s = ctx, .req = req, .answer = answer};
+    const char *method = pc_http_method(req), *path = pc_http_path(req);
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
+        api_fail_code(&c, PC_ERR_NOT_FOUND, "only GET and POST are served");
+        answer->status = 405;
+        return;
+    }
+    if (strcmp(path, "/status") == 0) {
+        api_status(c.s, answer);
+        return;
+    }
+    int is_contract = strncmp(path, "/contracts/", 11) == 0;
+    if (!is_contract && strcmp(path, "/useService") != 0) {
+        api_fail_code(&c, PC_ERR_NOT_FOUND, "no such endpoint");
+        return;
+    }
+    if (authenticate(&c) != 0)
+        return;
+    if (!is_contract)
+        api_use_service(&c);
+    else if (parse_contract_path(&c, path) == 0)
+        route_contract(&c);
+}

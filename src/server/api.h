@@ -1,0 +1,15 @@
+/* api.h: the REST API of spec §4 on top of http.h: routing, request
+ * authentication (auth.h), parameter parsing, the endpoints, and errors as
+ * JSON {"name", "code", "message", "metadata"?} with the spec's statuses
+ * (412 protocol, 500 chain or internal, 503 node unreachable; 400 for a
+ * malformed parameter, 404 for an unknown path). */
+#ifndef PAYCHAN_SERVER_API_H
+#define PAYCHAN_SERVER_API_H
+
+#include "server/http.h"
+#include "server/server.h"
+
+/* The pc_http_handler of paychand; ctx is the pc_server. */
+void pc_api_handle(void *ctx, const pc_http_request *req, pc_http_answer *answer);
+
+#endif

@@ -1,0 +1,311 @@
+/* api_endpoints.c: the endpoints of spec §4, one function each. Answers and
+ * parameters go through api_internal.h; the protocol work through
+ * payments.h (per request) and the Mediator binding (transactions). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/logger.h"
+#include "server/api_internal.h"
+#include "server/payments.h"
+
+/* ---- /status ---------------------------------------------------------------------------- */
+
+void api_status(pc_server *s, pc_http_answer *answer)
+{
+    json_t *accounts = json_object();
+    uint64_t block = 0;
+    pc_error err;
+    int node_ok = pc_rpc_block_number(s->rpc, &block, &err) == 0;
+    for (size_t i = 0; i < pc_accounts_count(s->accounts); i++) {
+        const pc_address *a = pc_wallet_address(pc_accounts_at(s->accounts, i));
+        char addr[PC_ADDRESS_TEXT_LEN], wei[PC_U256_DEC_LEN];
+        pc_u256 balance;
+        pc_address_format(a, addr);
+        if (node_ok && pc_rpc_get_balance(s->rpc, a, &balance, &err) == 0) {
+            pc_u256_to_dec(&balance, wei);
+            json_object_set_new(accounts, addr, json_string(wei));
+        } else {
+            json_object_set_new(accounts, addr, json_null());
+        }
+    }
+    json_t *body = json_object();
+    json_object_set_new(body, "web3ProviderHost", json_string(s->cfg->node_url));
+    json_object_set_new(body, "chainId", json_integer((json_int_t)s->chain_id));
+    json_object_set_new(body, "ethereumNodeReachable", json_boolean(node_ok));
+    json_object_set_new(body, "blockNumber", node_ok ? json_integer((json_int_t)block) : json_null());
+    if (!node_ok)
+        json_object_set_new(body, "ethereumNodeError", json_string(err.message));
+    json_object_set_new(body, "accounts", accounts);
+    json_object_set_new(body, "storage", json_string(pc_store_describe(s->store)));
+    answer->status = 200;
+    answer->body = body;
+}
+
+/* ---- /useService ---------------------------------------------------------------------- */
+
+/* An existing live Mediator of (caller -> terms->provider) with these terms. */
+static int find_reusable(call *c, const pc_mediator_terms *terms, pc_address *out)
+{
+    pc_mediator_record *recs = NULL;
+    size_t n = 0;
+    pc_error err;
+    int found = 0;
+    if (pc_store_list_mediators(c->s->store, &recs, &n, &err) != 0)
+        return 0;
+    for (size_t i = 0; i < n && !found; i++) {
+        pc_mediator_view v;
+        if (recs[i].role != PC_ROLE_CONSUMER || !pc_address_equal(&recs[i].account, &c->caller) ||
+            !pc_address_equal(&recs[i].counterparty, &terms->provider) ||
+            pc_chain_cache_get(c->s->cache, &recs[i].mediator, &v, &err) != 0)
+            continue;
+        found = !v.state.terminated && v.state.termination_started_at == 0 &&
+                !pc_u256_is_zero(&v.state.active_token_id) &&
+                pc_u256_cmp(&v.terms.cost_per_request, &terms->cost_per_request) == 0 &&
+                v.terms.termination_timeout == terms->termination_timeout &&
+                v.terms.token_redemption_timeout == terms->token_redemption_timeout;
+        if (found)
+            *out = recs[i].mediator;
+    }
+    free(recs);
+    return found;
+}
+
+void api_use_service(call *c)
+{
+    pc_mediator_terms terms = {.consumer = c->caller};
+    const char *reuse = pc_http_param(c->req, "allowReuseExistingMediator");
+    if (api_param_address(c, "serviceProvider", &terms.provider) ||
+        api_param_u256(c, "costPerRequest", "1", &terms.cost_per_request) ||
+        api_param_u64(c, "terminationTimeout", "3600", &terms.termination_timeout) ||
+        api_param_u64(c, "tokenRedemptionTimeout", "3600", &terms.token_redemption_timeout))
+        return;
+    pc_address mediator;
+    if (reuse && strcmp(reuse, "true") == 0 && find_reusable(c, &terms, &mediator)) {
+        api_ok(c, json_pack("{so}", "mediatorAddress", api_address_json(&mediator)));
+        return;
+    }
+    pc_error err;
+    pc_u256 initial = api_random_token_id();
+    pc_wallet *w = pc_accounts_find(c->s->accounts, &c->caller);
+    if (pc_mediator_deploy(w, &terms, &initial, &mediator, NULL, NULL, &err) != 0 ||
+        pc_payment_register(c->s, &mediator, PC_ROLE_CONSUMER, &c->caller, &terms.provider,
+                            &err) != 0) {
+        api_fail(c, &err, NULL);
+        return;
+    }
+    char addr[PC_ADDRESS_TEXT_LEN];
+    pc_address_format(&mediator, addr);
+    PC_LOG_I("deployed Mediator %s", addr);
+    api_ok(c, json_pack("{ss}", "mediatorAddress", addr));
+}
+
+/* ---- consumer calls ---------------------------------------------------------------------- */
+
+void api_deposit(call *c, const char *amount_text)
+{
+    pc_mediator_view v;
+    pc_u256 amount, threshold = {{0}};
+    pc_error err;
+    if (pc_u256_parse(amount_text, &amount) != 0 || pc_u256_is_zero(&amount)) {
+        api_fail_code(c, PC_ERR_INVALID_ARGUMENT, "the amount must be a positive integer (wei)");
+        return;
+    }
+    if (api_param_u256(c, "autoFundingThreshold", "0", &threshold) != 0)
+        return;
+    pc_wallet *w = api_caller_view(c, &v);
+    if (!w)
+        return;
+    if (!pc_address_equal(&v.terms.consumer, &c->caller)) {
+        api_fail_code(c, PC_ERR_ONLY_CONSUMER, "only the consumer may deposit");
+        return;
+    }
+    int rc = pc_mediator_deposit(w, &c->mediator, &amount, NULL, NULL, &err);
+    api_changed(c);
+    pc_mediator_record rec;
+    int found = 0;
+    if (rc == 0 && (pc_payment_register(c->s, &c->mediator, PC_ROLE_CONSUMER, &c->caller,
+                                        &v.terms.provider, &err) != 0 ||
+                    pc_store_get_mediator(c->s->store, &c->mediator, &rec, &found, &err) != 0))
+        rc = -1;
+    if (rc == 0 && found) {
+        rec.deposit_amount = amount;
+        rec.funding_threshold = threshold;
+        rc = pc_store_put_mediator(c->s->store, &rec, &err);
+    }
+    if (rc != 0)
+        api_fail(c, &err, NULL);
+    else
+        api_ok(c, json_object());
+}
+
+void api_create_signature_headers(call *c)
+{
+    pc_payment_headers h;
+    pc_error err;
+    /* old clients also send ?privateKey=...: it is ignored, and never logged */
+    if (pc_payment_create(c->s, &c->caller, &c->mediator, &h, &err) != 0) {
+        api_fail(c, &err, NULL);
+        return;
+    }
+    char sig[PC_SIGNATURE_HEX_LEN], count[24];
+    pc_signature_to_hex(&h.signature, sig);
+    snprintf(count, sizeof(count), "%llu", (unsigned long long)h.request_count);
+    /* header values: decimal numbers, lowercase 0x-hex addresses (spec §2) */
+    api_ok(c, json_pack("{sosososssss}", "x-pay-sender", api_address_json(&h.sender),
+                        "x-pay-mediator", api_address_json(&h.mediator), "x-pay-token-id",
+                        api_u256_json(&h.token_id), "x-pay-req-count", count, "x-pay-signature",
+                        sig));
+}
+
+/* ---- provider calls ---------------------------------------------------------------------- */
+
+void api_validate_token(call *c)
+{
+    pc_payment_headers t = {.mediator = c->mediator};
+    pc_payment_terms want;
+    pc_address named;
+    const char *sig = pc_http_param(c->req, "signature");
+    if (api_param_address(c, "sender", &t.sender) ||
+        api_param_u256(c, "tokenId", NULL, &t.token_id) ||
+        api_param_u64(c, "reqCount", NULL, &t.request_count) ||
+        api_param_u256(c, "minCostPerRequest", NULL, &want.min_cost_per_request) ||
+        api_param_u64(c, "terminationTimeout", NULL, &want.termination_timeout) ||
+        api_param_u64(c, "tokenRedemptionTimeout", NULL, &want.token_redemption_timeout))
+        return;
+    if (pc_http_param(c->req, "mediator") &&
+        (api_param_address(c, "mediator", &named) != 0 ||
+         !pc_address_equal(&named, &c->mediator))) {
+        if (c->answer->status == 0)
+            api_fail_code(c, PC_ERR_INVALID_ARGUMENT, "parameter mediator differs from the path");
+        return;
+    }
+    if (!sig || pc_signature_from_hex(sig, &t.signature) != 0) {
+        api_fail_code(c, sig ? PC_ERR_TOKEN_SIGNATURE : PC_ERR_INVALID_ARGUMENT,
+                      sig ? "parameter signature: not 65 bytes of hex with v 27/28 or 0/1"
+                          : "parameter signature: missing");
+        return;
+    }
+    json_t *meta = NULL;
+    pc_error err;
+    if (pc_payment_validate(c->s, &c->caller, &t, &want, &meta, &err) != 0)
+        api_fail(c, &err, meta);
+    else
+        api_ok(c, json_pack("{sb}", "valid", 1));
+}
+
+/* The caller must be the provider of c->mediator; its wallet, or NULL after answering. */
+static pc_wallet *provider_wallet(call *c, pc_mediator_view *v)
+{
+    pc_wallet *w = api_caller_view(c, v);
+    if (w && !pc_address_equal(&v->terms.provider, &c->caller)) {
+        api_fail_code(c, PC_ERR_ONLY_PROVIDER, "only the provider may do this");
+        return NULL;
+    }
+    return w;
+}
+
+void api_redeem_token(call *c)
+{
+    pc_mediator_view v;
+    pc_error err;
+    pc_wallet *w = provider_wallet(c, &v);
+    if (!w)
+        return;
+    pc_u256 next = api_random_token_id();
+    int rc = pc_payment_register(c->s, &c->mediator, PC_ROLE_PROVIDER, &c->caller,
+                                 &v.terms.consumer, &err);
+    if (rc == 0)
+        rc = pc_mediator_start_token_redemption(w, &c->mediator, &next, NULL, NULL, &err);
+    api_changed(c);
+    if (rc != 0)
+        api_fail(c, &err, NULL);
+    else
+        api_ok(c, json_pack("{sb}", "started", 1));
+}
+
+void api_payout(call *c)
+{
+    pc_mediator_view v;
+    pc_error err;
+    pc_wallet *w = provider_wallet(c, &v);
+    if (!w)
+        return;
+    int rc = pc_mediator_payout(w, &c->mediator, NULL, NULL, &err);
+    api_changed(c);
+    if (rc != 0)
+        api_fail(c, &err, NULL);
+    else
+        api_ok(c, json_object());
+}
+
+/* ---- either party ---------------------------------------------------------------------------- */
+
+/* Fresh view of a Mediator the caller is a party of; 0, or -1 after answering. */
+static int party_view(call *c, pc_mediator_view *v, pc_wallet **w)
+{
+    api_changed(c); /* these calls report state: read it now, not from the cache */
+    *w = api_caller_view(c, v);
+    if (!*w)
+        return -1;
+    if (!pc_address_equal(&v->terms.consumer, &c->caller) &&
+        !pc_address_equal(&v->terms.provider, &c->caller)) {
+        api_fail_code(c, PC_ERR_NOT_A_PARTY, "the sender is not a party of this Mediator");
+        return -1;
+    }
+    return 0;
+}
+
+void api_terminate(call *c)
+{
+    pc_mediator_view v;
+    pc_wallet *w;
+    pc_error err;
+    if (party_view(c, &v, &w) != 0)
+        return;
+    if (v.state.terminated) {
+        api_ok(c, json_pack("{sb}", "terminated", 1));
+        return;
+    }
+    int is_provider = pc_address_equal(&v.terms.provider, &c->caller);
+    int rc = 0;
+    if (is_provider)
+        rc = pc_mediator_close_by_provider(w, &c->mediator, NULL, NULL, &err);
+    else if (v.state.termination_started_at == 0)
+        rc = pc_mediator_start_close(w, &c->mediator, NULL, NULL, &err);
+    api_changed(c);
+    if (rc != 0)
+        api_fail(c, &err, NULL);
+    else if (is_provider)
+        api_ok(c, json_pack("{sb}", "terminated", 1));
+    else
+        api_ok(c, json_pack("{sbsb}", "terminated", 0, "terminationStarted", 1));
+}
+
+void api_termination_status(call *c)
+{
+    pc_mediator_view v;
+    pc_wallet *w;
+    if (party_view(c, &v, &w) != 0)
+        return;
+    if (v.state.terminated)
+        api_ok(c, json_pack("{sb}", "terminated", 1));
+    else if (v.state.termination_started_at != 0)
+        api_ok(c, json_pack("{sbsbsI}", "terminated", 0, "terminationRunning", 1,
+                            "willTerminateAt",
+                            (json_int_t)(v.state.termination_started_at +
+                                         v.terms.termination_timeout)));
+    else
+        api_ok(c, json_pack("{sb}", "terminated", 0));
+}
+
+void api_funds(call *c)
+{
+    pc_mediator_view v;
+    pc_wallet *w;
+    if (party_view(c, &v, &w) != 0)
+        return;
+    api_ok(c, json_pack("{soso}", "serviceConsumerFunds", api_u256_json(&v.state.consumer_funds),
+                        "serviceProviderFunds", api_u256_json(&v.state.provider_funds)));
+}

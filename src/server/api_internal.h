@@ -1,0 +1,60 @@
+/* api_internal.h: what api.c (routing, answers, parameters) shares with
+ * api_endpoints.c (one function per endpoint). Not for other modules. */
+#ifndef PAYCHAN_SERVER_API_INTERNAL_H
+#define PAYCHAN_SERVER_API_INTERNAL_H
+
+#include <jansson.h>
+
+#include "core/wallet.h"
+#include "server/chain_cache.h"
+#include "server/http.h"
+#include "server/server.h"
+
+/* One authenticated API call in progress. */
+typedef struct call {
+    pc_server *s;
+    const pc_http_request *req;
+    pc_http_answer *answer;
+    pc_address caller;   /* the authenticated service */
+    pc_address mediator; /* M of /contracts/M/... */
+    const char *rest;    /* the path after /contracts/M/ */
+} call;
+
+/* Answers err (HTTP status by code) with metadata (stolen; may be NULL). */
+void api_fail(call *c, const pc_error *err, json_t *metadata);
+void api_fail_code(call *c, int code, const char *message);
+/* Answers 200 with body (stolen). */
+void api_ok(call *c, json_t *body);
+
+json_t *api_u256_json(const pc_u256 *v);
+json_t *api_address_json(const pc_address *a);
+
+/* Parameter readers: 0, or -1 after answering 400 naming the parameter.
+ * fallback (may be NULL) is used when the parameter is absent. */
+int api_param_address(call *c, const char *name, pc_address *out);
+int api_param_u256(call *c, const char *name, const char *fallback, pc_u256 *out);
+int api_param_u64(call *c, const char *name, const char *fallback, uint64_t *out);
+
+/* A fresh random non-zero token id. */
+pc_u256 api_random_token_id(void);
+
+/* The caller's wallet (never NULL after authentication) with the view of
+ * c->mediator in *v; NULL after answering the error. */
+pc_wallet *api_caller_view(call *c, pc_mediator_view *v);
+
+/* Marks c->mediator's cached state stale after our own transaction. */
+void api_changed(call *c);
+
+/* The endpoints (spec §4). */
+void api_status(pc_server *s, pc_http_answer *answer);
+void api_use_service(call *c);
+void api_deposit(call *c, const char *amount);
+void api_create_signature_headers(call *c);
+void api_validate_token(call *c);
+void api_redeem_token(call *c);
+void api_payout(call *c);
+void api_terminate(call *c);
+void api_termination_status(call *c);
+void api_funds(call *c);
+
+#endif

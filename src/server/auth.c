@@ -1,0 +1,86 @@
+/* auth.c: see auth.h. */
+#include "server/auth.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+
+/* sha256 of sender + target [+ "\n" + timestamp]: the bytes clients sign. */
+static void signed_digest(const pc_auth_request *r, uint8_t digest[32])
+{
+    size_t n_sender = strlen(r->sender), n_target = strlen(r->target);
+    size_t n_stamp = r->timestamp ? strlen(r->timestamp) + 1 : 0;
+    size_t len = n_sender + n_target + n_stamp;
+    char stack[1024], *text = len <= sizeof(stack) ? stack : malloc(len);
+    if (!text) {
+        memset(digest, 0, 32); /* recovers to no one: the request is refused */
+        return;
+    }
+    memcpy(text, r->sender, n_sender);
+    memcpy(text + n_sender, r->target, n_target);
+    if (r->timestamp) {
+        text[n_sender + n_target] = '\n';
+        memcpy(text + n_sender + n_target + 1, r->timestamp, n_stamp - 1);
+    }
+    pc_sha256((const uint8_t *)text, len, digest);
+    if (text != stack)
+        free(text);
+}
+
+static int parse_timestamp(const char *text, uint64_t *out)
+{
+    pc_u256 v;
+    return strlen(text) <= 19 && pc_u256_parse_dec(text, &v) == 0 && pc_u256_to_u64(&v, out) == 0
+               ? 0
+               : -1;
+}
+
+/* The timestamp is within the window, and (claimed in the store) fresh. */
+static int check_stamp(pc_server *s, const pc_auth_request *r, const pc_signature *sig,
+                       pc_error *err)
+{
+    uint64_t ts, window = (uint64_t)s->cfg->auth_window_s;
+    if (parse_timestamp(r->timestamp, &ts) != 0)
+        return pc_error_set(err, PC_ERR_STALE_REQUEST, "x-pay-timestamp is not unix seconds");
+    if (ts + window < r->now || ts > r->now + window)
+        return pc_error_set(err, PC_ERR_STALE_REQUEST,
+                            "request timestamp %llu is more than %llu s from now (%llu)",
+                            (unsigned long long)ts, (unsigned long long)window,
+                            (unsigned long long)r->now);
+    uint8_t raw[65], nonce[32];
+    int fresh = 0;
+    pc_signature_serialize(sig, raw);
+    pc_sha256(raw, 64, nonce); /* r || s: the v byte has two spellings */
+    if (pc_store_claim_nonce(s->store, nonce, ts + window + 1, &fresh, err) != 0)
+        return -1;
+    return fresh ? 0 : pc_error_set(err, PC_ERR_REPLAYED_REQUEST, "request signature used before");
+}
+
+int pc_auth_check(pc_server *s, const pc_auth_request *r, pc_address *caller, pc_error *err)
+{
+    pc_signature sig;
+    pc_address claimed, signer;
+    uint8_t digest[32];
+    if (!r->sender || !*r->sender)
+        return pc_error_set(err, PC_ERR_SENDER_MISSING, "x-pay-sender header missing");
+    if (pc_address_parse(r->sender, &claimed) != 0)
+        return pc_error_set(err, PC_ERR_SENDER_MISSING, "x-pay-sender is not an address");
+    if (!r->signature || !*r->signature)
+        return pc_error_set(err, PC_ERR_REQUEST_SIGNATURE_MISSING,
+                            "x-pay-signature header missing");
+    if (!r->timestamp && !s->cfg->allow_unstamped_auth)
+        return pc_error_set(err, PC_ERR_TIMESTAMP_MISSING,
+                            "x-pay-timestamp header required (unstamped requests are off)");
+    signed_digest(r, digest);
+    if (pc_signature_from_hex(r->signature, &sig) != 0 ||
+        pc_ecdsa_recover(s->secp, digest, &sig, &signer) != 0 ||
+        !pc_address_equal(&signer, &claimed))
+        return pc_error_set(err, PC_ERR_REQUEST_SIGNATURE, "request signature invalid");
+    if (!pc_accounts_find(s->accounts, &claimed))
+        return pc_error_set(err, PC_ERR_UNKNOWN_ACCOUNT, "%s is not served here", r->sender);
+    if (r->timestamp && check_stamp(s, r, &sig, err) != 0)
+        return -1;
+    *caller = claimed;
+    return 0;
+}

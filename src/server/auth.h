@@ -1,0 +1,34 @@
+/* auth.h: authenticating a microservice to its Payment Server (spec §3).
+ *
+ * A call carries x-pay-sender (the service's address) and x-pay-signature:
+ * the service's raw ECDSA signature over sha256(utf8(sender + target)),
+ * target being the request target exactly as sent. With x-pay-timestamp
+ * (unix seconds) the signed string is sender + target + "\n" + timestamp,
+ * the timestamp must lie within the configured window and each signature
+ * is accepted once (claimed in the store, so also across instances). The
+ * original, unstamped scheme is accepted only when configured. */
+#ifndef PAYCHAN_SERVER_AUTH_H
+#define PAYCHAN_SERVER_AUTH_H
+
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/hex.h"
+#include "server/server.h"
+
+typedef struct pc_auth_request {
+    const char *sender;    /* x-pay-sender, NULL if absent */
+    const char *signature; /* x-pay-signature, NULL if absent */
+    const char *timestamp; /* x-pay-timestamp, NULL if absent */
+    const char *target;    /* the raw request target */
+    uint64_t now;          /* unix seconds */
+} pc_auth_request;
+
+/* Checks the request. On success *caller is the authenticated account,
+ * which this server serves. Codes: 202 sender missing or malformed, 201
+ * signature missing, 206 timestamp missing (unstamped scheme off), 204
+ * stale timestamp, 200 signature invalid, 205 replayed, 203 the sender is
+ * not served here. */
+int pc_auth_check(pc_server *s, const pc_auth_request *req, pc_address *caller, pc_error *err);
+
+#endif

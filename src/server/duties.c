@@ -1,0 +1,256 @@
+/* duties.c: see duties.h. */
+#include "server/duties.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "core/logger.h"
+#include "server/payments.h"
+
+struct pc_duties {
+    pc_server *s;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int stopping;
+};
+
+/* One Mediator being looked at in a pass. */
+typedef struct duty {
+    pc_server *s;
+    pc_mediator_record *rec;
+    pc_mediator_view v;
+    pc_wallet *wallet;
+    char addr[PC_ADDRESS_TEXT_LEN];
+    uint64_t now;
+} duty;
+
+static void report(duty *d, const char *action, int rc, const pc_error *err)
+{
+    if (rc == 0)
+        PC_LOG_I("duties: %s on %s: done", action, d->addr);
+    else
+        PC_LOG_W("duties: %s on %s failed: code %d: %s", action, d->addr, err->code, err->message);
+    pc_chain_cache_invalidate(d->s->cache, &d->rec->mediator);
+}
+
+static void forget(duty *d)
+{
+    pc_error err;
+    if (pc_store_delete_mediator(d->s->store, &d->rec->mediator, &err) != 0) {
+        PC_LOG_W("duties: forgetting %s failed: %s", d->addr, err.message);
+        return;
+    }
+    pc_payment_unregister(d->s, &d->rec->mediator);
+    pc_chain_cache_forget(d->s->cache, &d->rec->mediator);
+    PC_LOG_I("duties: %s is terminated; forgotten", d->addr);
+}
+
+static pc_u256 fresh_token_id(void)
+{
+    uint8_t be[32];
+    pc_u256 id;
+    if (RAND_bytes(be, sizeof(be)) != 1)
+        abort();
+    be[31] |= 1;
+    pc_u256_from_be(&id, be);
+    return id;
+}
+
+/* ---- provider ----------------------------------------------------------------------------- */
+
+/* The grace period of the soon-expiring id is over: redeem its newest token, pay out. */
+static int finish_redemption(duty *d)
+{
+    const pc_u256 *id = &d->v.state.soon_expiring_token_id;
+    uint64_t count = 0;
+    pc_signature sig = {0};
+    int found = 0, rc;
+    pc_error err;
+    if (pc_store_best_token(d->s->store, &d->rec->mediator, id, &count, &sig, &found, &err)) {
+        report(d, "reading the newest token", -1, &err);
+        return 0;
+    }
+    pc_u256 n = pc_u256_from_u64(count);
+    rc = pc_mediator_redeem_token(d->wallet, &d->rec->mediator, &n, found ? &sig : NULL, NULL,
+                                  NULL, &err);
+    char what[96];
+    snprintf(what, sizeof(what), "redeeming %llu requests", (unsigned long long)count);
+    report(d, what, rc, &err);
+    if (rc != 0)
+        return 1;
+    rc = pc_mediator_payout(d->wallet, &d->rec->mediator, NULL, NULL, &err);
+    report(d, "payout", rc, &err);
+    return 2;
+}
+
+static int start_redemption(duty *d, const char *why)
+{
+    pc_error err;
+    pc_u256 next = fresh_token_id();
+    int rc = pc_mediator_start_token_redemption(d->wallet, &d->rec->mediator, &next, NULL, NULL,
+                                                &err);
+    char what[96];
+    snprintf(what, sizeof(what), "starting a redemption (%s)", why);
+    report(d, what, rc, &err);
+    return 1;
+}
+
+/* The active id has tokens and has been in use longer than the configured age. */
+static int active_token_due(duty *d)
+{
+    pc_error err;
+    const pc_u256 *active = &d->v.state.active_token_id;
+    if (pc_u256_cmp(&d->rec->token_id, active) != 0) {
+        d->rec->token_id = *active; /* first seen now: its age starts now */
+        d->rec->token_active_since = d->now;
+        if (pc_store_put_mediator(d->s->store, d->rec, &err) != 0)
+            PC_LOG_W("duties: %s: %s", d->addr, err.message);
+        return 0;
+    }
+    uint64_t count;
+    pc_signature sig;
+    int found = 0;
+    return d->now >= d->rec->token_active_since + d->s->cfg->redeem_after_s &&
+           pc_store_best_token(d->s->store, &d->rec->mediator, active, &count, &sig, &found,
+                               &err) == 0 &&
+           found;
+}
+
+static int provider_duties(duty *d)
+{
+    const pc_mediator_state *st = &d->v.state;
+    if (!pc_u256_is_zero(&st->soon_expiring_token_id))
+        return d->now > st->soon_expiring_timeout ? finish_redemption(d) : 0;
+    if (pc_u256_is_zero(&st->active_token_id))
+        return 0; /* the last token was redeemed: wait for the consumer to finalize */
+    if (st->termination_started_at != 0)
+        return start_redemption(d, "the consumer started termination");
+    if (active_token_due(d))
+        return start_redemption(d, "token age");
+    return 0;
+}
+
+/* ---- consumer ------------------------------------------------------------------------------ */
+
+static int consumer_duties(duty *d)
+{
+    const pc_mediator_state *st = &d->v.state;
+    pc_error err;
+    int rc;
+    if (st->termination_started_at != 0) {
+        uint64_t ends = st->termination_started_at + d->v.terms.termination_timeout;
+        int grace_running = !pc_u256_is_zero(&st->soon_expiring_token_id) &&
+                            d->now <= st->soon_expiring_timeout;
+        if (d->now <= ends || grace_running)
+            return 0;
+        rc = pc_mediator_finalize_close(d->wallet, &d->rec->mediator, NULL, NULL, &err);
+        report(d, "finalizing the termination", rc, &err);
+        return 1;
+    }
+    if (pc_u256_is_zero(&d->rec->funding_threshold) || pc_u256_is_zero(&d->rec->deposit_amount) ||
+        pc_u256_cmp(&st->consumer_funds, &d->rec->funding_threshold) >= 0)
+        return 0;
+    rc = pc_mediator_deposit(d->wallet, &d->rec->mediator, &d->rec->deposit_amount, NULL, NULL,
+                             &err);
+    report(d, "automatic top-up", rc, &err);
+    return 1;
+}
+
+/* ---- passes ---------------------------------------------------------------------------------- */
+
+static int run_one(pc_server *s, pc_mediator_record *rec, uint64_t now)
+{
+    duty d = {.s = s, .rec = rec, .now = now};
+    pc_error err;
+    pc_address_format(&rec->mediator, d.addr);
+    d.wallet = pc_accounts_find(s->accounts, &rec->account);
+    if (!d.wallet)
+        return 0; /* an account no longer configured: leave its Mediators alone */
+    if (pc_chain_cache_get(s->cache, &rec->mediator, &d.v, &err) != 0) {
+        PC_LOG_W("duties: reading %s failed: %s", d.addr, err.message);
+        return 0;
+    }
+    if (d.v.state.terminated) {
+        forget(&d);
+        return 0;
+    }
+    return rec->role == PC_ROLE_PROVIDER ? provider_duties(&d) : consumer_duties(&d);
+}
+
+int pc_duties_run_once(pc_server *s)
+{
+    pc_mediator_record *recs = NULL;
+    size_t n = 0;
+    int sent = 0;
+    pc_error err;
+    if (pc_store_list_mediators(s->store, &recs, &n, &err) != 0) {
+        PC_LOG_W("duties: listing Mediators failed: %s", err.message);
+        return 0;
+    }
+    uint64_t now = (uint64_t)time(NULL);
+    for (size_t i = 0; i < n; i++)
+        sent += run_one(s, &recs[i], now);
+    free(recs);
+    return sent;
+}
+
+static void *duties_main(void *arg)
+{
+    pc_duties *d = arg;
+    pthread_mutex_lock(&d->lock);
+    while (!d->stopping) {
+        pthread_mutex_unlock(&d->lock);
+        pc_duties_run_once(d->s);
+        pthread_mutex_lock(&d->lock);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        long ms = d->s->cfg->duty_interval_ms;
+        until.tv_sec += ms / 1000;
+        until.tv_nsec += (ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!d->stopping && pthread_cond_timedwait(&d->wake, &d->lock, &until) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+pc_duties *pc_duties_start(pc_server *s, pc_error *err)
+{
+    pc_duties *d = calloc(1, sizeof(*d));
+    if (!d) {
+        pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    d->s = s;
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->wake, NULL);
+    if (pthread_create(&d->thread, NULL, duties_main, d) != 0) {
+        free(d);
+        pc_error_set(err, PC_ERR_INTERNAL, "cannot start the duties thread");
+        return NULL;
+    }
+    return d;
+}
+
+void pc_duties_stop(pc_duties *d)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->lock);
+    d->stopping = 1;
+    pthread_cond_signal(&d->wake);
+    pthread_mutex_unlock(&d->lock);
+    pthread_join(d->thread, NULL);
+    pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->wake);
+    free(d);
+}

@@ -1,0 +1,30 @@
+/* duties.h: the Payment Server's background duties (spec §7), run by one
+ * timer thread every cfg->duty_interval_ms for every Mediator in the store:
+ *
+ *  as provider: after a redemption's grace period, redeem the newest stored
+ *    token of that id and pay out; when the consumer started termination,
+ *    start the final redemption at once; when the active token id has been
+ *    in use longer than cfg->redeem_after_s (and has tokens), start a
+ *    redemption; forget terminated Mediators.
+ *  as consumer: after the own termination timeout, finalize it; when funds
+ *    fall below the auto-funding threshold, deposit the configured amount;
+ *    forget terminated Mediators.
+ *
+ * Being one thread, at most one transaction per Mediator runs at a time.
+ * Every action and its outcome is logged. */
+#ifndef PAYCHAN_SERVER_DUTIES_H
+#define PAYCHAN_SERVER_DUTIES_H
+
+#include "server/server.h"
+
+/* Starts the timer thread. */
+pc_duties *pc_duties_start(pc_server *s, pc_error *err);
+
+/* Stops the thread after the pass in progress. NULL is a no-op. */
+void pc_duties_stop(pc_duties *d);
+
+/* Runs one pass over every Mediator now, on the calling thread (tests, and
+ * the timer). Returns the number of transactions sent. */
+int pc_duties_run_once(pc_server *s);
+
+#endif

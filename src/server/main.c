@@ -1,0 +1,46 @@
+/* paychand: the Payment Server daemon. Configuration in config.h; the
+ * parts in server.h. SIGTERM/SIGINT: stop accepting, finish requests in
+ * flight, flush storage, exit 0. */
+#include <signal.h>
+#include <stdio.h>
+
+#include "core/logger.h"
+#include "server/config.h"
+#include "server/server.h"
+
+int main(int argc, char **argv)
+{
+    pc_config cfg;
+    pc_error err;
+    int rc = pc_config_load(&cfg, argc, argv, &err);
+    if (rc != 0) {
+        if (rc < 0)
+            fprintf(stderr, "paychand: %s\n(see paychand --help)\n", err.message);
+        pc_config_free(&cfg);
+        return rc < 0 ? 2 : 0;
+    }
+    pc_logger_set_level(cfg.log_level);
+
+    /* Every thread started from here on inherits the blocked signals; only
+     * this one waits for them. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    pc_server server;
+    if (pc_server_start(&server, &cfg, &err) != 0) {
+        PC_LOG_E("cannot start: %s (code %d)", err.message, err.code);
+        pc_config_free(&cfg);
+        return 1;
+    }
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    PC_LOG_I("signal %d: finishing requests in flight and stopping", sig);
+    pc_server_stop(&server);
+    pc_config_free(&cfg);
+    PC_LOG_I("stopped");
+    return 0;
+}

@@ -1,0 +1,179 @@
+/* payments.c: see payments.h. */
+#include "server/payments.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "core/eip712.h"
+#include "core/logger.h"
+
+/* ---- registration of the Mediators we work for ------------------------------------- */
+
+int pc_payment_register(pc_server *s, const pc_address *mediator, pc_mediator_role role,
+                        const pc_address *account, const pc_address *counterparty, pc_error *err)
+{
+    pthread_mutex_lock(&s->known_lock);
+    int known = pc_address_set_has(&s->known, mediator);
+    pthread_mutex_unlock(&s->known_lock);
+    if (known)
+        return 0;
+    pc_mediator_record rec;
+    int found = 0;
+    if (pc_store_get_mediator(s->store, mediator, &rec, &found, err) != 0)
+        return -1;
+    if (!found) {
+        memset(&rec, 0, sizeof(rec));
+        rec.mediator = *mediator;
+        rec.role = role;
+        rec.account = *account;
+        rec.counterparty = *counterparty;
+        rec.created_at = (uint64_t)time(NULL);
+        if (pc_store_put_mediator(s->store, &rec, err) != 0)
+            return -1;
+        char addr[PC_ADDRESS_TEXT_LEN];
+        pc_address_format(mediator, addr);
+        PC_LOG_I("now serving Mediator %s as %s", addr,
+                 role == PC_ROLE_CONSUMER ? "consumer" : "provider");
+    }
+    pthread_mutex_lock(&s->known_lock);
+    int rc = pc_address_set_add(&s->known, mediator);
+    pthread_mutex_unlock(&s->known_lock);
+    return rc == 0 ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
+}
+
+void pc_payment_unregister(pc_server *s, const pc_address *mediator)
+{
+    pthread_mutex_lock(&s->known_lock);
+    pc_address_set_remove(&s->known, mediator);
+    pthread_mutex_unlock(&s->known_lock);
+}
+
+/* ---- consumer side ------------------------------------------------------------------ */
+
+int pc_payment_create(pc_server *s, const pc_address *consumer, const pc_address *mediator,
+                      pc_payment_headers *out, pc_error *err)
+{
+    pc_wallet *wallet = pc_accounts_find(s->accounts, consumer);
+    pc_mediator_view v;
+    if (!wallet)
+        return pc_error_set(err, PC_ERR_UNKNOWN_ACCOUNT, "the sender is not served here");
+    if (pc_chain_cache_get(s->cache, mediator, &v, err) != 0)
+        return -1;
+    if (!pc_address_equal(&v.terms.consumer, consumer))
+        return pc_error_set(err, PC_ERR_ONLY_CONSUMER, "only the consumer may create tokens");
+    if (v.state.terminated || pc_u256_is_zero(&v.state.active_token_id))
+        return pc_error_set(err, PC_ERR_TERMINATED, "the Mediator is terminated");
+    if (pc_payment_register(s, mediator, PC_ROLE_CONSUMER, consumer, &v.terms.provider, err))
+        return -1;
+    out->sender = *consumer;
+    out->mediator = *mediator;
+    out->token_id = v.state.active_token_id;
+    if (pc_store_next_count(s->store, mediator, &out->token_id, &out->request_count, err) != 0)
+        return -1;
+    uint8_t domain[32], digest[32];
+    pc_u256 count = pc_u256_from_u64(out->request_count);
+    pc_eip712_domain_separator(s->chain_id, mediator, domain);
+    pc_eip712_payment_token_digest(domain, consumer, &out->token_id, &count, digest);
+    if (pc_wallet_sign_digest(wallet, digest, &out->signature) != 0)
+        return pc_error_set(err, PC_ERR_INTERNAL, "signing failed");
+    return 0;
+}
+
+/* ---- provider side (spec §5, in order) -------------------------------------------------- */
+
+static int check_signature(pc_server *s, const pc_payment_headers *t, pc_error *err)
+{
+    uint8_t domain[32], digest[32];
+    pc_address signer;
+    pc_u256 count = pc_u256_from_u64(t->request_count);
+    pc_eip712_domain_separator(s->chain_id, &t->mediator, domain);
+    pc_eip712_payment_token_digest(domain, &t->sender, &t->token_id, &count, digest);
+    if (pc_ecdsa_recover(s->secp, digest, &t->signature, &signer) != 0 ||
+        !pc_address_equal(&signer, &t->sender))
+        return pc_error_set(err, PC_ERR_TOKEN_SIGNATURE,
+                            "the token signature does not recover to the sender");
+    return 0;
+}
+
+static int check_terms(const pc_mediator_terms *have, const pc_payment_terms *want, pc_error *err)
+{
+    if (pc_u256_cmp(&have->cost_per_request, &want->min_cost_per_request) < 0 ||
+        have->termination_timeout != want->termination_timeout ||
+        have->token_redemption_timeout != want->token_redemption_timeout)
+        return pc_error_set(err, PC_ERR_TERMS_MISMATCH,
+                            "the Mediator's terms do not match the provider's requirements");
+    return 0;
+}
+
+static int check_token_id(const pc_mediator_state *st, const pc_u256 *token_id, json_t **meta,
+                          pc_error *err)
+{
+    if (!pc_u256_is_zero(&st->active_token_id) && pc_u256_cmp(token_id, &st->active_token_id) == 0)
+        return 0;
+    if (!pc_u256_is_zero(&st->soon_expiring_token_id) &&
+        pc_u256_cmp(token_id, &st->soon_expiring_token_id) == 0 &&
+        (uint64_t)time(NULL) < st->soon_expiring_timeout)
+        return 0;
+    if (pc_u256_is_zero(&st->active_token_id))
+        return pc_error_set(err, PC_ERR_TERMINATED, "the Mediator's last token was redeemed");
+    if (meta) {
+        char id[PC_U256_DEC_LEN];
+        pc_u256_to_dec(token_id, id);
+        *meta = json_pack("{ss}", "tokenID", id);
+    }
+    return pc_error_set(err, PC_ERR_UNKNOWN_TOKEN_ID,
+                        "the token id is neither active nor within its grace period");
+}
+
+static int check_funds(const pc_mediator_view *v, uint64_t request_count, pc_error *err)
+{
+    pc_u256 value, count = pc_u256_from_u64(request_count);
+    if (pc_u256_mul(&value, &count, &v->terms.cost_per_request) ||
+        pc_u256_cmp(&value, &v->state.consumer_funds) > 0)
+        return pc_error_set(err, PC_ERR_INSUFFICIENT_FUNDS,
+                            "the consumer's funds in the Mediator do not cover the token");
+    return 0;
+}
+
+static int record_count(pc_server *s, const pc_payment_headers *t, json_t **meta, pc_error *err)
+{
+    pc_count_verdict verdict;
+    uint64_t highest;
+    if (pc_store_offer_count(s->store, &t->mediator, &t->token_id, t->request_count,
+                             &t->signature, &verdict, &highest, err) != 0)
+        return -1;
+    if (verdict != PC_COUNT_REPLAYED)
+        return 0;
+    if (meta)
+        *meta = json_pack("{sI}", "actualCount", (json_int_t)highest);
+    return pc_error_set(err, PC_ERR_COUNT_USED, "request count %llu already used or too low",
+                        (unsigned long long)t->request_count);
+}
+
+int pc_payment_validate(pc_server *s, const pc_address *provider, const pc_payment_headers *t,
+                        const pc_payment_terms *required, json_t **metadata, pc_error *err)
+{
+    pc_mediator_view v;
+    if (metadata)
+        *metadata = NULL;
+    if (t->request_count == 0)
+        return pc_error_set(err, PC_ERR_COUNT_USED, "request counts start at 1");
+    /* the signature first: a forged token costs one recovery, no chain read */
+    if (check_signature(s, t, err) != 0 || pc_chain_cache_get(s->cache, &t->mediator, &v, err))
+        return -1;
+    if (!pc_address_equal(&v.terms.consumer, &t->sender))
+        return pc_error_set(err, PC_ERR_TOKEN_SIGNATURE,
+                            "the sender is not the Mediator's consumer");
+    if (!pc_address_equal(&v.terms.provider, provider))
+        return pc_error_set(err, PC_ERR_ONLY_PROVIDER,
+                            "the calling service is not the Mediator's provider");
+    if (v.state.terminated)
+        return pc_error_set(err, PC_ERR_TERMINATED, "the Mediator is terminated");
+    if (check_terms(&v.terms, required, err) != 0 ||
+        check_token_id(&v.state, &t->token_id, metadata, err) != 0 ||
+        check_funds(&v, t->request_count, err) != 0)
+        return -1;
+    if (pc_payment_register(s, &t->mediator, PC_ROLE_PROVIDER, provider, &t->sender, err) != 0)
+        return -1;
+    return record_count(s, t, metadata, err);
+}

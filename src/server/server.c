@@ -1,0 +1,104 @@
+/* server.c: see server.h. */
+#include "server/server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/logger.h"
+#include "server/api.h"
+#include "server/duties.h"
+#include "server/http.h"
+
+static int connect_node(pc_server *s, pc_error *err)
+{
+    pc_rpc_options o = {.request_timeout_ms = 15000};
+    if (!(s->secp = pc_secp_create()))
+        return pc_error_set(err, PC_ERR_INTERNAL, "cannot create the secp256k1 context");
+    if (!(s->rpc = pc_rpc_create(s->cfg->node_url, &o, err)))
+        return -1;
+    if (pc_rpc_chain_id(s->rpc, &s->chain_id, err) != 0)
+        return -1;
+    if (s->cfg->chain_id && s->cfg->chain_id != s->chain_id)
+        return pc_error_set(err, PC_ERR_NODE,
+                            "the node at %s is on chain %llu, but chain %llu is configured",
+                            s->cfg->node_url, (unsigned long long)s->chain_id,
+                            (unsigned long long)s->cfg->chain_id);
+    if (!s->cfg->chain_id)
+        PC_LOG_W("no chain id configured: using the node's (%llu)",
+                 (unsigned long long)s->chain_id);
+    return 0;
+}
+
+static int open_store(pc_server *s, pc_error *err)
+{
+    char path[4096];
+    pc_store_options o = {.backend = s->cfg->store,
+                          .redis_host = s->cfg->redis_host,
+                          .redis_port = s->cfg->redis_port,
+                          .redis_prefix = s->cfg->redis_prefix};
+    if (s->cfg->store == PC_STORE_SQLITE) {
+        if (mkdir(s->cfg->data_dir, 0700) != 0 && errno != EEXIST)
+            return pc_error_set(err, PC_ERR_INTERNAL, "cannot create the data directory %s: %s",
+                                s->cfg->data_dir, strerror(errno));
+        snprintf(path, sizeof(path), "%s/paychan.sqlite", s->cfg->data_dir);
+        o.sqlite_path = path;
+    }
+    if (!(s->store = pc_store_open(&o, err)))
+        return -1;
+    /* Mediators of an earlier run: the duties resume them from here */
+    pc_mediator_record *recs = NULL;
+    size_t n = 0;
+    if (pc_store_list_mediators(s->store, &recs, &n, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        pc_address_set_add(&s->known, &recs[i].mediator);
+    free(recs);
+    PC_LOG_I("storage %s: %zu Mediators to resume", pc_store_describe(s->store), n);
+    return 0;
+}
+
+int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err)
+{
+    memset(s, 0, sizeof(*s));
+    s->cfg = cfg;
+    pthread_mutex_init(&s->known_lock, NULL);
+    if (connect_node(s, err) != 0 ||
+        !(s->accounts = pc_accounts_load(cfg, s->rpc, s->secp, s->chain_id, err)) ||
+        open_store(s, err) != 0 || !(s->cache = pc_chain_cache_create(s->rpc, NULL, err)) ||
+        !(s->duties = pc_duties_start(s, err)) ||
+        !(s->http = pc_http_start(cfg->listen_address, cfg->port, pc_api_handle, s, err))) {
+        pc_server_stop(s);
+        return -1;
+    }
+    for (size_t i = 0; i < pc_accounts_count(s->accounts); i++) {
+        char addr[PC_ADDRESS_TEXT_LEN];
+        pc_address_format_checksum(pc_wallet_address(pc_accounts_at(s->accounts, i)), addr);
+        PC_LOG_I("serving account %s", addr);
+    }
+    PC_LOG_I("paychand listening on http://%s:%d, node %s (chain %llu)", cfg->listen_address,
+             pc_http_port(s->http), cfg->node_url, (unsigned long long)s->chain_id);
+    return 0;
+}
+
+void pc_server_stop(pc_server *s)
+{
+    pc_http_stop(s->http); /* first: no new requests; those in flight finish */
+    pc_duties_stop(s->duties);
+    pc_chain_cache_destroy(s->cache);
+    pc_store_close(s->store);
+    pc_accounts_free(s->accounts);
+    pc_rpc_destroy(s->rpc);
+    pc_secp_destroy(s->secp);
+    pc_address_set_free(&s->known);
+    pthread_mutex_destroy(&s->known_lock);
+    s->http = NULL;
+    s->duties = NULL;
+    s->cache = NULL;
+    s->store = NULL;
+    s->accounts = NULL;
+    s->rpc = NULL;
+    s->secp = NULL;
+}
