@@ -1,0 +1,609 @@
+/* store_redis.c: the Redis backend of store.h (hiredis). Several paychand
+ * instances of one team may share one Redis: every counter operation is one
+ * Lua script (store_redis_scripts.h), which Redis runs atomically.
+ *
+ * Connections: a mutex-guarded pool; a thread takes one for the length of
+ * an operation, so no redisContext is ever used by two threads at once. A
+ * connection that failed is dropped together with the idle ones (they most
+ * likely point at the same dead server); the next call connects anew.
+ *
+ * Keys (all under the prefix, hex without "0x"): cc:<mediator>:<token id>
+ * consumer counter; pc:<mediator>:<token id> provider counter hash; ids:<mediator>
+ * set of the token ids with counters; med:<mediator> record hash; mediators
+ * set of Mediators; nonce:<nonce>. Durability comes from the server's
+ * appendfsync always (checked at open, warned about if off). */
+#include "server/store_internal.h"
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/logger.h"
+#include "server/store_redis_scripts.h"
+
+#define CONNECT_TIMEOUT_MS 2000
+#define COMMAND_TIMEOUT_MS 10000
+#define KEY_MAX 256
+#define SEEN_BYTES (PC_COUNTER_WINDOW / 8)
+
+enum { SCRIPT_OFFER, SCRIPT_NEXT_COUNT, SCRIPT_FORGET, SCRIPT_PUT_MEDIATOR, SCRIPT_COUNT };
+static const char *const script_source[SCRIPT_COUNT] = {
+    [SCRIPT_OFFER] = pc_redis_offer_lua,
+    [SCRIPT_NEXT_COUNT] = pc_redis_next_count_lua,
+    [SCRIPT_FORGET] = pc_redis_forget_lua,
+    [SCRIPT_PUT_MEDIATOR] = pc_redis_put_mediator_lua,
+};
+
+typedef struct redis_store {
+    pc_store base;
+    char host[128];
+    int port;
+    char prefix[64];
+    char sha[SCRIPT_COUNT][41]; /* set at open; a script's SHA1 never changes */
+    pthread_mutex_t lock;       /* guards the idle pool */
+    redisContext **idle;
+    size_t n_idle, cap_idle;
+} redis_store;
+
+/* ---- connections ------------------------------------------------------------------------- */
+
+static redisContext *connect_one(redis_store *s, pc_error *err)
+{
+    struct timeval tv = {.tv_sec = CONNECT_TIMEOUT_MS / 1000,
+                         .tv_usec = (CONNECT_TIMEOUT_MS % 1000) * 1000};
+    redisContext *c = redisConnectWithTimeout(s->host, s->port, tv);
+    if (!c || c->err) {
+        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: cannot connect to %s:%d: %s", s->host,
+                     s->port, c ? c->errstr : "out of memory");
+        redisFree(c);
+        return NULL;
+    }
+    struct timeval ct = {.tv_sec = COMMAND_TIMEOUT_MS / 1000, .tv_usec = 0};
+    redisSetTimeout(c, ct);
+    return c;
+}
+
+static redisContext *take(redis_store *s, pc_error *err)
+{
+    pthread_mutex_lock(&s->lock);
+    redisContext *c = s->n_idle ? s->idle[--s->n_idle] : NULL;
+    pthread_mutex_unlock(&s->lock);
+    return c ? c : connect_one(s, err);
+}
+
+static void drop_idle_locked(redis_store *s)
+{
+    while (s->n_idle)
+        redisFree(s->idle[--s->n_idle]);
+}
+
+/* Returns c to the pool, or drops it (and the idle ones) if it failed. */
+static void give_back(redis_store *s, redisContext *c)
+{
+    pthread_mutex_lock(&s->lock);
+    if (c->err) {
+        redisFree(c);
+        drop_idle_locked(s);
+    } else if (s->n_idle < s->cap_idle) {
+        s->idle[s->n_idle++] = c;
+    } else {
+        size_t cap = s->cap_idle ? 2 * s->cap_idle : 8;
+        redisContext **idle = realloc(s->idle, cap * sizeof *idle);
+        if (idle) {
+            s->idle = idle;
+            s->cap_idle = cap;
+            s->idle[s->n_idle++] = c;
+        } else {
+            redisFree(c);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- commands ------------------------------------------------------------------------- */
+
+/* Sends one command; NULL with *err on a connection fault or an error reply. */
+static redisReply *command(redis_store *s, redisContext *c, int argc, const char **argv,
+                           const size_t *lens, pc_error *err)
+{
+    redisReply *r = redisCommandArgv(c, argc, argv, lens);
+    if (!r) {
+        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", s->host, s->port,
+                     c->err ? c->errstr : "no reply");
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d answered %s (to %s)", s->host,
+                     s->port, r->str, argv[0]);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Loads one script; its SHA1 into s->sha[i]. */
+static int load_script(redis_store *s, redisContext *c, int i, pc_error *err)
+{
+    const char *argv[] = {"SCRIPT", "LOAD", script_source[i]};
+    size_t lens[] = {6, 4, strlen(script_source[i])};
+    redisReply *r = command(s, c, 3, argv, lens, err);
+    if (!r)
+        return -1;
+    int ok = r->type == REDIS_REPLY_STRING && r->len == 40;
+    if (ok)
+        memcpy(s->sha[i], r->str, 41);
+    freeReplyObject(r);
+    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd SCRIPT LOAD answer");
+}
+
+#define MAX_ARGS 24
+
+/* EVALSHA of script i with nkeys keys then args (argc values in all);
+ * loads the script again if the server forgot it (NOSCRIPT after a
+ * restart or SCRIPT FLUSH) and retries once. */
+static redisReply *run_script(redis_store *s, redisContext *c, int i, int nkeys, int argc,
+                              const char **args, const size_t *lens, pc_error *err)
+{
+    const char *argv[MAX_ARGS + 3];
+    size_t argl[MAX_ARGS + 3];
+    char nk[8];
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    argv[0] = "EVALSHA";
+    argv[1] = s->sha[i];
+    argv[2] = nk;
+    argl[0] = 7;
+    argl[1] = 40;
+    argl[2] = strlen(nk);
+    for (int a = 0; a < argc; a++) {
+        argv[3 + a] = args[a];
+        argl[3 + a] = lens ? lens[a] : strlen(args[a]);
+    }
+    redisReply *r = redisCommandArgv(c, argc + 3, argv, argl);
+    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(r);
+        if (load_script(s, c, i, err) != 0)
+            return NULL;
+        r = redisCommandArgv(c, argc + 3, argv, argl);
+    }
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", s->host, s->port,
+                     r ? r->str : c->err ? c->errstr : "no reply");
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* ---- keys ---------------------------------------------------------------------------- */
+
+static void hex_of(const uint8_t *b, size_t n, char *out)
+{
+    char tmp[2 * 32 + 3];
+    pc_hex_encode(b, n, tmp);
+    strcpy(out, tmp + 2); /* without "0x" */
+}
+
+/* prefix + kind + ":" + hex(mediator) [+ ":" + hex(token id)] */
+static void key_of(const redis_store *s, const char *kind, const pc_address *mediator,
+                   const uint8_t *token_id, char out[KEY_MAX])
+{
+    char med[41], tid[65] = "";
+    hex_of(mediator->bytes, 20, med);
+    if (token_id)
+        hex_of(token_id, 32, tid);
+    snprintf(out, KEY_MAX, "%s%s:%s%s%s", s->prefix, kind, med, token_id ? ":" : "", tid);
+}
+
+/* ---- counters ----------------------------------------------------------------------- */
+
+static int rd_next_count(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
+                         uint64_t *count, pc_error *err)
+{
+    redis_store *s = (redis_store *)base;
+    char counter[KEY_MAX], ids[KEY_MAX], tid[65];
+    key_of(s, "cc", mediator, token_id, counter);
+    key_of(s, "ids", mediator, NULL, ids);
+    hex_of(token_id, 32, tid);
+    redisContext *c = take(s, err);
+    if (!c)
+        return -1;
+    const char *args[] = {counter, ids, tid};
+    redisReply *r = run_script(s, c, SCRIPT_NEXT_COUNT, 2, 3, args, NULL, err);
+    give_back(s, c);
+    if (!r)
+        return -1;
+    int ok = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+    if (ok)
+        *count = (uint64_t)r->integer;
+    freeReplyObject(r);
+    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd counter answer");
+}
+
+static int rd_offer_count(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
+                          uint64_t count, const uint8_t sig[65], pc_count_verdict *verdict,
+                          uint64_t *highest, pc_error *err)
+{
+    redis_store *s = (redis_store *)base;
+    char counter[KEY_MAX], ids[KEY_MAX], tid[65], dec[24];
+    key_of(s, "pc", mediator, token_id, counter);
+    key_of(s, "ids", mediator, NULL, ids);
+    hex_of(token_id, 32, tid);
+    snprintf(dec, sizeof dec, "%llu", (unsigned long long)count);
+    redisContext *c = take(s, err);
+    if (!c)
+        return -1;
+    const char *args[] = {counter, ids, dec, (const char *)sig, tid};
+    size_t lens[] = {strlen(counter), strlen(ids), strlen(dec), 65, 64};
+    redisReply *r = run_script(s, c, SCRIPT_OFFER, 2, 5, args, lens, err);
+    give_back(s, c);
+    if (!r)
+        return -1;
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2
+             && r->element[0]->type == REDIS_REPLY_INTEGER
+             && r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer >= 0;
+    if (ok) {
+        *verdict = pc_store_verdict_from_window((int)r->element[0]->integer);
+        *highest = (uint64_t)r->element[1]->integer;
+    }
+    freeReplyObject(r);
+    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd offer answer");
+}
+
+static int rd_best_token(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
+                         uint64_t *count, uint8_t sig[65], int *found, pc_error *err)
+{
+    redis_store *s = (redis_store *)base;
+    char counter[KEY_MAX];
+    key_of(s, "pc", mediator, token_id, counter);
+    redisContext *c = take(s, err);
+    if (!c)
+        return -1;
+    const char *argv[] = {"HMGET", counter, "h", "s"};
+    redisReply *r = command(s, c, 4, argv, NULL, err);
+    give_back(s, c);
+    if (!r)
+        return -1;
+    int ret = 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        ret = pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd HMGET answer");
+    } else if (r->element[0]->type == REDIS_REPLY_STRING) {
+        redisReply *h = r->element[0], *sg = r->element[1];
+        if (sg->type != REDIS_REPLY_STRING || sg->len != 65) {
+            ret = pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt counter %s", counter);
+        } else {
+            *count = strtoull(h->str, NULL, 10);
+            memcpy(sig, sg->str, 65);
+            *found = 1;
+        }
+    }
+    freeReplyObject(r);
+    return ret;
+}
+
+/* Runs the forget script; with_record also deletes the Mediator's record. */
+static int forget(redis_store *s, const pc_address *mediator, int with_record, pc_error *err)
+{
+    char ids[KEY_MAX], record[KEY_MAX], all[KEY_MAX], cc[KEY_MAX], pc[KEY_MAX], med[41];
+    key_of(s, "ids", mediator, NULL, ids);
+    key_of(s, "med", mediator, NULL, record);
+    snprintf(all, sizeof all, "%smediators", s->prefix);
+    hex_of(mediator->bytes, 20, med);
+    snprintf(cc, sizeof cc, "%scc:%s:", s->prefix, med);
+    snprintf(pc, sizeof pc, "%spc:%s:", s->prefix, med);
+    redisContext *c = take(s, err);
+    if (!c)
+        return -1;
+    const char *with[] = {ids, record, all, cc, pc, med};
+    const char *without[] = {ids, cc, pc};
+    redisReply *r = with_record ? run_script(s, c, SCRIPT_FORGET, 3, 6, with, NULL, err)
+                                : run_script(s, c, SCRIPT_FORGET, 1, 3, without, NULL, err);
+    give_back(s, c);
+    freeReplyObject(r);
+    return r ? 0 : -1;
+}
+
+static int rd_forget_counters(pc_store *base, const pc_address *mediator, pc_error *err)
+{
+    return forget((redis_store *)base, mediator, 0, err);
+}
+
+static int rd_delete_mediator(pc_store *base, const pc_address *mediator, pc_error *err)
+{
+    return forget((redis_store *)base, mediator, 1, err);
+}
+
+/* ---- Mediator records ---------------------------------------------------------------- */
+
+/* The hash fields of a record, in this order, with their stored sizes (0 = decimal text). */
+static const char *const field_names[] = {"mediator", "role",   "account", "counterparty", "deposit",
+                                          "threshold", "since", "token",   "created"};
+enum { N_FIELDS = sizeof field_names / sizeof field_names[0] };
+
+typedef struct record_bytes {
+    char text[3][24]; /* role, since, created */
+    uint8_t deposit[32], threshold[32], token[32];
+    const char *value[N_FIELDS];
+    size_t len[N_FIELDS];
+} record_bytes;
+
+static void encode_record(const pc_mediator_record *rec, record_bytes *b)
+{
+    snprintf(b->text[0], 24, "%d", (int)rec->role);
+    snprintf(b->text[1], 24, "%llu", (unsigned long long)rec->token_active_since);
+    snprintf(b->text[2], 24, "%llu", (unsigned long long)rec->created_at);
+    pc_u256_to_be(&rec->deposit_amount, b->deposit);
+    pc_u256_to_be(&rec->funding_threshold, b->threshold);
+    pc_u256_to_be(&rec->token_id, b->token);
+    const void *v[N_FIELDS] = {rec->mediator.bytes, b->text[0], rec->account.bytes,
+                               rec->counterparty.bytes, b->deposit, b->threshold, b->text[1],
+                               b->token, b->text[2]};
+    size_t l[N_FIELDS] = {20, strlen(b->text[0]), 20, 20, 32, 32, strlen(b->text[1]), 32,
+                          strlen(b->text[2])};
+    for (int i = 0; i < N_FIELDS; i++) {
+        b->value[i] = v[i];
+        b->len[i] = l[i];
+    }
+}
+
+static int rd_put_mediator(pc_store *base, const pc_mediator_record *rec, pc_error *err)
+{
+    redis_store *s = (redis_store *)base;
+    char record[KEY_MAX], all[KEY_MAX], med[41];
+    key_of(s, "med", &rec->mediator, NULL, record);
+    snprintf(all, sizeof all, "%smediators", s->prefix);
+    hex_of(rec->mediator.bytes, 20, med);
+    record_bytes b;
+    encode_record(rec, &b);
+    const char *args[3 + 2 * N_FIELDS] = {record, all, med};
+    size_t lens[3 + 2 * N_FIELDS] = {strlen(record), strlen(all), 40};
+    for (int i = 0; i < N_FIELDS; i++) {
+        args[3 + 2 * i] = field_names[i];
+        lens[3 + 2 * i] = strlen(field_names[i]);
+        args[4 + 2 * i] = b.value[i];
+        lens[4 + 2 * i] = b.len[i];
+    }
+    redisContext *c = take(s, err);
+    if (!c)
+        return -1;
+    redisReply *r = run_script(s, c, SCRIPT_PUT_MEDIATOR, 2, 3 + 2 * N_FIELDS, args, lens, err);
+    give_back(s, c);
+    freeReplyObject(r);
+    return r ? 0 : -1;
+}
+
+static int field_index(const redisReply *name)
+{
+    for (int i = 0; i < N_FIELDS; i++)
+        if (name->len == strlen(field_names[i]) && memcmp(name->str, field_names[i], name->len) == 0)
+            return i;
+    return -1;
+}
+
+static int copy_exact(const redisReply *v, void *out, size_t n)
+{
+    if (v->len != n)
+        return -1;
+    memcpy(out, v->str, n);
+    return 0;
+}
+
+static int decode_field(pc_mediator_record *rec, int i, const redisReply *v)
+{
+    uint8_t be[32];
+    switch (i) {
+    case 0: return copy_exact(v, rec->mediator.bytes, 20);
+    case 1: rec->role = (pc_mediator_role)atoi(v->str); return 0;
+    case 2: return copy_exact(v, rec->account.bytes, 20);
+    case 3: return copy_exact(v, rec->counterparty.bytes, 20);
+    case 6: rec->token_active_since = strtoull(v->str, NULL, 10); return 0;
+    case 8: rec->created_at = strtoull(v->str, NULL, 10); return 0;
+    default: break;
+    }
+    if (copy_exact(v, be, 32) != 0)
+        return -1;
+    pc_u256_from_be(i == 4 ? &rec->deposit_amount : i == 5 ? &rec->funding_threshold : &rec->token_id,
+                    be);
+    return 0;
+}
+
+/* Decodes an HGETALL answer: 1 decoded, 0 empty (no record), -1 corrupt. */
+static int decode_record(const redisReply *r, pc_mediator_record *rec)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2)
+        return -1;
+    if (r->elements == 0)
+        return 0;
+    memset(rec, 0, sizeof *rec);
+    unsigned have = 0;
+    for (size_t k = 0; k + 1 < r->elements; k += 2) {
+        int i = field_index(r->element[k]);
+        if (i < 0 || r->element[k + 1]->type != REDIS_REPLY_STRING
+            || decode_field(rec, i, r->element[k + 1]) != 0)
+            return -1;
+        have |= 1u << i;
+    }
+    return have == (1u << N_FIELDS) - 1 ? 1 : -1;
+}
+
+static int rd_get_mediator(pc_store *base, const pc_address *mediator, pc_mediator_record *rec,
+                           int *found, pc_error *err)
+{
+    redis_store *s = (redis_store *)base;
+    char record[KEY_MAX];
+    key_of(s, "med", mediator, NULL, record);
+    redisContext *c = take(s, err);
+    if (!c)
+        return -1;
+    const char *argv[] = {"HGETALL", record};
+    redisReply *r = command(s, c, 2, argv, NULL, err);
+    give_back(s, c);
+    if (!r)
+        return -1;
+    int d = decode_record(r, rec);
+    freeReplyObject(r);
+    if (d < 0)
+        return pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt record %s", record);
+    *found = d;
+    return 0;
+}
+
+/* HGETALL of every member of the set, pipelined. */
+static int fetch_all(redis_store *s, redisContext *c, const redisReply *members, pc_record_list *l,
+                     pc_error *err)
+{
+    for (size_t i = 0; i < members->elements; i++) {
+        char record[KEY_MAX];
+        snprintf(record, sizeof record, "%smed:%s", s->prefix, members->element[i]->str);
+        redisAppendCommand(c, "HGETALL %s", record);
+    }
+    int ret = 0;
+    for (size_t i = 0; i < members->elements; i++) {
+        void *reply = NULL;
+        if (redisGetReply(c, &reply) != REDIS_OK) {
+            return pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", s->host, s->port,
+                                c->errstr);
+        }
+        pc_mediator_record rec;
+        int d = decode_record(reply, &rec);
+        if (ret == 0 && d < 0)
+            ret = pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt record of %s",
+                               members->element[i]->str);
+        else if (ret == 0 && d == 1) /* 0: deleted since SMEMBERS */
+            ret = pc_record_list_push(l, &rec, err);
+        freeReplyObject(reply);
+    }
+    return ret;
+}
+
+static int rd_list_mediators(pc_store *base, pc_mediator_record **recs, size_t *n, pc_error *err)
+{
+    redis_store *s = (redis_store *)base;
+    char all[KEY_MAX];
+    snprintf(all, sizeof all, "%smediators", s->prefix);
+    redisContext *c = take(s, err);
+    if (!c)
+        return -1;
+    const char *argv[] = {"SMEMBERS", all};
+    redisReply *members = command(s, c, 2, argv, NULL, err);
+    pc_record_list l = {0};
+    int ret = members ? 0 : -1;
+    if (members && members->type != REDIS_REPLY_ARRAY)
+        ret = pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd SMEMBERS answer");
+    if (ret == 0 && members->elements > 0)
+        ret = fetch_all(s, c, members, &l, err);
+    freeReplyObject(members);
+    give_back(s, c);
+    if (ret != 0) {
+        free(l.items);
+        return -1;
+    }
+    *recs = l.items;
+    *n = l.n;
+    return 0;
+}
+
+/* ---- nonces ------------------------------------------------------------------------------ */
+
+static int rd_claim_nonce(pc_store *base, const uint8_t nonce[32], uint64_t expires_at, int *fresh,
+                          pc_error *err)
+{
+    redis_store *s = (redis_store *)base;
+    char key[KEY_MAX], hex[65], ttl[24];
+    hex_of(nonce, 32, hex);
+    snprintf(key, sizeof key, "%snonce:%s", s->prefix, hex);
+    uint64_t now = pc_store_now();
+    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)(expires_at > now ? expires_at - now : 1));
+    redisContext *c = take(s, err);
+    if (!c)
+        return -1;
+    const char *argv[] = {"SET", key, "1", "NX", "EX", ttl};
+    redisReply *r = command(s, c, 6, argv, NULL, err);
+    give_back(s, c);
+    if (!r)
+        return -1;
+    *fresh = r->type == REDIS_REPLY_STATUS; /* "OK"; a nil answer = already there */
+    freeReplyObject(r);
+    return 0;
+}
+
+/* ---- open and close ------------------------------------------------------------------ */
+
+static void rd_close(pc_store *base)
+{
+    redis_store *s = (redis_store *)base;
+    drop_idle_locked(s);
+    free(s->idle);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+static const pc_store_ops redis_ops = {
+    .close = rd_close,
+    .next_count = rd_next_count,
+    .offer_count = rd_offer_count,
+    .best_token = rd_best_token,
+    .forget_counters = rd_forget_counters,
+    .put_mediator = rd_put_mediator,
+    .get_mediator = rd_get_mediator,
+    .list_mediators = rd_list_mediators,
+    .delete_mediator = rd_delete_mediator,
+    .claim_nonce = rd_claim_nonce,
+};
+
+/* Warns when the server would not make an acknowledged write durable. */
+static void check_durability(redis_store *s, redisContext *c)
+{
+    redisReply *r = redisCommand(c, "CONFIG GET append*");
+    if (!r || r->type != REDIS_REPLY_ARRAY) { /* CONFIG may be disabled: cannot tell */
+        freeReplyObject(r);
+        return;
+    }
+    int aof = 0, always = 0;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const char *k = r->element[i]->str, *v = r->element[i + 1]->str;
+        aof |= k && v && strcmp(k, "appendonly") == 0 && strcmp(v, "yes") == 0;
+        always |= k && v && strcmp(k, "appendfsync") == 0 && strcmp(v, "always") == 0;
+    }
+    if (!aof || !always)
+        PC_LOG_W("Redis %s:%d runs without appendonly yes + appendfsync always: an acknowledged "
+                 "token may be lost in a crash", s->host, s->port);
+    freeReplyObject(r);
+}
+
+pc_store *pc_store_redis_open(const pc_store_options *opts, pc_error *err)
+{
+    const char *prefix = opts->redis_prefix ? opts->redis_prefix : "paychan:";
+    if (strlen(prefix) >= sizeof ((redis_store *)0)->prefix) {
+        pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "Redis store: key prefix longer than 63 bytes");
+        return NULL;
+    }
+    redis_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    s->base.ops = &redis_ops;
+    const char *host = opts->redis_host && *opts->redis_host ? opts->redis_host : "127.0.0.1";
+    snprintf(s->host, sizeof s->host, "%s", host);
+    s->port = opts->redis_port ? opts->redis_port : 6379;
+    snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
+    snprintf(s->base.description, sizeof s->base.description, "redis:%s:%d", s->host, s->port);
+    redisContext *c = connect_one(s, err);
+    if (!c) {
+        rd_close(&s->base);
+        return NULL;
+    }
+    for (int i = 0; i < SCRIPT_COUNT; i++) {
+        if (load_script(s, c, i, err) != 0) {
+            redisFree(c);
+            rd_close(&s->base);
+            return NULL;
+        }
+    }
+    check_durability(s, c);
+    give_back(s, c);
+    return &s->base;
+}

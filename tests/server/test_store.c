@@ -1,0 +1,469 @@
+/* test_store: the Payment Server store (store.h), one suite run against all
+ * three backends: SQLite (a fresh file per test in a temporary directory),
+ * Redis (a real redis-server started for this program, a fresh key prefix
+ * per test) and memory. If redis-server cannot be started, the Redis group
+ * fails. Crash and multi-instance cases are in test_store_crash.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "server/store.h"
+#include "support/redis.h"
+#include "support/store_check.h"
+
+typedef struct env {
+    pc_store_backend backend;
+    pc_test_redis *redis;
+    char dir[64];
+    int serial;
+    char path[160];
+    char prefix[32];
+    pc_store *store;
+} env;
+
+static env sqlite_env = {.backend = PC_STORE_SQLITE};
+static env redis_env = {.backend = PC_STORE_REDIS};
+static env memory_env = {.backend = PC_STORE_MEMORY};
+
+static pc_store *open_env(env *e)
+{
+    pc_store_options o = {.backend = e->backend, .sqlite_path = e->path,
+                          .redis_host = e->redis ? pc_test_redis_host(e->redis) : NULL,
+                          .redis_port = e->redis ? pc_test_redis_port(e->redis) : 0,
+                          .redis_prefix = e->prefix};
+    pc_error err = {0};
+    pc_store *s = pc_store_open(&o, &err);
+    if (!s)
+        fprintf(stderr, "pc_store_open: %s\n", err.message);
+    return s;
+}
+
+/* ---- fixtures ------------------------------------------------------------------------ */
+
+static env *current; /* cmocka hands group fixtures no state of ours */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    env *e = current;
+    if (e->backend == PC_STORE_SQLITE) {
+        snprintf(e->dir, sizeof e->dir, "/tmp/paychan-store-XXXXXX");
+        return mkdtemp(e->dir) ? 0 : -1;
+    }
+    if (e->backend == PC_STORE_REDIS) {
+        e->redis = pc_test_redis_start();
+        return e->redis ? 0 : -1; /* no redis-server: the whole group fails */
+    }
+    return 0;
+}
+
+static void remove_db(const char *path)
+{
+    char p[200];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    env *e = current;
+    for (int i = 1; e->backend == PC_STORE_SQLITE && i <= e->serial; i++) {
+        snprintf(e->path, sizeof e->path, "%s/t%d.db", e->dir, i);
+        remove_db(e->path);
+    }
+    if (e->backend == PC_STORE_SQLITE)
+        rmdir(e->dir);
+    pc_test_redis_stop(e->redis);
+    e->redis = NULL;
+    return 0;
+}
+
+/* Each test starts from an empty store: a new file, a new prefix. */
+static int test_setup(void **state)
+{
+    env *e = *state;
+    e->serial++;
+    snprintf(e->path, sizeof e->path, "%s/t%d.db", e->dir, e->serial);
+    snprintf(e->prefix, sizeof e->prefix, "test%d:", e->serial);
+    e->store = open_env(e);
+    return e->store ? 0 : -1;
+}
+
+static int test_teardown(void **state)
+{
+    env *e = *state;
+    pc_store_close(e->store);
+    e->store = NULL;
+    return 0;
+}
+
+/* ---- consumer counters -------------------------------------------------------------- */
+
+static uint64_t next(pc_store *s, const pc_address *m, const pc_u256 *id)
+{
+    uint64_t c = 0;
+    pc_error err = {0};
+    if (pc_store_next_count(s, m, id, &c, &err) != 0)
+        fail_msg("next_count: %s", err.message);
+    return c;
+}
+
+static void test_next_count_per_key(void **state)
+{
+    env *e = *state;
+    pc_address m1, m2;
+    pc_test_store_address(1, &m1);
+    pc_test_store_address(2, &m2);
+    pc_u256 a = pc_test_store_token_id(1), b = pc_test_store_token_id(2);
+    for (uint64_t i = 1; i <= 3; i++)
+        assert_int_equal(next(e->store, &m1, &a), i);
+    assert_int_equal(next(e->store, &m1, &b), 1); /* a new token id starts at 1 */
+    assert_int_equal(next(e->store, &m2, &a), 1); /* another Mediator too */
+    assert_int_equal(next(e->store, &m1, &a), 4);
+    assert_int_equal(next(e->store, &m1, &b), 2);
+}
+
+static void test_next_count_concurrent(void **state)
+{
+    env *e = *state;
+    enum { THREADS = 8, PER = 500, N = THREADS * PER };
+    static unsigned taken[N + 1];
+    memset(taken, 0, sizeof taken);
+    pc_address m;
+    pc_test_store_address(3, &m);
+    pc_u256 id = pc_test_store_token_id(3);
+    assert_int_equal(pc_test_next_count_storm(&e->store, 1, THREADS, &m, &id, PER, taken), 0);
+    for (int c = 1; c <= N; c++)
+        if (taken[c] != 1)
+            fail_msg("count %d taken %u times", c, taken[c]);
+    assert_int_equal(next(e->store, &m, &id), N + 1);
+}
+
+/* ---- provider counters -------------------------------------------------------------- */
+
+static pc_count_verdict offer(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t count,
+                              uint64_t *highest)
+{
+    pc_signature sig;
+    pc_test_count_sig(count, &sig);
+    pc_count_verdict v;
+    uint64_t h;
+    pc_error err = {0};
+    if (pc_store_offer_count(s, m, id, count, &sig, &v, &h, &err) != 0)
+        fail_msg("offer_count(%llu): %s", (unsigned long long)count, err.message);
+    if (highest)
+        *highest = h;
+    return v;
+}
+
+static void assert_best(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t want)
+{
+    uint64_t count = 99;
+    pc_signature sig;
+    int found = -1;
+    pc_error err = {0};
+    if (pc_store_best_token(s, m, id, &count, &sig, &found, &err) != 0)
+        fail_msg("best_token: %s", err.message);
+    assert_int_equal(found, want > 0);
+    if (want) {
+        assert_int_equal(count, want);
+        assert_true(pc_test_sig_is_for(&sig, want));
+    }
+}
+
+static void test_offer_verdicts_and_best_token(void **state)
+{
+    env *e = *state;
+    pc_address m;
+    pc_test_store_address(4, &m);
+    pc_u256 id = pc_test_store_token_id(4), other = pc_test_store_token_id(5);
+    uint64_t h;
+    assert_best(e->store, &m, &id, 0);
+    assert_int_equal(offer(e->store, &m, &id, 0, &h), PC_COUNT_REPLAYED);
+    assert_int_equal(h, 0);
+    assert_int_equal(offer(e->store, &m, &id, 1, &h), PC_COUNT_ACCEPTED_NEWEST);
+    assert_int_equal(offer(e->store, &m, &id, 4, &h), PC_COUNT_ACCEPTED_NEWEST);
+    assert_int_equal(h, 4);
+    assert_best(e->store, &m, &id, 4);
+    assert_int_equal(offer(e->store, &m, &id, 3, &h), PC_COUNT_ACCEPTED_SKIPPED);
+    assert_int_equal(h, 4);
+    assert_best(e->store, &m, &id, 4); /* a skipped count keeps the newest signature */
+    assert_int_equal(offer(e->store, &m, &id, 3, &h), PC_COUNT_REPLAYED);
+    assert_int_equal(offer(e->store, &m, &id, 4, &h), PC_COUNT_REPLAYED);
+    assert_int_equal(offer(e->store, &m, &id, 1, &h), PC_COUNT_REPLAYED);
+    assert_int_equal(offer(e->store, &m, &id, 2, &h), PC_COUNT_ACCEPTED_SKIPPED);
+    assert_int_equal(offer(e->store, &m, &id, 4 + PC_COUNTER_WINDOW + 1, &h),
+                     PC_COUNT_ACCEPTED_NEWEST);
+    assert_int_equal(offer(e->store, &m, &id, 4, &h), PC_COUNT_REPLAYED); /* below the window */
+    assert_int_equal(offer(e->store, &m, &id, 5, &h), PC_COUNT_ACCEPTED_SKIPPED); /* the edge */
+    assert_best(e->store, &m, &id, 4 + PC_COUNTER_WINDOW + 1);
+    /* another token id of the same Mediator is independent */
+    assert_best(e->store, &m, &other, 0);
+    assert_int_equal(offer(e->store, &m, &other, 2, &h), PC_COUNT_ACCEPTED_NEWEST);
+    assert_int_equal(h, 2);
+    assert_int_equal(offer(e->store, &m, &other, 1, &h), PC_COUNT_ACCEPTED_SKIPPED);
+    assert_best(e->store, &m, &other, 2);
+}
+
+static void test_offer_count_too_large(void **state)
+{
+    env *e = *state;
+    pc_address m;
+    pc_test_store_address(6, &m);
+    pc_u256 id = pc_test_store_token_id(6);
+    pc_signature sig;
+    pc_test_count_sig(1, &sig);
+    pc_count_verdict v;
+    uint64_t h;
+    pc_error err = {0};
+    assert_int_equal(pc_store_offer_count(e->store, &m, &id, PC_STORE_COUNT_MAX + 1, &sig, &v, &h,
+                                          &err), -1);
+    assert_int_equal(err.code, PC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(offer(e->store, &m, &id, PC_STORE_COUNT_MAX, &h), PC_COUNT_ACCEPTED_NEWEST);
+    assert_int_equal(h, PC_STORE_COUNT_MAX);
+    assert_int_equal(offer(e->store, &m, &id, PC_STORE_COUNT_MAX - 1, &h),
+                     PC_COUNT_ACCEPTED_SKIPPED);
+    assert_int_equal(offer(e->store, &m, &id, PC_STORE_COUNT_MAX, &h), PC_COUNT_REPLAYED);
+    assert_best(e->store, &m, &id, PC_STORE_COUNT_MAX);
+}
+
+/* The store's verdicts equal counter_window.c's on random sequences (for
+ * Redis this compares the Lua script with the C rule). */
+static void test_offer_matches_counter_window(void **state)
+{
+    env *e = *state;
+    for (unsigned seed = 1; seed <= 4; seed++) {
+        pc_address m;
+        pc_test_store_address(100 + seed, &m);
+        pc_u256 id = pc_test_store_token_id(seed);
+        pc_counter_window w = {0};
+        unsigned s = seed;
+        for (int i = 0; i < 600; i++) {
+            int r = rand_r(&s) % 100;
+            uint64_t c;
+            if (r < 25)
+                c = w.highest + 1 + (uint64_t)(rand_r(&s) % 9);
+            else if (r < 30)
+                c = w.highest + (uint64_t)(rand_r(&s) % (2 * PC_COUNTER_WINDOW + 2));
+            else if (r < 32)
+                c = w.highest + PC_COUNTER_WINDOW - 1 + (uint64_t)(rand_r(&s) % 3);
+            else
+                c = w.highest - (uint64_t)(rand_r(&s) % (PC_COUNTER_WINDOW + 3)) % (w.highest + 1);
+            int want = pc_counter_window_offer(&w, c);
+            uint64_t h;
+            pc_count_verdict got = offer(e->store, &m, &id, c, &h);
+            pc_count_verdict expect = want == PC_WINDOW_NEWEST    ? PC_COUNT_ACCEPTED_NEWEST
+                                      : want == PC_WINDOW_SKIPPED ? PC_COUNT_ACCEPTED_SKIPPED
+                                                                  : PC_COUNT_REPLAYED;
+            if (got != expect || h != w.highest)
+                fail_msg("seed %u step %d count %llu: verdict %d highest %llu, C rule %d %llu",
+                         seed, i, (unsigned long long)c, got, (unsigned long long)h, expect,
+                         (unsigned long long)w.highest);
+        }
+        assert_best(e->store, &m, &id, w.highest);
+    }
+}
+
+static void test_offer_concurrent_same_counts(void **state)
+{
+    env *e = *state;
+    enum { THREADS = 8, N = 400 };
+    unsigned accepted[N + 1] = {0};
+    pc_address m;
+    pc_test_store_address(7, &m);
+    pc_u256 id = pc_test_store_token_id(7);
+    assert_int_equal(pc_test_offer_storm(&e->store, 1, THREADS, &m, &id, N, accepted), 0);
+    for (int c = 1; c <= N; c++)
+        if (accepted[c] != 1)
+            fail_msg("count %d accepted %u times", c, accepted[c]);
+    assert_best(e->store, &m, &id, N);
+}
+
+static void test_forget_counters(void **state)
+{
+    env *e = *state;
+    pc_address m, keep;
+    pc_test_store_address(8, &m);
+    pc_test_store_address(9, &keep);
+    pc_u256 a = pc_test_store_token_id(1), b = pc_test_store_token_id(2);
+    next(e->store, &m, &a);
+    next(e->store, &m, &b);
+    next(e->store, &keep, &a);
+    offer(e->store, &m, &a, 5, NULL);
+    offer(e->store, &m, &b, 6, NULL);
+    offer(e->store, &keep, &a, 7, NULL);
+    assert_int_equal(pc_store_forget_counters(e->store, &m, NULL), 0);
+    assert_best(e->store, &m, &a, 0);
+    assert_best(e->store, &m, &b, 0);
+    assert_int_equal(next(e->store, &m, &a), 1);
+    assert_int_equal(offer(e->store, &m, &a, 5, NULL), PC_COUNT_ACCEPTED_NEWEST);
+    assert_best(e->store, &keep, &a, 7); /* other Mediators untouched */
+    assert_int_equal(next(e->store, &keep, &a), 2);
+}
+
+/* ---- Mediator records ------------------------------------------------------------- */
+
+static pc_mediator_record sample_record(unsigned n, pc_mediator_role role)
+{
+    pc_mediator_record r;
+    memset(&r, 0, sizeof r);
+    pc_test_store_address(200 + n, &r.mediator);
+    r.role = role;
+    pc_test_store_address(300 + n, &r.account);
+    pc_test_store_address(400 + n, &r.counterparty);
+    pc_u256_parse_dec("1000000000000000000000", &r.deposit_amount);
+    r.funding_threshold = pc_test_store_token_id(n); /* uses the top limb too */
+    r.token_active_since = 1700000000u + n;
+    r.token_id = pc_test_store_token_id(50 + n);
+    r.created_at = UINT64_MAX - n; /* full 64 bits survive */
+    return r;
+}
+
+static void assert_record_equal(const pc_mediator_record *a, const pc_mediator_record *b)
+{
+    assert_memory_equal(a->mediator.bytes, b->mediator.bytes, 20);
+    assert_int_equal(a->role, b->role);
+    assert_memory_equal(a->account.bytes, b->account.bytes, 20);
+    assert_memory_equal(a->counterparty.bytes, b->counterparty.bytes, 20);
+    assert_int_equal(pc_u256_cmp(&a->deposit_amount, &b->deposit_amount), 0);
+    assert_int_equal(pc_u256_cmp(&a->funding_threshold, &b->funding_threshold), 0);
+    assert_int_equal(a->token_active_since, b->token_active_since);
+    assert_int_equal(pc_u256_cmp(&a->token_id, &b->token_id), 0);
+    assert_int_equal(a->created_at, b->created_at);
+}
+
+static void test_mediator_records(void **state)
+{
+    env *e = *state;
+    pc_mediator_record *list = (void *)1;
+    size_t n = 99;
+    assert_int_equal(pc_store_list_mediators(e->store, &list, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    assert_null(list);
+    pc_mediator_record r1 = sample_record(1, PC_ROLE_CONSUMER);
+    pc_mediator_record r2 = sample_record(2, PC_ROLE_PROVIDER);
+    pc_mediator_record got;
+    int found = -1;
+    assert_int_equal(pc_store_get_mediator(e->store, &r1.mediator, &got, &found, NULL), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(pc_store_put_mediator(e->store, &r1, NULL), 0);
+    assert_int_equal(pc_store_put_mediator(e->store, &r2, NULL), 0);
+    assert_int_equal(pc_store_get_mediator(e->store, &r1.mediator, &got, &found, NULL), 0);
+    assert_int_equal(found, 1);
+    assert_record_equal(&got, &r1);
+    r2.token_active_since = 42; /* replace */
+    r2.token_id = pc_u256_from_u64(7);
+    assert_int_equal(pc_store_put_mediator(e->store, &r2, NULL), 0);
+    assert_int_equal(pc_store_list_mediators(e->store, &list, &n, NULL), 0);
+    assert_int_equal(n, 2);
+    int i2 = pc_address_equal(&list[0].mediator, &r2.mediator) ? 0 : 1;
+    assert_record_equal(&list[i2], &r2);
+    assert_record_equal(&list[1 - i2], &r1);
+    free(list);
+    /* deleting also forgets the Mediator's counters */
+    pc_u256 id = pc_test_store_token_id(1);
+    offer(e->store, &r2.mediator, &id, 3, NULL);
+    assert_int_equal(pc_store_delete_mediator(e->store, &r2.mediator, NULL), 0);
+    assert_int_equal(pc_store_get_mediator(e->store, &r2.mediator, &got, &found, NULL), 0);
+    assert_int_equal(found, 0);
+    assert_best(e->store, &r2.mediator, &id, 0);
+    assert_int_equal(pc_store_list_mediators(e->store, &list, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_record_equal(&list[0], &r1);
+    free(list);
+    pc_mediator_record bad = r1;
+    bad.role = 0;
+    pc_error err = {0};
+    assert_int_equal(pc_store_put_mediator(e->store, &bad, &err), -1);
+    assert_int_equal(err.code, PC_ERR_INVALID_ARGUMENT);
+}
+
+/* ---- nonces ---------------------------------------------------------------------------- */
+
+static int claim(pc_store *s, uint8_t tag, uint64_t expires_at)
+{
+    uint8_t nonce[32];
+    memset(nonce, tag, sizeof nonce);
+    int fresh = -1;
+    pc_error err = {0};
+    if (pc_store_claim_nonce(s, nonce, expires_at, &fresh, &err) != 0)
+        fail_msg("claim_nonce: %s", err.message);
+    return fresh;
+}
+
+static void test_nonces(void **state)
+{
+    env *e = *state;
+    uint64_t later = (uint64_t)time(NULL) + 300;
+    assert_int_equal(claim(e->store, 1, later), 1);
+    assert_int_equal(claim(e->store, 1, later), 0);
+    assert_int_equal(claim(e->store, 2, later), 1);
+    assert_int_equal(claim(e->store, 1, later + 100), 0);
+    /* an expired nonce is forgotten */
+    uint64_t soon = (uint64_t)time(NULL) + 1;
+    assert_int_equal(claim(e->store, 3, soon), 1);
+    assert_int_equal(claim(e->store, 3, soon), 0);
+    struct timespec ts = {.tv_sec = 2, .tv_nsec = 200000000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(claim(e->store, 3, later), 1);
+    assert_int_equal(claim(e->store, 3, later), 0);
+    assert_int_equal(claim(e->store, 1, later), 0);
+}
+
+static void test_describe(void **state)
+{
+    env *e = *state;
+    const char *d = pc_store_describe(e->store);
+    char want[200];
+    if (e->backend == PC_STORE_SQLITE)
+        snprintf(want, sizeof want, "sqlite:%s", e->path);
+    else if (e->backend == PC_STORE_REDIS)
+        snprintf(want, sizeof want, "redis:127.0.0.1:%d", pc_test_redis_port(e->redis));
+    else
+        snprintf(want, sizeof want, "memory");
+    assert_string_equal(d, want);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
+
+static int run_group(const char *name, env *e)
+{
+    struct CMUnitTest tests[] = {
+        T(test_next_count_per_key),
+        T(test_next_count_concurrent),
+        T(test_offer_verdicts_and_best_token),
+        T(test_offer_count_too_large),
+        T(test_offer_matches_counter_window),
+        T(test_offer_concurrent_same_counts),
+        T(test_forget_counters),
+        T(test_mediator_records),
+        T(test_nonces),
+        T(test_describe),
+    };
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        tests[i].initial_state = e;
+    current = e;
+    return _cmocka_run_group_tests(name, tests, sizeof tests / sizeof tests[0], group_setup,
+                                   group_teardown);
+}
+
+int main(void)
+{
+    int failed = 0;
+    failed += run_group("store_memory", &memory_env);
+    failed += run_group("store_sqlite", &sqlite_env);
+    failed += run_group("store_redis", &redis_env);
+    return failed ? 1 : 0;
+}

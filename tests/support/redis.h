@@ -1,0 +1,33 @@
+/* redis.h (test support): starts a private redis-server for one test
+ * program on a free local port, with its data in a fresh temporary
+ * directory and the durability paychand relies on (appendonly yes,
+ * appendfsync always, no RDB snapshots).
+ *
+ * The binary is taken from the environment variable PAYCHAN_REDIS_SERVER,
+ * else `redis-server` on the PATH (scripts/install-deps.sh installs it). A
+ * started server dies with the test process even if the test crashes
+ * (PR_SET_PDEATHSIG) and is stopped at exit by the process that started it. */
+#ifndef PAYCHAN_TESTS_SUPPORT_REDIS_H
+#define PAYCHAN_TESTS_SUPPORT_REDIS_H
+
+typedef struct pc_test_redis pc_test_redis;
+
+/* Starts redis-server and waits until it answers PING (at most 10 s).
+ * Returns NULL (after printing why to stderr) on failure, e.g. when
+ * redis-server is not installed. Call it from the main thread. */
+pc_test_redis *pc_test_redis_start(void);
+
+/* The host ("127.0.0.1") and port it listens on. */
+const char *pc_test_redis_host(const pc_test_redis *r);
+int pc_test_redis_port(const pc_test_redis *r);
+
+/* Stops the server (SIGTERM, then SIGKILL after a grace period), reaps it,
+ * removes its directory and frees r. NULL is a no-op. */
+void pc_test_redis_stop(pc_test_redis *r);
+
+/* SIGKILLs the server (no shutdown work, like a crash) and starts a new one
+ * on the same port and directory, which replays the append-only file.
+ * Returns 0 once it answers PING, or -1. */
+int pc_test_redis_crash_restart(pc_test_redis *r);
+
+#endif

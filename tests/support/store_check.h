@@ -1,0 +1,38 @@
+/* store_check.h (test support): values and a concurrent load for the
+ * Payment Server store tests (tests/server) and the store benchmark. */
+#ifndef PAYCHAN_TESTS_SUPPORT_STORE_CHECK_H
+#define PAYCHAN_TESTS_SUPPORT_STORE_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/store.h"
+
+/* A made-up but well-formed signature that encodes `count` (so a stored
+ * signature shows which count it came with). */
+void pc_test_count_sig(uint64_t count, pc_signature *sig);
+
+/* 1 if sig is pc_test_count_sig(count). */
+int pc_test_sig_is_for(const pc_signature *sig, uint64_t count);
+
+/* A distinct address / token id for each n. */
+void pc_test_store_address(unsigned n, pc_address *addr);
+pc_u256 pc_test_store_token_id(unsigned n);
+
+/* Offers the counts 1..n_counts of one (mediator, token id) from `threads`
+ * threads at once, each in its own random order; thread t uses
+ * stores[t % n_stores]. accepted[c] (n_counts + 1 entries, zeroed by the
+ * caller) counts how often count c was accepted. Returns the number of
+ * failed calls (0 expected). */
+int pc_test_offer_storm(pc_store **stores, int n_stores, int threads, const pc_address *mediator,
+                        const pc_u256 *token_id, uint64_t n_counts, unsigned *accepted);
+
+/* Takes `per_thread` counts of one (mediator, token id) from each of
+ * `threads` threads (thread t uses stores[t % n_stores]); taken[c] counts how
+ * often c was returned (n = threads * per_thread + 1 entries, zeroed).
+ * Returns the number of failed calls or counts out of range. */
+int pc_test_next_count_storm(pc_store **stores, int n_stores, int threads,
+                             const pc_address *mediator, const pc_u256 *token_id, int per_thread,
+                             unsigned *taken);
+
+#endif
