@@ -54,6 +54,10 @@ void api_fail_code(call *c, int code, const char *message)
 
 void api_ok(call *c, json_t *body)
 {
+    if (!body) { /* json_pack failed: a bug or out of memory, never a silent {} */
+        api_fail_code(c, PC_ERR_INTERNAL, "cannot build the answer");
+        return;
+    }
     c->answer->status = 200;
     c->answer->body = body;
 }

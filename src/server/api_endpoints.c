@@ -153,7 +153,7 @@ void api_create_signature_headers(call *c)
     pc_signature_to_hex(&h.signature, sig);
     snprintf(count, sizeof(count), "%llu", (unsigned long long)h.request_count);
     /* header values: decimal numbers, lowercase 0x-hex addresses (spec §2) */
-    api_ok(c, json_pack("{sosososssss}", "x-pay-sender", api_address_json(&h.sender),
+    api_ok(c, json_pack("{sososossss}", "x-pay-sender", api_address_json(&h.sender),
                         "x-pay-mediator", api_address_json(&h.mediator), "x-pay-token-id",
                         api_u256_json(&h.token_id), "x-pay-req-count", count, "x-pay-signature",
                         sig));

@@ -28,12 +28,24 @@ static void signed_digest(const pc_auth_request *r, uint8_t digest[32])
         free(text);
 }
 
+/* Unix seconds, optionally with a fraction ("1764457272.123456"): signatures
+ * are deterministic, so a client repeating a call within one second makes
+ * each one unique with the fraction; only the whole seconds are checked. */
 static int parse_timestamp(const char *text, uint64_t *out)
 {
+    char whole[20];
+    size_t n = strcspn(text, ".");
+    if (n == 0 || n >= sizeof(whole))
+        return -1;
+    for (const char *f = text[n] ? text + n + 1 : text + n; *f; f++)
+        if (*f < '0' || *f > '9')
+            return -1;
+    if (text[n] == '.' && text[n + 1] == '\0')
+        return -1;
+    memcpy(whole, text, n);
+    whole[n] = '\0';
     pc_u256 v;
-    return strlen(text) <= 19 && pc_u256_parse_dec(text, &v) == 0 && pc_u256_to_u64(&v, out) == 0
-               ? 0
-               : -1;
+    return pc_u256_parse_dec(whole, &v) == 0 && pc_u256_to_u64(&v, out) == 0 ? 0 : -1;
 }
 
 /* The timestamp is within the window, and (claimed in the store) fresh. */

@@ -3,7 +3,9 @@
  * A call carries x-pay-sender (the service's address) and x-pay-signature:
  * the service's raw ECDSA signature over sha256(utf8(sender + target)),
  * target being the request target exactly as sent. With x-pay-timestamp
- * (unix seconds) the signed string is sender + target + "\n" + timestamp,
+ * (unix seconds, optionally with a fraction such as "1764457272.000042",
+ * which lets a client repeat one call within a second: signatures are
+ * deterministic) the signed string is sender + target + "\n" + timestamp,
  * the timestamp must lie within the configured window and each signature
  * is accepted once (claimed in the store, so also across instances). The
  * original, unstamped scheme is accepted only when configured. */
