@@ -261,11 +261,16 @@ int pc_test_redis_port(const pc_test_redis *r)
     return r->port;
 }
 
-int pc_test_redis_crash_restart(pc_test_redis *r)
+void pc_test_redis_crash(pc_test_redis *r)
 {
     if (r->pid > 0)
         kill_and_reap(r->pid, SIGKILL);
     r->pid = -1;
+}
+
+int pc_test_redis_restart(pc_test_redis *r)
+{
+    pc_test_redis_crash(r);
     for (int attempt = 0; attempt < 50; attempt++) { /* the old socket may linger briefly */
         int ready = launch(r);
         if (ready == 0)

@@ -25,9 +25,11 @@ int pc_test_redis_port(const pc_test_redis *r);
  * removes its directory and frees r. NULL is a no-op. */
 void pc_test_redis_stop(pc_test_redis *r);
 
-/* SIGKILLs the server (no shutdown work, like a crash) and starts a new one
- * on the same port and directory, which replays the append-only file.
- * Returns 0 once it answers PING, or -1. */
-int pc_test_redis_crash_restart(pc_test_redis *r);
+/* SIGKILLs the server (no shutdown work, like a crash) and reaps it. */
+void pc_test_redis_crash(pc_test_redis *r);
+
+/* Starts the server again on the same port and directory (it replays its
+ * append-only file). Returns 0 once it answers PING, or -1. */
+int pc_test_redis_restart(pc_test_redis *r);
 
 #endif
