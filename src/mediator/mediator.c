@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "mediator/mediator_artifact.h"
 
 const pc_abi_error_def pc_mediator_errors[] = {
@@ -110,6 +112,17 @@ static int terms_valid(const pc_mediator_terms *t, const pc_address *consumer,
     return !pc_address_is_zero(&t->provider) && !pc_address_equal(&t->provider, consumer) &&
            !pc_u256_is_zero(initial_token_id) && !pc_u256_is_zero(&t->cost_per_request) &&
            t->termination_timeout > 0 && t->token_redemption_timeout > 0;
+}
+
+pc_u256 pc_mediator_random_token_id(void)
+{
+    uint8_t be[32];
+    pc_u256 id;
+    if (RAND_bytes(be, sizeof(be)) != 1)
+        abort(); /* no randomness: there is nothing safe to continue with */
+    be[31] |= 1;
+    pc_u256_from_be(&id, be);
+    return id;
 }
 
 int pc_mediator_init_code(const pc_mediator_terms *t, const pc_u256 *initial_token_id,

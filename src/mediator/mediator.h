@@ -59,6 +59,10 @@ int pc_mediator_deploy(pc_wallet *consumer, const pc_mediator_terms *terms,
                        const pc_u256 *initial_token_id, pc_address *mediator,
                        pc_tx_result *result, pc_abi_revert *revert, pc_error *err);
 
+/* A fresh token id: 256 random bits (OpenSSL's CSPRNG), never 0. Ids must
+ * be unpredictable and never reused; at 2^256 a collision does not happen. */
+pc_u256 pc_mediator_random_token_id(void);
+
 /* Appends the creation bytecode followed by the ABI-encoded constructor
  * arguments (what pc_mediator_deploy sends) to *code. Returns 0, or -1 when
  * out of memory. */

@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "core/logger.h"
 #include "server/auth.h"
 #include "server/payments.h"
@@ -116,17 +114,6 @@ int api_param_u64(call *c, const char *name, const char *fallback, uint64_t *out
     pc_error_set(&err, PC_ERR_INVALID_ARGUMENT, "parameter %s: too large", name);
     api_fail(c, &err, NULL);
     return -1;
-}
-
-pc_u256 api_random_token_id(void)
-{
-    uint8_t be[32];
-    pc_u256 id;
-    if (RAND_bytes(be, sizeof(be)) != 1)
-        abort(); /* no randomness: nothing safe to do */
-    be[31] |= 1; /* never 0 */
-    pc_u256_from_be(&id, be);
-    return id;
 }
 
 /* The caller's wallet and the view of c->mediator, or an answered error. */

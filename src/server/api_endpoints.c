@@ -87,7 +87,7 @@ void api_use_service(call *c)
         return;
     }
     pc_error err;
-    pc_u256 initial = api_random_token_id();
+    pc_u256 initial = pc_mediator_random_token_id();
     pc_wallet *w = pc_accounts_find(c->s->accounts, &c->caller);
     if (pc_mediator_deploy(w, &terms, &initial, &mediator, NULL, NULL, &err) != 0 ||
         pc_payment_register(c->s, &mediator, PC_ROLE_CONSUMER, &c->caller, &terms.provider,
@@ -213,7 +213,7 @@ void api_redeem_token(call *c)
     pc_wallet *w = provider_wallet(c, &v);
     if (!w)
         return;
-    pc_u256 next = api_random_token_id();
+    pc_u256 next = pc_mediator_random_token_id();
     int rc = pc_payment_register(c->s, &c->mediator, PC_ROLE_PROVIDER, &c->caller,
                                  &v.terms.consumer, &err);
     if (rc == 0)

@@ -35,9 +35,6 @@ int api_param_address(call *c, const char *name, pc_address *out);
 int api_param_u256(call *c, const char *name, const char *fallback, pc_u256 *out);
 int api_param_u64(call *c, const char *name, const char *fallback, uint64_t *out);
 
-/* A fresh random non-zero token id. */
-pc_u256 api_random_token_id(void);
-
 /* The caller's wallet (never NULL after authentication) with the view of
  * c->mediator in *v; NULL after answering the error. */
 pc_wallet *api_caller_view(call *c, pc_mediator_view *v);

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "core/logger.h"
 #include "server/payments.h"
 
@@ -50,17 +48,6 @@ static void forget(duty *d)
     PC_LOG_I("duties: %s is terminated; forgotten", d->addr);
 }
 
-static pc_u256 fresh_token_id(void)
-{
-    uint8_t be[32];
-    pc_u256 id;
-    if (RAND_bytes(be, sizeof(be)) != 1)
-        abort();
-    be[31] |= 1;
-    pc_u256_from_be(&id, be);
-    return id;
-}
-
 /* ---- provider ----------------------------------------------------------------------------- */
 
 /* The grace period of the soon-expiring id is over: redeem its newest token, pay out. */
@@ -91,7 +78,7 @@ static int finish_redemption(duty *d)
 static int start_redemption(duty *d, const char *why)
 {
     pc_error err;
-    pc_u256 next = fresh_token_id();
+    pc_u256 next = pc_mediator_random_token_id();
     int rc = pc_mediator_start_token_redemption(d->wallet, &d->rec->mediator, &next, NULL, NULL,
                                                 &err);
     char what[96];

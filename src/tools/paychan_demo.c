@@ -13,8 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 #include "core/eip712.h"
 #include "core/keystore.h"
 #include "mediator/mediator.h"
@@ -177,18 +175,6 @@ static pc_u256 balance_of(demo *d, const pc_address *a)
     return wei;
 }
 
-static pc_u256 random_token_id(void)
-{
-    uint8_t be[32];
-    pc_u256 id;
-    if (RAND_bytes(be, sizeof(be)) != 1)
-        abort();
-    be[0] &= 0x7f; /* keep it readable in logs; any non-zero id is valid */
-    be[31] |= 1;
-    pc_u256_from_be(&id, be);
-    return id;
-}
-
 /* Adds a transaction's fee to a side's running gas total and frees the result. */
 static void account_fee(pc_u256 *total, pc_tx_result *r)
 {
@@ -205,7 +191,7 @@ static void open_channel(demo *d, pc_u256 *token_id)
                                .cost_per_request = d->opt.cost,
                                .termination_timeout = d->opt.termination_timeout,
                                .token_redemption_timeout = d->opt.redemption_timeout};
-    *token_id = random_token_id();
+    *token_id = pc_mediator_random_token_id();
     if (pc_mediator_deploy(d->consumer, &terms, token_id, &d->mediator, &r, NULL, &err) != 0)
         die("deploying the Mediator", &err);
     printf("deployed Mediator %s (gas %llu)\n", addr_text(&d->mediator, a),
@@ -270,7 +256,7 @@ static void redeem_and_payout(demo *d, const pc_signature *newest)
     pc_abi_revert rev;
     pc_mediator_state st;
     char w[PC_U256_DEC_LEN];
-    pc_u256 next_id = random_token_id(), count = pc_u256_from_u64(d->opt.requests);
+    pc_u256 next_id = pc_mediator_random_token_id(), count = pc_u256_from_u64(d->opt.requests);
     if (pc_mediator_start_token_redemption(d->provider, &d->mediator, &next_id, &r, NULL, &err))
         die("starting the redemption", &err);
     account_fee(&d->provider_fees, &r);
