@@ -8,6 +8,8 @@ import { blockView, blocksView, esc, mediatorPicker, mediatorView, servicesView,
 const DEFAULT_NODE = 'http://localhost:8545';
 const STORAGE_KEY = 'paychan.visualizer.node';
 const POLL_MS = 1000;
+// Blocks per page of the list; ?pageSize= changes it (1..100).
+const PAGE_SIZE = Math.min(100, Math.max(1, Number(new URLSearchParams(location.search).get('pageSize')) || 10));
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -55,7 +57,7 @@ async function connect(url) {
     state.head = info.blockNumber;
     state.info = info;
     updateStatus();
-    const page = await chain.blocksPage(info.blockNumber);
+    const page = await chain.blocksPage(info.blockNumber, PAGE_SIZE);
     if (seq !== state.connectSeq) return;
     state.blocks = page.blocks;
     state.next = page.next;
@@ -190,7 +192,7 @@ async function loadOlder() {
   const btn = $('older');
   btn.disabled = true;
   btn.textContent = 'Scanning…';
-  const page = await state.chain.blocksPage(state.next);
+  const page = await state.chain.blocksPage(state.next, PAGE_SIZE);
   state.blocks = [...state.blocks, ...page.blocks];
   state.next = page.next;
   state.fresh = new Set();

@@ -127,7 +127,12 @@ export class Chain {
       scanned += hi - lo + 1;
       hi = lo - 1;
     }
-    return { blocks, next: hi, scannedTo: hi + 1 };
+    if (blocks.length > want) {
+      // A chunk may bring more than a page: keep the newest `want`, continue below the last one.
+      blocks.length = want;
+      hi = blocks[want - 1].number - 1;
+    }
+    return { blocks, next: hi };
   }
 
   /** A block with every transaction, receipt and decoding: for the block details view. */

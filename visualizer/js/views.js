@@ -227,6 +227,7 @@ export function servicesView(overview) {
     return `<g class="edge ${esc(e.state)}" data-testid="graph-edge" data-mediator="${esc(e.id)}" tabindex="0" role="link">
       <title>Mediator ${esc(e.id)}: open the inspector</title>
       <path d="M${a.x.toFixed(1)} ${a.y.toFixed(1)} Q${mx.toFixed(1)} ${my.toFixed(1)} ${ex.toFixed(1)} ${ey.toFixed(1)}" marker-end="url(#arrow-${esc(e.state)})"/>
+      <path class="hit" d="M${a.x.toFixed(1)} ${a.y.toFixed(1)} Q${mx.toFixed(1)} ${my.toFixed(1)} ${ex.toFixed(1)} ${ey.toFixed(1)}"/>
       <text x="${lx.toFixed(1)}" y="${(ly - 6).toFixed(1)}">${esc(compactWei(e.paidWei))} paid · ${esc(e.requestsRedeemed)} requests</text>
       <text x="${lx.toFixed(1)}" y="${(ly + 9).toFixed(1)}">${esc(e.state)} · ${esc(shortAddress(e.id))}</text></g>`;
   }).join('');
