@@ -10,6 +10,7 @@
 #include "core/logger.h"
 #include "server/auth.h"
 #include "server/payments.h"
+#include "server/static_files.h"
 
 /* ---- answers ------------------------------------------------------------------------- */
 
@@ -208,6 +209,10 @@ void pc_api_handle(void *ctx, const pc_http_request *req, pc_http_answer *answer
     }
     if (strcmp(path, "/status") == 0) {
         api_status(c.s, answer);
+        return;
+    }
+    if (c.s->cfg->visualizer_dir && strncmp(path, "/visualizer/", 12) == 0) {
+        pc_static_serve(c.s->cfg->visualizer_dir, path + 12, answer);
         return;
     }
     int is_contract = strncmp(path, "/contracts/", 11) == 0;

@@ -115,8 +115,10 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, pc_http_answer *
 {
     struct MHD_Response *resp;
     if (a->content_type) {
-        resp = MHD_create_response_from_buffer(a->body_raw_len, (void *)a->body_raw,
-                                               MHD_RESPMEM_MUST_COPY);
+        resp = MHD_create_response_from_buffer(a->body_raw_len, a->body_raw,
+                                               MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+            free(a->body_raw);
     } else {
         char *text = a->body ? json_dumps(a->body, JSON_COMPACT) : strdup("{}");
         resp = text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE)

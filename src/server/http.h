@@ -20,7 +20,7 @@ typedef struct pc_http_answer {
     unsigned status;
     json_t *body;
     const char *content_type; /* NULL = application/json; else body_raw is sent */
-    const char *body_raw;     /* static or owned by the handler until the answer is sent */
+    char *body_raw;           /* malloc'ed; the answer owns it (freed once sent) */
     size_t body_raw_len;
 } pc_http_answer;
 

@@ -1,0 +1,14 @@
+/* static_files.h: serving a folder of static files (the Visualizer web page
+ * at /visualizer/, issue 5), read-only, confined to that folder. */
+#ifndef PAYCHAN_SERVER_STATIC_FILES_H
+#define PAYCHAN_SERVER_STATIC_FILES_H
+
+#include "server/http.h"
+
+/* Answers the file `relative` (the path below the URL prefix, "" or ending
+ * in "/" meaning index.html) of folder `root`: 200 with the file and its
+ * content type, 404 when it does not exist or resolves outside root (".."
+ * or links), 500 when it cannot be read. */
+void pc_static_serve(const char *root, const char *relative, pc_http_answer *answer);
+
+#endif
