@@ -176,15 +176,14 @@ function chartHtml(history) {
   if (pts.length === 0) return `${note}<p class="muted">no balance data</p>`;
   const w = 900;
   const h = 110;
-  const left = 110;
+  const left = 180;
   const xMin = pts[0].block;
   const xMax = Math.max(pts[pts.length - 1].block, xMin + 1);
   const panels = SERIES.map((s, i) => {
     const series = pts.map((p) => ({ x: p.block, y: p[s.key] }));
-    const { path, yMin, yMax } = stepPath(series, { w: w - left - 10, h, margin: 12, xMin, xMax });
+    const { path } = stepPath(series, { w: w - left - 10, h, margin: 12, xMin, xMax });
     const lo = pts.reduce((m, p) => (p[s.key] < m ? p[s.key] : m), pts[0][s.key]);
     const hi = pts.reduce((m, p) => (p[s.key] > m ? p[s.key] : m), pts[0][s.key]);
-    void yMin; void yMax;
     return `<g transform="translate(0 ${i * (h + 18)})" data-series="${s.key}">
       <text x="0" y="14" style="fill:${s.color};font-weight:600">${esc(s.label)}</text>
       <text x="0" y="30">max ${esc(compactWei(hi))}</text><text x="0" y="${h - 4}">min ${esc(compactWei(lo))}</text>
