@@ -54,3 +54,6 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
 else
     echo "install-deps: npm packages present"
 fi
+
+# The Visualizer serves ethers' browser bundle from its own folder (no CDN).
+node "$repo/visualizer/build.mjs" >/dev/null
