@@ -22,7 +22,7 @@ debian_packages=(
     build-essential cmake pkg-config git curl ca-certificates
     libsecp256k1-dev nettle-dev libssl-dev libcurl4-openssl-dev libjansson-dev
     libsqlite3-dev libhiredis-dev redis-server libmicrohttpd-dev libcmocka-dev
-    nodejs npm chromium
+    nodejs npm chromium fonts-liberation
 )
 
 missing=()
