@@ -184,3 +184,29 @@ test('a new block with a Mediator transaction appears live, and the node is reme
   await shot('blocks-live');
   assert.deepEqual(pageErrors, []);
 });
+
+// Issue 5, point 7: paychand serves the same page at /visualizer/ (--visualizer DIR). CTest passes
+// the daemon's path in PAYCHAN_PAYCHAND; a bare `node --test` run without it skips this test.
+test('paychand serves the page at /visualizer/', { skip: !process.env.PAYCHAN_PAYCHAND }, async () => {
+  const { spawn } = await import('node:child_process');
+  const port = await freePort();
+  const anvilKey0 = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+  const daemon = spawn(process.env.PAYCHAN_PAYCHAND, ['--node-url', anvil.url, '--chain-id', '31337',
+    '--port', String(port), '--store', 'memory', '--dev', '--dev-key', anvilKey0,
+    '--visualizer', path.join(ROOT, 'visualizer'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    const status = `http://127.0.0.1:${port}/status`;
+    for (let i = 0; i < 100; i++) {
+      try { if ((await fetch(status)).ok) break; } catch { /* not listening yet */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const outside = await fetch(`http://127.0.0.1:${port}/visualizer/%2e%2e/README.md`);
+    assert.equal(outside.status, 404);
+    await page.goto(`http://127.0.0.1:${port}/visualizer/?node=${encodeURIComponent(anvil.url)}#/services`);
+    await page.locator('[data-testid="edge-row"]').first().waitFor(WAIT);
+    assert.equal(await page.locator('[data-testid="graph-edge"]').count(), 2);
+    await shot('served-by-paychand');
+  } finally {
+    daemon.kill('SIGTERM');
+  }
+});
