@@ -1,0 +1,443 @@
+/* paychand.c (test support): see paychand.h. */
+#define _GNU_SOURCE /* nftw's FTW_DEPTH, environ */
+#include "support/paychand.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READY_DEADLINE_MS 30000 /* sanitizer builds start slowly */
+#define STOP_GRACE_MS 15000
+#define START_ATTEMPTS 4
+#define MAX_ARGS 64
+
+extern char **environ;
+
+struct pc_test_paychand {
+    pid_t pid;
+    int port;
+    char name[32];
+    char url[64];
+    char port_text[16];
+    char data_dir[256];
+    int own_data_dir;
+    char log_path[64];
+    char *argv[MAX_ARGS]; /* argv[i] for the port points into port_text */
+    char **envp;
+    struct pc_test_paychand *next;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* ---- the instances alive, for printing logs and stopping at exit --------------------- */
+
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static pc_test_paychand *all;
+static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
+static pid_t atexit_owner; /* a forked child that exits must not stop our servers */
+
+static void free_all_at_exit(void)
+{
+    if (getpid() != atexit_owner)
+        return;
+    for (;;) {
+        pthread_mutex_lock(&all_lock);
+        pc_test_paychand *p = all;
+        pthread_mutex_unlock(&all_lock);
+        if (!p)
+            return;
+        pc_test_paychand_free(p);
+    }
+}
+
+static void register_atexit(void)
+{
+    atexit_owner = getpid();
+    atexit(free_all_at_exit);
+}
+
+static void track(pc_test_paychand *p)
+{
+    pthread_once(&atexit_once, register_atexit);
+    pthread_mutex_lock(&all_lock);
+    p->next = all;
+    all = p;
+    pthread_mutex_unlock(&all_lock);
+}
+
+static void untrack(pc_test_paychand *p)
+{
+    pthread_mutex_lock(&all_lock);
+    for (pc_test_paychand **q = &all; *q; q = &(*q)->next) {
+        if (*q == p) {
+            *q = p->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&all_lock);
+}
+
+/* ---- set-up ------------------------------------------------------------------------- */
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Variables paychand reads as configuration: the child must not see the test's. */
+static int is_config_variable(const char *entry)
+{
+    static const char *const seed[] = {"PORT=", "ETH_NODE_URL=", "REDIS_HOST=", "REDIS_PORT="};
+    if (strncmp(entry, "PAYCHAN_", 8) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof seed / sizeof seed[0]; i++)
+        if (strncmp(entry, seed[i], strlen(seed[i])) == 0)
+            return 1;
+    return 0;
+}
+
+static char **child_environment(void)
+{
+    size_t n = 0, k = 0;
+    while (environ[n])
+        n++;
+    char **envp = calloc(n + 1, sizeof *envp);
+    if (!envp)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!is_config_variable(environ[i]))
+            envp[k++] = environ[i]; /* borrowed: the test does not change its environment */
+    return envp;
+}
+
+static const char *binary_path(const pc_test_paychand_options *o)
+{
+    const char *env = getenv("PAYCHAN_PAYCHAND");
+    return env && *env ? env : o->binary;
+}
+
+/* Fills p->argv; the port argument points at p->port_text. 0 or -1. */
+static int build_argv(pc_test_paychand *p, const pc_test_paychand_options *o)
+{
+    size_t n = 0;
+    const char *fixed[] = {binary_path(o), "--node-url", o->node_url, "--port", NULL,
+                           "--data-dir", p->data_dir};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        p->argv[n++] = fixed[i] ? strdup(fixed[i]) : p->port_text;
+    for (size_t i = 0; o->args && o->args[i]; i++) {
+        if (n + 1 >= MAX_ARGS)
+            return -1;
+        p->argv[n++] = strdup(o->args[i]);
+    }
+    p->argv[n] = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!p->argv[i])
+            return -1;
+    return 0;
+}
+
+static void free_argv(pc_test_paychand *p)
+{
+    for (size_t i = 0; i < MAX_ARGS && p->argv[i]; i++)
+        if (p->argv[i] != p->port_text)
+            free(p->argv[i]);
+}
+
+/* ---- process control ----------------------------------------------------------------- */
+
+/* Forks and execs with stdout and stderr appended to the log. Only
+ * async-signal-safe calls in the child: the test may run threads. */
+static pid_t spawn(pc_test_paychand *p)
+{
+    int log = open(p->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (log < 0)
+        return -1;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0) {
+        close(log);
+        return pid;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(127);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0)
+        dup2(devnull, STDIN_FILENO);
+    dup2(log, STDOUT_FILENO);
+    dup2(log, STDERR_FILENO);
+    execve(p->argv[0], p->argv, p->envp);
+    _exit(127);
+}
+
+static size_t discard(char *data, size_t size, size_t n, void *ctx)
+{
+    (void)data;
+    (void)ctx;
+    return size * n;
+}
+
+/* HTTP status of GET /status, 0 when there is no answer. */
+static long status_code(const pc_test_paychand *p)
+{
+    char url[96];
+    long code = 0;
+    snprintf(url, sizeof url, "%s/status", p->url);
+    CURL *h = curl_easy_init();
+    if (!h)
+        return 0;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(h);
+    return code;
+}
+
+/* 0 ready, 1 the process exited (retry), -1 not ready in time. */
+static int wait_ready(pc_test_paychand *p)
+{
+    int64_t deadline = now_ms() + READY_DEADLINE_MS;
+    while (now_ms() < deadline) {
+        int status;
+        if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+            fprintf(stderr, "%s: paychand exited during start-up (status 0x%x)\n", p->name,
+                    status);
+            p->pid = -1;
+            return 1;
+        }
+        if (status_code(p) == 200)
+            return 0;
+        sleep_ms(50);
+    }
+    fprintf(stderr, "%s: paychand not ready within %d ms\n", p->name, READY_DEADLINE_MS);
+    return -1;
+}
+
+/* Starts on p->port (new_port: on a fresh free port first). 0 or -1. */
+static int launch(pc_test_paychand *p, int new_port)
+{
+    for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+        if (new_port) {
+            p->port = free_port();
+            if (p->port < 0)
+                return -1;
+        }
+        snprintf(p->port_text, sizeof p->port_text, "%d", p->port);
+        snprintf(p->url, sizeof p->url, "http://127.0.0.1:%d", p->port);
+        p->pid = spawn(p);
+        if (p->pid < 0) {
+            perror("paychand: fork");
+            return -1;
+        }
+        int r = wait_ready(p);
+        if (r == 0)
+            return 0;
+        if (r < 0) {
+            pc_test_paychand_kill9(p);
+            break;
+        }
+        sleep_ms(200); /* the port may still be held a moment */
+    }
+    pc_test_paychand_print_log(p, 0);
+    return -1;
+}
+
+pc_test_paychand *pc_test_paychand_start(const pc_test_paychand_options *opts)
+{
+    const char *bin = binary_path(opts);
+    if (!bin || access(bin, X_OK) != 0 || !opts->node_url) {
+        fprintf(stderr, "paychand binary %s not executable (set PAYCHAN_PAYCHAND)\n",
+                bin ? bin : "(none)");
+        return NULL;
+    }
+    pc_test_paychand *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->pid = -1;
+    snprintf(p->name, sizeof p->name, "%s", opts->name ? opts->name : "paychand");
+    snprintf(p->log_path, sizeof p->log_path, "/tmp/paychand-log-XXXXXX");
+    int fd = mkstemp(p->log_path);
+    if (fd >= 0)
+        close(fd);
+    if (opts->data_dir) {
+        snprintf(p->data_dir, sizeof p->data_dir, "%s", opts->data_dir);
+    } else {
+        snprintf(p->data_dir, sizeof p->data_dir, "/tmp/paychand-data-XXXXXX");
+        p->own_data_dir = mkdtemp(p->data_dir) != NULL;
+    }
+    p->envp = child_environment();
+    track(p); /* from here on, free cleans up whatever exists */
+    if (fd < 0 || (!opts->data_dir && !p->own_data_dir) || !p->envp || build_argv(p, opts) != 0 ||
+        launch(p, 1) != 0) {
+        fprintf(stderr, "%s: paychand did not start\n", p->name);
+        pc_test_paychand_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+const char *pc_test_paychand_url(const pc_test_paychand *p)
+{
+    return p->url;
+}
+
+const char *pc_test_paychand_data_dir(const pc_test_paychand *p)
+{
+    return p->data_dir;
+}
+
+int pc_test_paychand_pid(const pc_test_paychand *p)
+{
+    return p->pid;
+}
+
+int pc_test_paychand_stop(pc_test_paychand *p)
+{
+    if (p->pid <= 0)
+        return -1;
+    kill(p->pid, SIGTERM);
+    int64_t deadline = now_ms() + STOP_GRACE_MS;
+    int status = 0;
+    while (waitpid(p->pid, &status, WNOHANG) == 0) {
+        if (now_ms() > deadline) {
+            fprintf(stderr, "%s: paychand ignored SIGTERM for %d ms\n", p->name, STOP_GRACE_MS);
+            pc_test_paychand_kill9(p);
+            return -1;
+        }
+        sleep_ms(10);
+    }
+    p->pid = -1;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+void pc_test_paychand_kill9(pc_test_paychand *p)
+{
+    if (p->pid <= 0)
+        return;
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, NULL, 0);
+    p->pid = -1;
+}
+
+int pc_test_paychand_restart(pc_test_paychand *p)
+{
+    if (p->pid > 0)
+        return -1;
+    return launch(p, 0);
+}
+
+/* ---- logs --------------------------------------------------------------------------- */
+
+static char *read_log(const pc_test_paychand *p)
+{
+    FILE *f = fopen(p->log_path, "rb");
+    if (!f)
+        return NULL;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    char buf[4096];
+    size_t n;
+    while (mem && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, n, mem);
+    if (mem)
+        fclose(mem);
+    fclose(f);
+    return text;
+}
+
+int pc_test_paychand_log_contains(const pc_test_paychand *p, const char *needle)
+{
+    char *text = read_log(p);
+    int found = text && strstr(text, needle) != NULL;
+    free(text);
+    return found;
+}
+
+void pc_test_paychand_print_log(const pc_test_paychand *p, size_t max_lines)
+{
+    char *text = read_log(p);
+    if (!text)
+        return;
+    const char *start = text + strlen(text);
+    size_t lines = 0;
+    while (start > text && (max_lines == 0 || lines <= max_lines))
+        if (*--start == '\n')
+            lines++;
+    if (*start == '\n')
+        start++;
+    fprintf(stderr, "---- log of %s (%s, pid %d)%s ----\n%s---- end of log of %s ----\n",
+            p->name, p->url, (int)p->pid, start > text ? ", last lines" : "", start, p->name);
+    free(text);
+}
+
+void pc_test_paychand_print_all_logs(size_t max_lines)
+{
+    pthread_mutex_lock(&all_lock);
+    for (pc_test_paychand *p = all; p; p = p->next)
+        pc_test_paychand_print_log(p, max_lines);
+    pthread_mutex_unlock(&all_lock);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void pc_test_paychand_free(pc_test_paychand *p)
+{
+    if (!p)
+        return;
+    untrack(p);
+    if (p->pid > 0 && pc_test_paychand_stop(p) != 0)
+        pc_test_paychand_kill9(p);
+    if (p->own_data_dir)
+        nftw(p->data_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    unlink(p->log_path);
+    free_argv(p);
+    free(p->envp);
+    free(p);
+}

@@ -1,0 +1,249 @@
+/* payclient.c (test support): see payclient.h. */
+#include "support/payclient.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/ecdsa.h"
+#include "core/hash.h"
+
+struct pc_test_client {
+    CURL *curl;
+    pc_secp *secp;
+    char base_url[128];
+    int has_key;
+    uint8_t key[32];
+    pc_address address;
+    char sender[PC_ADDRESS_TEXT_LEN];
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+pc_test_client *pc_test_client_create(const char *base_url, const uint8_t key[32])
+{
+    pthread_once(&curl_once, curl_init_once);
+    pc_test_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    snprintf(c->base_url, sizeof c->base_url, "%s", base_url);
+    c->curl = curl_easy_init();
+    c->secp = pc_secp_create();
+    if (key) {
+        memcpy(c->key, key, 32);
+        c->has_key = 1;
+    }
+    if (!c->curl || !c->secp || (key && pc_secret_to_address(c->secp, c->key, &c->address))) {
+        pc_test_client_destroy(c);
+        return NULL;
+    }
+    pc_address_format(&c->address, c->sender);
+    return c;
+}
+
+void pc_test_client_destroy(pc_test_client *c)
+{
+    if (!c)
+        return;
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    pc_secp_destroy(c->secp);
+    pc_wipe(c->key, sizeof c->key);
+    free(c);
+}
+
+const pc_address *pc_test_client_address(const pc_test_client *c)
+{
+    return &c->address;
+}
+
+const char *pc_test_client_sender(const pc_test_client *c)
+{
+    return c->sender;
+}
+
+void pc_test_timestamp(long offset, char out[40])
+{
+    static atomic_uint serial;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* microseconds, then a serial: distinct even for calls in the same microsecond */
+    unsigned n = atomic_fetch_add(&serial, 1) % 1000u;
+    snprintf(out, 40, "%lld.%06ld%03u", (long long)ts.tv_sec + offset, ts.tv_nsec / 1000, n);
+}
+
+/* ---- request headers ----------------------------------------------------------------- */
+
+/* x-pay-signature over sender + target [+ "\n" + timestamp] with key. */
+static int sign_request(const pc_test_client *c, const uint8_t *key, const char *sender,
+                        const char *target, const char *timestamp, char out[PC_SIGNATURE_HEX_LEN])
+{
+    size_t len = strlen(sender) + strlen(target) + (timestamp ? strlen(timestamp) + 1 : 0) + 1;
+    char *text = malloc(len);
+    if (!text)
+        return -1;
+    snprintf(text, len, "%s%s%s%s", sender, target, timestamp ? "\n" : "",
+             timestamp ? timestamp : "");
+    uint8_t digest[32];
+    pc_signature sig;
+    pc_sha256((const uint8_t *)text, strlen(text), digest);
+    free(text);
+    if (pc_ecdsa_sign(c->secp, key, digest, &sig) != 0)
+        return -1;
+    pc_signature_to_hex(&sig, out);
+    return 0;
+}
+
+/* Appends "name: value" to *list. 0 or -1. */
+static int add_header(struct curl_slist **list, const char *name, const char *value)
+{
+    char line[256];
+    snprintf(line, sizeof line, "%s: %s", name, value);
+    struct curl_slist *l = curl_slist_append(*list, line);
+    if (!l)
+        return -1;
+    *list = l;
+    return 0;
+}
+
+/* The x-pay-* headers of one request as `auth` asks. 0 or -1. */
+static int auth_headers(const pc_test_client *c, const char *target, const pc_test_auth *a,
+                        struct curl_slist **list)
+{
+    if (a->mode == PC_TEST_AUTH_NONE)
+        return 0;
+    const char *sender = a->sender ? a->sender : c->sender;
+    const uint8_t *key = a->signer_key ? a->signer_key : c->key;
+    char stamp[40], sig[PC_SIGNATURE_HEX_LEN];
+    const char *timestamp = NULL;
+    if (a->mode != PC_TEST_AUTH_UNSTAMPED) {
+        if (!a->timestamp)
+            pc_test_timestamp(0, stamp);
+        timestamp = a->timestamp ? a->timestamp : stamp;
+    }
+    if (!c->has_key && !a->signer_key)
+        return -1;
+    if (sign_request(c, key, sender, target, timestamp, sig) != 0)
+        return -1;
+    if (a->mode == PC_TEST_AUTH_CORRUPT)
+        sig[2 + 64 + 10] = sig[2 + 64 + 10] == '0' ? '1' : '0'; /* a digit of s */
+    if (a->mode == PC_TEST_AUTH_NOT_HEX)
+        snprintf(sig, sizeof sig, "0xnothex");
+    if ((a->mode != PC_TEST_AUTH_NO_SENDER && add_header(list, "x-pay-sender", sender)) ||
+        (a->mode != PC_TEST_AUTH_NO_SIGNATURE && add_header(list, "x-pay-signature", sig)) ||
+        (timestamp && add_header(list, "x-pay-timestamp", timestamp)))
+        return -1;
+    return 0;
+}
+
+/* ---- exchange ------------------------------------------------------------------------- */
+
+typedef struct sink {
+    char *data;
+    size_t len;
+} sink;
+
+static size_t collect(char *data, size_t size, size_t n, void *ctx)
+{
+    sink *s = ctx;
+    size_t add = size * n;
+    char *grown = realloc(s->data, s->len + add + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + s->len, data, add);
+    s->len += add;
+    grown[s->len] = '\0';
+    s->data = grown;
+    return add;
+}
+
+int pc_test_request(pc_test_client *c, const char *method, const char *target,
+                    const pc_test_auth *auth, const char *json_body, pc_test_reply *out)
+{
+    static const pc_test_auth stamped = {PC_TEST_AUTH_STAMPED, NULL, NULL, NULL};
+    struct curl_slist *headers = NULL;
+    sink body = {0};
+    char url[2048];
+    memset(out, 0, sizeof *out);
+    snprintf(url, sizeof url, "%s%s", c->base_url, target);
+    int rc = auth_headers(c, target, auth ? auth : &stamped, &headers);
+    if (rc == 0 && json_body)
+        rc = add_header(&headers, "Content-Type", "application/json");
+    CURL *h = c->curl;
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* the target is sent exactly as signed */
+    if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, json_body ? json_body : "");
+    }
+    if (rc == 0 && curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    else
+        rc = -1;
+    curl_slist_free_all(headers);
+    out->text = body.data ? body.data : strdup("");
+    if (out->text && *out->text)
+        out->body = json_loads(out->text, 0, NULL);
+    return rc;
+}
+
+static int request_v(pc_test_client *c, const char *method, pc_test_reply *out, const char *fmt,
+                     va_list ap)
+{
+    char target[1536];
+    vsnprintf(target, sizeof target, fmt, ap);
+    return pc_test_request(c, method, target, NULL, NULL, out);
+}
+
+int pc_test_get(pc_test_client *c, pc_test_reply *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = request_v(c, "GET", out, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int pc_test_post(pc_test_client *c, pc_test_reply *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = request_v(c, "POST", out, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+void pc_test_reply_free(pc_test_reply *r)
+{
+    json_decref(r->body);
+    free(r->text);
+    memset(r, 0, sizeof *r);
+}
+
+const char *pc_test_reply_string(const pc_test_reply *r, const char *key)
+{
+    return r->body ? json_string_value(json_object_get(r->body, key)) : NULL;
+}
+
+long pc_test_reply_code(const pc_test_reply *r)
+{
+    json_t *code = r->body ? json_object_get(r->body, "code") : NULL;
+    return json_is_integer(code) ? (long)json_integer_value(code) : -1;
+}
