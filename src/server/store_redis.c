@@ -8,7 +8,8 @@
  * likely point at the same dead server); the next call connects anew.
  *
  * Keys (all under the prefix, hex without "0x"): cc:<mediator>:<token id>
- * consumer counter; pc:<mediator>:<token id> provider counter hash; ids:<mediator>
+ * consumer counter; pc:<mediator>:<token id> provider counter hash and
+ * pw:<mediator>:<token id> its ring of seen counts; ids:<mediator>
  * set of the token ids with counters; med:<mediator> record hash; mediators
  * set of Mediators; nonce:<nonce>. Durability comes from the server's
  * appendfsync always (checked at open, warned about if off). */
@@ -26,7 +27,6 @@
 #define CONNECT_TIMEOUT_MS 2000
 #define COMMAND_TIMEOUT_MS 10000
 #define KEY_MAX 256
-#define SEEN_BYTES (PC_COUNTER_WINDOW / 8)
 
 enum { SCRIPT_OFFER, SCRIPT_NEXT_COUNT, SCRIPT_FORGET, SCRIPT_PUT_MEDIATOR, SCRIPT_COUNT };
 static const char *const script_source[SCRIPT_COUNT] = {
@@ -226,17 +226,18 @@ static int rd_offer_count(pc_store *base, const pc_address *mediator, const uint
                           uint64_t *highest, pc_error *err)
 {
     redis_store *s = (redis_store *)base;
-    char counter[KEY_MAX], ids[KEY_MAX], tid[65], dec[24];
+    char counter[KEY_MAX], ring[KEY_MAX], ids[KEY_MAX], tid[65], dec[24];
     key_of(s, "pc", mediator, token_id, counter);
+    key_of(s, "pw", mediator, token_id, ring);
     key_of(s, "ids", mediator, NULL, ids);
     hex_of(token_id, 32, tid);
     snprintf(dec, sizeof dec, "%llu", (unsigned long long)count);
     redisContext *c = take(s, err);
     if (!c)
         return -1;
-    const char *args[] = {counter, ids, dec, (const char *)sig, tid};
-    size_t lens[] = {strlen(counter), strlen(ids), strlen(dec), 65, 64};
-    redisReply *r = run_script(s, c, SCRIPT_OFFER, 2, 5, args, lens, err);
+    const char *args[] = {counter, ring, ids, dec, (const char *)sig, tid};
+    size_t lens[] = {strlen(counter), strlen(ring), strlen(ids), strlen(dec), 65, 64};
+    redisReply *r = run_script(s, c, SCRIPT_OFFER, 3, 6, args, lens, err);
     give_back(s, c);
     if (!r)
         return -1;
@@ -285,20 +286,22 @@ static int rd_best_token(pc_store *base, const pc_address *mediator, const uint8
 /* Runs the forget script; with_record also deletes the Mediator's record. */
 static int forget(redis_store *s, const pc_address *mediator, int with_record, pc_error *err)
 {
-    char ids[KEY_MAX], record[KEY_MAX], all[KEY_MAX], cc[KEY_MAX], pc[KEY_MAX], med[41];
+    char ids[KEY_MAX], record[KEY_MAX], all[KEY_MAX], cc[KEY_MAX], pc[KEY_MAX], pw[KEY_MAX];
+    char med[41];
     key_of(s, "ids", mediator, NULL, ids);
     key_of(s, "med", mediator, NULL, record);
     snprintf(all, sizeof all, "%smediators", s->prefix);
     hex_of(mediator->bytes, 20, med);
     snprintf(cc, sizeof cc, "%scc:%s:", s->prefix, med);
     snprintf(pc, sizeof pc, "%spc:%s:", s->prefix, med);
+    snprintf(pw, sizeof pw, "%spw:%s:", s->prefix, med);
     redisContext *c = take(s, err);
     if (!c)
         return -1;
-    const char *with[] = {ids, record, all, cc, pc, med};
-    const char *without[] = {ids, cc, pc};
-    redisReply *r = with_record ? run_script(s, c, SCRIPT_FORGET, 3, 6, with, NULL, err)
-                                : run_script(s, c, SCRIPT_FORGET, 1, 3, without, NULL, err);
+    const char *with[] = {ids, record, all, cc, pc, pw, med};
+    const char *without[] = {ids, cc, pc, pw};
+    redisReply *r = with_record ? run_script(s, c, SCRIPT_FORGET, 3, 7, with, NULL, err)
+                                : run_script(s, c, SCRIPT_FORGET, 1, 4, without, NULL, err);
     give_back(s, c);
     freeReplyObject(r);
     return r ? 0 : -1;

@@ -579,7 +579,7 @@ static int schema_version(sqlite3 *db, int *version, pc_error *err)
 /* Brings the schema to SCHEMA_VERSION, one transaction per step. */
 static int migrate(sqlite3 *db, const char *path, pc_error *err)
 {
-    int version;
+    int version = 0;
     if (schema_version(db, &version, err) != 0)
         return -1;
     if (version > SCHEMA_VERSION)

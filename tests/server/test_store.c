@@ -250,17 +250,28 @@ static void test_offer_matches_counter_window(void **state)
         pc_u256 id = pc_test_store_token_id(seed);
         pc_counter_window w = {0};
         unsigned s = seed;
-        for (int i = 0; i < 600; i++) {
+        uint64_t probe = 0; /* after a big jump, look just below the new highest */
+        for (int i = 0; i < 1000; i++) {
             int r = rand_r(&s) % 100;
-            uint64_t c;
-            if (r < 25)
+            uint64_t c, before = w.highest;
+            if (probe)
+                c = probe;
+            else if (r < 25)
                 c = w.highest + 1 + (uint64_t)(rand_r(&s) % 9);
             else if (r < 30)
                 c = w.highest + (uint64_t)(rand_r(&s) % (2 * PC_COUNTER_WINDOW + 2));
             else if (r < 32)
                 c = w.highest + PC_COUNTER_WINDOW - 1 + (uint64_t)(rand_r(&s) % 3);
+            else if (r < 34) /* around twice the window (the size of Redis's ring) */
+                c = w.highest + 2 * PC_COUNTER_WINDOW - 1 + (uint64_t)(rand_r(&s) % 4);
             else
                 c = w.highest - (uint64_t)(rand_r(&s) % (PC_COUNTER_WINDOW + 3)) % (w.highest + 1);
+            probe = 0;
+            if (c > before + 8) {
+                uint64_t edge = c > PC_COUNTER_WINDOW ? c - PC_COUNTER_WINDOW : 1;
+                uint64_t below[] = {c - 1, edge, before, before + 1};
+                probe = below[rand_r(&s) % 4];
+            }
             int want = pc_counter_window_offer(&w, c);
             uint64_t h;
             pc_count_verdict got = offer(e->store, &m, &id, c, &h);
