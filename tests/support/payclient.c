@@ -133,10 +133,13 @@ static int auth_headers(const pc_test_client *c, const char *target, const pc_te
     }
     if (!c->has_key && !a->signer_key)
         return -1;
-    if (sign_request(c, key, sender, target, timestamp, sig) != 0)
+    if (sign_request(c, key, sender, a->signed_target ? a->signed_target : target, timestamp,
+                     sig) != 0)
         return -1;
     if (a->mode == PC_TEST_AUTH_CORRUPT)
         sig[2 + 64 + 10] = sig[2 + 64 + 10] == '0' ? '1' : '0'; /* a digit of s */
+    if (a->mode == PC_TEST_AUTH_V01) /* "1b" / "1c" -> "00" / "01" */
+        snprintf(sig + 130, 3, "%02x", (unsigned)(sig[131] == 'c'));
     if (a->mode == PC_TEST_AUTH_NOT_HEX)
         snprintf(sig, sizeof sig, "0xnothex");
     if ((a->mode != PC_TEST_AUTH_NO_SENDER && add_header(list, "x-pay-sender", sender)) ||
@@ -170,7 +173,7 @@ static size_t collect(char *data, size_t size, size_t n, void *ctx)
 int pc_test_request(pc_test_client *c, const char *method, const char *target,
                     const pc_test_auth *auth, const char *json_body, pc_test_reply *out)
 {
-    static const pc_test_auth stamped = {PC_TEST_AUTH_STAMPED, NULL, NULL, NULL};
+    static const pc_test_auth stamped = {.mode = PC_TEST_AUTH_STAMPED};
     struct curl_slist *headers = NULL;
     sink body = {0};
     char url[2048];

@@ -33,7 +33,8 @@ typedef enum pc_test_auth_mode {
     PC_TEST_AUTH_NO_SENDER,     /* stamped, but without x-pay-sender */
     PC_TEST_AUTH_NO_SIGNATURE,  /* stamped, but without x-pay-signature */
     PC_TEST_AUTH_CORRUPT,       /* stamped, with one bit of s flipped in the signature */
-    PC_TEST_AUTH_NOT_HEX        /* stamped, with x-pay-signature "0xnothex" */
+    PC_TEST_AUTH_NOT_HEX,       /* stamped, with x-pay-signature "0xnothex" */
+    PC_TEST_AUTH_V01            /* stamped, v written 0/1 instead of 27/28 (same signature) */
 } pc_test_auth_mode;
 
 typedef struct pc_test_auth {
@@ -41,6 +42,7 @@ typedef struct pc_test_auth {
     const char *timestamp;      /* NULL = now with a fresh fraction; else sent (and signed) as is */
     const uint8_t *signer_key;  /* NULL = the client's key: sign with another key on purpose */
     const char *sender;         /* NULL = the client's address: claim another sender on purpose */
+    const char *signed_target;  /* NULL = the target sent: sign another one on purpose */
 } pc_test_auth;
 
 /* One answer. */

@@ -1,0 +1,295 @@
+/* Integration: request authentication of paychand (spec §3) over real HTTP:
+ * the timestamped scheme (window, replays, fractions of a second, both
+ * spellings of v), every refusal with its code (200 bad signature, 201
+ * missing signature, 202 missing sender, 203 unknown account, 204 stale or
+ * malformed timestamp, 205 replayed, 206 unstamped while not allowed) on
+ * every authenticated endpoint, and the original unstamped scheme accepted
+ * only by a server started with --allow-unstamped-auth. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "support/integration.h"
+
+static const pc_itest_terms TERMS = {.cost = 1000, .termination = 100, .redemption = 50};
+
+typedef struct fixture {
+    pc_itest *t;
+    pc_address m;              /* a Mediator of the consumer, with a deposit */
+    char funds[128];           /* its /funds target */
+    pc_test_paychand *lenient; /* provider team, --allow-unstamped-auth --auth-window 5 */
+} fixture;
+
+/* Sends GET target from client c with auth; checks status and code (code -1 = 200). */
+#define expect_auth(c, target, auth, code) \
+    expect_auth_at((c), (target), (auth), (code), __FILE__, __LINE__)
+static void expect_auth_at(pc_test_client *c, const char *target, const pc_test_auth *auth,
+                           long code, const char *file, int line)
+{
+    pc_test_reply r;
+    pc_test_request(c, "GET", target, auth, NULL, &r);
+    if (code < 0)
+        pc_itest_expect_ok_at(&r, file, line);
+    else
+        pc_itest_expect_error_at(&r, code == PC_ERR_NOT_FOUND ? 404 : 412, code, file, line);
+    pc_test_reply_free(&r);
+}
+
+/* ---- the timestamped scheme -------------------------------------------------------------- */
+
+/* Identical calls within one second differ by the fraction: all accepted;
+ * a timestamp inside the window is accepted. */
+static void test_stamped_accepted(void **state)
+{
+    fixture *f = *state;
+    pc_test_client *c = f->t->client[IT_CONSUMER];
+    for (int i = 0; i < 5; i++)
+        expect_auth(c, f->funds, NULL, -1);
+    char stamp[40];
+    pc_test_timestamp(-50, stamp);
+    pc_test_auth a = {.timestamp = stamp};
+    expect_auth(c, f->funds, &a, -1);
+    pc_test_timestamp(50, stamp);
+    expect_auth(c, f->funds, &a, -1);
+    snprintf(stamp, sizeof stamp, "%lld", (long long)time(NULL)); /* no fraction at all */
+    expect_auth(c, f->funds, &a, -1);
+}
+
+static void test_missing_sender_202(void **state)
+{
+    fixture *f = *state;
+    pc_test_client *c = f->t->client[IT_CONSUMER];
+    const pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
+    const pc_test_auth no_sender = {.mode = PC_TEST_AUTH_NO_SENDER};
+    const pc_test_auth not_address = {.sender = "nonsense"};
+    expect_auth(c, f->funds, &none, PC_ERR_SENDER_MISSING);
+    expect_auth(c, f->funds, &no_sender, PC_ERR_SENDER_MISSING);
+    expect_auth(c, f->funds, &not_address, PC_ERR_SENDER_MISSING);
+}
+
+static void test_missing_signature_201(void **state)
+{
+    fixture *f = *state;
+    const pc_test_auth no_sig = {.mode = PC_TEST_AUTH_NO_SIGNATURE};
+    expect_auth(f->t->client[IT_CONSUMER], f->funds, &no_sig, PC_ERR_REQUEST_SIGNATURE_MISSING);
+}
+
+/* Corrupt, not hex, by another key, over another target: all 200. */
+static void test_bad_signature_200(void **state)
+{
+    fixture *f = *state;
+    pc_itest *t = f->t;
+    pc_test_client *c = t->client[IT_CONSUMER];
+    const pc_test_auth corrupt = {.mode = PC_TEST_AUTH_CORRUPT};
+    const pc_test_auth not_hex = {.mode = PC_TEST_AUTH_NOT_HEX};
+    const pc_test_auth other_key = {.signer_key = t->key[IT_CONSUMER2]};
+    const pc_test_auth other_sender = {.sender = t->sender[IT_CONSUMER2]}; /* signed by 1 */
+    char other_target[160];
+    snprintf(other_target, sizeof other_target, "/contracts/%s/terminationStatus",
+             pc_itest_addr(&f->m));
+    const pc_test_auth other_target_auth = {.signed_target = other_target};
+    expect_auth(c, f->funds, &corrupt, PC_ERR_REQUEST_SIGNATURE);
+    expect_auth(c, f->funds, &not_hex, PC_ERR_REQUEST_SIGNATURE);
+    expect_auth(c, f->funds, &other_key, PC_ERR_REQUEST_SIGNATURE);
+    expect_auth(c, f->funds, &other_sender, PC_ERR_REQUEST_SIGNATURE);
+    expect_auth(c, f->funds, &other_target_auth, PC_ERR_REQUEST_SIGNATURE);
+}
+
+/* A correctly signed request of an account the server does not serve. */
+static void test_unknown_account_203(void **state)
+{
+    fixture *f = *state;
+    pc_itest *t = f->t;
+    pc_test_client *deployer = pc_itest_client(t, t->consumer_server, IT_DEPLOYER);
+    expect_auth(deployer, f->funds, NULL, PC_ERR_UNKNOWN_ACCOUNT);
+    pc_test_client_destroy(deployer);
+    pc_test_client *provider_here = pc_itest_client(t, t->consumer_server, IT_PROVIDER);
+    expect_auth(provider_here, f->funds, NULL, PC_ERR_UNKNOWN_ACCOUNT);
+    pc_test_client_destroy(provider_here);
+}
+
+static void test_stale_timestamp_204(void **state)
+{
+    fixture *f = *state;
+    pc_test_client *c = f->t->client[IT_CONSUMER];
+    char past[40], future[40];
+    pc_test_timestamp(-120, past);
+    pc_test_timestamp(120, future);
+    const char *bad[] = {past, future, "abc", "1764457272.", ".5", "-5", "1e9", "17644572721764457272",
+                         "1764457272.12a"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pc_test_auth a = {.timestamp = bad[i]};
+        pc_test_reply r;
+        pc_test_request(c, "GET", f->funds, &a, NULL, &r);
+        if (r.status != 412 || pc_test_reply_code(&r) != PC_ERR_STALE_REQUEST)
+            it_fail("timestamp \"%s\": expected 412 code 204, got %ld: %s", bad[i], r.status,
+                    r.text);
+        pc_test_reply_free(&r);
+    }
+}
+
+/* The same signed request twice: the second is a replay (205), also with v
+ * spelt 0/1 instead of 27/28; a refused replay does not act. */
+static void test_replayed_205(void **state)
+{
+    fixture *f = *state;
+    pc_itest *t = f->t;
+    pc_test_client *c = t->client[IT_CONSUMER];
+    char stamp[40], target[160];
+    pc_test_timestamp(0, stamp);
+    pc_test_auth once = {.timestamp = stamp};
+    pc_test_auth v01 = {.mode = PC_TEST_AUTH_V01, .timestamp = stamp};
+    expect_auth(c, f->funds, &once, -1);
+    expect_auth(c, f->funds, &once, PC_ERR_REPLAYED_REQUEST);
+    expect_auth(c, f->funds, &v01, PC_ERR_REPLAYED_REQUEST);
+
+    snprintf(target, sizeof target, "/contracts/%s/createSignatureHeaders", pc_itest_addr(&f->m));
+    pc_itest_token tok;
+    it_headers(t, IT_CONSUMER, &f->m, &tok);
+    uint64_t before = tok.count;
+    pc_test_timestamp(0, stamp);
+    expect_auth(c, target, &once, -1);
+    expect_auth(c, target, &once, PC_ERR_REPLAYED_REQUEST);
+    it_headers(t, IT_CONSUMER, &f->m, &tok);
+    assert_int_equal(tok.count, before + 2); /* the replay took no count */
+}
+
+static void test_unstamped_refused_206(void **state)
+{
+    fixture *f = *state;
+    const pc_test_auth unstamped = {.mode = PC_TEST_AUTH_UNSTAMPED};
+    expect_auth(f->t->client[IT_CONSUMER], f->funds, &unstamped, PC_ERR_TIMESTAMP_MISSING);
+    expect_auth(f->t->client[IT_PROVIDER], f->funds, &unstamped, PC_ERR_TIMESTAMP_MISSING);
+}
+
+/* ---- every authenticated endpoint ----------------------------------------------------------- */
+
+/* Each endpoint refuses unauthenticated and badly signed calls before doing
+ * anything: no Mediator deployed, no count taken, no deposit. */
+static void test_every_endpoint_authenticated(void **state)
+{
+    fixture *f = *state;
+    pc_itest *t = f->t;
+    const char *m = pc_itest_addr(&f->m);
+    char targets[9][512];
+    snprintf(targets[0], 512, "/useService?serviceProvider=%s", t->sender[IT_PROVIDER]);
+    snprintf(targets[1], 512, "/contracts/%s/deposit/1000", m);
+    snprintf(targets[2], 512, "/contracts/%s/createSignatureHeaders", m);
+    snprintf(targets[3], 512,
+             "/contracts/%s/validateToken?sender=%s&mediator=%s&signature=0x00&tokenId=1"
+             "&reqCount=1&minCostPerRequest=1&terminationTimeout=100&tokenRedemptionTimeout=50",
+             m, t->sender[IT_CONSUMER], m);
+    snprintf(targets[4], 512, "/contracts/%s/redeemToken", m);
+    snprintf(targets[5], 512, "/contracts/%s/payout", m);
+    snprintf(targets[6], 512, "/contracts/%s/terminate", m);
+    snprintf(targets[7], 512, "/contracts/%s/terminationStatus", m);
+    snprintf(targets[8], 512, "/contracts/%s/funds", m);
+    const pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
+    const pc_test_auth corrupt = {.mode = PC_TEST_AUTH_CORRUPT};
+    const pc_test_auth no_sig = {.mode = PC_TEST_AUTH_NO_SIGNATURE};
+    uint64_t block = pc_itest_block(t);
+    pc_itest_token before, after;
+    it_headers(t, IT_CONSUMER, &f->m, &before);
+    for (int i = 0; i < 9; i++) {
+        const int callers[] = {IT_CONSUMER, IT_PROVIDER};
+        for (int k = 0; k < 2; k++) {
+            pc_test_client *c = t->client[callers[k]];
+            expect_auth(c, targets[i], &none, PC_ERR_SENDER_MISSING);
+            expect_auth(c, targets[i], &corrupt, PC_ERR_REQUEST_SIGNATURE);
+            expect_auth(c, targets[i], &no_sig, PC_ERR_REQUEST_SIGNATURE_MISSING);
+        }
+    }
+    assert_int_equal(pc_itest_block(t), block); /* no transaction */
+    it_headers(t, IT_CONSUMER, &f->m, &after);
+    assert_int_equal(after.count, before.count + 1);
+}
+
+/* ---- the original scheme ------------------------------------------------------------------- */
+
+/* With --allow-unstamped-auth the original scheme works (and, as in the
+ * original, a captured call can be replayed); stamped calls keep their
+ * window (5 s here) and replay protection; bad signatures still fail. */
+static void test_unstamped_allowed(void **state)
+{
+    fixture *f = *state;
+    pc_itest *t = f->t;
+    pc_test_client *c = pc_itest_client(t, f->lenient, IT_PROVIDER);
+    const pc_test_auth unstamped = {.mode = PC_TEST_AUTH_UNSTAMPED};
+    expect_auth(c, f->funds, &unstamped, -1);
+    expect_auth(c, f->funds, &unstamped, -1);
+    pc_test_auth bad = {.mode = PC_TEST_AUTH_UNSTAMPED, .signer_key = t->key[IT_STRANGER]};
+    expect_auth(c, f->funds, &bad, PC_ERR_REQUEST_SIGNATURE);
+    const pc_test_auth no_sig = {.mode = PC_TEST_AUTH_NO_SIGNATURE};
+    expect_auth(c, f->funds, &no_sig, PC_ERR_REQUEST_SIGNATURE_MISSING);
+
+    char stamp[40];
+    pc_test_timestamp(-10, stamp);
+    pc_test_auth stale = {.timestamp = stamp};
+    expect_auth(c, f->funds, &stale, PC_ERR_STALE_REQUEST);
+    pc_test_timestamp(0, stamp);
+    expect_auth(c, f->funds, &stale, -1);
+    expect_auth(c, f->funds, &stale, PC_ERR_REPLAYED_REQUEST);
+    pc_test_client_destroy(c);
+}
+
+/* ---- set-up --------------------------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    *state = f;
+    if (!f || !(f->t = pc_itest_start(NULL)))
+        return -1;
+    const char *lenient[] = {"--allow-unstamped-auth", "--auth-window", "5", NULL};
+    f->lenient = pc_itest_start_provider_server(f->t, "lenient-provider", NULL, lenient);
+    if (!f->lenient)
+        return -1;
+    pc_test_reply r;
+    pc_itest_get(f->t, IT_CONSUMER, &r,
+                 "/useService?serviceProvider=%s&costPerRequest=%llu&terminationTimeout=%llu"
+                 "&tokenRedemptionTimeout=%llu",
+                 f->t->sender[IT_PROVIDER], (unsigned long long)TERMS.cost,
+                 (unsigned long long)TERMS.termination, (unsigned long long)TERMS.redemption);
+    const char *m = pc_test_reply_string(&r, "mediatorAddress");
+    int ok = r.status == 200 && m && pc_address_parse(m, &f->m) == 0;
+    pc_test_reply_free(&r);
+    if (!ok)
+        return -1;
+    snprintf(f->funds, sizeof f->funds, "/contracts/%s/funds", pc_itest_addr(&f->m));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    if (f) {
+        pc_test_paychand_free(f->lenient);
+        pc_itest_stop(f->t);
+        free(f);
+    }
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stamped_accepted),
+        cmocka_unit_test(test_missing_sender_202),
+        cmocka_unit_test(test_missing_signature_201),
+        cmocka_unit_test(test_bad_signature_200),
+        cmocka_unit_test(test_unknown_account_203),
+        cmocka_unit_test(test_stale_timestamp_204),
+        cmocka_unit_test(test_replayed_205),
+        cmocka_unit_test(test_unstamped_refused_206),
+        cmocka_unit_test(test_every_endpoint_authenticated),
+        cmocka_unit_test(test_unstamped_allowed),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
