@@ -123,8 +123,9 @@ static redisReply *command(redis_store *s, redisContext *c, int argc, const char
     return r;
 }
 
-/* Loads one script; its SHA1 into s->sha[i]. */
-static int load_script(redis_store *s, redisContext *c, int i, pc_error *err)
+/* Loads script i; its SHA1 into sha (s->sha[i] at open only: other threads
+ * read s->sha afterwards, and a reload yields the same SHA1 anyway). */
+static int load_script(redis_store *s, redisContext *c, int i, char sha[41], pc_error *err)
 {
     const char *argv[] = {"SCRIPT", "LOAD", script_source[i]};
     size_t lens[] = {6, 4, strlen(script_source[i])};
@@ -133,7 +134,7 @@ static int load_script(redis_store *s, redisContext *c, int i, pc_error *err)
         return -1;
     int ok = r->type == REDIS_REPLY_STRING && r->len == 40;
     if (ok)
-        memcpy(s->sha[i], r->str, 41);
+        memcpy(sha, r->str, 41);
     freeReplyObject(r);
     return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd SCRIPT LOAD answer");
 }
@@ -163,7 +164,8 @@ static redisReply *run_script(redis_store *s, redisContext *c, int i, int nkeys,
     redisReply *r = redisCommandArgv(c, argc + 3, argv, argl);
     if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         freeReplyObject(r);
-        if (load_script(s, c, i, err) != 0)
+        char sha[41];
+        if (load_script(s, c, i, sha, err) != 0)
             return NULL;
         r = redisCommandArgv(c, argc + 3, argv, argl);
     }
@@ -600,7 +602,7 @@ pc_store *pc_store_redis_open(const pc_store_options *opts, pc_error *err)
         return NULL;
     }
     for (int i = 0; i < SCRIPT_COUNT; i++) {
-        if (load_script(s, c, i, err) != 0) {
+        if (load_script(s, c, i, s->sha[i], err) != 0) {
             redisFree(c);
             rd_close(&s->base);
             return NULL;
