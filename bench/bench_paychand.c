@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "core/ecdsa.h"
@@ -408,8 +409,18 @@ static size_t duplicate_counts(const run *r, size_t n_sent)
     return dups;
 }
 
-/* Summarises the run; returns the process exit status (0 = valid run). */
-static int report(const options *o, const run *r, const worker *ws)
+/* CPU seconds (user + system) this process has used so far. */
+static double cpu_seconds(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/* Summarises the run; returns the process exit status (0 = valid run).
+ * client_cpu_s: this process's CPU time while sending (the load it adds). */
+static int report(const options *o, const run *r, const worker *ws, double client_cpu_s)
 {
     size_t sent = 0, errors = 0, n = 0, n_sent = atomic_load(&r->next);
     long connects = 0;
@@ -437,10 +448,12 @@ static int report(const options *o, const run *r, const worker *ws)
         fprintf(stderr, "bench_paychand: the %zu pre-signed requests ran out after %.2f s of the "
                 "%.1f s window (raise --requests)\n", r->p->n, window_s, o->duration_s);
     printf("RESULT endpoint=%s connections=%d rps=%.0f p50_us=%.0f p90_us=%.0f p99_us=%.0f "
-           "max_us=%.0f measured=%zu window_s=%.2f sent=%zu errors=%zu connects=%ld\n",
+           "max_us=%.0f measured=%zu window_s=%.2f sent=%zu errors=%zu connects=%ld "
+           "client_cpu_us_per_req=%.1f\n",
            ep, o->connections, window_s > 0 ? (double)n / window_s : 0.0,
            percentile_us(lat, n, 0.50), percentile_us(lat, n, 0.90), percentile_us(lat, n, 0.99),
-           n ? (double)lat[n - 1] / 1e3 : 0.0, n, window_s, sent, errors, connects);
+           n ? (double)lat[n - 1] / 1e3 : 0.0, n, window_s, sent, errors, connects,
+           sent ? client_cpu_s * 1e6 / (double)sent : 0.0);
     free(lat);
     return errors == 0 && n > 0 && window_s > 0 ? 0 : 1;
 }
@@ -476,6 +489,7 @@ static int load(const options *o)
     r.lat_ns = xcalloc(p.n, sizeof(uint64_t));
     r.counts = xcalloc(p.n, sizeof(uint64_t));
     worker *ws = xcalloc((size_t)o->connections, sizeof(worker));
+    double cpu0 = cpu_seconds();
     uint64_t start = now_ns();
     r.warm_ns = start + (uint64_t)(o->warmup_s * 1e9);
     r.end_ns = r.warm_ns + (uint64_t)(o->duration_s * 1e9);
@@ -486,7 +500,7 @@ static int load(const options *o)
     }
     for (int t = 0; t < o->connections; t++)
         pthread_join(ws[t].thread, NULL);
-    int rc = report(o, &r, ws);
+    int rc = report(o, &r, ws, cpu_seconds() - cpu0);
     pc_wipe(p.caller.secret, sizeof(p.caller.secret));
     pc_wipe(p.token_signer.secret, sizeof(p.token_signer.secret));
     free(ws);

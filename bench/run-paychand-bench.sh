@@ -20,12 +20,13 @@ endpoints="validate create"
 warmup=1
 duration=5
 core_seconds=1
+store=sqlite
 keep=0
 
 usage() {
   cat <<USAGE
 Usage: bench/run-paychand-bench.sh [--connections "1 8 32"] [--endpoints "validate create"]
-                                   [--warmup S] [--duration S] [--keep]
+                                   [--warmup S] [--duration S] [--store sqlite|memory] [--keep]
 
 Benchmarks paychand's validateToken and createSignatureHeaders end to end over
 HTTP on this machine (DEVELOPMENT keys and chain only). Client and servers run
@@ -36,6 +37,8 @@ the measurement so the client's crypto is not measured.
   --endpoints LIST    validate and/or create (default both)
   --warmup S          seconds sent but not measured per run (default 1)
   --duration S        seconds measured per run (default 5)
+  --store B           paychand storage backend: sqlite (default, the durable one)
+                      or memory (tests only; shows what the durable store costs)
   --keep              keep the temp dir (logs, SQLite files) and print its path
 
 Environment: PAYCHAN_BENCH_BUILD = build directory (default <repo>/build-bench),
@@ -50,16 +53,20 @@ die() {
 }
 
 while [[ $# -gt 0 ]]; do
+  [[ "$1" == --keep || "$1" == -h || "$1" == --help || $# -ge 2 ]] || die "option $1 needs a value"
   case "$1" in
     --connections) connections="$2"; shift 2 ;;
     --endpoints) endpoints="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
+    --store) store="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
+
+[[ "$store" == sqlite || "$store" == memory ]] || die "--store must be sqlite or memory"
 
 # ---- build ------------------------------------------------------------------------------
 PAYCHAND="$BUILD/src/server/paychand"
@@ -117,7 +124,7 @@ start_paychand() {
   port="$(free_port)"
   mkdir -p "$TMP/$name"
   "$PAYCHAND" --node-url "$node_url" --chain-id "$CHAIN_ID" --port "$port" \
-    --store sqlite --data-dir "$TMP/$name" --account "$keystore:$PASSWORD" \
+    --store "$store" --data-dir "$TMP/$name" --account "$keystore:$PASSWORD" \
     --log-level warn 2>"$TMP/$name.log" &
   pids+=($!)
   url="http://127.0.0.1:$port"
@@ -130,8 +137,16 @@ start_paychand() {
 }
 start_paychand consumer "$KEYS/consumer.json"
 consumer_url="$url"
+consumer_pid="${pids[-1]}"
 start_paychand provider "$KEYS/persistence.json"
 provider_url="$url"
+provider_pid="${pids[-1]}"
+
+# cpu_ticks PID: user + system CPU time of a process so far, in clock ticks.
+cpu_ticks() {
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+CLK_TCK="$(getconf CLK_TCK)"
 
 consumer_key=(--keystore "$KEYS/consumer.json" --password-file "$PASSWORD")
 provider_key=(--keystore "$KEYS/persistence.json" --password-file "$PASSWORD")
@@ -158,10 +173,12 @@ token_id="$(json_field x-pay-token-id <<<"$answer")"
 
 echo "# paychand benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
-echo "command: bench/run-paychand-bench.sh --connections \"$connections\" --endpoints \"$endpoints\" --warmup $warmup --duration $duration"
-echo "paychand: Release, SQLite store (WAL, synchronous=FULL) in $TMP, dev chain $node_url (instant mining)"
+echo "command: bench/run-paychand-bench.sh --connections \"$connections\" --endpoints \"$endpoints\" --warmup $warmup --duration $duration --store $store"
+echo "paychand: Release, store $store (sqlite: WAL, synchronous=FULL) in $TMP, dev chain $node_url (instant mining)"
 echo "Mediator $mediator, token id $token_id; client and both servers share the cores;"
 echo "requests pre-signed before each run (client crypto not measured)."
+echo
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
 echo
 echo "## raw crypto, one core (bench_core, same run)"
 "$CORE" "$core_seconds" | grep -E 'secp256k1|token (sign|verify)'
@@ -185,7 +202,9 @@ next_count=1000 # validate counts: above anything the consumer hands out here
 for ep in $endpoints; do
   for c in $connections; do
     n="$(requests_for "$c")"
+    server_pid="$consumer_pid"
     if [[ "$ep" == validate ]]; then
+      server_pid="$provider_pid"
       args=(--url "$provider_url" "${provider_key[@]}" --endpoint validate
         --token-keystore "$KEYS/consumer.json" --token-password-file "$PASSWORD"
         --token-id "$token_id" --chain-id "$CHAIN_ID" --first-count "$next_count")
@@ -193,24 +212,33 @@ for ep in $endpoints; do
     else
       args=(--url "$consumer_url" "${consumer_key[@]}" --endpoint create)
     fi
+    ticks0="$(cpu_ticks "$server_pid")"
     line="$("$LOADGEN" load "${args[@]}" --mediator "$mediator" --connections "$c" \
       --warmup "$warmup" --duration "$duration" --requests "$n" | grep '^RESULT')" || failed=1
-    results+=("$line")
+    ticks1="$(cpu_ticks "$server_pid")"
+    # the server's CPU time per request sent (warm-up included; background duties too)
+    sent="$(sed -n 's/.* sent=\([0-9]*\).*/\1/p' <<<"$line")"
+    server_us="$(awk -v t=$((ticks1 - ticks0)) -v hz="$CLK_TCK" -v n="${sent:-0}" \
+      'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }')"
+    results+=("$line server_cpu_us_per_req=$server_us")
   done
 done
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 echo "## paychand over HTTP (keep-alive, ${duration} s measured after ${warmup} s warm-up)"
 echo
-echo "| endpoint | connections | req/s | p50 ms | p90 ms | p99 ms | max ms | errors |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| endpoint | connections | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU µs/req | client CPU µs/req |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for line in "${results[@]}"; do
   [[ -n "$line" ]] || continue
   ms() { awk -v u="$(field "$1" "$line")" 'BEGIN { printf "%.2f", u / 1000 }'; }
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(field endpoint "$line")" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f |\n' "$(field endpoint "$line")" \
     "$(field connections "$line")" "$(field rps "$line")" "$(ms p50_us)" "$(ms p90_us)" \
-    "$(ms p99_us)" "$(ms max_us)" "$(field errors "$line")"
+    "$(ms p99_us)" "$(ms max_us)" "$(field errors "$line")" \
+    "$(field server_cpu_us_per_req "$line")" "$(field client_cpu_us_per_req "$line")"
 done
+echo
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ -s "$TMP/provider.log" || -s "$TMP/consumer.log" ]]; then
   echo
   echo "server warnings (last lines):"
