@@ -38,7 +38,8 @@ typedef struct pc_itest_options {
     const char *store;                /* "sqlite" (NULL), "redis" or "memory" */
     const pc_test_redis *redis;       /* the Redis server for store "redis" */
     const char *redis_prefix;         /* NULL = "it-<pid>-"; the team name is appended */
-    const char *const *args;          /* more arguments for both servers, NULL-terminated */
+    const char *const *args;          /* more arguments for both servers, NULL-terminated;
+                                         kept (not copied): must outlive the pc_itest */
 } pc_itest_options;
 
 typedef struct pc_itest {
