@@ -156,6 +156,12 @@ pc_test_paychand *pc_itest_start_provider_server(pc_itest *t, const char *name,
     return start_team_server(t, name, provider_team, "provider", data_dir, more);
 }
 
+pc_test_paychand *pc_itest_start_consumer_server(pc_itest *t, const char *name,
+                                                 const char *data_dir, const char *const *more)
+{
+    return start_team_server(t, name, consumer_team, "consumer", data_dir, more);
+}
+
 pc_test_client *pc_itest_client(pc_itest *t, const pc_test_paychand *p, int who)
 {
     return pc_test_client_create(pc_test_paychand_url(p), t->key[who]);

@@ -95,6 +95,10 @@ void pc_itest_stop(pc_itest *t);
 pc_test_paychand *pc_itest_start_provider_server(pc_itest *t, const char *name,
                                                  const char *data_dir, const char *const *more);
 
+/* The same for the consumer team (accounts 1 and 4). */
+pc_test_paychand *pc_itest_start_consumer_server(pc_itest *t, const char *name,
+                                                 const char *data_dir, const char *const *more);
+
 /* A new client of server p acting as account `who` (for threads: one each). */
 pc_test_client *pc_itest_client(pc_itest *t, const pc_test_paychand *p, int who);
 
