@@ -78,7 +78,13 @@ if [[ ! -x "$PAYCHAND" || ! -x "$LOADGEN" || ! -x "$CORE" ]]; then
   cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_C_FLAGS=-Wno-error=maybe-uninitialized >/dev/null
 fi
-cmake --build "$BUILD" -j2 --target paychand bench_paychand bench_core >/dev/null
+build_log="$(mktemp /tmp/paychand-bench-build.XXXXXX)"
+if ! cmake --build "$BUILD" -j2 --target paychand bench_paychand bench_core >"$build_log" 2>&1; then
+  cat "$build_log" >&2
+  rm -f "$build_log"
+  die "build failed"
+fi
+rm -f "$build_log"
 grep -q 'CMAKE_BUILD_TYPE:STRING=Release' "$BUILD/CMakeCache.txt" ||
   die "$BUILD is not a Release build; set PAYCHAN_BENCH_BUILD to a fresh directory"
 
