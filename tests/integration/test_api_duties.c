@@ -139,6 +139,12 @@ static void test_redemption_by_timer(void **state)
     pc_test_reply_free(&r);
     wait_event(t, &m, PC_MEDIATOR_REDEMPTION_STARTED, 1, &ev);
     assert_int_equal(pc_u256_cmp(&ev.id_a, &id), 0);
+    pc_itest_get(t, IT_PROVIDER, &r, "/contracts/%s/redeemToken", pc_itest_addr(&m));
+    it_expect_error(&r, 412, PC_ERR_REDEMPTION_RUNNING); /* one at a time */
+    pc_test_reply_free(&r);
+    pc_itest_get(t, IT_CONSUMER, &r, "/contracts/%s/redeemToken", pc_itest_addr(&m));
+    it_expect_error(&r, 412, PC_ERR_ONLY_PROVIDER);
+    pc_test_reply_free(&r);
     const uint64_t during_grace[] = {4, 7};
     pay_counts(t, NULL, &m, &id, &QUICK, during_grace, 2);
 
@@ -256,6 +262,9 @@ static void test_provider_terminates(void **state)
     const uint64_t counts[] = {1, 2, 3};
     pay_counts(t, NULL, &m, &id, &CLOSING, counts, 3);
     take_snapshot(t, &s);
+    pc_itest_get(t, IT_STRANGER, &r, "/contracts/%s/terminate", pc_itest_addr(&m));
+    it_expect_error(&r, 412, PC_ERR_NOT_A_PARTY);
+    pc_test_reply_free(&r);
     pc_itest_get(t, IT_PROVIDER, &r, "/contracts/%s/terminate", pc_itest_addr(&m));
     it_expect_ok(&r);
     assert_int_equal(json_object_size(r.body), 1);
@@ -330,6 +339,45 @@ static void test_consumer_terminates(void **state)
     expect_mediator_balance(t, &m, 0);
     expect_terminated(t, IT_CONSUMER, &m);
     expect_terminated(t, IT_PROVIDER, &m);
+}
+
+/* A Mediator no token was ever paid with: the provider's redemption of an
+ * id without tokens redeems count 0 (no signature); so does the final
+ * redemption when the consumer terminates; the consumer gets its whole
+ * deposit back. */
+static void test_redemptions_of_nothing(void **state)
+{
+    pc_itest *t = *state;
+    pc_address m;
+    pc_u256 id;
+    snapshot s;
+    pc_test_reply r;
+    pc_mediator_event ev;
+    open_channel(t, &CLOSING, 70000, &m, &id);
+    take_snapshot(t, &s);
+    pc_itest_get(t, IT_PROVIDER, &r, "/contracts/%s/redeemToken", pc_itest_addr(&m));
+    it_expect_ok(&r);
+    pc_test_reply_free(&r);
+    wait_event(t, &m, PC_MEDIATOR_TOKEN_REDEEMED, 1, &ev);
+    assert_int_equal(pc_u256_cmp(&ev.id_a, &id), 0);
+    expect_event_amounts(&ev, 0, 0);
+    pc_itest_get(t, IT_CONSUMER, &r, "/contracts/%s/terminate", pc_itest_addr(&m));
+    it_expect_ok(&r);
+    pc_test_reply_free(&r);
+    pc_itest_get(t, IT_CONSUMER, &r, "/contracts/%s/terminate", pc_itest_addr(&m));
+    it_expect_ok(&r); /* again: still running, nothing sent */
+    assert_true(json_is_true(json_object_get(r.body, "terminationStarted")));
+    pc_test_reply_free(&r);
+    wait_event(t, &m, PC_MEDIATOR_REDEMPTION_STARTED, 2, &ev);
+    assert_true(pc_u256_is_zero(&ev.id_b)); /* the final one */
+    wait_event(t, &m, PC_MEDIATOR_TERMINATED, 1, &ev);
+    expect_event_amounts(&ev, 70000, 0);
+    assert_int_equal(pc_itest_count_events(t, &m, PC_MEDIATOR_TOKEN_REDEEMED, &ev), 2);
+    expect_event_amounts(&ev, 0, 0);
+    assert_int_equal(pc_itest_count_events(t, &m, PC_MEDIATOR_TERMINATION_STARTED, NULL), 1);
+    expect_balance(t, &s, IT_CONSUMER, 70000);
+    expect_balance(t, &s, IT_PROVIDER, 0);
+    expect_mediator_balance(t, &m, 0);
 }
 
 /* ---- automatic top-up ------------------------------------------------------------------------- */
@@ -420,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_redemption_by_timer),
         cmocka_unit_test(test_provider_terminates),
         cmocka_unit_test(test_consumer_terminates),
+        cmocka_unit_test(test_redemptions_of_nothing),
         cmocka_unit_test(test_auto_top_up),
         /* these two send from the provider's account outside the team's server */
         cmocka_unit_test(test_account_shared_with_another_sender),

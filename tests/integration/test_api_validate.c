@@ -99,6 +99,12 @@ static void test_in_order_counts(void **state)
     }
     expect_replay(t, &tok[2], 3);
     expect_replay(t, &tok[0], 3);
+    /* addresses as ethers and other clients print them: EIP-55 mixed case */
+    pc_itest_token mixed;
+    it_headers(t, IT_CONSUMER, &m, &mixed);
+    pc_address_format_checksum(&t->addr[IT_CONSUMER], mixed.sender);
+    pc_address_format_checksum(&m, mixed.mediator);
+    it_validate_ok(t, &mixed, &TERMS);
 }
 
 /* Skipped counts are accepted once when they arrive late; replays are not. */
