@@ -242,6 +242,36 @@ static void test_kill9_during_redemption(void **state)
     free(l);
 }
 
+/* kill -9 of the consumer's server while its termination timeout runs: the
+ * restarted server resumes the Mediator from its store and finalizes it. */
+static void test_consumer_restart_resumes_termination(void **state)
+{
+    pc_itest *t = *state;
+    const pc_itest_terms closing = {.cost = COST, .termination = 6, .redemption = 3};
+    pc_address m;
+    pc_mediator_state st;
+    pc_mediator_event ev;
+    pc_test_reply r;
+    it_use_service(t, IT_CONSUMER, &closing, 0, &m);
+    it_deposit(t, IT_CONSUMER, &m, 50000, 0);
+    pc_itest_state(t, &m, &st);
+    pc_itest_token tok;
+    pc_itest_sign_token(t, IT_CONSUMER, IT_CONSUMER, &m, &st.active_token_id, 7, &tok);
+    it_validate_ok(t, &tok, &closing);
+    pc_itest_get(t, IT_CONSUMER, &r, "/contracts/%s/terminate", pc_itest_addr(&m));
+    it_expect_ok(&r);
+    pc_test_reply_free(&r);
+    pc_test_paychand_kill9(t->consumer_server);
+    pc_itest_sleep_ms((long)closing.termination * 1000 + 500); /* the timeout passes while down */
+    it_check(pc_itest_count_events(t, &m, PC_MEDIATOR_TERMINATED, NULL) == 0);
+    assert_int_equal(pc_test_paychand_restart(t->consumer_server), 0);
+    it_check(pc_itest_wait_events(t, &m, PC_MEDIATOR_TERMINATED, 1, EVENT_WAIT_MS, &ev) == 1);
+    assert_true(pc_address_equal(&ev.party_a, &t->addr[IT_CONSUMER]));
+    assert_string_equal(pc_itest_dec(&ev.amount_a), "43000"); /* 50000 - 7 * 1000 */
+    it_check(pc_itest_count_events(t, &m, PC_MEDIATOR_TOKEN_REDEEMED, &ev) == 1);
+    assert_string_equal(pc_itest_dec(&ev.amount_a), "7");
+}
+
 static int setup(void **state)
 {
     static const char *args[] = {"--duty-interval", "200", NULL};
@@ -263,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_kill9_during_validation_stream),
         cmocka_unit_test(test_sigterm_during_validation_stream),
         cmocka_unit_test(test_kill9_during_redemption),
+        cmocka_unit_test(test_consumer_restart_resumes_termination),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
