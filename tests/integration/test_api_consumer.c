@@ -334,6 +334,44 @@ static void test_counter_resets_with_new_token_id(void **state)
     check_token(t, &m, &tok, 2);
 }
 
+/* At debug level too, neither an old client's privateKey parameter (on
+ * success or failure) nor the served keys appear in the log. */
+static void test_no_secret_in_debug_log(void **state)
+{
+    pc_itest *t = *state;
+    static const char *debug[] = {"--log-level", "debug", NULL};
+    pc_test_paychand *p = pc_itest_start_consumer_server(t, "debug-consumer", NULL, debug);
+    assert_non_null(p);
+    pc_test_client *a = pc_itest_client(t, p, IT_CONSUMER), *b = pc_itest_client(t, p, IT_CONSUMER2);
+    pc_address m;
+    pc_test_reply r;
+    const char *secret = "0x0ddba11c0ffee0ddba11c0ffee0ddba11c0ffee0ddba11c0ffee0ddba11c0ff";
+    it_use_service(t, IT_CONSUMER, &TERMS, 0, &m);
+    pc_test_get(a, &r, "/contracts/%s/createSignatureHeaders?privateKey=%s", pc_itest_addr(&m),
+                secret);
+    it_expect_ok(&r);
+    pc_test_reply_free(&r);
+    pc_test_get(b, &r, "/contracts/%s/createSignatureHeaders?privateKey=%s", pc_itest_addr(&m),
+                secret);
+    it_expect_error(&r, 412, PC_ERR_ONLY_CONSUMER);
+    pc_test_reply_free(&r);
+    pc_test_get(a, &r, "/contracts/%s/createSignatureHeaders?privateKey=%s&x", "0x12", secret);
+    it_expect_error(&r, 400, PC_ERR_INVALID_ARGUMENT);
+    pc_test_reply_free(&r);
+    assert_int_equal(pc_test_paychand_stop(p), 0);
+    it_check(pc_test_paychand_log_contains(p, "DEBUG")); /* it did log at debug level */
+    it_check(!pc_test_paychand_log_contains(p, secret + 2));
+    const int served[] = {IT_CONSUMER, IT_CONSUMER2};
+    for (int i = 0; i < 2; i++) {
+        char hex[67];
+        pc_hex_encode(t->key[served[i]], 32, hex);
+        it_check(!pc_test_paychand_log_contains(p, hex + 2));
+    }
+    pc_test_client_destroy(a);
+    pc_test_client_destroy(b);
+    pc_test_paychand_free(p);
+}
+
 /* ---- read endpoints ------------------------------------------------------------------- */
 
 /* terminationStatus and funds answer both parties, by GET and POST; a
@@ -388,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_create_signature_headers),
         cmocka_unit_test(test_create_signature_headers_concurrent),
         cmocka_unit_test(test_counter_resets_with_new_token_id),
+        cmocka_unit_test(test_no_secret_in_debug_log),
         cmocka_unit_test(test_read_endpoints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
