@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -308,6 +309,43 @@ static void test_garbage_survived(void **state)
     }
 }
 
+/* Last test (it stops the chain): with the node gone, calls that need it
+ * answer 503 code 101 promptly, /status reports the node unreachable, and
+ * the servers stay up. */
+static void test_node_unreachable(void **state)
+{
+    fixture *f = *state;
+    pc_itest *t = f->t;
+    pc_test_anvil_stop(t->anvil);
+    t->anvil = NULL;
+    const char *needs_node[] = {
+        "/useService?serviceProvider={B}",
+        "/contracts/{N}/funds",
+        "/contracts/{N}/createSignatureHeaders",
+        "/contracts/{M}/terminationStatus", /* reads the chain now, not the cache */
+    };
+    for (size_t i = 0; i < sizeof needs_node / sizeof needs_node[0]; i++) {
+        char target[256];
+        pc_test_reply r;
+        expand(f, needs_node[i], target, sizeof target);
+        time_t start = time(NULL);
+        pc_test_request(t->client[IT_CONSUMER], "GET", target, NULL, NULL, &r);
+        if (r.status != 503 || pc_test_reply_code(&r) != PC_ERR_NODE)
+            it_fail("%s without a node: expected 503 code 101, got %ld: %s", target, r.status,
+                    r.text);
+        it_check(time(NULL) - start <= 15);
+        pc_test_reply_free(&r);
+    }
+    pc_test_client *anon = pc_test_client_create(pc_test_paychand_url(t->provider_server), NULL);
+    const pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
+    pc_test_reply r;
+    pc_test_request(anon, "GET", "/status", &none, NULL, &r);
+    it_expect_ok(&r);
+    it_check(json_is_false(json_object_get(r.body, "ethereumNodeReachable")));
+    pc_test_reply_free(&r);
+    pc_test_client_destroy(anon);
+}
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -348,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_no_mediator_is_4xx),
         cmocka_unit_test(test_unknown_paths),
         cmocka_unit_test(test_garbage_survived),
+        cmocka_unit_test(test_node_unreachable), /* last: it stops the chain */
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
