@@ -125,6 +125,18 @@ static void test_use_service_reuse(void **state)
     assert_int_equal(pc_address_parse(pc_test_reply_string(&r, "mediatorAddress"), &posted), 0);
     assert_true(pc_address_equal(&posted, &first) || pc_address_equal(&posted, &fresh));
     pc_test_reply_free(&r);
+
+    /* parameters in a JSON body (numbers and booleans as JSON values) */
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"serviceProvider\": \"%s\", \"costPerRequest\": 777, \"terminationTimeout\": "
+             "\"120\", \"tokenRedemptionTimeout\": 60, \"allowReuseExistingMediator\": true}",
+             t->sender[IT_PROVIDER]);
+    pc_test_request(t->client[IT_CONSUMER], "POST", "/useService", NULL, body, &r);
+    it_expect_ok(&r);
+    assert_int_equal(pc_address_parse(pc_test_reply_string(&r, "mediatorAddress"), &posted), 0);
+    assert_true(pc_address_equal(&posted, &first) || pc_address_equal(&posted, &fresh));
+    pc_test_reply_free(&r);
 }
 
 /* A Mediator whose consumer started termination is not live: not reused. */
