@@ -64,8 +64,19 @@ static int check_stamp(pc_server *s, const pc_auth_request *r, const pc_signatur
     int fresh = 0;
     pc_signature_serialize(sig, raw);
     pc_sha256(raw, 64, nonce); /* r || s: the v byte has two spellings */
-    if (pc_store_claim_nonce(s->store, nonce, ts + window + 1, &fresh, err) != 0)
-        return -1;
+    if (!s->nonces) {
+        /* instances sharing a Redis claim there, durably and for all of them */
+        if (pc_store_claim_nonce(s->store, nonce, ts + window + 1, &fresh, err) != 0)
+            return -1;
+    } else {
+        /* In memory: a restart forgets the claims, so stamps from before the
+         * start are refused; they could be replays of earlier requests. */
+        if (ts < s->started_at)
+            return pc_error_set(err, PC_ERR_STALE_REQUEST,
+                                "request stamped before this server started");
+        if ((fresh = pc_nonce_cache_claim(s->nonces, nonce, ts + window + 1, r->now)) < 0)
+            return pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
+    }
     return fresh ? 0 : pc_error_set(err, PC_ERR_REPLAYED_REQUEST, "request signature used before");
 }
 

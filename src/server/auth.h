@@ -7,7 +7,9 @@
  * which lets a client repeat one call within a second: signatures are
  * deterministic) the signed string is sender + target + "\n" + timestamp,
  * the timestamp must lie within the configured window and each signature
- * is accepted once (claimed in the store, so also across instances). The
+ * is accepted once: claimed in memory (nonce_cache.h; stamps from before the
+ * server's start are refused, as a restart forgets the claims) or, for
+ * instances sharing a Redis, in Redis for all of them. The
  * original, unstamped scheme is accepted only when configured. */
 #ifndef PAYCHAN_SERVER_AUTH_H
 #define PAYCHAN_SERVER_AUTH_H

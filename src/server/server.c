@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/logger.h"
 #include "server/api.h"
@@ -60,14 +61,25 @@ static int open_store(pc_server *s, pc_error *err)
     return 0;
 }
 
+/* Used request signatures live in memory unless instances share a Redis. */
+static int open_nonces(pc_server *s, pc_error *err)
+{
+    if (s->cfg->store == PC_STORE_REDIS)
+        return 0;
+    if (!(s->nonces = pc_nonce_cache_create()))
+        return pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
+    return 0;
+}
+
 int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err)
 {
     memset(s, 0, sizeof(*s));
     s->cfg = cfg;
+    s->started_at = (uint64_t)time(NULL);
     pthread_mutex_init(&s->known_lock, NULL);
     if (connect_node(s, err) != 0 ||
         !(s->accounts = pc_accounts_load(cfg, s->rpc, s->secp, s->chain_id, err)) ||
-        open_store(s, err) != 0 || !(s->cache = pc_chain_cache_create(s->rpc, NULL, err)) ||
+        open_store(s, err) != 0 || open_nonces(s, err) != 0 || !(s->cache = pc_chain_cache_create(s->rpc, NULL, err)) ||
         !(s->duties = pc_duties_start(s, err)) ||
         !(s->http = pc_http_start(cfg->listen_address, cfg->port, pc_api_handle, s, err))) {
         pc_server_stop(s);
@@ -89,6 +101,8 @@ void pc_server_stop(pc_server *s)
     pc_duties_stop(s->duties);
     pc_chain_cache_destroy(s->cache);
     pc_store_close(s->store);
+    pc_nonce_cache_destroy(s->nonces);
+    s->nonces = NULL;
     pc_accounts_free(s->accounts);
     pc_rpc_destroy(s->rpc);
     pc_secp_destroy(s->secp);

@@ -13,6 +13,7 @@
 #include "server/address_set.h"
 #include "server/chain_cache.h"
 #include "server/config.h"
+#include "server/nonce_cache.h"
 #include "server/store.h"
 
 typedef struct pc_duties pc_duties;
@@ -28,6 +29,9 @@ typedef struct pc_server {
     pc_chain_cache *cache;
     pc_duties *duties;
     pc_http *http;
+    /* Used request signatures (auth.c), unless the store is shared (Redis). */
+    pc_nonce_cache *nonces;
+    uint64_t started_at; /* unix time: earlier request stamps are refused (see auth.c) */
     /* Mediators already registered in the store as ours (see payments.c). */
     pthread_mutex_t known_lock;
     pc_address_set known;
