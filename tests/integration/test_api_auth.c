@@ -25,7 +25,16 @@ typedef struct fixture {
     pc_address m;              /* a Mediator of the consumer, with a deposit */
     char funds[128];           /* its /funds target */
     pc_test_paychand *lenient; /* provider team, --allow-unstamped-auth --auth-window 5 */
+    time_t started;            /* when the servers were up */
 } fixture;
+
+/* Sleeps until the servers have been up for `seconds`: stamps from before a
+ * server's start are refused (it may have forgotten the requests it saw). */
+static void wait_uptime(const fixture *f, long seconds)
+{
+    while (time(NULL) < f->started + seconds)
+        pc_itest_sleep_ms(100);
+}
 
 /* Sends GET target from client c with auth; checks status and code (code -1 = 200). */
 #define expect_auth(c, target, auth, code) \
@@ -53,7 +62,8 @@ static void test_stamped_accepted(void **state)
     for (int i = 0; i < 5; i++)
         expect_auth(c, f->funds, NULL, -1);
     char stamp[40];
-    pc_test_timestamp(-50, stamp);
+    wait_uptime(f, 4);
+    pc_test_timestamp(-3, stamp);
     pc_test_auth a = {.timestamp = stamp};
     expect_auth(c, f->funds, &a, -1);
     pc_test_timestamp(50, stamp);
@@ -233,10 +243,46 @@ static void test_unstamped_allowed(void **state)
     pc_test_timestamp(-10, stamp);
     pc_test_auth stale = {.timestamp = stamp};
     expect_auth(c, f->funds, &stale, PC_ERR_STALE_REQUEST);
+    wait_uptime(f, 4);
+    pc_test_timestamp(-3, stamp);
+    expect_auth(c, f->funds, &stale, -1);
     pc_test_timestamp(0, stamp);
     expect_auth(c, f->funds, &stale, -1);
     expect_auth(c, f->funds, &stale, PC_ERR_REPLAYED_REQUEST);
     pc_test_client_destroy(c);
+}
+
+/* A captured request replayed after the server restarted is still refused
+ * (as a replay, or as stamped before the start). Last: it restarts.
+ *
+ * KNOWN SERVER BUG (reported): with the SQLite and memory stores paychand
+ * keeps the claimed request signatures in memory and, after a restart,
+ * refuses stamps from before its start - but compares whole seconds
+ * (ts < started_at), so a request stamped in the same second as the
+ * restart, before it, is accepted again. The request is sent right after a
+ * second begins and the server restarted at once (well within that second),
+ * so this test fails until the comparison counts the start second (or the
+ * fraction) too. */
+static void test_replay_after_restart(void **state)
+{
+    fixture *f = *state;
+    pc_itest *t = f->t;
+    char stamp[40];
+    for (time_t now = time(NULL); time(NULL) == now;)
+        pc_itest_sleep_ms(5); /* the start of a new second */
+    pc_test_timestamp(0, stamp);
+    pc_test_auth once = {.timestamp = stamp};
+    expect_auth(t->client[IT_CONSUMER], f->funds, &once, -1);
+    assert_int_equal(pc_test_paychand_stop(t->consumer_server), 0);
+    assert_int_equal(pc_test_paychand_restart(t->consumer_server), 0);
+    pc_test_reply r;
+    pc_test_request(t->client[IT_CONSUMER], "GET", f->funds, &once, NULL, &r);
+    long code = pc_test_reply_code(&r);
+    if (r.status != 412 || (code != PC_ERR_REPLAYED_REQUEST && code != PC_ERR_STALE_REQUEST))
+        it_fail("a replay after the restart: expected 412 with 205 or 204, got %ld: %s",
+                r.status, r.text);
+    pc_test_reply_free(&r);
+    expect_auth(t->client[IT_CONSUMER], f->funds, NULL, -1); /* fresh requests work */
 }
 
 /* ---- set-up --------------------------------------------------------------------------------- */
@@ -263,6 +309,7 @@ static int setup(void **state)
     if (!ok)
         return -1;
     snprintf(f->funds, sizeof f->funds, "/contracts/%s/funds", pc_itest_addr(&f->m));
+    f->started = time(NULL);
     return 0;
 }
 
@@ -290,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_unstamped_refused_206),
         cmocka_unit_test(test_every_endpoint_authenticated),
         cmocka_unit_test(test_unstamped_allowed),
+        cmocka_unit_test(test_replay_after_restart), /* last: it restarts the consumer's server */
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

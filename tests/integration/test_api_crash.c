@@ -170,17 +170,14 @@ static uint64_t redeem(pc_itest *t, const pc_address *m)
 static void test_sqlite_in_data_dir(void **state)
 {
     pc_itest *t = *state;
-    pc_test_client *anon = pc_test_client_create(pc_test_paychand_url(t->provider_server), NULL);
-    const pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
     pc_test_reply r;
     char want[300];
-    pc_test_request(anon, "GET", "/status", &none, NULL, &r);
+    pc_itest_status(t->provider_server, &r);
     it_expect_ok(&r);
     snprintf(want, sizeof want, "sqlite:%s/", pc_test_paychand_data_dir(t->provider_server));
     const char *storage = pc_test_reply_string(&r, "storage");
     it_check(storage && strncmp(storage, want, strlen(want)) == 0);
     pc_test_reply_free(&r);
-    pc_test_client_destroy(anon);
 }
 
 static void test_kill9_during_validation_stream(void **state)

@@ -82,16 +82,6 @@ static void wait_event_at(pc_itest *t, const pc_address *m, pc_mediator_event_ki
                          pc_mediator_event_name(kind), n, EVENT_WAIT_MS, got);
 }
 
-static void open_channel(pc_itest *t, const pc_itest_terms *terms, uint64_t deposit,
-                         pc_address *m, pc_u256 *active)
-{
-    pc_mediator_state st;
-    it_use_service(t, IT_CONSUMER, terms, 0, m);
-    it_deposit(t, IT_CONSUMER, m, deposit, 0);
-    pc_itest_state(t, m, &st);
-    *active = st.active_token_id;
-}
-
 /* Validates the consumer's tokens of id with the given counts at the provider. */
 static void pay_counts(pc_itest *t, pc_test_client *provider, const pc_address *m,
                        const pc_u256 *id, const pc_itest_terms *terms, const uint64_t *counts,
@@ -128,7 +118,7 @@ static void test_redemption_by_timer(void **state)
     snapshot s;
     pc_test_reply r;
     pc_mediator_event ev;
-    open_channel(t, &QUICK, 1000000, &m, &id);
+    it_open_channel(t, &QUICK, 1000000, &m, &id);
     const uint64_t before_start[] = {1, 2, 3, 5};
     pay_counts(t, NULL, &m, &id, &QUICK, before_start, 4);
     take_snapshot(t, &s);
@@ -195,7 +185,7 @@ static void test_redemption_by_token_age(void **state)
     pc_u256 id;
     snapshot s;
     pc_mediator_event ev;
-    open_channel(t, &QUICK, 50000, &m, &id);
+    it_open_channel(t, &QUICK, 50000, &m, &id);
     take_snapshot(t, &s);
     const uint64_t counts[] = {1, 2, 3};
     pay_counts(t, provider, &m, &id, &QUICK, counts, 3);
@@ -258,7 +248,7 @@ static void test_provider_terminates(void **state)
     snapshot s;
     pc_test_reply r;
     pc_mediator_event ev;
-    open_channel(t, &CLOSING, 100000, &m, &id);
+    it_open_channel(t, &CLOSING, 100000, &m, &id);
     const uint64_t counts[] = {1, 2, 3};
     pay_counts(t, NULL, &m, &id, &CLOSING, counts, 3);
     take_snapshot(t, &s);
@@ -297,7 +287,7 @@ static void test_consumer_terminates(void **state)
     snapshot s;
     pc_test_reply r;
     pc_mediator_event ev;
-    open_channel(t, &CLOSING, 100000, &m, &id);
+    it_open_channel(t, &CLOSING, 100000, &m, &id);
     const uint64_t counts[] = {1, 2, 4, 3};
     pay_counts(t, NULL, &m, &id, &CLOSING, counts, 4);
     take_snapshot(t, &s);
@@ -353,7 +343,7 @@ static void test_redemptions_of_nothing(void **state)
     snapshot s;
     pc_test_reply r;
     pc_mediator_event ev;
-    open_channel(t, &CLOSING, 70000, &m, &id);
+    it_open_channel(t, &CLOSING, 70000, &m, &id);
     take_snapshot(t, &s);
     pc_itest_get(t, IT_PROVIDER, &r, "/contracts/%s/redeemToken", pc_itest_addr(&m));
     it_expect_ok(&r);
@@ -430,7 +420,7 @@ static void test_account_shared_with_another_sender(void **state)
     pc_address m;
     pc_u256 id;
     pc_test_reply r;
-    open_channel(t, &QUICK, 10000, &m, &id);
+    it_open_channel(t, &QUICK, 10000, &m, &id);
     pc_itest_get(t, IT_PROVIDER, &r, "/contracts/%s/payout", pc_itest_addr(&m));
     it_expect_ok(&r); /* the server's nonce tracker now knows the account */
     pc_test_reply_free(&r);

@@ -300,12 +300,9 @@ static void test_garbage_survived(void **state)
     const pc_test_paychand *servers[] = {t->consumer_server, t->provider_server};
     for (int i = 0; i < 2; i++) {
         assert_true(pc_test_paychand_pid(servers[i]) > 0);
-        pc_test_client *anon = pc_test_client_create(pc_test_paychand_url(servers[i]), NULL);
-        const pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
-        pc_test_request(anon, "GET", "/status", &none, NULL, &r);
+        pc_itest_status(servers[i], &r);
         it_expect_ok(&r);
         pc_test_reply_free(&r);
-        pc_test_client_destroy(anon);
     }
 }
 
@@ -336,14 +333,11 @@ static void test_node_unreachable(void **state)
         it_check(time(NULL) - start <= 15);
         pc_test_reply_free(&r);
     }
-    pc_test_client *anon = pc_test_client_create(pc_test_paychand_url(t->provider_server), NULL);
-    const pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
     pc_test_reply r;
-    pc_test_request(anon, "GET", "/status", &none, NULL, &r);
+    pc_itest_status(t->provider_server, &r);
     it_expect_ok(&r);
     it_check(json_is_false(json_object_get(r.body, "ethereumNodeReachable")));
     pc_test_reply_free(&r);
-    pc_test_client_destroy(anon);
 }
 
 static int setup(void **state)

@@ -26,15 +26,6 @@ typedef struct fixture {
     pc_test_paychand *consumer2; /* a second consumer instance on the same Redis */
 } fixture;
 
-static void open_channel(pc_itest *t, uint64_t deposit, pc_address *m, pc_u256 *active)
-{
-    pc_mediator_state st;
-    it_use_service(t, IT_CONSUMER, &TERMS, 0, m);
-    it_deposit(t, IT_CONSUMER, m, deposit, 0);
-    pc_itest_state(t, m, &st);
-    *active = st.active_token_id;
-}
-
 /* validateToken of tok through c: 1 valid, 0 replay (37), -1 anything else (printed). */
 static int offer(pc_itest *t, pc_test_client *c, const pc_itest_token *tok)
 {
@@ -63,7 +54,7 @@ static void test_state_shared(void **state)
     pc_address m;
     pc_u256 id;
     pc_itest_token tok[6];
-    open_channel(t, 1000000, &m, &id);
+    it_open_channel(t, &TERMS, 1000000, &m, &id);
     pc_test_client *other = pc_itest_client(t, f->provider2, IT_PROVIDER);
     for (int c = 1; c <= 5; c++)
         pc_itest_sign_token(t, IT_CONSUMER, IT_CONSUMER, &m, &id, (uint64_t)c, &tok[c]);
@@ -120,7 +111,7 @@ static void test_concurrent_validations_accept_once(void **state)
     pc_address m;
     pc_u256 id;
     static pc_itest_token tokens[COUNTS + 1];
-    open_channel(t, 1000000, &m, &id);
+    it_open_channel(t, &TERMS, 1000000, &m, &id);
     for (int c = 1; c <= COUNTS; c++)
         pc_itest_sign_token(t, IT_CONSUMER, IT_CONSUMER, &m, &id, (uint64_t)c, &tokens[c]);
     enum { N = 2 * THREADS_PER_INSTANCE };
@@ -188,7 +179,7 @@ static void test_counter_shared(void **state)
     pc_itest *t = f->t;
     pc_address m;
     pc_u256 id;
-    open_channel(t, 1000000, &m, &id);
+    it_open_channel(t, &TERMS, 1000000, &m, &id);
     taker takers[2] = {{.t = t, .server = t->consumer_server, .m = &m},
                        {.t = t, .server = f->consumer2, .m = &m}};
     pthread_t th[2];
@@ -219,7 +210,7 @@ static void test_redis_crash(void **state)
     pc_address m;
     pc_u256 id;
     pc_itest_token tok[5];
-    open_channel(t, 1000000, &m, &id);
+    it_open_channel(t, &TERMS, 1000000, &m, &id);
     for (int c = 1; c <= 4; c++)
         pc_itest_sign_token(t, IT_CONSUMER, IT_CONSUMER, &m, &id, (uint64_t)c, &tok[c]);
     assert_int_equal(offer(t, NULL, &tok[1]), 1);

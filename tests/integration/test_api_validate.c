@@ -23,14 +23,6 @@
 static const pc_itest_terms TERMS = {.cost = 1000, .termination = 100, .redemption = 50};
 static const char *store = "sqlite";
 
-/* A new Mediator of the consumer with TERMS and `deposit` wei. */
-static void open_channel(pc_itest *t, uint64_t deposit, pc_address *m)
-{
-    it_use_service(t, IT_CONSUMER, &TERMS, 0, m);
-    if (deposit)
-        it_deposit(t, IT_CONSUMER, m, deposit, 0);
-}
-
 /* validateToken through client `who` (the provider by default) must fail with code. */
 #define expect_refused(t, who, tok, terms, code) \
     expect_refused_at((t), (who), (tok), (terms), (code), __FILE__, __LINE__)
@@ -72,17 +64,14 @@ static void test_backend_in_use(void **state)
 {
     pc_itest *t = *state;
     const pc_test_paychand *servers[] = {t->consumer_server, t->provider_server};
-    const pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
     for (int i = 0; i < 2; i++) {
-        pc_test_client *anon = pc_test_client_create(pc_test_paychand_url(servers[i]), NULL);
         pc_test_reply r;
-        pc_test_request(anon, "GET", "/status", &none, NULL, &r);
+        pc_itest_status(servers[i], &r);
         it_expect_ok(&r);
         const char *storage = pc_test_reply_string(&r, "storage");
         assert_non_null(storage);
         assert_int_equal(strncmp(storage, store, strlen(store)), 0);
         pc_test_reply_free(&r);
-        pc_test_client_destroy(anon);
     }
 }
 
@@ -91,7 +80,7 @@ static void test_in_order_counts(void **state)
     pc_itest *t = *state;
     pc_address m;
     pc_itest_token tok[3];
-    open_channel(t, 1000000, &m);
+    it_open_channel(t, &TERMS, 1000000, &m, NULL);
     for (int i = 0; i < 3; i++) {
         it_headers(t, IT_CONSUMER, &m, &tok[i]);
         assert_int_equal(tok[i].count, i + 1);
@@ -113,7 +102,7 @@ static void test_out_of_order_counts(void **state)
     pc_itest *t = *state;
     pc_address m;
     pc_itest_token tok[7];
-    open_channel(t, 1000000, &m);
+    it_open_channel(t, &TERMS, 1000000, &m, NULL);
     for (int i = 1; i <= 6; i++)
         it_headers(t, IT_CONSUMER, &m, &tok[i]);
     const int order[] = {1, 4, 2, 6, 3, 5};
@@ -138,8 +127,8 @@ static void test_forged_signature(void **state)
     pc_itest *t = *state;
     pc_address m, other;
     pc_itest_token tok;
-    open_channel(t, 1000000, &m);
-    open_channel(t, 0, &other);
+    it_open_channel(t, &TERMS, 1000000, &m, NULL);
+    it_open_channel(t, &TERMS, 0, &other, NULL);
     pc_u256 id = active_id(t, &m);
     pc_itest_sign_token(t, IT_STRANGER, IT_CONSUMER, &m, &id, 1, &tok); /* wrong key */
     expect_refused(t, IT_PROVIDER, &tok, &TERMS, PC_ERR_TOKEN_SIGNATURE);
@@ -165,7 +154,7 @@ static void test_another_consumers_token(void **state)
     pc_itest *t = *state;
     pc_address m;
     pc_itest_token tok;
-    open_channel(t, 1000000, &m);
+    it_open_channel(t, &TERMS, 1000000, &m, NULL);
     pc_u256 id = active_id(t, &m);
     pc_itest_sign_token(t, IT_CONSUMER2, IT_CONSUMER2, &m, &id, 1, &tok);
     expect_refused(t, IT_PROVIDER, &tok, &TERMS, PC_ERR_TOKEN_SIGNATURE);
@@ -182,7 +171,7 @@ static void test_wrong_caller(void **state)
     pc_itest *t = *state;
     pc_address m;
     pc_itest_token tok;
-    open_channel(t, 1000000, &m);
+    it_open_channel(t, &TERMS, 1000000, &m, NULL);
     it_headers(t, IT_CONSUMER, &m, &tok);
     expect_refused(t, IT_STRANGER, &tok, &TERMS, PC_ERR_ONLY_PROVIDER);
     expect_refused(t, IT_CONSUMER, &tok, &TERMS, PC_ERR_ONLY_PROVIDER);
@@ -195,7 +184,7 @@ static void test_terminated_mediator(void **state)
     pc_address m;
     pc_itest_token tok;
     pc_test_reply r;
-    open_channel(t, 1000000, &m);
+    it_open_channel(t, &TERMS, 1000000, &m, NULL);
     it_headers(t, IT_CONSUMER, &m, &tok);
     it_validate_ok(t, &tok, &TERMS);
     it_headers(t, IT_CONSUMER, &m, &tok);
@@ -213,7 +202,7 @@ static void test_terms_mismatch(void **state)
     pc_itest *t = *state;
     pc_address m;
     pc_itest_token tok;
-    open_channel(t, 1000000, &m);
+    it_open_channel(t, &TERMS, 1000000, &m, NULL);
     it_headers(t, IT_CONSUMER, &m, &tok);
     const pc_itest_terms wrong[] = {
         {TERMS.cost + 1, TERMS.termination, TERMS.redemption},
@@ -234,7 +223,7 @@ static void test_unknown_token_id(void **state)
     pc_address m;
     pc_itest_token tok;
     pc_test_reply r;
-    open_channel(t, 1000000, &m);
+    it_open_channel(t, &TERMS, 1000000, &m, NULL);
     pc_u256 id = active_id(t, &m);
     id.limb[0] ^= 0x5a5a; /* a neighbour of the active id, correctly signed */
     pc_itest_sign_token(t, IT_CONSUMER, IT_CONSUMER, &m, &id, 1, &tok);
@@ -252,13 +241,13 @@ static void test_insufficient_funds(void **state)
     pc_itest *t = *state;
     pc_address m, empty;
     pc_itest_token tok;
-    open_channel(t, 5 * TERMS.cost, &m); /* covers exactly five requests */
+    it_open_channel(t, &TERMS, 5 * TERMS.cost, &m, NULL); /* covers exactly five requests */
     pc_u256 id = active_id(t, &m);
     pc_itest_sign_token(t, IT_CONSUMER, IT_CONSUMER, &m, &id, 6, &tok);
     expect_refused(t, IT_PROVIDER, &tok, &TERMS, PC_ERR_INSUFFICIENT_FUNDS);
     pc_itest_sign_token(t, IT_CONSUMER, IT_CONSUMER, &m, &id, 5, &tok);
     it_validate_ok(t, &tok, &TERMS);
-    open_channel(t, 0, &empty);
+    it_open_channel(t, &TERMS, 0, &empty, NULL);
     it_headers(t, IT_CONSUMER, &empty, &tok);
     expect_refused(t, IT_PROVIDER, &tok, &TERMS, PC_ERR_INSUFFICIENT_FUNDS);
 }
@@ -270,7 +259,7 @@ static void test_order_of_checks(void **state)
     pc_itest *t = *state;
     pc_address m;
     pc_itest_token tok;
-    open_channel(t, 3 * TERMS.cost, &m);
+    it_open_channel(t, &TERMS, 3 * TERMS.cost, &m, NULL);
     pc_u256 id = active_id(t, &m), unknown = id;
     unknown.limb[1] ^= 1;
     const pc_itest_terms wrong = {TERMS.cost + 1, TERMS.termination, TERMS.redemption};
@@ -327,7 +316,7 @@ static void test_concurrent_offers(void **state)
     pc_itest *t = *state;
     pc_address m;
     static pc_itest_token tokens[OFFERS + 1];
-    open_channel(t, 1000000, &m);
+    it_open_channel(t, &TERMS, 1000000, &m, NULL);
     pc_u256 id = active_id(t, &m);
     for (int c = 1; c <= OFFERS; c++)
         pc_itest_sign_token(t, IT_CONSUMER, IT_CONSUMER, &m, &id, (uint64_t)c, &tokens[c]);
@@ -363,7 +352,7 @@ static void test_counts_survive_restart(void **state)
     }
     pc_address m;
     pc_itest_token tok[5];
-    open_channel(t, 1000000, &m);
+    it_open_channel(t, &TERMS, 1000000, &m, NULL);
     for (int i = 1; i <= 4; i++)
         it_headers(t, IT_CONSUMER, &m, &tok[i]);
     it_validate_ok(t, &tok[1], &TERMS);

@@ -269,6 +269,29 @@ void pc_itest_deposit_at(pc_itest *t, int who, const pc_address *m, uint64_t amo
     pc_test_reply_free(&r);
 }
 
+void pc_itest_open_channel_at(pc_itest *t, const pc_itest_terms *terms, uint64_t deposit,
+                              pc_address *m, pc_u256 *active, const char *file, int line)
+{
+    pc_itest_use_service_at(t, IT_CONSUMER, terms, 0, m, file, line);
+    if (deposit)
+        pc_itest_deposit_at(t, IT_CONSUMER, m, deposit, 0, file, line);
+    if (active) {
+        pc_mediator_state st;
+        pc_itest_state(t, m, &st);
+        *active = st.active_token_id;
+    }
+}
+
+void pc_itest_status(const pc_test_paychand *p, pc_test_reply *r)
+{
+    const pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
+    pc_test_client *anon = pc_test_client_create(pc_test_paychand_url(p), NULL);
+    if (!anon)
+        it_fail("out of memory");
+    pc_test_request(anon, "GET", "/status", &none, NULL, r);
+    pc_test_client_destroy(anon);
+}
+
 /* Copies a string member of the headers answer into out (cap); fails if absent. */
 static void header_field(const pc_test_reply *r, const char *key, char *out, size_t cap,
                          const char *file, int line)

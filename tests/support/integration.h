@@ -136,6 +136,17 @@ void pc_itest_fail_at(const char *file, int line, const char *fmt, ...)
 void pc_itest_use_service_at(pc_itest *t, int who, const pc_itest_terms *terms, int reuse,
                              pc_address *mediator, const char *file, int line);
 
+/* A new Mediator of the consumer (useService without reuse) with terms and,
+ * unless deposit is 0, that deposit; *active (if not NULL) receives its
+ * active token id read from the chain. */
+#define it_open_channel(t, terms, deposit, m, active) \
+    pc_itest_open_channel_at((t), (terms), (deposit), (m), (active), __FILE__, __LINE__)
+void pc_itest_open_channel_at(pc_itest *t, const pc_itest_terms *terms, uint64_t deposit,
+                              pc_address *m, pc_u256 *active, const char *file, int line);
+
+/* Unauthenticated GET /status of server p; the caller checks and frees *r. */
+void pc_itest_status(const pc_test_paychand *p, pc_test_reply *r);
+
 /* Deposits amount wei (threshold 0 = none) from `who`; asserts 200 {}. */
 #define it_deposit(t, who, m, amount, threshold) \
     pc_itest_deposit_at((t), (who), (m), (amount), (threshold), __FILE__, __LINE__)
