@@ -74,6 +74,11 @@ int pc_rpc_block_number(pc_rpc *rpc, uint64_t *number, pc_error *err);
 /* eth_getBalance(addr, "latest") in wei. */
 int pc_rpc_get_balance(pc_rpc *rpc, const pc_address *addr, pc_u256 *wei, pc_error *err);
 
+/* eth_getBalance(addr, block_tag): block_tag "latest", "pending", or a
+ * 0x-hex block number (NULL = "latest"). */
+int pc_rpc_get_balance_at(pc_rpc *rpc, const pc_address *addr, const char *block_tag,
+                          pc_u256 *wei, pc_error *err);
+
 /* eth_getCode(addr, "latest"); *code is cleared then filled (empty for an
  * account without code). code must be zero-initialised or a live pc_bytes. */
 int pc_rpc_get_code(pc_rpc *rpc, const pc_address *addr, pc_bytes *code, pc_error *err);

@@ -158,7 +158,14 @@ int pc_rpc_block_number(pc_rpc *rpc, uint64_t *number, pc_error *err)
 
 int pc_rpc_get_balance(pc_rpc *rpc, const pc_address *addr, pc_u256 *wei, pc_error *err)
 {
-    return call_quantity(rpc, "eth_getBalance", json_pack("[os]", address_json(addr), "latest"),
+    return pc_rpc_get_balance_at(rpc, addr, NULL, wei, err);
+}
+
+int pc_rpc_get_balance_at(pc_rpc *rpc, const pc_address *addr, const char *block_tag,
+                          pc_u256 *wei, pc_error *err)
+{
+    return call_quantity(rpc, "eth_getBalance",
+                         json_pack("[os]", address_json(addr), block_tag ? block_tag : "latest"),
                          wei, err);
 }
 

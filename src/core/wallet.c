@@ -77,9 +77,8 @@ static int set_fees(pc_wallet *w, pc_tx *tx, pc_error *err)
     return 0;
 }
 
-/* Signs and sends tx with the next nonce; on a rejected send the local nonce
- * is resynchronised with the node so the next transaction does not leave a gap. */
-static int sign_and_send(pc_wallet *w, pc_tx *tx, pc_tx_result *out, pc_error *err)
+/* Signs and sends tx with the next nonce. */
+static int sign_and_send_once(pc_wallet *w, pc_tx *tx, pc_tx_result *out, pc_error *err)
 {
     pc_bytes raw = {0};
     int rc = -1;
@@ -90,10 +89,27 @@ static int sign_and_send(pc_wallet *w, pc_tx *tx, pc_tx_result *out, pc_error *e
         out->sent = 1;
         rc = 0;
     } else {
+        /* the next transaction must not leave a gap or reuse a taken nonce */
         pc_rpc_nonce_resync(w->rpc, &w->address);
     }
     pc_bytes_free(&raw);
     return rc;
+}
+
+/* Another process sending from the same account (a second paychand of the
+ * team, the operator's wallet) makes our local nonce stale; the node then
+ * refuses the transaction without accepting it, so one retry with a nonce
+ * read afresh is safe. Any other refusal is reported as it is. */
+static int sign_and_send(pc_wallet *w, pc_tx *tx, pc_tx_result *out, pc_error *err)
+{
+    pc_error first;
+    if (sign_and_send_once(w, tx, out, &first) == 0)
+        return 0;
+    if (first.code == PC_ERR_NODE && strstr(first.message, "nonce too low"))
+        return sign_and_send_once(w, tx, out, err);
+    if (err)
+        *err = first;
+    return -1;
 }
 
 static int follow_receipt(pc_wallet *w, pc_tx_result *out, pc_error *err)

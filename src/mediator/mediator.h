@@ -46,6 +46,7 @@ typedef struct pc_mediator_state {
     uint64_t soon_expiring_timeout;   /* unix seconds, 0 if none */
     uint64_t termination_started_at;  /* unix seconds, 0 = not started */
     int terminated;
+    pc_u256 balance;                  /* ether the contract holds (>= both funds if genuine) */
 } pc_mediator_state;
 
 /* ---- deployment -------------------------------------------------------------- */
@@ -110,7 +111,8 @@ int pc_mediator_close_by_provider(pc_wallet *provider, const pc_address *mediato
 int pc_mediator_read_terms(pc_rpc *rpc, const pc_address *mediator, pc_mediator_terms *out,
                            pc_error *err);
 
-/* Reads the mutable state (seven eth_calls at "latest"). */
+/* Reads the mutable state and the ether held, all at the latest block
+ * (seven eth_calls and one eth_getBalance pinned to one block number). */
 int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
                            pc_error *err);
 

@@ -94,7 +94,7 @@ int pc_mediator_read_terms(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
 int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
                            pc_error *err)
 {
-    /* All seven reads at one block number, so a block mined between two of
+    /* All eight reads (seven getters and the balance) at one block number, so a block mined between two of
      * them cannot mix two states. */
     uint64_t number;
     char b[PC_U256_HEX_LEN];
@@ -110,7 +110,8 @@ int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
         read_u64(rpc, mediator, b, "soonExpiringTokenIdTimeout()", &out->soon_expiring_timeout,
                  err) ||
         read_u64(rpc, mediator, b, "terminationStartedAt()", &out->termination_started_at, err) ||
-        read_bool(rpc, mediator, b, "terminated()", NULL, &out->terminated, err))
+        read_bool(rpc, mediator, b, "terminated()", NULL, &out->terminated, err) ||
+        pc_rpc_get_balance_at(rpc, mediator, b, &out->balance, err))
         return -1;
     return 0;
 }

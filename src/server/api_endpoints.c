@@ -81,6 +81,20 @@ void api_use_service(call *c)
         api_param_u64(c, "terminationTimeout", "3600", &terms.termination_timeout) ||
         api_param_u64(c, "tokenRedemptionTimeout", "3600", &terms.token_redemption_timeout))
         return;
+    const char *bad = pc_address_is_zero(&terms.provider) ? "serviceProvider: the zero address"
+                      : pc_address_equal(&terms.provider, &c->caller)
+                          ? "serviceProvider: the consumer itself"
+                      : pc_u256_is_zero(&terms.cost_per_request) ? "costPerRequest: must be positive"
+                      : terms.termination_timeout == 0 ? "terminationTimeout: must be positive"
+                      : terms.token_redemption_timeout == 0
+                          ? "tokenRedemptionTimeout: must be positive"
+                          : NULL;
+    if (bad) {
+        pc_error err;
+        pc_error_set(&err, PC_ERR_INVALID_ARGUMENT, "parameter %s", bad);
+        api_fail(c, &err, NULL);
+        return;
+    }
     pc_address mediator;
     if (reuse && strcmp(reuse, "true") == 0 && find_reusable(c, &terms, &mediator)) {
         api_ok(c, json_pack("{so}", "mediatorAddress", api_address_json(&mediator)));

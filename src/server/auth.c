@@ -30,30 +30,37 @@ static void signed_digest(const pc_auth_request *r, uint8_t digest[32])
 
 /* Unix seconds, optionally with a fraction ("1764457272.123456"): signatures
  * are deterministic, so a client repeating a call within one second makes
- * each one unique with the fraction; only the whole seconds are checked. */
-static int parse_timestamp(const char *text, uint64_t *out)
+ * each one unique with the fraction. *seconds gets the whole seconds, *micros
+ * the time in microseconds (digits past the sixth are ignored). */
+static int parse_timestamp(const char *text, uint64_t *seconds, uint64_t *micros)
 {
     char whole[20];
     size_t n = strcspn(text, ".");
-    if (n == 0 || n >= sizeof(whole))
+    const char *fraction = text[n] == '.' ? text + n + 1 : NULL;
+    if (n == 0 || n >= sizeof(whole) || (fraction && !*fraction))
         return -1;
-    for (const char *f = text[n] ? text + n + 1 : text + n; *f; f++)
+    uint64_t us = 0, scale = 100000;
+    for (const char *f = fraction; f && *f; f++, scale /= 10) {
         if (*f < '0' || *f > '9')
             return -1;
-    if (text[n] == '.' && text[n + 1] == '\0')
-        return -1;
+        us += (uint64_t)(*f - '0') * scale;
+    }
     memcpy(whole, text, n);
     whole[n] = '\0';
     pc_u256 v;
-    return pc_u256_parse_dec(whole, &v) == 0 && pc_u256_to_u64(&v, out) == 0 ? 0 : -1;
+    if (pc_u256_parse_dec(whole, &v) != 0 || pc_u256_to_u64(&v, seconds) != 0 ||
+        *seconds > UINT64_MAX / 1000000u - 1)
+        return -1;
+    *micros = *seconds * 1000000u + us;
+    return 0;
 }
 
 /* The timestamp is within the window, and (claimed in the store) fresh. */
 static int check_stamp(pc_server *s, const pc_auth_request *r, const pc_signature *sig,
                        pc_error *err)
 {
-    uint64_t ts, window = (uint64_t)s->cfg->auth_window_s;
-    if (parse_timestamp(r->timestamp, &ts) != 0)
+    uint64_t ts, ts_us, window = (uint64_t)s->cfg->auth_window_s;
+    if (parse_timestamp(r->timestamp, &ts, &ts_us) != 0)
         return pc_error_set(err, PC_ERR_STALE_REQUEST, "x-pay-timestamp is not unix seconds");
     if (ts + window < r->now || ts > r->now + window)
         return pc_error_set(err, PC_ERR_STALE_REQUEST,
@@ -71,7 +78,7 @@ static int check_stamp(pc_server *s, const pc_auth_request *r, const pc_signatur
     } else {
         /* In memory: a restart forgets the claims, so stamps from before the
          * start are refused; they could be replays of earlier requests. */
-        if (ts < s->started_at)
+        if (ts_us < s->started_at_us)
             return pc_error_set(err, PC_ERR_STALE_REQUEST,
                                 "request stamped before this server started");
         if ((fresh = pc_nonce_cache_claim(s->nonces, nonce, ts + window + 1, r->now)) < 0)

@@ -174,6 +174,18 @@ static int load(pc_chain_cache *c, entry *e, int need_terms, pc_mediator_view *v
     uint64_t started = now_ms();
     if (pc_mediator_read_state(c->rpc, &e->mediator, &view->state, err) != 0)
         return -1;
+    /* Our code with storage of someone else's making (a contract deployed
+     * with other init code) could claim funds it does not hold: a genuine
+     * Mediator always holds at least what its two funds add up to. */
+    pc_u256 owed;
+    if (pc_u256_add(&owed, &view->state.consumer_funds, &view->state.provider_funds) ||
+        pc_u256_cmp(&view->state.balance, &owed) < 0) {
+        char addr[PC_ADDRESS_TEXT_LEN];
+        pc_address_format(&e->mediator, addr);
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT,
+                            "the contract at %s holds less ether than its funds claim: "
+                            "not a genuine Mediator", addr);
+    }
     view->fetched_at_ms = started; /* the state is at least as new as the moment we asked */
     return 0;
 }

@@ -75,7 +75,9 @@ int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err)
 {
     memset(s, 0, sizeof(*s));
     s->cfg = cfg;
-    s->started_at = (uint64_t)time(NULL);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    s->started_at_us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
     pthread_mutex_init(&s->known_lock, NULL);
     if (connect_node(s, err) != 0 ||
         !(s->accounts = pc_accounts_load(cfg, s->rpc, s->secp, s->chain_id, err)) ||

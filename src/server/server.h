@@ -31,7 +31,7 @@ typedef struct pc_server {
     pc_http *http;
     /* Used request signatures (auth.c), unless the store is shared (Redis). */
     pc_nonce_cache *nonces;
-    uint64_t started_at; /* unix time: earlier request stamps are refused (see auth.c) */
+    uint64_t started_at_us; /* unix time in µs: earlier request stamps are refused (auth.c) */
     /* Mediators already registered in the store as ours (see payments.c). */
     pthread_mutex_t known_lock;
     pc_address_set known;

@@ -255,14 +255,12 @@ static void test_unstamped_allowed(void **state)
 /* A captured request replayed after the server restarted is still refused
  * (as a replay, or as stamped before the start). Last: it restarts.
  *
- * KNOWN SERVER BUG (reported): with the SQLite and memory stores paychand
- * keeps the claimed request signatures in memory and, after a restart,
- * refuses stamps from before its start - but compares whole seconds
- * (ts < started_at), so a request stamped in the same second as the
- * restart, before it, is accepted again. The request is sent right after a
- * second begins and the server restarted at once (well within that second),
- * so this test fails until the comparison counts the start second (or the
- * fraction) too. */
+ * Regression (fixed): with the SQLite and memory stores paychand keeps the
+ * claimed request signatures in memory and, after a restart, refuses stamps
+ * from before its start. It once compared whole seconds, so a request
+ * stamped in the restart's second, before it, was accepted again. The
+ * request is sent right after a second begins and the server restarted at
+ * once, so this guards the comparison in microseconds. */
 static void test_replay_after_restart(void **state)
 {
     fixture *f = *state;

@@ -96,11 +96,10 @@ static void test_same_code_forged_funds(void **state)
     assert_int_equal(pc_rpc_get_balance(t->rpc, &fake, &held, &err), 0);
     assert_true(pc_u256_is_zero(&held)); /* what it holds */
 
-    /* KNOWN SERVER BUG (reported): paychand's genuineness check compares only
-     * the runtime code, so it accepts this token (answers {"valid": true})
-     * against 1 ether the contract does not hold. Expected: refused (34,
-     * the funds are not covered by the contract's balance, or a "not a
-     * genuine Mediator" 4xx). This test fails until that is fixed. */
+    /* Regression (fixed): the genuineness check once compared only the
+     * runtime code and accepted this token against 1 ether the contract
+     * does not hold. Now the cache also requires the contract's balance to
+     * cover its funds; the token must be refused with a 4xx. */
     pc_itest_token tok;
     pc_test_reply r;
     pc_itest_sign_token(t, IT_CONSUMER, IT_CONSUMER, &fake, &id, 900000000000000ull, &tok);

@@ -407,13 +407,13 @@ static void test_auto_top_up(void **state)
 
 /* ---- an account used by another process too ------------------------------------------------- */
 
-/* KNOWN SERVER BUG (reported): when another process sent a transaction from
+/* Regression (fixed): when another process sent a transaction from
  * an account paychand serves (a second paychand of the team, as with a
  * shared Redis, or an operator's wallet), paychand's next transaction from
  * that account is sent with its stale local nonce: the node answers "nonce
  * too low" and the request fails with 503 code 101 (the nonce is resynced
  * only afterwards, so a retry works). Expected: resync and send again, so
- * the request succeeds. This test fails until that is fixed. */
+ * the request succeeds. This test guards the fix. */
 static void test_account_shared_with_another_sender(void **state)
 {
     pc_itest *t = *state;

@@ -221,12 +221,12 @@ static void expect_all_4xx(fixture *f, const refused *list, size_t n)
         it_fail("%d of %zu refused requests were not answered with a 4xx error", failed, n);
 }
 
-/* KNOWN SERVER BUG (reported): useService with terms the Mediator refuses
+/* Regression (fixed): useService with terms the Mediator refuses
  * (cost or a timeout 0, the consumer itself or the zero address as
  * provider) answers HTTP 500 {"code": 50}, although pc_mediator_deploy
  * refuses them locally before sending anything: bad input, not a server or
  * chain fault. Expected: 400 code 300 naming the parameter, or 412 code 50.
- * This test fails until that is fixed. */
+ * This test guards the fix. */
 static void test_invalid_terms_are_4xx(void **state)
 {
     expect_all_4xx(*state, bad_terms, sizeof bad_terms / sizeof bad_terms[0]);
