@@ -1,21 +1,15 @@
 /* anvil.c (test support): see anvil.h. */
 #include "support/anvil.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/rpc.h"
+#include "support/child.h"
 
 #define READY_DEADLINE_MS 10000
 #define STOP_GRACE_MS 3000
@@ -25,7 +19,6 @@ struct pc_test_anvil {
     pid_t pid;
     char url[64];
     pc_rpc *rpc;
-    struct pc_test_anvil *next_running;
 };
 
 /* anvil's accounts for the mnemonic "test test ... junk", m/44'/60'/0'/0/i. */
@@ -61,88 +54,7 @@ void pc_test_dev_address(int index, pc_address *addr)
         abort();
 }
 
-/* ---- time ---------------------------------------------------------------------- */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-/* ---- stopping anvils left running at exit ---------------------------------------- */
-
-static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
-static pc_test_anvil *running;
-static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
-static pid_t atexit_owner; /* a forked child that exits must not stop our anvils */
-
-static void stop_all_at_exit(void)
-{
-    if (getpid() != atexit_owner)
-        return;
-    for (;;) {
-        pthread_mutex_lock(&running_lock);
-        pc_test_anvil *a = running;
-        pthread_mutex_unlock(&running_lock);
-        if (!a)
-            return;
-        pc_test_anvil_stop(a);
-    }
-}
-
-static void register_atexit(void)
-{
-    atexit_owner = getpid();
-    atexit(stop_all_at_exit);
-}
-
-static void track(pc_test_anvil *a)
-{
-    pthread_once(&atexit_once, register_atexit);
-    pthread_mutex_lock(&running_lock);
-    a->next_running = running;
-    running = a;
-    pthread_mutex_unlock(&running_lock);
-}
-
-static void untrack(pc_test_anvil *a)
-{
-    pthread_mutex_lock(&running_lock);
-    for (pc_test_anvil **p = &running; *p; p = &(*p)->next_running) {
-        if (*p == a) {
-            *p = a->next_running;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&running_lock);
-}
-
 /* ---- process control ----------------------------------------------------------------- */
-
-/* A port that was free a moment ago (the kernel's choice for port 0). anvil
- * may still lose it to another process before it binds: callers retry. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0
-        && getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
 
 static const char *anvil_path(void)
 {
@@ -150,50 +62,13 @@ static const char *anvil_path(void)
     return env && *env ? env : PAYCHAN_ANVIL_DEFAULT;
 }
 
-/* Forks and execs anvil; returns its pid or -1. Only async-signal-safe calls
- * happen in the child, since the test may already run threads. */
-static pid_t spawn(char *const argv[])
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    /* Die with the test even if it crashes (the parent thread exiting
-     * counts too, so start anvil from the main thread). */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(127);
-    int devnull = open("/dev/null", O_RDWR);
-    if (devnull >= 0) {
-        dup2(devnull, STDIN_FILENO);
-        dup2(devnull, STDOUT_FILENO);
-    }
-    execv(argv[0], argv);
-    _exit(127);
-}
-
-/* SIGTERM, then SIGKILL if anvil has not exited after the grace period. */
-static void kill_and_reap(pid_t pid)
-{
-    kill(pid, SIGTERM);
-    int64_t deadline = now_ms() + STOP_GRACE_MS;
-    while (waitpid(pid, NULL, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            return;
-        }
-        sleep_ms(5);
-    }
-}
-
 /* Polls eth_chainId until it answers the expected id. 0 ready, 1 anvil
  * exited (maybe it lost the port), -1 timeout or wrong chain. */
 static int wait_ready(pc_test_anvil *a, uint64_t chain_id)
 {
-    int64_t deadline = now_ms() + READY_DEADLINE_MS;
+    int64_t deadline = pc_test_now_ms() + READY_DEADLINE_MS;
     pc_error err = {0};
-    while (now_ms() < deadline) {
+    while (pc_test_now_ms() < deadline) {
         uint64_t got;
         if (pc_rpc_chain_id(a->rpc, &got, &err) == 0) {
             if (got == chain_id)
@@ -206,7 +81,7 @@ static int wait_ready(pc_test_anvil *a, uint64_t chain_id)
             a->pid = -1;
             return 1;
         }
-        sleep_ms(10);
+        pc_test_sleep_ms(10);
     }
     fprintf(stderr, "anvil not ready within %d ms: %s\n", READY_DEADLINE_MS, err.message);
     return -1;
@@ -216,7 +91,7 @@ static int wait_ready(pc_test_anvil *a, uint64_t chain_id)
 static int start_once(pc_test_anvil *a, const char *chain_id, const char *block_time,
                       uint64_t chain_id_value)
 {
-    int port_value = free_port();
+    int port_value = pc_test_free_port();
     if (port_value < 0) {
         perror("anvil: no free port");
         return -1;
@@ -238,7 +113,7 @@ static int start_once(pc_test_anvil *a, const char *chain_id, const char *block_
         fprintf(stderr, "anvil: %s\n", err.message);
         return -1;
     }
-    a->pid = spawn(argv);
+    a->pid = pc_test_spawn(argv, NULL, -1);
     if (a->pid < 0) {
         perror("anvil: fork");
         pc_rpc_destroy(a->rpc);
@@ -248,12 +123,17 @@ static int start_once(pc_test_anvil *a, const char *chain_id, const char *block_
     int ready = wait_ready(a, chain_id_value);
     if (ready != 0) {
         if (a->pid > 0)
-            kill_and_reap(a->pid);
+            pc_test_kill_and_reap(a->pid, SIGTERM, STOP_GRACE_MS);
         a->pid = -1;
         pc_rpc_destroy(a->rpc);
         a->rpc = NULL;
     }
     return ready;
+}
+
+static void stop_tracked(void *a)
+{
+    pc_test_anvil_stop(a);
 }
 
 pc_test_anvil *pc_test_anvil_start(const pc_test_anvil_options *opts)
@@ -276,7 +156,7 @@ pc_test_anvil *pc_test_anvil_start(const pc_test_anvil_options *opts)
     for (int attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
         int r = start_once(a, chain_text, o.block_time ? block_time : NULL, chain_id);
         if (r == 0) {
-            track(a);
+            pc_test_track(a, stop_tracked);
             return a;
         }
         if (r < 0)
@@ -296,9 +176,9 @@ void pc_test_anvil_stop(pc_test_anvil *a)
 {
     if (!a)
         return;
-    untrack(a);
+    pc_test_untrack(a);
     if (a->pid > 0)
-        kill_and_reap(a->pid);
+        pc_test_kill_and_reap(a->pid, SIGTERM, STOP_GRACE_MS);
     pc_rpc_destroy(a->rpc);
     free(a);
 }

@@ -3,21 +3,18 @@
 #include "support/paychand.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "support/child.h"
 
 #define READY_DEADLINE_MS 30000 /* sanitizer builds start slowly */
 #define STOP_GRACE_MS 15000
@@ -40,50 +37,19 @@ struct pc_test_paychand {
     struct pc_test_paychand *next;
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-/* ---- the instances alive, for printing logs and stopping at exit --------------------- */
+/* ---- the instances alive, for printing their logs --------------------- */
 
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
 static pc_test_paychand *all;
-static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
-static pid_t atexit_owner; /* a forked child that exits must not stop our servers */
 
-static void free_all_at_exit(void)
+static void free_tracked(void *p)
 {
-    if (getpid() != atexit_owner)
-        return;
-    for (;;) {
-        pthread_mutex_lock(&all_lock);
-        pc_test_paychand *p = all;
-        pthread_mutex_unlock(&all_lock);
-        if (!p)
-            return;
-        pc_test_paychand_free(p);
-    }
-}
-
-static void register_atexit(void)
-{
-    atexit_owner = getpid();
-    atexit(free_all_at_exit);
+    pc_test_paychand_free(p);
 }
 
 static void track(pc_test_paychand *p)
 {
-    pthread_once(&atexit_once, register_atexit);
+    pc_test_track(p, free_tracked);
     pthread_mutex_lock(&all_lock);
     p->next = all;
     all = p;
@@ -92,6 +58,7 @@ static void track(pc_test_paychand *p)
 
 static void untrack(pc_test_paychand *p)
 {
+    pc_test_untrack(p);
     pthread_mutex_lock(&all_lock);
     for (pc_test_paychand **q = &all; *q; q = &(*q)->next) {
         if (*q == p) {
@@ -103,21 +70,6 @@ static void untrack(pc_test_paychand *p)
 }
 
 /* ---- set-up ------------------------------------------------------------------------- */
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
 
 /* Variables paychand reads as configuration: the child must not see the test's. */
 static int is_config_variable(const char *entry)
@@ -180,29 +132,15 @@ static void free_argv(pc_test_paychand *p)
 
 /* ---- process control ----------------------------------------------------------------- */
 
-/* Forks and execs with stdout and stderr appended to the log. Only
- * async-signal-safe calls in the child: the test may run threads. */
+/* Forks and execs with stdout and stderr appended to the log. */
 static pid_t spawn(pc_test_paychand *p)
 {
     int log = open(p->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (log < 0)
         return -1;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid != 0) {
-        close(log);
-        return pid;
-    }
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(127);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0)
-        dup2(devnull, STDIN_FILENO);
-    dup2(log, STDOUT_FILENO);
-    dup2(log, STDERR_FILENO);
-    execve(p->argv[0], p->argv, p->envp);
-    _exit(127);
+    pid_t pid = pc_test_spawn(p->argv, p->envp, log);
+    close(log);
+    return pid;
 }
 
 static size_t discard(char *data, size_t size, size_t n, void *ctx)
@@ -234,8 +172,8 @@ static long status_code(const pc_test_paychand *p)
 /* 0 ready, 1 the process exited (retry), -1 not ready in time. */
 static int wait_ready(pc_test_paychand *p)
 {
-    int64_t deadline = now_ms() + READY_DEADLINE_MS;
-    while (now_ms() < deadline) {
+    int64_t deadline = pc_test_now_ms() + READY_DEADLINE_MS;
+    while (pc_test_now_ms() < deadline) {
         int status;
         if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
             fprintf(stderr, "%s: paychand exited during start-up (status 0x%x)\n", p->name,
@@ -245,7 +183,7 @@ static int wait_ready(pc_test_paychand *p)
         }
         if (status_code(p) == 200)
             return 0;
-        sleep_ms(50);
+        pc_test_sleep_ms(50);
     }
     fprintf(stderr, "%s: paychand not ready within %d ms\n", p->name, READY_DEADLINE_MS);
     return -1;
@@ -256,7 +194,7 @@ static int launch(pc_test_paychand *p, int new_port)
 {
     for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
         if (new_port) {
-            p->port = free_port();
+            p->port = pc_test_free_port();
             if (p->port < 0)
                 return -1;
         }
@@ -274,7 +212,7 @@ static int launch(pc_test_paychand *p, int new_port)
             pc_test_paychand_kill9(p);
             break;
         }
-        sleep_ms(200); /* the port may still be held a moment */
+        pc_test_sleep_ms(200); /* the port may still be held a moment */
     }
     pc_test_paychand_print_log(p, 0);
     return -1;
@@ -334,15 +272,15 @@ int pc_test_paychand_stop(pc_test_paychand *p)
     if (p->pid <= 0)
         return -1;
     kill(p->pid, SIGTERM);
-    int64_t deadline = now_ms() + STOP_GRACE_MS;
+    int64_t deadline = pc_test_now_ms() + STOP_GRACE_MS;
     int status = 0;
     while (waitpid(p->pid, &status, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
+        if (pc_test_now_ms() > deadline) {
             fprintf(stderr, "%s: paychand ignored SIGTERM for %d ms\n", p->name, STOP_GRACE_MS);
             pc_test_paychand_kill9(p);
             return -1;
         }
-        sleep_ms(10);
+        pc_test_sleep_ms(10);
     }
     p->pid = -1;
     if (WIFEXITED(status))

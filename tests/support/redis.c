@@ -3,20 +3,16 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "support/child.h"
 
 #define READY_DEADLINE_MS 10000
 #define STOP_GRACE_MS 3000
@@ -26,126 +22,14 @@ struct pc_test_redis {
     pid_t pid;
     int port;
     char dir[64];
-    struct pc_test_redis *next_running;
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-/* ---- stopping servers left running at exit ------------------------------------------ */
-
-static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
-static pc_test_redis *running;
-static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
-static pid_t atexit_owner; /* a forked child that exits must not stop our servers */
-
-static void stop_all_at_exit(void)
-{
-    if (getpid() != atexit_owner)
-        return;
-    for (;;) {
-        pthread_mutex_lock(&running_lock);
-        pc_test_redis *r = running;
-        pthread_mutex_unlock(&running_lock);
-        if (!r)
-            return;
-        pc_test_redis_stop(r);
-    }
-}
-
-static void register_atexit(void)
-{
-    atexit_owner = getpid();
-    atexit(stop_all_at_exit);
-}
-
-static void track(pc_test_redis *r)
-{
-    pthread_once(&atexit_once, register_atexit);
-    pthread_mutex_lock(&running_lock);
-    r->next_running = running;
-    running = r;
-    pthread_mutex_unlock(&running_lock);
-}
-
-static void untrack(pc_test_redis *r)
-{
-    pthread_mutex_lock(&running_lock);
-    for (pc_test_redis **p = &running; *p; p = &(*p)->next_running) {
-        if (*p == r) {
-            *p = r->next_running;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&running_lock);
-}
-
 /* ---- process control ----------------------------------------------------------------- */
-
-/* A port that was free a moment ago; redis may lose it before it binds, so callers retry. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0
-        && getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
 
 static const char *server_path(void)
 {
     const char *env = getenv("PAYCHAN_REDIS_SERVER");
     return env && *env ? env : "redis-server";
-}
-
-/* Forks and execs redis-server; only async-signal-safe calls in the child. */
-static pid_t spawn(char *const argv[])
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(127);
-    int devnull = open("/dev/null", O_RDWR);
-    if (devnull >= 0) {
-        dup2(devnull, STDIN_FILENO);
-        dup2(devnull, STDOUT_FILENO);
-    }
-    execvp(argv[0], argv);
-    _exit(127);
-}
-
-static void kill_and_reap(pid_t pid, int sig)
-{
-    kill(pid, sig);
-    int64_t deadline = now_ms() + STOP_GRACE_MS;
-    while (waitpid(pid, NULL, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            return;
-        }
-        sleep_ms(5);
-    }
 }
 
 static int answers_ping(int port)
@@ -165,15 +49,15 @@ static int answers_ping(int port)
 /* 0 ready, 1 the server exited (maybe it lost the port), -1 timeout. */
 static int wait_ready(pc_test_redis *r)
 {
-    int64_t deadline = now_ms() + READY_DEADLINE_MS;
-    while (now_ms() < deadline) {
+    int64_t deadline = pc_test_now_ms() + READY_DEADLINE_MS;
+    while (pc_test_now_ms() < deadline) {
         if (answers_ping(r->port))
             return 0;
         if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
             r->pid = -1;
             return 1;
         }
-        sleep_ms(10);
+        pc_test_sleep_ms(10);
     }
     fprintf(stderr, "redis-server on port %d not ready within %d ms\n", r->port, READY_DEADLINE_MS);
     return -1;
@@ -187,20 +71,25 @@ static int launch(pc_test_redis *r)
     char *argv[] = {(char *)server_path(), "--port", port, "--bind", "127.0.0.1", "--dir", r->dir,
                     "--appendonly", "yes", "--appendfsync", "always", "--save", "",
                     "--daemonize", "no", "--logfile", "", NULL};
-    r->pid = spawn(argv);
+    r->pid = pc_test_spawn(argv, NULL, -1);
     if (r->pid < 0) {
         perror("redis-server: fork");
         return -1;
     }
     int ready = wait_ready(r);
     if (ready != 0 && r->pid > 0) {
-        kill_and_reap(r->pid, SIGKILL);
+        pc_test_kill_and_reap(r->pid, SIGKILL, STOP_GRACE_MS);
         r->pid = -1;
     }
     return ready;
 }
 
 /* Is the binary there at all? (execvp's failure would only show as an early exit.) */
+static void stop_tracked(void *r)
+{
+    pc_test_redis_stop(r);
+}
+
 static int binary_found(void)
 {
     const char *path = server_path();
@@ -235,10 +124,10 @@ pc_test_redis *pc_test_redis_start(void)
         return NULL;
     }
     for (int attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-        r->port = free_port();
+        r->port = pc_test_free_port();
         int ready = r->port > 0 ? launch(r) : -1;
         if (ready == 0) {
-            track(r);
+            pc_test_track(r, stop_tracked);
             return r;
         }
         if (ready < 0)
@@ -264,7 +153,7 @@ int pc_test_redis_port(const pc_test_redis *r)
 void pc_test_redis_crash(pc_test_redis *r)
 {
     if (r->pid > 0)
-        kill_and_reap(r->pid, SIGKILL);
+        pc_test_kill_and_reap(r->pid, SIGKILL, STOP_GRACE_MS);
     r->pid = -1;
 }
 
@@ -277,7 +166,7 @@ int pc_test_redis_restart(pc_test_redis *r)
             return 0;
         if (ready < 0)
             return -1;
-        sleep_ms(20);
+        pc_test_sleep_ms(20);
     }
     return -1;
 }
@@ -307,9 +196,9 @@ void pc_test_redis_stop(pc_test_redis *r)
 {
     if (!r)
         return;
-    untrack(r);
+    pc_test_untrack(r);
     if (r->pid > 0)
-        kill_and_reap(r->pid, SIGTERM);
+        pc_test_kill_and_reap(r->pid, SIGTERM, STOP_GRACE_MS);
     remove_tree(r->dir);
     free(r);
 }

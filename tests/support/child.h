@@ -1,0 +1,37 @@
+/* child.h (test support): the helper processes tests start (anvil,
+ * redis-server, paychand): free ports, spawning with a death signal so a
+ * crashed test leaves nothing behind, stopping and reaping, and stopping at
+ * exit whatever a test left running. */
+#ifndef PAYCHAN_TESTS_CHILD_H
+#define PAYCHAN_TESTS_CHILD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Monotonic milliseconds, and a sleep that survives signals. */
+int64_t pc_test_now_ms(void);
+void pc_test_sleep_ms(long ms);
+
+/* A loopback port that was free a moment ago (the kernel's pick for port
+ * 0). The child may still lose it to another process: callers retry. */
+int pc_test_free_port(void);
+
+/* Forks and execs argv. envp NULL: the test's environment, argv[0] looked
+ * up in PATH; else exactly envp and argv[0] as a path. log_fd < 0: stdout
+ * to /dev/null, stderr shared with the test; else both appended to log_fd.
+ * The child gets SIGKILL when the thread that started it exits (start
+ * helpers from the main thread). Only async-signal-safe calls happen in the
+ * child, as tests may already run threads. Returns the pid, or -1. */
+pid_t pc_test_spawn(char *const argv[], char *const envp[], int log_fd);
+
+/* Sends sig, waits up to grace_ms for the child to exit, then SIGKILLs it;
+ * always reaps it. */
+void pc_test_kill_and_reap(pid_t pid, int sig, int grace_ms);
+
+/* Registers obj so that stop(obj) runs at exit if the test did not stop it
+ * (only in the process that registered it, not in forked children).
+ * stop must call pc_test_untrack(obj). */
+void pc_test_track(void *obj, void (*stop)(void *obj));
+void pc_test_untrack(void *obj);
+
+#endif
