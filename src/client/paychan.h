@@ -1,0 +1,181 @@
+/* paychan.h: libpaychan, the library a microservice links to pay for
+ * (consumer side) or get paid for (provider side) each HTTP request it
+ * makes or serves, through its team's Payment Server (paychand).
+ *
+ * The service never talks to the chain. It talks to its Payment Server
+ * over HTTP, authenticating every call with its own key (spec §3, the
+ * replay-protected scheme); the Payment Server holds the same account's key
+ * for the chain. Usage examples: docs/libpaychan.md.
+ *
+ * Threading: one paychan_client may be used from any number of threads at
+ * once; it keeps keep-alive connections to the Payment Server.
+ * Errors: every function that can fail returns 0 on success and -1 on
+ * failure, filling *err (which may be NULL) with a code and a message. The
+ * code is the Payment Server's (spec §4: 4 = token signature invalid, 37 =
+ * request count used, ...) or one of the PAYCHAN_E_* codes below for
+ * failures on the way there. Nothing here aborts the process. */
+#ifndef PAYCHAN_H
+#define PAYCHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Library-side failure codes (the spec's codes stay below 600). */
+#define PAYCHAN_E_SERVER_DOWN 600      /* no connection to the Payment Server */
+#define PAYCHAN_E_SERVER_TIMEOUT 601   /* it did not answer in time */
+#define PAYCHAN_E_BAD_ANSWER 602       /* it answered something that is not its API */
+#define PAYCHAN_E_CONFIG 603           /* invalid configuration or argument */
+#define PAYCHAN_E_PAYMENT_MISSING 604  /* a request arrived without (complete) x-pay-* headers */
+#define PAYCHAN_E_UNKNOWN_TARGET 605   /* no target of that name, or not initialised */
+#define PAYCHAN_E_NO_MEMORY 606
+
+typedef struct paychan_error {
+    int code;          /* 0 when there is no error */
+    int http_status;   /* the Payment Server's HTTP status; 0 when it gave none */
+    char message[256];
+} paychan_error;
+
+/* The payment headers of one request (spec §2), as NUL-terminated text. */
+#define PAYCHAN_HEADER_SENDER "x-pay-sender"
+#define PAYCHAN_HEADER_MEDIATOR "x-pay-mediator"
+#define PAYCHAN_HEADER_TOKEN_ID "x-pay-token-id"
+#define PAYCHAN_HEADER_REQ_COUNT "x-pay-req-count"
+#define PAYCHAN_HEADER_SIGNATURE "x-pay-signature"
+
+typedef struct paychan_payment_headers {
+    char sender[43];        /* consumer address, lowercase 0x-hex */
+    char mediator[43];      /* Mediator address, lowercase 0x-hex */
+    char token_id[80];      /* decimal */
+    char request_count[24]; /* decimal */
+    char signature[133];    /* 0x + 130 hex digits */
+} paychan_payment_headers;
+
+typedef struct paychan_client paychan_client;
+
+/* ---- set-up ---------------------------------------------------------------------- */
+
+typedef struct paychan_config {
+    const char *server_url;    /* the team's Payment Server, e.g. "http://127.0.0.1:3002" */
+    const char *keystore_path; /* this service's V3 keystore ... */
+    const char *password_path; /* ... and the file holding its password */
+    const char *dev_key_hex;   /* instead: a raw 0x-hex key, for development chains only */
+    long timeout_ms;           /* per call; 0 = 10000 (init waits for the chain: 10 x that) */
+} paychan_config;
+
+/* Creates a client: unlocks the service's key (keystore, or the dev key)
+ * and prepares the connections; sends nothing. Fails with
+ * PAYCHAN_E_CONFIG for a missing URL, an unreadable keystore or a wrong
+ * password. *out is NULL on failure. */
+int paychan_client_create(const paychan_config *cfg, paychan_client **out, paychan_error *err);
+
+/* Wipes the key and frees the client. No call may be running. NULL is a no-op. */
+void paychan_client_destroy(paychan_client *c);
+
+/* This service's address (lowercase 0x-hex), owned by the client. */
+const char *paychan_client_address(const paychan_client *c);
+
+/* ---- consumer side ------------------------------------------------------------------- */
+
+/* A provider this service pays, with the terms of the Mediator to it. */
+typedef struct paychan_target_config {
+    const char *name;                       /* the caller's handle, e.g. "random" */
+    const char *provider;                   /* the provider's address */
+    const char *funding_wei;                /* deposited by init and by each top-up */
+    const char *auto_funding_threshold_wei; /* top up below this; NULL or "0": never */
+    const char *cost_per_request_wei;       /* NULL: "1" */
+    uint64_t termination_timeout_s;         /* 0: 3600 */
+    uint64_t token_redemption_timeout_s;    /* 0: 3600 */
+    int reuse_existing_mediator;            /* 1: reuse a live Mediator with these terms */
+} paychan_target_config;
+
+/* Adds a target (copied). Names are unique per client. */
+int paychan_add_target(paychan_client *c, const paychan_target_config *t, paychan_error *err);
+
+/* For every target: has the Payment Server deploy (or reuse) its Mediator
+ * and deposits the funding. Waits for the chain. Safe to call again (it
+ * reuses the Mediators when the targets ask for reuse). */
+int paychan_init(paychan_client *c, paychan_error *err);
+
+/* The Mediator address of target `name` after init, or NULL. */
+const char *paychan_target_mediator(const paychan_client *c, const char *name);
+
+/* The payment headers for the next request to target `name`: the Payment
+ * Server takes the next request count and signs the token. */
+int paychan_sign_request(paychan_client *c, const char *name, paychan_payment_headers *out,
+                         paychan_error *err);
+
+/* ---- provider side ---------------------------------------------------------------------- */
+
+/* The terms this provider requires of every Mediator that pays it. */
+typedef struct paychan_provider_terms {
+    const char *min_cost_per_request_wei;
+    uint64_t termination_timeout_s;
+    uint64_t token_redemption_timeout_s;
+} paychan_provider_terms;
+
+/* Sets (copies) the required terms; must be called before validating. */
+int paychan_set_provider_terms(paychan_client *c, const paychan_provider_terms *t,
+                               paychan_error *err);
+
+/* Reads the five x-pay-* headers of an incoming request through `get`
+ * (which returns a header's value by lowercase name, or NULL). Fails with
+ * PAYCHAN_E_PAYMENT_MISSING naming the first missing header. */
+typedef const char *(*paychan_header_getter)(void *ctx, const char *name);
+int paychan_read_payment_headers(paychan_header_getter get, void *ctx,
+                                 paychan_payment_headers *out, paychan_error *err);
+
+/* Has the Payment Server validate (and durably record) the payment of one
+ * incoming request. 0 = paid; -1 = refuse the request (answer 402 with
+ * paychan_payment_required_body). */
+int paychan_validate_payment(paychan_client *c, const paychan_payment_headers *h,
+                             paychan_error *err);
+
+/* The JSON body of a 402 Payment Required answer for the failure `why`
+ * (spec §2): {"name", "code", "message", "terms": {"serviceProvider",
+ * "minCostPerRequest", "terminationTimeout", "tokenRedemptionTimeout"}}.
+ * malloc'ed, free() it; NULL only when out of memory. */
+char *paychan_payment_required_body(const paychan_client *c, const paychan_error *why);
+
+/* ---- administration (either side, on one Mediator) ---------------------------------- */
+
+/* Provider: start a two-phase redemption of the active token (the Payment
+ * Server's timer finishes it after the grace period). */
+int paychan_redeem(paychan_client *c, const char *mediator, paychan_error *err);
+
+/* Provider: move the earned funds out of the Mediator. */
+int paychan_payout(paychan_client *c, const char *mediator, paychan_error *err);
+
+/* Either party: terminate (provider: at once; consumer: starts the
+ * termination timeout). *terminated (may be NULL) = 1 if it is closed now. */
+int paychan_terminate(paychan_client *c, const char *mediator, int *terminated,
+                      paychan_error *err);
+
+typedef struct paychan_termination {
+    int terminated;
+    int running;                /* consumer's termination timeout running */
+    uint64_t will_terminate_at; /* unix seconds, when running */
+} paychan_termination;
+
+int paychan_termination_status(paychan_client *c, const char *mediator,
+                               paychan_termination *out, paychan_error *err);
+
+typedef struct paychan_funds {
+    char consumer_wei[80];
+    char provider_wei[80];
+} paychan_funds;
+
+int paychan_funds_of(paychan_client *c, const char *mediator, paychan_funds *out,
+                     paychan_error *err);
+
+/* The Payment Server's /status answer as JSON text (malloc'ed; free()). */
+int paychan_status(paychan_client *c, char **json_out, paychan_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
