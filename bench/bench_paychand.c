@@ -3,31 +3,39 @@
  * paychand processes and runs this against them.
  *
  *   bench_paychand call --url URL --keystore F --password-file P TARGET
- *       one authenticated GET (spec §3, timestamped); prints the body, exits
- *       0 on HTTP 200. The script uses it for useService, deposit and to
- *       learn the active token id.
+ *       one authenticated GET (spec §3, timestamped) through libcurl; prints
+ *       the body, exits 0 on HTTP 200. The script uses it for useService,
+ *       deposit and to learn the active token id.
  *   bench_paychand load --url URL --keystore F --password-file P
  *       --endpoint validate|create --mediator M --connections N [...]
- *       N threads, one keep-alive libcurl handle each, send pre-signed
- *       requests for --warmup + --duration seconds; prints throughput and
+ *       ONE thread drives N keep-alive connections with epoll: each sends
+ *       its next pre-built request as soon as the previous answer is
+ *       complete, for --warmup + --duration seconds; prints throughput and
  *       latency percentiles of the requests completed after the warm-up.
  *
  * All request signatures (and, for validate, the payment tokens) are made
- * BEFORE the measurement, on all cores, so the client's crypto is not
- * measured; the client's HTTP work still shares the machine with the server.
- * Every answer is checked (200 and the expected body; for create, every
- * handed-out count must be distinct); any failure makes the run invalid and
- * the exit status 1. */
+ * BEFORE the measurement, on all cores, and every request is rendered to its
+ * exact bytes then, so the client's crypto and formatting are not measured;
+ * the client's socket work (a few µs per request) still shares the machine
+ * with the server. The load loop reads only what it must of paychand's
+ * answers (status line, Content-Length, Connection: close) - it is not a
+ * general HTTP client. Every answer is checked (200 and the expected body;
+ * for create, every handed-out count must be distinct); any failure makes
+ * the run invalid and the exit status 1. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "bench_wire.h"
 #include "core/ecdsa.h"
 #include "core/eip712.h"
 #include "core/hash.h"
@@ -36,7 +44,10 @@
 
 #define MAX_CONNECTIONS 256
 #define BODY_CAP 2048
+#define WIRE_CAP 1024   /* one request's bytes (validate: ~760) */
+#define ANSWER_CAP 4096 /* one answer's bytes, head and body (create: ~500) */
 #define ERROR_SAMPLES 3
+#define ANSWER_TIMEOUT_NS 10000000000ull
 
 enum endpoint { EP_VALIDATE, EP_CREATE };
 
@@ -56,7 +67,7 @@ typedef struct options {
     uint64_t chain_id, first_count, termination_timeout, redemption_timeout;
 } options;
 
-/* One pre-signed request: the URL and its three x-pay-* header lines. */
+/* One signed request: the URL and its three x-pay-* header lines. */
 typedef struct request {
     char url[720];
     char sender[64];
@@ -64,8 +75,11 @@ typedef struct request {
     char signature[160];
 } request;
 
+/* The pre-built requests of a load run: request i is wire[i*WIRE_CAP ..]
+ * of wire_len[i] bytes, exactly as sent. */
 typedef struct pool {
     const options *o;
+    const wire_server *srv;
     pc_secp *secp;
     key caller, token_signer;
     pc_address mediator;
@@ -73,32 +87,50 @@ typedef struct pool {
     char mediator_text[PC_ADDRESS_TEXT_LEN], token_id_text[PC_U256_DEC_LEN];
     uint64_t stamp_base;
     unsigned run_tag;
-    request *reqs;
+    char *wire;
+    uint16_t *wire_len;
     size_t n;
 } pool;
 
-/* What every load thread shares. Each pool index is sent by exactly one
- * thread, so the per-index result arrays need no lock. */
-typedef struct run {
-    pool *p;
-    atomic_size_t next;
-    uint64_t warm_ns, end_ns;
-    _Atomic uint64_t exhausted_ns; /* when a thread found the pool empty; 0 = it lasted */
-    uint64_t *done_ns;             /* completion time of a correct answer, 0 = none */
-    uint64_t *lat_ns;              /* its latency */
-    uint64_t *counts;              /* create: the count handed out */
-} run;
-
-typedef struct worker {
-    run *r;
-    pthread_t thread;
+/* Counters and the first error messages of a run. */
+typedef struct tally {
     size_t sent, errors;
-    long connects; /* new connections libcurl opened (keep-alive: 1) */
-    char body[BODY_CAP];
-    size_t body_len;
+    long connects; /* connections opened (keep-alive: one per --connections) */
     char error_samples[ERROR_SAMPLES][256];
     size_t n_error_samples;
-} worker;
+} tally;
+
+/* One load run: pool index `next` is the next request to send; the
+ * per-index arrays hold what came back. */
+typedef struct run {
+    pool *p;
+    size_t next;   /* pool index of the next request to send */
+    size_t active; /* connections with a request in flight */
+    uint64_t warm_ns, end_ns;
+    uint64_t exhausted_ns; /* when the pool ran out; 0 = it lasted */
+    uint64_t *done_ns;     /* completion time of a correct answer, 0 = none */
+    uint64_t *lat_ns;      /* its latency */
+    uint64_t *counts;      /* create: the count handed out */
+    tally t;
+} run;
+
+/* One keep-alive connection of the load loop, with at most one request in
+ * flight (no pipelining: latency is send to complete answer). */
+typedef struct conn {
+    int fd;
+    int want_out; /* EPOLLOUT registered: the request did not fit in one send */
+    size_t idx;   /* pool index in flight, SIZE_MAX = none */
+    uint64_t t0;  /* when its first byte was sent */
+    size_t sent;  /* bytes of it sent so far */
+    size_t len;   /* bytes of the answer read so far */
+    char in[ANSWER_CAP + 1];
+} conn;
+
+/* What libcurl collects for `call`. */
+typedef struct reply {
+    char body[BODY_CAP];
+    size_t body_len;
+} reply;
 
 static uint64_t now_ns(void)
 {
@@ -166,11 +198,11 @@ static void make_request(const pc_secp *secp, const key *k, const char *base_url
     sign_request(secp, k, target, stamp, out);
 }
 
-/* ---- one HTTP exchange ------------------------------------------------------------------ */
+/* ---- one HTTP exchange through libcurl (call) ------------------------------------------- */
 
 static size_t collect_body(char *data, size_t size, size_t nmemb, void *user)
 {
-    worker *w = user;
+    reply *w = user;
     size_t len = size * nmemb, room = BODY_CAP - 1 - w->body_len;
     size_t take = len < room ? len : room;
     memcpy(w->body + w->body_len, data, take);
@@ -179,45 +211,32 @@ static size_t collect_body(char *data, size_t size, size_t nmemb, void *user)
     return len;
 }
 
-static CURL *new_handle(worker *w, struct curl_slist headers[3])
+/* Sends req once (a new handle; call makes one request). Returns the HTTP
+ * status, or -1 on a transport error (its message in w->body). */
+static long perform(reply *w, const request *req)
 {
+    struct curl_slist headers[3] = {{(char *)req->sender, &headers[1]},
+                                    {(char *)req->stamp, &headers[2]},
+                                    {(char *)req->signature, NULL}};
+    long status = -1;
     CURL *h = curl_easy_init();
     if (!h)
         die("curl_easy_init failed");
-    headers[0].next = &headers[1];
-    headers[1].next = &headers[2];
-    headers[2].next = NULL;
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    return h;
-}
-
-/* Sends req on h (whose header list is `headers`, pointed at req's lines:
- * libcurl only reads the list, so no allocation per request). Returns the
- * HTTP status, or -1 on a transport error. */
-static long perform(worker *w, CURL *h, struct curl_slist headers[3], request *req)
-{
-    long status = -1;
-    headers[0].data = req->sender;
-    headers[1].data = req->stamp;
-    headers[2].data = req->signature;
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
     w->body_len = 0;
     w->body[0] = '\0';
-    curl_easy_setopt(h, CURLOPT_URL, req->url);
     CURLcode rc = curl_easy_perform(h);
-    if (rc != CURLE_OK) {
+    if (rc != CURLE_OK)
         snprintf(w->body, BODY_CAP, "curl: %s", curl_easy_strerror(rc));
-        return -1;
-    }
-    long connects = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
-    w->connects += connects;
+    else
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
     return status;
 }
 
@@ -273,12 +292,12 @@ static int check_answer(const pool *p, long status, const char *body, uint64_t *
     return 0;
 }
 
-static void note_error(worker *w, long status)
+static void note_error(tally *t, long status, const char *what)
 {
-    w->errors++;
-    if (w->n_error_samples < ERROR_SAMPLES)
-        snprintf(w->error_samples[w->n_error_samples++], sizeof(w->error_samples[0]),
-                 "HTTP %ld: %.200s", status, w->body);
+    t->errors++;
+    if (t->n_error_samples < ERROR_SAMPLES)
+        snprintf(t->error_samples[t->n_error_samples++], sizeof(t->error_samples[0]),
+                 "HTTP %ld: %.200s", status, what);
 }
 
 /* ---- pre-signing ------------------------------------------------------------------------ */
@@ -310,7 +329,14 @@ static void build_one(pool *p, size_t i)
                  (unsigned long long)o->termination_timeout,
                  (unsigned long long)o->redemption_timeout);
     }
-    make_request(p->secp, &p->caller, o->url, target, stamp, &p->reqs[i]);
+    request req;
+    sign_request(p->secp, &p->caller, target, stamp, &req);
+    int n = snprintf(p->wire + i * WIRE_CAP, WIRE_CAP,
+                     "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n%s\r\n%s\r\n\r\n", target,
+                     p->srv->host, req.sender, req.stamp, req.signature);
+    if (n < 0 || n >= WIRE_CAP)
+        die("request too long");
+    p->wire_len[i] = (uint16_t)n;
 }
 
 typedef struct signer_job {
@@ -334,7 +360,8 @@ static void presign(pool *p)
     uint64_t t0 = now_ns();
     if (n_threads < 1 || n_threads > 64)
         die("--signers must be 1..64");
-    p->reqs = xcalloc(p->n, sizeof(request));
+    p->wire = xcalloc(p->n, WIRE_CAP);
+    p->wire_len = xcalloc(p->n, sizeof(uint16_t));
     for (int t = 0; t < n_threads; t++) {
         jobs[t] = (signer_job){.p = p, .from = p->n * (size_t)t / (size_t)n_threads,
                                .to = p->n * (size_t)(t + 1) / (size_t)n_threads};
@@ -347,37 +374,174 @@ static void presign(pool *p)
             (double)(now_ns() - t0) / 1e9, n_threads);
 }
 
-/* ---- load threads ------------------------------------------------------------------------- */
+/* ---- the load loop: N keep-alive connections, one thread, epoll ---------------------------- */
 
-static void *worker_main(void *arg)
+#define MAX_ERRORS 100 /* stop sending after this many: the run is invalid anyway */
+
+/* Connects c and adds it to the loop. */
+static void open_conn(run *r, conn *c, int ep)
 {
-    worker *w = arg;
-    run *r = w->r;
-    pool *p = r->p;
-    struct curl_slist headers[3];
-    CURL *h = new_handle(w, headers);
-    for (;;) {
-        size_t i = atomic_fetch_add(&r->next, 1);
-        uint64_t t0 = now_ns(), none = 0, count = 0;
-        if (i >= p->n) {
-            atomic_compare_exchange_strong(&r->exhausted_ns, &none, t0);
-            break;
-        }
-        if (t0 >= r->end_ns)
-            break;
-        long status = perform(w, h, headers, &p->reqs[i]);
-        uint64_t t1 = now_ns();
-        w->sent++;
-        if (check_answer(p, status, w->body, &count) != 0) {
-            note_error(w, status);
-            continue;
-        }
-        r->done_ns[i] = t1;
-        r->lat_ns[i] = t1 - t0;
-        r->counts[i] = count;
+    c->fd = wire_connect(r->p->srv, ep, c);
+    if (c->fd < 0)
+        die("cannot connect to --url");
+    c->idx = SIZE_MAX;
+    c->want_out = 0;
+    r->t.connects++;
+}
+
+/* Sends what is left of the request in flight; asks for EPOLLOUT only while
+ * some is left. 0, or -1 if the connection broke. */
+static int send_more(run *r, conn *c, int ep)
+{
+    size_t len = r->p->wire_len[c->idx];
+    if (wire_send(c->fd, r->p->wire + c->idx * WIRE_CAP, len, &c->sent) != 0)
+        return -1;
+    int want = c->sent < len;
+    if (want != c->want_out) {
+        struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c};
+        if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
+            return -1;
+        c->want_out = want;
     }
-    curl_easy_cleanup(h);
-    return NULL;
+    return 0;
+}
+
+static void start_next(run *r, conn *c, int ep);
+
+/* c broke (or answered garbage): its request in flight is an error; a new
+ * connection takes its place and goes on. */
+static void reconnect(run *r, conn *c, int ep, const char *why)
+{
+    if (c->idx != SIZE_MAX) {
+        note_error(&r->t, -1, why);
+        c->idx = SIZE_MAX;
+        r->active--;
+    }
+    close(c->fd);
+    open_conn(r, c, ep);
+    start_next(r, c, ep);
+}
+
+/* Sends the next pre-built request on c, unless the run is over. */
+static void start_next(run *r, conn *c, int ep)
+{
+    uint64_t t0 = now_ns();
+    if (t0 >= r->end_ns || r->t.errors >= MAX_ERRORS)
+        return;
+    if (r->next >= r->p->n) {
+        if (!r->exhausted_ns)
+            r->exhausted_ns = t0;
+        return;
+    }
+    c->idx = r->next++;
+    c->t0 = t0;
+    c->sent = 0;
+    c->len = 0;
+    r->active++;
+    r->t.sent++;
+    if (send_more(r, c, ep) != 0)
+        reconnect(r, c, ep, "send failed");
+}
+
+/* A complete answer on c at t1: checked and recorded; c is free again. */
+static void finish(run *r, conn *c, const wire_head *h, uint64_t t1)
+{
+    uint64_t count = 0;
+    const char *body = c->in + h->head_len;
+    if (check_answer(r->p, h->status, body, &count) != 0) {
+        note_error(&r->t, h->status, body);
+    } else {
+        r->done_ns[c->idx] = t1;
+        r->lat_ns[c->idx] = t1 - c->t0;
+        r->counts[c->idx] = count;
+    }
+    c->idx = SIZE_MAX;
+    r->active--;
+}
+
+/* Reads what arrived on c; on a complete answer, sends c's next request. */
+static void on_readable(run *r, conn *c, int ep)
+{
+    wire_head h;
+    for (;;) {
+        ssize_t k = recv(c->fd, c->in + c->len, ANSWER_CAP - c->len, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (k == 0 && c->idx == SIZE_MAX) { /* an idle connection closed: not needed any more */
+            epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+            return;
+        }
+        if (k <= 0 || c->idx == SIZE_MAX) {
+            if (c->idx == SIZE_MAX) /* reconnect counts only a request in flight */
+                note_error(&r->t, -1, "bytes while no request was in flight");
+            reconnect(r, c, ep, k == 0 ? "connection closed before the answer" : "recv failed");
+            return;
+        }
+        uint64_t t1 = now_ns();
+        c->len += (size_t)k;
+        c->in[c->len] = '\0';
+        int got = wire_read_head(c->in, c->len, ANSWER_CAP, &h);
+        if (got == 0)
+            continue;
+        if (got < 0 || c->len != h.total) {
+            reconnect(r, c, ep, got < 0 ? "answer without Content-Length or too long"
+                                        : "bytes after the answer");
+            return;
+        }
+        finish(r, c, &h, t1);
+        if (h.close) {
+            close(c->fd);
+            open_conn(r, c, ep);
+        }
+        start_next(r, c, ep);
+        return;
+    }
+}
+
+/* Answers older than ANSWER_TIMEOUT_NS are errors (the old client's libcurl timeout). */
+static void expire(run *r, conn *cs, int n, int ep)
+{
+    uint64_t now = now_ns();
+    for (int k = 0; k < n; k++)
+        if (cs[k].idx != SIZE_MAX && now - cs[k].t0 > ANSWER_TIMEOUT_NS)
+            reconnect(r, &cs[k], ep, "no answer within 10 s");
+}
+
+/* Runs the load on n connections until the end of the run (or the pool). */
+static void drive(run *r, conn *cs, int n, const options *o)
+{
+    struct epoll_event ev[MAX_CONNECTIONS];
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0)
+        die("epoll_create1 failed");
+    for (int k = 0; k < n; k++)
+        open_conn(r, &cs[k], ep);
+    uint64_t start = now_ns(), last_expire = start;
+    r->warm_ns = start + (uint64_t)(o->warmup_s * 1e9);
+    r->end_ns = r->warm_ns + (uint64_t)(o->duration_s * 1e9);
+    for (int k = 0; k < n; k++)
+        start_next(r, &cs[k], ep);
+    while (r->active > 0) {
+        int got = epoll_wait(ep, ev, MAX_CONNECTIONS, 100);
+        if (got < 0 && errno != EINTR)
+            die("epoll_wait failed");
+        for (int k = 0; k < got; k++) {
+            conn *c = ev[k].data.ptr;
+            if ((ev[k].events & EPOLLOUT) && c->idx != SIZE_MAX && send_more(r, c, ep) != 0)
+                reconnect(r, c, ep, "send failed");
+            else if (ev[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                on_readable(r, c, ep); /* level-triggered: a skipped read comes next round */
+        }
+        if (now_ns() - last_expire > 100000000u) {
+            expire(r, cs, n, ep);
+            last_expire = now_ns();
+        }
+    }
+    for (int k = 0; k < n; k++)
+        close(cs[k].fd);
+    close(ep);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -420,21 +584,12 @@ static double cpu_seconds(void)
 
 /* Summarises the run; returns the process exit status (0 = valid run).
  * client_cpu_s: this process's CPU time while sending (the load it adds). */
-static int report(const options *o, const run *r, const worker *ws, double client_cpu_s)
+static int report(const options *o, const run *r, double client_cpu_s)
 {
-    size_t sent = 0, errors = 0, n = 0, n_sent = atomic_load(&r->next);
-    long connects = 0;
-    uint64_t exhausted = atomic_load(&r->exhausted_ns);
-    uint64_t wend = exhausted && exhausted < r->end_ns ? exhausted : r->end_ns;
-    if (n_sent > r->p->n)
-        n_sent = r->p->n;
-    for (int t = 0; t < o->connections; t++) {
-        sent += ws[t].sent;
-        errors += ws[t].errors;
-        connects += ws[t].connects;
-        for (size_t k = 0; k < ws[t].n_error_samples; k++)
-            fprintf(stderr, "bench_paychand: error: %s\n", ws[t].error_samples[k]);
-    }
+    size_t errors = r->t.errors, n = 0, n_sent = r->next;
+    uint64_t wend = r->exhausted_ns && r->exhausted_ns < r->end_ns ? r->exhausted_ns : r->end_ns;
+    for (size_t k = 0; k < r->t.n_error_samples; k++)
+        fprintf(stderr, "bench_paychand: error: %s\n", r->t.error_samples[k]);
     if (o->endpoint == EP_CREATE)
         errors += duplicate_counts(r, n_sent);
     uint64_t *lat = xcalloc(n_sent + 1, sizeof(uint64_t));
@@ -444,7 +599,7 @@ static int report(const options *o, const run *r, const worker *ws, double clien
     qsort(lat, n, sizeof(uint64_t), cmp_u64);
     double window_s = wend > r->warm_ns ? (double)(wend - r->warm_ns) / 1e9 : 0;
     const char *ep = o->endpoint == EP_VALIDATE ? "validateToken" : "createSignatureHeaders";
-    if (exhausted && exhausted < r->end_ns)
+    if (r->exhausted_ns && r->exhausted_ns < r->end_ns)
         fprintf(stderr, "bench_paychand: the %zu pre-signed requests ran out after %.2f s of the "
                 "%.1f s window (raise --requests)\n", r->p->n, window_s, o->duration_s);
     printf("RESULT endpoint=%s connections=%d rps=%.0f p50_us=%.0f p90_us=%.0f p99_us=%.0f "
@@ -452,15 +607,16 @@ static int report(const options *o, const run *r, const worker *ws, double clien
            "client_cpu_us_per_req=%.1f\n",
            ep, o->connections, window_s > 0 ? (double)n / window_s : 0.0,
            percentile_us(lat, n, 0.50), percentile_us(lat, n, 0.90), percentile_us(lat, n, 0.99),
-           n ? (double)lat[n - 1] / 1e3 : 0.0, n, window_s, sent, errors, connects,
-           sent ? client_cpu_s * 1e6 / (double)sent : 0.0);
+           n ? (double)lat[n - 1] / 1e3 : 0.0, n, window_s, r->t.sent, errors, r->t.connects,
+           r->t.sent ? client_cpu_s * 1e6 / (double)r->t.sent : 0.0);
     free(lat);
     return errors == 0 && n > 0 && window_s > 0 ? 0 : 1;
 }
 
 static int load(const options *o)
 {
-    pool p = {.o = o, .n = o->requests};
+    wire_server srv;
+    pool p = {.o = o, .srv = &srv, .n = o->requests};
     if (!o->mediator_text || pc_address_parse(o->mediator_text, &p.mediator) != 0)
         die("--mediator must be an address");
     if (o->connections < 1 || o->connections > MAX_CONNECTIONS || p.n == 0)
@@ -482,32 +638,26 @@ static int load(const options *o)
     clock_gettime(CLOCK_REALTIME, &wall);
     p.stamp_base = (uint64_t)wall.tv_sec;
     p.run_tag = (unsigned)((uint64_t)wall.tv_nsec / 1000u % 10000u);
+    if (wire_resolve(o->url, &srv) != 0)
+        die("load needs --url http://HOST[:PORT] (no path) of a host that resolves");
     presign(&p);
 
     run r = {.p = &p};
     r.done_ns = xcalloc(p.n, sizeof(uint64_t));
     r.lat_ns = xcalloc(p.n, sizeof(uint64_t));
     r.counts = xcalloc(p.n, sizeof(uint64_t));
-    worker *ws = xcalloc((size_t)o->connections, sizeof(worker));
+    conn *cs = xcalloc((size_t)o->connections, sizeof(conn));
     double cpu0 = cpu_seconds();
-    uint64_t start = now_ns();
-    r.warm_ns = start + (uint64_t)(o->warmup_s * 1e9);
-    r.end_ns = r.warm_ns + (uint64_t)(o->duration_s * 1e9);
-    for (int t = 0; t < o->connections; t++) {
-        ws[t].r = &r;
-        if (pthread_create(&ws[t].thread, NULL, worker_main, &ws[t]) != 0)
-            die("pthread_create failed");
-    }
-    for (int t = 0; t < o->connections; t++)
-        pthread_join(ws[t].thread, NULL);
-    int rc = report(o, &r, ws, cpu_seconds() - cpu0);
+    drive(&r, cs, o->connections, o);
+    int rc = report(o, &r, cpu_seconds() - cpu0);
     pc_wipe(p.caller.secret, sizeof(p.caller.secret));
     pc_wipe(p.token_signer.secret, sizeof(p.token_signer.secret));
-    free(ws);
+    free(cs);
     free(r.done_ns);
     free(r.lat_ns);
     free(r.counts);
-    free(p.reqs);
+    free(p.wire);
+    free(p.wire_len);
     pc_secp_destroy(p.secp);
     return rc;
 }
@@ -518,8 +668,7 @@ static int call(const options *o, const char *target)
 {
     key k;
     request *req = xcalloc(1, sizeof(request));
-    worker *w = xcalloc(1, sizeof(worker));
-    struct curl_slist headers[3];
+    reply *w = xcalloc(1, sizeof(reply));
     struct timespec wall;
     char stamp[48];
     pc_secp *secp = pc_secp_create();
@@ -529,12 +678,10 @@ static int call(const options *o, const char *target)
     clock_gettime(CLOCK_REALTIME, &wall);
     snprintf(stamp, sizeof(stamp), "%lld.%06ld", (long long)wall.tv_sec, wall.tv_nsec / 1000);
     make_request(secp, &k, o->url, target, stamp, req);
-    CURL *h = new_handle(w, headers);
-    long status = perform(w, h, headers, req);
+    long status = perform(w, req);
     printf("%s\n", w->body);
     if (status != 200)
         fprintf(stderr, "bench_paychand: %s answered HTTP %ld\n", target, status);
-    curl_easy_cleanup(h);
     pc_wipe(k.secret, sizeof(k.secret));
     pc_secp_destroy(secp);
     free(req);
@@ -554,7 +701,8 @@ static void usage(FILE *to)
             "  --keystore F, --password-file P\n"
             "                             the calling service's key (V3 keystore): the request\n"
             "                             signer (provider for validate, consumer for create)\n"
-            "  --connections N            concurrent keep-alive connections/threads (default 1)\n"
+            "  --connections N            concurrent keep-alive connections, all driven by one\n"
+            "                             thread (default 1)\n"
             "  --warmup S, --duration S   seconds not measured, then measured (default 1, 5)\n"
             "  --requests N               requests to pre-sign (default 200000); the run ends\n"
             "                             early, with a warning, if they run out\n"

@@ -3,7 +3,8 @@
 # if needed, starts a dev chain and two paychand processes (the consumer's and
 # the provider's team, SQLite store each, in a temp dir), deploys and funds a
 # Mediator through the consumer's API, runs bench_core (raw secp256k1 rates)
-# and then bench_paychand against validateToken (provider) and
+# and then bench_paychand (one client thread driving every keep-alive
+# connection with epoll) against validateToken (provider) and
 # createSignatureHeaders (consumer) at 1, 8 and 32 connections, prints a
 # table, and stops everything it started. Not a test. See --help.
 set -euo pipefail
@@ -42,7 +43,9 @@ the measurement so the client's crypto is not measured.
   --keep              keep the temp dir (logs, SQLite files) and print its path
 
 Environment: PAYCHAN_BENCH_BUILD = build directory (default <repo>/build-bench),
-PAYCHAN_BENCH_REQUESTS = requests pre-signed per run (default: by connections).
+PAYCHAN_BENCH_REQUESTS = requests pre-signed per run (default: by connections),
+PAYCHAN_BENCH_LOADGEN = another bench_paychand binary to run (to compare load
+generators; default <build>/bench/bench_paychand).
 Exit status 0 only if every run was valid (every answer 200 and correct).
 USAGE
 }
@@ -70,7 +73,7 @@ done
 
 # ---- build ------------------------------------------------------------------------------
 PAYCHAND="$BUILD/src/server/paychand"
-LOADGEN="$BUILD/bench/bench_paychand"
+LOADGEN="${PAYCHAN_BENCH_LOADGEN:-$BUILD/bench/bench_paychand}"
 CORE="$BUILD/bench/bench_core"
 if [[ ! -x "$PAYCHAND" || ! -x "$LOADGEN" || ! -x "$CORE" ]]; then
   # -Wno-error=maybe-uninitialized: GCC 12 at -O2 sees a false positive in a
@@ -182,7 +185,8 @@ echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/c
 echo "command: bench/run-paychand-bench.sh --connections \"$connections\" --endpoints \"$endpoints\" --warmup $warmup --duration $duration --store $store"
 echo "paychand: Release, store $store (sqlite: WAL, synchronous=FULL) in $TMP, dev chain $node_url (instant mining)"
 echo "Mediator $mediator, token id $token_id; client and both servers share the cores;"
-echo "requests pre-signed before each run (client crypto not measured)."
+echo "requests pre-signed before each run (client crypto not measured); one client thread"
+echo "drives all connections with epoll (load generator: $LOADGEN)."
 echo
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
 echo
