@@ -1,0 +1,241 @@
+/* consumer.c: the consumer side of libpaychan: targets, init (useService and
+ * deposit) and sign_request (createSignatureHeaders). See paychan.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client_internal.h"
+
+/* The target named `name`, or NULL; the caller holds c->lock. */
+static pc_client_target *find_target(const paychan_client *c, const char *name)
+{
+    for (size_t i = 0; name && i < c->n_targets; i++)
+        if (strcmp(c->targets[i]->name, name) == 0)
+            return c->targets[i];
+    return NULL;
+}
+
+/* Checks and copies the configuration t into *out (name excluded). 0, or -1 with CONFIG. */
+static int copy_target(const paychan_target_config *t, pc_client_target *out, paychan_error *err)
+{
+    if (!t->name || !*t->name)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "a target needs a name");
+    if (pc_client_address_text(t->provider, out->provider) != 0)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "target %s: provider is not an address",
+                              t->name);
+    if (pc_client_wei(t->funding_wei, "0", out->funding) != 0 ||
+        pc_client_wei(t->auto_funding_threshold_wei, "0", out->threshold) != 0 ||
+        pc_client_wei(t->cost_per_request_wei, "1", out->cost) != 0)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0,
+                              "target %s: amounts must be decimal wei", t->name);
+    if (strcmp(out->cost, "0") == 0)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0,
+                              "target %s: cost per request must be positive", t->name);
+    out->termination_timeout_s = t->termination_timeout_s ? t->termination_timeout_s : 3600;
+    out->token_redemption_timeout_s =
+        t->token_redemption_timeout_s ? t->token_redemption_timeout_s : 3600;
+    out->reuse = t->reuse_existing_mediator != 0;
+    return 0;
+}
+
+/* Appends t to the list; the caller holds c->lock. 0 or -1 (out of memory). */
+static int append_target(paychan_client *c, pc_client_target *t)
+{
+    if (c->n_targets == c->cap_targets) {
+        size_t cap = c->cap_targets ? 2 * c->cap_targets : 4;
+        pc_client_target **grown = realloc(c->targets, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        c->targets = grown;
+        c->cap_targets = cap;
+    }
+    c->targets[c->n_targets++] = t;
+    return 0;
+}
+
+int paychan_add_target(paychan_client *c, const paychan_target_config *t, paychan_error *err)
+{
+    pc_client_clear(err);
+    if (!c || !t)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client or no target");
+    pc_client_target *copy = calloc(1, sizeof *copy);
+    if (!copy)
+        return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory");
+    if (copy_target(t, copy, err) != 0) {
+        free(copy);
+        return -1;
+    }
+    if (!(copy->name = strdup(t->name))) {
+        free(copy);
+        return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory");
+    }
+    pthread_mutex_lock(&c->lock);
+    int rc = find_target(c, t->name) ? 1 : append_target(c, copy);
+    pthread_mutex_unlock(&c->lock);
+    if (rc != 0) {
+        free(copy->name);
+        free(copy);
+        return rc > 0 ? pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "a target %s exists already",
+                                       t->name)
+                      : pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory");
+    }
+    return 0;
+}
+
+/* Prefixes err's message with the target's name, keeping code and status. */
+static int target_failure(const pc_client_target *t, const char *step, paychan_error *err)
+{
+    if (err) {
+        char message[sizeof err->message];
+        /* a cut message is still a message: the end of the server's text may go */
+        if (snprintf(message, sizeof message, "target %.40s, %s: %s", t->name, step,
+                     err->message) >= 0)
+            memcpy(err->message, message, sizeof message);
+    }
+    return -1;
+}
+
+/* useService for t: its Mediator address into mediator. */
+static int use_service(paychan_client *c, const pc_client_target *t,
+                       char mediator[PC_ADDRESS_TEXT_LEN], paychan_error *err)
+{
+    char target[512], cost[3 * PC_CLIENT_WEI_LEN];
+    json_t *answer;
+    pc_client_url_encode(t->cost, cost, sizeof cost); /* digits: always fits */
+    snprintf(target, sizeof target,
+             "/useService?serviceProvider=%s&costPerRequest=%s&terminationTimeout=%llu"
+             "&tokenRedemptionTimeout=%llu%s",
+             t->provider, cost, (unsigned long long)t->termination_timeout_s,
+             (unsigned long long)t->token_redemption_timeout_s,
+             t->reuse ? "&allowReuseExistingMediator=true" : "");
+    if (pc_client_get(c, target, PC_CALL_CHAIN, &answer, err) != 0)
+        return -1;
+    char text[PC_ADDRESS_TEXT_LEN + 8];
+    int rc = pc_client_answer_string(answer, "useService", "mediatorAddress", text, sizeof text,
+                                     err);
+    if (rc == 0 && pc_client_address_text(text, mediator) != 0)
+        rc = pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200,
+                            "useService: mediatorAddress is not an address");
+    json_decref(answer);
+    return rc;
+}
+
+/* deposit of t's funding (with its threshold) into mediator. */
+static int deposit(paychan_client *c, const pc_client_target *t, const char *mediator,
+                   paychan_error *err)
+{
+    char path[128], target[512], amount[3 * PC_CLIENT_WEI_LEN], threshold[3 * PC_CLIENT_WEI_LEN];
+    json_t *answer;
+    pc_client_url_encode(t->funding, amount, sizeof amount);
+    pc_client_url_encode(t->threshold, threshold, sizeof threshold);
+    if (pc_client_mediator_path(mediator, "deposit", path, sizeof path, err) != 0)
+        return -1;
+    if ((size_t)snprintf(target, sizeof target, "%s/%s?autoFundingThreshold=%s", path, amount,
+                         threshold) >= sizeof target)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "deposit target too long");
+    if (pc_client_get(c, target, PC_CALL_CHAIN, &answer, err) != 0)
+        return -1;
+    json_decref(answer);
+    return 0;
+}
+
+int paychan_init(paychan_client *c, paychan_error *err)
+{
+    pc_client_clear(err);
+    if (!c)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client");
+    for (size_t i = 0;; i++) {
+        pthread_mutex_lock(&c->lock);
+        pc_client_target *t = i < c->n_targets ? c->targets[i] : NULL;
+        pthread_mutex_unlock(&c->lock);
+        if (!t)
+            return 0;
+        /* the configuration of t is immutable: no lock needed while calling */
+        char mediator[PC_ADDRESS_TEXT_LEN];
+        if (use_service(c, t, mediator, err) != 0)
+            return target_failure(t, "useService", err);
+        if (strcmp(t->funding, "0") != 0 && deposit(c, t, mediator, err) != 0)
+            return target_failure(t, "deposit", err);
+        pthread_mutex_lock(&c->lock);
+        memcpy(t->mediator, mediator, sizeof mediator);
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
+const char *paychan_target_mediator(const paychan_client *c, const char *name)
+{
+    if (!c)
+        return NULL;
+    pthread_mutex_t *lock = (pthread_mutex_t *)&c->lock; /* logically const: a read */
+    pthread_mutex_lock(lock);
+    const pc_client_target *t = find_target(c, name);
+    const char *m = t && t->mediator[0] ? t->mediator : NULL;
+    pthread_mutex_unlock(lock);
+    return m;
+}
+
+/* 1 if text is a non-empty run of decimal digits shorter than cap. */
+static int decimal(const char *text, size_t cap)
+{
+    size_t n = strlen(text);
+    return n > 0 && n < cap && strspn(text, "0123456789") == n;
+}
+
+int pc_client_headers_from_json(const json_t *obj, paychan_payment_headers *out,
+                                paychan_error *err)
+{
+    const char *what = "createSignatureHeaders";
+    pc_signature sig;
+    memset(out, 0, sizeof *out);
+    if (pc_client_answer_string(obj, what, PAYCHAN_HEADER_SENDER, out->sender,
+                                sizeof out->sender, err) != 0 ||
+        pc_client_answer_string(obj, what, PAYCHAN_HEADER_MEDIATOR, out->mediator,
+                                sizeof out->mediator, err) != 0 ||
+        pc_client_answer_string(obj, what, PAYCHAN_HEADER_TOKEN_ID, out->token_id,
+                                sizeof out->token_id, err) != 0 ||
+        pc_client_answer_string(obj, what, PAYCHAN_HEADER_REQ_COUNT, out->request_count,
+                                sizeof out->request_count, err) != 0 ||
+        pc_client_answer_string(obj, what, PAYCHAN_HEADER_SIGNATURE, out->signature,
+                                sizeof out->signature, err) != 0)
+        return -1;
+    /* the values go into HTTP headers: only the forms of spec §2 may pass */
+    if (pc_client_address_text(out->sender, out->sender) != 0 ||
+        pc_client_address_text(out->mediator, out->mediator) != 0 ||
+        !decimal(out->token_id, PC_U256_DEC_LEN) ||
+        !decimal(out->request_count, sizeof out->request_count) ||
+        pc_signature_from_hex(out->signature, &sig) != 0) {
+        memset(out, 0, sizeof *out);
+        return pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200,
+                              "%s: a header value is not of its form (spec 2)", what);
+    }
+    return 0;
+}
+
+int paychan_sign_request(paychan_client *c, const char *name, paychan_payment_headers *out,
+                         paychan_error *err)
+{
+    pc_client_clear(err);
+    if (!c || !out)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client or no output");
+    char mediator[PC_ADDRESS_TEXT_LEN] = "", path[128];
+    pthread_mutex_lock(&c->lock);
+    const pc_client_target *t = find_target(c, name);
+    if (t)
+        memcpy(mediator, t->mediator, sizeof mediator);
+    pthread_mutex_unlock(&c->lock);
+    if (!mediator[0])
+        return pc_client_fail(err, PAYCHAN_E_UNKNOWN_TARGET, 0,
+                              t ? "target %.60s is not initialised (paychan_init)"
+                                : "no target %.60s",
+                              name ? name : "(null)");
+    json_t *answer;
+    if (pc_client_mediator_path(mediator, "createSignatureHeaders", path, sizeof path, err) != 0 ||
+        pc_client_get(c, path, PC_CALL_READ, &answer, err) != 0)
+        return -1;
+    int rc = pc_client_headers_from_json(answer, out, err);
+    json_decref(answer);
+    if (rc == 0 && (strcmp(out->sender, c->address) != 0 || strcmp(out->mediator, mediator) != 0))
+        rc = pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200,
+                            "createSignatureHeaders: headers for another sender or Mediator");
+    return rc;
+}

@@ -1,0 +1,327 @@
+/* http.c: calls to the Payment Server over libcurl: request authentication
+ * (spec §3, the timestamped scheme), a pool of keep-alive handles, and the
+ * classification of every way a call can fail into a code and a message. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client/client_internal.h"
+#include "core/hash.h"
+
+/* ---- request authentication -------------------------------------------------------------- */
+
+void pc_client_stamp(char out[PC_CLIENT_STAMP_LEN])
+{
+    static _Atomic uint64_t last_us;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    uint64_t prev = atomic_load(&last_us), next;
+    do /* the clock, or one microsecond past the last stamp handed out */
+        next = now > prev ? now : prev + 1;
+    while (!atomic_compare_exchange_weak(&last_us, &prev, next));
+    snprintf(out, PC_CLIENT_STAMP_LEN, "%llu.%06llu", (unsigned long long)(next / 1000000u),
+             (unsigned long long)(next % 1000000u));
+}
+
+int pc_client_sign_call(const paychan_client *c, const char *target, const char *stamp,
+                        char out[PC_SIGNATURE_HEX_LEN])
+{
+    size_t n_addr = strlen(c->address), n_target = strlen(target), n_stamp = strlen(stamp);
+    size_t len = n_addr + n_target + 1 + n_stamp;
+    char stack[1024], *text = len <= sizeof stack ? stack : malloc(len);
+    if (!text)
+        return -1;
+    memcpy(text, c->address, n_addr);
+    memcpy(text + n_addr, target, n_target);
+    text[n_addr + n_target] = '\n';
+    memcpy(text + n_addr + n_target + 1, stamp, n_stamp);
+    uint8_t digest[32];
+    pc_signature sig;
+    pc_sha256((const uint8_t *)text, len, digest);
+    if (text != stack)
+        free(text);
+    if (pc_ecdsa_sign(c->secp, c->key, digest, &sig) != 0)
+        return -1;
+    pc_signature_to_hex(&sig, out);
+    return 0;
+}
+
+/* ---- the pool ------------------------------------------------------------------------------- */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+/* curl_global_init is not thread-safe in older libcurl: once per process. */
+static void curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int pc_client_pool_init(pc_client_pool *p)
+{
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != CURLE_OK)
+        return -1;
+    p->n_idle = 0;
+    return pthread_mutex_init(&p->lock, NULL) == 0 ? 0 : -1;
+}
+
+void pc_client_pool_free(pc_client_pool *p)
+{
+    for (size_t i = 0; i < p->n_idle; i++)
+        curl_easy_cleanup(p->idle[i]);
+    p->n_idle = 0;
+    pthread_mutex_destroy(&p->lock);
+}
+
+/* An idle handle (with its open connection) or a new one; NULL when out of memory. */
+static CURL *checkout(pc_client_pool *p)
+{
+    CURL *h = NULL;
+    pthread_mutex_lock(&p->lock);
+    if (p->n_idle > 0)
+        h = p->idle[--p->n_idle];
+    pthread_mutex_unlock(&p->lock);
+    return h ? h : curl_easy_init();
+}
+
+/* Keeps h for the next call, or closes it when enough are idle. */
+static void checkin(pc_client_pool *p, CURL *h)
+{
+    pthread_mutex_lock(&p->lock);
+    if (p->n_idle < PC_CLIENT_POOL_MAX) {
+        p->idle[p->n_idle++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (h)
+        curl_easy_cleanup(h);
+}
+
+/* ---- one exchange -------------------------------------------------------------------------- */
+
+typedef struct sink {
+    char *data;
+    size_t len;
+    int too_large;
+} sink;
+
+static size_t collect(char *data, size_t size, size_t n, void *ctx)
+{
+    sink *s = ctx;
+    size_t add = size * n;
+    if (s->len + add > PC_CLIENT_MAX_ANSWER) {
+        s->too_large = 1;
+        return 0; /* curl stops with CURLE_WRITE_ERROR */
+    }
+    char *grown = realloc(s->data, s->len + add + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + s->len, data, add);
+    s->len += add;
+    grown[s->len] = '\0';
+    s->data = grown;
+    return add;
+}
+
+/* Appends "name: value"; 0 or -1. */
+static int add_header(struct curl_slist **list, const char *name, const char *value)
+{
+    char line[256];
+    snprintf(line, sizeof line, "%s: %s", name, value);
+    struct curl_slist *l = curl_slist_append(*list, line);
+    if (!l)
+        return -1;
+    *list = l;
+    return 0;
+}
+
+/* The x-pay-sender / -timestamp / -signature headers of target (plus Accept). */
+static int auth_headers(const paychan_client *c, const char *target, pc_client_call_kind kind,
+                        struct curl_slist **list)
+{
+    if (add_header(list, "Accept", "application/json") != 0)
+        return -1;
+    if (kind == PC_CALL_ANONYMOUS)
+        return 0;
+    char stamp[PC_CLIENT_STAMP_LEN], sig[PC_SIGNATURE_HEX_LEN];
+    pc_client_stamp(stamp);
+    if (pc_client_sign_call(c, target, stamp, sig) != 0 ||
+        add_header(list, "x-pay-sender", c->address) != 0 ||
+        add_header(list, "x-pay-timestamp", stamp) != 0 ||
+        add_header(list, "x-pay-signature", sig) != 0)
+        return -1;
+    return 0;
+}
+
+/* The failure of a transfer as our codes: no connection, no answer in time,
+ * or something that is not an HTTP answer of the API. */
+static int transfer_failure(CURLcode rc, const sink *body, const char *detail, long timeout_ms,
+                            paychan_error *err)
+{
+    const char *why = *detail ? detail : curl_easy_strerror(rc);
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return pc_client_fail(err, PAYCHAN_E_SERVER_TIMEOUT, 0,
+                              "the Payment Server did not answer within %ld ms (%s)", timeout_ms,
+                              why);
+    case CURLE_WRITE_ERROR:
+        if (body->too_large)
+            return pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 0,
+                                  "the Payment Server's answer is larger than %d bytes",
+                                  PC_CLIENT_MAX_ANSWER);
+        return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory reading the answer");
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_HTTP2:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_TOO_MANY_REDIRECTS:
+        return pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 0,
+                              "the Payment Server answered something that is not HTTP (%s)", why);
+    case CURLE_OUT_OF_MEMORY:
+        return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory (%s)", why);
+    case CURLE_URL_MALFORMAT:
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "bad Payment Server URL (%s)", why);
+    default: /* refused, unreachable, reset, closed without an answer, TLS failures */
+        return pc_client_fail(err, PAYCHAN_E_SERVER_DOWN, 0,
+                              "no connection to the Payment Server (%s)", why);
+    }
+}
+
+/* Copies at most 60 printable characters of text for a message. */
+static void excerpt(const char *text, char out[64])
+{
+    size_t n = 0;
+    for (; text && text[n] && n < 60; n++)
+        out[n] = (text[n] >= 32 && text[n] < 127) ? text[n] : '?';
+    out[n] = '\0';
+}
+
+/* An HTTP answer: a JSON object on 2xx, else the server's error object. */
+static int read_answer(long status, const sink *body, json_t **answer, paychan_error *err)
+{
+    char shown[64];
+    json_t *obj = body->data ? json_loads(body->data, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    excerpt(body->data, shown);
+    if (status >= 200 && status < 300) {
+        if (json_is_object(obj)) {
+            *answer = obj;
+            return 0;
+        }
+        json_decref(obj);
+        return pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, (int)status,
+                              "HTTP %ld answer is not a JSON object: \"%s\"", status, shown);
+    }
+    json_t *code = json_object_get(obj, "code");
+    const char *message = json_string_value(json_object_get(obj, "message"));
+    int rc;
+    if (json_is_integer(code) && json_integer_value(code) > 0 &&
+        json_integer_value(code) < PAYCHAN_E_SERVER_DOWN && message)
+        rc = pc_client_fail(err, (int)json_integer_value(code), (int)status, "%s", message);
+    else
+        rc = pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, (int)status,
+                            "HTTP %ld answer is not an error object: \"%s\"", status, shown);
+    json_decref(obj);
+    return rc;
+}
+
+/* One GET of target; see pc_client_get. */
+static int exchange(paychan_client *c, CURL *h, const char *target, pc_client_call_kind kind,
+                    json_t **answer, paychan_error *err)
+{
+    long timeout = kind == PC_CALL_CHAIN ? 10 * c->timeout_ms : c->timeout_ms;
+    size_t url_len = strlen(c->base_url) + strlen(target) + 1;
+    char *url = malloc(url_len);
+    struct curl_slist *headers = NULL;
+    char detail[CURL_ERROR_SIZE] = "";
+    sink body = {0};
+    long status = 0;
+    int rc = -1;
+    if (!url || auth_headers(c, target, kind, &headers) != 0) {
+        pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory building the request");
+        goto done;
+    }
+    snprintf(url, url_len, "%s%s", c->base_url, target);
+    curl_easy_reset(h); /* keeps the handle's open connection */
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);       /* threads: no SIGALRM for timeouts */
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);     /* the target goes out exactly as signed */
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    CURLcode cc = curl_easy_perform(h);
+    if (cc != CURLE_OK) {
+        transfer_failure(cc, &body, detail, timeout, err);
+        goto done;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    rc = read_answer(status, &body, answer, err);
+done:
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL); /* detail is about to go out of scope */
+    curl_slist_free_all(headers);
+    free(body.data);
+    free(url);
+    return rc;
+}
+
+int pc_client_get(paychan_client *c, const char *target, pc_client_call_kind kind, json_t **answer,
+                  paychan_error *err)
+{
+    *answer = NULL;
+    CURL *h = checkout(&c->pool);
+    if (!h)
+        return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "cannot create a curl handle");
+    paychan_error first;
+    int rc = exchange(c, h, target, kind, answer, &first);
+    /* 205: the server refused before doing anything, so a fresh stamp is safe */
+    if (rc != 0 && first.code == 205)
+        rc = exchange(c, h, target, kind, answer, &first);
+    checkin(&c->pool, h);
+    if (rc != 0 && err)
+        *err = first;
+    return rc;
+}
+
+/* ---- answers --------------------------------------------------------------------------------- */
+
+int pc_client_answer_string(const json_t *obj, const char *what, const char *key, char *out,
+                            size_t cap, paychan_error *err)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    if (!v || strlen(v) >= cap)
+        return pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200, "%s: \"%s\" %s", what, key,
+                              v ? "is too long" : "missing or not a string");
+    memcpy(out, v, strlen(v) + 1);
+    return 0;
+}
+
+int pc_client_answer_bool(const json_t *obj, const char *what, const char *key, int *out,
+                          paychan_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_boolean(v))
+        return pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200,
+                              "%s: \"%s\" missing or not a boolean", what, key);
+    *out = json_is_true(v);
+    return 0;
+}
+
+int pc_client_mediator_path(const char *mediator, const char *action, char *out, size_t cap,
+                            paychan_error *err)
+{
+    char m[PC_ADDRESS_TEXT_LEN];
+    if (pc_client_address_text(mediator, m) != 0)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "the Mediator \"%.60s\" is not an address",
+                              mediator ? mediator : "(null)");
+    if ((size_t)snprintf(out, cap, "/contracts/%s/%s", m, action) >= cap)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "request target too long");
+    return 0;
+}
