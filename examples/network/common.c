@@ -1,0 +1,655 @@
+/* common.c: see common.h. */
+#include "common.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <microhttpd.h>
+
+/* ---- logging ------------------------------------------------------------------------------ */
+
+static int g_log_level = EX_LOG_INFO;
+static const char *g_log_name = "example";
+
+void ex_log(int level, const char *fmt, ...)
+{
+    if (level > g_log_level)
+        return;
+    static const char *const names[] = {"error", "info", "debug"};
+    struct timeval tv;
+    struct tm tm;
+    char stamp[32];
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    /* One fprintf per line, so lines of concurrent threads do not interleave. */
+    fprintf(stderr, "%s.%03ldZ %s [%s] %s\n", stamp, (long)(tv.tv_usec / 1000), g_log_name,
+            names[level], line);
+}
+
+/* ---- configuration ------------------------------------------------------------------------- */
+
+enum opt_kind { OPT_STRING, OPT_INT, OPT_LONG, OPT_U64, OPT_BOOL, OPT_LEVEL };
+
+typedef struct ex_option {
+    const char *flag;
+    const char *env;
+    enum opt_kind kind;
+    size_t offset;
+    size_t size;    /* of a string field */
+    unsigned needs; /* 0 = every service; else an EX_OPT_* bit */
+    const char *arg;
+    const char *help;
+} ex_option;
+
+#define FIELD(f) offsetof(ex_config, f), sizeof(((ex_config *)0)->f)
+
+static const ex_option options[] = {
+    {"--listen", "LISTEN", OPT_STRING, FIELD(listen), 0, "ADDR", "IPv4 address to listen on"},
+    {"--port", "PORT", OPT_INT, FIELD(port), 0, "N", "port to listen on (0: any free port)"},
+    {"--payment-server-url", "PAYMENT_SERVER_URL", OPT_STRING, FIELD(payment_server_url), 0,
+     "URL", "this service's Payment Server (paychand)"},
+    {"--keystore", "KEYSTORE", OPT_STRING, FIELD(keystore), 0, "FILE",
+     "V3 keystore of this service's account"},
+    {"--password-file", "PASSWORD_FILE", OPT_STRING, FIELD(password_file), 0, "FILE",
+     "file holding the keystore's password"},
+    {"--payment-inactive", "PAYMENT_INACTIVE", OPT_BOOL, FIELD(payment_inactive), 0, NULL,
+     "switch payment off: no Payment Server, no x-pay-* headers sent or checked"},
+    {"--timeout-ms", "TIMEOUT_MS", OPT_LONG, FIELD(timeout_ms), 0, "MS",
+     "per call to the Payment Server or another service"},
+    {"--termination-timeout", "TERMINATION_TIMEOUT", OPT_U64, FIELD(termination_timeout_s), 0,
+     "S", "Mediator termination timeout, seconds (all services must agree)"},
+    {"--token-redemption-timeout", "TOKEN_REDEMPTION_TIMEOUT", OPT_U64,
+     FIELD(token_redemption_timeout_s), 0, "S",
+     "Mediator token redemption timeout, seconds (all services must agree)"},
+    {"--log-level", "LOG_LEVEL", OPT_LEVEL, FIELD(log_level), 0, "LEVEL",
+     "error, info or debug (debug logs every request)"},
+    {"--persistence-service-url", "PERSISTENCE_SERVICE_URL", OPT_STRING, FIELD(persistence_url),
+     EX_OPT_CALLS_PROVIDERS, "URL", "where persistence-service listens"},
+    {"--random-nr-service-url", "RANDOM_NR_SERVICE_URL", OPT_STRING, FIELD(random_url),
+     EX_OPT_CALLS_PROVIDERS, "URL", "where random-nr-service listens"},
+    {"--persistence-service-address", "PERSISTENCE_SERVICE_ADDRESS", OPT_STRING,
+     FIELD(persistence_address), EX_OPT_CALLS_PROVIDERS, "0xADDR",
+     "persistence-service's account (default: asked from its /status at /init)"},
+    {"--random-nr-service-address", "RANDOM_NR_SERVICE_ADDRESS", OPT_STRING,
+     FIELD(random_address), EX_OPT_CALLS_PROVIDERS, "0xADDR",
+     "random-nr-service's account (default: asked from its /status at /init)"},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+static int applies(const ex_option *o, const ex_service_def *def)
+{
+    return o->needs == 0 || (def->options & o->needs) != 0;
+}
+
+/* A default file of the repository: relative to the working directory when
+ * it is there (running from the repository root), else under the source
+ * tree the binary was built from. */
+static void default_repo_file(char *out, size_t size, const char *relative)
+{
+    snprintf(out, size, "%s", relative);
+#ifdef PAYCHAN_EXAMPLES_REPO_ROOT
+    if (access(relative, R_OK) != 0)
+        snprintf(out, size, "%s/%s", PAYCHAN_EXAMPLES_REPO_ROOT, relative);
+#endif
+}
+
+static void set_defaults(const ex_service_def *def, ex_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->listen, sizeof cfg->listen, "127.0.0.1");
+    cfg->port = def->default_port;
+    snprintf(cfg->payment_server_url, sizeof cfg->payment_server_url, "%s",
+             def->default_payment_server_url);
+    default_repo_file(cfg->keystore, sizeof cfg->keystore, def->default_keystore);
+    default_repo_file(cfg->password_file, sizeof cfg->password_file,
+                      "devnet/dev-only/password.txt");
+    cfg->timeout_ms = 10000;
+    cfg->termination_timeout_s = EX_TERMINATION_TIMEOUT_S;
+    cfg->token_redemption_timeout_s = EX_TOKEN_REDEMPTION_TIMEOUT_S;
+    cfg->log_level = EX_LOG_INFO;
+    snprintf(cfg->persistence_url, sizeof cfg->persistence_url, "http://127.0.0.1:8001");
+    snprintf(cfg->random_url, sizeof cfg->random_url, "http://127.0.0.1:8002");
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off", ""};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        if (strcasecmp(v, yes[i]) == 0)
+            return *out = 1, 0;
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (strcasecmp(v, no[i]) == 0)
+            return *out = 0, 0;
+    return -1;
+}
+
+static int parse_level(const char *v, int *out)
+{
+    static const char *const names[] = {"error", "info", "debug"};
+    for (int i = 0; i < 3; i++)
+        if (strcasecmp(v, names[i]) == 0)
+            return *out = i, 0;
+    return -1;
+}
+
+/* Stores text v into the option's field. */
+static int set_option(const ex_option *o, ex_config *cfg, const char *v)
+{
+    char *field = (char *)cfg + o->offset;
+    char *end = NULL;
+    errno = 0;
+    switch (o->kind) {
+    case OPT_STRING:
+        if (strlen(v) >= o->size)
+            return -1;
+        memcpy(field, v, strlen(v) + 1);
+        return 0;
+    case OPT_INT: {
+        long n = strtol(v, &end, 10);
+        if (errno || end == v || *end || n < 0 || n > 65535)
+            return -1;
+        *(int *)(void *)field = (int)n;
+        return 0;
+    }
+    case OPT_LONG: {
+        long n = strtol(v, &end, 10);
+        if (errno || end == v || *end || n <= 0)
+            return -1;
+        *(long *)(void *)field = n;
+        return 0;
+    }
+    case OPT_U64: {
+        unsigned long long n = strtoull(v, &end, 10);
+        if (errno || end == v || *end || n == 0 || v[0] == '-')
+            return -1;
+        *(uint64_t *)(void *)field = n;
+        return 0;
+    }
+    case OPT_BOOL:
+        return parse_bool(v, (int *)(void *)field);
+    case OPT_LEVEL:
+        return parse_level(v, (int *)(void *)field);
+    }
+    return -1;
+}
+
+static void format_default(const ex_option *o, const ex_config *cfg, char *out, size_t size)
+{
+    const char *field = (const char *)cfg + o->offset;
+    static const char *const levels[] = {"error", "info", "debug"};
+    switch (o->kind) {
+    case OPT_STRING:
+        snprintf(out, size, "%s", *field ? field : "(none)");
+        break;
+    case OPT_INT:
+        snprintf(out, size, "%d", *(const int *)(const void *)field);
+        break;
+    case OPT_LONG:
+        snprintf(out, size, "%ld", *(const long *)(const void *)field);
+        break;
+    case OPT_U64:
+        snprintf(out, size, "%llu",
+                 (unsigned long long)*(const uint64_t *)(const void *)field);
+        break;
+    case OPT_BOOL:
+        snprintf(out, size, "%s", *(const int *)(const void *)field ? "true" : "false");
+        break;
+    case OPT_LEVEL:
+        snprintf(out, size, "%s", levels[*(const int *)(const void *)field]);
+        break;
+    }
+}
+
+static void print_help(const ex_service_def *def, const ex_config *defaults)
+{
+    printf("Usage: %s [OPTIONS]\n\n%s\n\nEndpoints:\n%s\n", def->name, def->summary,
+           def->endpoints);
+    printf("Options (each also read from the environment variable named; flags win):\n");
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const ex_option *o = &options[i];
+        if (!applies(o, def))
+            continue;
+        char dflt[1100];
+        format_default(o, defaults, dflt, sizeof dflt);
+        printf("  %s%s%s  (env %s%s)\n      %s; default: %s\n", o->flag, o->arg ? " " : "",
+               o->arg ? o->arg : "", o->env, o->kind == OPT_BOOL ? "=true" : "", o->help, dflt);
+    }
+    printf("  --help\n      this text\n\nLogs go to stderr. SIGTERM or SIGINT: clean exit 0.\n");
+}
+
+/* "--flag value" or "--flag=value"; bool flags take no value. */
+static int parse_flags(const ex_service_def *def, int argc, char **argv, ex_config *cfg)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *eq = strchr(arg, '=');
+        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        const ex_option *o = NULL;
+        for (size_t k = 0; k < N_OPTIONS && !o; k++)
+            if (applies(&options[k], def) && strlen(options[k].flag) == name_len &&
+                strncmp(options[k].flag, arg, name_len) == 0)
+                o = &options[k];
+        if (!o) {
+            fprintf(stderr, "%s: unknown option %s (see --help)\n", def->name, arg);
+            return -1;
+        }
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value && o->kind == OPT_BOOL)
+            value = "true";
+        if (!value && i + 1 < argc)
+            value = argv[++i];
+        if (!value || set_option(o, cfg, value) != 0) {
+            fprintf(stderr, "%s: bad value for %s (see --help)\n", def->name, o->flag);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int ex_config_parse(const ex_service_def *def, int argc, char **argv, ex_config *cfg)
+{
+    set_defaults(def, cfg);
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_help(def, cfg);
+            return 1;
+        }
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const char *v = getenv(options[i].env);
+        if (v && applies(&options[i], def) && set_option(&options[i], cfg, v) != 0) {
+            fprintf(stderr, "%s: bad value in %s (see --help)\n", def->name, options[i].env);
+            return -1;
+        }
+    }
+    if (parse_flags(def, argc, argv, cfg) != 0)
+        return -1;
+    if (cfg->token_redemption_timeout_s >= cfg->termination_timeout_s)
+        ex_log_info("warning: token redemption timeout %llu s is not below the termination "
+                    "timeout %llu s; a provider may be unable to redeem during termination",
+                    (unsigned long long)cfg->token_redemption_timeout_s,
+                    (unsigned long long)cfg->termination_timeout_s);
+    return 0;
+}
+
+/* ---- HTTP server (libmicrohttpd, thread per connection) ------------------------------------- */
+
+struct ex_request {
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    int started; /* the access handler ran once */
+};
+
+const char *ex_request_method(const ex_request *req) { return req->method; }
+const char *ex_request_path(const ex_request *req) { return req->path; }
+
+const char *ex_request_param(const ex_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *ex_request_header(const ex_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *ex_header_getter(void *ctx, const char *name)
+{
+    return ex_request_header(ctx, name);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    free(*con_cls);
+    *con_cls = NULL;
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *conn, ex_answer *ans)
+{
+    char *text = ans->text;
+    if (!text)
+        text = ans->body ? json_dumps(ans->body, JSON_COMPACT) : strdup("{}");
+    json_decref(ans->body);
+    if (!text)
+        return MHD_NO;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    enum MHD_Result r = MHD_queue_response(conn, ans->status ? ans->status : 500, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    (void)upload_data;
+    ex_service *svc = cls;
+    ex_request *req = *con_cls;
+    if (!req) {
+        /* Answering on this first call would make MHD close the connection
+         * (no keep-alive): remember the request, answer on the next call. */
+        req = calloc(1, sizeof *req);
+        if (!req)
+            return MHD_NO;
+        req->conn = conn;
+        req->method = method;
+        req->path = url;
+        *con_cls = req;
+        return MHD_YES;
+    }
+    if (*upload_data_size) { /* a body: every parameter is in the query, so drop it */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    ex_answer ans = {0};
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 &&
+        strcmp(method, "HEAD") != 0)
+        ex_answer_error(&ans, 405, "method %s not allowed: use GET or POST", method);
+    else
+        svc->def->handle(svc, req, &ans);
+    ex_log_debug("%s %s -> %u", method, url, ans.status);
+    return send_answer(conn, &ans);
+}
+
+static struct MHD_Daemon *start_server(ex_service *svc)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)svc->cfg.port)};
+    if (inet_pton(AF_INET, svc->cfg.listen, &sa.sin_addr) != 1) {
+        ex_log_error("not an IPv4 listen address: %s", svc->cfg.listen);
+        return NULL;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+        (uint16_t)svc->cfg.port, NULL, NULL, on_request, svc,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+        MHD_OPTION_END);
+    if (!d)
+        ex_log_error("cannot listen on %s:%d (port in use?)", svc->cfg.listen, svc->cfg.port);
+    return d;
+}
+
+/* ---- answers ------------------------------------------------------------------------------- */
+
+void ex_answer_json(ex_answer *ans, unsigned status, json_t *body)
+{
+    ans->status = status;
+    json_decref(ans->body);
+    ans->body = body;
+}
+
+void ex_answer_error(ex_answer *ans, unsigned status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ex_answer_json(ans, status, json_pack("{ss}", "error", msg));
+}
+
+json_t *ex_paychan_error_json(const paychan_error *e)
+{
+    return json_pack("{siss}", "code", e->code, "message", e->message);
+}
+
+void ex_answer_paychan_error(ex_answer *ans, unsigned status, const char *what,
+                             const paychan_error *e)
+{
+    json_t *body = ex_paychan_error_json(e);
+    json_object_set_new(body, "error", json_string(what));
+    ex_answer_json(ans, status, body);
+}
+
+void ex_answer_not_found(ex_answer *ans, const ex_request *req)
+{
+    ex_answer_error(ans, 404, "no such endpoint: %s", req->path);
+}
+
+/* ---- outgoing calls (libcurl, one keep-alive handle per thread) ----------------------------- */
+
+static pthread_key_t curl_key;
+static pthread_once_t curl_key_once = PTHREAD_ONCE_INIT;
+
+static void curl_handle_free(void *h)
+{
+    curl_easy_cleanup(h);
+}
+
+static void curl_key_create(void)
+{
+    pthread_key_create(&curl_key, curl_handle_free);
+}
+
+/* This thread's handle: its connections stay open between calls. */
+static CURL *thread_curl(void)
+{
+    pthread_once(&curl_key_once, curl_key_create);
+    CURL *h = pthread_getspecific(curl_key);
+    if (!h) {
+        h = curl_easy_init();
+        if (!h)
+            return NULL;
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        pthread_setspecific(curl_key, h);
+    }
+    return h;
+}
+
+typedef struct body_buf {
+    char *data;
+    size_t len;
+} body_buf;
+
+static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
+{
+    body_buf *b = ud;
+    size_t add = size * n;
+    if (b->len + add > (1u << 20)) /* an answer of these services is small */
+        return 0;
+    char *grown = realloc(b->data, b->len + add + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + b->len, ptr, add);
+    b->data = grown;
+    b->len += add;
+    b->data[b->len] = '\0';
+    return add;
+}
+
+/* "name: value" into list; NULL list stays NULL on failure. */
+static struct curl_slist *add_header(struct curl_slist *list, const char *name,
+                                     const char *value)
+{
+    char line[256];
+    snprintf(line, sizeof line, "%s: %s", name, value);
+    struct curl_slist *next = curl_slist_append(list, line);
+    if (!next)
+        curl_slist_free_all(list);
+    return next;
+}
+
+static struct curl_slist *payment_headers(const paychan_payment_headers *pay)
+{
+    struct curl_slist *l = add_header(NULL, PAYCHAN_HEADER_SENDER, pay->sender);
+    if (l)
+        l = add_header(l, PAYCHAN_HEADER_MEDIATOR, pay->mediator);
+    if (l)
+        l = add_header(l, PAYCHAN_HEADER_TOKEN_ID, pay->token_id);
+    if (l)
+        l = add_header(l, PAYCHAN_HEADER_REQ_COUNT, pay->request_count);
+    if (l)
+        l = add_header(l, PAYCHAN_HEADER_SIGNATURE, pay->signature);
+    return l;
+}
+
+int ex_http_get(const char *url, const paychan_payment_headers *pay, long timeout_ms,
+                ex_reply *out)
+{
+    memset(out, 0, sizeof *out);
+    CURL *h = thread_curl();
+    struct curl_slist *headers = pay ? payment_headers(pay) : NULL;
+    if (!h || (pay && !headers)) {
+        snprintf(out->error, sizeof out->error, "out of memory");
+        return -1;
+    }
+    body_buf body = {0};
+    char curl_error[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_error);
+    CURLcode rc = curl_easy_perform(h);
+    /* The handle outlives this call: drop pointers to our stack. */
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    curl_slist_free_all(headers);
+    int result = -1;
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+        if (body.data)
+            out->body = json_loadb(body.data, body.len, 0, NULL);
+        result = 0;
+    } else {
+        snprintf(out->error, sizeof out->error, "%s",
+                 curl_error[0] ? curl_error : curl_easy_strerror(rc));
+    }
+    free(body.data);
+    return result;
+}
+
+void ex_reply_free(ex_reply *r)
+{
+    json_decref(r->body);
+    r->body = NULL;
+}
+
+/* ---- misc ---------------------------------------------------------------------------------- */
+
+double ex_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int ex_is_address(const char *s)
+{
+    if (!s || strlen(s) != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+        return 0;
+    return strspn(s + 2, "0123456789abcdefABCDEF") == 40;
+}
+
+/* ---- the service's life --------------------------------------------------------------------- */
+
+static int create_client(ex_service *svc)
+{
+    paychan_config pc = {
+        .server_url = svc->cfg.payment_server_url,
+        .keystore_path = svc->cfg.keystore,
+        .password_path = svc->cfg.password_file,
+        .timeout_ms = svc->cfg.timeout_ms,
+    };
+    paychan_error err = {0};
+    if (paychan_client_create(&pc, &svc->client, &err) != 0) {
+        ex_log_error("cannot create the libpaychan client (keystore %s): %s (code %d)",
+                     svc->cfg.keystore, err.message, err.code);
+        return -1;
+    }
+    ex_log_info("account %s, Payment Server %s", paychan_client_address(svc->client),
+                svc->cfg.payment_server_url);
+    return 0;
+}
+
+/* Blocks until SIGTERM or SIGINT. The signals are blocked in every thread
+ * (the server's threads inherit the mask), so only this sigwait sees them. */
+static void wait_for_stop(const sigset_t *stop)
+{
+    int sig = 0;
+    while (sigwait(stop, &sig) != 0)
+        ;
+    ex_log_info("signal %d: shutting down", sig);
+}
+
+int ex_service_main(const ex_service_def *def, int argc, char **argv)
+{
+    ex_service svc = {.def = def};
+    g_log_name = def->name;
+    int parsed = ex_config_parse(def, argc, argv, &svc.cfg);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : 2;
+    g_log_level = svc.cfg.log_level;
+
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    int status = 1;
+    struct MHD_Daemon *daemon = NULL;
+    if (svc.cfg.payment_inactive)
+        ex_log_info("payment is switched off (PAYMENT_INACTIVE)");
+    else if (create_client(&svc) != 0)
+        goto out;
+    if (def->setup && def->setup(&svc) != 0)
+        goto out;
+    daemon = start_server(&svc);
+    if (!daemon)
+        goto out;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    ex_log_info("listening on http://%s:%d", svc.cfg.listen,
+                info ? (int)info->port : svc.cfg.port);
+    wait_for_stop(&stop);
+    MHD_stop_daemon(daemon); /* lets requests in flight finish, joins the threads */
+    status = 0;
+out:
+    if (def->teardown)
+        def->teardown(&svc);
+    paychan_client_destroy(svc.client);
+    curl_global_cleanup();
+    if (status == 0)
+        ex_log_info("stopped");
+    return status;
+}

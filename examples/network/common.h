@@ -1,0 +1,169 @@
+/* common.h: what the three services of the example network (spec §8)
+ * share, so that each service file holds only its own endpoints:
+ *
+ *   - configuration from environment variables and flags, with --help;
+ *   - the service's life: unlock its key with libpaychan (unless payment is
+ *     switched off), listen, run until SIGTERM/SIGINT, shut down cleanly;
+ *   - an HTTP server on libmicrohttpd, thread per connection, keep-alive,
+ *     GET and POST alike, answering JSON;
+ *   - an outgoing HTTP client on libcurl (one keep-alive handle per thread)
+ *     that can attach the x-pay-* payment headers to a call;
+ *   - logging to stderr.
+ *
+ * These services are examples of how a microservice uses libpaychan: the
+ * payment code itself lives in the service files and provider.c. */
+#ifndef PAYCHAN_EXAMPLES_COMMON_H
+#define PAYCHAN_EXAMPLES_COMMON_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "paychan.h"
+
+/* ---- the network's terms (spec §8) ------------------------------------------------ */
+
+#define EX_COST_PERSISTENCE_WEI "2000000000"       /* 2 gwei per /save */
+#define EX_COST_RANDOM_WEI "1000000000"            /* 1 gwei per /randomNumber */
+#define EX_FUNDING_WEI "5000000000000000"          /* 5 finney per Mediator */
+#define EX_AUTO_FUNDING_THRESHOLD_WEI "1000000000000000" /* top up below 1 finney */
+/* The redemption grace period must be shorter than the termination timeout,
+ * so that a provider can still redeem after the consumer starts terminating. */
+#define EX_TERMINATION_TIMEOUT_S 40
+#define EX_TOKEN_REDEMPTION_TIMEOUT_S 20
+
+/* ---- configuration ------------------------------------------------------------------- */
+
+/* Options a service uses beyond the common ones (listen, port, payment
+ * server, keystore, password file, payment switch, timeouts, log level). */
+#define EX_OPT_CALLS_PROVIDERS 1u /* the URLs and addresses of the two providers */
+
+enum ex_log_level { EX_LOG_ERROR = 0, EX_LOG_INFO = 1, EX_LOG_DEBUG = 2 };
+
+typedef struct ex_config {
+    char listen[64];
+    int port;
+    char payment_server_url[512];
+    char keystore[1024];
+    char password_file[1024];
+    int payment_inactive;
+    long timeout_ms;                      /* Payment Server calls and calls to other services */
+    uint64_t termination_timeout_s;
+    uint64_t token_redemption_timeout_s;
+    int log_level;
+    /* EX_OPT_CALLS_PROVIDERS only */
+    char persistence_url[512];
+    char random_url[512];
+    char persistence_address[64];         /* "" = ask the service's /status */
+    char random_address[64];
+} ex_config;
+
+/* ---- a service ------------------------------------------------------------------------ */
+
+typedef struct ex_request ex_request;
+
+/* An answer: an HTTP status and either a JSON body or a ready text body. */
+typedef struct ex_answer {
+    unsigned status;
+    json_t *body; /* owned by the answer */
+    char *text;   /* malloc'ed JSON text, sent instead of body when set; owned */
+} ex_answer;
+
+typedef struct ex_service ex_service;
+
+typedef struct ex_service_def {
+    const char *name;                       /* e.g. "persistence-service" */
+    const char *summary;                    /* one paragraph for --help */
+    const char *endpoints;                  /* the endpoint list for --help */
+    int default_port;
+    const char *default_payment_server_url;
+    const char *default_keystore;           /* relative to the repository root */
+    unsigned options;                       /* EX_OPT_* */
+    /* After configuration and key unlocking, before listening. 0 = ok. */
+    int (*setup)(ex_service *svc);
+    /* One request; must fill *ans. Runs on many threads at once. */
+    void (*handle)(ex_service *svc, const ex_request *req, ex_answer *ans);
+    /* After the server stopped. May be NULL. */
+    void (*teardown)(ex_service *svc);
+} ex_service_def;
+
+struct ex_service {
+    const ex_service_def *def;
+    ex_config cfg;
+    paychan_client *client; /* NULL when payment is switched off */
+    void *data;             /* the service's own state, set by setup */
+};
+
+/* The whole life of a service: parses the configuration (printing --help
+ * and returning 0 when asked), creates the libpaychan client unless payment
+ * is switched off, runs setup, serves until SIGTERM or SIGINT, then stops
+ * the server, runs teardown and frees the client. Returns the process exit
+ * status: 0 after a clean shutdown or --help, 2 on bad usage, 1 when the
+ * service could not start. Call from main(), before starting threads. */
+int ex_service_main(const ex_service_def *def, int argc, char **argv);
+
+/* Parses env then flags (flags win) into *cfg. Returns 0 on success, 1
+ * when --help was printed, -1 on bad usage (message printed). Exposed for
+ * ex_service_main; services need not call it. */
+int ex_config_parse(const ex_service_def *def, int argc, char **argv, ex_config *cfg);
+
+/* ---- logging (stderr) ------------------------------------------------------------------ */
+
+void ex_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define ex_log_error(...) ex_log(EX_LOG_ERROR, __VA_ARGS__)
+#define ex_log_info(...) ex_log(EX_LOG_INFO, __VA_ARGS__)
+#define ex_log_debug(...) ex_log(EX_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- reading a request (valid only during the handle call) ------------------------------- */
+
+const char *ex_request_method(const ex_request *req);
+/* The path, without the query string. */
+const char *ex_request_path(const ex_request *req);
+/* A query argument, or NULL. */
+const char *ex_request_param(const ex_request *req, const char *name);
+/* A request header (case-insensitive name), or NULL. */
+const char *ex_request_header(const ex_request *req, const char *name);
+/* A paychan_header_getter over a request: pass the request as ctx. */
+const char *ex_header_getter(void *ctx, const char *name);
+
+/* ---- answers ----------------------------------------------------------------------------- */
+
+/* Sets a JSON answer; takes the reference to body. */
+void ex_answer_json(ex_answer *ans, unsigned status, json_t *body);
+/* {"error": message} */
+void ex_answer_error(ex_answer *ans, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* {"error": what, "code": e->code, "message": e->message} */
+void ex_answer_paychan_error(ex_answer *ans, unsigned status, const char *what,
+                             const paychan_error *e);
+/* {"error": "no such endpoint", ...} with 404. */
+void ex_answer_not_found(ex_answer *ans, const ex_request *req);
+
+/* A libpaychan error as a JSON object {"code", "message"} (new reference). */
+json_t *ex_paychan_error_json(const paychan_error *e);
+
+/* ---- calling other services -------------------------------------------------------------- */
+
+typedef struct ex_reply {
+    long status;     /* HTTP status; 0 when no answer came */
+    json_t *body;    /* the parsed JSON body, or NULL */
+    char error[256]; /* why no answer came (status 0) */
+} ex_reply;
+
+/* GETs url on this thread's keep-alive handle, with the payment headers of
+ * `pay` unless it is NULL, waiting at most timeout_ms. Returns 0 when an
+ * HTTP answer came (of any status), -1 otherwise. Free *out with
+ * ex_reply_free in both cases. */
+int ex_http_get(const char *url, const paychan_payment_headers *pay, long timeout_ms,
+                ex_reply *out);
+void ex_reply_free(ex_reply *r);
+
+/* ---- misc -------------------------------------------------------------------------------- */
+
+/* Monotonic time in milliseconds, with fractions. */
+double ex_now_ms(void);
+
+/* 1 if s is a 0x-prefixed 40-hex-digit address. */
+int ex_is_address(const char *s);
+
+#endif

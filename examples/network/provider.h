@@ -1,0 +1,38 @@
+/* provider.h: the provider side shared by persistence-service and
+ * random-nr-service: taking payment for a request through libpaychan, and
+ * the admin endpoints that act on the Mediators paying this service.
+ *
+ * A provider learns which Mediators pay it from the x-pay-mediator header
+ * of every request its Payment Server validated; /redeem, /payout and
+ * /terminate act on all of those (or on one given by ?mediator=0x...). */
+#ifndef PAYCHAN_EXAMPLES_PROVIDER_H
+#define PAYCHAN_EXAMPLES_PROVIDER_H
+
+#include "common.h"
+
+typedef struct ex_provider ex_provider;
+
+/* Creates the provider state of svc, which charges cost_wei per paid
+ * request. When payment is on, sets the terms libpaychan validates against
+ * (min cost = cost_wei, the configured timeouts). NULL on failure (logged). */
+ex_provider *ex_provider_create(ex_service *svc, const char *cost_wei);
+
+/* Frees p. NULL is a no-op. */
+void ex_provider_destroy(ex_provider *p);
+
+/* Takes the payment of one request: reads its x-pay-* headers and has the
+ * Payment Server validate them. Returns 1 when the request is paid (or
+ * payment is switched off): serve it. Returns 0 when it is not, with *ans
+ * filled: 402 and the body of paychan_payment_required_body for a missing,
+ * invalid or insufficient payment; 503 with the same body when the payment
+ * could not be checked (Payment Server down, slow, or failing itself). */
+int ex_provider_take_payment(ex_provider *p, const ex_request *req, ex_answer *ans);
+
+/* Answers the endpoints every provider has, returning 1 when path was one
+ * of them (and *ans is filled), else 0:
+ *   /redeem, /payout, /terminate  (optional ?mediator=0x...)
+ *   /status  this service's address, payment switch, Mediators and the
+ *            paid requests served through each. */
+int ex_provider_handle_common(ex_provider *p, const ex_request *req, ex_answer *ans);
+
+#endif
