@@ -196,8 +196,10 @@ int pc_client_headers_from_json(const json_t *obj, paychan_payment_headers *out,
         pc_client_answer_string(obj, what, PAYCHAN_HEADER_REQ_COUNT, out->request_count,
                                 sizeof out->request_count, err) != 0 ||
         pc_client_answer_string(obj, what, PAYCHAN_HEADER_SIGNATURE, out->signature,
-                                sizeof out->signature, err) != 0)
+                                sizeof out->signature, err) != 0) {
+        memset(out, 0, sizeof *out);
         return -1;
+    }
     /* the values go into HTTP headers: only the forms of spec §2 may pass */
     if (pc_client_address_text(out->sender, out->sender) != 0 ||
         pc_client_address_text(out->mediator, out->mediator) != 0 ||
