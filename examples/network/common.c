@@ -19,7 +19,7 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
-/* ---- logging ------------------------------------------------------------------------------ */
+/* ---- logging ----------------------------------------------------------------------------- */
 
 static int g_log_level = EX_LOG_INFO;
 static const char *g_log_name = "example";
@@ -45,7 +45,7 @@ void ex_log(int level, const char *fmt, ...)
             names[level], line);
 }
 
-/* ---- configuration ------------------------------------------------------------------------- */
+/* ---- configuration ----------------------------------------------------------------------- */
 
 enum opt_kind { OPT_STRING, OPT_INT, OPT_LONG, OPT_U64, OPT_BOOL, OPT_LEVEL };
 
@@ -224,7 +224,7 @@ static void print_help(const ex_service_def *def, const ex_config *defaults)
 {
     printf("Usage: %s [OPTIONS]\n\n%s\n\nEndpoints:\n%s\n", def->name, def->summary,
            def->endpoints);
-    printf("Options (each also read from the environment variable named; flags win):\n");
+    printf("\nOptions (each also read from the environment variable named; flags win):\n");
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const ex_option *o = &options[i];
         if (!applies(o, def))
@@ -291,7 +291,7 @@ int ex_config_parse(const ex_service_def *def, int argc, char **argv, ex_config 
     return 0;
 }
 
-/* ---- HTTP server (libmicrohttpd, thread per connection) ------------------------------------- */
+/* ---- HTTP server (libmicrohttpd, thread per connection) ---------------------------------- */
 
 struct ex_request {
     struct MHD_Connection *conn;
@@ -332,7 +332,9 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, ex_answer *ans)
 {
     char *text = ans->text;
     if (!text)
-        text = ans->body ? json_dumps(ans->body, JSON_COMPACT) : strdup("{}");
+        /* 9 significant digits: trace times as 6.77, not 6.7699999999999996 */
+        text = ans->body ? json_dumps(ans->body, JSON_COMPACT | JSON_REAL_PRECISION(9))
+                         : strdup("{}");
     json_decref(ans->body);
     if (!text)
         return MHD_NO;
@@ -403,7 +405,7 @@ static struct MHD_Daemon *start_server(ex_service *svc)
     return d;
 }
 
-/* ---- answers ------------------------------------------------------------------------------- */
+/* ---- answers ----------------------------------------------------------------------------- */
 
 void ex_answer_json(ex_answer *ans, unsigned status, json_t *body)
 {
@@ -440,7 +442,29 @@ void ex_answer_not_found(ex_answer *ans, const ex_request *req)
     ex_answer_error(ans, 404, "no such endpoint: %s", req->path);
 }
 
-/* ---- outgoing calls (libcurl, one keep-alive handle per thread) ----------------------------- */
+json_t *ex_mediator_state_json(paychan_client *c, const char *mediator)
+{
+    json_t *o = json_object();
+    paychan_funds f;
+    paychan_termination t;
+    paychan_error err = {0};
+    if (paychan_funds_of(c, mediator, &f, &err) == 0)
+        json_object_set_new(o, "funds", json_pack("{ssss}", "consumer", f.consumer_wei,
+                                                  "provider", f.provider_wei));
+    else
+        json_object_set_new(o, "funds", json_pack("{so}", "error", ex_paychan_error_json(&err)));
+    if (paychan_termination_status(c, mediator, &t, &err) == 0)
+        json_object_set_new(o, "termination",
+                            json_pack("{sbsbsI}", "terminated", t.terminated, "running",
+                                      t.running, "willTerminateAt",
+                                      (json_int_t)t.will_terminate_at));
+    else
+        json_object_set_new(o, "termination",
+                            json_pack("{so}", "error", ex_paychan_error_json(&err)));
+    return o;
+}
+
+/* ---- outgoing calls (libcurl, one keep-alive handle per thread) -------------------------- */
 
 static pthread_key_t curl_key;
 static pthread_once_t curl_key_once = PTHREAD_ONCE_INIT;
@@ -563,7 +587,7 @@ void ex_reply_free(ex_reply *r)
     r->body = NULL;
 }
 
-/* ---- misc ---------------------------------------------------------------------------------- */
+/* ---- misc -------------------------------------------------------------------------------- */
 
 double ex_now_ms(void)
 {
@@ -579,7 +603,7 @@ int ex_is_address(const char *s)
     return strspn(s + 2, "0123456789abcdefABCDEF") == 40;
 }
 
-/* ---- the service's life --------------------------------------------------------------------- */
+/* ---- the service's life ------------------------------------------------------------------ */
 
 static int create_client(ex_service *svc)
 {

@@ -142,6 +142,12 @@ void ex_answer_not_found(ex_answer *ans, const ex_request *req);
 /* A libpaychan error as a JSON object {"code", "message"} (new reference). */
 json_t *ex_paychan_error_json(const paychan_error *e);
 
+/* What the Payment Server knows of one Mediator: {"funds": {"consumer",
+ * "provider"}, "termination": {"terminated", "running", "willTerminateAt"}},
+ * with {"error": {...}} in place of a part that could not be read. For the
+ * /status?funds=true of the services. New reference. */
+json_t *ex_mediator_state_json(paychan_client *c, const char *mediator);
+
 /* ---- calling other services -------------------------------------------------------------- */
 
 typedef struct ex_reply {

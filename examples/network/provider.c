@@ -83,6 +83,19 @@ static void note_paid(ex_provider *p, const char *header)
     pthread_mutex_unlock(&p->lock);
 }
 
+/* Drops a Mediator that is closed for good: it pays no more. */
+static void forget(ex_provider *p, const char *mediator)
+{
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < p->n_mediators; i++) {
+        if (strcmp(p->mediators[i].address, mediator) == 0) {
+            p->mediators[i] = p->mediators[--p->n_mediators];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
 /* Failures of the path to the Payment Server, not of the payment. */
 static int payment_unchecked(const paychan_error *e)
 {
@@ -123,7 +136,7 @@ int ex_provider_take_payment(ex_provider *p, const ex_request *req, ex_answer *a
     return 1;
 }
 
-/* ---- admin endpoints ------------------------------------------------------------------------- */
+/* ---- admin endpoints --------------------------------------------------------------------- */
 
 enum admin_action { ADMIN_REDEEM, ADMIN_PAYOUT, ADMIN_TERMINATE };
 
@@ -140,17 +153,23 @@ static json_t *act_on(ex_provider *p, enum admin_action action, const char *medi
     else
         rc = paychan_terminate(p->svc->client, mediator, &terminated, &err);
     *ok = rc == 0;
+    json_t *o;
     if (rc != 0) {
         ex_log_error("Mediator %s: %s (code %d)", mediator, err.message, err.code);
-        json_t *o = json_pack("{sb}", "ok", 0);
+        o = json_pack("{sb}", "ok", 0);
         json_object_set_new(o, "error", ex_paychan_error_json(&err));
-        return o;
+    } else if (action == ADMIN_REDEEM) {
+        o = json_pack("{sbsb}", "ok", 1, "redemptionStarted", 1);
+    } else if (action == ADMIN_PAYOUT) {
+        o = json_pack("{sb}", "ok", 1);
+    } else {
+        o = json_pack("{sbsb}", "ok", 1, "terminated", terminated);
     }
-    if (action == ADMIN_REDEEM)
-        return json_pack("{sbsb}", "ok", 1, "redemptionStarted", 1);
-    if (action == ADMIN_PAYOUT)
-        return json_pack("{sb}", "ok", 1);
-    return json_pack("{sbsb}", "ok", 1, "terminated", terminated);
+    if (terminated || (rc != 0 && err.code == 1)) { /* 1: the Mediator is terminated */
+        forget(p, mediator);
+        json_object_set_new(o, "forgotten", json_true());
+    }
+    return o;
 }
 
 /* The Mediators to act on: ?mediator=, else every one that paid us. */
@@ -202,11 +221,24 @@ static void handle_admin(ex_provider *p, const ex_request *req, enum admin_actio
     json_t *body = json_pack("{sssosi}", "action", names[action], "mediators", results,
                              "count", (int)n);
     if (n == 0)
-        json_object_set_new(body, "message", json_string("no Mediator has paid this service yet"));
+        json_object_set_new(body, "message",
+                            json_string("no live Mediator is known to pay this service"));
     ex_answer_json(ans, all_ok ? 200 : 502, body);
 }
 
-static void handle_status(ex_provider *p, ex_answer *ans)
+/* Adds what the Payment Server knows of each Mediator (?funds=true). */
+static void add_mediator_states(ex_provider *p, json_t *mediators)
+{
+    const char *address;
+    json_t *entry;
+    json_object_foreach(mediators, address, entry) {
+        json_t *state = ex_mediator_state_json(p->svc->client, address);
+        json_object_update(entry, state);
+        json_decref(state);
+    }
+}
+
+static void handle_status(ex_provider *p, const ex_request *req, ex_answer *ans)
 {
     json_t *mediators = json_object();
     pthread_mutex_lock(&p->lock);
@@ -218,6 +250,9 @@ static void handle_status(ex_provider *p, ex_answer *ans)
                              p->svc->client != NULL, "costPerRequest", p->cost_wei, "served",
                              (json_int_t)p->served, "refused", (json_int_t)p->refused);
     pthread_mutex_unlock(&p->lock);
+    const char *funds = ex_request_param(req, "funds");
+    if (p->svc->client && funds && strcmp(funds, "true") == 0)
+        add_mediator_states(p, mediators); /* outside the lock: these ask the Payment Server */
     json_object_set_new(body, "mediators", mediators);
     json_object_set_new(body, "address", p->svc->client
                                              ? json_string(paychan_client_address(p->svc->client))
@@ -235,7 +270,7 @@ int ex_provider_handle_common(ex_provider *p, const ex_request *req, ex_answer *
     else if (strcmp(path, "/terminate") == 0)
         handle_admin(p, req, ADMIN_TERMINATE, ans);
     else if (strcmp(path, "/status") == 0)
-        handle_status(p, ans);
+        handle_status(p, req, ans);
     else
         return 0;
     return 1;

@@ -4,7 +4,8 @@
  *
  * A provider learns which Mediators pay it from the x-pay-mediator header
  * of every request its Payment Server validated; /redeem, /payout and
- * /terminate act on all of those (or on one given by ?mediator=0x...). */
+ * /terminate act on all of those (or on one given by ?mediator=0x...). A
+ * Mediator found terminated by one of them is forgotten. */
 #ifndef PAYCHAN_EXAMPLES_PROVIDER_H
 #define PAYCHAN_EXAMPLES_PROVIDER_H
 
@@ -32,7 +33,9 @@ int ex_provider_take_payment(ex_provider *p, const ex_request *req, ex_answer *a
  * of them (and *ans is filled), else 0:
  *   /redeem, /payout, /terminate  (optional ?mediator=0x...)
  *   /status  this service's address, payment switch, Mediators and the
- *            paid requests served through each. */
+ *            paid requests served through each; with ?funds=true also each
+ *            Mediator's funds and termination state (asked from the Payment
+ *            Server). */
 int ex_provider_handle_common(ex_provider *p, const ex_request *req, ex_answer *ans);
 
 #endif

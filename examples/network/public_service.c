@@ -9,7 +9,8 @@
  *   /action     get a random number, save it, answer it with the token ids,
  *               the Mediators and a timing trace of the steps
  *   /terminate  start the consumer's termination of both Mediators
- *   /status     address, payment switch, Mediators, actions served */
+ *   /status     address, payment switch, Mediators, actions served;
+ *               ?funds=true adds each Mediator's funds and termination state */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -41,7 +42,7 @@ static const char *target_address_cfg(const ex_service *svc, int t)
     return t == RANDOM ? svc->cfg.random_address : svc->cfg.persistence_address;
 }
 
-/* ---- /init ------------------------------------------------------------------------------------- */
+/* ---- /init ------------------------------------------------------------------------------- */
 
 /* The provider's account: configured, else what its /status says. */
 static int provider_address(ex_service *svc, int t, char out[64], char *why, size_t why_size)
@@ -155,7 +156,7 @@ static void handle_init(ex_service *svc, public_state *st, ex_answer *ans)
                                        "autoFundingThreshold", EX_AUTO_FUNDING_THRESHOLD_WEI));
 }
 
-/* ---- /action ------------------------------------------------------------------------------------ */
+/* ---- /action ----------------------------------------------------------------------------- */
 
 typedef struct action {
     ex_service *svc;
@@ -232,7 +233,8 @@ static int run_action(action *a, json_int_t *number, ex_answer *ans)
     ok = json_integer_value(json_object_get(r.body, "saved")) == *number;
     ex_reply_free(&r);
     if (!ok) {
-        ex_answer_error(ans, 502, "persistence-service did not confirm saving %" JSON_INTEGER_FORMAT,
+        ex_answer_error(ans, 502,
+                        "persistence-service did not confirm saving %" JSON_INTEGER_FORMAT,
                         *number);
         return -1;
     }
@@ -270,7 +272,7 @@ static void handle_action(ex_service *svc, public_state *st, ex_answer *ans)
     ex_answer_json(ans, 200, body);
 }
 
-/* ---- /terminate, /status ------------------------------------------------------------------------- */
+/* ---- /terminate, /status ----------------------------------------------------------------- */
 
 static void handle_terminate(ex_service *svc, public_state *st, ex_answer *ans)
 {
@@ -292,6 +294,10 @@ static void handle_terminate(ex_service *svc, public_state *st, ex_answer *ans)
         if (paychan_terminate(svc->client, m, &terminated, &err) == 0) {
             r = json_pack("{sssbsbsb}", "mediator", m, "ok", 1, "terminated", terminated,
                           "terminationStarted", !terminated);
+            paychan_termination ts;
+            if (!terminated && paychan_termination_status(svc->client, m, &ts, &err) == 0)
+                json_object_set_new(r, "willTerminateAt",
+                                    json_integer((json_int_t)ts.will_terminate_at));
             ex_log_info("terminate %s (%s): %s", target_names[t], m,
                         terminated ? "terminated" : "termination started");
         } else {
@@ -306,7 +312,8 @@ static void handle_terminate(ex_service *svc, public_state *st, ex_answer *ans)
     ex_answer_json(ans, all_ok ? 200 : 502, json_pack("{so}", "mediators", results));
 }
 
-static void handle_status(ex_service *svc, public_state *st, ex_answer *ans)
+static void handle_status(ex_service *svc, public_state *st, const ex_request *req,
+                          ex_answer *ans)
 {
     int ready = atomic_load(&st->ready);
     json_t *body = json_pack("{sssbsbsI}", "service", svc->def->name, "paymentActive",
@@ -316,6 +323,14 @@ static void handle_status(ex_service *svc, public_state *st, ex_answer *ans)
                                              ? json_string(paychan_client_address(svc->client))
                                              : json_null());
     json_object_set_new(body, "mediators", ready ? mediators_json(st) : json_null());
+    const char *funds = ex_request_param(req, "funds");
+    if (ready && funds && strcmp(funds, "true") == 0) {
+        json_t *states = json_object();
+        for (int t = 0; t < N_TARGETS; t++)
+            json_object_set_new(states, target_names[t],
+                                ex_mediator_state_json(svc->client, st->mediators[t]));
+        json_object_set_new(body, "mediatorStates", states);
+    }
     ex_answer_json(ans, 200, body);
 }
 
@@ -330,7 +345,7 @@ static void handle(ex_service *svc, const ex_request *req, ex_answer *ans)
     else if (strcmp(path, "/terminate") == 0)
         handle_terminate(svc, st, ans);
     else if (strcmp(path, "/status") == 0)
-        handle_status(svc, st, ans);
+        handle_status(svc, st, req, ans);
     else
         ex_answer_not_found(ans, req);
 }
@@ -363,9 +378,11 @@ static const ex_service_def public_service = {
                "store it, paying both per request through payment channels (Mediators).",
     .endpoints = "  /init       deploy (or reuse) and fund one Mediator per provider (5 finney\n"
                  "              each); answers their addresses. Call once before /action.\n"
-                 "  /action     {\"randomNumber\", \"saved\", \"tokenIds\", \"mediators\", \"trace\"}\n"
+                 "  /action     a random number, saved: {\"randomNumber\", \"saved\",\n"
+                 "              \"tokenIds\", \"mediators\", \"trace\"}\n"
                  "  /terminate  start terminating both Mediators (consumer side)\n"
-                 "  /status     address, payment switch, Mediators, actions served",
+                 "  /status     address, payment switch, Mediators, actions served\n"
+                 "              (?funds=true: with each Mediator's funds and termination state)",
     .default_port = 8003,
     .default_payment_server_url = "http://127.0.0.1:3002",
     .default_keystore = "devnet/dev-only/keystores/consumer.json",

@@ -64,7 +64,8 @@ static const ex_service_def random_nr_service = {
                  "  /redeem        start redeeming the newest token of every Mediator paying us\n"
                  "  /payout        move the earned funds out of those Mediators\n"
                  "  /terminate     close those Mediators at once\n"
-                 "  /status        address, payment switch, Mediators, paid requests",
+                 "  /status        address, payment switch, Mediators, paid requests\n"
+                 "                 (?funds=true: with each Mediator's funds and termination state)",
     .default_port = 8002,
     .default_payment_server_url = "http://127.0.0.1:3001",
     .default_keystore = "devnet/dev-only/keystores/random.json",
