@@ -1,0 +1,284 @@
+/* libpaychan against real Payment Servers (paychand, memory store) and a real
+ * anvil: the consumer deploys and funds a Mediator through init, signs
+ * requests (counts 1, 2, 3, ...; also from many threads at once), the
+ * provider validates them and refuses a replay (37) and a forged token (4),
+ * and the administration calls report what the chain holds. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "client/paychan.h"
+#include "support/integration.h"
+
+#define FUNDING "1000000000000000" /* 1 finney */
+static const paychan_provider_terms TERMS = {"1000", 100, 50};
+
+typedef struct chain_test {
+    pc_itest *it;
+    paychan_client *consumer, *provider;
+    char mediator[PC_ADDRESS_TEXT_LEN];
+    uint64_t last_count;
+} chain_test;
+
+static paychan_client *client_of(pc_itest *it, const pc_test_paychand *server, int who)
+{
+    char key[67];
+    pc_hex_encode(it->key[who], 32, key);
+    /* generous: CI runs this on a loaded 2-core machine */
+    paychan_config cfg = {.server_url = pc_test_paychand_url(server), .dev_key_hex = key,
+                          .timeout_ms = 30000};
+    paychan_client *c = NULL;
+    paychan_error err;
+    if (paychan_client_create(&cfg, &c, &err) != 0)
+        fail_msg("paychan_client_create: %d %s", err.code, err.message);
+    return c;
+}
+
+/* ---- consumer: init -------------------------------------------------------------------------- */
+
+static void test_init(void **state)
+{
+    chain_test *t = *state;
+    paychan_error err;
+    paychan_target_config target = {.name = "svc", .provider = t->it->sender[IT_PROVIDER],
+                                     .funding_wei = FUNDING, .cost_per_request_wei = "1000",
+                                     .termination_timeout_s = 100, .token_redemption_timeout_s = 50,
+                                     .reuse_existing_mediator = 1};
+    assert_int_equal(paychan_add_target(t->consumer, &target, &err), 0);
+    if (paychan_init(t->consumer, &err) != 0)
+        fail_msg("init: %d %s", err.code, err.message);
+    const char *m = paychan_target_mediator(t->consumer, "svc");
+    assert_non_null(m);
+    snprintf(t->mediator, sizeof t->mediator, "%s", m);
+
+    pc_address addr;
+    pc_mediator_state st;
+    assert_int_equal(pc_address_parse(m, &addr), 0);
+    pc_itest_state(t->it, &addr, &st);
+    assert_string_equal(pc_itest_dec(&st.consumer_funds), FUNDING);
+
+    /* again: the live Mediator is reused and funded once more */
+    if (paychan_init(t->consumer, &err) != 0)
+        fail_msg("init again: %d %s", err.code, err.message);
+    assert_string_equal(paychan_target_mediator(t->consumer, "svc"), t->mediator);
+    pc_itest_state(t->it, &addr, &st);
+    assert_string_equal(pc_itest_dec(&st.consumer_funds), "2000000000000000");
+}
+
+/* ---- consumer signs, provider validates -------------------------------------------------------- */
+
+static const char *header_of(void *ctx, const char *name)
+{
+    const paychan_payment_headers *h = ctx;
+    return strcmp(name, PAYCHAN_HEADER_SENDER) == 0      ? h->sender
+           : strcmp(name, PAYCHAN_HEADER_MEDIATOR) == 0  ? h->mediator
+           : strcmp(name, PAYCHAN_HEADER_TOKEN_ID) == 0  ? h->token_id
+           : strcmp(name, PAYCHAN_HEADER_REQ_COUNT) == 0 ? h->request_count
+           : strcmp(name, PAYCHAN_HEADER_SIGNATURE) == 0 ? h->signature
+                                                         : NULL;
+}
+
+static void test_sign_and_validate(void **state)
+{
+    chain_test *t = *state;
+    paychan_error err;
+    paychan_payment_headers sent[3];
+    for (int i = 0; i < 3; i++) {
+        if (paychan_sign_request(t->consumer, "svc", &sent[i], &err) != 0)
+            fail_msg("sign_request: %d %s", err.code, err.message);
+        char want[8];
+        snprintf(want, sizeof want, "%d", i + 1);
+        assert_string_equal(sent[i].request_count, want);
+        assert_string_equal(sent[i].sender, t->it->sender[IT_CONSUMER]);
+        assert_string_equal(sent[i].mediator, t->mediator);
+        assert_string_equal(sent[i].token_id, sent[0].token_id);
+    }
+    t->last_count = 3;
+    assert_int_equal(paychan_set_provider_terms(t->provider, &TERMS, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        paychan_payment_headers got; /* as the provider reads them off the request */
+        assert_int_equal(paychan_read_payment_headers(header_of, &sent[i], &got, &err), 0);
+        if (paychan_validate_payment(t->provider, &got, &err) != 0)
+            fail_msg("validate count %d: %d %s", i + 1, err.code, err.message);
+    }
+    /* a replay is refused with 37, and the 402 body says so */
+    assert_int_equal(paychan_validate_payment(t->provider, &sent[1], &err), -1);
+    assert_int_equal(err.code, 37);
+    assert_int_equal(err.http_status, 412);
+    char *body = paychan_payment_required_body(t->provider, &err);
+    assert_non_null(strstr(body, "\"code\":37"));
+    assert_non_null(strstr(body, t->it->sender[IT_PROVIDER]));
+    free(body);
+
+    /* a forged token (a digit of s changed) is refused with 4 */
+    paychan_payment_headers forged;
+    assert_int_equal(paychan_sign_request(t->consumer, "svc", &forged, &err), 0);
+    t->last_count++;
+    forged.signature[80] = forged.signature[80] == '0' ? '1' : '0';
+    assert_int_equal(paychan_validate_payment(t->provider, &forged, &err), -1);
+    assert_int_equal(err.code, 4);
+
+    /* the consumer is not the provider of its own Mediator */
+    assert_int_equal(paychan_set_provider_terms(t->consumer, &TERMS, &err), 0);
+    assert_int_equal(paychan_validate_payment(t->consumer, &sent[2], &err), -1);
+    assert_true(err.code > 0 && err.code < PAYCHAN_E_SERVER_DOWN);
+}
+
+/* ---- many threads on one client --------------------------------------------------------------- */
+
+enum { N_THREADS = 4, SIGNS_PER_THREAD = 25 };
+
+typedef struct signer_job {
+    chain_test *t;
+    uint64_t counts[SIGNS_PER_THREAD];
+    int failures;
+} signer_job;
+
+static void *signer(void *arg)
+{
+    signer_job *job = arg;
+    for (int i = 0; i < SIGNS_PER_THREAD; i++) {
+        paychan_payment_headers h;
+        paychan_error err;
+        if (paychan_sign_request(job->t->consumer, "svc", &h, &err) != 0 ||
+            paychan_validate_payment(job->t->provider, &h, &err) != 0) {
+            fprintf(stderr, "thread call failed: %d %s\n", err.code, err.message);
+            job->failures++;
+            continue;
+        }
+        job->counts[i] = strtoull(h.request_count, NULL, 10);
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    chain_test *t = *state;
+    signer_job jobs[N_THREADS];
+    pthread_t threads[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        jobs[i] = (signer_job){.t = t};
+        assert_int_equal(pthread_create(&threads[i], NULL, signer, &jobs[i]), 0);
+    }
+    for (int i = 0; i < N_THREADS; i++)
+        pthread_join(threads[i], NULL);
+    /* every count after the earlier ones was handed out exactly once, and accepted */
+    uint8_t seen[N_THREADS * SIGNS_PER_THREAD] = {0};
+    for (int i = 0; i < N_THREADS; i++) {
+        assert_int_equal(jobs[i].failures, 0);
+        for (int k = 0; k < SIGNS_PER_THREAD; k++) {
+            uint64_t n = jobs[i].counts[k] - t->last_count - 1;
+            assert_true(n < N_THREADS * SIGNS_PER_THREAD);
+            assert_int_equal(seen[n]++, 0);
+        }
+    }
+    t->last_count += N_THREADS * SIGNS_PER_THREAD;
+}
+
+/* ---- administration ------------------------------------------------------------------------------ */
+
+static void test_admin(void **state)
+{
+    chain_test *t = *state;
+    paychan_error err;
+    paychan_funds funds;
+    assert_int_equal(paychan_funds_of(t->consumer, t->mediator, &funds, &err), 0);
+    assert_string_equal(funds.consumer_wei, "2000000000000000");
+    assert_string_equal(funds.provider_wei, "0");
+    assert_int_equal(paychan_funds_of(t->provider, t->mediator, &funds, &err), 0);
+    assert_string_equal(funds.consumer_wei, "2000000000000000");
+
+    char *status = NULL;
+    assert_int_equal(paychan_status(t->consumer, &status, &err), 0);
+    assert_non_null(strstr(status, "\"accounts\""));
+    assert_non_null(strstr(status, t->it->sender[IT_CONSUMER]));
+    free(status);
+
+    paychan_termination term;
+    assert_int_equal(paychan_termination_status(t->consumer, t->mediator, &term, &err), 0);
+    assert_int_equal(term.terminated, 0);
+    assert_int_equal(term.running, 0);
+
+    /* the provider starts a redemption of the active token */
+    if (paychan_redeem(t->provider, t->mediator, &err) != 0)
+        fail_msg("redeem: %d %s", err.code, err.message);
+    assert_int_equal(paychan_redeem(t->consumer, t->mediator, &err), -1);
+    assert_int_equal(err.code, 2); /* only the provider */
+
+    /* the consumer starts the termination timeout ... */
+    int terminated = -1;
+    if (paychan_terminate(t->consumer, t->mediator, &terminated, &err) != 0)
+        fail_msg("terminate (consumer): %d %s", err.code, err.message);
+    assert_int_equal(terminated, 0);
+    assert_int_equal(paychan_termination_status(t->provider, t->mediator, &term, &err), 0);
+    assert_int_equal(term.terminated, 0);
+    assert_int_equal(term.running, 1);
+    assert_true(term.will_terminate_at > (uint64_t)time(NULL) - 600);
+
+    /* ... and the provider closes at once */
+    if (paychan_terminate(t->provider, t->mediator, &terminated, &err) != 0)
+        fail_msg("terminate (provider): %d %s", err.code, err.message);
+    assert_int_equal(terminated, 1);
+    assert_int_equal(paychan_termination_status(t->consumer, t->mediator, &term, &err), 0);
+    assert_int_equal(term.terminated, 1);
+    paychan_payment_headers h;
+    assert_int_equal(paychan_sign_request(t->consumer, "svc", &h, &err), -1);
+    assert_int_equal(err.code, 1); /* terminated */
+}
+
+/* A service the Payment Server does not serve is refused with its code. */
+static void test_unknown_account(void **state)
+{
+    chain_test *t = *state;
+    paychan_client *stranger = client_of(t->it, t->it->consumer_server, IT_STRANGER);
+    paychan_error err;
+    paychan_funds funds;
+    assert_int_equal(paychan_funds_of(stranger, t->mediator, &funds, &err), -1);
+    assert_int_equal(err.code, 203);
+    assert_true(err.http_status >= 400 && err.http_status < 500);
+    paychan_client_destroy(stranger);
+}
+
+static int setup(void **state)
+{
+    static const pc_itest_options opts = {.store = "memory"};
+    chain_test *t = calloc(1, sizeof *t);
+    if (!t || !(t->it = pc_itest_start(&opts))) {
+        free(t);
+        return -1;
+    }
+    t->consumer = client_of(t->it, t->it->consumer_server, IT_CONSUMER);
+    t->provider = client_of(t->it, t->it->provider_server, IT_PROVIDER);
+    *state = t;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    chain_test *t = *state;
+    paychan_client_destroy(t->consumer);
+    paychan_client_destroy(t->provider);
+    pc_itest_stop(t->it);
+    free(t);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init),
+        cmocka_unit_test(test_sign_and_validate),
+        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_admin),
+        cmocka_unit_test(test_unknown_account),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
