@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// The main job: the seed's "Example Network with Payment" end to end on a
+// local dev chain. Starts the scenario example-network (scripts/scenario),
+// calls /init, performs N /action calls, has both providers redeem, waits
+// until the redemptions and payouts are on chain and prints a summary.
+//
+//   node scripts/demo-network.mjs [--actions N] [--keep]
+//     --keep  leave the network running to explore (stop: scripts/scenario stop example-network)
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Contract, JsonRpcProvider, formatEther } from 'ethers';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SCENARIO = 'example-network';
+const NODE = 'http://127.0.0.1:8545';
+const PUBLIC = 'http://127.0.0.1:8003';
+const PROVIDERS = { persistence: 'http://127.0.0.1:8001', random: 'http://127.0.0.1:8002' };
+const ABI = JSON.parse(readFileSync(path.join(ROOT, 'contracts', 'artifacts', 'Mediator.json'), 'utf8')).abi;
+const ACCOUNTS = JSON.parse(readFileSync(path.join(ROOT, 'devnet', 'dev-only', 'accounts.json'), 'utf8')).accounts;
+
+const args = process.argv.slice(2);
+const actions = Number(args[args.indexOf('--actions') + 1] || 0) || 50;
+const keep = args.includes('--keep');
+
+function scenario(...a) {
+  const r = spawnSync(path.join(ROOT, 'scripts', 'scenario'), a, { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`scripts/scenario ${a.join(' ')} failed`);
+}
+
+async function getJson(url) {
+  const res = await fetch(url);
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function balances(provider) {
+  const out = {};
+  for (const name of ['consumer', 'persistence', 'random'])
+    out[name] = await provider.getBalance(ACCOUNTS[name].address);
+  return out;
+}
+
+/** Mediator addresses from /init's answer, keyed persistence / random. */
+function mediatorsOf(init) {
+  const m = init.mediators ?? init;
+  const pick = (re) => Object.entries(m).find(([k]) => re.test(k))?.[1];
+  const found = { persistence: pick(/persist/i), random: pick(/random/i) };
+  if (!found.persistence || !found.random) throw new Error(`/init answered no Mediators: ${JSON.stringify(init)}`);
+  return found;
+}
+
+/** Waits until the Mediator shows a TokenRedeemed and a PaidOut event. */
+async function waitRedeemed(mediator, provider, deadlineMs) {
+  const c = new Contract(mediator, ABI, provider);
+  while (Date.now() < deadlineMs) {
+    const redeemed = await c.queryFilter(c.filters.TokenRedeemed(), 0);
+    const paid = await c.queryFilter(c.filters.PaidOut(), 0);
+    if (redeemed.length && paid.length) return { redeemed, paid };
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`no redemption and payout on ${mediator} in time`);
+}
+
+async function main() {
+  scenario(SCENARIO, '--detach');
+  const provider = new JsonRpcProvider(NODE, undefined, { staticNetwork: true, polling: true });
+  try {
+    const before = await balances(provider);
+    const t0 = performance.now();
+    const mediators = mediatorsOf(await getJson(`${PUBLIC}/init`));
+    console.log(`/init: Mediators ${JSON.stringify(mediators)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+
+    const times = [];
+    for (let i = 0; i < actions; i++) {
+      const t = performance.now();
+      await getJson(`${PUBLIC}/action`);
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    const p = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(2);
+    console.log(`/action x${actions}: p50 ${p(0.5)} ms, p90 ${p(0.9)} ms, max ${p(1)} ms`);
+
+    for (const [name, url] of Object.entries(PROVIDERS))
+      console.log(`${name} /redeem: ${JSON.stringify(await getJson(`${url}/redeem`))}`);
+    console.log('waiting for the grace period, the redemptions and the payouts on chain...');
+    const deadline = Date.now() + 120000;
+    const results = {};
+    for (const [name, m] of Object.entries(mediators)) results[name] = await waitRedeemed(m, provider, deadline);
+    const after = await balances(provider);
+
+    console.log('\nsummary');
+    for (const [name, m] of Object.entries(mediators)) {
+      const [ev] = results[name].redeemed;
+      console.log(`  ${name.padEnd(12)} Mediator ${m}: ${ev.args.requestCount} requests paid, ${ev.args.amount} wei earned`);
+    }
+    for (const name of Object.keys(before))
+      console.log(`  ${name.padEnd(12)} balance ${formatEther(before[name])} -> ${formatEther(after[name])} ETH`);
+    const ok = Object.values(results).every((r) => r.redeemed[0].args.requestCount === BigInt(actions));
+    console.log(ok ? `\nevery one of the ${actions} actions was paid to both providers`
+                   : `\nMISMATCH: expected ${actions} paid requests per provider`);
+    if (!ok) process.exitCode = 1;
+  } finally {
+    provider.destroy();
+    if (keep) console.log(`\nthe network keeps running: http://127.0.0.1:8003/action, visualizer http://127.0.0.1:3001/visualizer/ ; stop: scripts/scenario stop ${SCENARIO}`);
+    else scenario('stop', SCENARIO);
+  }
+}
+
+main().catch((e) => {
+  console.error(`demo: ${e.message}`);
+  if (!keep) scenario('stop', SCENARIO);
+  process.exit(1);
+});
