@@ -39,7 +39,9 @@ const CONTAINER_VIEW = {
   dataDir: '/var/lib/paychan',     // ${RUN} -> /var/lib/paychan/ (a named volume)
   listenAny: '0.0.0.0',            // 127.0.0.1 as a listen address -> 0.0.0.0
   chainService: 'chain',           // the dev chain's service name
-  debianImages: ['debian:12', 'debian:12-slim'],
+  // Debian 12 bases: Debian's own, and the Node.js project's bookworm images (Node.js 20, which the
+  // lock file's anvil wants) for the stages that run npm.
+  debianImages: ['debian:12', 'debian:12-slim', 'node:20-bookworm', 'node:20-bookworm-slim'],
   runtimeImage: 'debian:12-slim',
 };
 
