@@ -44,6 +44,14 @@ else
     echo "install-deps: Debian packages present"
 fi
 
+# anvil's npm package needs Node.js 20 or newer (npm skips its binary on
+# older ones without an error), so say so plainly.
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if ((node_major < 20)); then
+    echo "install-deps: Node.js $(node --version) is too old; anvil (npm @foundry-rs/anvil) needs Node.js >= 20" >&2
+    exit 1
+fi
+
 # npm ci only when the installed tree does not match the lockfile.
 stamp="$repo/node_modules/.paychan-lock.sha256"
 want="$(sha256sum "$repo/package-lock.json" | cut -d' ' -f1)"
