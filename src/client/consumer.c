@@ -139,6 +139,18 @@ static int deposit(paychan_client *c, const pc_client_target *t, const char *med
     return 0;
 }
 
+/* 1 if a (reused) Mediator already holds at least t's funding for the
+ * consumer: calling init again must not deposit again each time. */
+static int already_funded(paychan_client *c, const pc_client_target *t, const char *mediator)
+{
+    paychan_funds funds;
+    paychan_error ignored;
+    pc_u256 have, want;
+    return t->reuse && paychan_funds_of(c, mediator, &funds, &ignored) == 0 &&
+           pc_u256_parse_dec(funds.consumer_wei, &have) == 0 &&
+           pc_u256_parse_dec(t->funding, &want) == 0 && pc_u256_cmp(&have, &want) >= 0;
+}
+
 int paychan_init(paychan_client *c, paychan_error *err)
 {
     pc_client_clear(err);
@@ -154,7 +166,8 @@ int paychan_init(paychan_client *c, paychan_error *err)
         char mediator[PC_ADDRESS_TEXT_LEN];
         if (use_service(c, t, mediator, err) != 0)
             return target_failure(t, "useService", err);
-        if (strcmp(t->funding, "0") != 0 && deposit(c, t, mediator, err) != 0)
+        if (strcmp(t->funding, "0") != 0 && !already_funded(c, t, mediator) &&
+            deposit(c, t, mediator, err) != 0)
             return target_failure(t, "deposit", err);
         pthread_mutex_lock(&c->lock);
         memcpy(t->mediator, mediator, sizeof mediator);

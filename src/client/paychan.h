@@ -63,7 +63,8 @@ typedef struct paychan_config {
     const char *keystore_path; /* this service's V3 keystore ... */
     const char *password_path; /* ... and the file holding its password */
     const char *dev_key_hex;   /* instead: a raw 0x-hex key, for development chains only */
-    long timeout_ms;           /* per call; 0 = 10000 (init waits for the chain: 10 x that) */
+    long timeout_ms;           /* per call; 0 = 10000 (calls that send transactions - init,
+                                  redeem, payout, terminate - wait 10 x that) */
 } paychan_config;
 
 /* Creates a client: unlocks the service's key (keystore, or the dev key)
@@ -96,8 +97,9 @@ typedef struct paychan_target_config {
 int paychan_add_target(paychan_client *c, const paychan_target_config *t, paychan_error *err);
 
 /* For every target: has the Payment Server deploy (or reuse) its Mediator
- * and deposits the funding. Waits for the chain. Safe to call again (it
- * reuses the Mediators when the targets ask for reuse). */
+ * and deposits the funding. Waits for the chain. Safe to call again: with
+ * reuse it keeps the Mediators, and deposits only into one whose consumer
+ * funds are below the funding amount. */
 int paychan_init(paychan_client *c, paychan_error *err);
 
 /* The Mediator address of target `name` after init, or NULL. */
