@@ -353,6 +353,8 @@ static void test_consumer_calls(void **state)
     fake_server *f = fake_start();
     fake_reply(f, "/useService", 200, "{\"mediatorAddress\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"}", 0);
     fake_reply(f, "/contracts/" MEDIATOR "/deposit/", 200, "{}", 0);
+    fake_reply(f, "/contracts/" MEDIATOR "/funds", 200,
+               "{\"serviceConsumerFunds\":\"4999\",\"serviceProviderFunds\":\"0\"}", 0);
     fake_reply(f, "/contracts/" MEDIATOR "/createSignatureHeaders", 200, HEADERS_JSON, 0);
     paychan_client *c = client_for(fake_url(f));
     paychan_error err;
@@ -371,20 +373,22 @@ static void test_consumer_calls(void **state)
         fail_msg("init: %d %s", err.code, err.message);
     assert_string_equal(paychan_target_mediator(c, "random"), MEDIATOR);
     assert_string_equal(paychan_target_mediator(c, "plain"), MEDIATOR);
-    assert_int_equal(fake_request_count(f), 3); /* "plain" has no funding: no deposit */
+    /* "plain" has no funding: no deposit; "random" (reused) holds less than its funding */
+    assert_int_equal(fake_request_count(f), 4);
     expect_signed(f, 0, DEV_ADDR_0,
                   "/useService?serviceProvider=" DEV_ADDR_1 "&costPerRequest=1000000000"
                   "&terminationTimeout=20&tokenRedemptionTimeout=40"
                   "&allowReuseExistingMediator=true");
-    expect_signed(f, 1, DEV_ADDR_0,
-                  "/contracts/" MEDIATOR "/deposit/5000000000000000?autoFundingThreshold=1000");
+    expect_signed(f, 1, DEV_ADDR_0, "/contracts/" MEDIATOR "/funds");
     expect_signed(f, 2, DEV_ADDR_0,
+                  "/contracts/" MEDIATOR "/deposit/5000000000000000?autoFundingThreshold=1000");
+    expect_signed(f, 3, DEV_ADDR_0,
                   "/useService?serviceProvider=" DEV_ADDR_1 "&costPerRequest=1"
                   "&terminationTimeout=3600&tokenRedemptionTimeout=3600");
 
     paychan_payment_headers h;
     assert_int_equal(paychan_sign_request(c, "random", &h, &err), 0);
-    expect_signed(f, 3, DEV_ADDR_0, "/contracts/" MEDIATOR "/createSignatureHeaders");
+    expect_signed(f, 4, DEV_ADDR_0, "/contracts/" MEDIATOR "/createSignatureHeaders");
     assert_string_equal(h.sender, DEV_ADDR_0);
     assert_string_equal(h.mediator, MEDIATOR);
     assert_string_equal(h.token_id, "987654321");

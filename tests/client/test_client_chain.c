@@ -192,10 +192,10 @@ static void test_admin(void **state)
     paychan_error err;
     paychan_funds funds;
     assert_int_equal(paychan_funds_of(t->consumer, t->mediator, &funds, &err), 0);
-    assert_string_equal(funds.consumer_wei, "2000000000000000");
+    assert_string_equal(funds.consumer_wei, FUNDING);
     assert_string_equal(funds.provider_wei, "0");
     assert_int_equal(paychan_funds_of(t->provider, t->mediator, &funds, &err), 0);
-    assert_string_equal(funds.consumer_wei, "2000000000000000");
+    assert_string_equal(funds.consumer_wei, FUNDING);
 
     char *status = NULL;
     assert_int_equal(paychan_status(t->consumer, &status, &err), 0);
