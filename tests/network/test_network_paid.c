@@ -1,0 +1,547 @@
+/* test_network_paid.c: the example network with payment (the seed's
+ * scenario c, spec §8) end to end, real processes over real HTTP: anvil,
+ * the providers' and PublicService's paychand, and the three services
+ * (tests/support/network.h). The tests run in order on one network:
+ *
+ *  1. /init deploys and funds both Mediators; 50 /action calls all succeed,
+ *     and each provider counts 50 paid requests through its Mediator.
+ *  2. persistence-service refuses, with 402 and the spec's code, a request
+ *     without payment (604), a forged token (4), replayed tokens (37) and a
+ *     token made for random-nr-service's Mediator (2); nothing moves on
+ *     chain and nothing of it is counted or saved.
+ *  3. /redeem on both providers: the Payment Server's timer redeems exactly
+ *     50 requests after the grace period (50 x cost into the provider's
+ *     funds, read on chain at that block) and pays them out; the provider's
+ *     account gains exactly that minus the gas of its transactions. /payout
+ *     afterwards moves the rest (nothing) and costs only its gas.
+ *  4. 5 more actions pay with the new token ids; /terminate from
+ *     PublicService: the providers' final redemption, then both Mediators
+ *     terminated, empty, and the remaining deposit back with the consumer,
+ *     all to the wei with gas accounted for from the receipts.
+ *  5. Every process exits cleanly (status 0) on SIGTERM.
+ *
+ * Mediator timeouts are 8 s / 4 s and the Payment Servers' duties run every
+ * 200 ms, so the whole program takes well under a minute; every wait polls
+ * with a generous deadline. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "support/network.h"
+
+#define N_ACTIONS 50
+#define N_MORE_ACTIONS 5
+#define FUNDING_WEI 5000000000000000ULL /* 5 finney per Mediator (spec §8) */
+#define EVENT_DEADLINE_MS 90000         /* a few seconds normally; room for a loaded CI machine */
+#define LOG_LINES 40
+
+/* The two providers, indexed as their services. */
+enum { P_PERSISTENCE = PC_NET_PERSISTENCE, P_RANDOM = PC_NET_RANDOM, N_PROVIDERS = 2 };
+
+static const struct {
+    const char *name;     /* in PublicService's answers */
+    const char *service_path; /* the paid endpoint */
+    uint64_t cost;        /* wei per request */
+    int account;          /* pc_itest slot */
+} providers[N_PROVIDERS] = {
+    [P_PERSISTENCE] = {"persistence", "/save?nr=7", 2000000000ULL, PC_NET_ACC_PERSISTENCE},
+    [P_RANDOM] = {"random", "/randomNumber", 1000000000ULL, PC_NET_ACC_RANDOM},
+};
+
+static pc_test_network *net;
+static pc_address mediator[N_PROVIDERS];
+static pc_u256 paid_token_id[N_PROVIDERS]; /* the token id of the first 50 actions */
+
+/* ---- failing with the story ------------------------------------------------------------------ */
+
+/* Prints the services' logs, then fails like it_fail (which adds the Payment Servers' logs). */
+#define net_fail(...)                                                                            \
+    (pc_test_network_print_service_logs(net, LOG_LINES),                                        \
+     pc_itest_fail_at(__FILE__, __LINE__, __VA_ARGS__))
+#define net_check(cond)                                                                          \
+    do {                                                                                         \
+        if (!(cond))                                                                             \
+            net_fail("check failed: %s", #cond);                                                 \
+    } while (0)
+#define net_check_u256(actual, expected, what)                                                   \
+    do {                                                                                         \
+        pc_u256 a_ = (actual), e_ = (expected);                                                  \
+        if (pc_u256_cmp(&a_, &e_) != 0)                                                          \
+            net_fail("%s: %s wei, expected %s wei", (what), pc_itest_dec(&a_),                 \
+                     pc_itest_dec(&e_));                                                         \
+    } while (0)
+
+static pc_u256 wei(uint64_t v)
+{
+    return pc_u256_from_u64(v);
+}
+
+static pc_u256 sub(pc_u256 a, pc_u256 b)
+{
+    pc_u256 r;
+    net_check(pc_u256_sub(&r, &a, &b) == 0);
+    return r;
+}
+
+static pc_u256 add(pc_u256 a, pc_u256 b)
+{
+    pc_u256 r;
+    net_check(pc_u256_add(&r, &a, &b) == 0);
+    return r;
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------------ */
+
+/* GET on service s that must answer 200 with a JSON object (owned by r). */
+static json_t *get_ok_at(pc_net_service s, pc_test_reply *r, const char *target, const char *file,
+                         int line)
+{
+    pc_test_network_get(net, s, NULL, r, "%s", target);
+    if (r->status != 200 || !json_is_object(r->body)) {
+        pc_test_network_print_service_logs(net, LOG_LINES);
+        pc_itest_fail_at(file, line, "%s %s: expected 200 with a JSON object, got %ld: %s",
+                         pc_test_network_name(s), target, r->status, r->text);
+    }
+    return r->body;
+}
+#define get_ok(s, r, target) get_ok_at((s), (r), (target), __FILE__, __LINE__)
+
+static const char *member_string(json_t *o, const char *path1, const char *path2)
+{
+    json_t *v = json_object_get(o, path1);
+    if (path2)
+        v = json_object_get(v, path2);
+    return json_string_value(v);
+}
+
+/* The provider's /status: {"mediators": {m: {"paidRequests": n}}, "served", "refused"}. */
+static void provider_counts(int p, long long *paid, long long *served, long long *refused)
+{
+    pc_test_reply r;
+    json_t *body = get_ok((pc_net_service)p, &r, "/status");
+    json_t *m = json_object_get(json_object_get(body, "mediators"), pc_itest_addr(&mediator[p]));
+    *paid = json_integer_value(json_object_get(m, "paidRequests"));
+    *served = json_integer_value(json_object_get(body, "served"));
+    *refused = json_integer_value(json_object_get(body, "refused"));
+    net_check(json_is_true(json_object_get(body, "paymentActive")));
+    pc_address addr;
+    const char *a = member_string(body, "address", NULL);
+    net_check(a && pc_address_parse(a, &addr) == 0 &&
+              pc_address_equal(&addr, &net->chain.addr[providers[p].account]));
+    pc_test_reply_free(&r);
+}
+
+/* Sends a paid request with token tok to provider p. */
+static void send_token(int p, const pc_itest_token *tok, pc_test_reply *r)
+{
+    char h[5][200];
+    snprintf(h[0], sizeof h[0], "x-pay-sender: %s", tok->sender);
+    snprintf(h[1], sizeof h[1], "x-pay-mediator: %s", tok->mediator);
+    snprintf(h[2], sizeof h[2], "x-pay-token-id: %s", tok->token_id);
+    snprintf(h[3], sizeof h[3], "x-pay-req-count: %llu", (unsigned long long)tok->count);
+    snprintf(h[4], sizeof h[4], "x-pay-signature: %s", tok->signature);
+    const char *const headers[] = {h[0], h[1], h[2], h[3], h[4], NULL};
+    pc_test_network_get(net, (pc_net_service)p, headers, r, "%s", providers[p].service_path);
+}
+
+/* The answer is the 402 of spec §2 with `code` and provider p's terms. */
+static void expect_refusal_at(int p, pc_test_reply *r, long code, const char *what,
+                              const char *file, int line)
+{
+    json_t *terms = json_object_get(r->body, "terms");
+    const char *provider = member_string(terms, "serviceProvider", NULL);
+    const char *min_cost = member_string(terms, "minCostPerRequest", NULL);
+    const char *message = member_string(r->body, "message", NULL);
+    char cost[32];
+    pc_address addr;
+    snprintf(cost, sizeof cost, "%llu", (unsigned long long)providers[p].cost);
+    int ok = r->status == 402 && pc_test_reply_code(r) == code && message && *message &&
+             provider && pc_address_parse(provider, &addr) == 0 &&
+             pc_address_equal(&addr, &net->chain.addr[providers[p].account]) && min_cost &&
+             strcmp(min_cost, cost) == 0 &&
+             json_integer_value(json_object_get(terms, "terminationTimeout")) ==
+                 (json_int_t)net->termination_timeout_s &&
+             json_integer_value(json_object_get(terms, "tokenRedemptionTimeout")) ==
+                 (json_int_t)net->token_redemption_timeout_s;
+    if (!ok) {
+        pc_test_network_print_service_logs(net, LOG_LINES);
+        pc_itest_fail_at(file, line, "%s: expected 402 with code %ld and %s's terms, got %ld: %s",
+                         what, code, providers[p].name, r->status, r->text);
+    }
+    pc_test_reply_free(r);
+}
+#define expect_refusal(p, r, code, what) \
+    expect_refusal_at((p), (r), (code), (what), __FILE__, __LINE__)
+
+/* ---- the chain ------------------------------------------------------------------------------- */
+
+static pc_mediator_state state_of(int p)
+{
+    pc_mediator_state st;
+    pc_itest_state(&net->chain, &mediator[p], &st);
+    return st;
+}
+
+static pc_u256 earned(int p, uint64_t requests)
+{
+    pc_u256 r;
+    pc_u256 n = wei(requests), cost = wei(providers[p].cost);
+    net_check(pc_u256_mul(&r, &n, &cost) == 0);
+    return r;
+}
+
+/* Waits until Mediator p has at least n events of kind; *last = the newest. */
+static void wait_events(int p, pc_mediator_event_kind kind, size_t n, pc_mediator_event *last)
+{
+    size_t got = pc_itest_wait_events(&net->chain, &mediator[p], kind, n, EVENT_DEADLINE_MS, last);
+    if (got < n)
+        net_fail("%s's Mediator: %zu %s events after %d ms, expected %zu", providers[p].name,
+                 got, pc_mediator_event_name(kind), EVENT_DEADLINE_MS, n);
+}
+
+/* ---- 1. /init and 50 paid actions ------------------------------------------------------------ */
+
+static void check_new_mediator(int p)
+{
+    pc_mediator_terms terms;
+    pc_error err;
+    if (pc_mediator_read_terms(net->chain.rpc, &mediator[p], &terms, &err) != 0)
+        net_fail("terms of %s: %s", pc_itest_addr(&mediator[p]), err.message);
+    net_check(pc_address_equal(&terms.consumer, &net->chain.addr[PC_NET_ACC_PUBLIC]));
+    net_check(pc_address_equal(&terms.provider, &net->chain.addr[providers[p].account]));
+    net_check_u256(terms.cost_per_request, wei(providers[p].cost), "cost per request");
+    net_check(terms.termination_timeout == net->termination_timeout_s);
+    net_check(terms.token_redemption_timeout == net->token_redemption_timeout_s);
+    pc_mediator_state st = state_of(p);
+    net_check_u256(st.consumer_funds, wei(FUNDING_WEI), "consumer funds after /init");
+    net_check_u256(st.provider_funds, wei(0), "provider funds after /init");
+    net_check(!st.terminated && st.termination_started_at == 0);
+}
+
+/* One /action; checks its answer and returns the token ids it paid with. */
+static void one_action(pc_u256 ids[N_PROVIDERS])
+{
+    pc_test_reply r;
+    json_t *body = get_ok(PC_NET_PUBLIC, &r, "/action");
+    json_int_t number = json_integer_value(json_object_get(body, "randomNumber"));
+    net_check(json_is_integer(json_object_get(body, "randomNumber")) && number >= 0 &&
+              number < 1000000);
+    net_check(json_is_true(json_object_get(body, "saved")));
+    net_check(json_array_size(json_object_get(body, "trace")) == 5);
+    for (int p = 0; p < N_PROVIDERS; p++) {
+        const char *id = member_string(body, "tokenIds", providers[p].name);
+        const char *m = member_string(body, "mediators", providers[p].name);
+        pc_address addr;
+        if (!id || pc_u256_parse_dec(id, &ids[p]) != 0 || !m || pc_address_parse(m, &addr) != 0 ||
+            !pc_address_equal(&addr, &mediator[p]))
+            net_fail("/action: bad tokenIds or mediators for %s: %s", providers[p].name, r.text);
+    }
+    pc_test_reply_free(&r);
+}
+
+/* n actions that must all pay with the token ids `expected`. */
+static void actions_with(int n, const pc_u256 expected[N_PROVIDERS])
+{
+    for (int i = 0; i < n; i++) {
+        pc_u256 ids[N_PROVIDERS];
+        one_action(ids);
+        for (int p = 0; p < N_PROVIDERS; p++)
+            if (pc_u256_cmp(&ids[p], &expected[p]) != 0)
+                net_fail("action %d paid %s with token id %s, expected the active id %s", i + 1,
+                         providers[p].name, pc_itest_dec(&ids[p]), pc_itest_dec(&expected[p]));
+    }
+}
+
+static void test_init_and_paid_actions(void **state)
+{
+    (void)state;
+    pc_test_reply r;
+    json_t *body = get_ok(PC_NET_PUBLIC, &r, "/init");
+    pc_address consumer;
+    const char *c = member_string(body, "consumer", NULL);
+    net_check(json_is_true(json_object_get(body, "paymentActive")));
+    net_check(c && pc_address_parse(c, &consumer) == 0 &&
+              pc_address_equal(&consumer, &net->chain.addr[PC_NET_ACC_PUBLIC]));
+    for (int p = 0; p < N_PROVIDERS; p++) {
+        const char *m = member_string(body, "mediators", providers[p].name);
+        if (!m || pc_address_parse(m, &mediator[p]) != 0)
+            net_fail("/init: no Mediator for %s: %s", providers[p].name, r.text);
+        check_new_mediator(p);
+        paid_token_id[p] = state_of(p).active_token_id;
+    }
+    pc_test_reply_free(&r);
+
+    actions_with(N_ACTIONS, paid_token_id);
+
+    for (int p = 0; p < N_PROVIDERS; p++) {
+        long long paid, served, refused;
+        provider_counts(p, &paid, &served, &refused);
+        if (paid != N_ACTIONS || served != N_ACTIONS || refused != 0)
+            net_fail("%s counts %lld paid, %lld served, %lld refused; expected %d, %d, 0",
+                     providers[p].name, paid, served, refused, N_ACTIONS, N_ACTIONS);
+        /* Paid off chain: nothing moved yet. */
+        net_check_u256(state_of(p).consumer_funds, wei(FUNDING_WEI), "consumer funds");
+    }
+    body = get_ok(PC_NET_PERSISTENCE, &r, "/numbers?last=1000");
+    net_check(json_integer_value(json_object_get(body, "count")) == N_ACTIONS);
+    pc_test_reply_free(&r);
+    body = get_ok(PC_NET_PUBLIC, &r, "/status");
+    net_check(json_integer_value(json_object_get(body, "actions")) == N_ACTIONS);
+    pc_test_reply_free(&r);
+}
+
+/* ---- 2. refusals ----------------------------------------------------------------------------- */
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    pc_itest *t = &net->chain;
+    pc_mediator_state before[N_PROVIDERS];
+    for (int p = 0; p < N_PROVIDERS; p++)
+        before[p] = state_of(p);
+    uint64_t block = pc_itest_block(t);
+    pc_test_reply r;
+    pc_itest_token tok;
+
+    /* No payment headers at all. */
+    pc_test_network_get(net, PC_NET_PERSISTENCE, NULL, &r, "/save?nr=7");
+    expect_refusal(P_PERSISTENCE, &r, 604, "no payment headers");
+
+    /* The consumer's token for the next count, signed by a key that is not the consumer's. */
+    pc_itest_sign_token(t, PC_NET_ACC_OUTSIDER, PC_NET_ACC_PUBLIC, &mediator[P_PERSISTENCE],
+                        &paid_token_id[P_PERSISTENCE], N_ACTIONS + 1, &tok);
+    send_token(P_PERSISTENCE, &tok, &r);
+    expect_refusal(P_PERSISTENCE, &r, 4, "forged token");
+
+    /* Replays: the very token of the last action (count 50; RFC 6979 signs it identically),
+     * and the first one. */
+    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, &mediator[P_PERSISTENCE],
+                        &paid_token_id[P_PERSISTENCE], N_ACTIONS, &tok);
+    send_token(P_PERSISTENCE, &tok, &r);
+    expect_refusal(P_PERSISTENCE, &r, 37, "replayed token (count 50)");
+    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, &mediator[P_PERSISTENCE],
+                        &paid_token_id[P_PERSISTENCE], 1, &tok);
+    send_token(P_PERSISTENCE, &tok, &r);
+    expect_refusal(P_PERSISTENCE, &r, 37, "replayed token (count 1)");
+
+    /* A genuine token that PublicService's Payment Server made for random-nr-service. */
+    it_headers(t, PC_NET_ACC_PUBLIC, &mediator[P_RANDOM], &tok);
+    net_check(tok.count == N_ACTIONS + 1);
+    send_token(P_PERSISTENCE, &tok, &r);
+    expect_refusal(P_PERSISTENCE, &r, 2, "token for another provider");
+
+    /* Nothing was counted, saved or sent; the consumer's funds are untouched on chain. */
+    long long paid, served, refused;
+    provider_counts(P_PERSISTENCE, &paid, &served, &refused);
+    if (paid != N_ACTIONS || served != N_ACTIONS || refused != 5)
+        net_fail("persistence counts %lld paid, %lld served, %lld refused; expected %d, %d, 5",
+                 paid, served, refused, N_ACTIONS, N_ACTIONS);
+    json_t *body = get_ok(PC_NET_PERSISTENCE, &r, "/numbers?last=1000");
+    net_check(json_integer_value(json_object_get(body, "count")) == N_ACTIONS);
+    pc_test_reply_free(&r);
+    net_check(pc_itest_block(t) == block);
+    for (int p = 0; p < N_PROVIDERS; p++) {
+        pc_mediator_state now = state_of(p);
+        net_check_u256(now.consumer_funds, before[p].consumer_funds, "consumer funds");
+        net_check_u256(now.provider_funds, before[p].provider_funds, "provider funds");
+        net_check_u256(now.active_token_id, before[p].active_token_id, "active token id");
+    }
+}
+
+/* ---- 3. redemption and payout ---------------------------------------------------------------- */
+
+/* GET /redeem or /payout on provider p; asserts every Mediator (the one) succeeded. */
+static void admin_call(int p, const char *action)
+{
+    pc_test_reply r;
+    char target[32];
+    snprintf(target, sizeof target, "/%s", action);
+    json_t *body = get_ok((pc_net_service)p, &r, target);
+    json_t *entry = json_object_get(json_object_get(body, "mediators"),
+                                    pc_itest_addr(&mediator[p]));
+    if (json_integer_value(json_object_get(body, "count")) != 1 ||
+        !json_is_true(json_object_get(entry, "ok")) ||
+        (strcmp(action, "redeem") == 0 &&
+         !json_is_true(json_object_get(entry, "redemptionStarted"))))
+        net_fail("%s /%s: %s", providers[p].name, action, r.text);
+    pc_test_reply_free(&r);
+}
+
+static void check_redemption(int p, uint64_t after_block, const pc_u256 *balance_before)
+{
+    pc_itest *t = &net->chain;
+    pc_mediator_event started, redeemed, paid;
+    pc_u256 amount = earned(p, N_ACTIONS), funds;
+    wait_events(p, PC_MEDIATOR_PAID_OUT, 1, &paid);
+    net_check(pc_itest_count_events(t, &mediator[p], PC_MEDIATOR_REDEMPTION_STARTED, &started) ==
+              1);
+    net_check(pc_itest_count_events(t, &mediator[p], PC_MEDIATOR_TOKEN_REDEEMED, &redeemed) ==
+              1);
+    net_check_u256(started.id_a, paid_token_id[p], "redemption started for token id");
+    net_check_u256(redeemed.id_a, paid_token_id[p], "redeemed token id");
+    net_check_u256(redeemed.amount_a, wei(N_ACTIONS), "redeemed request count");
+    net_check_u256(redeemed.amount_b, amount, "redeemed amount");
+    /* Into the provider's funds in the Mediator (read at the redemption's block) ... */
+    net_check(pc_test_network_u256_at(net, &mediator[p], "serviceProviderFunds",
+                                      redeemed.block_number - 1, &funds) == 0);
+    net_check_u256(funds, wei(0), "provider funds before the redemption");
+    net_check(pc_test_network_u256_at(net, &mediator[p], "serviceProviderFunds",
+                                      redeemed.block_number, &funds) == 0);
+    net_check_u256(funds, amount, "provider funds right after the redemption");
+    /* ... and out to the provider's account. */
+    net_check(pc_address_equal(&paid.party_a, &t->addr[providers[p].account]));
+    net_check_u256(paid.amount_a, amount, "paid out");
+    pc_mediator_state st = state_of(p);
+    net_check_u256(st.consumer_funds, sub(wei(FUNDING_WEI), amount), "consumer funds");
+    net_check_u256(st.provider_funds, wei(0), "provider funds after the payout");
+    net_check_u256(st.balance, st.consumer_funds, "ether the Mediator holds");
+    net_check(pc_u256_cmp(&st.active_token_id, &paid_token_id[p]) != 0 &&
+              !pc_u256_is_zero(&st.active_token_id));
+    pc_u256 fees = pc_itest_fees_since(t, providers[p].account, after_block);
+    net_check(!pc_u256_is_zero(&fees));
+    net_check_u256(add(pc_itest_balance(t, providers[p].account), fees),
+                   add(*balance_before, amount), "provider's account + gas (earned)");
+}
+
+static void test_redeem_and_payout(void **state)
+{
+    (void)state;
+    pc_itest *t = &net->chain;
+    uint64_t block = pc_itest_block(t);
+    pc_u256 balance[N_PROVIDERS];
+    for (int p = 0; p < N_PROVIDERS; p++)
+        balance[p] = pc_itest_balance(t, providers[p].account);
+    for (int p = 0; p < N_PROVIDERS; p++)
+        admin_call(p, "redeem");
+    for (int p = 0; p < N_PROVIDERS; p++)
+        check_redemption(p, block, &balance[p]);
+
+    /* /payout now: the timer already paid out, so it moves nothing and costs only gas. */
+    for (int p = 0; p < N_PROVIDERS; p++) {
+        pc_mediator_event paid;
+        admin_call(p, "payout");
+        wait_events(p, PC_MEDIATOR_PAID_OUT, 2, &paid);
+        net_check_u256(paid.amount_a, wei(0), "second payout");
+        pc_u256 fees = pc_itest_fees_since(t, providers[p].account, block);
+        net_check_u256(add(pc_itest_balance(t, providers[p].account), fees),
+                       add(balance[p], earned(p, N_ACTIONS)),
+                       "provider's account + gas after /payout");
+        net_check_u256(state_of(p).provider_funds, wei(0), "provider funds after /payout");
+    }
+}
+
+/* ---- 4. termination -------------------------------------------------------------------------- */
+
+/* /terminate from PublicService: both Mediators start their termination timeout. */
+static void consumer_terminates(void)
+{
+    pc_test_reply r;
+    json_t *body = get_ok(PC_NET_PUBLIC, &r, "/terminate");
+    uint64_t now = (uint64_t)time(NULL);
+    for (int p = 0; p < N_PROVIDERS; p++) {
+        json_t *e = json_object_get(json_object_get(body, "mediators"), providers[p].name);
+        json_int_t at = json_integer_value(json_object_get(e, "willTerminateAt"));
+        pc_address addr;
+        const char *m = member_string(e, "mediator", NULL);
+        if (!json_is_true(json_object_get(e, "ok")) ||
+            !json_is_true(json_object_get(e, "terminationStarted")) ||
+            json_is_true(json_object_get(e, "terminated")) || !m ||
+            pc_address_parse(m, &addr) != 0 || !pc_address_equal(&addr, &mediator[p]) ||
+            at < (json_int_t)(now + net->termination_timeout_s) - 5 ||
+            at > (json_int_t)(now + net->termination_timeout_s) + 5)
+            net_fail("/terminate for %s: %s", providers[p].name, r.text);
+    }
+    pc_test_reply_free(&r);
+}
+
+static void test_more_actions_then_terminate(void **state)
+{
+    (void)state;
+    pc_itest *t = &net->chain;
+    pc_u256 active[N_PROVIDERS], left[N_PROVIDERS], expected_back = {{0}};
+    for (int p = 0; p < N_PROVIDERS; p++)
+        active[p] = state_of(p).active_token_id;
+    actions_with(N_MORE_ACTIONS, active);
+
+    uint64_t block = pc_itest_block(t);
+    pc_u256 consumer_before = pc_itest_balance(t, PC_NET_ACC_PUBLIC), provider_before[N_PROVIDERS];
+    for (int p = 0; p < N_PROVIDERS; p++) {
+        provider_before[p] = pc_itest_balance(t, providers[p].account);
+        left[p] = sub(wei(FUNDING_WEI), earned(p, N_ACTIONS + N_MORE_ACTIONS));
+        expected_back = add(expected_back, left[p]);
+    }
+    consumer_terminates();
+
+    for (int p = 0; p < N_PROVIDERS; p++) {
+        pc_mediator_event ended, redeemed;
+        wait_events(p, PC_MEDIATOR_TERMINATED, 1, &ended);
+        /* The providers' final redemption of the 5 newer requests came first. */
+        net_check(pc_itest_count_events(t, &mediator[p], PC_MEDIATOR_TOKEN_REDEEMED, &redeemed) ==
+                  2);
+        net_check_u256(redeemed.id_a, active[p], "finally redeemed token id");
+        net_check_u256(redeemed.amount_a, wei(N_MORE_ACTIONS), "finally redeemed request count");
+        net_check(redeemed.block_number < ended.block_number);
+        net_check(pc_address_equal(&ended.party_a, &t->addr[PC_NET_ACC_PUBLIC]));
+        net_check_u256(ended.amount_a, left[p], "consumer's payout at termination");
+        pc_mediator_state st = state_of(p);
+        net_check(st.terminated);
+        net_check_u256(st.consumer_funds, wei(0), "consumer funds after termination");
+        net_check_u256(st.provider_funds, wei(0), "provider funds after termination");
+        net_check_u256(st.balance, wei(0), "ether left in the Mediator");
+        /* The provider got the 5 newer requests (by its payout or the termination's). */
+        pc_u256 fees = pc_itest_fees_since(t, providers[p].account, block);
+        net_check_u256(add(pc_itest_balance(t, providers[p].account), fees),
+                       add(provider_before[p], earned(p, N_MORE_ACTIONS)),
+                       "provider's account + gas at the end");
+    }
+    pc_u256 fees = pc_itest_fees_since(t, PC_NET_ACC_PUBLIC, block);
+    net_check(!pc_u256_is_zero(&fees));
+    net_check_u256(add(pc_itest_balance(t, PC_NET_ACC_PUBLIC), fees),
+                   add(consumer_before, expected_back),
+                   "consumer's account + gas (the remaining deposit came back)");
+}
+
+/* ---- 5. clean shutdown ----------------------------------------------------------------------- */
+
+static void test_clean_shutdown(void **state)
+{
+    (void)state;
+    int status = pc_test_network_stop(net);
+    net = NULL;
+    assert_int_equal(status, 0);
+}
+
+/* ---- main ------------------------------------------------------------------------------------ */
+
+static int setup(void **state)
+{
+    (void)state;
+    net = pc_test_network_start_default();
+    return net ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    pc_test_network_stop(net); /* if a test failed before the shutdown test */
+    net = NULL;
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_and_paid_actions),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_redeem_and_payout),
+        cmocka_unit_test(test_more_actions_then_terminate),
+        cmocka_unit_test(test_clean_shutdown),
+    };
+    return cmocka_run_group_tests_name("network_paid", tests, setup, teardown);
+}
