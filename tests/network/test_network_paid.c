@@ -5,10 +5,12 @@
  *
  *  1. /init deploys and funds both Mediators; 50 /action calls all succeed,
  *     and each provider counts 50 paid requests through its Mediator.
- *  2. persistence-service refuses, with 402 and the spec's code, a request
- *     without payment (604), a forged token (4), replayed tokens (37) and a
- *     token made for random-nr-service's Mediator (2); nothing moves on
- *     chain and nothing of it is counted or saved.
+ *  2. persistence-service refuses, with 402, the spec's code and its terms,
+ *     a request without payment or without a signature (604), a forged
+ *     token and a stranger's token (4), replayed tokens (37), an unknown
+ *     token id (36), a count beyond the deposit (34) and a token made for
+ *     random-nr-service's Mediator (2); nothing moves on chain and nothing
+ *     of it is counted or saved.
  *  3. /redeem on both providers: the Payment Server's timer redeems exactly
  *     50 requests after the grace period (50 x cost into the provider's
  *     funds, read on chain at that block) and pays them out; the provider's
@@ -17,7 +19,8 @@
  *  4. 5 more actions pay with the new token ids; /terminate from
  *     PublicService: the providers' final redemption, then both Mediators
  *     terminated, empty, and the remaining deposit back with the consumer,
- *     all to the wei with gas accounted for from the receipts.
+ *     all to the wei with gas accounted for from the receipts; /action
+ *     then fails with code 1 (terminated).
  *  5. Every process exits cleanly (status 0) on SIGTERM.
  *
  * Mediator timeouts are 8 s / 4 s and the Payment Servers' duties run every
@@ -37,6 +40,7 @@
 
 #define N_ACTIONS 50
 #define N_MORE_ACTIONS 5
+#define N_REFUSALS 9 /* test_refusals' requests */
 #define FUNDING_WEI 5000000000000000ULL /* 5 finney per Mediator (spec §8) */
 #define EVENT_DEADLINE_MS 90000         /* a few seconds normally; room for a loaded CI machine */
 #define LOG_LINES 40
@@ -330,6 +334,33 @@ static void test_refusals(void **state)
     send_token(P_PERSISTENCE, &tok, &r);
     expect_refusal(P_PERSISTENCE, &r, 37, "replayed token (count 1)");
 
+    /* Incomplete: a genuine next token without its signature header. */
+    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, &mediator[P_PERSISTENCE],
+                        &paid_token_id[P_PERSISTENCE], N_ACTIONS + 1, &tok);
+    tok.signature[0] = '\0';
+    send_token(P_PERSISTENCE, &tok, &r);
+    expect_refusal(P_PERSISTENCE, &r, 604, "no x-pay-signature");
+
+    /* An outsider's own valid signature, naming itself as the sender: not the consumer. */
+    pc_itest_sign_token(t, PC_NET_ACC_OUTSIDER, PC_NET_ACC_OUTSIDER, &mediator[P_PERSISTENCE],
+                        &paid_token_id[P_PERSISTENCE], N_ACTIONS + 1, &tok);
+    send_token(P_PERSISTENCE, &tok, &r);
+    expect_refusal(P_PERSISTENCE, &r, 4, "token of a stranger");
+
+    /* The consumer's signature, but for a token id the Mediator never made active. */
+    pc_u256 other_id = pc_mediator_random_token_id();
+    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, &mediator[P_PERSISTENCE],
+                        &other_id, 1, &tok);
+    send_token(P_PERSISTENCE, &tok, &r);
+    expect_refusal(P_PERSISTENCE, &r, 36, "unknown token id");
+
+    /* More requests than the deposit covers (5 finney / 2 gwei = 2500000). */
+    uint64_t too_many = FUNDING_WEI / providers[P_PERSISTENCE].cost + 1;
+    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, &mediator[P_PERSISTENCE],
+                        &paid_token_id[P_PERSISTENCE], too_many, &tok);
+    send_token(P_PERSISTENCE, &tok, &r);
+    expect_refusal(P_PERSISTENCE, &r, 34, "token over the deposit");
+
     /* A genuine token that PublicService's Payment Server made for random-nr-service. */
     it_headers(t, PC_NET_ACC_PUBLIC, &mediator[P_RANDOM], &tok);
     net_check(tok.count == N_ACTIONS + 1);
@@ -339,9 +370,9 @@ static void test_refusals(void **state)
     /* Nothing was counted, saved or sent; the consumer's funds are untouched on chain. */
     long long paid, served, refused;
     provider_counts(P_PERSISTENCE, &paid, &served, &refused);
-    if (paid != N_ACTIONS || served != N_ACTIONS || refused != 5)
-        net_fail("persistence counts %lld paid, %lld served, %lld refused; expected %d, %d, 5",
-                 paid, served, refused, N_ACTIONS, N_ACTIONS);
+    if (paid != N_ACTIONS || served != N_ACTIONS || refused != N_REFUSALS)
+        net_fail("persistence counts %lld paid, %lld served, %lld refused; expected %d, %d, %d",
+                 paid, served, refused, N_ACTIONS, N_ACTIONS, N_REFUSALS);
     json_t *body = get_ok(PC_NET_PERSISTENCE, &r, "/numbers?last=1000");
     net_check(json_integer_value(json_object_get(body, "count")) == N_ACTIONS);
     pc_test_reply_free(&r);
@@ -499,6 +530,18 @@ static void test_more_actions_then_terminate(void **state)
         net_check_u256(add(pc_itest_balance(t, providers[p].account), fees),
                        add(provider_before[p], earned(p, N_MORE_ACTIONS)),
                        "provider's account + gas at the end");
+    }
+    /* No payment is possible any more: /action fails and no provider serves it. */
+    pc_test_reply r;
+    pc_test_network_get(net, PC_NET_PUBLIC, NULL, &r, "/action");
+    if (r.status != 502 || pc_test_reply_code(&r) != 1)
+        net_fail("/action after termination: expected 502 with code 1, got %ld: %s", r.status,
+                 r.text);
+    pc_test_reply_free(&r);
+    for (int p = 0; p < N_PROVIDERS; p++) {
+        long long paid, served, refused;
+        provider_counts(p, &paid, &served, &refused);
+        net_check(served == N_ACTIONS + N_MORE_ACTIONS);
     }
     pc_u256 fees = pc_itest_fees_since(t, PC_NET_ACC_PUBLIC, block);
     net_check(!pc_u256_is_zero(&fees));
