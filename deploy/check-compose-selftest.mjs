@@ -33,7 +33,7 @@ const MUTATIONS = [
   ['docker-compose.example-network.yml', 'KEYSTORE: "/opt/paychan/devnet/dev-only/keystores/random.json"', 'KEYSTORE: "/opt/paychan/devnet/dev-only/keystores/consumer.json"', 'environment KEYSTORE'],
   ['docker-compose.example-network.yml', '      paychand-public: {condition: service_healthy}\n', '      paychan-public: {condition: service_healthy}\n', 'not a service here'],
   ['docker-compose.example-network.yml', '  paychand-public-data:\n', '', 'not declared'],
-  ['docker-compose.integration-test.yml', '"-R", "test_api_|e2e_"', '"-R", "test_api_"', 'compose runs "test_api_"'],
+  ['docker-compose.integration-test.yml', '"-R", "test_api_|test_network_|e2e_"', '"-R", "test_api_"', 'compose runs "test_api_"'],
   ['Dockerfile.paychand', 'EXPOSE 3000 3001 3002', 'EXPOSE 3000 3001', 'not EXPOSEd'],
   ['Dockerfile.services', 'EXPOSE 8001 8002 8003', 'EXPOSE 8001 8002 8003 8004', 'EXPOSE 8004'],
   ['Dockerfile.chain', '"--port", "8545"', '"--port", "8546"', '--port 8545'],
