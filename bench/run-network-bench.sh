@@ -221,7 +221,7 @@ echo "example-network scenario..." >&2
 start_scenario example-network
 init_t0="$(date +%s.%N)"
 curl -fsS --max-time 120 "$PUBLIC_URL/init" >"$TMP/init.json" || die "/init failed: $(cat "$TMP/init.json" 2>/dev/null)"
-init_s="$(awk -v a="$init_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
+init_s="$(awk -v a="$init_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')"
 run_patterns pay
 stop_scenario
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -235,6 +235,8 @@ echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/c
 echo "command: bench/run-network-bench.sh --patterns \"$patterns\" --warmup $warmup"
 echo "binaries: Release ($BUILD), processes and ports of deploy/scenarios.json (no-payment, then"
 echo "example-network: anvil instant mining, paychand SQLite WAL synchronous=FULL); /init took ${init_s} s."
+echo "with payment: Mediators $(node -e 'const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(JSON.stringify(a.mediators))' "$TMP/init.json" 2>/dev/null || echo '?') from /init."
 echo "load generator: bench_http (one thread, libcurl multi, C keep-alive connections); $warmup"
 echo "unmeasured /action calls before the patterns; latency over all N requests, as ab."
 echo "Everything shares the machine's $(nproc) cores."
