@@ -4,7 +4,7 @@
  * Group commit: one fsync costs ~0.1 ms here (measured-here.md: ~8k single
  * upserts/s), so every write is queued to one writer thread, which takes all
  * queued operations, runs them in one transaction, commits once and only then
- * wakes their callers. Under load many operations share one fsync; a caller
+ * wakes their callers (each its own: the callers of the next batch sleep on). Under load many operations share one fsync; a caller
  * still returns only after the commit that contains its operation. The single
  * writer also gives per-key atomicity for free. Reads use a second connection
  * (WAL lets it read the last commit while the writer writes). */
@@ -87,6 +87,7 @@ typedef struct write_op {
     uint64_t out_count, highest;
     pc_count_verdict verdict;
     int fresh, done;
+    pthread_cond_t woken; /* signalled once `done` is set */
 } write_op;
 
 typedef struct sqlite_store {
@@ -96,7 +97,7 @@ typedef struct sqlite_store {
     pthread_t writer;
     int writer_started;
     pthread_mutex_t qlock;
-    pthread_cond_t work, done;
+    pthread_cond_t work;
     write_op *head, *tail;
     int stopping;
     char batch_error[256]; /* why the last failed batch failed (under qlock) */
@@ -309,9 +310,11 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&s->qlock);
         if (!ok)
             snprintf(s->batch_error, sizeof s->batch_error, "%s", err.message);
-        for (write_op *op = batch; op; op = op->next)
+        for (write_op *op = batch, *next; op; op = next) {
+            next = op->next; /* op may be gone once its caller wakes */
             op->done = ok ? 1 : -1;
-        pthread_cond_broadcast(&s->done);
+            pthread_cond_signal(&op->woken);
+        }
     }
     pthread_mutex_unlock(&s->qlock);
     return NULL;
@@ -322,6 +325,7 @@ static int submit(sqlite_store *s, write_op *op, pc_error *err)
 {
     op->next = NULL;
     op->done = 0;
+    pthread_cond_init(&op->woken, NULL);
     pthread_mutex_lock(&s->qlock);
     if (s->tail)
         s->tail->next = op;
@@ -330,11 +334,12 @@ static int submit(sqlite_store *s, write_op *op, pc_error *err)
     s->tail = op;
     pthread_cond_signal(&s->work);
     while (!op->done)
-        pthread_cond_wait(&s->done, &s->qlock);
+        pthread_cond_wait(&op->woken, &s->qlock);
     int ok = op->done > 0;
     if (!ok)
         pc_error_set(err, PC_ERR_INTERNAL, "%s", s->batch_error);
     pthread_mutex_unlock(&s->qlock);
+    pthread_cond_destroy(&op->woken);
     return ok ? 0 : -1;
 }
 
@@ -532,7 +537,6 @@ static void sq_close(pc_store *base)
     pthread_mutex_destroy(&s->qlock);
     pthread_mutex_destroy(&s->rlock);
     pthread_cond_destroy(&s->work);
-    pthread_cond_destroy(&s->done);
     free(s);
 }
 
@@ -632,7 +636,6 @@ pc_store *pc_store_sqlite_open(const pc_store_options *opts, pc_error *err)
     pthread_mutex_init(&s->qlock, NULL);
     pthread_mutex_init(&s->rlock, NULL);
     pthread_cond_init(&s->work, NULL);
-    pthread_cond_init(&s->done, NULL);
     if (open_writer(s, opts->sqlite_path, err) != 0
         || open_connection(opts->sqlite_path, &s->rdb, err) != 0) {
         sq_close(&s->base);
