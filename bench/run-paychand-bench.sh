@@ -45,7 +45,9 @@ the measurement so the client's crypto is not measured.
 Environment: PAYCHAN_BENCH_BUILD = build directory (default <repo>/build-bench),
 PAYCHAN_BENCH_REQUESTS = requests pre-signed per run (default: by connections),
 PAYCHAN_BENCH_LOADGEN = another bench_paychand binary to run (to compare load
-generators; default <build>/bench/bench_paychand).
+generators; default <build>/bench/bench_paychand),
+PAYCHAN_BENCH_SERVER_ARGS = extra paychand options for both servers, split at
+spaces (e.g. "--http-mode pool --threads-per-core 4").
 Exit status 0 only if every run was valid (every answer 200 and correct).
 USAGE
 }
@@ -127,6 +129,8 @@ free_port() {
 chain_port="$(free_port)"
 node_url="$("$REPO/devnet/start.sh" --port "$chain_port" --state-dir "$TMP/chain" | tail -n 1)"
 
+read -r -a server_args <<<"${PAYCHAN_BENCH_SERVER_ARGS:-}"
+
 # start_paychand NAME KEYSTORE: starts a paychand serving that account; sets $url.
 start_paychand() {
   local name="$1" keystore="$2" port
@@ -134,7 +138,7 @@ start_paychand() {
   mkdir -p "$TMP/$name"
   "$PAYCHAND" --node-url "$node_url" --chain-id "$CHAIN_ID" --port "$port" \
     --store "$store" --data-dir "$TMP/$name" --account "$keystore:$PASSWORD" \
-    --log-level warn 2>"$TMP/$name.log" &
+    --log-level warn ${server_args[@]+"${server_args[@]}"} 2>"$TMP/$name.log" &
   pids+=($!)
   url="http://127.0.0.1:$port"
   for _ in $(seq 100); do
@@ -183,7 +187,7 @@ token_id="$(json_field x-pay-token-id <<<"$answer")"
 echo "# paychand benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 echo "command: bench/run-paychand-bench.sh --connections \"$connections\" --endpoints \"$endpoints\" --warmup $warmup --duration $duration --store $store"
-echo "paychand: Release, store $store (sqlite: WAL, synchronous=FULL) in $TMP, dev chain $node_url (instant mining)"
+echo "paychand: Release, extra options: ${PAYCHAN_BENCH_SERVER_ARGS:-(none)}, store $store (sqlite: WAL, synchronous=FULL) in $TMP, dev chain $node_url (instant mining)"
 echo "Mediator $mediator, token id $token_id; client and both servers share the cores;"
 echo "requests pre-signed before each run (client crypto not measured); one client thread"
 echo "drives all connections with epoll (load generator: $LOADGEN)."

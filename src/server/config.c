@@ -31,6 +31,7 @@ typedef enum opt_kind {
     K_PORT,      /* int in [1, 65535] */
     K_STORE,     /* sqlite | redis | memory */
     K_LOG_LEVEL, /* error | warn | info | debug */
+    K_HTTP_MODE, /* threads | pool */
     K_FLAG,      /* boolean switch: no argument on the command line */
     K_ACCOUNT,   /* KEYSTORE:PASSWORDFILE, repeatable */
     K_DEV_KEY    /* raw hex key, repeatable, dev mode only */
@@ -94,8 +95,13 @@ static const opt_spec options[] = {
      "error, warn, info or debug (logs go to stderr)"},
     {"visualizer", K_STRING, OFF(visualizer_dir), 0, 0, NULL, "DIR", NULL,
      "serve the static visualizer in DIR at /visualizer/ (none: not served)"},
+    {"http-mode", K_HTTP_MODE, OFF(http_mode), 0, 0, NULL, "MODE", "threads",
+     "threads (one thread per connection) or pool (one event loop per core\n"
+     "      and a fixed pool of worker threads)"},
+    {"http-workers", K_INT, OFF(http_workers), 0, 1024, NULL, "N", "0",
+     "http-mode pool: worker threads that run requests (0 = 4 per core)"},
     {"threads-per-core", K_INT, OFF(threads_per_core), 1, 64, NULL, "N", "1",
-     "reserved (the server uses one thread per connection)"},
+     "reserved (not used)"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -341,6 +347,10 @@ static int apply_value(load_ctx *ctx, const opt_spec *o, const char *value, int 
         return apply_number(cfg, o, value, where, err);
     case K_STORE:
         return apply_store(cfg, value, where, err);
+    case K_HTTP_MODE:
+        if (strcmp(value, "threads") == 0 || strcmp(value, "pool") == 0)
+            return cfg->http_mode = value[0] == 'p' ? PC_HTTP_POOL : PC_HTTP_THREADS, 0;
+        return fail(err, where, "expected threads or pool");
     case K_LOG_LEVEL:
         if (pc_logger_parse_level(value, &cfg->log_level) != 0)
             return fail(err, where, "expected error, warn, info or debug");

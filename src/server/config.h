@@ -24,6 +24,7 @@
 
 #include "core/error.h"
 #include "core/logger.h"
+#include "server/http.h"
 #include "server/store.h"
 
 #define PC_CONFIG_MAX_ACCOUNTS 32
@@ -57,7 +58,9 @@ typedef struct pc_config {
     int receipt_timeout_ms;     /* --receipt-timeout MS; default 60000 */
     pc_log_level log_level;     /* --log-level error|warn|info|debug; default info */
     char *visualizer_dir;       /* --visualizer DIR: serve it at /visualizer/ (NULL = off) */
-    int threads_per_core;       /* --threads-per-core; unused by thread-per-connection; reserved */
+    pc_http_mode http_mode;     /* --http-mode threads|pool; default threads (see http.h) */
+    int http_workers;           /* --http-workers: pool mode's worker threads; default 0 = 4 per core */
+    int threads_per_core;       /* --threads-per-core; reserved, unused */
 } pc_config;
 
 /* Fills *cfg from defaults, the file, the environment and argv (in that

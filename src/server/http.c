@@ -3,9 +3,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -13,12 +16,23 @@
 #include "core/logger.h"
 
 #define MAX_BODY (64 * 1024)
+#define MAX_LOOPS 64
+#define WORKERS_PER_LOOP 4
 
 struct pc_http {
-    struct MHD_Daemon *daemon;
+    struct MHD_Daemon *daemons[MAX_LOOPS];
+    int n_daemons;
     pc_http_handler handler;
     void *ctx;
     int port;
+    /* pool mode: complete requests waiting for a worker (FIFO), under qlock */
+    int pool;
+    pthread_mutex_t qlock;
+    pthread_cond_t work;
+    pc_http_request *head, *tail;
+    int stopping; /* no more queuing: requests are answered on their loop */
+    pthread_t *workers;
+    int n_workers;
 };
 
 struct pc_http_request {
@@ -27,11 +41,14 @@ struct pc_http_request {
     const char *method;
     const char *path;
     int started;           /* the access handler was called once */
+    int answered;          /* pool: a worker filled `answer`; send it on the next call */
     size_t body_len;       /* bytes received so far */
     int body_too_large;
     struct MHD_PostProcessor *form;
     pc_bytes json_body;    /* a JSON body, parsed once complete */
     json_t *body_params;   /* object: name -> string */
+    pc_http_answer answer; /* pool: the worker's answer, until sent */
+    pc_http_request *next; /* pool: in the queue */
 };
 
 /* ---- per-request state --------------------------------------------------------------- */
@@ -59,6 +76,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (req->form)
         MHD_destroy_post_processor(req->form);
+    json_decref(req->answer.body); /* an answer not sent (client gone) */
+    free(req->answer.body_raw);
     json_decref(req->body_params);
     pc_bytes_free(&req->json_body);
     free(req->target);
@@ -111,6 +130,7 @@ static int is_json(struct MHD_Connection *conn)
 
 /* ---- answering -------------------------------------------------------------------------- */
 
+/* Queues *a as the response; the answer's body is consumed either way. */
 static enum MHD_Result send_answer(struct MHD_Connection *conn, pc_http_answer *a)
 {
     struct MHD_Response *resp;
@@ -119,12 +139,14 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, pc_http_answer *
                                                MHD_RESPMEM_MUST_FREE);
         if (!resp)
             free(a->body_raw);
+        a->body_raw = NULL;
     } else {
         char *text = a->body ? json_dumps(a->body, JSON_COMPACT) : strdup("{}");
         resp = text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE)
                     : NULL;
     }
     json_decref(a->body);
+    a->body = NULL;
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type",
@@ -139,6 +161,61 @@ static void error_answer(pc_http_answer *a, unsigned status, int code, const cha
     a->status = status;
     a->body = json_pack("{sssiss}", "name", pc_error_code_name(code), "code", code, "message",
                         message);
+}
+
+/* Pool mode: hands a complete request to the workers, its connection
+ * suspended until one has answered. 0 when queued; -1 when stopping (the
+ * caller answers it on this thread: no connection may stay suspended
+ * once the workers are gone). */
+static int enqueue(pc_http *h, pc_http_request *req)
+{
+    pthread_mutex_lock(&h->qlock);
+    if (h->stopping) {
+        pthread_mutex_unlock(&h->qlock);
+        return -1;
+    }
+    MHD_suspend_connection(req->conn);
+    req->next = NULL;
+    if (h->tail)
+        h->tail->next = req;
+    else
+        h->head = req;
+    h->tail = req;
+    pthread_cond_signal(&h->work);
+    pthread_mutex_unlock(&h->qlock);
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    pc_http *h = arg;
+    for (;;) {
+        pthread_mutex_lock(&h->qlock);
+        while (!h->head && !h->stopping)
+            pthread_cond_wait(&h->work, &h->qlock);
+        pc_http_request *req = h->head;
+        if (req && !(h->head = req->next))
+            h->tail = NULL;
+        pthread_mutex_unlock(&h->qlock);
+        if (!req)
+            return NULL; /* stopping, and the queue is empty */
+        h->handler(h->ctx, req, &req->answer);
+        req->answered = 1;
+        /* after this the loop owns req again (it may even free it) */
+        MHD_resume_connection(req->conn);
+    }
+}
+
+/* Takes one piece of the body (MHD calls with upload data until it is all in). */
+static void take_body(pc_http_request *req, const char *data, size_t len)
+{
+    req->body_len += len;
+    if (req->body_len > MAX_BODY)
+        req->body_too_large = 1;
+    else if (req->form)
+        MHD_post_process(req->form, data, len);
+    else if (is_json(req->conn) && pc_bytes_append(&req->json_body, data, len) != 0)
+        req->body_too_large = 1;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -162,26 +239,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
-        req->body_len += *upload_data_size;
-        if (req->body_len > MAX_BODY) {
-            req->body_too_large = 1;
-        } else if (req->form) {
-            MHD_post_process(req->form, upload_data, *upload_data_size);
-        } else if (is_json(conn) &&
-                   pc_bytes_append(&req->json_body, upload_data, *upload_data_size) != 0) {
-            req->body_too_large = 1;
-        }
+        take_body(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
-    pc_http_answer answer = {0};
+    if (req->answered) /* resumed: a worker has answered */
+        return send_answer(conn, &req->answer);
     if (req->json_body.len)
         parse_json_body(req, (const char *)req->json_body.data, req->json_body.len);
-    if (req->body_too_large)
-        error_answer(&answer, 413, PC_ERR_INVALID_ARGUMENT, "request body too large");
-    else
-        h->handler(h->ctx, req, &answer);
-    return send_answer(conn, &answer);
+    if (req->body_too_large) {
+        error_answer(&req->answer, 413, PC_ERR_INVALID_ARGUMENT, "request body too large");
+        return send_answer(conn, &req->answer);
+    }
+    if (h->pool && enqueue(h, req) == 0)
+        return MHD_YES;
+    h->handler(h->ctx, req, &req->answer);
+    return send_answer(conn, &req->answer);
 }
 
 /* ---- request accessors ------------------------------------------------------------------ */
@@ -205,8 +278,75 @@ const char *pc_http_header(const pc_http_request *req, const char *name)
 
 /* ---- daemon ------------------------------------------------------------------------------ */
 
-pc_http *pc_http_start(const char *address, int port, pc_http_handler handler, void *ctx,
-                       pc_error *err)
+/* reuse: bind with SO_REUSEPORT (the pool's loops share the port). Without
+ * it the option is left out: given as 0, MHD would drop SO_REUSEADDR too. */
+static struct MHD_Daemon *start_daemon(pc_http *h, unsigned flags, const struct sockaddr_in *sa,
+                                       int reuse)
+{
+    struct MHD_OptionItem extra[] = {
+        {reuse ? MHD_OPTION_LISTENING_ADDRESS_REUSE : MHD_OPTION_END, 1, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    return MHD_start_daemon(
+        flags | MHD_USE_ERROR_LOG, ntohs(sa->sin_port), NULL, NULL, on_request, h,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+        MHD_OPTION_ARRAY, extra,
+        MHD_OPTION_END);
+}
+
+/* 1 when something listens on sa already. The pool's loops bind with
+ * SO_REUSEPORT, which would silently share the port with another process
+ * that did too: probe it without, as the threads mode binds. */
+static int port_taken(const struct sockaddr_in *sa)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int on = 1;
+    if (fd < 0)
+        return 0; /* the daemons will report it */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    int taken = bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) != 0;
+    close(fd);
+    return taken;
+}
+
+static int bound_port(struct MHD_Daemon *d, int fallback)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    return info && info->port ? info->port : fallback;
+}
+
+/* Pool mode: the workers, then one epoll loop per core on one port. */
+static int start_pool(pc_http *h, const pc_http_options *o, struct sockaddr_in *sa)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int loops = o->loops > 0 ? o->loops : (cores > 0 ? (int)cores : 1);
+    if (loops > MAX_LOOPS)
+        loops = MAX_LOOPS;
+    int workers = o->workers > 0 ? o->workers : WORKERS_PER_LOOP * loops;
+    h->pool = 1;
+    if (!(h->workers = calloc((size_t)workers, sizeof(*h->workers))))
+        return -1;
+    for (; h->n_workers < workers; h->n_workers++)
+        if (pthread_create(&h->workers[h->n_workers], NULL, worker_main, h) != 0)
+            return -1;
+    if (sa->sin_port && port_taken(sa))
+        return -1;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+    for (; h->n_daemons < loops; h->n_daemons++) {
+        if (!(h->daemons[h->n_daemons] = start_daemon(h, flags, sa, 1)))
+            return -1;
+        sa->sin_port = htons((uint16_t)bound_port(h->daemons[0], 0)); /* port 0: the first's */
+    }
+    PC_LOG_I("HTTP pool mode: %d event loops, %d workers", loops, workers);
+    return 0;
+}
+
+pc_http *pc_http_start(const char *address, int port, const pc_http_options *opts,
+                       pc_http_handler handler, void *ctx, pc_error *err)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, address, &sa.sin_addr) != 1) {
@@ -220,22 +360,22 @@ pc_http *pc_http_start(const char *address, int port, pc_http_handler handler, v
     }
     h->handler = handler;
     h->ctx = ctx;
-    h->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-        (uint16_t)port, NULL, NULL, on_request, h,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-        MHD_OPTION_END);
-    if (!h->daemon) {
+    pthread_mutex_init(&h->qlock, NULL);
+    pthread_cond_init(&h->work, NULL);
+    int ok;
+    if (opts && opts->mode == PC_HTTP_POOL) {
+        ok = start_pool(h, opts, &sa) == 0;
+    } else {
+        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+        ok = (h->daemons[0] = start_daemon(h, flags, &sa, 0)) != NULL;
+        h->n_daemons = ok;
+    }
+    if (!ok) {
         pc_error_set(err, PC_ERR_INTERNAL, "cannot listen on %s:%d (port in use?)", address, port);
-        free(h);
+        pc_http_stop(h);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    h->port = info ? info->port : port;
+    h->port = bound_port(h->daemons[0], port);
     return h;
 }
 
@@ -243,7 +383,20 @@ void pc_http_stop(pc_http *h)
 {
     if (!h)
         return;
-    MHD_stop_daemon(h->daemon);
+    /* Pool: from now on requests are answered on their loop; the workers
+     * finish the queue (resuming every suspended connection) and exit, so
+     * no connection is suspended when the daemons stop, as MHD requires. */
+    pthread_mutex_lock(&h->qlock);
+    h->stopping = 1;
+    pthread_cond_broadcast(&h->work);
+    pthread_mutex_unlock(&h->qlock);
+    for (int i = 0; i < h->n_workers; i++)
+        pthread_join(h->workers[i], NULL);
+    for (int i = 0; i < h->n_daemons; i++)
+        MHD_stop_daemon(h->daemons[i]);
+    free(h->workers);
+    pthread_cond_destroy(&h->work);
+    pthread_mutex_destroy(&h->qlock);
     free(h);
 }
 

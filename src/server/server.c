@@ -71,6 +71,14 @@ static int open_nonces(pc_server *s, pc_error *err)
     return 0;
 }
 
+static int start_http(pc_server *s, pc_error *err)
+{
+    const pc_config *cfg = s->cfg;
+    pc_http_options o = {.mode = cfg->http_mode, .loops = 0, .workers = cfg->http_workers};
+    s->http = pc_http_start(cfg->listen_address, cfg->port, &o, pc_api_handle, s, err);
+    return s->http ? 0 : -1;
+}
+
 int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err)
 {
     memset(s, 0, sizeof(*s));
@@ -83,7 +91,7 @@ int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err)
         !(s->accounts = pc_accounts_load(cfg, s->rpc, s->secp, s->chain_id, err)) ||
         open_store(s, err) != 0 || open_nonces(s, err) != 0 || !(s->cache = pc_chain_cache_create(s->rpc, NULL, err)) ||
         !(s->duties = pc_duties_start(s, err)) ||
-        !(s->http = pc_http_start(cfg->listen_address, cfg->port, pc_api_handle, s, err))) {
+        start_http(s, err) != 0) {
         pc_server_stop(s);
         return -1;
     }
