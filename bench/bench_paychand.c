@@ -37,6 +37,7 @@
 
 #include "bench_wire.h"
 #include "core/ecdsa.h"
+#include "core/request_auth.h"
 #include "core/eip712.h"
 #include "core/hash.h"
 #include "core/keystore.h"
@@ -172,17 +173,9 @@ static void load_key(const char *keystore, const char *password_file, key *k)
 static void sign_request(const pc_secp *secp, const key *k, const char *target, const char *stamp,
                          request *out)
 {
-    char text[sizeof(out->url) + 128];
-    uint8_t digest[32];
-    pc_signature sig;
     char sig_hex[PC_SIGNATURE_HEX_LEN];
-    int n = snprintf(text, sizeof(text), "%s%s\n%s", k->text, target, stamp);
-    if (n < 0 || (size_t)n >= sizeof(text))
-        die("request target too long");
-    pc_sha256((const uint8_t *)text, (size_t)n, digest);
-    if (pc_ecdsa_sign(secp, k->secret, digest, &sig) != 0)
+    if (pc_request_auth_sign(secp, k->secret, k->text, target, stamp, sig_hex) != 0)
         die("signing failed (invalid key)");
-    pc_signature_to_hex(&sig, sig_hex);
     snprintf(out->sender, sizeof(out->sender), "x-pay-sender: %s", k->text);
     snprintf(out->stamp, sizeof(out->stamp), "x-pay-timestamp: %s", stamp);
     snprintf(out->signature, sizeof(out->signature), "x-pay-signature: %s", sig_hex);

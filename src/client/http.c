@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "client/client_internal.h"
+#include "core/request_auth.h"
 #include "core/hash.h"
 
 /* ---- request authentication -------------------------------------------------------------- */
@@ -28,24 +29,7 @@ void pc_client_stamp(char out[PC_CLIENT_STAMP_LEN])
 int pc_client_sign_call(const paychan_client *c, const char *target, const char *stamp,
                         char out[PC_SIGNATURE_HEX_LEN])
 {
-    size_t n_addr = strlen(c->address), n_target = strlen(target), n_stamp = strlen(stamp);
-    size_t len = n_addr + n_target + 1 + n_stamp;
-    char stack[1024], *text = len <= sizeof stack ? stack : malloc(len);
-    if (!text)
-        return -1;
-    memcpy(text, c->address, n_addr);
-    memcpy(text + n_addr, target, n_target);
-    text[n_addr + n_target] = '\n';
-    memcpy(text + n_addr + n_target + 1, stamp, n_stamp);
-    uint8_t digest[32];
-    pc_signature sig;
-    pc_sha256((const uint8_t *)text, len, digest);
-    if (text != stack)
-        free(text);
-    if (pc_ecdsa_sign(c->secp, c->key, digest, &sig) != 0)
-        return -1;
-    pc_signature_to_hex(&sig, out);
-    return 0;
+    return pc_request_auth_sign(c->secp, c->key, c->address, target, stamp, out);
 }
 
 /* ---- the pool ------------------------------------------------------------------------------- */

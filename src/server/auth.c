@@ -5,28 +5,7 @@
 #include <string.h>
 
 #include "core/hash.h"
-
-/* sha256 of sender + target [+ "\n" + timestamp]: the bytes clients sign. */
-static void signed_digest(const pc_auth_request *r, uint8_t digest[32])
-{
-    size_t n_sender = strlen(r->sender), n_target = strlen(r->target);
-    size_t n_stamp = r->timestamp ? strlen(r->timestamp) + 1 : 0;
-    size_t len = n_sender + n_target + n_stamp;
-    char stack[1024], *text = len <= sizeof(stack) ? stack : malloc(len);
-    if (!text) {
-        memset(digest, 0, 32); /* recovers to no one: the request is refused */
-        return;
-    }
-    memcpy(text, r->sender, n_sender);
-    memcpy(text + n_sender, r->target, n_target);
-    if (r->timestamp) {
-        text[n_sender + n_target] = '\n';
-        memcpy(text + n_sender + n_target + 1, r->timestamp, n_stamp - 1);
-    }
-    pc_sha256((const uint8_t *)text, len, digest);
-    if (text != stack)
-        free(text);
-}
+#include "core/request_auth.h"
 
 /* Unix seconds, optionally with a fraction ("1764457272.123456"): signatures
  * are deterministic, so a client repeating a call within one second makes
@@ -102,7 +81,7 @@ int pc_auth_check(pc_server *s, const pc_auth_request *r, pc_address *caller, pc
     if (!r->timestamp && !s->cfg->allow_unstamped_auth)
         return pc_error_set(err, PC_ERR_TIMESTAMP_MISSING,
                             "x-pay-timestamp header required (unstamped requests are off)");
-    signed_digest(r, digest);
+    pc_request_auth_digest(r->sender, r->target, r->timestamp, digest);
     if (pc_signature_from_hex(r->signature, &sig) != 0 ||
         pc_ecdsa_recover(s->secp, digest, &sig, &signer) != 0 ||
         !pc_address_equal(&signer, &claimed))

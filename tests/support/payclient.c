@@ -1,6 +1,7 @@
 /* payclient.c (test support): see payclient.h. */
 #include "support/payclient.h"
 
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 
 #include "core/ecdsa.h"
+#include "core/request_auth.h"
 #include "core/hash.h"
 
 struct pc_test_client {
@@ -88,20 +90,7 @@ void pc_test_timestamp(long offset, char out[40])
 static int sign_request(const pc_test_client *c, const uint8_t *key, const char *sender,
                         const char *target, const char *timestamp, char out[PC_SIGNATURE_HEX_LEN])
 {
-    size_t len = strlen(sender) + strlen(target) + (timestamp ? strlen(timestamp) + 1 : 0) + 1;
-    char *text = malloc(len);
-    if (!text)
-        return -1;
-    snprintf(text, len, "%s%s%s%s", sender, target, timestamp ? "\n" : "",
-             timestamp ? timestamp : "");
-    uint8_t digest[32];
-    pc_signature sig;
-    pc_sha256((const uint8_t *)text, strlen(text), digest);
-    free(text);
-    if (pc_ecdsa_sign(c->secp, key, digest, &sig) != 0)
-        return -1;
-    pc_signature_to_hex(&sig, out);
-    return 0;
+    return pc_request_auth_sign(c->secp, key, sender, target, timestamp, out);
 }
 
 /* Appends "name: value" to *list. 0 or -1. */
