@@ -72,7 +72,7 @@ typedef struct options {
 typedef struct request {
     char url[720];
     char sender[64];
-    char stamp[64];
+    char stamp[80]; /* "x-pay-timestamp: " + a stamp of up to 47 characters */
     char signature[160];
 } request;
 
