@@ -45,10 +45,10 @@ Release). Exit status 0 only if every request of every pattern answered 200.
 USAGE
 }
 
-die() {
-  echo "run-network-bench.sh: $*" >&2
-  exit 1
-}
+BENCH_NAME=run-network-bench.sh
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+die() { bench_die "$@"; }
 
 while [[ $# -gt 0 ]]; do
   [[ "$1" == --keep || "$1" == -h || "$1" == --help || $# -ge 2 ]] || die "option $1 needs a value"
@@ -67,22 +67,7 @@ done
 
 # ---- build ------------------------------------------------------------------------------
 LOADGEN="$BUILD/bench/bench_http"
-if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
-  # -Wno-error=maybe-uninitialized: as in run-paychand-bench.sh (a GCC 12 -O2
-  # false positive in a file this script does not own).
-  cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_C_FLAGS=-Wno-error=maybe-uninitialized >/dev/null
-fi
-grep -q 'CMAKE_BUILD_TYPE:STRING=Release' "$BUILD/CMakeCache.txt" ||
-  die "$BUILD is not a Release build; set PAYCHAN_BENCH_BUILD to a fresh directory"
-build_log="$(mktemp /tmp/network-bench-build.XXXXXX)"
-if ! cmake --build "$BUILD" -j2 --target paychand persistence-service random-nr-service \
-  public-service bench_http >"$build_log" 2>&1; then
-  cat "$build_log" >&2
-  rm -f "$build_log"
-  die "build failed"
-fi
-rm -f "$build_log"
+bench_build "$BUILD" paychand persistence-service random-nr-service public-service bench_http
 
 # ---- processes we start, stopped on any exit ---------------------------------------------
 TMP="$(mktemp -d /tmp/network-bench.XXXXXX)"
@@ -116,9 +101,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
 # scenario_lines NAME: one line per process of the scenario in deploy/scenarios.json:
 # name TAB port TAB env (K=V, \x1f-separated) TAB argv (\x1f-separated), with every
@@ -168,10 +150,6 @@ start_scenario() {
   done <<<"$lines"
 }
 
-# cpu_ticks PID: user + system CPU time of a process so far, in clock ticks.
-cpu_ticks() {
-  awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
 CLK_TCK="$(getconf CLK_TCK)"
 
 # run_patterns LABEL: the warm-up, then every pattern against /action; the RESULT and

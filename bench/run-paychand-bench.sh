@@ -52,10 +52,10 @@ Exit status 0 only if every run was valid (every answer 200 and correct).
 USAGE
 }
 
-die() {
-  echo "run-paychand-bench.sh: $*" >&2
-  exit 1
-}
+BENCH_NAME=run-paychand-bench.sh
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+die() { bench_die "$@"; }
 
 while [[ $# -gt 0 ]]; do
   [[ "$1" == --keep || "$1" == -h || "$1" == --help || $# -ge 2 ]] || die "option $1 needs a value"
@@ -77,21 +77,7 @@ done
 PAYCHAND="$BUILD/src/server/paychand"
 LOADGEN="${PAYCHAN_BENCH_LOADGEN:-$BUILD/bench/bench_paychand}"
 CORE="$BUILD/bench/bench_core"
-if [[ ! -x "$PAYCHAND" || ! -x "$LOADGEN" || ! -x "$CORE" ]]; then
-  # -Wno-error=maybe-uninitialized: GCC 12 at -O2 sees a false positive in a
-  # file this script does not own; a Release benchmark must still build.
-  cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_C_FLAGS=-Wno-error=maybe-uninitialized >/dev/null
-fi
-build_log="$(mktemp /tmp/paychand-bench-build.XXXXXX)"
-if ! cmake --build "$BUILD" -j2 --target paychand bench_paychand bench_core >"$build_log" 2>&1; then
-  cat "$build_log" >&2
-  rm -f "$build_log"
-  die "build failed"
-fi
-rm -f "$build_log"
-grep -q 'CMAKE_BUILD_TYPE:STRING=Release' "$BUILD/CMakeCache.txt" ||
-  die "$BUILD is not a Release build; set PAYCHAN_BENCH_BUILD to a fresh directory"
+bench_build "$BUILD" paychand bench_paychand bench_core
 
 # ---- processes we start, stopped on any exit ---------------------------------------------
 TMP="$(mktemp -d /tmp/paychand-bench.XXXXXX)"
@@ -114,9 +100,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 free_port() {
   local p
   for _ in $(seq 50); do
@@ -155,10 +138,6 @@ start_paychand provider "$KEYS/persistence.json"
 provider_url="$url"
 provider_pid="${pids[-1]}"
 
-# cpu_ticks PID: user + system CPU time of a process so far, in clock ticks.
-cpu_ticks() {
-  awk '{ print $14 + $15 }' "/proc/$1/stat"
-}
 CLK_TCK="$(getconf CLK_TCK)"
 
 consumer_key=(--keystore "$KEYS/consumer.json" --password-file "$PASSWORD")
