@@ -65,23 +65,13 @@ static int group_setup(void **state)
     return 0;
 }
 
-static void remove_db(const char *path)
-{
-    char p[200];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
-}
-
 static int group_teardown(void **state)
 {
     (void)state;
     env *e = current;
     for (int i = 1; e->backend == PC_STORE_SQLITE && i <= e->serial; i++) {
         snprintf(e->path, sizeof e->path, "%s/t%d.db", e->dir, i);
-        remove_db(e->path);
+        pc_test_remove_sqlite(e->path);
     }
     if (e->backend == PC_STORE_SQLITE)
         rmdir(e->dir);

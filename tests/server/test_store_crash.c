@@ -329,16 +329,6 @@ static void test_redis_unreachable(void **state)
 
 /* ---- fixtures ------------------------------------------------------------------------------ */
 
-static void remove_db(const char *path)
-{
-    char p[200];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -355,7 +345,7 @@ static int teardown(void **state)
     for (int i = 1; i <= serial; i++) {
         char path[160];
         snprintf(path, sizeof path, "%s/c%d.db", dir, i);
-        remove_db(path);
+        pc_test_remove_sqlite(path);
     }
     rmdir(dir);
     pc_test_redis_stop(redis);

@@ -6,7 +6,9 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -79,6 +81,39 @@ void pc_test_kill_and_reap(pid_t pid, int sig, int grace_ms)
         }
         pc_test_sleep_ms(5);
     }
+}
+
+char *pc_test_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *text = NULL, buf[4096];
+    size_t len = 0, got;
+    FILE *mem = open_memstream(&text, &len);
+    while (mem && (got = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, got, mem);
+    if (mem)
+        fclose(mem);
+    fclose(f);
+    return text;
+}
+
+void pc_test_print_log_tail(const char *title, const char *path, size_t max_lines)
+{
+    char *text = pc_test_read_file(path);
+    if (!text)
+        return;
+    const char *start = text + strlen(text);
+    size_t lines = 0;
+    while (start > text && (max_lines == 0 || lines <= max_lines))
+        if (*--start == '\n')
+            lines++;
+    if (*start == '\n')
+        start++;
+    fprintf(stderr, "---- log of %s%s ----\n%s---- end of log of %s ----\n", title,
+            start > text ? ", last lines" : "", start, title);
+    free(text);
 }
 
 /* ---- stopping at exit what a test left running --------------------------------------- */

@@ -5,6 +5,7 @@
 #ifndef PAYCHAN_TESTS_CHILD_H
 #define PAYCHAN_TESTS_CHILD_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -27,6 +28,13 @@ pid_t pc_test_spawn(char *const argv[], char *const envp[], int log_fd);
 /* Sends sig, waits up to grace_ms for the child to exit, then SIGKILLs it;
  * always reaps it. */
 void pc_test_kill_and_reap(pid_t pid, int sig, int grace_ms);
+
+/* The whole file at path as a malloc'ed NUL-terminated string, or NULL. */
+char *pc_test_read_file(const char *path);
+
+/* Prints the last max_lines lines (0 = all) of the log file at path to
+ * stderr, framed by `title` (e.g. a process's name). */
+void pc_test_print_log_tail(const char *title, const char *path, size_t max_lines);
 
 /* Registers obj so that stop(obj) runs at exit if the test did not stop it
  * (only in the process that registered it, not in forked children).

@@ -68,41 +68,11 @@ const char *pc_test_network_url(const pc_test_network *n, pc_net_service s)
     return n->service[s] ? n->service[s]->url : "";
 }
 
-/* Prints the last max_lines lines (0 = all) of the file at path, framed by name. */
-static void print_tail(const char *name, const char *path, size_t max_lines)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    char buf[4096];
-    size_t got;
-    while (mem && (got = fread(buf, 1, sizeof buf, f)) > 0)
-        fwrite(buf, 1, got, mem);
-    if (mem)
-        fclose(mem);
-    fclose(f);
-    if (!text)
-        return;
-    const char *start = text + strlen(text);
-    size_t lines = 0;
-    while (start > text && (max_lines == 0 || lines <= max_lines))
-        if (*--start == '\n')
-            lines++;
-    if (*start == '\n')
-        start++;
-    fprintf(stderr, "---- log of %s%s ----\n%s---- end of log of %s ----\n", name,
-            start > text ? ", last lines" : "", start, name);
-    free(text);
-}
-
 void pc_test_network_print_service_logs(const pc_test_network *n, size_t max_lines)
 {
     for (int s = 0; s < PC_NET_N_SERVICES; s++)
         if (n->service[s])
-            print_tail(service_names[s], n->service[s]->log_path, max_lines);
+            pc_test_print_log_tail(service_names[s], n->service[s]->log_path, max_lines);
 }
 
 /* ---- HTTP --------------------------------------------------------------------------------- */
@@ -531,7 +501,7 @@ int pc_test_network_stop(pc_test_network *n)
         int status = stop_process(n->service[s]);
         if (status != 0) {
             fprintf(stderr, "network: %s stopped with status %d\n", service_names[s], status);
-            print_tail(service_names[s], n->service[s]->log_path, 30);
+            pc_test_print_log_tail(service_names[s], n->service[s]->log_path, 30);
             if (!first_bad)
                 first_bad = status;
         }

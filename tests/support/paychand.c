@@ -306,27 +306,9 @@ int pc_test_paychand_restart(pc_test_paychand *p)
 
 /* ---- logs --------------------------------------------------------------------------- */
 
-static char *read_log(const pc_test_paychand *p)
-{
-    FILE *f = fopen(p->log_path, "rb");
-    if (!f)
-        return NULL;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    char buf[4096];
-    size_t n;
-    while (mem && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        fwrite(buf, 1, n, mem);
-    if (mem)
-        fclose(mem);
-    fclose(f);
-    return text;
-}
-
 int pc_test_paychand_log_contains(const pc_test_paychand *p, const char *needle)
 {
-    char *text = read_log(p);
+    char *text = pc_test_read_file(p->log_path);
     int found = text && strstr(text, needle) != NULL;
     free(text);
     return found;
@@ -334,19 +316,9 @@ int pc_test_paychand_log_contains(const pc_test_paychand *p, const char *needle)
 
 void pc_test_paychand_print_log(const pc_test_paychand *p, size_t max_lines)
 {
-    char *text = read_log(p);
-    if (!text)
-        return;
-    const char *start = text + strlen(text);
-    size_t lines = 0;
-    while (start > text && (max_lines == 0 || lines <= max_lines))
-        if (*--start == '\n')
-            lines++;
-    if (*start == '\n')
-        start++;
-    fprintf(stderr, "---- log of %s (%s, pid %d)%s ----\n%s---- end of log of %s ----\n",
-            p->name, p->url, (int)p->pid, start > text ? ", last lines" : "", start, p->name);
-    free(text);
+    char title[160];
+    snprintf(title, sizeof title, "%s (%s, pid %d)", p->name, p->url, (int)p->pid);
+    pc_test_print_log_tail(title, p->log_path, max_lines);
 }
 
 void pc_test_paychand_print_all_logs(size_t max_lines)

@@ -2,8 +2,10 @@
 #include "support/store_check.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void pc_test_count_sig(uint64_t count, pc_signature *sig)
 {
@@ -142,4 +144,14 @@ int pc_test_next_count_storm(pc_store **stores, int n_stores, int threads,
 {
     return run_storm(next_count_worker, stores, n_stores, threads, mediator, token_id,
                      (uint64_t)threads * (uint64_t)per_thread, per_thread, taken);
+}
+
+void pc_test_remove_sqlite(const char *path)
+{
+    char p[512];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
 }

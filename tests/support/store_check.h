@@ -17,6 +17,9 @@ int pc_test_sig_is_for(const pc_signature *sig, uint64_t count);
 
 /* A distinct address / token id for each n. */
 void pc_test_store_address(unsigned n, pc_address *addr);
+
+/* Removes an SQLite database file with its -wal and -shm companions. */
+void pc_test_remove_sqlite(const char *path);
 pc_u256 pc_test_store_token_id(unsigned n);
 
 /* Offers the counts 1..n_counts of one (mediator, token id) from `threads`
