@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/logger.h"
+#include "server/ticker.h"
 
 #define N_BUCKETS 4096
 #define REFRESH_TICK_MS 100
@@ -32,10 +33,7 @@ struct pc_chain_cache {
     entry *buckets[N_BUCKETS];
     size_t n_entries;
     uint64_t loads; /* under map_lock */
-    pthread_t refresher;
-    pthread_mutex_t stop_lock;
-    pthread_cond_t stop_cond;
-    int stopping;
+    pc_ticker *refresher;
 };
 
 static uint64_t now_ms(void)
@@ -312,27 +310,9 @@ static void refresh_due(pc_chain_cache *c)
     }
 }
 
-static void *refresher_main(void *arg)
+static void refresh_tick(void *c)
 {
-    pc_chain_cache *c = arg;
-    pthread_mutex_lock(&c->stop_lock);
-    while (!c->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += REFRESH_TICK_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&c->stop_cond, &c->stop_lock, &until);
-        if (c->stopping)
-            break;
-        pthread_mutex_unlock(&c->stop_lock);
-        refresh_due(c);
-        pthread_mutex_lock(&c->stop_lock);
-    }
-    pthread_mutex_unlock(&c->stop_lock);
-    return NULL;
+    refresh_due(c);
 }
 
 pc_chain_cache *pc_chain_cache_create(pc_rpc *rpc, const pc_chain_cache_options *opts,
@@ -353,10 +333,8 @@ pc_chain_cache *pc_chain_cache_create(pc_rpc *rpc, const pc_chain_cache_options 
     if (!c->opts.min_age_ms)
         c->opts.min_age_ms = 200;
     pthread_mutex_init(&c->map_lock, NULL);
-    pthread_mutex_init(&c->stop_lock, NULL);
-    pthread_cond_init(&c->stop_cond, NULL);
-    if (pthread_create(&c->refresher, NULL, refresher_main, c) != 0) {
-        pc_error_set(err, PC_ERR_INTERNAL, "cannot start the chain cache refresher");
+    if (!(c->refresher = pc_ticker_start(refresh_tick, c, REFRESH_TICK_MS, err))) {
+        pthread_mutex_destroy(&c->map_lock);
         free(c);
         return NULL;
     }
@@ -367,11 +345,7 @@ void pc_chain_cache_destroy(pc_chain_cache *c)
 {
     if (!c)
         return;
-    pthread_mutex_lock(&c->stop_lock);
-    c->stopping = 1;
-    pthread_cond_signal(&c->stop_cond);
-    pthread_mutex_unlock(&c->stop_lock);
-    pthread_join(c->refresher, NULL);
+    pc_ticker_stop(c->refresher);
     for (size_t b = 0; b < N_BUCKETS; b++) {
         for (entry *e = c->buckets[b], *next; e; e = next) {
             next = e->next;
@@ -379,7 +353,5 @@ void pc_chain_cache_destroy(pc_chain_cache *c)
         }
     }
     pthread_mutex_destroy(&c->map_lock);
-    pthread_mutex_destroy(&c->stop_lock);
-    pthread_cond_destroy(&c->stop_cond);
     free(c);
 }

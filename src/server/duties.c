@@ -1,20 +1,16 @@
 /* duties.c: see duties.h. */
 #include "server/duties.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/logger.h"
 #include "server/payments.h"
+#include "server/ticker.h"
 
 struct pc_duties {
-    pc_server *s;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    int stopping;
+    pc_ticker *timer;
 };
 
 /* One Mediator being looked at in a pass. */
@@ -186,28 +182,9 @@ int pc_duties_run_once(pc_server *s)
     return sent;
 }
 
-static void *duties_main(void *arg)
+static void run_tick(void *s)
 {
-    pc_duties *d = arg;
-    pthread_mutex_lock(&d->lock);
-    while (!d->stopping) {
-        pthread_mutex_unlock(&d->lock);
-        pc_duties_run_once(d->s);
-        pthread_mutex_lock(&d->lock);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        long ms = d->s->cfg->duty_interval_ms;
-        until.tv_sec += ms / 1000;
-        until.tv_nsec += (ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!d->stopping && pthread_cond_timedwait(&d->wake, &d->lock, &until) == 0) {
-        }
-    }
-    pthread_mutex_unlock(&d->lock);
-    return NULL;
+    pc_duties_run_once(s);
 }
 
 pc_duties *pc_duties_start(pc_server *s, pc_error *err)
@@ -217,12 +194,8 @@ pc_duties *pc_duties_start(pc_server *s, pc_error *err)
         pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
         return NULL;
     }
-    d->s = s;
-    pthread_mutex_init(&d->lock, NULL);
-    pthread_cond_init(&d->wake, NULL);
-    if (pthread_create(&d->thread, NULL, duties_main, d) != 0) {
+    if (!(d->timer = pc_ticker_start(run_tick, s, s->cfg->duty_interval_ms, err))) {
         free(d);
-        pc_error_set(err, PC_ERR_INTERNAL, "cannot start the duties thread");
         return NULL;
     }
     return d;
@@ -232,12 +205,6 @@ void pc_duties_stop(pc_duties *d)
 {
     if (!d)
         return;
-    pthread_mutex_lock(&d->lock);
-    d->stopping = 1;
-    pthread_cond_signal(&d->wake);
-    pthread_mutex_unlock(&d->lock);
-    pthread_join(d->thread, NULL);
-    pthread_mutex_destroy(&d->lock);
-    pthread_cond_destroy(&d->wake);
+    pc_ticker_stop(d->timer);
     free(d);
 }
