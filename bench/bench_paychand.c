@@ -56,7 +56,11 @@ typedef struct key {
     uint8_t secret[32];
     pc_address address;
     char text[PC_ADDRESS_TEXT_LEN]; /* lowercase 0x form, as x-pay-sender */
+    int use_mac;                    /* authenticate with x-pay-mac instead of a signature */
+    uint8_t mac_key[32];
 } key;
+
+static int auth_with_mac; /* --auth mac */
 
 typedef struct options {
     const char *url, *keystore, *password_file, *token_keystore, *token_password_file;
@@ -164,20 +168,28 @@ static void load_key(const char *keystore, const char *password_file, key *k)
         exit(2);
     }
     pc_address_format(&k->address, k->text);
+    k->use_mac = auth_with_mac;
+    pc_request_mac_key(k->secret, k->mac_key);
 }
 
 /* ---- request authentication (spec §3) ------------------------------------------------- */
 
 /* Fills the three header lines of an authenticated request for `target`:
- * signature over sha256(sender + target + "\n" + stamp). */
+ * signature over sha256(sender + target + "\n" + stamp), or with --auth mac
+ * the request MAC over the same text. */
 static void sign_request(const pc_secp *secp, const key *k, const char *target, const char *stamp,
                          request *out)
 {
-    char sig_hex[PC_SIGNATURE_HEX_LEN];
-    if (pc_request_auth_sign(secp, k->secret, k->text, target, stamp, sig_hex) != 0)
-        die("signing failed (invalid key)");
+    char sig_hex[PC_SIGNATURE_HEX_LEN], mac_hex[PC_REQUEST_MAC_HEX_LEN];
     snprintf(out->sender, sizeof(out->sender), "x-pay-sender: %s", k->text);
     snprintf(out->stamp, sizeof(out->stamp), "x-pay-timestamp: %s", stamp);
+    if (k->use_mac) {
+        pc_request_mac(k->mac_key, k->text, target, stamp, mac_hex);
+        snprintf(out->signature, sizeof(out->signature), "x-pay-mac: %s", mac_hex);
+        return;
+    }
+    if (pc_request_auth_sign(secp, k->secret, k->text, target, stamp, sig_hex) != 0)
+        die("signing failed (invalid key)");
     snprintf(out->signature, sizeof(out->signature), "x-pay-signature: %s", sig_hex);
 }
 
@@ -700,6 +712,8 @@ static void usage(FILE *to)
             "  --requests N               requests to pre-sign (default 200000); the run ends\n"
             "                             early, with a warning, if they run out\n"
             "  --signers N                threads that pre-sign (default 2)\n"
+            "  --auth signature|mac       request authentication: the spec's ECDSA signature\n"
+            "                             (default) or our request MAC (x-pay-mac)\n"
             "validate only:\n"
             "  --token-keystore F, --token-password-file P   the consumer's key (signs tokens)\n"
             "  --token-id ID              the Mediator's active token id (decimal)\n"
@@ -743,7 +757,7 @@ int main(int argc, char **argv)
         {"signers", 1, 0, 's'}, {"token-id", 1, 0, 't'}, {"chain-id", 1, 0, 'i'},
         {"first-count", 1, 0, 'f'}, {"min-cost", 1, 0, 'C'},
         {"termination-timeout", 1, 0, 'T'}, {"redemption-timeout", 1, 0, 'R'},
-        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"auth", 1, 0, 'a'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -775,6 +789,11 @@ int main(int argc, char **argv)
         case 'C': o.min_cost = optarg; break;
         case 'T': o.termination_timeout = parse_u64(optarg); break;
         case 'R': o.redemption_timeout = parse_u64(optarg); break;
+        case 'a':
+            if (strcmp(optarg, "signature") && strcmp(optarg, "mac"))
+                die("--auth must be signature or mac");
+            auth_with_mac = strcmp(optarg, "mac") == 0;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -18,6 +18,7 @@ CHAIN_ID=31337
 
 connections="1 8 32"
 endpoints="validate create"
+auths="signature mac"
 warmup=1
 duration=5
 core_seconds=1
@@ -27,7 +28,8 @@ keep=0
 usage() {
   cat <<USAGE
 Usage: bench/run-paychand-bench.sh [--connections "1 8 32"] [--endpoints "validate create"]
-                                   [--warmup S] [--duration S] [--store sqlite|memory] [--keep]
+                                   [--auth "signature mac"] [--warmup S] [--duration S]
+                                   [--store sqlite|memory] [--keep]
 
 Benchmarks paychand's validateToken and createSignatureHeaders end to end over
 HTTP on this machine (DEVELOPMENT keys and chain only). Client and servers run
@@ -36,6 +38,9 @@ the measurement so the client's crypto is not measured.
 
   --connections LIST  concurrent keep-alive connections per run (default "1 8 32")
   --endpoints LIST    validate and/or create (default both)
+  --auth LIST         request authentication: signature (spec §3, ECDSA, what the
+                      prototype's clients send) and/or mac (our x-pay-mac, what
+                      libpaychan sends); default both
   --warmup S          seconds sent but not measured per run (default 1)
   --duration S        seconds measured per run (default 5)
   --store B           paychand storage backend: sqlite (default, the durable one)
@@ -47,7 +52,7 @@ PAYCHAN_BENCH_REQUESTS = requests pre-signed per run (default: by connections),
 PAYCHAN_BENCH_LOADGEN = another bench_paychand binary to run (to compare load
 generators; default <build>/bench/bench_paychand),
 PAYCHAN_BENCH_SERVER_ARGS = extra paychand options for both servers, split at
-spaces (e.g. "--http-mode pool --threads-per-core 4").
+spaces (e.g. "--http-mode threads" or "--http-loops 1").
 Exit status 0 only if every run was valid (every answer 200 and correct).
 USAGE
 }
@@ -62,6 +67,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --connections) connections="$2"; shift 2 ;;
     --endpoints) endpoints="$2"; shift 2 ;;
+    --auth) auths="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --store) store="$2"; shift 2 ;;
@@ -165,7 +171,7 @@ token_id="$(json_field x-pay-token-id <<<"$answer")"
 
 echo "# paychand benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
-echo "command: bench/run-paychand-bench.sh --connections \"$connections\" --endpoints \"$endpoints\" --warmup $warmup --duration $duration --store $store"
+echo "command: bench/run-paychand-bench.sh --connections \"$connections\" --endpoints \"$endpoints\" --auth \"$auths\" --warmup $warmup --duration $duration --store $store"
 echo "paychand: Release, extra options: ${PAYCHAN_BENCH_SERVER_ARGS:-(none)}, store $store (sqlite: WAL, synchronous=FULL) in $TMP, dev chain $node_url (instant mining)"
 echo "Mediator $mediator, token id $token_id; client and both servers share the cores;"
 echo "requests pre-signed before each run (client crypto not measured); one client thread"
@@ -192,6 +198,7 @@ requests_for() {
 results=()
 failed=0
 next_count=1000 # validate counts: above anything the consumer hands out here
+for auth in $auths; do
 for ep in $endpoints; do
   for c in $connections; do
     n="$(requests_for "$c")"
@@ -207,25 +214,27 @@ for ep in $endpoints; do
     fi
     ticks0="$(cpu_ticks "$server_pid")"
     line="$("$LOADGEN" load "${args[@]}" --mediator "$mediator" --connections "$c" \
-      --warmup "$warmup" --duration "$duration" --requests "$n" | grep '^RESULT')" || failed=1
+      --warmup "$warmup" --duration "$duration" --requests "$n" --auth "$auth" |
+      grep '^RESULT')" || failed=1
     ticks1="$(cpu_ticks "$server_pid")"
     # the server's CPU time per request sent (warm-up included; background duties too)
     sent="$(sed -n 's/.* sent=\([0-9]*\).*/\1/p' <<<"$line")"
     server_us="$(awk -v t=$((ticks1 - ticks0)) -v hz="$CLK_TCK" -v n="${sent:-0}" \
       'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }')"
-    results+=("$line server_cpu_us_per_req=$server_us")
+    results+=("$line server_cpu_us_per_req=$server_us auth=$auth")
   done
+done
 done
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 echo "## paychand over HTTP (keep-alive, ${duration} s measured after ${warmup} s warm-up)"
 echo
-echo "| endpoint | connections | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU µs/req | client CPU µs/req |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| endpoint | auth | connections | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU µs/req | client CPU µs/req |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for line in "${results[@]}"; do
   [[ -n "$line" ]] || continue
   ms() { awk -v u="$(field "$1" "$line")" 'BEGIN { printf "%.2f", u / 1000 }'; }
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f |\n' "$(field endpoint "$line")" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f |\n' "$(field endpoint "$line")" "$(field auth "$line")" \
     "$(field connections "$line")" "$(field rps "$line")" "$(ms p50_us)" "$(ms p90_us)" \
     "$(ms p99_us)" "$(ms max_us)" "$(field errors "$line")" \
     "$(field server_cpu_us_per_req "$line")" "$(field client_cpu_us_per_req "$line")"

@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include "core/keystore.h"
+#include "core/request_auth.h"
 
 struct pc_accounts {
     size_t n;
     pc_wallet *wallets[PC_CONFIG_MAX_ACCOUNTS];
+    uint8_t mac_keys[PC_CONFIG_MAX_ACCOUNTS][32]; /* request MAC keys, derived at load */
 };
 
 /* Writes the secret key of account i (keystore or dev key) to seckey. */
@@ -61,8 +63,10 @@ static int add_wallet(pc_accounts *a, const pc_config *cfg, size_t i, pc_rpc *rp
                               .receipt_timeout_ms = cfg->receipt_timeout_ms,
                               .force_legacy = 0};
     pc_wallet *w = NULL;
-    if (unlock_account(cfg, i, seckey, err) == 0)
+    if (unlock_account(cfg, i, seckey, err) == 0) {
         w = pc_wallet_create(rpc, secp, seckey, &opts, err);
+        pc_request_mac_key(seckey, a->mac_keys[a->n]);
+    }
     pc_wipe(seckey, sizeof(seckey)); /* the wallet holds its own copy */
     if (!w)
         return -1;
@@ -119,6 +123,7 @@ void pc_accounts_free(pc_accounts *a)
         return;
     for (size_t i = 0; i < a->n; i++)
         pc_wallet_destroy(a->wallets[i]); /* wipes the key */
+    pc_wipe(a->mac_keys, sizeof(a->mac_keys));
     free(a);
 }
 
@@ -126,6 +131,15 @@ pc_wallet *pc_accounts_find(const pc_accounts *a, const pc_address *addr)
 {
     long i = (a && addr) ? find_index(a, addr) : -1;
     return i >= 0 ? a->wallets[i] : NULL;
+}
+
+int pc_accounts_mac_key(const pc_accounts *a, const pc_address *addr, uint8_t out[32])
+{
+    long i = (a && addr) ? find_index(a, addr) : -1;
+    if (i < 0)
+        return -1;
+    memcpy(out, a->mac_keys[i], 32);
+    return 0;
 }
 
 size_t pc_accounts_count(const pc_accounts *a)

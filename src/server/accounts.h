@@ -29,6 +29,10 @@ void pc_accounts_free(pc_accounts *a);
 /* The wallet of `addr`, or NULL when this server does not serve it. */
 pc_wallet *pc_accounts_find(const pc_accounts *a, const pc_address *addr);
 
+/* The request MAC key (core/request_auth.h) of `addr` into out: 0, or -1
+ * when this server does not serve it. */
+int pc_accounts_mac_key(const pc_accounts *a, const pc_address *addr, uint8_t out[32]);
+
 /* Number of accounts and the i-th wallet (0 <= i < count), for /status and duties. */
 size_t pc_accounts_count(const pc_accounts *a);
 pc_wallet *pc_accounts_at(const pc_accounts *a, size_t i);

@@ -138,25 +138,33 @@ void api_changed(call *c)
 
 /* ---- routing ------------------------------------------------------------------------------ */
 
-/* Splits "/contracts/M/rest" into M and rest; 0, or -1 after answering. */
-static int parse_contract_path(call *c, const char *path)
+/* Splits "/contracts/M/rest" into c->mediator and c->rest: 0, or the
+ * error code (404 shape, or a malformed address). */
+static int split_contract_path(call *c, const char *path)
 {
     const char *m = path + strlen("/contracts/");
     const char *slash = strchr(m, '/');
     char text[64];
     size_t n = slash ? (size_t)(slash - m) : 0;
-    if (!slash || n >= sizeof(text)) {
-        api_fail_code(c, PC_ERR_NOT_FOUND, "no such endpoint");
-        return -1;
-    }
+    if (!slash || n >= sizeof(text))
+        return PC_ERR_NOT_FOUND;
     memcpy(text, m, n);
     text[n] = '\0';
-    if (pc_address_parse(text, &c->mediator) != 0) {
-        api_fail_code(c, PC_ERR_INVALID_ARGUMENT, "the Mediator in the path is not an address");
-        return -1;
-    }
+    if (pc_address_parse(text, &c->mediator) != 0)
+        return PC_ERR_INVALID_ARGUMENT;
     c->rest = slash + 1;
     return 0;
+}
+
+/* split_contract_path, answering its failure; 0 or -1. */
+static int parse_contract_path(call *c, const char *path)
+{
+    int code = split_contract_path(c, path);
+    if (code == PC_ERR_NOT_FOUND)
+        api_fail_code(c, code, "no such endpoint");
+    else if (code)
+        api_fail_code(c, code, "the Mediator in the path is not an address");
+    return code ? -1 : 0;
 }
 
 static void route_contract(call *c)
@@ -182,12 +190,13 @@ static void route_contract(call *c)
         api_fail_code(c, PC_ERR_NOT_FOUND, "no such endpoint");
 }
 
-static int authenticate(call *c)
+int api_authenticate(call *c)
 {
     pc_error err;
     pc_auth_request a = {
         .sender = pc_http_header(c->req, "x-pay-sender"),
         .signature = pc_http_header(c->req, "x-pay-signature"),
+        .mac = pc_http_header(c->req, "x-pay-mac"),
         .timestamp = pc_http_header(c->req, "x-pay-timestamp"),
         .target = pc_http_target(c->req),
         .now = (uint64_t)time(NULL),
@@ -198,32 +207,53 @@ static int authenticate(call *c)
     return -1;
 }
 
-void pc_api_handle(void *ctx, const pc_http_request *req, pc_http_answer *answer)
+/* On an event loop: the per-request endpoints when nothing they need can
+ * block (see api_loop.c); everything else goes to a worker, before any
+ * side effect (authentication claims the request's nonce). */
+static pc_http_step on_loop(call *c, const char *path)
+{
+    pc_mediator_view v;
+    if (!c->s->nonces || !pc_store_async_is_nonblocking(c->s->store) ||
+        strncmp(path, "/contracts/", 11) != 0 || split_contract_path(c, path) != 0 ||
+        !pc_payment_is_registered(c->s, &c->mediator) ||
+        !pc_chain_cache_peek(c->s->cache, &c->mediator, &v))
+        return PC_HTTP_BLOCKS;
+    if (strcmp(c->rest, "createSignatureHeaders") == 0)
+        return api_create_on_loop(c, &v);
+    if (strcmp(c->rest, "validateToken") == 0)
+        return api_validate_on_loop(c, &v);
+    return PC_HTTP_BLOCKS;
+}
+
+pc_http_step pc_api_handle(void *ctx, pc_http_request *req, pc_http_answer *answer)
 {
     call c = {.s = ctx, .req = req, .answer = answer};
     const char *method = pc_http_method(req), *path = pc_http_path(req);
     if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
         api_fail_code(&c, PC_ERR_NOT_FOUND, "only GET and POST are served");
         answer->status = 405;
-        return;
+        return PC_HTTP_ANSWERED;
     }
+    if (pc_http_on_loop(req))
+        return on_loop(&c, path);
     if (strcmp(path, "/status") == 0) {
         api_status(c.s, answer);
-        return;
+        return PC_HTTP_ANSWERED;
     }
     if (c.s->cfg->visualizer_dir && strncmp(path, "/visualizer/", 12) == 0) {
         pc_static_serve(c.s->cfg->visualizer_dir, path + 12, answer);
-        return;
+        return PC_HTTP_ANSWERED;
     }
     int is_contract = strncmp(path, "/contracts/", 11) == 0;
     if (!is_contract && strcmp(path, "/useService") != 0) {
         api_fail_code(&c, PC_ERR_NOT_FOUND, "no such endpoint");
-        return;
+        return PC_HTTP_ANSWERED;
     }
-    if (authenticate(&c) != 0)
-        return;
+    if (api_authenticate(&c) != 0)
+        return PC_HTTP_ANSWERED;
     if (!is_contract)
         api_use_service(&c);
     else if (parse_contract_path(&c, path) == 0)
         route_contract(&c);
+    return PC_HTTP_ANSWERED;
 }

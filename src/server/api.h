@@ -9,7 +9,9 @@
 #include "server/http.h"
 #include "server/server.h"
 
-/* The pc_http_handler of paychand; ctx is the pc_server. */
-void pc_api_handle(void *ctx, const pc_http_request *req, pc_http_answer *answer);
+/* The pc_http_handler of paychand; ctx is the pc_server. On an event loop
+ * it serves createSignatureHeaders and validateToken itself when nothing
+ * they need can block, and hands everything else to a worker. */
+pc_http_step pc_api_handle(void *ctx, pc_http_request *req, pc_http_answer *answer);
 
 #endif

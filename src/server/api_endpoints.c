@@ -154,55 +154,67 @@ void api_deposit(call *c, const char *amount_text)
         api_ok(c, json_object());
 }
 
+void api_answer_headers(call *c, const pc_payment_headers *h)
+{
+    char sig[PC_SIGNATURE_HEX_LEN], count[24];
+    pc_signature_to_hex(&h->signature, sig);
+    snprintf(count, sizeof(count), "%llu", (unsigned long long)h->request_count);
+    /* header values: decimal numbers, lowercase 0x-hex addresses (spec §2) */
+    api_ok(c, json_pack("{sososossss}", "x-pay-sender", api_address_json(&h->sender),
+                        "x-pay-mediator", api_address_json(&h->mediator), "x-pay-token-id",
+                        api_u256_json(&h->token_id), "x-pay-req-count", count, "x-pay-signature",
+                        sig));
+}
+
 void api_create_signature_headers(call *c)
 {
     pc_payment_headers h;
     pc_error err;
     /* old clients also send ?privateKey=...: it is ignored, and never logged */
-    if (pc_payment_create(c->s, &c->caller, &c->mediator, &h, &err) != 0) {
+    if (pc_payment_create(c->s, &c->caller, &c->mediator, &h, &err) != 0)
         api_fail(c, &err, NULL);
-        return;
-    }
-    char sig[PC_SIGNATURE_HEX_LEN], count[24];
-    pc_signature_to_hex(&h.signature, sig);
-    snprintf(count, sizeof(count), "%llu", (unsigned long long)h.request_count);
-    /* header values: decimal numbers, lowercase 0x-hex addresses (spec §2) */
-    api_ok(c, json_pack("{sososossss}", "x-pay-sender", api_address_json(&h.sender),
-                        "x-pay-mediator", api_address_json(&h.mediator), "x-pay-token-id",
-                        api_u256_json(&h.token_id), "x-pay-req-count", count, "x-pay-signature",
-                        sig));
+    else
+        api_answer_headers(c, &h);
 }
 
 /* ---- provider calls ---------------------------------------------------------------------- */
 
-void api_validate_token(call *c)
+int api_validate_params(call *c, pc_payment_headers *t, pc_payment_terms *want)
 {
-    pc_payment_headers t = {.mediator = c->mediator};
-    pc_payment_terms want;
     pc_address named;
     const char *sig = pc_http_param(c->req, "signature");
-    if (api_param_address(c, "sender", &t.sender) ||
-        api_param_u256(c, "tokenId", NULL, &t.token_id) ||
-        api_param_u64(c, "reqCount", NULL, &t.request_count) ||
-        api_param_u256(c, "minCostPerRequest", NULL, &want.min_cost_per_request) ||
-        api_param_u64(c, "terminationTimeout", NULL, &want.termination_timeout) ||
-        api_param_u64(c, "tokenRedemptionTimeout", NULL, &want.token_redemption_timeout))
-        return;
+    t->mediator = c->mediator;
+    if (api_param_address(c, "sender", &t->sender) ||
+        api_param_u256(c, "tokenId", NULL, &t->token_id) ||
+        api_param_u64(c, "reqCount", NULL, &t->request_count) ||
+        api_param_u256(c, "minCostPerRequest", NULL, &want->min_cost_per_request) ||
+        api_param_u64(c, "terminationTimeout", NULL, &want->termination_timeout) ||
+        api_param_u64(c, "tokenRedemptionTimeout", NULL, &want->token_redemption_timeout))
+        return -1;
     if (pc_http_param(c->req, "mediator") &&
         (api_param_address(c, "mediator", &named) != 0 ||
          !pc_address_equal(&named, &c->mediator))) {
         if (c->answer->status == 0)
             api_fail_code(c, PC_ERR_INVALID_ARGUMENT, "parameter mediator differs from the path");
-        return;
+        return -1;
     }
-    if (!sig || pc_signature_from_hex(sig, &t.signature) != 0) {
+    if (!sig || pc_signature_from_hex(sig, &t->signature) != 0) {
         api_fail_code(c, sig ? PC_ERR_TOKEN_SIGNATURE : PC_ERR_INVALID_ARGUMENT,
                       sig ? "parameter signature: not 65 bytes of hex with v 27/28 or 0/1"
                           : "parameter signature: missing");
-        return;
+        return -1;
     }
+    return 0;
+}
+
+void api_validate_token(call *c)
+{
+    pc_payment_headers t;
+    pc_payment_terms want;
     json_t *meta = NULL;
     pc_error err;
+    if (api_validate_params(c, &t, &want) != 0)
+        return;
     if (pc_payment_validate(c->s, &c->caller, &t, &want, &meta, &err) != 0)
         api_fail(c, &err, meta);
     else

@@ -8,12 +8,13 @@
 #include "core/wallet.h"
 #include "server/chain_cache.h"
 #include "server/http.h"
+#include "server/payments.h"
 #include "server/server.h"
 
 /* One authenticated API call in progress. */
 typedef struct call {
     pc_server *s;
-    const pc_http_request *req;
+    pc_http_request *req;
     pc_http_answer *answer;
     pc_address caller;   /* the authenticated service */
     pc_address mediator; /* M of /contracts/M/... */
@@ -39,6 +40,17 @@ int api_param_u64(call *c, const char *name, const char *fallback, uint64_t *out
  * c->mediator in *v; NULL after answering the error. */
 pc_wallet *api_caller_view(call *c, pc_mediator_view *v);
 
+/* Authenticates the request (spec §3) into c->caller: 0, or -1 after
+ * answering the error. */
+int api_authenticate(call *c);
+
+/* validateToken's parameters into *t (its Mediator is c->mediator) and
+ * *want: 0, or -1 after answering 400 (or 2 for a malformed signature). */
+int api_validate_params(call *c, pc_payment_headers *t, pc_payment_terms *want);
+
+/* Answers 200 with the five x-pay-* headers of h (createSignatureHeaders). */
+void api_answer_headers(call *c, const pc_payment_headers *h);
+
 /* Marks c->mediator's cached state stale after our own transaction. */
 void api_changed(call *c);
 
@@ -53,5 +65,10 @@ void api_payout(call *c);
 void api_terminate(call *c);
 void api_termination_status(call *c);
 void api_funds(call *c);
+
+/* The same two per-request endpoints on an event loop (api_loop.c), given
+ * the Mediator's fresh view; c->caller not yet authenticated. */
+pc_http_step api_create_on_loop(call *c, const pc_mediator_view *v);
+pc_http_step api_validate_on_loop(call *c, const pc_mediator_view *v);
 
 #endif

@@ -34,8 +34,9 @@ static int parse_timestamp(const char *text, uint64_t *seconds, uint64_t *micros
     return 0;
 }
 
-/* The timestamp is within the window, and (claimed in the store) fresh. */
-static int check_stamp(pc_server *s, const pc_auth_request *r, const pc_signature *sig,
+/* The timestamp is within the window, and the call's nonce (a hash of its
+ * signature or MAC), claimed in memory or the store, fresh. */
+static int check_stamp(pc_server *s, const pc_auth_request *r, const uint8_t nonce[32],
                        pc_error *err)
 {
     uint64_t ts, ts_us, window = (uint64_t)s->cfg->auth_window_s;
@@ -46,10 +47,7 @@ static int check_stamp(pc_server *s, const pc_auth_request *r, const pc_signatur
                             "request timestamp %llu is more than %llu s from now (%llu)",
                             (unsigned long long)ts, (unsigned long long)window,
                             (unsigned long long)r->now);
-    uint8_t raw[65], nonce[32];
     int fresh = 0;
-    pc_signature_serialize(sig, raw);
-    pc_sha256(raw, 64, nonce); /* r || s: the v byte has two spellings */
     if (!s->nonces) {
         /* instances sharing a Redis claim there, durably and for all of them */
         if (pc_store_claim_nonce(s->store, nonce, ts + window + 1, &fresh, err) != 0)
@@ -66,15 +64,40 @@ static int check_stamp(pc_server *s, const pc_auth_request *r, const pc_signatur
     return fresh ? 0 : pc_error_set(err, PC_ERR_REPLAYED_REQUEST, "request signature used before");
 }
 
+/* The request MAC extension (auth.h). */
+static int check_mac(pc_server *s, const pc_auth_request *r, const pc_address *claimed,
+                     pc_error *err)
+{
+    uint8_t key[32], nonce[32];
+    if (!r->timestamp)
+        return pc_error_set(err, PC_ERR_TIMESTAMP_MISSING, "x-pay-mac needs x-pay-timestamp");
+    if (pc_accounts_mac_key(s->accounts, claimed, key) != 0)
+        return pc_error_set(err, PC_ERR_UNKNOWN_ACCOUNT, "%s is not served here", r->sender);
+    int ok = pc_request_mac_check(key, r->sender, r->target, r->timestamp, r->mac);
+    pc_wipe(key, sizeof key);
+    if (!ok)
+        return pc_error_set(err, PC_ERR_REQUEST_SIGNATURE, "request MAC invalid");
+    uint8_t raw[32];
+    pc_hex_decode(r->mac, raw, 32); /* valid: checked above */
+    pc_sha256(raw, 32, nonce);      /* of the bytes: hex has several spellings */
+    return check_stamp(s, r, nonce, err);
+}
+
 int pc_auth_check(pc_server *s, const pc_auth_request *r, pc_address *caller, pc_error *err)
 {
     pc_signature sig;
     pc_address claimed, signer;
-    uint8_t digest[32];
+    uint8_t digest[32], raw[65], nonce[32];
     if (!r->sender || !*r->sender)
         return pc_error_set(err, PC_ERR_SENDER_MISSING, "x-pay-sender header missing");
     if (pc_address_parse(r->sender, &claimed) != 0)
         return pc_error_set(err, PC_ERR_SENDER_MISSING, "x-pay-sender is not an address");
+    if (r->mac && *r->mac) {
+        if (check_mac(s, r, &claimed, err) != 0)
+            return -1;
+        *caller = claimed;
+        return 0;
+    }
     if (!r->signature || !*r->signature)
         return pc_error_set(err, PC_ERR_REQUEST_SIGNATURE_MISSING,
                             "x-pay-signature header missing");
@@ -88,7 +111,9 @@ int pc_auth_check(pc_server *s, const pc_auth_request *r, pc_address *caller, pc
         return pc_error_set(err, PC_ERR_REQUEST_SIGNATURE, "request signature invalid");
     if (!pc_accounts_find(s->accounts, &claimed))
         return pc_error_set(err, PC_ERR_UNKNOWN_ACCOUNT, "%s is not served here", r->sender);
-    if (r->timestamp && check_stamp(s, r, &sig, err) != 0)
+    pc_signature_serialize(&sig, raw);
+    pc_sha256(raw, 64, nonce); /* r || s: the v byte has two spellings */
+    if (r->timestamp && check_stamp(s, r, nonce, err) != 0)
         return -1;
     *caller = claimed;
     return 0;

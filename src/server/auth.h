@@ -10,7 +10,12 @@
  * is accepted once: claimed in memory (nonce_cache.h; stamps from before the
  * server's start are refused, as a restart forgets the claims) or, for
  * instances sharing a Redis, in Redis for all of them. The
- * original, unstamped scheme is accepted only when configured. */
+ * original, unstamped scheme is accepted only when configured.
+ *
+ * Our extension: x-pay-mac instead of x-pay-signature, the request MAC of
+ * core/request_auth.h keyed from the service's key, which this server holds;
+ * always with x-pay-timestamp, within the window and accepted once like a
+ * stamped signature. It costs ~1 µs to check instead of a recovery. */
 #ifndef PAYCHAN_SERVER_AUTH_H
 #define PAYCHAN_SERVER_AUTH_H
 
@@ -23,6 +28,7 @@
 typedef struct pc_auth_request {
     const char *sender;    /* x-pay-sender, NULL if absent */
     const char *signature; /* x-pay-signature, NULL if absent */
+    const char *mac;       /* x-pay-mac, NULL if absent (then the signature counts) */
     const char *timestamp; /* x-pay-timestamp, NULL if absent */
     const char *target;    /* the raw request target */
     uint64_t now;          /* unix seconds */
@@ -32,7 +38,8 @@ typedef struct pc_auth_request {
  * which this server serves. Codes: 202 sender missing or malformed, 201
  * signature missing, 206 timestamp missing (unstamped scheme off), 204
  * stale timestamp, 200 signature invalid, 205 replayed, 203 the sender is
- * not served here. */
+ * not served here. With a MAC: 206 without a timestamp (always), 203 before
+ * 200 (the key is the sender's), 200 for a wrong MAC. */
 int pc_auth_check(pc_server *s, const pc_auth_request *req, pc_address *caller, pc_error *err);
 
 #endif

@@ -94,14 +94,15 @@ static void evict_one(pc_chain_cache *c)
     }
 }
 
-/* Finds or creates the entry of `mediator` and takes a reference. */
-static entry *acquire(pc_chain_cache *c, const pc_address *mediator)
+/* Finds (or, with create, creates) the entry of `mediator` and takes a
+ * reference; NULL when there is none (or no memory). */
+static entry *find(pc_chain_cache *c, const pc_address *mediator, int create)
 {
     pthread_mutex_lock(&c->map_lock);
     entry **head = &c->buckets[bucket_of(mediator)], *e = *head;
     while (e && !pc_address_equal(&e->mediator, mediator))
         e = e->next;
-    if (!e) {
+    if (!e && create) {
         if (c->n_entries >= c->opts.max_entries)
             evict_one(c);
         e = calloc(1, sizeof(*e));
@@ -122,6 +123,11 @@ static entry *acquire(pc_chain_cache *c, const pc_address *mediator)
     }
     pthread_mutex_unlock(&c->map_lock);
     return e;
+}
+
+static entry *acquire(pc_chain_cache *c, const pc_address *mediator)
+{
+    return find(c, mediator, 1);
 }
 
 static void release(pc_chain_cache *c, entry *e)
@@ -233,6 +239,21 @@ int pc_chain_cache_get(pc_chain_cache *c, const pc_address *mediator, pc_mediato
     pthread_mutex_unlock(&e->lock);
     release(c, e);
     return rc;
+}
+
+int pc_chain_cache_peek(pc_chain_cache *c, const pc_address *mediator, pc_mediator_view *out)
+{
+    entry *e = find(c, mediator, 0);
+    if (!e)
+        return 0;
+    int hit = 0;
+    if (pthread_mutex_trylock(&e->lock) == 0) { /* held only briefly; never wait */
+        if ((hit = fresh(c, e, now_ms())))
+            *out = e->view;
+        pthread_mutex_unlock(&e->lock);
+    }
+    release(c, e);
+    return hit;
 }
 
 void pc_chain_cache_invalidate(pc_chain_cache *c, const pc_address *mediator)

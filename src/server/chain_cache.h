@@ -51,6 +51,11 @@ void pc_chain_cache_destroy(pc_chain_cache *c);
 int pc_chain_cache_get(pc_chain_cache *c, const pc_address *mediator, pc_mediator_view *out,
                        pc_error *err);
 
+/* The cached view of `mediator` if it is within its bound, without ever
+ * waiting (no node read, no waiting on a lock): 1 with *out filled, else 0
+ * (then pc_chain_cache_get is the way). For event loops. */
+int pc_chain_cache_peek(pc_chain_cache *c, const pc_address *mediator, pc_mediator_view *out);
+
 /* Marks the state of `mediator` stale, so the next get reads the chain
  * (call after a transaction of ours changed it). Terms stay. */
 void pc_chain_cache_invalidate(pc_chain_cache *c, const pc_address *mediator);

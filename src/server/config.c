@@ -95,13 +95,13 @@ static const opt_spec options[] = {
      "error, warn, info or debug (logs go to stderr)"},
     {"visualizer", K_STRING, OFF(visualizer_dir), 0, 0, NULL, "DIR", NULL,
      "serve the static visualizer in DIR at /visualizer/ (none: not served)"},
-    {"http-mode", K_HTTP_MODE, OFF(http_mode), 0, 0, NULL, "MODE", "threads",
-     "threads (one thread per connection) or pool (one event loop per core\n"
-     "      and a fixed pool of worker threads)"},
+    {"http-mode", K_HTTP_MODE, OFF(http_mode), 0, 0, NULL, "MODE", "pool",
+     "pool (event loops serve the per-request endpoints, a few worker threads\n"
+     "      the rest) or threads (one thread per connection)"},
     {"http-workers", K_INT, OFF(http_workers), 0, 1024, NULL, "N", "0",
      "http-mode pool: worker threads that run requests (0 = 4 per core)"},
-    {"threads-per-core", K_INT, OFF(threads_per_core), 1, 64, NULL, "N", "1",
-     "reserved (not used)"},
+    {"http-loops", K_INT, OFF(http_loops), 0, 64, NULL, "N", "0",
+     "http-mode pool: event loops (0 = one per core)"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

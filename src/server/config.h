@@ -60,7 +60,7 @@ typedef struct pc_config {
     char *visualizer_dir;       /* --visualizer DIR: serve it at /visualizer/ (NULL = off) */
     pc_http_mode http_mode;     /* --http-mode threads|pool; default threads (see http.h) */
     int http_workers;           /* --http-workers: pool mode's worker threads; default 0 = 4 per core */
-    int threads_per_core;       /* --threads-per-core; reserved, unused */
+    int http_loops;             /* --http-loops; pool mode: event loops, 0 = one per core */
 } pc_config;
 
 /* Fills *cfg from defaults, the file, the environment and argv (in that

@@ -1,7 +1,9 @@
 /* http.c: see http.h. */
+#define _GNU_SOURCE /* accept4 */
 #include "server/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -33,6 +35,13 @@ struct pc_http {
     int stopping; /* no more queuing: requests are answered on their loop */
     pthread_t *workers;
     int n_workers;
+    int suspended;        /* loop requests suspended by their handler (under qlock) */
+    /* pool mode: our listening socket and the thread that accepts on it */
+    int listen_fd;
+    pthread_t acceptor;
+    int acceptor_started, closing;
+    int open[MAX_LOOPS]; /* open connections per loop (atomic) */
+    pthread_cond_t idle;  /* signalled when `suspended` drops to 0 */
 };
 
 struct pc_http_request {
@@ -42,6 +51,10 @@ struct pc_http_request {
     const char *path;
     int started;           /* the access handler was called once */
     int answered;          /* pool: a worker filled `answer`; send it on the next call */
+    int on_loop;           /* the handler is running on an event loop */
+    pc_http *http;
+    pc_http_continue then; /* set by pc_http_resume: runs on the loop, then answer */
+    void *then_arg;
     size_t body_len;       /* bytes received so far */
     int body_too_large;
     struct MHD_PostProcessor *form;
@@ -51,13 +64,23 @@ struct pc_http_request {
     pc_http_request *next; /* pool: in the queue */
 };
 
+/* Counts a loop's open connections (cls: its counter), for the acceptor. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)conn;
+    (void)socket_context;
+    if (cls && toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        __atomic_sub_fetch((int *)cls, 1, __ATOMIC_RELAXED);
+}
+
 /* ---- per-request state --------------------------------------------------------------- */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    (void)cls;
     pc_http_request *req = calloc(1, sizeof(*req));
     if (req) {
+        req->http = cls;
         req->conn = conn;
         req->target = strdup(uri ? uri : "");
         req->body_params = json_object();
@@ -74,6 +97,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     pc_http_request *req = *con_cls;
     if (!req)
         return;
+    if (req->then) { /* resumed, but the client left first: let it clean up */
+        pc_http_answer dropped = {0};
+        req->then(req->then_arg, req, &dropped);
+        json_decref(dropped.body);
+        free(dropped.body_raw);
+    }
     if (req->form)
         MHD_destroy_post_processor(req->form);
     json_decref(req->answer.body); /* an answer not sent (client gone) */
@@ -245,16 +274,57 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (req->answered) /* resumed: a worker has answered */
         return send_answer(conn, &req->answer);
+    if (req->then) { /* resumed after the handler suspended it */
+        pc_http_continue then = req->then;
+        req->then = NULL;
+        then(req->then_arg, req, &req->answer);
+        return send_answer(conn, &req->answer);
+    }
     if (req->json_body.len)
         parse_json_body(req, (const char *)req->json_body.data, req->json_body.len);
     if (req->body_too_large) {
         error_answer(&req->answer, 413, PC_ERR_INVALID_ARGUMENT, "request body too large");
         return send_answer(conn, &req->answer);
     }
-    if (h->pool && enqueue(h, req) == 0)
-        return MHD_YES;
-    h->handler(h->ctx, req, &req->answer);
+    if (h->pool && !h->stopping) {
+        req->on_loop = 1;
+        pc_http_step step = h->handler(h->ctx, req, &req->answer);
+        req->on_loop = 0;
+        if (step == PC_HTTP_ANSWERED)
+            return send_answer(conn, &req->answer);
+        if (step == PC_HTTP_SUSPENDED || enqueue(h, req) == 0)
+            return MHD_YES;
+    }
+    h->handler(h->ctx, req, &req->answer); /* may block here: it answers */
     return send_answer(conn, &req->answer);
+}
+
+/* ---- handlers suspending on a loop --------------------------------------------------- */
+
+int pc_http_on_loop(const pc_http_request *req)
+{
+    return req->on_loop;
+}
+
+void pc_http_suspend(pc_http_request *req)
+{
+    pc_http *h = req->http;
+    pthread_mutex_lock(&h->qlock);
+    h->suspended++;
+    pthread_mutex_unlock(&h->qlock);
+    MHD_suspend_connection(req->conn);
+}
+
+void pc_http_resume(pc_http_request *req, pc_http_continue then, void *arg)
+{
+    pc_http *h = req->http;
+    req->then = then;
+    req->then_arg = arg;
+    MHD_resume_connection(req->conn); /* from here on the loop owns req */
+    pthread_mutex_lock(&h->qlock);
+    if (--h->suspended == 0)
+        pthread_cond_broadcast(&h->idle);
+    pthread_mutex_unlock(&h->qlock);
 }
 
 /* ---- request accessors ------------------------------------------------------------------ */
@@ -278,39 +348,24 @@ const char *pc_http_header(const pc_http_request *req, const char *name)
 
 /* ---- daemon ------------------------------------------------------------------------------ */
 
-/* reuse: bind with SO_REUSEPORT (the pool's loops share the port). Without
- * it the option is left out: given as 0, MHD would drop SO_REUSEADDR too. */
+/* Threads mode: MHD listens on sa itself. Pool mode (sa NULL): the loops
+ * listen on nothing; the acceptor hands them their connections. */
 static struct MHD_Daemon *start_daemon(pc_http *h, unsigned flags, const struct sockaddr_in *sa,
-                                       int reuse)
+                                       int *open_count)
 {
-    struct MHD_OptionItem extra[] = {
-        {reuse ? MHD_OPTION_LISTENING_ADDRESS_REUSE : MHD_OPTION_END, 1, NULL},
+    struct MHD_OptionItem where[] = {
+        {sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, (void *)sa},
         {MHD_OPTION_END, 0, NULL},
     };
     return MHD_start_daemon(
-        flags | MHD_USE_ERROR_LOG, ntohs(sa->sin_port), NULL, NULL, on_request, h,
-        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        flags | MHD_USE_ERROR_LOG, sa ? ntohs(sa->sin_port) : 0, NULL, NULL, on_request, h,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, open_count,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-        MHD_OPTION_ARRAY, extra,
+        MHD_OPTION_ARRAY, where,
         MHD_OPTION_END);
-}
-
-/* 1 when something listens on sa already. The pool's loops bind with
- * SO_REUSEPORT, which would silently share the port with another process
- * that did too: probe it without, as the threads mode binds. */
-static int port_taken(const struct sockaddr_in *sa)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int on = 1;
-    if (fd < 0)
-        return 0; /* the daemons will report it */
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    int taken = bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) != 0;
-    close(fd);
-    return taken;
 }
 
 static int bound_port(struct MHD_Daemon *d, int fallback)
@@ -319,7 +374,63 @@ static int bound_port(struct MHD_Daemon *d, int fallback)
     return info && info->port ? info->port : fallback;
 }
 
-/* Pool mode: the workers, then one epoll loop per core on one port. */
+/* Pool mode: the listening socket, or -1 (port taken). */
+static int listen_on(const struct sockaddr_in *sa, int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+    struct sockaddr_in bound;
+    socklen_t len = sizeof bound;
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) != 0 || listen(fd, 1024) != 0 ||
+        getsockname(fd, (struct sockaddr *)&bound, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(bound.sin_port);
+    return fd;
+}
+
+/* The loop with the fewest open connections. */
+static int least_loaded(pc_http *h)
+{
+    int best = 0;
+    for (int i = 1; i < h->n_daemons; i++)
+        if (__atomic_load_n(&h->open[i], __ATOMIC_RELAXED) <
+            __atomic_load_n(&h->open[best], __ATOMIC_RELAXED))
+            best = i;
+    return best;
+}
+
+/* Pool mode: accepts connections and gives each to the least loaded loop.
+ * (Loops sharing the port through SO_REUSEPORT were loaded unevenly: the
+ * kernel hashes connections onto them, and 32 connections often split
+ * 20 / 12, so one core's requests waited while the other's idled.) */
+static void *acceptor_main(void *arg)
+{
+    pc_http *h = arg;
+    for (;;) {
+        struct sockaddr_in peer;
+        socklen_t len = sizeof peer;
+        int fd = accept4(h->listen_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (__atomic_load_n(&h->closing, __ATOMIC_ACQUIRE))
+                return NULL;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                PC_LOG_W("accept: %s; retrying in 50 ms", strerror(errno));
+                usleep(50000);
+            }
+            continue; /* EINTR, ECONNABORTED, ... */
+        }
+        int loop = least_loaded(h);
+        __atomic_add_fetch(&h->open[loop], 1, __ATOMIC_RELAXED); /* on_connection: -1 */
+        if (MHD_add_connection(h->daemons[loop], fd, (struct sockaddr *)&peer, len) != MHD_YES)
+            __atomic_sub_fetch(&h->open[loop], 1, __ATOMIC_RELAXED); /* MHD closed fd */
+    }
+}
+
+/* Pool mode: the workers, one epoll loop per core, and the acceptor. */
 static int start_pool(pc_http *h, const pc_http_options *o, struct sockaddr_in *sa)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -328,19 +439,21 @@ static int start_pool(pc_http *h, const pc_http_options *o, struct sockaddr_in *
         loops = MAX_LOOPS;
     int workers = o->workers > 0 ? o->workers : WORKERS_PER_LOOP * loops;
     h->pool = 1;
+    if ((h->listen_fd = listen_on(sa, &h->port)) < 0)
+        return -1;
     if (!(h->workers = calloc((size_t)workers, sizeof(*h->workers))))
         return -1;
     for (; h->n_workers < workers; h->n_workers++)
         if (pthread_create(&h->workers[h->n_workers], NULL, worker_main, h) != 0)
             return -1;
-    if (sa->sin_port && port_taken(sa))
-        return -1;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
-    for (; h->n_daemons < loops; h->n_daemons++) {
-        if (!(h->daemons[h->n_daemons] = start_daemon(h, flags, sa, 1)))
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                     MHD_USE_NO_LISTEN_SOCKET;
+    for (; h->n_daemons < loops; h->n_daemons++)
+        if (!(h->daemons[h->n_daemons] = start_daemon(h, flags, NULL, &h->open[h->n_daemons])))
             return -1;
-        sa->sin_port = htons((uint16_t)bound_port(h->daemons[0], 0)); /* port 0: the first's */
-    }
+    if (pthread_create(&h->acceptor, NULL, acceptor_main, h) != 0)
+        return -1;
+    h->acceptor_started = 1;
     PC_LOG_I("HTTP pool mode: %d event loops, %d workers", loops, workers);
     return 0;
 }
@@ -362,20 +475,23 @@ pc_http *pc_http_start(const char *address, int port, const pc_http_options *opt
     h->ctx = ctx;
     pthread_mutex_init(&h->qlock, NULL);
     pthread_cond_init(&h->work, NULL);
+    pthread_cond_init(&h->idle, NULL);
+    h->listen_fd = -1;
     int ok;
     if (opts && opts->mode == PC_HTTP_POOL) {
         ok = start_pool(h, opts, &sa) == 0;
     } else {
         unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
-        ok = (h->daemons[0] = start_daemon(h, flags, &sa, 0)) != NULL;
+        ok = (h->daemons[0] = start_daemon(h, flags, &sa, NULL)) != NULL;
         h->n_daemons = ok;
+        if (ok)
+            h->port = bound_port(h->daemons[0], port);
     }
     if (!ok) {
         pc_error_set(err, PC_ERR_INTERNAL, "cannot listen on %s:%d (port in use?)", address, port);
         pc_http_stop(h);
         return NULL;
     }
-    h->port = bound_port(h->daemons[0], port);
     return h;
 }
 
@@ -383,6 +499,13 @@ void pc_http_stop(pc_http *h)
 {
     if (!h)
         return;
+    if (h->acceptor_started) { /* no new connections: wake accept() and wait */
+        __atomic_store_n(&h->closing, 1, __ATOMIC_RELEASE);
+        shutdown(h->listen_fd, SHUT_RDWR);
+        pthread_join(h->acceptor, NULL);
+    }
+    if (h->listen_fd >= 0)
+        close(h->listen_fd);
     /* Pool: from now on requests are answered on their loop; the workers
      * finish the queue (resuming every suspended connection) and exit, so
      * no connection is suspended when the daemons stop, as MHD requires. */
@@ -392,10 +515,17 @@ void pc_http_stop(pc_http *h)
     pthread_mutex_unlock(&h->qlock);
     for (int i = 0; i < h->n_workers; i++)
         pthread_join(h->workers[i], NULL);
+    /* handlers that suspended on a loop are resumed by whoever finishes
+     * their work (the store's writer, still running) */
+    pthread_mutex_lock(&h->qlock);
+    while (h->suspended > 0)
+        pthread_cond_wait(&h->idle, &h->qlock);
+    pthread_mutex_unlock(&h->qlock);
     for (int i = 0; i < h->n_daemons; i++)
         MHD_stop_daemon(h->daemons[i]);
     free(h->workers);
     pthread_cond_destroy(&h->work);
+    pthread_cond_destroy(&h->idle);
     pthread_mutex_destroy(&h->qlock);
     free(h);
 }

@@ -3,11 +3,12 @@
  *  - threads: one thread per connection (MHD's own mode);
  *  - pool: one epoll event loop per core (a daemon each, sharing the port
  *    through SO_REUSEPORT: see ../shared/notes/measured-here.md for why not
- *    MHD's thread pool) that only move bytes; a complete request is taken
- *    off its loop (connection suspended) and run by a fixed pool of worker
- *    threads, which may block (durable writes), then the connection resumes
- *    and its loop sends the answer. Few threads compete for the cores
- *    however many connections are open.
+ *    MHD's thread pool). The handler runs on the loop when it can answer
+ *    without blocking, or suspend the connection while another thread
+ *    finishes (the hot endpoints wait for their durable write this way);
+ *    otherwise the request is taken off its loop (connection suspended) and
+ *    run by a fixed pool of worker threads, which may block. Few threads
+ *    compete for the cores however many connections are open.
  *
  * This module only moves requests and JSON answers; what the endpoints do
  * is in api.c. A request's parameters are its query arguments plus, for
@@ -31,10 +32,24 @@ typedef struct pc_http_answer {
     size_t body_raw_len;
 } pc_http_answer;
 
-/* Handles one complete request; must fill *answer. Called on the
- * connection's thread (threads mode) or a worker (pool mode), many at once;
- * it may block. */
-typedef void (*pc_http_handler)(void *ctx, const pc_http_request *req, pc_http_answer *answer);
+/* What a handler did with a request. */
+typedef enum pc_http_step {
+    PC_HTTP_ANSWERED,  /* *answer is filled: send it */
+    PC_HTTP_SUSPENDED, /* it called pc_http_suspend; one pc_http_resume follows */
+    PC_HTTP_BLOCKS     /* on a loop only: it would block; run it again on a worker */
+} pc_http_step;
+
+/* Handles one complete request. On a connection thread (threads mode) or a
+ * pool worker it may block and must answer. On an event loop (pool mode,
+ * pc_http_on_loop() = 1) it must not block: it answers, or suspends the
+ * connection while something else finishes the work, or, before doing
+ * anything with side effects, returns PC_HTTP_BLOCKS. Called many at once. */
+typedef pc_http_step (*pc_http_handler)(void *ctx, pc_http_request *req, pc_http_answer *answer);
+
+/* Runs on the request's event loop after pc_http_resume and fills *answer
+ * (which is then sent); must not block. When the client went away meanwhile
+ * it still runs once (so it can free arg), and the answer is dropped. */
+typedef void (*pc_http_continue)(void *arg, pc_http_request *req, pc_http_answer *answer);
 
 typedef enum pc_http_mode { PC_HTTP_THREADS, PC_HTTP_POOL } pc_http_mode;
 
@@ -56,8 +71,22 @@ void pc_http_stop(pc_http *h);
 /* The port actually bound (useful with port 0). */
 int pc_http_port(const pc_http *h);
 
-/* ---- reading a request (valid only during the handler call; in pool
- * mode the connection is suspended meanwhile, so MHD keeps its values) ---- */
+/* ---- running a request on an event loop --------------------------------------- */
+
+/* 1 while the handler runs on an event loop (must not block), else 0. */
+int pc_http_on_loop(const pc_http_request *req);
+
+/* On a loop: suspends the connection until pc_http_resume. The handler then
+ * returns PC_HTTP_SUSPENDED and must make sure pc_http_resume is called
+ * exactly once (from any thread, possibly before the handler returns). */
+void pc_http_suspend(pc_http_request *req);
+
+/* Resumes a suspended request: then(arg, ...) runs on its loop and answers.
+ * After this call req belongs to the loop again. */
+void pc_http_resume(pc_http_request *req, pc_http_continue then, void *arg);
+
+/* ---- reading a request (valid during the handler call; in pool mode a
+ * suspended connection keeps them until it resumes) ---- */
 
 /* "GET", "POST", ... */
 const char *pc_http_method(const pc_http_request *req);

@@ -9,13 +9,18 @@
 
 /* ---- registration of the Mediators we work for ------------------------------------- */
 
-int pc_payment_register(pc_server *s, const pc_address *mediator, pc_mediator_role role,
-                        const pc_address *account, const pc_address *counterparty, pc_error *err)
+int pc_payment_is_registered(pc_server *s, const pc_address *mediator)
 {
     pthread_mutex_lock(&s->known_lock);
     int known = pc_address_set_has(&s->known, mediator);
     pthread_mutex_unlock(&s->known_lock);
-    if (known)
+    return known;
+}
+
+int pc_payment_register(pc_server *s, const pc_address *mediator, pc_mediator_role role,
+                        const pc_address *account, const pc_address *counterparty, pc_error *err)
+{
+    if (pc_payment_is_registered(s, mediator))
         return 0;
     pc_mediator_record rec;
     int found = 0;
@@ -50,33 +55,46 @@ void pc_payment_unregister(pc_server *s, const pc_address *mediator)
 
 /* ---- consumer side ------------------------------------------------------------------ */
 
+int pc_payment_create_prepare(pc_server *s, const pc_address *consumer,
+                              const pc_address *mediator, const pc_mediator_view *v,
+                              pc_payment_headers *out, pc_error *err)
+{
+    if (!pc_address_equal(&v->terms.consumer, consumer))
+        return pc_error_set(err, PC_ERR_ONLY_CONSUMER, "only the consumer may create tokens");
+    if (v->state.terminated || pc_u256_is_zero(&v->state.active_token_id))
+        return pc_error_set(err, PC_ERR_TERMINATED, "the Mediator is terminated");
+    if (!pc_accounts_find(s->accounts, consumer)) /* checked by authentication already */
+        return pc_error_set(err, PC_ERR_UNKNOWN_ACCOUNT, "the sender is not served here");
+    out->sender = *consumer;
+    out->mediator = *mediator;
+    out->token_id = v->state.active_token_id;
+    return 0;
+}
+
+int pc_payment_sign(pc_server *s, pc_payment_headers *h, pc_error *err)
+{
+    pc_wallet *wallet = pc_accounts_find(s->accounts, &h->sender);
+    uint8_t domain[32], digest[32];
+    pc_u256 count = pc_u256_from_u64(h->request_count);
+    pc_eip712_domain_separator(s->chain_id, &h->mediator, domain);
+    pc_eip712_payment_token_digest(domain, &h->sender, &h->token_id, &count, digest);
+    if (!wallet || pc_wallet_sign_digest(wallet, digest, &h->signature) != 0)
+        return pc_error_set(err, PC_ERR_INTERNAL, "signing failed");
+    return 0;
+}
+
 int pc_payment_create(pc_server *s, const pc_address *consumer, const pc_address *mediator,
                       pc_payment_headers *out, pc_error *err)
 {
-    pc_wallet *wallet = pc_accounts_find(s->accounts, consumer);
     pc_mediator_view v;
-    if (!wallet)
+    if (!pc_accounts_find(s->accounts, consumer))
         return pc_error_set(err, PC_ERR_UNKNOWN_ACCOUNT, "the sender is not served here");
-    if (pc_chain_cache_get(s->cache, mediator, &v, err) != 0)
+    if (pc_chain_cache_get(s->cache, mediator, &v, err) != 0 ||
+        pc_payment_create_prepare(s, consumer, mediator, &v, out, err) != 0 ||
+        pc_payment_register(s, mediator, PC_ROLE_CONSUMER, consumer, &v.terms.provider, err) ||
+        pc_store_next_count(s->store, mediator, &out->token_id, &out->request_count, err) != 0)
         return -1;
-    if (!pc_address_equal(&v.terms.consumer, consumer))
-        return pc_error_set(err, PC_ERR_ONLY_CONSUMER, "only the consumer may create tokens");
-    if (v.state.terminated || pc_u256_is_zero(&v.state.active_token_id))
-        return pc_error_set(err, PC_ERR_TERMINATED, "the Mediator is terminated");
-    if (pc_payment_register(s, mediator, PC_ROLE_CONSUMER, consumer, &v.terms.provider, err))
-        return -1;
-    out->sender = *consumer;
-    out->mediator = *mediator;
-    out->token_id = v.state.active_token_id;
-    if (pc_store_next_count(s->store, mediator, &out->token_id, &out->request_count, err) != 0)
-        return -1;
-    uint8_t domain[32], digest[32];
-    pc_u256 count = pc_u256_from_u64(out->request_count);
-    pc_eip712_domain_separator(s->chain_id, mediator, domain);
-    pc_eip712_payment_token_digest(domain, consumer, &out->token_id, &count, digest);
-    if (pc_wallet_sign_digest(wallet, digest, &out->signature) != 0)
-        return pc_error_set(err, PC_ERR_INTERNAL, "signing failed");
-    return 0;
+    return pc_payment_sign(s, out, err);
 }
 
 /* ---- provider side (spec §5, in order) -------------------------------------------------- */
@@ -135,13 +153,9 @@ static int check_funds(const pc_mediator_view *v, uint64_t request_count, pc_err
     return 0;
 }
 
-static int record_count(pc_server *s, const pc_payment_headers *t, json_t **meta, pc_error *err)
+int pc_payment_count_outcome(const pc_payment_headers *t, pc_count_verdict verdict,
+                             uint64_t highest, json_t **meta, pc_error *err)
 {
-    pc_count_verdict verdict;
-    uint64_t highest;
-    if (pc_store_offer_count(s->store, &t->mediator, &t->token_id, t->request_count,
-                             &t->signature, &verdict, &highest, err) != 0)
-        return -1;
     if (verdict != PC_COUNT_REPLAYED)
         return 0;
     if (meta)
@@ -150,30 +164,59 @@ static int record_count(pc_server *s, const pc_payment_headers *t, json_t **meta
                         (unsigned long long)t->request_count);
 }
 
+/* Steps 1-2 of spec §5: the count and the signature; the signature first,
+ * so a forged token costs one recovery and no chain read. */
+static int check_token_itself(pc_server *s, const pc_payment_headers *t, pc_error *err)
+{
+    if (t->request_count == 0)
+        return pc_error_set(err, PC_ERR_COUNT_USED, "request counts start at 1");
+    return check_signature(s, t, err);
+}
+
+/* The remaining steps before the counter, against the Mediator's view. */
+static int check_against_view(const pc_address *provider, const pc_payment_headers *t,
+                              const pc_payment_terms *required, const pc_mediator_view *v,
+                              json_t **metadata, pc_error *err)
+{
+    if (!pc_address_equal(&v->terms.consumer, &t->sender))
+        return pc_error_set(err, PC_ERR_TOKEN_SIGNATURE,
+                            "the sender is not the Mediator's consumer");
+    if (!pc_address_equal(&v->terms.provider, provider))
+        return pc_error_set(err, PC_ERR_ONLY_PROVIDER,
+                            "the calling service is not the Mediator's provider");
+    if (v->state.terminated)
+        return pc_error_set(err, PC_ERR_TERMINATED, "the Mediator is terminated");
+    if (check_terms(&v->terms, required, err) != 0 ||
+        check_token_id(&v->state, &t->token_id, metadata, err) != 0 ||
+        check_funds(v, t->request_count, err) != 0)
+        return -1;
+    return 0;
+}
+
+int pc_payment_validate_prepare(pc_server *s, const pc_address *provider,
+                                const pc_payment_headers *t, const pc_payment_terms *required,
+                                const pc_mediator_view *v, json_t **metadata, pc_error *err)
+{
+    if (metadata)
+        *metadata = NULL;
+    if (check_token_itself(s, t, err) != 0)
+        return -1;
+    return check_against_view(provider, t, required, v, metadata, err);
+}
+
 int pc_payment_validate(pc_server *s, const pc_address *provider, const pc_payment_headers *t,
                         const pc_payment_terms *required, json_t **metadata, pc_error *err)
 {
     pc_mediator_view v;
+    pc_count_verdict verdict;
+    uint64_t highest;
     if (metadata)
         *metadata = NULL;
-    if (t->request_count == 0)
-        return pc_error_set(err, PC_ERR_COUNT_USED, "request counts start at 1");
-    /* the signature first: a forged token costs one recovery, no chain read */
-    if (check_signature(s, t, err) != 0 || pc_chain_cache_get(s->cache, &t->mediator, &v, err))
+    if (check_token_itself(s, t, err) != 0 || pc_chain_cache_get(s->cache, &t->mediator, &v, err) ||
+        check_against_view(provider, t, required, &v, metadata, err) != 0 ||
+        pc_payment_register(s, &t->mediator, PC_ROLE_PROVIDER, provider, &t->sender, err) != 0 ||
+        pc_store_offer_count(s->store, &t->mediator, &t->token_id, t->request_count,
+                             &t->signature, &verdict, &highest, err) != 0)
         return -1;
-    if (!pc_address_equal(&v.terms.consumer, &t->sender))
-        return pc_error_set(err, PC_ERR_TOKEN_SIGNATURE,
-                            "the sender is not the Mediator's consumer");
-    if (!pc_address_equal(&v.terms.provider, provider))
-        return pc_error_set(err, PC_ERR_ONLY_PROVIDER,
-                            "the calling service is not the Mediator's provider");
-    if (v.state.terminated)
-        return pc_error_set(err, PC_ERR_TERMINATED, "the Mediator is terminated");
-    if (check_terms(&v.terms, required, err) != 0 ||
-        check_token_id(&v.state, &t->token_id, metadata, err) != 0 ||
-        check_funds(&v, t->request_count, err) != 0)
-        return -1;
-    if (pc_payment_register(s, &t->mediator, PC_ROLE_PROVIDER, provider, &t->sender, err) != 0)
-        return -1;
-    return record_count(s, t, metadata, err);
+    return pc_payment_count_outcome(t, verdict, highest, metadata, err);
 }

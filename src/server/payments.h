@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/hex.h"
 #include "core/u256.h"
+#include "server/chain_cache.h"
 #include "server/server.h"
 
 /* The five x-pay-* headers of spec §2 for one request. */
@@ -43,6 +44,36 @@ typedef struct pc_payment_terms {
  * actualCount), else stays NULL. */
 int pc_payment_validate(pc_server *s, const pc_address *provider, const pc_payment_headers *token,
                         const pc_payment_terms *required, json_t **metadata, pc_error *err);
+
+/* ---- the same work for event loops (http.h), which must not block: the
+ * caller holds a fresh view of the Mediator (pc_chain_cache_peek) and the
+ * Mediator is registered; the durable step is the store's asynchronous
+ * form. In order: prepare, store, then sign (create) or outcome (validate). */
+
+/* 1 when `mediator` is registered already (pc_payment_register would not
+ * touch the store). */
+int pc_payment_is_registered(pc_server *s, const pc_address *mediator);
+
+/* Consumer side: the checks of pc_payment_create against view v; fills
+ * out's sender, Mediator and token id (the count comes from
+ * pc_store_next_count_async). */
+int pc_payment_create_prepare(pc_server *s, const pc_address *consumer,
+                              const pc_address *mediator, const pc_mediator_view *v,
+                              pc_payment_headers *out, pc_error *err);
+
+/* Signs h (its count set) with the key of h->sender, served here. */
+int pc_payment_sign(pc_server *s, pc_payment_headers *h, pc_error *err);
+
+/* Provider side: every step of pc_payment_validate before the counter,
+ * against view v; failures as pc_payment_validate reports them. */
+int pc_payment_validate_prepare(pc_server *s, const pc_address *provider,
+                                const pc_payment_headers *t, const pc_payment_terms *required,
+                                const pc_mediator_view *v, json_t **metadata, pc_error *err);
+
+/* The counter step's answer: 0 for an accepted count, else code 37 with
+ * metadata {actualCount} (when metadata is not NULL). */
+int pc_payment_count_outcome(const pc_payment_headers *t, pc_count_verdict verdict,
+                             uint64_t highest, json_t **metadata, pc_error *err);
 
 /* Records that this server works for `mediator` in `role` on behalf of
  * `account` (idempotent, cheap after the first call). Duties act only on

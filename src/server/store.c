@@ -134,6 +134,49 @@ int pc_store_claim_nonce(pc_store *s, const uint8_t nonce[32], uint64_t expires_
     return s->ops->claim_nonce(s, nonce, expires_at, fresh, err);
 }
 
+/* ---- asynchronous forms ------------------------------------------------------------- */
+
+int pc_store_async_is_nonblocking(const pc_store *s)
+{
+    return !s->ops->blocking;
+}
+
+void pc_store_next_count_async(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                               pc_store_done done, void *arg)
+{
+    uint8_t id[32];
+    pc_u256_to_be(token_id, id);
+    if (s->ops->next_count_async) {
+        s->ops->next_count_async(s, mediator, id, done, arg);
+        return;
+    }
+    pc_store_result r = {0};
+    r.rc = s->ops->next_count(s, mediator, id, &r.count, &r.err);
+    done(arg, &r);
+}
+
+void pc_store_offer_count_async(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                                uint64_t count, const pc_signature *sig, pc_store_done done,
+                                void *arg)
+{
+    pc_store_result r = {0};
+    uint8_t id[32], wire[65];
+    if (count > PC_STORE_COUNT_MAX) {
+        r.rc = pc_error_set(&r.err, PC_ERR_INVALID_ARGUMENT, "request count %llu is too large",
+                            (unsigned long long)count);
+        done(arg, &r);
+        return;
+    }
+    pc_u256_to_be(token_id, id);
+    pc_signature_serialize(sig, wire);
+    if (s->ops->offer_count_async) {
+        s->ops->offer_count_async(s, mediator, id, count, wire, done, arg);
+        return;
+    }
+    r.rc = s->ops->offer_count(s, mediator, id, count, wire, &r.verdict, &r.highest, &r.err);
+    done(arg, &r);
+}
+
 /* ---- shared helpers ---------------------------------------------------------------- */
 
 int pc_record_list_push(pc_record_list *l, const pc_mediator_record *rec, pc_error *err)

@@ -126,6 +126,39 @@ int pc_store_list_mediators(pc_store *s, pc_mediator_record **recs, size_t *n, p
 /* Removes the record (and the Mediator's counters). */
 int pc_store_delete_mediator(pc_store *s, const pc_address *mediator, pc_error *err);
 
+/* ---- asynchronous forms (for callers that must not block, e.g. event loops) ---- */
+
+/* The outcome of an asynchronous call: rc 0 or -1 with err, and the same
+ * outputs as the blocking form (count for next_count; verdict and highest
+ * for offer_count). */
+typedef struct pc_store_result {
+    int rc;
+    pc_error err;
+    uint64_t count;
+    pc_count_verdict verdict;
+    uint64_t highest;
+} pc_store_result;
+
+/* Called exactly once per asynchronous call, when its change is durable or
+ * has failed: on the store's writer thread, or on the calling thread before
+ * the call returns. It must not block. */
+typedef void (*pc_store_done)(void *arg, const pc_store_result *result);
+
+/* 1 when the asynchronous forms never make the caller wait (SQLite queues
+ * to its writer thread, memory is immediate); 0 when they run the blocking
+ * call on the caller's thread (Redis). */
+int pc_store_async_is_nonblocking(const pc_store *s);
+
+/* pc_store_next_count, returning at once; the count arrives in done(). */
+void pc_store_next_count_async(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                               pc_store_done done, void *arg);
+
+/* pc_store_offer_count, returning at once; the verdict arrives in done().
+ * The arguments are copied: they need not outlive the call. */
+void pc_store_offer_count_async(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                                uint64_t count, const pc_signature *sig, pc_store_done done,
+                                void *arg);
+
 /* ---- replay protection ------------------------------------------------------------ */
 
 /* Records `nonce` (e.g. the hash of a request signature) as used until

@@ -30,6 +30,14 @@ typedef struct pc_store_ops {
     int (*delete_mediator)(pc_store *s, const pc_address *mediator, pc_error *err);
     int (*claim_nonce)(pc_store *s, const uint8_t nonce[32], uint64_t expires_at, int *fresh,
                        pc_error *err);
+    /* Optional (NULL: store.c runs the blocking form and calls done). Inputs
+     * are the caller's: copy what is needed after returning. */
+    void (*next_count_async)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
+                             pc_store_done done, void *arg);
+    void (*offer_count_async)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
+                              uint64_t count, const uint8_t sig[65], pc_store_done done,
+                              void *arg);
+    int blocking; /* the blocking forms wait on another process (Redis) */
 } pc_store_ops;
 
 struct pc_store {

@@ -545,6 +545,7 @@ static void rd_close(pc_store *base)
 }
 
 static const pc_store_ops redis_ops = {
+    .blocking = 1,
     .close = rd_close,
     .next_count = rd_next_count,
     .offer_count = rd_offer_count,

@@ -74,8 +74,10 @@ typedef enum op_kind {
     OP_CLAIM_NONCE
 } op_kind;
 
-/* One queued write. Inputs point into the caller's frame, which stays
- * alive because the caller waits until `done`. */
+/* One queued write. A blocking caller's inputs point into its frame, which
+ * stays alive because it waits until `done`. An asynchronous one (`then`
+ * set) is malloc'ed with its inputs copied into `own`, and freed by the
+ * writer after calling `then`. */
 typedef struct write_op {
     struct write_op *next;
     op_kind kind;
@@ -87,7 +89,13 @@ typedef struct write_op {
     uint64_t out_count, highest;
     pc_count_verdict verdict;
     int fresh, done;
-    pthread_cond_t woken; /* signalled once `done` is set */
+    pthread_cond_t woken; /* blocking: signalled once `done` is set */
+    pc_store_done then;   /* asynchronous: called once committed or failed */
+    void *then_arg;
+    struct {
+        pc_address mediator;
+        uint8_t token_id[32], sig[65];
+    } own;
 } write_op;
 
 typedef struct sqlite_store {
@@ -293,6 +301,23 @@ static int run_batch(sqlite_store *s, write_op *batch, pc_error *err)
     return 0;
 }
 
+/* Calls and frees the asynchronous operations of a finished batch
+ * (outside the queue lock: the callbacks may take their own). */
+static void finish_async(write_op *list, const pc_error *failure)
+{
+    for (write_op *op = list, *next; op; op = next) {
+        next = op->next;
+        pc_store_result r = {.rc = failure ? -1 : 0,
+                             .count = op->out_count,
+                             .verdict = op->verdict,
+                             .highest = op->highest};
+        if (failure)
+            r.err = *failure;
+        op->then(op->then_arg, &r);
+        free(op);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     sqlite_store *s = arg;
@@ -307,32 +332,47 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->qlock);
         pc_error err = {0};
         int ok = run_batch(s, batch, &err) == 0;
+        write_op *async = NULL;
         pthread_mutex_lock(&s->qlock);
         if (!ok)
             snprintf(s->batch_error, sizeof s->batch_error, "%s", err.message);
         for (write_op *op = batch, *next; op; op = next) {
             next = op->next; /* op may be gone once its caller wakes */
             op->done = ok ? 1 : -1;
-            pthread_cond_signal(&op->woken);
+            if (op->then) {
+                op->next = async;
+                async = op;
+            } else {
+                pthread_cond_signal(&op->woken);
+            }
         }
+        pthread_mutex_unlock(&s->qlock);
+        finish_async(async, ok ? NULL : &err);
+        pthread_mutex_lock(&s->qlock);
     }
     pthread_mutex_unlock(&s->qlock);
     return NULL;
 }
 
-/* Queues op and waits for the commit that contains it. */
-static int submit(sqlite_store *s, write_op *op, pc_error *err)
+/* Appends op to the queue and wakes the writer (caller holds qlock). */
+static void enqueue_locked(sqlite_store *s, write_op *op)
 {
     op->next = NULL;
     op->done = 0;
-    pthread_cond_init(&op->woken, NULL);
-    pthread_mutex_lock(&s->qlock);
     if (s->tail)
         s->tail->next = op;
     else
         s->head = op;
     s->tail = op;
     pthread_cond_signal(&s->work);
+}
+
+/* Queues op and waits for the commit that contains it. */
+static int submit(sqlite_store *s, write_op *op, pc_error *err)
+{
+    pthread_cond_init(&op->woken, NULL);
+    pthread_mutex_lock(&s->qlock);
+    enqueue_locked(s, op);
     while (!op->done)
         pthread_cond_wait(&op->woken, &s->qlock);
     int ok = op->done > 0;
@@ -366,6 +406,65 @@ static int sq_offer_count(pc_store *base, const pc_address *mediator, const uint
     *verdict = op.verdict;
     *highest = op.highest;
     return 0;
+}
+
+/* An asynchronous operation with its inputs copied; NULL after calling
+ * done with the failure. */
+static write_op *async_op(op_kind kind, const pc_address *mediator, const uint8_t token_id[32],
+                          pc_store_done done, void *arg)
+{
+    write_op *op = calloc(1, sizeof *op);
+    if (!op) {
+        pc_store_result r = {.rc = -1};
+        pc_error_set(&r.err, PC_ERR_INTERNAL, "SQLite store: out of memory");
+        done(arg, &r);
+        return NULL;
+    }
+    op->kind = kind;
+    op->own.mediator = *mediator;
+    memcpy(op->own.token_id, token_id, 32);
+    op->mediator = &op->own.mediator;
+    op->token_id = op->own.token_id;
+    op->then = done;
+    op->then_arg = arg;
+    return op;
+}
+
+/* Queues an asynchronous op; while stopping (writer gone) it fails at once. */
+static void submit_async(sqlite_store *s, write_op *op)
+{
+    pthread_mutex_lock(&s->qlock);
+    int stopping = s->stopping;
+    if (!stopping)
+        enqueue_locked(s, op);
+    pthread_mutex_unlock(&s->qlock);
+    if (stopping) {
+        pc_error err;
+        pc_error_set(&err, PC_ERR_INTERNAL, "SQLite store: closing");
+        op->next = NULL;
+        finish_async(op, &err);
+    }
+}
+
+static void sq_next_count_async(pc_store *base, const pc_address *mediator,
+                                const uint8_t token_id[32], pc_store_done done, void *arg)
+{
+    write_op *op = async_op(OP_NEXT_COUNT, mediator, token_id, done, arg);
+    if (op)
+        submit_async((sqlite_store *)base, op);
+}
+
+static void sq_offer_count_async(pc_store *base, const pc_address *mediator,
+                                 const uint8_t token_id[32], uint64_t count, const uint8_t sig[65],
+                                 pc_store_done done, void *arg)
+{
+    write_op *op = async_op(OP_OFFER, mediator, token_id, done, arg);
+    if (!op)
+        return;
+    op->count = count;
+    memcpy(op->own.sig, sig, 65);
+    op->sig = op->own.sig;
+    submit_async((sqlite_store *)base, op);
 }
 
 static int sq_forget_counters(pc_store *base, const pc_address *mediator, pc_error *err)
@@ -551,6 +650,8 @@ static const pc_store_ops sqlite_ops = {
     .list_mediators = sq_list_mediators,
     .delete_mediator = sq_delete_mediator,
     .claim_nonce = sq_claim_nonce,
+    .next_count_async = sq_next_count_async,
+    .offer_count_async = sq_offer_count_async,
 };
 
 static int open_connection(const char *path, sqlite3 **db, pc_error *err)

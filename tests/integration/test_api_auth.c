@@ -204,6 +204,7 @@ static void test_every_endpoint_authenticated(void **state)
     const pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
     const pc_test_auth corrupt = {.mode = PC_TEST_AUTH_CORRUPT};
     const pc_test_auth no_sig = {.mode = PC_TEST_AUTH_NO_SIGNATURE};
+    const pc_test_auth bad_mac = {.mode = PC_TEST_AUTH_MAC_CORRUPT};
     uint64_t block = pc_itest_block(t);
     pc_itest_token before, after;
     it_headers(t, IT_CONSUMER, &f->m, &before);
@@ -214,11 +215,73 @@ static void test_every_endpoint_authenticated(void **state)
             expect_auth(c, targets[i], &none, PC_ERR_SENDER_MISSING);
             expect_auth(c, targets[i], &corrupt, PC_ERR_REQUEST_SIGNATURE);
             expect_auth(c, targets[i], &no_sig, PC_ERR_REQUEST_SIGNATURE_MISSING);
+            expect_auth(c, targets[i], &bad_mac, PC_ERR_REQUEST_SIGNATURE);
         }
     }
     assert_int_equal(pc_itest_block(t), block); /* no transaction */
     it_headers(t, IT_CONSUMER, &f->m, &after);
     assert_int_equal(after.count, before.count + 1);
+}
+
+/* ---- the request MAC (our extension, auth.h) ------------------------------------------------ */
+
+/* x-pay-mac instead of x-pay-signature: accepted when right (also on the
+ * per-request endpoints, which run on the event loops), refused with the
+ * signature's codes when wrong, and always stamped and claimed once. */
+static void test_request_mac(void **state)
+{
+    fixture *f = *state;
+    pc_itest *t = f->t;
+    pc_test_client *c = t->client[IT_CONSUMER];
+    char stamp[40], target[160], other_target[160];
+    snprintf(target, sizeof target, "/contracts/%s/createSignatureHeaders", pc_itest_addr(&f->m));
+    snprintf(other_target, sizeof other_target, "/contracts/%s/terminationStatus",
+             pc_itest_addr(&f->m));
+    const pc_test_auth mac = {.mode = PC_TEST_AUTH_MAC};
+    pc_itest_token before, after;
+    it_headers(t, IT_CONSUMER, &f->m, &before);
+    expect_auth(c, f->funds, &mac, -1);
+    expect_auth(c, target, &mac, -1);
+    expect_auth(t->client[IT_PROVIDER], f->funds, &mac, -1);
+    it_headers(t, IT_CONSUMER, &f->m, &after);
+    assert_int_equal(after.count, before.count + 2);
+
+    const pc_test_auth corrupt = {.mode = PC_TEST_AUTH_MAC_CORRUPT};
+    const pc_test_auth other_key = {.mode = PC_TEST_AUTH_MAC, .signer_key = t->key[IT_CONSUMER2]};
+    const pc_test_auth other_sender = {.mode = PC_TEST_AUTH_MAC,
+                                       .sender = t->sender[IT_CONSUMER2]}; /* keyed by 1 */
+    const pc_test_auth other_target_auth = {.mode = PC_TEST_AUTH_MAC,
+                                            .signed_target = other_target};
+    expect_auth(c, f->funds, &corrupt, PC_ERR_REQUEST_SIGNATURE);
+    expect_auth(c, target, &corrupt, PC_ERR_REQUEST_SIGNATURE);
+    expect_auth(c, f->funds, &other_key, PC_ERR_REQUEST_SIGNATURE);
+    expect_auth(c, f->funds, &other_sender, PC_ERR_REQUEST_SIGNATURE);
+    expect_auth(c, f->funds, &other_target_auth, PC_ERR_REQUEST_SIGNATURE);
+
+    /* a MAC always needs a stamp, even where unstamped signatures are allowed */
+    const pc_test_auth unstamped = {.mode = PC_TEST_AUTH_MAC_UNSTAMPED};
+    expect_auth(c, f->funds, &unstamped, PC_ERR_TIMESTAMP_MISSING);
+    pc_test_client *lenient = pc_itest_client(t, f->lenient, IT_PROVIDER);
+    expect_auth(lenient, f->funds, &unstamped, PC_ERR_TIMESTAMP_MISSING);
+    pc_test_client_destroy(lenient);
+
+    /* an account served elsewhere: its MAC key is unknown here */
+    pc_test_client *deployer = pc_itest_client(t, t->consumer_server, IT_DEPLOYER);
+    expect_auth(deployer, f->funds, &mac, PC_ERR_UNKNOWN_ACCOUNT);
+    pc_test_client_destroy(deployer);
+
+    /* stale, and replayed: also with the MAC spelt in upper case without 0x */
+    pc_test_timestamp(-120, stamp);
+    const pc_test_auth stale = {.mode = PC_TEST_AUTH_MAC, .timestamp = stamp};
+    expect_auth(c, f->funds, &stale, PC_ERR_STALE_REQUEST);
+    pc_test_timestamp(0, stamp);
+    const pc_test_auth once = {.mode = PC_TEST_AUTH_MAC, .timestamp = stamp};
+    const pc_test_auth upper = {.mode = PC_TEST_AUTH_MAC_UPPER, .timestamp = stamp};
+    expect_auth(c, target, &once, -1);
+    expect_auth(c, target, &once, PC_ERR_REPLAYED_REQUEST);
+    expect_auth(c, target, &upper, PC_ERR_REPLAYED_REQUEST);
+    it_headers(t, IT_CONSUMER, &f->m, &before);
+    assert_int_equal(before.count, after.count + 2); /* the replays took no count */
 }
 
 /* ---- the original scheme ------------------------------------------------------------------- */
@@ -334,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_replayed_205),
         cmocka_unit_test(test_unstamped_refused_206),
         cmocka_unit_test(test_every_endpoint_authenticated),
+        cmocka_unit_test(test_request_mac),
         cmocka_unit_test(test_unstamped_allowed),
         cmocka_unit_test(test_replay_after_restart), /* last: it restarts the consumer's server */
     };

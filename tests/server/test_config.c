@@ -25,7 +25,8 @@ static const char *const env_vars[] = {
     "PAYCHAN_REDIS_HOST", "PAYCHAN_REDIS_PORT", "PAYCHAN_REDIS_PREFIX", "PAYCHAN_ACCOUNT",
     "PAYCHAN_DEV", "PAYCHAN_DEV_KEY", "PAYCHAN_ALLOW_UNSTAMPED_AUTH", "PAYCHAN_AUTH_WINDOW",
     "PAYCHAN_DUTY_INTERVAL", "PAYCHAN_REDEEM_AFTER", "PAYCHAN_RECEIPT_TIMEOUT",
-    "PAYCHAN_LOG_LEVEL", "PAYCHAN_VISUALIZER", "PAYCHAN_THREADS_PER_CORE"};
+    "PAYCHAN_LOG_LEVEL", "PAYCHAN_VISUALIZER", "PAYCHAN_HTTP_MODE",
+    "PAYCHAN_HTTP_WORKERS", "PAYCHAN_HTTP_LOOPS"};
 
 #define KEY_A "0x4C0883A69102937D6231471B5DBB6204FE5129617082792AE468D01A3F362318"
 #define KEY_A_LOWER "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
@@ -127,7 +128,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.receipt_timeout_ms, 60000);
     assert_int_equal(cfg.log_level, PC_LOG_INFO);
     assert_null(cfg.visualizer_dir);
-    assert_int_equal(cfg.threads_per_core, 1);
+    assert_int_equal(cfg.http_loops, 0);
+    assert_int_equal(cfg.http_mode, PC_HTTP_POOL);
     pc_config_free(&cfg);
     pc_config_free(&cfg); /* zeroed: a second free is harmless */
 }
@@ -213,7 +215,7 @@ static void test_every_option_on_the_command_line(void **state)
                           "--dev", "--dev-key", KEY_A, "--allow-unstamped-auth", "--auth-window",
                           "86400", "--duty-interval", "10", "--redeem-after", "1",
                           "--receipt-timeout", "3600000", "--log-level", "error", "--visualizer",
-                          "/srv/vis", "--threads-per-core", "64", (char *)NULL),
+                          "/srv/vis", "--http-loops", "64", (char *)NULL),
                      0);
     assert_string_equal(cfg.node_url, "https://node.example:8545");
     assert_true(cfg.chain_id == UINT64_MAX);
@@ -238,7 +240,7 @@ static void test_every_option_on_the_command_line(void **state)
     assert_int_equal(cfg.receipt_timeout_ms, 3600000);
     assert_int_equal(cfg.log_level, PC_LOG_ERROR);
     assert_string_equal(cfg.visualizer_dir, "/srv/vis");
-    assert_int_equal(cfg.threads_per_core, 64);
+    assert_int_equal(cfg.http_loops, 64);
     pc_config_free(&cfg);
 }
 
@@ -473,8 +475,8 @@ static void test_strict_numbers(void **state)
                  "--redeem-after", "0");
     EXPECT_ERROR("--receipt-timeout: expected an integer in [100, 3600000], got '1e3'",
                  "--receipt-timeout", "1e3");
-    EXPECT_ERROR("--threads-per-core: expected an integer in [1, 64], got '65'",
-                 "--threads-per-core", "65");
+    EXPECT_ERROR("--http-loops: expected an integer in [0, 64], got '65'",
+                 "--http-loops", "65");
     EXPECT_ERROR("--redis-port: not a port number: 6379.0", "--redis-port", "6379.0");
 }
 
@@ -507,7 +509,7 @@ static void test_example_file(void **state)
     assert_int_equal(ex.receipt_timeout_ms, def.receipt_timeout_ms);
     assert_int_equal(ex.log_level, def.log_level);
     assert_null(ex.visualizer_dir);
-    assert_int_equal(ex.threads_per_core, def.threads_per_core);
+    assert_int_equal(ex.http_loops, def.http_loops);
     pc_config_free(&def);
     pc_config_free(&ex);
 
@@ -574,7 +576,7 @@ static void test_usage_documents_every_option(void **state)
         "--allow-unstamped-auth", "PAYCHAN_ALLOW_UNSTAMPED_AUTH", "--auth-window SECONDS",
         "default: 60\n", "--duty-interval MS", "default: 2000", "--redeem-after SECONDS",
         "default: 3600\n", "--receipt-timeout MS", "default: 60000", "--log-level LEVEL",
-        "default: info", "--visualizer DIR", "PAYCHAN_VISUALIZER", "--threads-per-core N",
+        "default: info", "--visualizer DIR", "PAYCHAN_VISUALIZER", "--http-loops N",
         "--help", "--version", "development chain only"};
     for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
         if (!strstr(text, expected[i]))

@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -105,6 +106,34 @@ static int add_header(struct curl_slist **list, const char *name, const char *va
     return 0;
 }
 
+static int is_mac_mode(pc_test_auth_mode m)
+{
+    return m == PC_TEST_AUTH_MAC || m == PC_TEST_AUTH_MAC_UNSTAMPED ||
+           m == PC_TEST_AUTH_MAC_CORRUPT || m == PC_TEST_AUTH_MAC_UPPER;
+}
+
+/* x-pay-mac of the MAC modes: key derived from `key`; the stamp is signed
+ * even when not sent (MAC_UNSTAMPED). */
+static int mac_headers(const pc_test_auth *a, const uint8_t *key, const char *sender,
+                       const char *target, const char *stamp, struct curl_slist **list)
+{
+    uint8_t mac_key[32];
+    char mac[PC_REQUEST_MAC_HEX_LEN];
+    pc_request_mac_key(key, mac_key);
+    pc_request_mac(mac_key, sender, target, stamp, mac);
+    if (a->mode == PC_TEST_AUTH_MAC_CORRUPT)
+        mac[20] = mac[20] == '0' ? '1' : '0';
+    const char *value = mac;
+    if (a->mode == PC_TEST_AUTH_MAC_UPPER) {
+        for (char *p = mac + 2; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        value = mac + 2;
+    }
+    if (add_header(list, "x-pay-sender", sender) || add_header(list, "x-pay-mac", value))
+        return -1;
+    return a->mode == PC_TEST_AUTH_MAC_UNSTAMPED ? 0 : add_header(list, "x-pay-timestamp", stamp);
+}
+
 /* The x-pay-* headers of one request as `auth` asks. 0 or -1. */
 static int auth_headers(const pc_test_client *c, const char *target, const pc_test_auth *a,
                         struct curl_slist **list)
@@ -115,13 +144,19 @@ static int auth_headers(const pc_test_client *c, const char *target, const pc_te
     const uint8_t *key = a->signer_key ? a->signer_key : c->key;
     char stamp[40], sig[PC_SIGNATURE_HEX_LEN];
     const char *timestamp = NULL;
+    if (!c->has_key && !a->signer_key)
+        return -1;
+    if (is_mac_mode(a->mode)) {
+        if (!a->timestamp)
+            pc_test_timestamp(0, stamp);
+        return mac_headers(a, key, sender, a->signed_target ? a->signed_target : target,
+                           a->timestamp ? a->timestamp : stamp, list);
+    }
     if (a->mode != PC_TEST_AUTH_UNSTAMPED) {
         if (!a->timestamp)
             pc_test_timestamp(0, stamp);
         timestamp = a->timestamp ? a->timestamp : stamp;
     }
-    if (!c->has_key && !a->signer_key)
-        return -1;
     if (sign_request(c, key, sender, a->signed_target ? a->signed_target : target, timestamp,
                      sig) != 0)
         return -1;

@@ -9,8 +9,9 @@
  *   x-pay-signature  the service's raw ECDSA signature, r || s || v hex, over
  *                    sha256(sender + target + "\n" + timestamp)
  *
- * and can also send the original unstamped scheme (sha256(sender + target))
- * and deliberately broken variants, to test the server's refusals.
+ * and can also send the original unstamped scheme (sha256(sender + target)),
+ * the request MAC extension (x-pay-mac), and deliberately broken variants,
+ * to test the server's refusals.
  *
  * One client holds one curl handle (keep-alive): use a client from one
  * thread at a time; make one client per thread for concurrent calls. */
@@ -34,7 +35,12 @@ typedef enum pc_test_auth_mode {
     PC_TEST_AUTH_NO_SIGNATURE,  /* stamped, but without x-pay-signature */
     PC_TEST_AUTH_CORRUPT,       /* stamped, with one bit of s flipped in the signature */
     PC_TEST_AUTH_NOT_HEX,       /* stamped, with x-pay-signature "0xnothex" */
-    PC_TEST_AUTH_V01            /* stamped, v written 0/1 instead of 27/28 (same signature) */
+    PC_TEST_AUTH_V01,           /* stamped, v written 0/1 instead of 27/28 (same signature) */
+    /* our extension: x-pay-mac (core/request_auth.h) instead of x-pay-signature */
+    PC_TEST_AUTH_MAC,           /* stamped, with the request MAC */
+    PC_TEST_AUTH_MAC_UNSTAMPED, /* the request MAC without x-pay-timestamp */
+    PC_TEST_AUTH_MAC_CORRUPT,   /* stamped, one digit of the MAC changed */
+    PC_TEST_AUTH_MAC_UPPER      /* stamped, the same MAC in upper case without 0x */
 } pc_test_auth_mode;
 
 typedef struct pc_test_auth {

@@ -1,6 +1,7 @@
 /* The bytes a service signs to authenticate a call (spec §3), checked
  * against digests computed independently with ethers' sha256, and a
- * signature that recovers to the signer. */
+ * signature that recovers to the signer; the request MAC extension against
+ * values computed with Python's hmac module (and openssl dgst -mac HMAC). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,11 +53,62 @@ static void test_sign_recovers_signer(void **state)
     pc_secp_destroy(secp);
 }
 
+/* key = 31 zero bytes and 7; expected values from Python:
+ * hmac.new(key, b"paychan request MAC v1", sha256), then
+ * hmac.new(mac_key, (sender + target + "\n" + stamp).encode(), sha256). */
+#define MAC_TARGET "/contracts/0x17b1ad86b9ea671c3d1f20b72f37cd5ef9e42318/validateToken?reqCount=5"
+#define MAC_STAMP "1764457272.000042"
+#define MAC_VALUE "0x11b728db3bcdc344be396f044f97ec1b760f2eff2ae1fded596ddbef9d8722ce"
+
+static void test_mac_vectors(void **state)
+{
+    (void)state;
+    uint8_t key[32] = {0}, mac_key[32];
+    char mac[PC_REQUEST_MAC_HEX_LEN];
+    key[31] = 7;
+    pc_request_mac_key(key, mac_key);
+    pc_test_assert_hex(mac_key, 32,
+                       "0x04348e0206be6f9b29e7e0c278ed278df1ba9e0019b72ae5ea5829e7daedd24f");
+    pc_request_mac(mac_key, SENDER, MAC_TARGET, MAC_STAMP, mac);
+    assert_string_equal(mac, MAC_VALUE);
+}
+
+static void test_mac_check(void **state)
+{
+    (void)state;
+    uint8_t key[32] = {0}, mac_key[32];
+    key[31] = 7;
+    pc_request_mac_key(key, mac_key);
+    assert_int_equal(pc_request_mac_check(mac_key, SENDER, MAC_TARGET, MAC_STAMP, MAC_VALUE), 1);
+    /* without 0x and in upper case: the same bytes */
+    assert_int_equal(pc_request_mac_check(mac_key, SENDER, MAC_TARGET, MAC_STAMP,
+                                          "11B728DB3BCDC344BE396F044F97EC1B760F2EFF2AE1FDED596DDBEF9D8722CE"),
+                     1);
+    /* any other stamp, target, sender or key: refused */
+    assert_int_equal(pc_request_mac_check(mac_key, SENDER, MAC_TARGET, "1764457272.000043", MAC_VALUE), 0);
+    assert_int_equal(pc_request_mac_check(mac_key, SENDER, MAC_TARGET "6", MAC_STAMP, MAC_VALUE), 0);
+    assert_int_equal(pc_request_mac_check(mac_key, "0x2de3961d1eec25c38db2d08b9f56007ab541e876",
+                                          MAC_TARGET, MAC_STAMP, MAC_VALUE),
+                     0);
+    mac_key[0] ^= 1;
+    assert_int_equal(pc_request_mac_check(mac_key, SENDER, MAC_TARGET, MAC_STAMP, MAC_VALUE), 0);
+    mac_key[0] ^= 1;
+    /* malformed: short, long, not hex, empty */
+    assert_int_equal(pc_request_mac_check(mac_key, SENDER, MAC_TARGET, MAC_STAMP, "0x11b7"), 0);
+    assert_int_equal(pc_request_mac_check(mac_key, SENDER, MAC_TARGET, MAC_STAMP, MAC_VALUE "00"), 0);
+    assert_int_equal(pc_request_mac_check(mac_key, SENDER, MAC_TARGET, MAC_STAMP,
+                                          "0xzz b728db3bcdc344be396f044f97ec1b760f2eff2ae1fded596ddbef9d8722c"),
+                     0);
+    assert_int_equal(pc_request_mac_check(mac_key, SENDER, MAC_TARGET, MAC_STAMP, ""), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_digests),
         cmocka_unit_test(test_sign_recovers_signer),
+        cmocka_unit_test(test_mac_vectors),
+        cmocka_unit_test(test_mac_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
