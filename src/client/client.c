@@ -7,6 +7,7 @@
 
 #include "client/client_internal.h"
 #include "core/keystore.h"
+#include "core/request_auth.h"
 
 /* ---- errors --------------------------------------------------------------------------- */
 
@@ -128,10 +129,14 @@ int paychan_client_create(const paychan_config *cfg, paychan_client **out, paych
         return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no configuration");
     if (cfg->timeout_ms < 0)
         return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "timeout_ms must not be negative");
+    if (cfg->auth != PAYCHAN_AUTH_MAC && cfg->auth != PAYCHAN_AUTH_SIGNATURE)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "auth must be PAYCHAN_AUTH_MAC or "
+                                                        "PAYCHAN_AUTH_SIGNATURE");
     paychan_client *c = calloc(1, sizeof *c);
     if (!c)
         return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory");
     c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000;
+    c->auth = cfg->auth;
     if (pthread_mutex_init(&c->lock, NULL) != 0) {
         free(c);
         return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "cannot create a mutex");
@@ -154,6 +159,7 @@ int paychan_client_create(const paychan_config *cfg, paychan_client **out, paych
         return -1;
     }
     pc_address_format(&addr, c->address);
+    pc_request_mac_key(c->key, c->mac_key);
     *out = c;
     return 0;
 }
@@ -163,6 +169,7 @@ void paychan_client_destroy(paychan_client *c)
     if (!c)
         return;
     pc_wipe(c->key, sizeof c->key);
+    pc_wipe(c->mac_key, sizeof c->mac_key);
     pc_client_pool_free(&c->pool);
     pc_secp_destroy(c->secp);
     for (size_t i = 0; i < c->n_targets; i++) {

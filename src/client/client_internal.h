@@ -53,6 +53,8 @@ struct paychan_client {
     long timeout_ms;  /* per call */
     pc_secp *secp;    /* read-only after creation: shared by all threads */
     uint8_t key[32];
+    uint8_t mac_key[32]; /* request MAC key (core/request_auth.h) */
+    int auth;            /* PAYCHAN_AUTH_MAC or PAYCHAN_AUTH_SIGNATURE */
     char address[PC_ADDRESS_TEXT_LEN];
     pc_client_pool pool;
 
@@ -94,11 +96,13 @@ int pc_client_address_text(const char *text, char out[PC_ADDRESS_TEXT_LEN]);
  * signature, even from many threads in one microsecond). */
 void pc_client_stamp(char out[PC_CLIENT_STAMP_LEN]);
 
-/* x-pay-signature for target sent at stamp: the client's ECDSA signature
- * (r || s || v hex, v 27/28) over sha256(address + target + "\n" + stamp).
- * Returns 0, or -1 when out of memory or the key is unusable. */
-int pc_client_sign_call(const paychan_client *c, const char *target, const char *stamp,
-                        char out[PC_SIGNATURE_HEX_LEN]);
+/* The authentication header of target sent at stamp, as "name: value" in
+ * out: x-pay-mac (the request MAC over address + target + "\n" + stamp) or
+ * x-pay-signature (ECDSA, r || s || v hex, v 27/28, over the sha256 of the
+ * same text), as configured. Returns 0, or -1 when the key is unusable. */
+#define PC_CLIENT_AUTH_HEADER_LEN 160
+int pc_client_auth_header(const paychan_client *c, const char *target, const char *stamp,
+                          char out[PC_CLIENT_AUTH_HEADER_LEN]);
 
 /* ---- calls to the Payment Server -------------------------------------------------------- */
 

@@ -26,10 +26,19 @@ void pc_client_stamp(char out[PC_CLIENT_STAMP_LEN])
              (unsigned long long)(next % 1000000u));
 }
 
-int pc_client_sign_call(const paychan_client *c, const char *target, const char *stamp,
-                        char out[PC_SIGNATURE_HEX_LEN])
+int pc_client_auth_header(const paychan_client *c, const char *target, const char *stamp,
+                          char out[PC_CLIENT_AUTH_HEADER_LEN])
 {
-    return pc_request_auth_sign(c->secp, c->key, c->address, target, stamp, out);
+    char value[PC_SIGNATURE_HEX_LEN];
+    if (c->auth == PAYCHAN_AUTH_MAC) {
+        pc_request_mac(c->mac_key, c->address, target, stamp, value);
+        snprintf(out, PC_CLIENT_AUTH_HEADER_LEN, "x-pay-mac: %s", value);
+        return 0;
+    }
+    if (pc_request_auth_sign(c->secp, c->key, c->address, target, stamp, value) != 0)
+        return -1;
+    snprintf(out, PC_CLIENT_AUTH_HEADER_LEN, "x-pay-signature: %s", value);
+    return 0;
 }
 
 /* ---- the pool ------------------------------------------------------------------------------- */
@@ -130,13 +139,16 @@ static int auth_headers(const paychan_client *c, const char *target, pc_client_c
         return -1;
     if (kind == PC_CALL_ANONYMOUS)
         return 0;
-    char stamp[PC_CLIENT_STAMP_LEN], sig[PC_SIGNATURE_HEX_LEN];
+    char stamp[PC_CLIENT_STAMP_LEN], auth[PC_CLIENT_AUTH_HEADER_LEN];
     pc_client_stamp(stamp);
-    if (pc_client_sign_call(c, target, stamp, sig) != 0 ||
+    if (pc_client_auth_header(c, target, stamp, auth) != 0 ||
         add_header(list, "x-pay-sender", c->address) != 0 ||
-        add_header(list, "x-pay-timestamp", stamp) != 0 ||
-        add_header(list, "x-pay-signature", sig) != 0)
+        add_header(list, "x-pay-timestamp", stamp) != 0)
         return -1;
+    struct curl_slist *l = curl_slist_append(*list, auth);
+    if (!l)
+        return -1;
+    *list = l;
     return 0;
 }
 

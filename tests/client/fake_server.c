@@ -84,6 +84,7 @@ static void record(fake_server *f, struct MHD_Connection *con, const char *targe
         copy_header(con, "x-pay-sender", r->sender, sizeof r->sender);
         copy_header(con, "x-pay-timestamp", r->timestamp, sizeof r->timestamp);
         copy_header(con, "x-pay-signature", r->signature, sizeof r->signature);
+        copy_header(con, "x-pay-mac", r->mac, sizeof r->mac);
     }
     for (size_t i = 0; i < f->n_replies; i++) {
         fake_canned *c = &f->replies[i];

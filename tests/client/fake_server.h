@@ -20,6 +20,7 @@ typedef struct fake_request {
     char sender[64];
     char timestamp[64];
     char signature[160];
+    char mac[80];
 } fake_request;
 
 /* Starts a server; NULL on failure. Requests no reply matches get 404

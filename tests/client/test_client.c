@@ -1,8 +1,10 @@
 /* libpaychan without a chain: configuration, reading the x-pay-* headers of a
  * request, the 402 body, and what the library sends to a (fake) Payment
  * Server: targets and queries exactly as spec §4 names them, every call
- * signed as spec §3 says (checked by recovering the signer), distinct
- * stamps for identical calls, keep-alive connections, many threads. */
+ * authenticated (by default with the request MAC, checked with the MAC key
+ * of the service's key; or signed as spec §3 says, checked by recovering
+ * the signer), distinct stamps for identical calls, keep-alive
+ * connections, many threads. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 
 #include "client/client_internal.h"
 #include "core/hash.h"
+#include "core/request_auth.h"
 #include "fake_server.h"
 
 #define DEV_KEY_0 "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -27,14 +30,20 @@
     "0x1111111111111111111111111111111111111111111111111111111111111111"                           \
     "22222222222222222222222222222222222222222222222222222222222222221b"
 
-static paychan_client *client_for(const char *url)
+static paychan_client *client_with_auth(const char *url, int auth)
 {
-    paychan_config cfg = {.server_url = url, .dev_key_hex = DEV_KEY_0, .timeout_ms = 20000};
+    paychan_config cfg = {
+        .server_url = url, .dev_key_hex = DEV_KEY_0, .timeout_ms = 20000, .auth = auth};
     paychan_client *c = NULL;
     paychan_error err;
     if (paychan_client_create(&cfg, &c, &err) != 0)
         fail_msg("paychan_client_create: %d %s", err.code, err.message);
     return c;
+}
+
+static paychan_client *client_for(const char *url)
+{
+    return client_with_auth(url, PAYCHAN_AUTH_MAC);
 }
 
 /* ---- configuration ------------------------------------------------------------------------- */
@@ -78,6 +87,8 @@ static void test_create(void **state)
                                           .keystore_path = ks, .password_path = pw});
     expect_config_error(&(paychan_config){.server_url = "http://x", .dev_key_hex = DEV_KEY_0,
                                           .timeout_ms = -1});
+    expect_config_error(&(paychan_config){.server_url = "http://x", .dev_key_hex = DEV_KEY_0,
+                                          .auth = 2});
     expect_config_error(&(paychan_config){
         .server_url = "http://x",
         .dev_key_hex = "0x0000000000000000000000000000000000000000000000000000000000000000"});
@@ -268,8 +279,21 @@ static void test_402_body(void **state)
 
 /* ---- what goes over the wire --------------------------------------------------------------------- */
 
-/* Request i was signed by the client as spec §3 says: recovering the
- * signature over sha256(sender + target + "\n" + timestamp) gives its address. */
+/* The request MAC of r checks with the MAC key of DEV_KEY_0 (the only key
+ * these tests use), and no signature came with it. */
+static void expect_mac(const fake_request *r)
+{
+    uint8_t key[32], mac_key[32];
+    assert_int_equal(pc_hex_decode(DEV_KEY_0, key, 32), 0);
+    pc_request_mac_key(key, mac_key);
+    assert_string_equal(r->signature, "");
+    assert_int_equal(strlen(r->mac), 66);
+    assert_int_equal(pc_request_mac_check(mac_key, r->sender, r->target, r->timestamp, r->mac), 1);
+}
+
+/* Request i was authenticated by the client: with the request MAC, or
+ * signed as spec §3 says (recovering the signature over sha256(sender +
+ * target + "\n" + timestamp) gives its address). */
 static void expect_signed(fake_server *f, size_t i, const char *address, const char *target)
 {
     fake_request r;
@@ -281,6 +305,10 @@ static void expect_signed(fake_server *f, size_t i, const char *address, const c
     assert_true(digits >= 10 && r.timestamp[digits] == '.');
     assert_int_equal(strlen(r.timestamp + digits + 1), 6); /* microseconds */
     assert_int_equal(strspn(r.timestamp + digits + 1, "0123456789"), 6);
+    if (r.mac[0]) {
+        expect_mac(&r);
+        return;
+    }
 
     char text[4096];
     snprintf(text, sizeof text, "%s%s\n%s", r.sender, r.target, r.timestamp);
@@ -300,14 +328,13 @@ static void expect_signed(fake_server *f, size_t i, const char *address, const c
 
 #define FUNDS_JSON "{\"serviceConsumerFunds\":\"5000\",\"serviceProviderFunds\":\"12\"}"
 
-/* Identical calls get distinct stamps and signatures, all over one connection. */
-static void test_signing(void **state)
+/* Identical calls get distinct stamps and MACs (or signatures), all over one connection. */
+static void signing_with(int auth)
 {
-    (void)state;
     fake_server *f = fake_start();
     assert_non_null(f);
     fake_reply(f, "/contracts/", 200, FUNDS_JSON, 0);
-    paychan_client *c = client_for(fake_url(f));
+    paychan_client *c = client_with_auth(fake_url(f), auth);
     paychan_error err;
     paychan_funds funds;
     const int n = 20;
@@ -325,10 +352,12 @@ static void test_signing(void **state)
         expect_signed(f, (size_t)i, DEV_ADDR_0, "/contracts/" MEDIATOR "/funds");
         fake_request r;
         fake_request_at(f, (size_t)i, &r);
+        const char *proof = auth == PAYCHAN_AUTH_MAC ? r.mac : r.signature;
+        assert_string_equal(auth == PAYCHAN_AUTH_MAC ? r.signature : r.mac, ""); /* one only */
         assert_true(strcmp(r.timestamp, prev_stamp) > 0); /* same length: increasing */
-        assert_string_not_equal(r.signature, prev_sig);
+        assert_string_not_equal(proof, prev_sig);
         snprintf(prev_stamp, sizeof prev_stamp, "%s", r.timestamp);
-        snprintf(prev_sig, sizeof prev_sig, "%s", r.signature);
+        snprintf(prev_sig, sizeof prev_sig, "%s", proof);
     }
     assert_int_equal(fake_connection_count(f), 1); /* keep-alive */
 
@@ -338,6 +367,18 @@ static void test_signing(void **state)
     assert_int_equal(fake_request_count(f), (size_t)n + 1);
     paychan_client_destroy(c);
     fake_stop(f);
+}
+
+static void test_signing_mac(void **state)
+{
+    (void)state;
+    signing_with(PAYCHAN_AUTH_MAC);
+}
+
+static void test_signing_signature(void **state)
+{
+    (void)state;
+    signing_with(PAYCHAN_AUTH_SIGNATURE);
 }
 
 #define HEADERS_JSON                                                                              \
@@ -519,7 +560,8 @@ int main(void)
         cmocka_unit_test(test_read_headers_missing),
         cmocka_unit_test(test_read_headers_too_long),
         cmocka_unit_test(test_402_body),
-        cmocka_unit_test(test_signing),
+        cmocka_unit_test(test_signing_mac),
+        cmocka_unit_test(test_signing_signature),
         cmocka_unit_test(test_consumer_calls),
         cmocka_unit_test(test_provider_calls),
         cmocka_unit_test(test_replayed_stamp_retried),
