@@ -175,26 +175,34 @@ static void trace_step(action *a, const char *step)
     a->step_start = now;
 }
 
-/* Calls `path` of target t, paying for it when payment is on. 0 = it
- * answered 200 (reply in *r, free it); -1 = *ans filled with the failure. */
-static int call_target(action *a, int t, const char *sign_step, const char *call_step,
-                       const char *path, ex_reply *r, ex_answer *ans)
+/* With payment on: the payment headers of both calls of one /action, signed
+ * at once (both Payment Server calls run concurrently: one round trip). */
+static int sign_both(action *a, paychan_payment_headers pay[2], ex_answer *ans)
+{
+    const char *names[2] = {target_names[RANDOM], target_names[PERSISTENCE]};
+    paychan_error err = {0};
+    if (paychan_sign_requests(a->svc->client, names, 2, pay, &err) != 0) {
+        ex_answer_paychan_error(ans, status_of(&err), "cannot sign the payments", &err);
+        return -1;
+    }
+    trace_step(a, "signTokens");
+    for (int t = 0; t < 2; t++) {
+        json_object_set_new(a->token_ids, names[t], json_string(pay[t].token_id));
+        json_object_set_new(a->mediators, names[t], json_string(pay[t].mediator));
+    }
+    return 0;
+}
+
+/* Calls `path` of target t with the payment headers pay (NULL: payment
+ * off). 0 = it answered 200 (reply in *r, free it); -1 = *ans filled with
+ * the failure. */
+static int call_target(action *a, int t, const paychan_payment_headers *pay,
+                       const char *call_step, const char *path, ex_reply *r, ex_answer *ans)
 {
     ex_service *svc = a->svc;
-    paychan_payment_headers pay;
-    if (svc->client) {
-        paychan_error err = {0};
-        if (paychan_sign_request(svc->client, target_names[t], &pay, &err) != 0) {
-            ex_answer_paychan_error(ans, status_of(&err), "cannot sign the payment", &err);
-            return -1;
-        }
-        trace_step(a, sign_step);
-        json_object_set_new(a->token_ids, target_names[t], json_string(pay.token_id));
-        json_object_set_new(a->mediators, target_names[t], json_string(pay.mediator));
-    }
     char url[700];
     snprintf(url, sizeof url, "%s%s", target_url(svc, t), path);
-    if (ex_http_get(url, svc->client ? &pay : NULL, svc->cfg.timeout_ms, r) != 0) {
+    if (ex_http_get(url, pay, svc->cfg.timeout_ms, r) != 0) {
         ex_answer_error(ans, 502, "%s: %s", url, r->error);
         ex_reply_free(r);
         return -1;
@@ -215,7 +223,11 @@ static int call_target(action *a, int t, const char *sign_step, const char *call
 static int run_action(action *a, json_int_t *number, ex_answer *ans)
 {
     ex_reply r;
-    if (call_target(a, RANDOM, "signRandomNrToken", "getRandomNumber", "/randomNumber", &r,
+    paychan_payment_headers pay[2];
+    int paid = a->svc->client != NULL;
+    if (paid && sign_both(a, pay, ans) != 0)
+        return -1;
+    if (call_target(a, RANDOM, paid ? &pay[0] : NULL, "getRandomNumber", "/randomNumber", &r,
                     ans) != 0)
         return -1;
     json_t *n = json_object_get(r.body, "randomNumber");
@@ -228,7 +240,7 @@ static int run_action(action *a, json_int_t *number, ex_answer *ans)
     }
     char path[64];
     snprintf(path, sizeof path, "/save?nr=%" JSON_INTEGER_FORMAT, *number);
-    if (call_target(a, PERSISTENCE, "signPersistenceToken", "saveNumber", path, &r, ans) != 0)
+    if (call_target(a, PERSISTENCE, paid ? &pay[1] : NULL, "saveNumber", path, &r, ans) != 0)
         return -1;
     ok = json_integer_value(json_object_get(r.body, "saved")) == *number;
     ex_reply_free(&r);

@@ -226,31 +226,78 @@ int pc_client_headers_from_json(const json_t *obj, paychan_payment_headers *out,
     return 0;
 }
 
-int paychan_sign_request(paychan_client *c, const char *name, paychan_payment_headers *out,
-                         paychan_error *err)
+/* The createSignatureHeaders target of target `name`, and its Mediator. */
+static int sign_path(paychan_client *c, const char *name, char mediator[PC_ADDRESS_TEXT_LEN],
+                     char path[128], paychan_error *err)
 {
-    pc_client_clear(err);
-    if (!c || !out)
-        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client or no output");
-    char mediator[PC_ADDRESS_TEXT_LEN] = "", path[128];
+    mediator[0] = '\0';
     pthread_mutex_lock(&c->lock);
     const pc_client_target *t = find_target(c, name);
     if (t)
-        memcpy(mediator, t->mediator, sizeof mediator);
+        memcpy(mediator, t->mediator, PC_ADDRESS_TEXT_LEN);
     pthread_mutex_unlock(&c->lock);
     if (!mediator[0])
         return pc_client_fail(err, PAYCHAN_E_UNKNOWN_TARGET, 0,
                               t ? "target %.60s is not initialised (paychan_init)"
                                 : "no target %.60s",
                               name ? name : "(null)");
-    json_t *answer;
-    if (pc_client_mediator_path(mediator, "createSignatureHeaders", path, sizeof path, err) != 0 ||
-        pc_client_get(c, path, PC_CALL_READ, &answer, err) != 0)
-        return -1;
+    return pc_client_mediator_path(mediator, "createSignatureHeaders", path, 128, err);
+}
+
+/* The headers in a createSignatureHeaders answer (consumed), which must be
+ * ours and for `mediator`. */
+static int headers_of(paychan_client *c, json_t *answer, const char *mediator,
+                      paychan_payment_headers *out, paychan_error *err)
+{
     int rc = pc_client_headers_from_json(answer, out, err);
     json_decref(answer);
     if (rc == 0 && (strcmp(out->sender, c->address) != 0 || strcmp(out->mediator, mediator) != 0))
         rc = pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200,
                             "createSignatureHeaders: headers for another sender or Mediator");
+    return rc;
+}
+
+int paychan_sign_request(paychan_client *c, const char *name, paychan_payment_headers *out,
+                         paychan_error *err)
+{
+    pc_client_clear(err);
+    if (!c || !out)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client or no output");
+    char mediator[PC_ADDRESS_TEXT_LEN], path[128];
+    json_t *answer;
+    if (sign_path(c, name, mediator, path, err) != 0 ||
+        pc_client_get(c, path, PC_CALL_READ, &answer, err) != 0)
+        return -1;
+    return headers_of(c, answer, mediator, out, err);
+}
+
+int paychan_sign_requests(paychan_client *c, const char *const *names, size_t n,
+                          paychan_payment_headers *out, paychan_error *err)
+{
+    char mediators[PAYCHAN_SIGN_MANY_MAX][PC_ADDRESS_TEXT_LEN], paths[PAYCHAN_SIGN_MANY_MAX][128];
+    const char *targets[PAYCHAN_SIGN_MANY_MAX];
+    json_t *answers[PAYCHAN_SIGN_MANY_MAX];
+    paychan_error errs[PAYCHAN_SIGN_MANY_MAX];
+    pc_client_clear(err);
+    if (!c || !names || !out || n == 0 || n > PAYCHAN_SIGN_MANY_MAX)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client, names or output, or n not "
+                                                        "in 1..%d", PAYCHAN_SIGN_MANY_MAX);
+    for (size_t i = 0; i < n; i++) { /* nothing is sent unless every name is ready */
+        if (sign_path(c, names[i], mediators[i], paths[i], err) != 0)
+            return -1;
+        targets[i] = paths[i];
+    }
+    pc_client_get_many(c, targets, n, answers, errs);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        paychan_error *e = rc == 0 ? err : &errs[i]; /* the first failure is reported */
+        if (errs[i].code != 0) {
+            if (rc == 0 && err)
+                *err = errs[i];
+            rc = -1;
+        } else if (headers_of(c, answers[i], mediators[i], &out[i], e) != 0) {
+            rc = -1;
+        }
+    }
     return rc;
 }

@@ -65,7 +65,9 @@ void pc_client_pool_free(pc_client_pool *p)
 {
     for (size_t i = 0; i < p->n_idle; i++)
         curl_easy_cleanup(p->idle[i]);
-    p->n_idle = 0;
+    for (size_t i = 0; i < p->n_idle_multi; i++)
+        curl_multi_cleanup(p->idle_multi[i]);
+    p->n_idle = p->n_idle_multi = 0;
     pthread_mutex_destroy(&p->lock);
 }
 
@@ -224,47 +226,73 @@ static int read_answer(long status, const sink *body, json_t **answer, paychan_e
     return rc;
 }
 
+/* One GET in flight: the handle and what it points to until it is done. */
+typedef struct transfer {
+    CURL *h;
+    char *url;
+    struct curl_slist *headers;
+    char detail[CURL_ERROR_SIZE];
+    sink body;
+    long timeout;
+} transfer;
+
+/* Prepares t->h (a pooled handle) to GET target; 0, or -1 with *err. */
+static int transfer_setup(paychan_client *c, transfer *t, const char *target,
+                          pc_client_call_kind kind, paychan_error *err)
+{
+    size_t url_len = strlen(c->base_url) + strlen(target) + 1;
+    t->timeout = kind == PC_CALL_CHAIN ? 10 * c->timeout_ms : c->timeout_ms;
+    t->detail[0] = '\0';
+    if (!(t->url = malloc(url_len)) || auth_headers(c, target, kind, &t->headers) != 0)
+        return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory building the request");
+    snprintf(t->url, url_len, "%s%s", c->base_url, target);
+    CURL *h = t->h;
+    curl_easy_reset(h); /* keeps the handle's open connection */
+    curl_easy_setopt(h, CURLOPT_URL, t->url);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t->body);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->detail);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, t->timeout);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, t->timeout);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);   /* threads: no SIGALRM for timeouts */
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* the target goes out exactly as signed */
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    return 0;
+}
+
+/* The answer of a finished transfer (cc: its curl result). */
+static int transfer_finish(transfer *t, CURLcode cc, json_t **answer, paychan_error *err)
+{
+    long status = 0;
+    if (cc != CURLE_OK)
+        return transfer_failure(cc, &t->body, t->detail, t->timeout, err);
+    curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
+    return read_answer(status, &t->body, answer, err);
+}
+
+/* Frees what the transfer allocated (not the handle). */
+static void transfer_clear(transfer *t)
+{
+    curl_easy_setopt(t->h, CURLOPT_ERRORBUFFER, NULL); /* t->detail may go out of scope */
+    curl_slist_free_all(t->headers);
+    free(t->body.data);
+    free(t->url);
+    t->headers = NULL;
+    t->body = (sink){0};
+    t->url = NULL;
+}
+
 /* One GET of target; see pc_client_get. */
 static int exchange(paychan_client *c, CURL *h, const char *target, pc_client_call_kind kind,
                     json_t **answer, paychan_error *err)
 {
-    long timeout = kind == PC_CALL_CHAIN ? 10 * c->timeout_ms : c->timeout_ms;
-    size_t url_len = strlen(c->base_url) + strlen(target) + 1;
-    char *url = malloc(url_len);
-    struct curl_slist *headers = NULL;
-    char detail[CURL_ERROR_SIZE] = "";
-    sink body = {0};
-    long status = 0;
-    int rc = -1;
-    if (!url || auth_headers(c, target, kind, &headers) != 0) {
-        pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory building the request");
-        goto done;
-    }
-    snprintf(url, url_len, "%s%s", c->base_url, target);
-    curl_easy_reset(h); /* keeps the handle's open connection */
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);       /* threads: no SIGALRM for timeouts */
-    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);     /* the target goes out exactly as signed */
-    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    CURLcode cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
-        transfer_failure(cc, &body, detail, timeout, err);
-        goto done;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    rc = read_answer(status, &body, answer, err);
-done:
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL); /* detail is about to go out of scope */
-    curl_slist_free_all(headers);
-    free(body.data);
-    free(url);
+    transfer t = {.h = h};
+    int rc = transfer_setup(c, &t, target, kind, err);
+    if (rc == 0)
+        rc = transfer_finish(&t, curl_easy_perform(h), answer, err);
+    transfer_clear(&t);
     return rc;
 }
 
@@ -284,6 +312,88 @@ int pc_client_get(paychan_client *c, const char *target, pc_client_call_kind kin
     if (rc != 0 && err)
         *err = first;
     return rc;
+}
+
+/* An idle multi handle (with its open connections) or a new one. */
+static CURLM *checkout_multi(pc_client_pool *p)
+{
+    CURLM *m = NULL;
+    pthread_mutex_lock(&p->lock);
+    if (p->n_idle_multi > 0)
+        m = p->idle_multi[--p->n_idle_multi];
+    pthread_mutex_unlock(&p->lock);
+    return m ? m : curl_multi_init();
+}
+
+static void checkin_multi(pc_client_pool *p, CURLM *m)
+{
+    pthread_mutex_lock(&p->lock);
+    if (p->n_idle_multi < PC_CLIENT_POOL_MAX) {
+        p->idle_multi[p->n_idle_multi++] = m;
+        m = NULL;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (m)
+        curl_multi_cleanup(m);
+}
+
+/* Runs the prepared transfers t[0..n) at once on a pooled multi handle;
+ * rc[i] receives each one's curl result. 0, or -1 if curl's multi
+ * interface failed (then the caller runs them one by one). */
+static int perform_all(pc_client_pool *p, transfer *t, size_t n, CURLcode *rc)
+{
+    CURLM *m = checkout_multi(p);
+    size_t added = 0;
+    int running = 1, failed = !m;
+    for (; !failed && added < n; added++)
+        failed = curl_multi_add_handle(m, t[added].h) != CURLM_OK;
+    while (!failed && running) {
+        failed = curl_multi_perform(m, &running) != CURLM_OK ||
+                 (running && curl_multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK);
+    }
+    for (CURLMsg *msg; !failed && (msg = curl_multi_info_read(m, &running));)
+        for (size_t i = 0; i < n && msg->msg == CURLMSG_DONE; i++)
+            if (t[i].h == msg->easy_handle)
+                rc[i] = msg->data.result;
+    for (size_t i = 0; i < added; i++)
+        curl_multi_remove_handle(m, t[i].h);
+    if (m && !failed)
+        checkin_multi(p, m);
+    else if (m)
+        curl_multi_cleanup(m);
+    return failed ? -1 : 0;
+}
+
+int pc_client_get_many(paychan_client *c, const char *const *targets, size_t n, json_t **answers,
+                       paychan_error *errs)
+{
+    transfer t[PC_CLIENT_MANY_MAX] = {{0}};
+    CURLcode cc[PC_CLIENT_MANY_MAX];
+    int failures = 0;
+    if (n > PC_CLIENT_MANY_MAX)
+        return -1;
+    int together = 1;
+    for (size_t i = 0; i < n; i++) {
+        answers[i] = NULL;
+        cc[i] = CURLE_FAILED_INIT;
+        pc_client_clear(&errs[i]);
+        if (!(t[i].h = checkout(&c->pool)) ||
+            transfer_setup(c, &t[i], targets[i], PC_CALL_READ, &errs[i]) != 0)
+            together = 0; /* all run one by one below */
+    }
+    together = together && perform_all(&c->pool, t, n, cc) == 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc = together ? transfer_finish(&t[i], cc[i], &answers[i], &errs[i]) : -1;
+        if (t[i].h) {
+            transfer_clear(&t[i]);
+            checkin(&c->pool, t[i].h);
+        }
+        /* one by one: when the multi interface failed, or after a 205 (see pc_client_get) */
+        if (rc != 0 && (!together || errs[i].code == 205))
+            rc = pc_client_get(c, targets[i], PC_CALL_READ, &answers[i], &errs[i]);
+        failures += rc != 0;
+    }
+    return failures ? -1 : 0;
 }
 
 /* ---- answers --------------------------------------------------------------------------------- */
