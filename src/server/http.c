@@ -443,9 +443,11 @@ static int start_pool(pc_http *h, const pc_http_options *o, struct sockaddr_in *
         return -1;
     if (!(h->workers = calloc((size_t)workers, sizeof(*h->workers))))
         return -1;
-    for (; h->n_workers < workers; h->n_workers++)
+    for (; h->n_workers < workers; h->n_workers++) {
         if (pthread_create(&h->workers[h->n_workers], NULL, worker_main, h) != 0)
             return -1;
+        pthread_setname_np(h->workers[h->n_workers], "http-worker"); /* for top -H */
+    }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
                      MHD_USE_NO_LISTEN_SOCKET;
     for (; h->n_daemons < loops; h->n_daemons++)
@@ -453,6 +455,7 @@ static int start_pool(pc_http *h, const pc_http_options *o, struct sockaddr_in *
             return -1;
     if (pthread_create(&h->acceptor, NULL, acceptor_main, h) != 0)
         return -1;
+    pthread_setname_np(h->acceptor, "http-accept");
     h->acceptor_started = 1;
     PC_LOG_I("HTTP pool mode: %d event loops, %d workers", loops, workers);
     return 0;

@@ -8,6 +8,7 @@
  * still returns only after the commit that contains its operation. The single
  * writer also gives per-key atomicity for free. Reads use a second connection
  * (WAL lets it read the last commit while the writer writes). */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "server/store_internal.h"
 
 #include <pthread.h>
@@ -748,5 +749,6 @@ pc_store *pc_store_sqlite_open(const pc_store_options *opts, pc_error *err)
         return NULL;
     }
     s->writer_started = 1;
+    pthread_setname_np(s->writer, "store-writer");
     return &s->base;
 }

@@ -1,4 +1,5 @@
 /* ticker.c: see ticker.h. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "server/ticker.h"
 
 #include <pthread.h>
@@ -63,6 +64,7 @@ pc_ticker *pc_ticker_start(void (*fn)(void *ctx), void *ctx, long interval_ms, p
         pc_error_set(err, PC_ERR_INTERNAL, "cannot start a thread");
         return NULL;
     }
+    pthread_setname_np(t->thread, "ticker");
     return t;
 }
 
