@@ -1,10 +1,13 @@
 /* nonce.c: the per-address nonce tracker of pc_rpc (see rpc.h,
- * pc_rpc_next_nonce).
+ * pc_rpc_nonce_reserve).
  *
  * One entry per address, created on first use and kept until the client is
  * destroyed. The table lock guards only the list; each entry has its own
- * lock, held while its first nonce is read from the node, so that senders
- * of one address queue behind that read while other addresses go on. */
+ * lock, held from reserve to release: while one transaction of an address
+ * is being signed and sent, the address's other senders wait, and other
+ * addresses go on. So a nonce is handed out again only when the node did
+ * not take it, and a re-read of the node's count never races with a
+ * reserved nonce that is still on its way (which could hand it out twice). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,31 +77,32 @@ static nonce_entry *find_entry(pc_nonce_table *t, const pc_address *addr, int cr
     return e;
 }
 
-int pc_rpc_next_nonce(pc_rpc *rpc, const pc_address *addr, uint64_t *nonce, pc_error *err)
+int pc_rpc_nonce_reserve(pc_rpc *rpc, const pc_address *addr, uint64_t *nonce, pc_error *err)
 {
     nonce_entry *e = find_entry(pc_rpc_nonce_table(rpc), addr, 1);
     if (!e)
         return pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
-    int ret = 0;
     pthread_mutex_lock(&e->lock);
     if (!e->known) {
         /* "pending" counts this sender's transactions still in the pool. */
-        ret = pc_rpc_get_transaction_count(rpc, addr, "pending", &e->next, err);
-        e->known = ret == 0;
+        if (pc_rpc_get_transaction_count(rpc, addr, "pending", &e->next, err) != 0) {
+            pthread_mutex_unlock(&e->lock);
+            return -1;
+        }
+        e->known = 1;
     }
-    if (ret == 0) {
-        *nonce = e->next++;
-    }
-    pthread_mutex_unlock(&e->lock);
-    return ret;
+    *nonce = e->next;
+    return 0; /* e->lock stays held until pc_rpc_nonce_release */
 }
 
-void pc_rpc_nonce_resync(pc_rpc *rpc, const pc_address *addr)
+void pc_rpc_nonce_release(pc_rpc *rpc, const pc_address *addr, int sent)
 {
     nonce_entry *e = find_entry(pc_rpc_nonce_table(rpc), addr, 0);
     if (!e)
-        return;
-    pthread_mutex_lock(&e->lock);
-    e->known = 0;
+        return; /* no reserve came first: nothing is held */
+    if (sent)
+        e->next++;
+    else
+        e->known = 0; /* not taken: read the node again (another sender may have used it) */
     pthread_mutex_unlock(&e->lock);
 }

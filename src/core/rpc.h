@@ -133,8 +133,8 @@ int pc_rpc_fees(pc_rpc *rpc, pc_fees *fees, pc_error *err);
 
 /* eth_sendRawTransaction(raw). On success stores the hash the node reports
  * in tx_hash. A node that rejects the transaction (bad nonce, too little
- * balance, ...) is PC_ERR_NODE with the node's message; callers that took
- * the nonce from pc_rpc_next_nonce should then call pc_rpc_nonce_resync. */
+ * balance, ...) is PC_ERR_NODE with the node's message; the caller then
+ * releases its nonce unsent (pc_rpc_nonce_release). */
 int pc_rpc_send_raw_transaction(pc_rpc *rpc, const uint8_t *raw, size_t len,
                                 uint8_t tx_hash[32], pc_error *err);
 
@@ -199,15 +199,18 @@ int pc_rpc_get_logs(pc_rpc *rpc, const pc_log_filter *filter, pc_log **logs, siz
 
 /* ---- nonces --------------------------------------------------------------- */
 
-/* Hands out the next nonce for `addr`: strictly increasing and never twice,
- * also under concurrent callers. The first call for an address (or the
- * first after pc_rpc_nonce_resync) reads eth_getTransactionCount(addr,
- * "pending"); later calls count up locally. Callers for different addresses
- * do not wait on each other's node reads. */
-int pc_rpc_next_nonce(pc_rpc *rpc, const pc_address *addr, uint64_t *nonce, pc_error *err);
+/* Reserves the next nonce of `addr` for one transaction: *nonce. The first
+ * reserve for an address (and the first after a release with sent = 0)
+ * reads eth_getTransactionCount(addr, "pending"); later ones count up
+ * locally. Until the matching pc_rpc_nonce_release, on the same thread,
+ * other reserves for `addr` wait (sign and send in between, nothing slow);
+ * other addresses do not. On failure (-1, the node could not be read)
+ * nothing is held and no release may follow. */
+int pc_rpc_nonce_reserve(pc_rpc *rpc, const pc_address *addr, uint64_t *nonce, pc_error *err);
 
-/* Forgets the local nonce of `addr`, so that the next pc_rpc_next_nonce reads
- * the node again. Call after a send with a handed-out nonce failed. */
-void pc_rpc_nonce_resync(pc_rpc *rpc, const pc_address *addr);
+/* Ends a reserve: sent = 1 when the node accepted the transaction (the next
+ * reserve gets the nonce after it), 0 when it did not (the next reserve
+ * reads the node again, so neither a gap nor a reused nonce follows). */
+void pc_rpc_nonce_release(pc_rpc *rpc, const pc_address *addr, int sent);
 
 #endif

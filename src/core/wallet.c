@@ -82,16 +82,15 @@ static int sign_and_send_once(pc_wallet *w, pc_tx *tx, pc_tx_result *out, pc_err
 {
     pc_bytes raw = {0};
     int rc = -1;
-    if (pc_rpc_next_nonce(w->rpc, &w->address, &tx->nonce, err) != 0)
+    if (pc_rpc_nonce_reserve(w->rpc, &w->address, &tx->nonce, err) != 0)
         return -1;
     if (pc_tx_sign(w->secp, tx, w->seckey, &raw, NULL, err) == 0 &&
         pc_rpc_send_raw_transaction(w->rpc, raw.data, raw.len, out->tx_hash, err) == 0) {
         out->sent = 1;
         rc = 0;
-    } else {
-        /* the next transaction must not leave a gap or reuse a taken nonce */
-        pc_rpc_nonce_resync(w->rpc, &w->address);
     }
+    /* unsent: the next transaction re-reads the node (no gap, no reused nonce) */
+    pc_rpc_nonce_release(w->rpc, &w->address, rc == 0);
     pc_bytes_free(&raw);
     return rc;
 }

@@ -354,13 +354,14 @@ static void test_send_raw_signed_transfer(void **state)
     assert_int_equal(pc_rpc_fees(rpc, &fees, &err), 0);
     tx.max_fee_per_gas = fees.max_fee;
     tx.max_priority_fee_per_gas = fees.priority_fee;
-    assert_int_equal(pc_rpc_next_nonce(rpc, &from, &tx.nonce, &err), 0);
+    assert_int_equal(pc_rpc_nonce_reserve(rpc, &from, &tx.nonce, &err), 0);
     pc_u256 before, after;
     assert_int_equal(pc_rpc_get_balance(rpc, &tx.to, &before, &err), 0);
 
     pc_bytes raw = {0};
     assert_int_equal(pc_tx_sign(ctx, &tx, key, &raw, signed_hash, &err), 0);
     assert_int_equal(pc_rpc_send_raw_transaction(rpc, raw.data, raw.len, node_hash, &err), 0);
+    pc_rpc_nonce_release(rpc, &from, 1);
     assert_memory_equal(node_hash, signed_hash, 32);
     pc_receipt r;
     assert_int_equal(pc_rpc_wait_receipt(rpc, node_hash, 5000, &r, &err), 0);
@@ -376,8 +377,9 @@ static void test_send_raw_signed_transfer(void **state)
     assert_int_equal(pc_rpc_send_raw_transaction(rpc, raw.data, raw.len, node_hash, &err), -1);
     assert_int_equal(err.code, PC_ERR_NODE);
     uint64_t next;
-    assert_int_equal(pc_rpc_next_nonce(rpc, &from, &next, &err), 0);
+    assert_int_equal(pc_rpc_nonce_reserve(rpc, &from, &next, &err), 0);
     assert_int_equal(next, tx.nonce + 1);
+    pc_rpc_nonce_release(rpc, &from, 0);
     pc_bytes_free(&raw);
     pc_secp_destroy(ctx);
 }
@@ -411,13 +413,16 @@ typedef struct worker {
     int failures;
 } worker;
 
+/* Reserves and releases as sent (nothing is sent: the tracker counts). */
 static void *take_nonces(void *arg)
 {
     worker *w = arg;
     for (int i = 0; i < PER_THREAD; i++) {
         pc_error err = {0};
-        if (pc_rpc_next_nonce(rpc, &w->addr, &w->nonces[i], &err) != 0)
+        if (pc_rpc_nonce_reserve(rpc, &w->addr, &w->nonces[i], &err) != 0)
             w->failures++;
+        else
+            pc_rpc_nonce_release(rpc, &w->addr, 1);
     }
     return NULL;
 }
@@ -454,11 +459,59 @@ static void test_nonce_tracker_under_threads(void **state)
     for (int i = 0; i < THREADS * PER_THREAD; i++)
         assert_int_equal(all[i], start + (uint64_t)i);
 
-    /* Nothing was sent: after a resync the node's count comes back. */
+    /* Nothing was really sent: after a release unsent the node's count comes back. */
     uint64_t next;
-    pc_rpc_nonce_resync(rpc, &a);
-    assert_int_equal(pc_rpc_next_nonce(rpc, &a, &next, &err), 0);
+    assert_int_equal(pc_rpc_nonce_reserve(rpc, &a, &next, &err), 0);
+    assert_int_equal(next, start + THREADS * PER_THREAD);
+    pc_rpc_nonce_release(rpc, &a, 0);
+    assert_int_equal(pc_rpc_nonce_reserve(rpc, &a, &next, &err), 0);
     assert_int_equal(next, start);
+    pc_rpc_nonce_release(rpc, &a, 0);
+}
+
+typedef struct reserver {
+    pc_address addr;
+    uint64_t nonce;
+    int done;
+} reserver;
+
+static void *reserve_one(void *arg)
+{
+    reserver *r = arg;
+    pc_error err = {0};
+    if (pc_rpc_nonce_reserve(rpc, &r->addr, &r->nonce, &err) == 0) {
+        __atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
+        pc_rpc_nonce_release(rpc, &r->addr, 0);
+    } else {
+        __atomic_store_n(&r->done, -1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+/* While one sender holds a reserved nonce, another waits; when the first
+ * was not sent, the second gets the same nonce (read afresh): no gap, and
+ * never a nonce that is still on its way. (The old tracker handed out the
+ * next number at once and re-read the node on a failure, which could give
+ * a nonce out twice while a later one was still unsent.) */
+static void test_nonce_reserve_waits_for_release(void **state)
+{
+    (void)state;
+    pc_address a;
+    pc_error err = {0};
+    uint64_t start, first;
+    pc_test_dev_address(8, &a);
+    assert_int_equal(pc_rpc_get_transaction_count(rpc, &a, "pending", &start, &err), 0);
+    assert_int_equal(pc_rpc_nonce_reserve(rpc, &a, &first, &err), 0);
+    assert_int_equal(first, start);
+    reserver r = {.addr = a};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, reserve_one, &r), 0);
+    usleep(150 * 1000);
+    assert_int_equal(__atomic_load_n(&r.done, __ATOMIC_SEQ_CST), 0); /* still waiting */
+    pc_rpc_nonce_release(rpc, &a, 0);
+    pthread_join(t, NULL);
+    assert_int_equal(r.done, 1);
+    assert_int_equal(r.nonce, start);
 }
 
 static void *read_block_numbers(void *arg)
@@ -543,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_send_raw_signed_transfer),
         cmocka_unit_test(test_wait_receipt_times_out),
         cmocka_unit_test(test_nonce_tracker_under_threads),
+        cmocka_unit_test(test_nonce_reserve_waits_for_release),
         cmocka_unit_test(test_concurrent_calls),
         cmocka_unit_test(test_anvil_options),
         cmocka_unit_test(test_dev_keys_match_addresses),

@@ -363,10 +363,12 @@ static void send_and_mine(chain *c, pc_tx *tx, pc_receipt *receipt)
     uint8_t our_hash[32], node_hash[32];
     pc_error err;
     tx->chain_id = c->chain_id;
-    if (pc_rpc_next_nonce(c->rpc, &c->sender, &tx->nonce, &err) != 0)
+    if (pc_rpc_nonce_reserve(c->rpc, &c->sender, &tx->nonce, &err) != 0)
         fail_msg("nonce: %s", err.message);
     assert_int_equal(pc_tx_sign(secp, tx, c->key, &raw, our_hash, &err), 0);
-    if (pc_rpc_send_raw_transaction(c->rpc, raw.data, raw.len, node_hash, &err) != 0)
+    int sent = pc_rpc_send_raw_transaction(c->rpc, raw.data, raw.len, node_hash, &err) == 0;
+    pc_rpc_nonce_release(c->rpc, &c->sender, sent);
+    if (!sent)
         fail_msg("eth_sendRawTransaction: %s", err.message);
     assert_memory_equal(node_hash, our_hash, 32);
     if (pc_rpc_wait_receipt(c->rpc, our_hash, 10000, receipt, &err) != 0)
