@@ -1,6 +1,7 @@
 /* duties.c: see duties.h. */
 #include "server/duties.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -165,21 +166,42 @@ static int run_one(pc_server *s, pc_mediator_record *rec, uint64_t now)
     return rec->role == PC_ROLE_PROVIDER ? provider_duties(&d) : consumer_duties(&d);
 }
 
+/* One pass: the records, the next one to take, and the sum of sends. */
+typedef struct pass {
+    pc_server *s;
+    pc_mediator_record *recs;
+    size_t n, next; /* next: taken atomically */
+    uint64_t now;
+    int sent;       /* added atomically */
+} pass;
+
+static void *pass_worker(void *arg)
+{
+    pass *p = arg;
+    for (size_t i; (i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED)) < p->n;)
+        __atomic_add_fetch(&p->sent, run_one(p->s, &p->recs[i], p->now), __ATOMIC_RELAXED);
+    return NULL;
+}
+
 int pc_duties_run_once(pc_server *s)
 {
-    pc_mediator_record *recs = NULL;
-    size_t n = 0;
-    int sent = 0;
+    pass p = {.s = s, .now = (uint64_t)time(NULL)};
+    pthread_t helpers[PC_DUTY_THREADS - 1];
+    size_t started = 0;
     pc_error err;
-    if (pc_store_list_mediators(s->store, &recs, &n, &err) != 0) {
+    if (pc_store_list_mediators(s->store, &p.recs, &p.n, &err) != 0) {
         PC_LOG_W("duties: listing Mediators failed: %s", err.message);
         return 0;
     }
-    uint64_t now = (uint64_t)time(NULL);
-    for (size_t i = 0; i < n; i++)
-        sent += run_one(s, &recs[i], now);
-    free(recs);
-    return sent;
+    /* helpers only when there is more than one Mediator; this thread works too */
+    for (; started + 1 < PC_DUTY_THREADS && started + 1 < p.n; started++)
+        if (pthread_create(&helpers[started], NULL, pass_worker, &p) != 0)
+            break; /* fewer threads: the pass still completes */
+    pass_worker(&p);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(helpers[i], NULL);
+    free(p.recs);
+    return p.sent;
 }
 
 static void run_tick(void *s)

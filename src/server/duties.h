@@ -10,7 +10,10 @@
  *    fall below the auto-funding threshold, deposit the configured amount;
  *    forget terminated Mediators.
  *
- * Being one thread, at most one transaction per Mediator runs at a time.
+ * A pass spreads the Mediators over a few threads (PC_DUTY_THREADS), so a
+ * transaction waiting for its receipt on one Mediator does not hold up the
+ * others; each Mediator is looked at by one thread per pass and passes do
+ * not overlap, so at most one transaction per Mediator runs at a time.
  * Every action and its outcome is logged. */
 #ifndef PAYCHAN_SERVER_DUTIES_H
 #define PAYCHAN_SERVER_DUTIES_H
@@ -23,8 +26,10 @@ pc_duties *pc_duties_start(pc_server *s, pc_error *err);
 /* Stops the thread after the pass in progress. NULL is a no-op. */
 void pc_duties_stop(pc_duties *d);
 
-/* Runs one pass over every Mediator now, on the calling thread (tests, and
- * the timer). Returns the number of transactions sent. */
+#define PC_DUTY_THREADS 4
+
+/* Runs one pass over every Mediator now, returning when it is done (tests,
+ * and the timer). Returns the number of transactions sent. */
 int pc_duties_run_once(pc_server *s);
 
 #endif
