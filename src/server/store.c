@@ -59,16 +59,25 @@ pc_count_verdict pc_store_verdict_from_window(int window_result)
     }
 }
 
-int pc_store_offer_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
-                         uint64_t count, const pc_signature *sig, pc_count_verdict *verdict,
-                         uint64_t *highest, pc_error *err)
+/* An offer's arguments in the backends' forms; -1 when the count is too large. */
+static int offer_args(const pc_u256 *token_id, uint64_t count, const pc_signature *sig,
+                      uint8_t id[32], uint8_t wire[65], pc_error *err)
 {
     if (count > PC_STORE_COUNT_MAX)
         return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "request count %llu is too large",
                             (unsigned long long)count);
-    uint8_t id[32], wire[65];
     pc_u256_to_be(token_id, id);
     pc_signature_serialize(sig, wire);
+    return 0;
+}
+
+int pc_store_offer_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                         uint64_t count, const pc_signature *sig, pc_count_verdict *verdict,
+                         uint64_t *highest, pc_error *err)
+{
+    uint8_t id[32], wire[65];
+    if (offer_args(token_id, count, sig, id, wire, err) != 0)
+        return -1;
     uint64_t ignored;
     return s->ops->offer_count(s, mediator, id, count, wire, verdict, highest ? highest : &ignored,
                                err);
@@ -161,14 +170,10 @@ void pc_store_offer_count_async(pc_store *s, const pc_address *mediator, const p
 {
     pc_store_result r = {0};
     uint8_t id[32], wire[65];
-    if (count > PC_STORE_COUNT_MAX) {
-        r.rc = pc_error_set(&r.err, PC_ERR_INVALID_ARGUMENT, "request count %llu is too large",
-                            (unsigned long long)count);
+    if ((r.rc = offer_args(token_id, count, sig, id, wire, &r.err)) != 0) {
         done(arg, &r);
         return;
     }
-    pc_u256_to_be(token_id, id);
-    pc_signature_serialize(sig, wire);
     if (s->ops->offer_count_async) {
         s->ops->offer_count_async(s, mediator, id, count, wire, done, arg);
         return;
