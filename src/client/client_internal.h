@@ -41,15 +41,11 @@ typedef struct pc_client_target {
     char mediator[PC_ADDRESS_TEXT_LEN]; /* "" until init; written under the client's lock */
 } pc_client_target;
 
-/* Stacks of idle curl handles; the mutex guards only checkout and checkin.
- * Multi handles (for calls made at once) are pooled too: each keeps its own
- * cache of open connections, which a new one would have to open again. */
+/* A stack of idle curl handles; the mutex guards only checkout and checkin. */
 typedef struct pc_client_pool {
     pthread_mutex_t lock;
     CURL *idle[PC_CLIENT_POOL_MAX];
     size_t n_idle;
-    CURLM *idle_multi[PC_CLIENT_POOL_MAX];
-    size_t n_idle_multi;
 } pc_client_pool;
 
 struct paychan_client {
@@ -125,14 +121,6 @@ typedef enum pc_client_call_kind {
  * once with a fresh stamp. Thread-safe. */
 int pc_client_get(paychan_client *c, const char *target, pc_client_call_kind kind, json_t **answer,
                   paychan_error *err);
-
-/* Up to PC_CLIENT_MANY_MAX authenticated GETs (PC_CALL_READ) at once, each
- * as pc_client_get: answers[i] / errs[i] for targets[i]. Returns 0 when all
- * succeeded, else -1 (see each errs[i].code; 0 for those that succeeded).
- * Thread-safe. */
-#define PC_CLIENT_MANY_MAX 16
-int pc_client_get_many(paychan_client *c, const char *const *targets, size_t n, json_t **answers,
-                       paychan_error *errs);
 
 /* Sets up / tears down the pool. */
 int pc_client_pool_init(pc_client_pool *p);

@@ -274,30 +274,29 @@ int paychan_sign_request(paychan_client *c, const char *name, paychan_payment_he
 int paychan_sign_requests(paychan_client *c, const char *const *names, size_t n,
                           paychan_payment_headers *out, paychan_error *err)
 {
-    char mediators[PAYCHAN_SIGN_MANY_MAX][PC_ADDRESS_TEXT_LEN], paths[PAYCHAN_SIGN_MANY_MAX][128];
-    const char *targets[PAYCHAN_SIGN_MANY_MAX];
-    json_t *answers[PAYCHAN_SIGN_MANY_MAX];
-    paychan_error errs[PAYCHAN_SIGN_MANY_MAX];
+    char mediators[PAYCHAN_SIGN_MANY_MAX][PC_ADDRESS_TEXT_LEN], path[128];
+    char target[32 + PAYCHAN_SIGN_MANY_MAX * PC_ADDRESS_TEXT_LEN] = "/createSignatureHeaders?mediators=";
     pc_client_clear(err);
     if (!c || !names || !out || n == 0 || n > PAYCHAN_SIGN_MANY_MAX)
         return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client, names or output, or n not "
                                                         "in 1..%d", PAYCHAN_SIGN_MANY_MAX);
     for (size_t i = 0; i < n; i++) { /* nothing is sent unless every name is ready */
-        if (sign_path(c, names[i], mediators[i], paths[i], err) != 0)
+        if (sign_path(c, names[i], mediators[i], path, err) != 0)
             return -1;
-        targets[i] = paths[i];
+        if (i > 0)
+            strcat(target, ",");
+        strcat(target, mediators[i]);
     }
-    pc_client_get_many(c, targets, n, answers, errs);
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        paychan_error *e = rc == 0 ? err : &errs[i]; /* the first failure is reported */
-        if (errs[i].code != 0) {
-            if (rc == 0 && err)
-                *err = errs[i];
-            rc = -1;
-        } else if (headers_of(c, answers[i], mediators[i], &out[i], e) != 0) {
-            rc = -1;
-        }
-    }
+    json_t *answer;
+    if (pc_client_get(c, target, PC_CALL_READ, &answer, err) != 0)
+        return -1;
+    json_t *list = json_object_get(answer, "headers");
+    int rc = json_array_size(list) == n ? 0
+                                        : pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200,
+                                                         "createSignatureHeaders: not %zu headers",
+                                                         n);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = headers_of(c, json_incref(json_array_get(list, i)), mediators[i], &out[i], err);
+    json_decref(answer);
     return rc;
 }

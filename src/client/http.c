@@ -65,9 +65,7 @@ void pc_client_pool_free(pc_client_pool *p)
 {
     for (size_t i = 0; i < p->n_idle; i++)
         curl_easy_cleanup(p->idle[i]);
-    for (size_t i = 0; i < p->n_idle_multi; i++)
-        curl_multi_cleanup(p->idle_multi[i]);
-    p->n_idle = p->n_idle_multi = 0;
+    p->n_idle = 0;
     pthread_mutex_destroy(&p->lock);
 }
 
@@ -312,88 +310,6 @@ int pc_client_get(paychan_client *c, const char *target, pc_client_call_kind kin
     if (rc != 0 && err)
         *err = first;
     return rc;
-}
-
-/* An idle multi handle (with its open connections) or a new one. */
-static CURLM *checkout_multi(pc_client_pool *p)
-{
-    CURLM *m = NULL;
-    pthread_mutex_lock(&p->lock);
-    if (p->n_idle_multi > 0)
-        m = p->idle_multi[--p->n_idle_multi];
-    pthread_mutex_unlock(&p->lock);
-    return m ? m : curl_multi_init();
-}
-
-static void checkin_multi(pc_client_pool *p, CURLM *m)
-{
-    pthread_mutex_lock(&p->lock);
-    if (p->n_idle_multi < PC_CLIENT_POOL_MAX) {
-        p->idle_multi[p->n_idle_multi++] = m;
-        m = NULL;
-    }
-    pthread_mutex_unlock(&p->lock);
-    if (m)
-        curl_multi_cleanup(m);
-}
-
-/* Runs the prepared transfers t[0..n) at once on a pooled multi handle;
- * rc[i] receives each one's curl result. 0, or -1 if curl's multi
- * interface failed (then the caller runs them one by one). */
-static int perform_all(pc_client_pool *p, transfer *t, size_t n, CURLcode *rc)
-{
-    CURLM *m = checkout_multi(p);
-    size_t added = 0;
-    int running = 1, failed = !m;
-    for (; !failed && added < n; added++)
-        failed = curl_multi_add_handle(m, t[added].h) != CURLM_OK;
-    while (!failed && running) {
-        failed = curl_multi_perform(m, &running) != CURLM_OK ||
-                 (running && curl_multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK);
-    }
-    for (CURLMsg *msg; !failed && (msg = curl_multi_info_read(m, &running));)
-        for (size_t i = 0; i < n && msg->msg == CURLMSG_DONE; i++)
-            if (t[i].h == msg->easy_handle)
-                rc[i] = msg->data.result;
-    for (size_t i = 0; i < added; i++)
-        curl_multi_remove_handle(m, t[i].h);
-    if (m && !failed)
-        checkin_multi(p, m);
-    else if (m)
-        curl_multi_cleanup(m);
-    return failed ? -1 : 0;
-}
-
-int pc_client_get_many(paychan_client *c, const char *const *targets, size_t n, json_t **answers,
-                       paychan_error *errs)
-{
-    transfer t[PC_CLIENT_MANY_MAX] = {{0}};
-    CURLcode cc[PC_CLIENT_MANY_MAX];
-    int failures = 0;
-    if (n > PC_CLIENT_MANY_MAX)
-        return -1;
-    int together = 1;
-    for (size_t i = 0; i < n; i++) {
-        answers[i] = NULL;
-        cc[i] = CURLE_FAILED_INIT;
-        pc_client_clear(&errs[i]);
-        if (!(t[i].h = checkout(&c->pool)) ||
-            transfer_setup(c, &t[i], targets[i], PC_CALL_READ, &errs[i]) != 0)
-            together = 0; /* all run one by one below */
-    }
-    together = together && perform_all(&c->pool, t, n, cc) == 0;
-    for (size_t i = 0; i < n; i++) {
-        int rc = together ? transfer_finish(&t[i], cc[i], &answers[i], &errs[i]) : -1;
-        if (t[i].h) {
-            transfer_clear(&t[i]);
-            checkin(&c->pool, t[i].h);
-        }
-        /* one by one: when the multi interface failed, or after a 205 (see pc_client_get) */
-        if (rc != 0 && (!together || errs[i].code == 205))
-            rc = pc_client_get(c, targets[i], PC_CALL_READ, &answers[i], &errs[i]);
-        failures += rc != 0;
-    }
-    return failures ? -1 : 0;
 }
 
 /* ---- answers --------------------------------------------------------------------------------- */

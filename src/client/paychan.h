@@ -120,13 +120,13 @@ const char *paychan_target_mediator(const paychan_client *c, const char *name);
 int paychan_sign_request(paychan_client *c, const char *name, paychan_payment_headers *out,
                          paychan_error *err);
 
-/* paychan_sign_request for n targets at once: out[i] for names[i], the n
- * calls to the Payment Server running concurrently (one round trip's wait
- * instead of n). 1 <= n <= PAYCHAN_SIGN_MANY_MAX; a name may repeat (each
- * gets its own count). Nothing is sent unless every target is known
- * and initialised. Returns 0 when all were signed; else -1 with *err the
- * first failure in names order. Headers signed but not used cost the
- * consumer at most one request each: the provider accepts skipped counts. */
+/* paychan_sign_request for n targets at once: out[i] for names[i], in one
+ * call to the Payment Server (paychand's /createSignatureHeaders?mediators=
+ * extension: one round trip and one durable write for all). 1 <= n <=
+ * PAYCHAN_SIGN_MANY_MAX; a name may repeat (each gets its own count).
+ * Nothing is sent unless every target is known and initialised, and the
+ * Payment Server checks every Mediator before taking any count. Returns 0
+ * when all were signed, else -1 with *err. */
 #define PAYCHAN_SIGN_MANY_MAX 16
 int paychan_sign_requests(paychan_client *c, const char *const *names, size_t n,
                           paychan_payment_headers *out, paychan_error *err);

@@ -117,6 +117,36 @@ int api_param_u64(call *c, const char *name, const char *fallback, uint64_t *out
     return -1;
 }
 
+int api_param_mediators(call *c, int answer, pc_address out[API_MANY_MAX], size_t *n)
+{
+    const char *v = pc_http_param(c->req, "mediators");
+    const char *why = v ? NULL : "missing";
+    *n = 0;
+    while (!why) {
+        size_t len = strcspn(v, ",");
+        char text[64];
+        if (*n == API_MANY_MAX)
+            why = "more than 16 Mediators";
+        else if (len == 0 || len >= sizeof text)
+            why = "not a comma-separated list of 0x-addresses";
+        if (why)
+            break;
+        memcpy(text, v, len);
+        text[len] = '\0';
+        if (pc_address_parse(text, &out[(*n)++]) != 0)
+            why = "not a comma-separated list of 0x-addresses";
+        else if (!v[len])
+            return 0;
+        v += len + 1;
+    }
+    if (answer) {
+        pc_error err;
+        pc_error_set(&err, PC_ERR_INVALID_ARGUMENT, "parameter mediators: %s", why);
+        api_fail(c, &err, NULL);
+    }
+    return -1;
+}
+
 /* The caller's wallet and the view of c->mediator, or an answered error. */
 pc_wallet *api_caller_view(call *c, pc_mediator_view *v)
 {
@@ -210,11 +240,30 @@ int api_authenticate(call *c)
 /* On an event loop: the per-request endpoints when nothing they need can
  * block (see api_loop.c); everything else goes to a worker, before any
  * side effect (authentication claims the request's nonce). */
+/* The several-Mediators form of createSignatureHeaders, when every
+ * Mediator is cached and registered. */
+static pc_http_step many_on_loop(call *c)
+{
+    pc_address m[API_MANY_MAX];
+    pc_mediator_view v[API_MANY_MAX];
+    size_t n;
+    if (api_param_mediators(c, 0, m, &n) != 0)
+        return PC_HTTP_BLOCKS; /* a worker answers the error */
+    for (size_t i = 0; i < n; i++)
+        if (!pc_payment_is_registered(c->s, &m[i]) ||
+            !pc_chain_cache_peek(c->s->cache, &m[i], &v[i]))
+            return PC_HTTP_BLOCKS;
+    return api_create_many_on_loop(c, m, v, n);
+}
+
 static pc_http_step on_loop(call *c, const char *path)
 {
     pc_mediator_view v;
-    if (!c->s->nonces || !pc_store_async_is_nonblocking(c->s->store) ||
-        strncmp(path, "/contracts/", 11) != 0 || split_contract_path(c, path) != 0 ||
+    if (!c->s->nonces || !pc_store_async_is_nonblocking(c->s->store))
+        return PC_HTTP_BLOCKS;
+    if (strcmp(path, "/createSignatureHeaders") == 0)
+        return many_on_loop(c);
+    if (strncmp(path, "/contracts/", 11) != 0 || split_contract_path(c, path) != 0 ||
         !pc_payment_is_registered(c->s, &c->mediator) ||
         !pc_chain_cache_peek(c->s->cache, &c->mediator, &v))
         return PC_HTTP_BLOCKS;
@@ -245,13 +294,16 @@ pc_http_step pc_api_handle(void *ctx, pc_http_request *req, pc_http_answer *answ
         return PC_HTTP_ANSWERED;
     }
     int is_contract = strncmp(path, "/contracts/", 11) == 0;
-    if (!is_contract && strcmp(path, "/useService") != 0) {
+    int is_many = strcmp(path, "/createSignatureHeaders") == 0;
+    if (!is_contract && !is_many && strcmp(path, "/useService") != 0) {
         api_fail_code(&c, PC_ERR_NOT_FOUND, "no such endpoint");
         return PC_HTTP_ANSWERED;
     }
     if (api_authenticate(&c) != 0)
         return PC_HTTP_ANSWERED;
-    if (!is_contract)
+    if (is_many)
+        api_create_signature_headers_many(&c);
+    else if (!is_contract)
         api_use_service(&c);
     else if (parse_contract_path(&c, path) == 0)
         route_contract(&c);

@@ -154,16 +154,21 @@ void api_deposit(call *c, const char *amount_text)
         api_ok(c, json_object());
 }
 
-void api_answer_headers(call *c, const pc_payment_headers *h)
+json_t *api_headers_json(const pc_payment_headers *h)
 {
     char sig[PC_SIGNATURE_HEX_LEN], count[24];
     pc_signature_to_hex(&h->signature, sig);
     snprintf(count, sizeof(count), "%llu", (unsigned long long)h->request_count);
     /* header values: decimal numbers, lowercase 0x-hex addresses (spec §2) */
-    api_ok(c, json_pack("{sososossss}", "x-pay-sender", api_address_json(&h->sender),
-                        "x-pay-mediator", api_address_json(&h->mediator), "x-pay-token-id",
-                        api_u256_json(&h->token_id), "x-pay-req-count", count, "x-pay-signature",
-                        sig));
+    return json_pack("{sososossss}", "x-pay-sender", api_address_json(&h->sender),
+                     "x-pay-mediator", api_address_json(&h->mediator), "x-pay-token-id",
+                     api_u256_json(&h->token_id), "x-pay-req-count", count, "x-pay-signature",
+                     sig);
+}
+
+void api_answer_headers(call *c, const pc_payment_headers *h)
+{
+    api_ok(c, api_headers_json(h));
 }
 
 void api_create_signature_headers(call *c)
@@ -175,6 +180,32 @@ void api_create_signature_headers(call *c)
         api_fail(c, &err, NULL);
     else
         api_answer_headers(c, &h);
+}
+
+/* Every check for every Mediator first, so that a refusal takes no count. */
+void api_create_signature_headers_many(call *c)
+{
+    pc_address m[API_MANY_MAX];
+    pc_payment_headers h[API_MANY_MAX];
+    size_t n;
+    pc_error err;
+    if (api_param_mediators(c, 1, m, &n) != 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (pc_payment_create_begin(c->s, &c->caller, &m[i], &h[i], &err) != 0) {
+            api_fail(c, &err, NULL);
+            return;
+        }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (pc_payment_create_finish(c->s, &h[i], &err) != 0) {
+            json_decref(list);
+            api_fail(c, &err, NULL);
+            return;
+        }
+        json_array_append_new(list, api_headers_json(&h[i]));
+    }
+    api_ok(c, json_pack("{so}", "headers", list));
 }
 
 /* ---- provider calls ---------------------------------------------------------------------- */

@@ -48,8 +48,20 @@ int api_authenticate(call *c);
  * *want: 0, or -1 after answering 400 (or 2 for a malformed signature). */
 int api_validate_params(call *c, pc_payment_headers *t, pc_payment_terms *want);
 
-/* Answers 200 with the five x-pay-* headers of h (createSignatureHeaders). */
+/* The five x-pay-* headers of h as a JSON object (createSignatureHeaders). */
+json_t *api_headers_json(const pc_payment_headers *h);
+
+/* Answers 200 with api_headers_json(h). */
 void api_answer_headers(call *c, const pc_payment_headers *h);
+
+/* Our extension: tokens for several Mediators in one call,
+ * /createSignatureHeaders?mediators=M1,M2,... (at most API_MANY_MAX; a
+ * Mediator may repeat), answered {"headers": [{x-pay-*}, ...]} in order. */
+#define API_MANY_MAX 16
+
+/* Reads the comma-separated `mediators` parameter: 0, or -1 after
+ * answering 400 (when answer is set; else silently, for the loops). */
+int api_param_mediators(call *c, int answer, pc_address out[API_MANY_MAX], size_t *n);
 
 /* Marks c->mediator's cached state stale after our own transaction. */
 void api_changed(call *c);
@@ -59,6 +71,7 @@ void api_status(pc_server *s, pc_http_answer *answer);
 void api_use_service(call *c);
 void api_deposit(call *c, const char *amount);
 void api_create_signature_headers(call *c);
+void api_create_signature_headers_many(call *c);
 void api_validate_token(call *c);
 void api_redeem_token(call *c);
 void api_payout(call *c);
@@ -69,6 +82,8 @@ void api_funds(call *c);
 /* The same two per-request endpoints on an event loop (api_loop.c), given
  * the Mediator's fresh view; c->caller not yet authenticated. */
 pc_http_step api_create_on_loop(call *c, const pc_mediator_view *v);
+pc_http_step api_create_many_on_loop(call *c, const pc_address *mediators,
+                                     const pc_mediator_view *views, size_t n);
 pc_http_step api_validate_on_loop(call *c, const pc_mediator_view *v);
 
 #endif

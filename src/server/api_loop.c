@@ -124,3 +124,86 @@ pc_http_step api_validate_on_loop(call *c, const pc_mediator_view *v)
                                &p->h.signature, committed, p);
     return PC_HTTP_SUSPENDED;
 }
+
+/* ---- createSignatureHeaders for several Mediators (our extension) ---------------------------- */
+
+/* One call for n Mediators: n counts queued together (one commit), the
+ * answer made once the last is durable. */
+typedef struct batch {
+    pc_server *s;
+    pc_http_request *req;
+    size_t n;
+    size_t remaining; /* counts not yet durable (atomic) */
+    pc_payment_headers h[API_MANY_MAX];
+    pc_store_result r[API_MANY_MAX];
+    struct batch_item {
+        struct batch *b;
+        size_t i;
+    } items[API_MANY_MAX];
+} batch;
+
+static void finish_batch(void *arg, pc_http_request *req, pc_http_answer *answer)
+{
+    batch *b = arg;
+    call c = {.s = b->s, .req = req, .answer = answer};
+    json_t *list = json_array();
+    pc_error err;
+    for (size_t i = 0; i < b->n && list; i++) {
+        b->h[i].request_count = b->r[i].count;
+        if (b->r[i].rc != 0 || pc_payment_sign(b->s, &b->h[i], &err) != 0) {
+            api_fail(&c, b->r[i].rc != 0 ? &b->r[i].err : &err, NULL);
+            json_decref(list);
+            list = NULL;
+        } else {
+            json_array_append_new(list, api_headers_json(&b->h[i]));
+        }
+    }
+    if (list)
+        api_ok(&c, json_pack("{so}", "headers", list));
+    free(b);
+}
+
+/* Store writer thread: one count is durable (or failed); the last one
+ * resumes the request. */
+static void batch_committed(void *arg, const pc_store_result *r)
+{
+    struct batch_item *item = arg;
+    batch *b = item->b;
+    b->r[item->i] = *r;
+    if (__atomic_sub_fetch(&b->remaining, 1, __ATOMIC_ACQ_REL) == 0)
+        pc_http_resume(b->req, finish_batch, b);
+}
+
+pc_http_step api_create_many_on_loop(call *c, const pc_address *mediators,
+                                     const pc_mediator_view *views, size_t n)
+{
+    pc_error err;
+    if (api_authenticate(c) != 0)
+        return PC_HTTP_ANSWERED;
+    batch *b = calloc(1, sizeof *b);
+    if (!b) {
+        api_fail_code(c, PC_ERR_INTERNAL, "out of memory");
+        return PC_HTTP_ANSWERED;
+    }
+    pc_address keys[API_MANY_MAX];
+    pc_u256 ids[API_MANY_MAX];
+    void *args[API_MANY_MAX];
+    for (size_t i = 0; i < n; i++) { /* every check first: a refusal takes no count */
+        if (pc_payment_create_prepare(c->s, &c->caller, &mediators[i], &views[i], &b->h[i],
+                                      &err) != 0) {
+            api_fail(c, &err, NULL);
+            free(b);
+            return PC_HTTP_ANSWERED;
+        }
+        keys[i] = b->h[i].mediator;
+        ids[i] = b->h[i].token_id;
+        b->items[i] = (struct batch_item){.b = b, .i = i};
+        args[i] = &b->items[i];
+    }
+    b->s = c->s;
+    b->req = c->req;
+    b->n = b->remaining = n;
+    pc_http_suspend(c->req);
+    pc_store_next_counts_async(c->s->store, n, keys, ids, batch_committed, args);
+    return PC_HTTP_SUSPENDED;
+}

@@ -83,18 +83,31 @@ int pc_payment_sign(pc_server *s, pc_payment_headers *h, pc_error *err)
     return 0;
 }
 
-int pc_payment_create(pc_server *s, const pc_address *consumer, const pc_address *mediator,
-                      pc_payment_headers *out, pc_error *err)
+int pc_payment_create_begin(pc_server *s, const pc_address *consumer, const pc_address *mediator,
+                            pc_payment_headers *out, pc_error *err)
 {
     pc_mediator_view v;
     if (!pc_accounts_find(s->accounts, consumer))
         return pc_error_set(err, PC_ERR_UNKNOWN_ACCOUNT, "the sender is not served here");
     if (pc_chain_cache_get(s->cache, mediator, &v, err) != 0 ||
-        pc_payment_create_prepare(s, consumer, mediator, &v, out, err) != 0 ||
-        pc_payment_register(s, mediator, PC_ROLE_CONSUMER, consumer, &v.terms.provider, err) ||
-        pc_store_next_count(s->store, mediator, &out->token_id, &out->request_count, err) != 0)
+        pc_payment_create_prepare(s, consumer, mediator, &v, out, err) != 0)
         return -1;
-    return pc_payment_sign(s, out, err);
+    return pc_payment_register(s, mediator, PC_ROLE_CONSUMER, consumer, &v.terms.provider, err);
+}
+
+int pc_payment_create_finish(pc_server *s, pc_payment_headers *h, pc_error *err)
+{
+    if (pc_store_next_count(s->store, &h->mediator, &h->token_id, &h->request_count, err) != 0)
+        return -1;
+    return pc_payment_sign(s, h, err);
+}
+
+int pc_payment_create(pc_server *s, const pc_address *consumer, const pc_address *mediator,
+                      pc_payment_headers *out, pc_error *err)
+{
+    if (pc_payment_create_begin(s, consumer, mediator, out, err) != 0)
+        return -1;
+    return pc_payment_create_finish(s, out, err);
 }
 
 /* ---- provider side (spec §5, in order) -------------------------------------------------- */

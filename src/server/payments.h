@@ -30,6 +30,14 @@ typedef struct pc_payment_headers {
 int pc_payment_create(pc_server *s, const pc_address *consumer, const pc_address *mediator,
                       pc_payment_headers *out, pc_error *err);
 
+/* pc_payment_create in two steps, for several Mediators at once: begin
+ * does every check (reading the chain cache, registering the Mediator) and
+ * fills sender, Mediator and token id; finish takes the count (durably)
+ * and signs. */
+int pc_payment_create_begin(pc_server *s, const pc_address *consumer, const pc_address *mediator,
+                            pc_payment_headers *out, pc_error *err);
+int pc_payment_create_finish(pc_server *s, pc_payment_headers *h, pc_error *err);
+
 /* The terms a provider requires (validateToken's parameters). */
 typedef struct pc_payment_terms {
     pc_u256 min_cost_per_request;

@@ -164,6 +164,28 @@ void pc_store_next_count_async(pc_store *s, const pc_address *mediator, const pc
     done(arg, &r);
 }
 
+void pc_store_next_counts_async(pc_store *s, size_t n, const pc_address *mediators,
+                                const pc_u256 *token_ids, pc_store_done done, void *const *args)
+{
+    if (!s->ops->next_counts_async) {
+        for (size_t i = 0; i < n; i++)
+            pc_store_next_count_async(s, &mediators[i], &token_ids[i], done, args[i]);
+        return;
+    }
+    uint8_t (*ids)[32] = malloc(n ? n * sizeof *ids : 1);
+    if (!ids) {
+        pc_store_result r = {.rc = -1};
+        pc_error_set(&r.err, PC_ERR_INTERNAL, "store: out of memory");
+        for (size_t i = 0; i < n; i++)
+            done(args[i], &r);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        pc_u256_to_be(&token_ids[i], ids[i]);
+    s->ops->next_counts_async(s, n, mediators, (const uint8_t (*)[32])ids, done, args);
+    free(ids);
+}
+
 void pc_store_offer_count_async(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
                                 uint64_t count, const pc_signature *sig, pc_store_done done,
                                 void *arg)

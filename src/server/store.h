@@ -153,6 +153,12 @@ int pc_store_async_is_nonblocking(const pc_store *s);
 void pc_store_next_count_async(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
                                pc_store_done done, void *arg);
 
+/* pc_store_next_count_async for n keys (mediators[i], token_ids[i]) at
+ * once, done(args[i], ...) for key i: queued together, so that one durable
+ * commit usually covers them all. A key may repeat (consecutive counts). */
+void pc_store_next_counts_async(pc_store *s, size_t n, const pc_address *mediators,
+                                const pc_u256 *token_ids, pc_store_done done, void *const *args);
+
 /* pc_store_offer_count, returning at once; the verdict arrives in done().
  * The arguments are copied: they need not outlive the call. */
 void pc_store_offer_count_async(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,

@@ -34,6 +34,10 @@ typedef struct pc_store_ops {
      * are the caller's: copy what is needed after returning. */
     void (*next_count_async)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
                              pc_store_done done, void *arg);
+    /* n at once (token ids big-endian, 32 bytes each); NULL: one by one */
+    void (*next_counts_async)(pc_store *s, size_t n, const pc_address *mediators,
+                              const uint8_t (*token_ids)[32], pc_store_done done,
+                              void *const *args);
     void (*offer_count_async)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
                               uint64_t count, const uint8_t sig[65], pc_store_done done,
                               void *arg);

@@ -432,19 +432,28 @@ static write_op *async_op(op_kind kind, const pc_address *mediator, const uint8_
 }
 
 /* Queues an asynchronous op; while stopping (writer gone) it fails at once. */
-static void submit_async(sqlite_store *s, write_op *op)
+/* Queues a list of asynchronous ops (linked by next) together: the writer
+ * cannot take a batch in between, so one commit covers them all. */
+static void submit_async_list(sqlite_store *s, write_op *first)
 {
     pthread_mutex_lock(&s->qlock);
     int stopping = s->stopping;
-    if (!stopping)
+    for (write_op *op = first, *next; op && !stopping; op = next) {
+        next = op->next;
         enqueue_locked(s, op);
+    }
     pthread_mutex_unlock(&s->qlock);
     if (stopping) {
         pc_error err;
         pc_error_set(&err, PC_ERR_INTERNAL, "SQLite store: closing");
-        op->next = NULL;
-        finish_async(op, &err);
+        finish_async(first, &err);
     }
+}
+
+static void submit_async(sqlite_store *s, write_op *op)
+{
+    op->next = NULL;
+    submit_async_list(s, op);
 }
 
 static void sq_next_count_async(pc_store *base, const pc_address *mediator,
@@ -453,6 +462,23 @@ static void sq_next_count_async(pc_store *base, const pc_address *mediator,
     write_op *op = async_op(OP_NEXT_COUNT, mediator, token_id, done, arg);
     if (op)
         submit_async((sqlite_store *)base, op);
+}
+
+static void sq_next_counts_async(pc_store *base, size_t n, const pc_address *mediators,
+                                 const uint8_t (*token_ids)[32], pc_store_done done,
+                                 void *const *args)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    write_op *first = NULL, **link = &first;
+    for (size_t i = 0; i < n; i++) { /* (a failed allocation answered its own caller) */
+        write_op *op = async_op(OP_NEXT_COUNT, &mediators[i], token_ids[i], done, args[i]);
+        if (op) {
+            *link = op;
+            link = &op->next;
+        }
+    }
+    *link = NULL;
+    submit_async_list(s, first);
 }
 
 static void sq_offer_count_async(pc_store *base, const pc_address *mediator,
@@ -652,6 +678,7 @@ static const pc_store_ops sqlite_ops = {
     .delete_mediator = sq_delete_mediator,
     .claim_nonce = sq_claim_nonce,
     .next_count_async = sq_next_count_async,
+    .next_counts_async = sq_next_counts_async,
     .offer_count_async = sq_offer_count_async,
 };
 

@@ -436,18 +436,24 @@ static void test_consumer_calls(void **state)
     assert_string_equal(h.request_count, "3");
     assert_string_equal(h.signature, SIG_HEX);
 
-    /* several at once: one call each (run concurrently), answers in names order */
+    /* several at once: one call for all, answers in names order */
+    fake_reply(f, "/createSignatureHeaders", 200, "{\"headers\":[" HEADERS_JSON "," HEADERS_JSON "]}",
+               1);
     paychan_payment_headers two[2];
     const char *names[2] = {"random", "plain"};
     assert_int_equal(paychan_sign_requests(c, names, 2, two, &err), 0);
-    assert_int_equal(fake_request_count(f), 7);
-    expect_signed(f, 5, DEV_ADDR_0, "/contracts/" MEDIATOR "/createSignatureHeaders");
-    expect_signed(f, 6, DEV_ADDR_0, "/contracts/" MEDIATOR "/createSignatureHeaders");
+    assert_int_equal(fake_request_count(f), 6);
+    expect_signed(f, 5, DEV_ADDR_0, "/createSignatureHeaders?mediators=" MEDIATOR "," MEDIATOR);
     for (int i = 0; i < 2; i++) {
         assert_string_equal(two[i].mediator, MEDIATOR);
         assert_string_equal(two[i].request_count, "3");
         assert_string_equal(two[i].signature, SIG_HEX);
     }
+    /* an answer with the wrong number of headers is not the API */
+    fake_reply(f, "/createSignatureHeaders", 200, "{\"headers\":[" HEADERS_JSON "]}", 1);
+    assert_int_equal(paychan_sign_requests(c, names, 2, two, &err), -1);
+    assert_int_equal(err.code, PAYCHAN_E_BAD_ANSWER);
+    assert_int_equal(fake_request_count(f), 7);
     /* an unknown target, or a count out of range: refused, nothing sent */
     const char *unknown[2] = {"random", "nope"};
     assert_int_equal(paychan_sign_requests(c, unknown, 2, two, &err), -1);

@@ -188,7 +188,7 @@ static void test_every_endpoint_authenticated(void **state)
     fixture *f = *state;
     pc_itest *t = f->t;
     const char *m = pc_itest_addr(&f->m);
-    char targets[9][512];
+    char targets[10][512];
     snprintf(targets[0], 512, "/useService?serviceProvider=%s", t->sender[IT_PROVIDER]);
     snprintf(targets[1], 512, "/contracts/%s/deposit/1000", m);
     snprintf(targets[2], 512, "/contracts/%s/createSignatureHeaders", m);
@@ -201,6 +201,7 @@ static void test_every_endpoint_authenticated(void **state)
     snprintf(targets[6], 512, "/contracts/%s/terminate", m);
     snprintf(targets[7], 512, "/contracts/%s/terminationStatus", m);
     snprintf(targets[8], 512, "/contracts/%s/funds", m);
+    snprintf(targets[9], 512, "/createSignatureHeaders?mediators=%s,%s", m, m); /* extension */
     const pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
     const pc_test_auth corrupt = {.mode = PC_TEST_AUTH_CORRUPT};
     const pc_test_auth no_sig = {.mode = PC_TEST_AUTH_NO_SIGNATURE};
@@ -208,7 +209,7 @@ static void test_every_endpoint_authenticated(void **state)
     uint64_t block = pc_itest_block(t);
     pc_itest_token before, after;
     it_headers(t, IT_CONSUMER, &f->m, &before);
-    for (int i = 0; i < 9; i++) {
+    for (int i = 0; i < 10; i++) {
         const int callers[] = {IT_CONSUMER, IT_PROVIDER};
         for (int k = 0; k < 2; k++) {
             pc_test_client *c = t->client[callers[k]];

@@ -261,6 +261,80 @@ static void test_create_signature_headers(void **state)
     check_token(t, &m, &tok, 6); /* the refused call took no count */
 }
 
+/* One element of a /createSignatureHeaders?mediators= answer as a token. */
+static void token_from_json(const json_t *o, pc_itest_token *tok)
+{
+    const char *f[5] = {"x-pay-sender", "x-pay-mediator", "x-pay-token-id", "x-pay-signature",
+                        "x-pay-req-count"};
+    const char *v[5];
+    for (int i = 0; i < 5; i++)
+        if (!(v[i] = json_string_value(json_object_get(o, f[i]))))
+            fail_msg("no %s in an element of \"headers\"", f[i]);
+    assert_int_equal(json_object_size(o), 5);
+    snprintf(tok->sender, sizeof tok->sender, "%s", v[0]);
+    snprintf(tok->mediator, sizeof tok->mediator, "%s", v[1]);
+    snprintf(tok->token_id, sizeof tok->token_id, "%s", v[2]);
+    snprintf(tok->signature, sizeof tok->signature, "%s", v[3]);
+    tok->count = strtoull(v[4], NULL, 10);
+}
+
+/* Our extension: the tokens for several Mediators in one call, in order (a
+ * Mediator may repeat); the first call goes to a worker (the Mediators are
+ * new to the cache), the second runs on an event loop. Every check comes
+ * before any count is taken, and malformed lists are refused. */
+static void test_create_signature_headers_many(void **state)
+{
+    pc_itest *t = *state;
+    pc_address a, b;
+    pc_itest_token tok;
+    pc_test_reply r;
+    it_use_service(t, IT_CONSUMER, &TERMS, 0, &a);
+    it_use_service(t, IT_CONSUMER, &TERMS, 0, &b);
+    char list[3 * PC_ADDRESS_TEXT_LEN + 3];
+    snprintf(list, sizeof list, "%s,%s,", pc_itest_addr(&a), pc_itest_addr(&b));
+    strcat(list, pc_itest_addr(&a));
+    const pc_address *order[3] = {&a, &b, &a};
+    for (uint64_t round = 0; round < 2; round++) {
+        pc_itest_get(t, IT_CONSUMER, &r, "/createSignatureHeaders?mediators=%s", list);
+        it_expect_ok(&r);
+        json_t *headers = json_object_get(r.body, "headers");
+        assert_int_equal(json_array_size(headers), 3);
+        const uint64_t want[3] = {1 + 2 * round, 1 + round, 2 + 2 * round};
+        for (size_t i = 0; i < 3; i++) {
+            token_from_json(json_array_get(headers, i), &tok);
+            check_token(t, order[i], &tok, want[i]);
+        }
+        pc_test_reply_free(&r);
+    }
+    /* refused before any count: another consumer's Mediator in the list */
+    pc_address other;
+    it_use_service(t, IT_CONSUMER2, &TERMS, 0, &other);
+    pc_itest_get(t, IT_CONSUMER, &r, "/createSignatureHeaders?mediators=%s,%s", pc_itest_addr(&a),
+                 pc_itest_addr(&other));
+    it_expect_error(&r, 412, PC_ERR_ONLY_CONSUMER);
+    pc_test_reply_free(&r);
+    it_headers(t, IT_CONSUMER, &a, &tok);
+    check_token(t, &a, &tok, 5);
+
+    char seventeen[17 * PC_ADDRESS_TEXT_LEN + 17] = "";
+    for (int i = 0; i < 17; i++) {
+        strcat(seventeen, i ? "," : "");
+        strcat(seventeen, pc_itest_addr(&a));
+    }
+    char trailing[PC_ADDRESS_TEXT_LEN + 12], too_many[sizeof seventeen + 12];
+    snprintf(trailing, sizeof trailing, "mediators=%s,", pc_itest_addr(&a));
+    snprintf(too_many, sizeof too_many, "mediators=%s", seventeen);
+    /* missing, empty, not an address, empty elements, a trailing comma, 17 */
+    const char *bad[] = {"", "mediators=", "mediators=0x12", "mediators=,", trailing, too_many};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pc_itest_get(t, IT_CONSUMER, &r, "/createSignatureHeaders?%s", bad[i]);
+        it_expect_error(&r, 400, PC_ERR_INVALID_ARGUMENT);
+        pc_test_reply_free(&r);
+    }
+    it_headers(t, IT_CONSUMER, &a, &tok);
+    check_token(t, &a, &tok, 6); /* none of the refused calls took a count */
+}
+
 #define THREADS 4
 #define CALLS_PER_THREAD 25
 
@@ -437,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_deposit),
         cmocka_unit_test(test_create_signature_headers),
         cmocka_unit_test(test_create_signature_headers_concurrent),
+        cmocka_unit_test(test_create_signature_headers_many),
         cmocka_unit_test(test_counter_resets_with_new_token_id),
         cmocka_unit_test(test_no_secret_in_debug_log),
         cmocka_unit_test(test_read_endpoints),
