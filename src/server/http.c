@@ -35,13 +35,13 @@ struct pc_http {
     int stopping; /* no more queuing: requests are answered on their loop */
     pthread_t *workers;
     int n_workers;
-    int suspended;        /* loop requests suspended by their handler (under qlock) */
+    int suspended;        /* loop requests suspended by their handler (atomic: no lock
+                             on the hot path) */
     /* pool mode: our listening socket and the thread that accepts on it */
     int listen_fd;
     pthread_t acceptor;
     int acceptor_started, closing;
     int open[MAX_LOOPS]; /* open connections per loop (atomic) */
-    pthread_cond_t idle;  /* signalled when `suspended` drops to 0 */
 };
 
 struct pc_http_request {
@@ -308,10 +308,7 @@ int pc_http_on_loop(const pc_http_request *req)
 
 void pc_http_suspend(pc_http_request *req)
 {
-    pc_http *h = req->http;
-    pthread_mutex_lock(&h->qlock);
-    h->suspended++;
-    pthread_mutex_unlock(&h->qlock);
+    __atomic_add_fetch(&req->http->suspended, 1, __ATOMIC_ACQ_REL);
     MHD_suspend_connection(req->conn);
 }
 
@@ -321,10 +318,7 @@ void pc_http_resume(pc_http_request *req, pc_http_continue then, void *arg)
     req->then = then;
     req->then_arg = arg;
     MHD_resume_connection(req->conn); /* from here on the loop owns req */
-    pthread_mutex_lock(&h->qlock);
-    if (--h->suspended == 0)
-        pthread_cond_broadcast(&h->idle);
-    pthread_mutex_unlock(&h->qlock);
+    __atomic_sub_fetch(&h->suspended, 1, __ATOMIC_ACQ_REL);
 }
 
 /* ---- request accessors ------------------------------------------------------------------ */
@@ -478,7 +472,6 @@ pc_http *pc_http_start(const char *address, int port, const pc_http_options *opt
     h->ctx = ctx;
     pthread_mutex_init(&h->qlock, NULL);
     pthread_cond_init(&h->work, NULL);
-    pthread_cond_init(&h->idle, NULL);
     h->listen_fd = -1;
     int ok;
     if (opts && opts->mode == PC_HTTP_POOL) {
@@ -519,16 +512,13 @@ void pc_http_stop(pc_http *h)
     for (int i = 0; i < h->n_workers; i++)
         pthread_join(h->workers[i], NULL);
     /* handlers that suspended on a loop are resumed by whoever finishes
-     * their work (the store's writer, still running) */
-    pthread_mutex_lock(&h->qlock);
-    while (h->suspended > 0)
-        pthread_cond_wait(&h->idle, &h->qlock);
-    pthread_mutex_unlock(&h->qlock);
+     * their work (the store's writer, still running): wait for them */
+    while (__atomic_load_n(&h->suspended, __ATOMIC_ACQUIRE) > 0)
+        usleep(1000);
     for (int i = 0; i < h->n_daemons; i++)
         MHD_stop_daemon(h->daemons[i]);
     free(h->workers);
     pthread_cond_destroy(&h->work);
-    pthread_cond_destroy(&h->idle);
     pthread_mutex_destroy(&h->qlock);
     free(h);
 }
