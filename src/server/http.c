@@ -286,7 +286,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         error_answer(&req->answer, 413, PC_ERR_INVALID_ARGUMENT, "request body too large");
         return send_answer(conn, &req->answer);
     }
-    if (h->pool && !h->stopping) {
+    if (h->pool && !__atomic_load_n(&h->stopping, __ATOMIC_ACQUIRE)) { /* set under qlock */
         req->on_loop = 1;
         pc_http_step step = h->handler(h->ctx, req, &req->answer);
         req->on_loop = 0;
@@ -506,7 +506,7 @@ void pc_http_stop(pc_http *h)
      * finish the queue (resuming every suspended connection) and exit, so
      * no connection is suspended when the daemons stop, as MHD requires. */
     pthread_mutex_lock(&h->qlock);
-    h->stopping = 1;
+    __atomic_store_n(&h->stopping, 1, __ATOMIC_RELEASE); /* also read without qlock */
     pthread_cond_broadcast(&h->work);
     pthread_mutex_unlock(&h->qlock);
     for (int i = 0; i < h->n_workers; i++)
