@@ -301,9 +301,14 @@ static size_t collect_due(pc_chain_cache *c, entry **due, size_t cap)
     pthread_mutex_lock(&c->map_lock);
     for (size_t b = 0; b < N_BUCKETS && n < cap; b++) {
         for (entry *e = c->buckets[b]; e && n < cap; e = e->next) {
-            /* fields read without e->lock: a stale read only shifts a refresh by a tick */
-            if (e->has_state && !e->loading &&
-                now - e->view.fetched_at_ms >= pc_chain_cache_max_age_ms(c, &e->view.terms) / 2) {
+            /* never wait here (map_lock is held): an entry in use is looked at next tick */
+            if (pthread_mutex_trylock(&e->lock) != 0)
+                continue;
+            int due_now = e->has_state && !e->loading &&
+                          now - e->view.fetched_at_ms >=
+                              pc_chain_cache_max_age_ms(c, &e->view.terms) / 2;
+            pthread_mutex_unlock(&e->lock);
+            if (due_now) {
                 e->refs++;
                 due[n++] = e;
             }
