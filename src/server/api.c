@@ -286,7 +286,7 @@ pc_http_step pc_api_handle(void *ctx, pc_http_request *req, pc_http_answer *answ
     if (pc_http_on_loop(req))
         return on_loop(&c, path);
     if (strcmp(path, "/status") == 0) {
-        api_status(c.s, answer);
+        api_status(c.s, req, answer);
         return PC_HTTP_ANSWERED;
     }
     if (c.s->cfg->visualizer_dir && strncmp(path, "/visualizer/", 12) == 0) {

@@ -12,7 +12,19 @@
 
 /* ---- /status ---------------------------------------------------------------------------- */
 
-void api_status(pc_server *s, pc_http_answer *answer)
+/* {"mode", "connectionsPerLoop": [...]} (pool mode) for /status. */
+static json_t *http_status(const pc_http_request *req)
+{
+    int open[64];
+    int loops = pc_http_loop_connections(req, open, 64);
+    json_t *per_loop = json_array();
+    for (int i = 0; i < loops && i < 64; i++)
+        json_array_append_new(per_loop, json_integer(open[i]));
+    return json_pack("{ssso}", "mode", loops ? "pool" : "threads", "connectionsPerLoop",
+                     per_loop);
+}
+
+void api_status(pc_server *s, const pc_http_request *req, pc_http_answer *answer)
 {
     json_t *accounts = json_object();
     uint64_t block = 0;
@@ -39,6 +51,7 @@ void api_status(pc_server *s, pc_http_answer *answer)
         json_object_set_new(body, "ethereumNodeError", json_string(err.message));
     json_object_set_new(body, "accounts", accounts);
     json_object_set_new(body, "storage", json_string(pc_store_describe(s->store)));
+    json_object_set_new(body, "http", http_status(req));
     answer->status = 200;
     answer->body = body;
 }

@@ -67,7 +67,7 @@ int api_param_mediators(call *c, int answer, pc_address out[API_MANY_MAX], size_
 void api_changed(call *c);
 
 /* The endpoints (spec §4). */
-void api_status(pc_server *s, pc_http_answer *answer);
+void api_status(pc_server *s, const pc_http_request *req, pc_http_answer *answer);
 void api_use_service(call *c);
 void api_deposit(call *c, const char *amount);
 void api_create_signature_headers(call *c);

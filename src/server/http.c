@@ -527,3 +527,13 @@ int pc_http_port(const pc_http *h)
 {
     return h->port;
 }
+
+int pc_http_loop_connections(const pc_http_request *req, int *open, int max)
+{
+    const pc_http *h = req->http;
+    if (!h->pool)
+        return 0;
+    for (int i = 0; i < h->n_daemons && i < max; i++)
+        open[i] = __atomic_load_n(&h->open[i], __ATOMIC_RELAXED);
+    return h->n_daemons;
+}

@@ -71,6 +71,11 @@ void pc_http_stop(pc_http *h);
 /* The port actually bound (useful with port 0). */
 int pc_http_port(const pc_http *h);
 
+/* Pool mode: the number of event loops of the server that received req,
+ * and in open[i] (up to max) the connections each holds now. Threads
+ * mode: 0. For /status. */
+int pc_http_loop_connections(const pc_http_request *req, int *open, int max);
+
 /* ---- running a request on an event loop --------------------------------------- */
 
 /* 1 while the handler runs on an event loop (must not block), else 0. */

@@ -57,6 +57,53 @@ static void test_status(void **state)
     pc_test_client_destroy(anon);
 }
 
+/* The per-loop connection counts of /status on `p` through client c. */
+static void loop_counts(pc_test_client *c, long counts[2], size_t *loops)
+{
+    const pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
+    pc_test_reply r;
+    pc_test_request(c, "GET", "/status", &none, NULL, &r);
+    json_t *per_loop = json_object_get(json_object_get(it_expect_ok(&r), "http"),
+                                       "connectionsPerLoop");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.body, "http"), "mode")),
+                        "pool");
+    *loops = json_array_size(per_loop);
+    for (size_t i = 0; i < *loops && i < 2; i++)
+        counts[i] = (long)json_integer_value(json_array_get(per_loop, i));
+    pc_test_reply_free(&r);
+}
+
+/* Connections are spread evenly over the event loops (issue 3: "spread
+ * evenly over the cores"; libmicrohttpd's own thread pool did not balance
+ * them): on a fresh server with two loops, ten keep-alive connections end
+ * up five and five. */
+static void test_connections_spread_over_loops(void **state)
+{
+    pc_itest *t = *state;
+    const char *two_loops[] = {"--http-loops", "2", NULL};
+    pc_test_paychand *p = pc_itest_start_consumer_server(t, "two-loops", NULL, two_loops);
+    assert_non_null(p);
+    pc_test_client *c[10];
+    long counts[2] = {0, 0};
+    size_t loops = 0;
+    for (int i = 0; i < 10; i++) { /* each opens its own connection with its first call */
+        c[i] = pc_test_client_create(pc_test_paychand_url(p), NULL);
+        loop_counts(c[i], counts, &loops);
+    }
+    /* the start-up probe's connection may still be closing: wait for it */
+    for (int tries = 0; tries < 100 && counts[0] + counts[1] != 10; tries++) {
+        pc_itest_sleep_ms(10);
+        loop_counts(c[9], counts, &loops);
+    }
+    assert_int_equal(loops, 2);
+    assert_int_equal(counts[0], 5);
+    assert_int_equal(counts[1], 5);
+    for (int i = 0; i < 10; i++)
+        pc_test_client_destroy(c[i]);
+    assert_int_equal(pc_test_paychand_stop(p), 0);
+    pc_test_paychand_free(p);
+}
+
 /* ---- useService ---------------------------------------------------------------------- */
 
 /* Without terms: a genuine Mediator from the sender to B with 1 wei, 3600 s, 3600 s. */
@@ -505,6 +552,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status),
+        cmocka_unit_test(test_connections_spread_over_loops),
         cmocka_unit_test(test_use_service_defaults),
         cmocka_unit_test(test_use_service_reuse),
         cmocka_unit_test(test_use_service_reuse_skips_closing),
