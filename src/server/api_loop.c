@@ -1,5 +1,6 @@
-/* api_loop.c: createSignatureHeaders and validateToken on an event loop
- * (http.h, pool mode), the two endpoints every paid request goes through.
+/* api_loop.c: createSignatureHeaders (also its several-Mediators form) and
+ * validateToken on an event loop (http.h, pool mode): the endpoints every
+ * paid request goes through.
  *
  * Why: with a thread per connection, 32 connections on 2 cores meant 32
  * threads time-sharing the cores, and a request waited for a core ~10x
