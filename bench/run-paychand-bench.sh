@@ -109,7 +109,9 @@ trap 'exit 130' INT TERM
 free_port() {
   local p
   for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 30000))
+    # below the kernel's ephemeral range (32768-60999): a port there can be
+    # the local end of some outgoing connection, free to connect to but not to bind
+    p=$((20000 + RANDOM % 12000))
     port_in_use "$p" || { echo "$p"; return; }
   done
   die "no free port found"
