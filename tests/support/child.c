@@ -83,6 +83,25 @@ void pc_test_kill_and_reap(pid_t pid, int sig, int grace_ms)
     }
 }
 
+int pc_test_terminate(pid_t pid, const char *name, int grace_ms)
+{
+    kill(pid, SIGTERM);
+    int64_t deadline = pc_test_now_ms() + grace_ms;
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (pc_test_now_ms() > deadline) {
+            fprintf(stderr, "%s ignored SIGTERM for %d ms\n", name, grace_ms);
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return -1;
+        }
+        pc_test_sleep_ms(10);
+    }
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
 char *pc_test_read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");

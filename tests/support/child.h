@@ -29,6 +29,12 @@ pid_t pc_test_spawn(char *const argv[], char *const envp[], int log_fd);
  * always reaps it. */
 void pc_test_kill_and_reap(pid_t pid, int sig, int grace_ms);
 
+/* Stops a server child cleanly: SIGTERM, then waits up to grace_ms. Returns
+ * its exit status (128 + signal when a signal ended it); -1 when it ignored
+ * SIGTERM, after saying so on stderr under `name` and SIGKILLing it. Always
+ * reaps it. */
+int pc_test_terminate(pid_t pid, const char *name, int grace_ms);
+
 /* The whole file at path as a malloc'ed NUL-terminated string, or NULL. */
 char *pc_test_read_file(const char *path);
 

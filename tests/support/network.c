@@ -372,23 +372,11 @@ static int stop_process(pc_net_process *p)
 {
     if (p->pid <= 0)
         return 0;
-    kill(p->pid, SIGTERM);
-    int64_t deadline = pc_test_now_ms() + STOP_GRACE_MS;
-    int status = 0;
-    while (waitpid(p->pid, &status, WNOHANG) == 0) {
-        if (pc_test_now_ms() > deadline) {
-            fprintf(stderr, "network: %s ignored SIGTERM for %d ms\n", service_names[p->which],
-                    STOP_GRACE_MS);
-            pc_test_kill_and_reap(p->pid, SIGKILL, 1000);
-            p->pid = -1;
-            return -1;
-        }
-        pc_test_sleep_ms(10);
-    }
+    char name[64];
+    snprintf(name, sizeof name, "network: %s", service_names[p->which]);
+    int rc = pc_test_terminate(p->pid, name, STOP_GRACE_MS);
     p->pid = -1;
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+    return rc;
 }
 
 static void free_process(pc_net_process *p)

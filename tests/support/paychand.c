@@ -271,21 +271,11 @@ int pc_test_paychand_stop(pc_test_paychand *p)
 {
     if (p->pid <= 0)
         return -1;
-    kill(p->pid, SIGTERM);
-    int64_t deadline = pc_test_now_ms() + STOP_GRACE_MS;
-    int status = 0;
-    while (waitpid(p->pid, &status, WNOHANG) == 0) {
-        if (pc_test_now_ms() > deadline) {
-            fprintf(stderr, "%s: paychand ignored SIGTERM for %d ms\n", p->name, STOP_GRACE_MS);
-            pc_test_paychand_kill9(p);
-            return -1;
-        }
-        pc_test_sleep_ms(10);
-    }
+    char name[160];
+    snprintf(name, sizeof name, "%s: paychand", p->name);
+    int rc = pc_test_terminate(p->pid, name, STOP_GRACE_MS);
     p->pid = -1;
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+    return rc;
 }
 
 void pc_test_paychand_kill9(pc_test_paychand *p)
