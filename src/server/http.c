@@ -50,10 +50,10 @@ struct pc_http_request {
     const char *method;
     const char *path;
     int started;           /* the access handler was called once */
-    int answered;          /* pool: a worker filled `answer`; send it on the next call */
     int on_loop;           /* the handler is running on an event loop */
+    int resumed;           /* pc_http_resume ran: answer on the next call */
     pc_http *http;
-    pc_http_continue then; /* set by pc_http_resume: runs on the loop, then answer */
+    pc_http_continue then; /* set by pc_http_resume (may be NULL): runs on the loop first */
     void *then_arg;
     size_t body_len;       /* bytes received so far */
     int body_too_large;
@@ -203,7 +203,7 @@ static int enqueue(pc_http *h, pc_http_request *req)
         pthread_mutex_unlock(&h->qlock);
         return -1;
     }
-    MHD_suspend_connection(req->conn);
+    pc_http_suspend(req);
     req->next = NULL;
     if (h->tail)
         h->tail->next = req;
@@ -229,9 +229,7 @@ static void *worker_main(void *arg)
         if (!req)
             return NULL; /* stopping, and the queue is empty */
         h->handler(h->ctx, req, &req->answer);
-        req->answered = 1;
-        /* after this the loop owns req again (it may even free it) */
-        MHD_resume_connection(req->conn);
+        pc_http_resume(req, NULL, NULL); /* the loop sends the answer */
     }
 }
 
@@ -272,12 +270,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (req->answered) /* resumed: a worker has answered */
-        return send_answer(conn, &req->answer);
-    if (req->then) { /* resumed after the handler suspended it */
+    if (req->resumed) { /* a worker answered, or a continuation answers now */
         pc_http_continue then = req->then;
+        req->resumed = 0;
         req->then = NULL;
-        then(req->then_arg, req, &req->answer);
+        if (then)
+            then(req->then_arg, req, &req->answer);
         return send_answer(conn, &req->answer);
     }
     if (req->json_body.len)
@@ -317,6 +315,7 @@ void pc_http_resume(pc_http_request *req, pc_http_continue then, void *arg)
     pc_http *h = req->http;
     req->then = then;
     req->then_arg = arg;
+    req->resumed = 1;
     MHD_resume_connection(req->conn); /* from here on the loop owns req */
     __atomic_sub_fetch(&h->suspended, 1, __ATOMIC_ACQ_REL);
 }
