@@ -237,9 +237,6 @@ int api_authenticate(call *c)
     return -1;
 }
 
-/* On an event loop: the per-request endpoints when nothing they need can
- * block (see api_loop.c); everything else goes to a worker, before any
- * side effect (authentication claims the request's nonce). */
 /* The several-Mediators form of createSignatureHeaders, when every
  * Mediator is cached and registered. */
 static pc_http_step many_on_loop(call *c)
@@ -256,6 +253,9 @@ static pc_http_step many_on_loop(call *c)
     return api_create_many_on_loop(c, m, v, n);
 }
 
+/* On an event loop: the per-request endpoints when nothing they need can
+ * block (see api_loop.c); everything else goes to a worker, before any
+ * side effect (authentication claims the request's nonce). */
 static pc_http_step on_loop(call *c, const char *path)
 {
     pc_mediator_view v;

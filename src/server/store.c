@@ -153,26 +153,16 @@ int pc_store_async_is_nonblocking(const pc_store *s)
 void pc_store_next_count_async(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
                                pc_store_done done, void *arg)
 {
-    uint8_t id[32];
-    pc_u256_to_be(token_id, id);
-    if (s->ops->next_count_async) {
-        s->ops->next_count_async(s, mediator, id, done, arg);
-        return;
-    }
-    pc_store_result r = {0};
-    r.rc = s->ops->next_count(s, mediator, id, &r.count, &r.err);
-    done(arg, &r);
+    pc_store_next_counts_async(s, 1, mediator, token_id, done, &arg);
 }
+
+#define IDS_ON_STACK 16 /* the API's several-Mediators calls stay below this */
 
 void pc_store_next_counts_async(pc_store *s, size_t n, const pc_address *mediators,
                                 const pc_u256 *token_ids, pc_store_done done, void *const *args)
 {
-    if (!s->ops->next_counts_async) {
-        for (size_t i = 0; i < n; i++)
-            pc_store_next_count_async(s, &mediators[i], &token_ids[i], done, args[i]);
-        return;
-    }
-    uint8_t (*ids)[32] = malloc(n ? n * sizeof *ids : 1);
+    uint8_t stack_ids[IDS_ON_STACK][32];
+    uint8_t (*ids)[32] = n <= IDS_ON_STACK ? stack_ids : malloc(n * sizeof *ids);
     if (!ids) {
         pc_store_result r = {.rc = -1};
         pc_error_set(&r.err, PC_ERR_INTERNAL, "store: out of memory");
@@ -182,8 +172,17 @@ void pc_store_next_counts_async(pc_store *s, size_t n, const pc_address *mediato
     }
     for (size_t i = 0; i < n; i++)
         pc_u256_to_be(&token_ids[i], ids[i]);
-    s->ops->next_counts_async(s, n, mediators, (const uint8_t (*)[32])ids, done, args);
-    free(ids);
+    if (s->ops->next_counts_async) {
+        s->ops->next_counts_async(s, n, mediators, (const uint8_t (*)[32])ids, done, args);
+    } else { /* no asynchronous form: the blocking one, here */
+        for (size_t i = 0; i < n; i++) {
+            pc_store_result r = {0};
+            r.rc = s->ops->next_count(s, &mediators[i], ids[i], &r.count, &r.err);
+            done(args[i], &r);
+        }
+    }
+    if (ids != stack_ids)
+        free(ids);
 }
 
 void pc_store_offer_count_async(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,

@@ -32,9 +32,7 @@ typedef struct pc_store_ops {
                        pc_error *err);
     /* Optional (NULL: store.c runs the blocking form and calls done). Inputs
      * are the caller's: copy what is needed after returning. */
-    void (*next_count_async)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
-                             pc_store_done done, void *arg);
-    /* n at once (token ids big-endian, 32 bytes each); NULL: one by one */
+    /* n at once (token ids big-endian, 32 bytes each), queued together */
     void (*next_counts_async)(pc_store *s, size_t n, const pc_address *mediators,
                               const uint8_t (*token_ids)[32], pc_store_done done,
                               void *const *args);

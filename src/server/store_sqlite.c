@@ -456,14 +456,6 @@ static void submit_async(sqlite_store *s, write_op *op)
     submit_async_list(s, op);
 }
 
-static void sq_next_count_async(pc_store *base, const pc_address *mediator,
-                                const uint8_t token_id[32], pc_store_done done, void *arg)
-{
-    write_op *op = async_op(OP_NEXT_COUNT, mediator, token_id, done, arg);
-    if (op)
-        submit_async((sqlite_store *)base, op);
-}
-
 static void sq_next_counts_async(pc_store *base, size_t n, const pc_address *mediators,
                                  const uint8_t (*token_ids)[32], pc_store_done done,
                                  void *const *args)
@@ -677,7 +669,6 @@ static const pc_store_ops sqlite_ops = {
     .list_mediators = sq_list_mediators,
     .delete_mediator = sq_delete_mediator,
     .claim_nonce = sq_claim_nonce,
-    .next_count_async = sq_next_count_async,
     .next_counts_async = sq_next_counts_async,
     .offer_count_async = sq_offer_count_async,
 };
