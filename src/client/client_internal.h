@@ -96,13 +96,12 @@ int pc_client_address_text(const char *text, char out[PC_ADDRESS_TEXT_LEN]);
  * signature, even from many threads in one microsecond). */
 void pc_client_stamp(char out[PC_CLIENT_STAMP_LEN]);
 
-/* The authentication header of target sent at stamp, as "name: value" in
- * out: x-pay-mac (the request MAC over address + target + "\n" + stamp) or
+/* The authentication header of target sent at stamp: *name and value.
+ * x-pay-mac (the request MAC over address + target + "\n" + stamp) or
  * x-pay-signature (ECDSA, r || s || v hex, v 27/28, over the sha256 of the
  * same text), as configured. Returns 0, or -1 when the key is unusable. */
-#define PC_CLIENT_AUTH_HEADER_LEN 160
 int pc_client_auth_header(const paychan_client *c, const char *target, const char *stamp,
-                          char out[PC_CLIENT_AUTH_HEADER_LEN]);
+                          const char **name, char value[PC_SIGNATURE_HEX_LEN]);
 
 /* ---- calls to the Payment Server -------------------------------------------------------- */
 

@@ -226,9 +226,9 @@ int pc_client_headers_from_json(const json_t *obj, paychan_payment_headers *out,
     return 0;
 }
 
-/* The createSignatureHeaders target of target `name`, and its Mediator. */
-static int sign_path(paychan_client *c, const char *name, char mediator[PC_ADDRESS_TEXT_LEN],
-                     char path[128], paychan_error *err)
+/* The Mediator of target `name` (lowercase), which must be initialised. */
+static int target_mediator(paychan_client *c, const char *name,
+                           char mediator[PC_ADDRESS_TEXT_LEN], paychan_error *err)
 {
     mediator[0] = '\0';
     pthread_mutex_lock(&c->lock);
@@ -241,7 +241,7 @@ static int sign_path(paychan_client *c, const char *name, char mediator[PC_ADDRE
                               t ? "target %.60s is not initialised (paychan_init)"
                                 : "no target %.60s",
                               name ? name : "(null)");
-    return pc_client_mediator_path(mediator, "createSignatureHeaders", path, 128, err);
+    return 0;
 }
 
 /* The headers in a createSignatureHeaders answer (consumed), which must be
@@ -265,7 +265,8 @@ int paychan_sign_request(paychan_client *c, const char *name, paychan_payment_he
         return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client or no output");
     char mediator[PC_ADDRESS_TEXT_LEN], path[128];
     json_t *answer;
-    if (sign_path(c, name, mediator, path, err) != 0 ||
+    if (target_mediator(c, name, mediator, err) != 0 ||
+        pc_client_mediator_path(mediator, "createSignatureHeaders", path, sizeof path, err) ||
         pc_client_get(c, path, PC_CALL_READ, &answer, err) != 0)
         return -1;
     return headers_of(c, answer, mediator, out, err);
@@ -274,14 +275,14 @@ int paychan_sign_request(paychan_client *c, const char *name, paychan_payment_he
 int paychan_sign_requests(paychan_client *c, const char *const *names, size_t n,
                           paychan_payment_headers *out, paychan_error *err)
 {
-    char mediators[PAYCHAN_SIGN_MANY_MAX][PC_ADDRESS_TEXT_LEN], path[128];
+    char mediators[PAYCHAN_SIGN_MANY_MAX][PC_ADDRESS_TEXT_LEN];
     char target[32 + PAYCHAN_SIGN_MANY_MAX * PC_ADDRESS_TEXT_LEN] = "/createSignatureHeaders?mediators=";
     pc_client_clear(err);
     if (!c || !names || !out || n == 0 || n > PAYCHAN_SIGN_MANY_MAX)
         return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client, names or output, or n not "
                                                         "in 1..%d", PAYCHAN_SIGN_MANY_MAX);
     for (size_t i = 0; i < n; i++) { /* nothing is sent unless every name is ready */
-        if (sign_path(c, names[i], mediators[i], path, err) != 0)
+        if (target_mediator(c, names[i], mediators[i], err) != 0)
             return -1;
         if (i > 0)
             strcat(target, ",");

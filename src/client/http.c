@@ -27,18 +27,15 @@ void pc_client_stamp(char out[PC_CLIENT_STAMP_LEN])
 }
 
 int pc_client_auth_header(const paychan_client *c, const char *target, const char *stamp,
-                          char out[PC_CLIENT_AUTH_HEADER_LEN])
+                          const char **name, char value[PC_SIGNATURE_HEX_LEN])
 {
-    char value[PC_SIGNATURE_HEX_LEN];
     if (c->auth == PAYCHAN_AUTH_MAC) {
+        *name = "x-pay-mac";
         pc_request_mac(c->mac_key, c->address, target, stamp, value);
-        snprintf(out, PC_CLIENT_AUTH_HEADER_LEN, "x-pay-mac: %s", value);
         return 0;
     }
-    if (pc_request_auth_sign(c->secp, c->key, c->address, target, stamp, value) != 0)
-        return -1;
-    snprintf(out, PC_CLIENT_AUTH_HEADER_LEN, "x-pay-signature: %s", value);
-    return 0;
+    *name = "x-pay-signature";
+    return pc_request_auth_sign(c->secp, c->key, c->address, target, stamp, value);
 }
 
 /* ---- the pool ------------------------------------------------------------------------------- */
@@ -139,16 +136,13 @@ static int auth_headers(const paychan_client *c, const char *target, pc_client_c
         return -1;
     if (kind == PC_CALL_ANONYMOUS)
         return 0;
-    char stamp[PC_CLIENT_STAMP_LEN], auth[PC_CLIENT_AUTH_HEADER_LEN];
+    char stamp[PC_CLIENT_STAMP_LEN], value[PC_SIGNATURE_HEX_LEN];
+    const char *name;
     pc_client_stamp(stamp);
-    if (pc_client_auth_header(c, target, stamp, auth) != 0 ||
+    if (pc_client_auth_header(c, target, stamp, &name, value) != 0 ||
         add_header(list, "x-pay-sender", c->address) != 0 ||
-        add_header(list, "x-pay-timestamp", stamp) != 0)
+        add_header(list, "x-pay-timestamp", stamp) != 0 || add_header(list, name, value) != 0)
         return -1;
-    struct curl_slist *l = curl_slist_append(*list, auth);
-    if (!l)
-        return -1;
-    *list = l;
     return 0;
 }
 
