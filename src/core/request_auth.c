@@ -69,15 +69,20 @@ void pc_request_mac(const uint8_t mac_key[32], const char *sender, const char *t
     pc_hex_encode(mac, 32, out);
 }
 
+int pc_request_mac_equal(const uint8_t mac_key[32], const char *sender, const char *target,
+                         const char *timestamp, const uint8_t mac[32])
+{
+    uint8_t want[32], diff = 0;
+    mac_raw(mac_key, sender, target, timestamp, want);
+    for (int i = 0; i < 32; i++)
+        diff |= (uint8_t)(want[i] ^ mac[i]);
+    return diff == 0;
+}
+
 int pc_request_mac_check(const uint8_t mac_key[32], const char *sender, const char *target,
                          const char *timestamp, const char *mac)
 {
-    uint8_t want[32], got[32];
-    if (pc_hex_decode(mac, got, 32) != 0) /* 0x optional */
-        return 0;
-    mac_raw(mac_key, sender, target, timestamp, want);
-    uint8_t diff = 0;
-    for (int i = 0; i < 32; i++)
-        diff |= (uint8_t)(want[i] ^ got[i]);
-    return diff == 0;
+    uint8_t got[32];
+    return pc_hex_decode(mac, got, 32) == 0 && /* 0x optional */
+           pc_request_mac_equal(mac_key, sender, target, timestamp, got);
 }

@@ -41,8 +41,13 @@ void pc_request_mac_key(const uint8_t seckey[32], uint8_t mac_key[32]);
 void pc_request_mac(const uint8_t mac_key[32], const char *sender, const char *target,
                     const char *timestamp, char out[PC_REQUEST_MAC_HEX_LEN]);
 
-/* 1 when `mac` (as received) is the x-pay-mac of the call, else 0; the
+/* 1 when the 32 bytes `mac` are the request MAC of the call, else 0; the
  * comparison takes the same time wherever the first difference is. */
+int pc_request_mac_equal(const uint8_t mac_key[32], const char *sender, const char *target,
+                         const char *timestamp, const uint8_t mac[32]);
+
+/* pc_request_mac_equal for `mac` as received (hex, 0x optional); 0 when it
+ * is not 32 bytes of hex. */
 int pc_request_mac_check(const uint8_t mac_key[32], const char *sender, const char *target,
                          const char *timestamp, const char *mac);
 

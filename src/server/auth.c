@@ -68,18 +68,17 @@ static int check_stamp(pc_server *s, const pc_auth_request *r, const uint8_t non
 static int check_mac(pc_server *s, const pc_auth_request *r, const pc_address *claimed,
                      pc_error *err)
 {
-    uint8_t key[32], nonce[32];
+    uint8_t key[32], mac[32], nonce[32];
     if (!r->timestamp)
         return pc_error_set(err, PC_ERR_TIMESTAMP_MISSING, "x-pay-mac needs x-pay-timestamp");
     if (pc_accounts_mac_key(s->accounts, claimed, key) != 0)
         return pc_error_set(err, PC_ERR_UNKNOWN_ACCOUNT, "%s is not served here", r->sender);
-    int ok = pc_request_mac_check(key, r->sender, r->target, r->timestamp, r->mac);
+    int ok = pc_hex_decode(r->mac, mac, 32) == 0 && /* 0x optional */
+             pc_request_mac_equal(key, r->sender, r->target, r->timestamp, mac);
     pc_wipe(key, sizeof key);
     if (!ok)
         return pc_error_set(err, PC_ERR_REQUEST_SIGNATURE, "request MAC invalid");
-    uint8_t raw[32];
-    pc_hex_decode(r->mac, raw, 32); /* valid: checked above */
-    pc_sha256(raw, 32, nonce);      /* of the bytes: hex has several spellings */
+    pc_sha256(mac, 32, nonce); /* of the bytes: hex has several spellings */
     return check_stamp(s, r, nonce, err);
 }
 
