@@ -223,7 +223,11 @@ static void route_contract(call *c)
 int api_authenticate(call *c)
 {
     pc_error err;
+    pc_request_body body = {.content_type = pc_http_header(c->req, "Content-Type")};
+    int is_post = strcmp(pc_http_method(c->req), "POST") == 0;
+    body.data = pc_http_body(c->req, &body.len);
     pc_auth_request a = {
+        .body = is_post ? &body : NULL,
         .sender = pc_http_header(c->req, "x-pay-sender"),
         .signature = pc_http_header(c->req, "x-pay-signature"),
         .mac = pc_http_header(c->req, "x-pay-mac"),

@@ -8,6 +8,7 @@
 
 #include "core/logger.h"
 #include "server/api_internal.h"
+#include "server/auth.h"
 #include "server/payments.h"
 
 /* ---- /status ---------------------------------------------------------------------------- */
@@ -52,6 +53,10 @@ void api_status(pc_server *s, const pc_http_request *req, pc_http_answer *answer
     json_object_set_new(body, "accounts", accounts);
     json_object_set_new(body, "storage", json_string(pc_store_describe(s->store)));
     json_object_set_new(body, "http", http_status(req));
+    json_object_set_new(body, "unstampedAuth", json_boolean(s->cfg->allow_unstamped_auth));
+    if (pc_auth_unstamped_warning(s->cfg))
+        json_object_set_new(body, "unstampedAuthWarning",
+                            json_string(pc_auth_unstamped_warning(s->cfg)));
     answer->status = 200;
     answer->body = body;
 }
