@@ -117,6 +117,18 @@ int api_param_u64(call *c, const char *name, const char *fallback, uint64_t *out
     return -1;
 }
 
+int api_param_bool(call *c, const char *name, int *out)
+{
+    const char *v = pc_http_param(c->req, name);
+    *out = v && strcmp(v, "true") == 0;
+    if (!v || *out || strcmp(v, "false") == 0)
+        return 0;
+    pc_error err;
+    pc_error_set(&err, PC_ERR_INVALID_ARGUMENT, "parameter %s: true or false", name);
+    api_fail(c, &err, NULL);
+    return -1;
+}
+
 int api_param_mediators(call *c, int answer, pc_address out[API_MANY_MAX], size_t *n)
 {
     const char *v = pc_http_param(c->req, "mediators");

@@ -93,8 +93,9 @@ static int find_reusable(call *c, const pc_mediator_terms *terms, pc_address *ou
 void api_use_service(call *c)
 {
     pc_mediator_terms terms = {.consumer = c->caller};
-    const char *reuse = pc_http_param(c->req, "allowReuseExistingMediator");
+    int reuse;
     if (api_param_address(c, "serviceProvider", &terms.provider) ||
+        api_param_bool(c, "allowReuseExistingMediator", &reuse) ||
         api_param_u256(c, "costPerRequest", "1", &terms.cost_per_request) ||
         api_param_u64(c, "terminationTimeout", "3600", &terms.termination_timeout) ||
         api_param_u64(c, "tokenRedemptionTimeout", "3600", &terms.token_redemption_timeout))
@@ -114,7 +115,7 @@ void api_use_service(call *c)
         return;
     }
     pc_address mediator;
-    if (reuse && strcmp(reuse, "true") == 0 && find_reusable(c, &terms, &mediator)) {
+    if (reuse && find_reusable(c, &terms, &mediator)) {
         api_ok(c, json_pack("{so}", "mediatorAddress", api_address_json(&mediator)));
         return;
     }

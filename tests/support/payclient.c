@@ -197,6 +197,8 @@ static pc_request_body signed_body(const pc_test_auth *a, const char *content_ty
                                    const char *body, size_t len)
 {
     pc_request_body b = {.content_type = content_type, .data = (const uint8_t *)body, .len = len};
+    if (a->signed_type)
+        b.content_type = a->signed_type;
     if (a->signed_body) {
         b.data = (const uint8_t *)a->signed_body;
         b.len = strlen(a->signed_body);

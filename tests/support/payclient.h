@@ -52,6 +52,7 @@ typedef struct pc_test_auth {
     const char *sender;         /* NULL = the client's address: claim another sender on purpose */
     const char *signed_target;  /* NULL = the target sent: sign another one on purpose */
     const char *signed_body;    /* POST: NULL = the body sent: sign another one on purpose */
+    const char *signed_type;    /* POST: NULL = the Content-Type sent: sign another one */
     int sign_as_get;            /* POST: sign it as if it were a GET (no body part) */
     const char *signature;      /* NULL = sign; else sent as x-pay-signature as it is (a
                                    captured or independently made one) */
