@@ -59,6 +59,7 @@ struct pc_http_request {
     int body_too_large;
     pc_bytes body;         /* the body as received (signed, spec §3) */
     json_t *params;        /* query and body, decoded once complete (params.h) */
+    int params_parsed;
     pc_http_answer answer; /* pool: the worker's answer, until sent */
     pc_http_request *next; /* pool: in the queue */
 };
@@ -192,6 +193,8 @@ static void *worker_main(void *arg)
 static int parse_params(pc_http_request *req)
 {
     pc_error err;
+    if (req->params_parsed++) /* once: a second pass would see every name twice */
+        return 0;
     unsigned status = pc_params_parse(
         req->params, req->target, strcmp(req->method, "POST") == 0,
         pc_http_header(req, "Content-Type"), (const char *)req->body.data, req->body.len, &err);
