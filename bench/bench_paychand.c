@@ -184,11 +184,11 @@ static void sign_request(const pc_secp *secp, const key *k, const char *target, 
     snprintf(out->sender, sizeof(out->sender), "x-pay-sender: %s", k->text);
     snprintf(out->stamp, sizeof(out->stamp), "x-pay-timestamp: %s", stamp);
     if (k->use_mac) {
-        pc_request_mac(k->mac_key, k->text, target, stamp, mac_hex);
+        pc_request_mac(k->mac_key, k->text, target, stamp, NULL, mac_hex);
         snprintf(out->signature, sizeof(out->signature), "x-pay-mac: %s", mac_hex);
         return;
     }
-    if (pc_request_auth_sign(secp, k->secret, k->text, target, stamp, sig_hex) != 0)
+    if (pc_request_auth_sign(secp, k->secret, k->text, target, stamp, NULL, sig_hex) != 0)
         die("signing failed (invalid key)");
     snprintf(out->signature, sizeof(out->signature), "x-pay-signature: %s", sig_hex);
 }

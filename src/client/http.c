@@ -29,13 +29,14 @@ void pc_client_stamp(char out[PC_CLIENT_STAMP_LEN])
 int pc_client_auth_header(const paychan_client *c, const char *target, const char *stamp,
                           const char **name, char value[PC_SIGNATURE_HEX_LEN])
 {
+    /* libpaychan's calls are all GETs (spec §4): no body in the signed text */
     if (c->auth == PAYCHAN_AUTH_MAC) {
         *name = "x-pay-mac";
-        pc_request_mac(c->mac_key, c->address, target, stamp, value);
+        pc_request_mac(c->mac_key, c->address, target, stamp, NULL, value);
         return 0;
     }
     *name = "x-pay-signature";
-    return pc_request_auth_sign(c->secp, c->key, c->address, target, stamp, value);
+    return pc_request_auth_sign(c->secp, c->key, c->address, target, stamp, NULL, value);
 }
 
 /* ---- the pool ------------------------------------------------------------------------------- */

@@ -5,7 +5,7 @@
 
 #include "core/hash.h"
 
-static int hex_digit(char c)
+int pc_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -27,8 +27,8 @@ static const char *skip_prefix(const char *hex)
 static int decode_digits(const char *p, uint8_t *out, size_t n_bytes)
 {
     for (size_t i = 0; i < n_bytes; i++) {
-        int hi = hex_digit(p[2 * i]);
-        int lo = hex_digit(p[2 * i + 1]);
+        int hi = pc_hex_digit(p[2 * i]);
+        int lo = pc_hex_digit(p[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -17,6 +17,9 @@ typedef struct pc_address {
 /* Text buffer sizes including the terminating NUL. */
 #define PC_ADDRESS_TEXT_LEN 43 /* "0x" + 40 digits + NUL */
 
+/* The value of one hex digit (either case), or -1 if c is none. */
+int pc_hex_digit(char c);
+
 /* Decodes `hex` (optional 0x prefix) into exactly `out_len` bytes.
  * Returns 0, or -1 if a character is not a hex digit or the text does not
  * hold exactly out_len bytes. */

@@ -117,6 +117,18 @@ int api_param_u64(call *c, const char *name, const char *fallback, uint64_t *out
     return -1;
 }
 
+int api_param_bool(call *c, const char *name, int *out)
+{
+    const char *v = pc_http_param(c->req, name);
+    *out = v && strcmp(v, "true") == 0;
+    if (!v || *out || strcmp(v, "false") == 0)
+        return 0;
+    pc_error err;
+    pc_error_set(&err, PC_ERR_INVALID_ARGUMENT, "parameter %s: true or false", name);
+    api_fail(c, &err, NULL);
+    return -1;
+}
+
 int api_param_mediators(call *c, int answer, pc_address out[API_MANY_MAX], size_t *n)
 {
     const char *v = pc_http_param(c->req, "mediators");
@@ -223,7 +235,11 @@ static void route_contract(call *c)
 int api_authenticate(call *c)
 {
     pc_error err;
+    pc_request_body body = {.content_type = pc_http_header(c->req, "Content-Type")};
+    int is_post = strcmp(pc_http_method(c->req), "POST") == 0;
+    body.data = pc_http_body(c->req, &body.len);
     pc_auth_request a = {
+        .body = is_post ? &body : NULL,
         .sender = pc_http_header(c->req, "x-pay-sender"),
         .signature = pc_http_header(c->req, "x-pay-signature"),
         .mac = pc_http_header(c->req, "x-pay-mac"),

@@ -8,6 +8,7 @@
 
 #include "core/logger.h"
 #include "server/api_internal.h"
+#include "server/auth.h"
 #include "server/payments.h"
 
 /* ---- /status ---------------------------------------------------------------------------- */
@@ -52,6 +53,10 @@ void api_status(pc_server *s, const pc_http_request *req, pc_http_answer *answer
     json_object_set_new(body, "accounts", accounts);
     json_object_set_new(body, "storage", json_string(pc_store_describe(s->store)));
     json_object_set_new(body, "http", http_status(req));
+    json_object_set_new(body, "unstampedAuth", json_boolean(s->cfg->allow_unstamped_auth));
+    if (pc_auth_unstamped_warning(s->cfg))
+        json_object_set_new(body, "unstampedAuthWarning",
+                            json_string(pc_auth_unstamped_warning(s->cfg)));
     answer->status = 200;
     answer->body = body;
 }
@@ -88,8 +93,9 @@ static int find_reusable(call *c, const pc_mediator_terms *terms, pc_address *ou
 void api_use_service(call *c)
 {
     pc_mediator_terms terms = {.consumer = c->caller};
-    const char *reuse = pc_http_param(c->req, "allowReuseExistingMediator");
+    int reuse;
     if (api_param_address(c, "serviceProvider", &terms.provider) ||
+        api_param_bool(c, "allowReuseExistingMediator", &reuse) ||
         api_param_u256(c, "costPerRequest", "1", &terms.cost_per_request) ||
         api_param_u64(c, "terminationTimeout", "3600", &terms.termination_timeout) ||
         api_param_u64(c, "tokenRedemptionTimeout", "3600", &terms.token_redemption_timeout))
@@ -109,7 +115,7 @@ void api_use_service(call *c)
         return;
     }
     pc_address mediator;
-    if (reuse && strcmp(reuse, "true") == 0 && find_reusable(c, &terms, &mediator)) {
+    if (reuse && find_reusable(c, &terms, &mediator)) {
         api_ok(c, json_pack("{so}", "mediatorAddress", api_address_json(&mediator)));
         return;
     }

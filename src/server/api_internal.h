@@ -35,6 +35,8 @@ json_t *api_address_json(const pc_address *a);
 int api_param_address(call *c, const char *name, pc_address *out);
 int api_param_u256(call *c, const char *name, const char *fallback, pc_u256 *out);
 int api_param_u64(call *c, const char *name, const char *fallback, uint64_t *out);
+/* "true" or "false" (absent: false) into *out. */
+int api_param_bool(call *c, const char *name, int *out);
 
 /* The caller's wallet (never NULL after authentication) with the view of
  * c->mediator in *v; NULL after answering the error. */

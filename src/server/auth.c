@@ -74,7 +74,7 @@ static int check_mac(pc_server *s, const pc_auth_request *r, const pc_address *c
     if (pc_accounts_mac_key(s->accounts, claimed, key) != 0)
         return pc_error_set(err, PC_ERR_UNKNOWN_ACCOUNT, "%s is not served here", r->sender);
     int ok = pc_hex_decode(r->mac, mac, 32) == 0 && /* 0x optional */
-             pc_request_mac_equal(key, r->sender, r->target, r->timestamp, mac);
+             pc_request_mac_equal(key, r->sender, r->target, r->timestamp, r->body, mac);
     pc_wipe(key, sizeof key);
     if (!ok)
         return pc_error_set(err, PC_ERR_REQUEST_SIGNATURE, "request MAC invalid");
@@ -82,11 +82,35 @@ static int check_mac(pc_server *s, const pc_auth_request *r, const pc_address *c
     return check_stamp(s, r, nonce, err);
 }
 
+/* 1 when sig recovers to `claimed` over digest. */
+static int signed_by(pc_server *s, const uint8_t digest[32], const pc_signature *sig,
+                     const pc_address *claimed)
+{
+    pc_address signer;
+    return pc_ecdsa_recover(s->secp, digest, sig, &signer) == 0 &&
+           pc_address_equal(&signer, claimed);
+}
+
+/* The signature covers the call: the digest of request_auth.h or, for an
+ * unstamped call (GET only, when allowed), the original client's static
+ * digest (spec §3). */
+static int signature_valid(pc_server *s, const pc_auth_request *r, const pc_signature *sig,
+                           const pc_address *claimed)
+{
+    uint8_t digest[32];
+    if (pc_request_auth_digest(r->sender, r->target, r->timestamp, r->body, digest) != 0)
+        return 0;
+    if (signed_by(s, digest, sig, claimed))
+        return 1;
+    return !r->timestamp && pc_request_auth_legacy_digest(r->sender, r->target, digest) == 0 &&
+           signed_by(s, digest, sig, claimed);
+}
+
 int pc_auth_check(pc_server *s, const pc_auth_request *r, pc_address *caller, pc_error *err)
 {
     pc_signature sig;
-    pc_address claimed, signer;
-    uint8_t digest[32], raw[65], nonce[32];
+    pc_address claimed;
+    uint8_t raw[65], nonce[32];
     if (!r->sender || !*r->sender)
         return pc_error_set(err, PC_ERR_SENDER_MISSING, "x-pay-sender header missing");
     if (pc_address_parse(r->sender, &claimed) != 0)
@@ -100,13 +124,13 @@ int pc_auth_check(pc_server *s, const pc_auth_request *r, pc_address *caller, pc
     if (!r->signature || !*r->signature)
         return pc_error_set(err, PC_ERR_REQUEST_SIGNATURE_MISSING,
                             "x-pay-signature header missing");
+    if (!r->timestamp && r->body)
+        return pc_error_set(err, PC_ERR_TIMESTAMP_MISSING,
+                            "x-pay-timestamp header required: a POST signs its body with it");
     if (!r->timestamp && !s->cfg->allow_unstamped_auth)
         return pc_error_set(err, PC_ERR_TIMESTAMP_MISSING,
                             "x-pay-timestamp header required (unstamped requests are off)");
-    pc_request_auth_digest(r->sender, r->target, r->timestamp, digest);
-    if (pc_signature_from_hex(r->signature, &sig) != 0 ||
-        pc_ecdsa_recover(s->secp, digest, &sig, &signer) != 0 ||
-        !pc_address_equal(&signer, &claimed))
+    if (pc_signature_from_hex(r->signature, &sig) != 0 || !signature_valid(s, r, &sig, &claimed))
         return pc_error_set(err, PC_ERR_REQUEST_SIGNATURE, "request signature invalid");
     if (!pc_accounts_find(s->accounts, &claimed))
         return pc_error_set(err, PC_ERR_UNKNOWN_ACCOUNT, "%s is not served here", r->sender);
@@ -116,4 +140,14 @@ int pc_auth_check(pc_server *s, const pc_auth_request *r, pc_address *caller, pc
         return -1;
     *caller = claimed;
     return 0;
+}
+
+const char *pc_auth_unstamped_warning(const pc_config *cfg)
+{
+    if (!cfg->allow_unstamped_auth)
+        return NULL;
+    return "--allow-unstamped-auth: requests without x-pay-timestamp are accepted, including "
+           "the original client's signature over a static per-sender digest (the same for "
+           "every call): a static, replayable credential; anyone who captures one such call "
+           "can replay it and make any GET call as that service";
 }

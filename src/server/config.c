@@ -81,8 +81,9 @@ static const opt_spec options[] = {
      "serve the account of this raw private key (0x + 64 hex digits);\n"
      "      repeatable; only with --dev: raw keys are for the development chain only"},
     {"allow-unstamped-auth", K_FLAG, OFF(allow_unstamped_auth), 0, 0, NULL, NULL, NULL,
-     "also accept requests signed without x-pay-timestamp\n"
-     "      (the original scheme of the first clients, open to replays)"},
+     "also accept GET requests signed without x-pay-timestamp (the\n"
+     "      original scheme of the first clients, including the prototype\n"
+     "      library's static per-sender digest: a replayable credential)"},
     {"auth-window", K_INT, OFF(auth_window_s), 1, 86400, NULL, "SECONDS", "60",
      "largest accepted difference between x-pay-timestamp and the clock"},
     {"duty-interval", K_INT, OFF(duty_interval_ms), 10, 3600000, NULL, "MS", "2000",

@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 
 #include "core/bytes.h"
 #include "core/logger.h"
+#include "server/params.h"
 
 #define MAX_BODY (64 * 1024)
 #define MAX_LOOPS 64
@@ -57,9 +57,9 @@ struct pc_http_request {
     void *then_arg;
     size_t body_len;       /* bytes received so far */
     int body_too_large;
-    struct MHD_PostProcessor *form;
-    pc_bytes json_body;    /* a JSON body, parsed once complete */
-    json_t *body_params;   /* object: name -> string */
+    pc_bytes body;         /* the body as received (signed, spec §3) */
+    json_t *params;        /* query and body, decoded once complete (params.h) */
+    int params_parsed;
     pc_http_answer answer; /* pool: the worker's answer, until sent */
     pc_http_request *next; /* pool: in the queue */
 };
@@ -83,7 +83,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         req->http = cls;
         req->conn = conn;
         req->target = strdup(uri ? uri : "");
-        req->body_params = json_object();
+        req->params = json_object();
     }
     return req;
 }
@@ -103,58 +103,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         json_decref(dropped.body);
         free(dropped.body_raw);
     }
-    if (req->form)
-        MHD_destroy_post_processor(req->form);
     json_decref(req->answer.body); /* an answer not sent (client gone) */
     free(req->answer.body_raw);
-    json_decref(req->body_params);
-    pc_bytes_free(&req->json_body);
+    json_decref(req->params);
+    pc_bytes_free(&req->body);
     free(req->target);
     free(req);
     *con_cls = NULL;
-}
-
-static enum MHD_Result on_form_field(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *filename, const char *content_type,
-                                     const char *transfer_encoding, const char *data,
-                                     uint64_t off, size_t size)
-{
-    (void)kind;
-    (void)filename;
-    (void)content_type;
-    (void)transfer_encoding;
-    pc_http_request *req = cls;
-    if (off > 0 || !key) /* parameters are short; a value split over calls is refused */
-        return MHD_NO;
-    json_object_set_new(req->body_params, key, json_stringn(data ? data : "", size));
-    return MHD_YES;
-}
-
-/* Fields of a JSON object body: strings kept, numbers and booleans as text. */
-static void parse_json_body(pc_http_request *req, const char *data, size_t len)
-{
-    json_t *doc = json_loadb(data, len, 0, NULL);
-    const char *key;
-    json_t *value;
-    if (json_is_object(doc)) {
-        json_object_foreach(doc, key, value) {
-            if (json_is_string(value)) {
-                json_object_set(req->body_params, key, value);
-            } else if (json_is_integer(value) || json_is_boolean(value)) {
-                char *text = json_dumps(value, JSON_ENCODE_ANY);
-                if (text)
-                    json_object_set_new(req->body_params, key, json_string(text));
-                free(text);
-            }
-        }
-    }
-    json_decref(doc);
-}
-
-static int is_json(struct MHD_Connection *conn)
-{
-    const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    return type && strncasecmp(type, "application/json", 16) == 0;
 }
 
 /* ---- answering -------------------------------------------------------------------------- */
@@ -233,15 +188,28 @@ static void *worker_main(void *arg)
     }
 }
 
+/* Decodes the query and body into req->params; -1 after filling the
+ * error answer (malformed parameters are refused, never dropped). */
+static int parse_params(pc_http_request *req)
+{
+    pc_error err;
+    if (req->params_parsed++) /* once: a second pass would see every name twice */
+        return 0;
+    unsigned status = pc_params_parse(
+        req->params, req->target, strcmp(req->method, "POST") == 0,
+        pc_http_header(req, "Content-Type"), (const char *)req->body.data, req->body.len, &err);
+    if (status)
+        error_answer(&req->answer, status, err.code, err.message);
+    return status ? -1 : 0;
+}
+
 /* Takes one piece of the body (MHD calls with upload data until it is all in). */
 static void take_body(pc_http_request *req, const char *data, size_t len)
 {
     req->body_len += len;
     if (req->body_len > MAX_BODY)
         req->body_too_large = 1;
-    else if (req->form)
-        MHD_post_process(req->form, data, len);
-    else if (is_json(req->conn) && pc_bytes_append(&req->json_body, data, len) != 0)
+    else if (pc_bytes_append(&req->body, data, len) != 0)
         req->body_too_large = 1;
 }
 
@@ -261,8 +229,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->started = 1;
         req->method = method;
         req->path = url;
-        if (strcmp(method, "POST") == 0 && !is_json(conn))
-            req->form = MHD_create_post_processor(conn, 4096, on_form_field, req);
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -278,12 +244,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             then(req->then_arg, req, &req->answer);
         return send_answer(conn, &req->answer);
     }
-    if (req->json_body.len)
-        parse_json_body(req, (const char *)req->json_body.data, req->json_body.len);
     if (req->body_too_large) {
         error_answer(&req->answer, 413, PC_ERR_INVALID_ARGUMENT, "request body too large");
         return send_answer(conn, &req->answer);
     }
+    if (parse_params(req) != 0)
+        return send_answer(conn, &req->answer);
     if (h->pool && !__atomic_load_n(&h->stopping, __ATOMIC_ACQUIRE)) { /* set under qlock */
         req->on_loop = 1;
         pc_http_step step = h->handler(h->ctx, req, &req->answer);
@@ -328,10 +294,13 @@ const char *pc_http_target(const pc_http_request *req) { return req->target; }
 
 const char *pc_http_param(const pc_http_request *req, const char *name)
 {
-    const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
-    if (v)
-        return v;
-    return json_string_value(json_object_get(req->body_params, name));
+    return json_string_value(json_object_get(req->params, name));
+}
+
+const uint8_t *pc_http_body(const pc_http_request *req, size_t *len)
+{
+    *len = req->body.len;
+    return req->body.data;
 }
 
 const char *pc_http_header(const pc_http_request *req, const char *name)

@@ -12,9 +12,14 @@
  *
  * This module only moves requests and JSON answers; what the endpoints do
  * is in api.c. A request's parameters are its query arguments plus, for
- * POST, the fields of a JSON object body or a form body. */
+ * POST, the fields of a JSON object body or a form body, decoded strictly
+ * (params.h): a request with a malformed one is answered 400 (code 300)
+ * before any handler runs. */
 #ifndef PAYCHAN_SERVER_HTTP_H
 #define PAYCHAN_SERVER_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -105,6 +110,9 @@ const char *pc_http_target(const pc_http_request *req);
 
 /* A parameter (query argument, or field of the POST body), or NULL. */
 const char *pc_http_param(const pc_http_request *req, const char *name);
+
+/* The body as received (*len bytes; NULL when empty), what a POST signs. */
+const uint8_t *pc_http_body(const pc_http_request *req, size_t *len);
 
 /* A request header (case-insensitive name), or NULL. */
 const char *pc_http_header(const pc_http_request *req, const char *name);

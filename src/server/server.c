@@ -10,6 +10,7 @@
 
 #include "core/logger.h"
 #include "server/api.h"
+#include "server/auth.h"
 #include "server/duties.h"
 #include "server/http.h"
 
@@ -102,6 +103,8 @@ int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err)
     }
     PC_LOG_I("paychand listening on http://%s:%d, node %s (chain %llu)", cfg->listen_address,
              pc_http_port(s->http), cfg->node_url, (unsigned long long)s->chain_id);
+    if (pc_auth_unstamped_warning(cfg))
+        PC_LOG_W("%s", pc_auth_unstamped_warning(cfg));
     return 0;
 }
 

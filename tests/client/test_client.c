@@ -288,7 +288,7 @@ static void expect_mac(const fake_request *r)
     pc_request_mac_key(key, mac_key);
     assert_string_equal(r->signature, "");
     assert_int_equal(strlen(r->mac), 66);
-    assert_int_equal(pc_request_mac_check(mac_key, r->sender, r->target, r->timestamp, r->mac), 1);
+    assert_int_equal(pc_request_mac_check(mac_key, r->sender, r->target, r->timestamp, NULL, r->mac), 1);
 }
 
 /* Request i was authenticated by the client: with the request MAC, or

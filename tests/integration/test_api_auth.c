@@ -4,7 +4,11 @@
  * missing signature, 202 missing sender, 203 unknown account, 204 stale or
  * malformed timestamp, 205 replayed, 206 unstamped while not allowed) on
  * every authenticated endpoint, and the original unstamped scheme accepted
- * only by a server started with --allow-unstamped-auth. */
+ * only by a server started with --allow-unstamped-auth: in both forms of
+ * spec §3, the second checked with headers made by an independent
+ * implementation (Node and ethers, original_client_sign.mjs), and said so
+ * in the log and /status. A POST's body, Content-Type and method are
+ * signed: a swapped body or a GET's signature never authorizes a POST. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +29,7 @@ typedef struct fixture {
     pc_address m;              /* a Mediator of the consumer, with a deposit */
     char funds[128];           /* its /funds target */
     pc_test_paychand *lenient; /* provider team, --allow-unstamped-auth --auth-window 5 */
+    pc_test_paychand *lenient_consumer; /* consumer team, --allow-unstamped-auth */
     time_t started;            /* when the servers were up */
 } fixture;
 
@@ -48,6 +53,25 @@ static void expect_auth_at(pc_test_client *c, const char *target, const pc_test_
         pc_itest_expect_ok_at(&r, file, line);
     else
         pc_itest_expect_error_at(&r, code == PC_ERR_NOT_FOUND ? 404 : 412, code, file, line);
+    pc_test_reply_free(&r);
+}
+
+#define FORM "application/x-www-form-urlencoded"
+
+/* Sends POST target with a body of `type` from client c with auth; checks
+ * status and code (code -1 = 200). */
+#define expect_post(c, target, auth, type, body, code) \
+    expect_post_at((c), (target), (auth), (type), (body), (code), __FILE__, __LINE__)
+static void expect_post_at(pc_test_client *c, const char *target, const pc_test_auth *auth,
+                           const char *type, const char *body, long code, const char *file,
+                           int line)
+{
+    pc_test_reply r;
+    pc_test_request_body(c, "POST", target, auth, type, body, strlen(body), &r);
+    if (code < 0)
+        pc_itest_expect_ok_at(&r, file, line);
+    else
+        pc_itest_expect_error_at(&r, 412, code, file, line);
     pc_test_reply_free(&r);
 }
 
@@ -316,6 +340,144 @@ static void test_unstamped_allowed(void **state)
     pc_test_client_destroy(c);
 }
 
+/* ---- POST bodies ---------------------------------------------------------------------------- */
+
+/* Regression (issue 9, point 4): the signature covered the target but not
+ * a POST's body, so a signature over /useService deployed towards whatever
+ * serviceProvider the body named. A POST signs its method, Content-Type and
+ * body digest (spec §3): a swapped body, a body signed under another type,
+ * or a GET's signature (never used) on a POST are refused with 200, by
+ * signature and by MAC, and nothing is deployed; correctly signed POSTs work. */
+static void test_post_body_signed(void **state)
+{
+    fixture *f = *state;
+    pc_itest *t = f->t;
+    pc_test_client *c = t->client[IT_CONSUMER];
+    char body[256], evil[256];
+    const char *terms = "&costPerRequest=1000&terminationTimeout=100&tokenRedemptionTimeout=50";
+    snprintf(body, sizeof body, "serviceProvider=%s%s", t->sender[IT_PROVIDER], terms);
+    snprintf(evil, sizeof evil, "serviceProvider=%s%s", t->sender[IT_STRANGER], terms);
+    uint64_t block = pc_itest_block(t);
+    const pc_test_auth swapped = {.signed_body = body};
+    const pc_test_auth as_get = {.sign_as_get = 1};
+    const pc_test_auth mac_swapped = {.mode = PC_TEST_AUTH_MAC, .signed_body = body};
+    const pc_test_auth mac_as_get = {.mode = PC_TEST_AUTH_MAC, .sign_as_get = 1};
+    expect_post(c, "/useService", &swapped, FORM, evil, PC_ERR_REQUEST_SIGNATURE);
+    expect_post(c, "/useService", &as_get, FORM, evil, PC_ERR_REQUEST_SIGNATURE);
+    expect_post(c, "/useService", &mac_swapped, FORM, evil, PC_ERR_REQUEST_SIGNATURE);
+    expect_post(c, "/useService", &mac_as_get, FORM, evil, PC_ERR_REQUEST_SIGNATURE);
+    /* the same bytes read as another type are another request */
+    const pc_test_auth other_type = {.signed_type = "application/json"};
+    expect_post(c, "/useService", &other_type, FORM, evil, PC_ERR_REQUEST_SIGNATURE);
+    assert_int_equal(pc_itest_block(t), block);
+    /* signed as sent: the body counts, by signature and by MAC */
+    pc_test_reply r;
+    pc_address m;
+    pc_mediator_terms deployed;
+    pc_test_request_body(c, "POST", "/useService", NULL, FORM, body, strlen(body), &r);
+    it_expect_ok(&r);
+    assert_int_equal(pc_address_parse(pc_test_reply_string(&r, "mediatorAddress"), &m), 0);
+    pc_test_reply_free(&r);
+    assert_int_equal(pc_mediator_read_terms(t->rpc, &m, &deployed, NULL), 0);
+    assert_true(pc_address_equal(&deployed.provider, &t->addr[IT_PROVIDER]));
+    const pc_test_auth mac = {.mode = PC_TEST_AUTH_MAC};
+    expect_post(c, f->funds, &mac, "application/json", "{\"x\": 1}", -1);
+    expect_post(c, f->funds, NULL, FORM, "", -1);
+}
+
+/* Regression (issue 9, point 4): with --allow-unstamped-auth a captured
+ * unstamped GET deposit, replayed as a POST with autoFundingThreshold in
+ * the body, was accepted, and every duty pass deposited again. A POST must
+ * be stamped (206), and a stamped GET's signature does not cover a POST
+ * (200). Nothing is deposited; the GET itself still works unstamped. */
+static void test_get_replayed_as_post(void **state)
+{
+    fixture *f = *state;
+    pc_itest *t = f->t;
+    pc_test_client *c = pc_itest_client(t, f->lenient_consumer, IT_CONSUMER);
+    char deposit[128];
+    const char *threshold = "autoFundingThreshold=1000000000000000000";
+    snprintf(deposit, sizeof deposit, "/contracts/%s/deposit/1000", pc_itest_addr(&f->m));
+    uint64_t block = pc_itest_block(t);
+    const pc_test_auth unstamped_get = {.mode = PC_TEST_AUTH_UNSTAMPED, .sign_as_get = 1};
+    const pc_test_auth stamped_get = {.sign_as_get = 1};
+    const pc_test_auth unstamped_post = {.mode = PC_TEST_AUTH_UNSTAMPED};
+    expect_post(c, deposit, &unstamped_get, FORM, threshold, PC_ERR_TIMESTAMP_MISSING);
+    expect_post(c, deposit, &stamped_get, FORM, threshold, PC_ERR_REQUEST_SIGNATURE);
+    expect_post(c, deposit, &unstamped_post, FORM, threshold, PC_ERR_TIMESTAMP_MISSING);
+    pc_itest_sleep_ms(500);
+    assert_int_equal(pc_itest_block(t), block);
+    expect_auth(c, deposit, &unstamped_get, -1);
+    pc_test_client_destroy(c);
+}
+
+/* ---- the original client's static digest ----------------------------------------------------- */
+
+/* The headers of the original client library for `targets` of `who`'s key,
+ * made by original_client_sign.mjs; a JSON array (caller frees). */
+static json_t *original_client_headers(const pc_itest *t, int who, const char *const *targets,
+                                       size_t n)
+{
+    char key[2 * 32 + 3], cmd[2048];
+    pc_hex_encode(t->key[who], 32, key);
+    int len = snprintf(cmd, sizeof cmd, "'%s' '%s/tests/integration/original_client_sign.mjs' %s",
+                       PAYCHAN_NODE, PAYCHAN_SOURCE_DIR, key);
+    for (size_t i = 0; i < n; i++)
+        len += snprintf(cmd + len, sizeof cmd - (size_t)len, " '%s'", targets[i]);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    json_error_t jerr;
+    json_t *out = json_loadf(p, 0, &jerr);
+    assert_int_equal(pclose(p), 0);
+    assert_true(json_is_array(out) && json_array_size(out) == n);
+    return out;
+}
+
+/* Regression (issue 9, point 6): the prototype's client library signs a
+ * static per-sender digest (spec §3), which no server accepted, so the
+ * original client could not authenticate. With --allow-unstamped-auth its
+ * headers, made by Node and ethers, are accepted for targets of both
+ * parities; a strict server still answers 206; the mode says in /status
+ * and in its log that it accepts a static, replayable credential. */
+static void test_original_client_accepted(void **state)
+{
+    fixture *f = *state;
+    pc_itest *t = f->t;
+    char status_target[160], even[160];
+    snprintf(status_target, sizeof status_target, "/contracts/%s/terminationStatus",
+             pc_itest_addr(&f->m));
+    snprintf(even, sizeof even, "%s?x=12", f->funds);
+    const char *targets[] = {f->funds, status_target, even};
+    assert_int_equal((strlen(targets[0]) + strlen(targets[2])) % 2, 1); /* both parities */
+    json_t *headers = original_client_headers(t, IT_PROVIDER, targets, 3);
+    pc_test_client *lenient = pc_itest_client(t, f->lenient, IT_PROVIDER);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *h = json_array_get(headers, i);
+        pc_test_auth original = {
+            .mode = PC_TEST_AUTH_UNSTAMPED,
+            .sender = json_string_value(json_object_get(h, "x-pay-sender")),
+            .signature = json_string_value(json_object_get(h, "x-pay-signature"))};
+        expect_auth(lenient, targets[i], &original, -1);
+        expect_auth(lenient, targets[i], &original, -1); /* replayable, as documented */
+        expect_auth(t->client[IT_PROVIDER], targets[i], &original, PC_ERR_TIMESTAMP_MISSING);
+    }
+    json_decref(headers);
+    pc_test_client_destroy(lenient);
+    pc_test_reply r;
+    pc_itest_status(f->lenient, &r);
+    json_t *body = it_expect_ok(&r);
+    const char *warning = json_string_value(json_object_get(body, "unstampedAuthWarning"));
+    assert_true(json_is_true(json_object_get(body, "unstampedAuth")));
+    assert_true(warning && strstr(warning, "static, replayable credential"));
+    pc_test_reply_free(&r);
+    pc_itest_status(t->provider_server, &r);
+    body = it_expect_ok(&r);
+    assert_true(json_is_false(json_object_get(body, "unstampedAuth")));
+    assert_null(json_object_get(body, "unstampedAuthWarning"));
+    pc_test_reply_free(&r);
+    assert_true(pc_test_paychand_log_contains(f->lenient, "static, replayable credential"));
+}
+
 /* A captured request replayed after the server restarted is still refused
  * (as a replay, or as stamped before the start). Last: it restarts.
  *
@@ -357,7 +519,9 @@ static int setup(void **state)
         return -1;
     const char *lenient[] = {"--allow-unstamped-auth", "--auth-window", "5", NULL};
     f->lenient = pc_itest_start_provider_server(f->t, "lenient-provider", NULL, lenient);
-    if (!f->lenient)
+    f->lenient_consumer =
+        pc_itest_start_consumer_server(f->t, "lenient-consumer", NULL, lenient);
+    if (!f->lenient || !f->lenient_consumer)
         return -1;
     pc_test_reply r;
     pc_itest_get(f->t, IT_CONSUMER, &r,
@@ -380,6 +544,7 @@ static int teardown(void **state)
     fixture *f = *state;
     if (f) {
         pc_test_paychand_free(f->lenient);
+        pc_test_paychand_free(f->lenient_consumer);
         pc_itest_stop(f->t);
         free(f);
     }
@@ -400,6 +565,9 @@ int main(void)
         cmocka_unit_test(test_every_endpoint_authenticated),
         cmocka_unit_test(test_request_mac),
         cmocka_unit_test(test_unstamped_allowed),
+        cmocka_unit_test(test_post_body_signed),
+        cmocka_unit_test(test_get_replayed_as_post),
+        cmocka_unit_test(test_original_client_accepted),
         cmocka_unit_test(test_replay_after_restart), /* last: it restarts the consumer's server */
     };
     return cmocka_run_group_tests(tests, setup, teardown);

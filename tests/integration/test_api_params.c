@@ -88,6 +88,18 @@ static const bad_param bad_params[] = {
      "terminationTimeout"},
     {IT_CONSUMER, "/useService?serviceProvider={B}&tokenRedemptionTimeout=1e3",
      "tokenRedemptionTimeout"},
+    /* present but undecodable: never dropped or cut short (issue 9, point 5) */
+    {IT_CONSUMER, "/useService?serviceProvider={B}&costPerRequest=1%00x", "costPerRequest"},
+    {IT_CONSUMER, "/useService?serviceProvider={B}&costPerRequest=%ff", "costPerRequest"},
+    {IT_CONSUMER, "/useService?serviceProvider={B}&costPerRequest=%f", "costPerRequest"},
+    {IT_CONSUMER, "/useService?serviceProvider={B}&terminationTimeout=1=2&costPerRequest=7",
+     "terminationTimeout"},
+    {IT_CONSUMER, "/useService?serviceProvider={B}&costPerRequest=5&costPerRequest=6",
+     "costPerRequest"},
+    {IT_CONSUMER, "/useService?serviceProvider={B}&allowReuseExistingMediator=maybe",
+     "allowReuseExistingMediator"},
+    {IT_CONSUMER, "/contracts/{M}/deposit/100?autoFundingThreshold=5%00", "autoFundingThreshold"},
+    {IT_CONSUMER, "/contracts/{M}/deposit/1%00x", "path"},
     /* deposit */
     {IT_CONSUMER, "/contracts/{M}/deposit/abc", "amount"},
     {IT_CONSUMER, "/contracts/{M}/deposit/0", "amount"},
@@ -306,6 +318,80 @@ static void test_garbage_survived(void **state)
     }
 }
 
+typedef struct bad_body {
+    const char *target;
+    const char *type; /* Content-Type */
+    const char *body; /* see expand() */
+    const char *name; /* the parameter the message must name */
+} bad_body;
+
+#define FORM "application/x-www-form-urlencoded"
+#define JSON "application/json"
+static const bad_body bad_bodies[] = {
+    {"/useService", FORM, "serviceProvider={B}&costPerRequest=%ff", "costPerRequest"},
+    {"/useService", FORM, "serviceProvider={B}&costPerRequest=1%00x", "costPerRequest"},
+    {"/useService", FORM, "serviceProvider={B}&costPerRequest=%F", "costPerRequest"},
+    {"/useService", FORM, "serviceProvider={B}&terminationTimeout=1=2&costPerRequest=7",
+     "terminationTimeout"},
+    {"/useService", FORM, "costPerRequest=7&serviceProvider={B}&costPerRequest=8",
+     "costPerRequest"},
+    {"/useService?costPerRequest=7", FORM, "serviceProvider={B}&costPerRequest=8",
+     "costPerRequest"},
+    {"/useService", FORM, "serviceProvider={B}&allowReuseExistingMediator=1",
+     "allowReuseExistingMediator"},
+    {"/useService", JSON, "{\"serviceProvider\": \"{B}\", \"costPerRequest\": 1.5}",
+     "costPerRequest"},
+    {"/useService", JSON, "{\"serviceProvider\": \"{B}\", \"costPerRequest\": null}",
+     "costPerRequest"},
+    {"/useService", JSON, "{\"serviceProvider\": \"{B}\", \"costPerRequest\": \"1\\u0000x\"}",
+     "JSON"},
+    {"/useService", JSON, "{\"serviceProvider\": \"{B}\", \"costPerRequest\": 1e18}",
+     "costPerRequest"},
+    {"/contracts/{M}/deposit/100", FORM, "autoFundingThreshold=%ff", "autoFundingThreshold"},
+    {"/contracts/{M}/deposit/100", JSON, "{\"autoFundingThreshold\": [1]}",
+     "autoFundingThreshold"},
+};
+
+/* Regression (issue 9, point 5): in a POST form, costPerRequest=%ff was
+ * dropped and the default cost (1 wei) deployed, a raw '=' in a value
+ * dropped later fields, and 1%00x read as 1. Every entry of bad_bodies,
+ * correctly signed, is answered 400 code 300 naming the parameter; a body
+ * of a type the server does not read is 415 code 300; nothing is sent to
+ * the chain. */
+static void test_malformed_bodies(void **state)
+{
+    fixture *f = *state;
+    uint64_t block = pc_itest_block(f->t);
+    int failed = 0;
+    for (size_t i = 0; i < sizeof bad_bodies / sizeof bad_bodies[0]; i++) {
+        char target[256], body[512];
+        pc_test_reply r;
+        expand(f, bad_bodies[i].target, target, sizeof target);
+        expand(f, bad_bodies[i].body, body, sizeof body);
+        pc_test_request_body(f->t->client[IT_CONSUMER], "POST", target, NULL, bad_bodies[i].type,
+                             body, strlen(body), &r);
+        const char *message = pc_test_reply_string(&r, "message");
+        if (r.status != 400 || pc_test_reply_code(&r) != PC_ERR_INVALID_ARGUMENT || !message ||
+            !strstr(message, bad_bodies[i].name)) {
+            print_error("POST %s %s\n  expected 400, code 300 naming %s; got %ld: %s\n", target,
+                        body, bad_bodies[i].name, r.status, r.text);
+            failed++;
+        }
+        pc_test_reply_free(&r);
+    }
+    char body[256];
+    pc_test_reply r;
+    expand(f, "serviceProvider={B}", body, sizeof body);
+    pc_test_request_body(f->t->client[IT_CONSUMER], "POST", "/useService", NULL, "text/plain",
+                         body, strlen(body), &r);
+    it_expect_error(&r, 415, PC_ERR_INVALID_ARGUMENT);
+    pc_test_reply_free(&r);
+    assert_int_equal(pc_itest_block(f->t), block); /* nothing deployed or deposited */
+    if (failed)
+        it_fail("%d of %zu malformed bodies were not answered 400/300 naming the parameter",
+                failed, sizeof bad_bodies / sizeof bad_bodies[0]);
+}
+
 /* Last test (it stops the chain): with the node gone, calls that need it
  * answer 503 code 101 promptly, /status reports the node unreachable, and
  * the servers stay up. */
@@ -376,6 +462,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_malformed_parameters),
+        cmocka_unit_test(test_malformed_bodies),
         cmocka_unit_test(test_invalid_terms_are_4xx),
         cmocka_unit_test(test_no_mediator_is_4xx),
         cmocka_unit_test(test_unknown_paths),

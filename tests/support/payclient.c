@@ -87,13 +87,6 @@ void pc_test_timestamp(long offset, char out[40])
 
 /* ---- request headers ----------------------------------------------------------------- */
 
-/* x-pay-signature over sender + target [+ "\n" + timestamp] with key. */
-static int sign_request(const pc_test_client *c, const uint8_t *key, const char *sender,
-                        const char *target, const char *timestamp, char out[PC_SIGNATURE_HEX_LEN])
-{
-    return pc_request_auth_sign(c->secp, key, sender, target, timestamp, out);
-}
-
 /* Appends "name: value" to *list. 0 or -1. */
 static int add_header(struct curl_slist **list, const char *name, const char *value)
 {
@@ -115,12 +108,13 @@ static int is_mac_mode(pc_test_auth_mode m)
 /* x-pay-mac of the MAC modes: key derived from `key`; the stamp is signed
  * even when not sent (MAC_UNSTAMPED). */
 static int mac_headers(const pc_test_auth *a, const uint8_t *key, const char *sender,
-                       const char *target, const char *stamp, struct curl_slist **list)
+                       const char *target, const char *stamp, const pc_request_body *body,
+                       struct curl_slist **list)
 {
     uint8_t mac_key[32];
     char mac[PC_REQUEST_MAC_HEX_LEN];
     pc_request_mac_key(key, mac_key);
-    pc_request_mac(mac_key, sender, target, stamp, mac);
+    pc_request_mac(mac_key, sender, target, stamp, body, mac);
     if (a->mode == PC_TEST_AUTH_MAC_CORRUPT)
         mac[20] = mac[20] == '0' ? '1' : '0';
     const char *value = mac;
@@ -134,9 +128,10 @@ static int mac_headers(const pc_test_auth *a, const uint8_t *key, const char *se
     return a->mode == PC_TEST_AUTH_MAC_UNSTAMPED ? 0 : add_header(list, "x-pay-timestamp", stamp);
 }
 
-/* The x-pay-* headers of one request as `auth` asks. 0 or -1. */
-static int auth_headers(const pc_test_client *c, const char *target, const pc_test_auth *a,
-                        struct curl_slist **list)
+/* The x-pay-* headers of one request as `auth` asks (body: what a POST
+ * signs, NULL for a GET). 0 or -1. */
+static int auth_headers(const pc_test_client *c, const char *target, const pc_request_body *body,
+                        const pc_test_auth *a, struct curl_slist **list)
 {
     if (a->mode == PC_TEST_AUTH_NONE)
         return 0;
@@ -150,15 +145,18 @@ static int auth_headers(const pc_test_client *c, const char *target, const pc_te
         if (!a->timestamp)
             pc_test_timestamp(0, stamp);
         return mac_headers(a, key, sender, a->signed_target ? a->signed_target : target,
-                           a->timestamp ? a->timestamp : stamp, list);
+                           a->timestamp ? a->timestamp : stamp, body, list);
     }
     if (a->mode != PC_TEST_AUTH_UNSTAMPED) {
         if (!a->timestamp)
             pc_test_timestamp(0, stamp);
         timestamp = a->timestamp ? a->timestamp : stamp;
     }
-    if (sign_request(c, key, sender, a->signed_target ? a->signed_target : target, timestamp,
-                     sig) != 0)
+    if (a->signature)
+        snprintf(sig, sizeof sig, "%s", a->signature);
+    else if (pc_request_auth_sign(c->secp, key, sender,
+                                  a->signed_target ? a->signed_target : target, timestamp,
+                                  timestamp ? body : NULL, sig) != 0)
         return -1;
     if (a->mode == PC_TEST_AUTH_CORRUPT)
         sig[2 + 64 + 10] = sig[2 + 64 + 10] == '0' ? '1' : '0'; /* a digit of s */
@@ -194,41 +192,71 @@ static size_t collect(char *data, size_t size, size_t n, void *ctx)
     return add;
 }
 
-int pc_test_request(pc_test_client *c, const char *method, const char *target,
-                    const pc_test_auth *auth, const char *json_body, pc_test_reply *out)
+/* What a POST signs: its Content-Type and body, or auth's signed_body. */
+static pc_request_body signed_body(const pc_test_auth *a, const char *content_type,
+                                   const char *body, size_t len)
+{
+    pc_request_body b = {.content_type = content_type, .data = (const uint8_t *)body, .len = len};
+    if (a->signed_type)
+        b.content_type = a->signed_type;
+    if (a->signed_body) {
+        b.data = (const uint8_t *)a->signed_body;
+        b.len = strlen(a->signed_body);
+    }
+    return b;
+}
+
+int pc_test_request_body(pc_test_client *c, const char *method, const char *target,
+                         const pc_test_auth *auth, const char *content_type, const char *body,
+                         size_t len, pc_test_reply *out)
 {
     static const pc_test_auth stamped = {.mode = PC_TEST_AUTH_STAMPED};
     struct curl_slist *headers = NULL;
-    sink body = {0};
+    sink answer = {0};
     char url[2048];
+    const pc_test_auth *a = auth ? auth : &stamped;
+    int is_post = strcmp(method, "POST") == 0 && !a->sign_as_get;
+    pc_request_body signed_part = signed_body(a, content_type, body, len);
     memset(out, 0, sizeof *out);
     snprintf(url, sizeof url, "%s%s", c->base_url, target);
-    int rc = auth_headers(c, target, auth ? auth : &stamped, &headers);
-    if (rc == 0 && json_body)
-        rc = add_header(&headers, "Content-Type", "application/json");
+    int rc = auth_headers(c, target, is_post ? &signed_part : NULL, a, &headers);
+    /* "Content-Type:" with nothing after it makes curl send none */
+    if (rc == 0)
+        rc = add_header(&headers, "Content-Type", content_type ? content_type : "");
     CURL *h = c->curl;
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* the target is sent exactly as signed */
-    if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, json_body ? json_body : "");
+    if (strcmp(method, "POST") == 0 || len > 0) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
     }
     if (rc == 0 && curl_easy_perform(h) == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
     else
         rc = -1;
     curl_slist_free_all(headers);
-    out->text = body.data ? body.data : strdup("");
+    out->text = answer.data ? answer.data : strdup("");
     if (out->text && *out->text)
         out->body = json_loads(out->text, 0, NULL);
     return rc;
+}
+
+int pc_test_request(pc_test_client *c, const char *method, const char *target,
+                    const pc_test_auth *auth, const char *json_body, pc_test_reply *out)
+{
+    int is_post = strcmp(method, "POST") == 0;
+    const char *type = json_body ? "application/json"
+                       : is_post ? "application/x-www-form-urlencoded"
+                                 : NULL;
+    return pc_test_request_body(c, method, target, auth, type, json_body,
+                                json_body ? strlen(json_body) : 0, out);
 }
 
 static int request_v(pc_test_client *c, const char *method, pc_test_reply *out, const char *fmt,

@@ -7,7 +7,8 @@
  *                    unique per request, so identical calls within one
  *                    second still get distinct signatures
  *   x-pay-signature  the service's raw ECDSA signature, r || s || v hex, over
- *                    sha256(sender + target + "\n" + timestamp)
+ *                    sha256(sender + target + "\n" + timestamp), plus for a
+ *                    POST "\nPOST\n" + Content-Type + "\n" + hex(sha256(body))
  *
  * and can also send the original unstamped scheme (sha256(sender + target)),
  * the request MAC extension (x-pay-mac), and deliberately broken variants,
@@ -18,6 +19,7 @@
 #ifndef PAYCHAN_TESTS_SUPPORT_PAYCLIENT_H
 #define PAYCHAN_TESTS_SUPPORT_PAYCLIENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -49,6 +51,11 @@ typedef struct pc_test_auth {
     const uint8_t *signer_key;  /* NULL = the client's key: sign with another key on purpose */
     const char *sender;         /* NULL = the client's address: claim another sender on purpose */
     const char *signed_target;  /* NULL = the target sent: sign another one on purpose */
+    const char *signed_body;    /* POST: NULL = the body sent: sign another one on purpose */
+    const char *signed_type;    /* POST: NULL = the Content-Type sent: sign another one */
+    int sign_as_get;            /* POST: sign it as if it were a GET (no body part) */
+    const char *signature;      /* NULL = sign; else sent as x-pay-signature as it is (a
+                                   captured or independently made one) */
 } pc_test_auth;
 
 /* One answer. */
@@ -73,11 +80,17 @@ const char *pc_test_client_sender(const pc_test_client *c);
 /* Sends `method` ("GET", "POST", ...) to `target` (path and query string,
  * sent exactly as given and signed as such), with `auth` (NULL = stamped,
  * the client's key) and, if json_body is not NULL, that body with
- * Content-Type application/json. Fills *out (free with
- * pc_test_reply_free). Returns 0 when an HTTP answer came, -1 otherwise
- * (out->status 0). Timeout 60 s. */
+ * Content-Type application/json (a POST without one: an empty form body).
+ * Fills *out (free with pc_test_reply_free). Returns 0 when an HTTP answer
+ * came, -1 otherwise (out->status 0). Timeout 60 s. */
 int pc_test_request(pc_test_client *c, const char *method, const char *target,
                     const pc_test_auth *auth, const char *json_body, pc_test_reply *out);
+
+/* pc_test_request with any body: len bytes (NULs allowed) with Content-Type
+ * content_type (NULL = no Content-Type header). */
+int pc_test_request_body(pc_test_client *c, const char *method, const char *target,
+                         const pc_test_auth *auth, const char *content_type, const char *body,
+                         size_t len, pc_test_reply *out);
 
 /* Stamped GET / POST of a printf-formatted target. */
 int pc_test_get(pc_test_client *c, pc_test_reply *out, const char *fmt, ...)
