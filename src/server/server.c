@@ -55,7 +55,7 @@ static int open_store(pc_server *s, pc_error *err)
     if (pc_store_list_mediators(s->store, &recs, &n, err) != 0)
         return -1;
     for (size_t i = 0; i < n; i++)
-        pc_address_set_add(&s->known, &recs[i].mediator);
+        pc_address_set_add(&s->known[recs[i].role - 1], &recs[i].mediator);
     free(recs);
     PC_LOG_I("storage %s: %zu Mediators to resume", pc_store_describe(s->store), n);
     return 0;
@@ -116,7 +116,8 @@ void pc_server_stop(pc_server *s)
     pc_accounts_free(s->accounts);
     pc_rpc_destroy(s->rpc);
     pc_secp_destroy(s->secp);
-    pc_address_set_free(&s->known);
+    pc_address_set_free(&s->known[0]);
+    pc_address_set_free(&s->known[1]);
     pthread_mutex_destroy(&s->known_lock);
     s->http = NULL;
     s->duties = NULL;

@@ -306,10 +306,15 @@ static void test_forget_counters(void **state)
     offer(e->store, &m, &a, 5, NULL);
     offer(e->store, &m, &b, 6, NULL);
     offer(e->store, &keep, &a, 7, NULL);
-    assert_int_equal(pc_store_forget_counters(e->store, &m, NULL), 0);
+    /* the consumer's counters (counts issued) only: the validated ones stay */
+    assert_int_equal(pc_store_forget_counters(e->store, &m, PC_ROLE_CONSUMER, NULL), 0);
+    assert_int_equal(next(e->store, &m, &a), 1);
+    assert_best(e->store, &m, &a, 5);
+    assert_best(e->store, &m, &b, 6);
+    assert_int_equal(pc_store_forget_counters(e->store, &m, PC_ROLE_PROVIDER, NULL), 0);
     assert_best(e->store, &m, &a, 0);
     assert_best(e->store, &m, &b, 0);
-    assert_int_equal(next(e->store, &m, &a), 1);
+    assert_int_equal(next(e->store, &m, &a), 2);
     assert_int_equal(offer(e->store, &m, &a, 5, NULL), PC_COUNT_ACCEPTED_NEWEST);
     assert_best(e->store, &keep, &a, 7); /* other Mediators untouched */
     assert_int_equal(next(e->store, &keep, &a), 2);
@@ -358,13 +363,18 @@ static void test_mediator_records(void **state)
     pc_mediator_record r2 = sample_record(2, PC_ROLE_PROVIDER);
     pc_mediator_record got;
     int found = -1;
-    assert_int_equal(pc_store_get_mediator(e->store, &r1.mediator, &got, &found, NULL), 0);
+    assert_int_equal(pc_store_get_mediator(e->store, &r1.mediator, PC_ROLE_CONSUMER, &got, &found,
+                                           NULL), 0);
     assert_int_equal(found, 0);
     assert_int_equal(pc_store_put_mediator(e->store, &r1, NULL), 0);
     assert_int_equal(pc_store_put_mediator(e->store, &r2, NULL), 0);
-    assert_int_equal(pc_store_get_mediator(e->store, &r1.mediator, &got, &found, NULL), 0);
+    assert_int_equal(pc_store_get_mediator(e->store, &r1.mediator, PC_ROLE_CONSUMER, &got, &found,
+                                           NULL), 0);
     assert_int_equal(found, 1);
     assert_record_equal(&got, &r1);
+    assert_int_equal(pc_store_get_mediator(e->store, &r1.mediator, PC_ROLE_PROVIDER, &got, &found,
+                                           NULL), 0);
+    assert_int_equal(found, 0); /* records are per role */
     r2.token_active_since = 42; /* replace */
     r2.token_id = pc_u256_from_u64(7);
     assert_int_equal(pc_store_put_mediator(e->store, &r2, NULL), 0);
@@ -377,8 +387,9 @@ static void test_mediator_records(void **state)
     /* deleting also forgets the Mediator's counters */
     pc_u256 id = pc_test_store_token_id(1);
     offer(e->store, &r2.mediator, &id, 3, NULL);
-    assert_int_equal(pc_store_delete_mediator(e->store, &r2.mediator, NULL), 0);
-    assert_int_equal(pc_store_get_mediator(e->store, &r2.mediator, &got, &found, NULL), 0);
+    assert_int_equal(pc_store_delete_mediator(e->store, &r2.mediator, PC_ROLE_PROVIDER, NULL), 0);
+    assert_int_equal(pc_store_get_mediator(e->store, &r2.mediator, PC_ROLE_PROVIDER, &got, &found,
+                                           NULL), 0);
     assert_int_equal(found, 0);
     assert_best(e->store, &r2.mediator, &id, 0);
     assert_int_equal(pc_store_list_mediators(e->store, &list, &n, NULL), 0);
