@@ -39,7 +39,8 @@ static int open_store(pc_server *s, pc_error *err)
     pc_store_options o = {.backend = s->cfg->store,
                           .redis_host = s->cfg->redis_host,
                           .redis_port = s->cfg->redis_port,
-                          .redis_prefix = s->cfg->redis_prefix};
+                          .redis_prefix = s->cfg->redis_prefix,
+                          .redis_accept_data_loss = s->cfg->redis_accept_data_loss};
     if (s->cfg->store == PC_STORE_SQLITE) {
         if (mkdir(s->cfg->data_dir, 0700) != 0 && errno != EEXIST)
             return pc_error_set(err, PC_ERR_INTERNAL, "cannot create the data directory %s: %s",
