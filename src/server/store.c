@@ -119,9 +119,7 @@ static int check_role(pc_mediator_role role, pc_error *err)
 int pc_store_forget_counters(pc_store *s, const pc_address *mediator, pc_mediator_role role,
                              pc_error *err)
 {
-    if (check_role(role, err) != 0)
-        return -1;
-    return s->ops->forget_counters(s, mediator, role, err);
+    return check_role(role, err) ? -1 : s->ops->forget_counters(s, mediator, role, err);
 }
 
 int pc_store_put_mediator(pc_store *s, const pc_mediator_record *rec, pc_error *err)
@@ -156,9 +154,7 @@ int pc_store_list_mediators(pc_store *s, pc_mediator_record **recs, size_t *n, p
 int pc_store_delete_mediator(pc_store *s, const pc_address *mediator, pc_mediator_role role,
                              pc_error *err)
 {
-    if (check_role(role, err) != 0)
-        return -1;
-    return s->ops->delete_mediator(s, mediator, role, err);
+    return check_role(role, err) ? -1 : s->ops->delete_mediator(s, mediator, role, err);
 }
 
 int pc_store_claim_nonce(pc_store *s, const uint8_t nonce[32], uint64_t expires_at, int *fresh,

@@ -167,12 +167,8 @@ static int teardown(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        store = argv[1];
-    if (strcmp(store, "sqlite") != 0 && strcmp(store, "redis") != 0) {
-        fprintf(stderr, "usage: %s [sqlite|redis]\n", argv[0]);
+    if (!(store = pc_itest_backend_arg(argc, argv, "sqlite redis")))
         return 2;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_server_serves_both_roles),
     };
