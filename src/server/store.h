@@ -17,8 +17,9 @@
  *
  * Durability: a function that changes state returns only after the change
  * is durable (fsync'ed by SQLite, or acknowledged by Redis configured with
- * appendfsync always); so "valid" is never answered for a count that a crash
- * could lose. All functions are thread-safe; a store may be used by any
+ * appendonly yes + appendfsync always; while Redis is not, counts are
+ * refused, see pc_store_durable); so "valid" is never answered for a count
+ * that a crash could lose. All functions are thread-safe; a store may be used by any
  * number of request threads at once. Every function returns 0 on success
  * and -1 on failure with *err filled (PC_ERR_INTERNAL for storage faults). */
 #ifndef PAYCHAN_SERVER_STORE_H

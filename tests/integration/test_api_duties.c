@@ -172,7 +172,9 @@ static void test_redemption_by_timer(void **state)
 }
 
 /* A provider server with --redeem-after 2 starts the redemption by itself
- * once the active token is older than that, then finishes it. */
+ * once the active token is older than that, then finishes it. A redemption
+ * started (by /redeemToken) for an id without tokens is completed only when
+ * the slot is needed: once the next id has tokens and is due. */
 static void test_redemption_by_token_age(void **state)
 {
     pc_itest *t = *state;
@@ -198,6 +200,29 @@ static void test_redemption_by_token_age(void **state)
     assert_int_equal(pc_itest_count_events(t, &m, PC_MEDIATOR_REDEMPTION_STARTED, NULL), 1);
     expect_balance(t, &s, IT_PROVIDER, 3 * COST);
     expect_mediator_balance(t, &m, 50000 - 3 * COST);
+
+    /* a redemption of an id without tokens: its end moves nothing, so it is
+     * completed (redeeming 0) only once the next id is due, then that one */
+    pc_test_reply r;
+    char target[128];
+    snprintf(target, sizeof target, "/contracts/%s/redeemToken", pc_itest_addr(&m));
+    pc_test_request(provider, "GET", target, NULL, NULL, &r);
+    it_expect_ok(&r);
+    pc_test_reply_free(&r);
+    wait_event(t, &m, PC_MEDIATOR_REDEMPTION_STARTED, 2, &ev);
+    pc_itest_sleep_ms((QUICK.redemption + 2) * 1000); /* its grace period ends */
+    assert_int_equal(pc_itest_count_events(t, &m, PC_MEDIATOR_TOKEN_REDEEMED, NULL), 1);
+    pc_mediator_state st;
+    pc_itest_state(t, &m, &st);
+    pay_counts(t, provider, &m, &st.active_token_id, &QUICK, counts, 2);
+    wait_event(t, &m, PC_MEDIATOR_TOKEN_REDEEMED, 2, &ev);
+    expect_event_amounts(&ev, 0, 0);
+    assert_true(pc_test_paychand_log_contains(aging, "frees the redemption slot"));
+    wait_event(t, &m, PC_MEDIATOR_TOKEN_REDEEMED, 3, &ev);
+    assert_int_equal(pc_u256_cmp(&ev.id_a, &st.active_token_id), 0);
+    expect_event_amounts(&ev, 2, 2 * COST);
+    wait_event(t, &m, PC_MEDIATOR_PAID_OUT, 2, &ev);
+    assert_int_equal(pc_itest_count_events(t, &m, PC_MEDIATOR_PAID_OUT, NULL), 2);
     pc_test_client_destroy(provider);
     assert_int_equal(pc_test_paychand_stop(aging), 0);
     pc_test_paychand_free(aging);
