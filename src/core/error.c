@@ -49,6 +49,7 @@ const char *pc_error_code_meaning(int code)
     case PC_ERR_TRANSACTION: return "transaction failed or could not be confirmed";
     case PC_ERR_NODE: return "Ethereum node unreachable or answered with an error";
     case PC_ERR_TRANSFER: return "ether transfer out of the Mediator failed";
+    case PC_ERR_STORAGE_NOT_DURABLE: return "storage not durable: nothing acknowledged";
     case PC_ERR_REQUEST_SIGNATURE: return "request signature invalid";
     case PC_ERR_REQUEST_SIGNATURE_MISSING: return "request signature missing";
     case PC_ERR_SENDER_MISSING: return "sender header missing";
@@ -89,6 +90,7 @@ const char *pc_error_code_name(int code)
     case PC_ERR_TRANSACTION: return "TransactionFailed";
     case PC_ERR_NODE: return "EthereumNodeError";
     case PC_ERR_TRANSFER: return "TransferFailed";
+    case PC_ERR_STORAGE_NOT_DURABLE: return "StorageNotDurable";
     case PC_ERR_REQUEST_SIGNATURE: return "RequestSignatureInvalid";
     case PC_ERR_REQUEST_SIGNATURE_MISSING: return "RequestSignatureMissing";
     case PC_ERR_SENDER_MISSING: return "SenderMissing";

@@ -32,6 +32,7 @@ enum pc_error_code {
     PC_ERR_TRANSACTION = 100,
     PC_ERR_NODE = 101,
     PC_ERR_TRANSFER = 102,            /* new: an ether transfer out of the Mediator failed */
+    PC_ERR_STORAGE_NOT_DURABLE = 103, /* new: the store cannot make a count durable now */
     PC_ERR_REQUEST_SIGNATURE = 200,
     PC_ERR_REQUEST_SIGNATURE_MISSING = 201,
     PC_ERR_SENDER_MISSING = 202,

@@ -17,7 +17,8 @@
 static unsigned status_of(int code)
 {
     switch (code) {
-    case PC_ERR_NODE: return 503;
+    case PC_ERR_NODE:
+    case PC_ERR_STORAGE_NOT_DURABLE: return 503;
     case PC_ERR_TRANSACTION:
     case PC_ERR_DEPLOYMENT:
     case PC_ERR_DEPOSIT:
@@ -263,7 +264,7 @@ static pc_http_step many_on_loop(call *c)
     if (api_param_mediators(c, 0, m, &n) != 0)
         return PC_HTTP_BLOCKS; /* a worker answers the error */
     for (size_t i = 0; i < n; i++)
-        if (!pc_payment_is_registered(c->s, &m[i]) ||
+        if (!pc_payment_is_registered(c->s, &m[i], PC_ROLE_CONSUMER) ||
             !pc_chain_cache_peek(c->s->cache, &m[i], &v[i]))
             return PC_HTTP_BLOCKS;
     return api_create_many_on_loop(c, m, v, n);
@@ -279,15 +280,15 @@ static pc_http_step on_loop(call *c, const char *path)
         return PC_HTTP_BLOCKS;
     if (strcmp(path, "/createSignatureHeaders") == 0)
         return many_on_loop(c);
-    if (strncmp(path, "/contracts/", 11) != 0 || split_contract_path(c, path) != 0 ||
-        !pc_payment_is_registered(c->s, &c->mediator) ||
+    if (strncmp(path, "/contracts/", 11) != 0 || split_contract_path(c, path) != 0)
+        return PC_HTTP_BLOCKS;
+    /* the role the endpoint acts in: registered in that role (we may serve both ends) */
+    int create = strcmp(c->rest, "createSignatureHeaders") == 0;
+    if ((!create && strcmp(c->rest, "validateToken") != 0) ||
+        !pc_payment_is_registered(c->s, &c->mediator, create ? PC_ROLE_CONSUMER : PC_ROLE_PROVIDER) ||
         !pc_chain_cache_peek(c->s->cache, &c->mediator, &v))
         return PC_HTTP_BLOCKS;
-    if (strcmp(c->rest, "createSignatureHeaders") == 0)
-        return api_create_on_loop(c, &v);
-    if (strcmp(c->rest, "validateToken") == 0)
-        return api_validate_on_loop(c, &v);
-    return PC_HTTP_BLOCKS;
+    return create ? api_create_on_loop(c, &v) : api_validate_on_loop(c, &v);
 }
 
 pc_http_step pc_api_handle(void *ctx, pc_http_request *req, pc_http_answer *answer)

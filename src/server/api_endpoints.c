@@ -52,6 +52,14 @@ void api_status(pc_server *s, const pc_http_request *req, pc_http_answer *answer
         json_object_set_new(body, "ethereumNodeError", json_string(err.message));
     json_object_set_new(body, "accounts", accounts);
     json_object_set_new(body, "storage", json_string(pc_store_describe(s->store)));
+    json_object_set_new(body, "storageDurable", json_boolean(pc_store_durable(s->store)));
+    json_object_set_new(body, "storageAcceptsDataLoss",
+                        json_boolean(pc_store_accepts_data_loss(s->store)));
+    json_object_set_new(body, "mediators",
+                        json_pack("{sIsI}", "consumer",
+                                  (json_int_t)pc_payment_registered_count(s, PC_ROLE_CONSUMER),
+                                  "provider",
+                                  (json_int_t)pc_payment_registered_count(s, PC_ROLE_PROVIDER)));
     json_object_set_new(body, "http", http_status(req));
     json_object_set_new(body, "unstampedAuth", json_boolean(s->cfg->allow_unstamped_auth));
     if (pc_auth_unstamped_warning(s->cfg))
@@ -160,7 +168,8 @@ void api_deposit(call *c, const char *amount_text)
     int found = 0;
     if (rc == 0 && (pc_payment_register(c->s, &c->mediator, PC_ROLE_CONSUMER, &c->caller,
                                         &v.terms.provider, &err) != 0 ||
-                    pc_store_get_mediator(c->s->store, &c->mediator, &rec, &found, &err) != 0))
+                    pc_store_get_mediator(c->s->store, &c->mediator, PC_ROLE_CONSUMER, &rec,
+                                          &found, &err) != 0))
         rc = -1;
     if (rc == 0 && found) {
         rec.deposit_amount = amount;

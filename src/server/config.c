@@ -71,6 +71,10 @@ static const opt_spec options[] = {
      "Redis port (store redis)"},
     {"redis-prefix", K_STRING, OFF(redis_prefix), 0, 0, NULL, "PREFIX", "paychan:",
      "prefix of every Redis key (one team per prefix)"},
+    {"redis-accept-data-loss", K_FLAG, OFF(redis_accept_data_loss), 0, 0, NULL, NULL, NULL,
+     "run on a Redis that does not persist every write (appendonly yes +\n"
+     "      appendfsync always are otherwise required): ACKNOWLEDGED COUNTS ARE LOST\n"
+     "      when Redis stops (tokens then accepted or issued twice)"},
     {"account", K_ACCOUNT, 0, 0, 0, NULL, "KEYSTORE:PASSWORDFILE", NULL,
      "serve the account of this V3 keystore, unlocked with the password file\n"
      "      (whole content minus one trailing newline); repeatable; in the\n"

@@ -48,6 +48,7 @@ typedef struct pc_config {
     char *redis_host;           /* --redis-host / REDIS_HOST; default 127.0.0.1 */
     int redis_port;             /* --redis-port / REDIS_PORT; default 6379 */
     char *redis_prefix;         /* --redis-prefix; default paychan: */
+    int redis_accept_data_loss; /* --redis-accept-data-loss: run on a Redis that may lose writes */
     pc_account_config accounts[PC_CONFIG_MAX_ACCOUNTS]; /* --account KEYSTORE:PASSWORDFILE */
     size_t n_accounts;
     int dev_mode;               /* --dev: allows --dev-key HEX (raw keys) */

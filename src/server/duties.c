@@ -33,55 +33,37 @@ static void report(duty *d, const char *action, int rc, const pc_error *err)
     pc_chain_cache_invalidate(d->s->cache, &d->rec->mediator);
 }
 
+static const char *role_name(const duty *d)
+{
+    return d->rec->role == PC_ROLE_PROVIDER ? "provider" : "consumer";
+}
+
+/* Forgets the record of this role only: when we serve both ends, the other
+ * role's record and counters are forgotten by its own duty. */
 static void forget(duty *d)
 {
     pc_error err;
-    if (pc_store_delete_mediator(d->s->store, &d->rec->mediator, &err) != 0) {
+    if (pc_store_delete_mediator(d->s->store, &d->rec->mediator, d->rec->role, &err) != 0) {
         PC_LOG_W("duties: forgetting %s failed: %s", d->addr, err.message);
         return;
     }
-    pc_payment_unregister(d->s, &d->rec->mediator);
+    pc_payment_unregister(d->s, &d->rec->mediator, d->rec->role);
     pc_chain_cache_forget(d->s->cache, &d->rec->mediator);
-    PC_LOG_I("duties: %s is terminated; forgotten", d->addr);
+    PC_LOG_I("duties: %s is terminated; forgotten as %s", d->addr, role_name(d));
 }
 
 /* ---- provider ----------------------------------------------------------------------------- */
 
-/* The grace period of the soon-expiring id is over: redeem its newest token, pay out. */
-static int finish_redemption(duty *d)
+/* The newest stored token of id: 1 (count, sig filled), 0 none, -1 unreadable (logged). */
+static int newest_token(duty *d, const pc_u256 *id, uint64_t *count, pc_signature *sig)
 {
-    const pc_u256 *id = &d->v.state.soon_expiring_token_id;
-    uint64_t count = 0;
-    pc_signature sig = {0};
-    int found = 0, rc;
+    int found = 0;
     pc_error err;
-    if (pc_store_best_token(d->s->store, &d->rec->mediator, id, &count, &sig, &found, &err)) {
+    if (pc_store_best_token(d->s->store, &d->rec->mediator, id, count, sig, &found, &err) != 0) {
         report(d, "reading the newest token", -1, &err);
-        return 0;
+        return -1;
     }
-    pc_u256 n = pc_u256_from_u64(count);
-    rc = pc_mediator_redeem_token(d->wallet, &d->rec->mediator, &n, found ? &sig : NULL, NULL,
-                                  NULL, &err);
-    char what[96];
-    snprintf(what, sizeof(what), "redeeming %llu requests", (unsigned long long)count);
-    report(d, what, rc, &err);
-    if (rc != 0)
-        return 1;
-    rc = pc_mediator_payout(d->wallet, &d->rec->mediator, NULL, NULL, &err);
-    report(d, "payout", rc, &err);
-    return 2;
-}
-
-static int start_redemption(duty *d, const char *why)
-{
-    pc_error err;
-    pc_u256 next = pc_mediator_random_token_id();
-    int rc = pc_mediator_start_token_redemption(d->wallet, &d->rec->mediator, &next, NULL, NULL,
-                                                &err);
-    char what[96];
-    snprintf(what, sizeof(what), "starting a redemption (%s)", why);
-    report(d, what, rc, &err);
-    return 1;
+    return found;
 }
 
 /* The active id has tokens and has been in use longer than the configured age. */
@@ -98,11 +80,67 @@ static int active_token_due(duty *d)
     }
     uint64_t count;
     pc_signature sig;
-    int found = 0;
     return d->now >= d->rec->token_active_since + d->s->cfg->redeem_after_s &&
-           pc_store_best_token(d->s->store, &d->rec->mediator, active, &count, &sig, &found,
-                               &err) == 0 &&
-           found;
+           newest_token(d, active, &count, &sig) == 1;
+}
+
+/* Whether the active id should go into redemption now: it has tokens, and
+ * the consumer started termination (the final redemption) or it is old. A
+ * token id without tokens is never redeemed: that would move no value. */
+static int redemption_wanted(duty *d)
+{
+    const pc_mediator_state *st = &d->v.state;
+    uint64_t count;
+    pc_signature sig;
+    if (pc_u256_is_zero(&st->active_token_id))
+        return 0;
+    if (st->termination_started_at != 0)
+        return newest_token(d, &st->active_token_id, &count, &sig) == 1;
+    return active_token_due(d);
+}
+
+/* The grace period of the soon-expiring id is over: redeem its newest
+ * token and pay out. With no token of that id, redeeming would move no
+ * value; it is sent only when the redemption slot must be freed for a
+ * redemption of the active id that is due now (the contract allows one at
+ * a time), and the log says so. */
+static int finish_redemption(duty *d)
+{
+    const pc_u256 *id = &d->v.state.soon_expiring_token_id;
+    uint64_t count = 0;
+    pc_signature sig = {0};
+    pc_error err;
+    int found = newest_token(d, id, &count, &sig);
+    if (found < 0 || (found == 0 && !redemption_wanted(d)))
+        return 0; /* nothing to redeem, nothing waiting: no transaction */
+    char what[160];
+    if (found)
+        snprintf(what, sizeof(what), "redeeming %llu requests", (unsigned long long)count);
+    else
+        snprintf(what, sizeof(what), "redeeming 0 requests (moves no value: frees the redemption "
+                                     "slot for the active token id, which is due)");
+    pc_u256 n = pc_u256_from_u64(count);
+    int rc = pc_mediator_redeem_token(d->wallet, &d->rec->mediator, &n, found ? &sig : NULL, NULL,
+                                      NULL, &err);
+    report(d, what, rc, &err);
+    if (rc != 0 || !found)
+        return 1;
+    rc = pc_mediator_payout(d->wallet, &d->rec->mediator, NULL, NULL, &err);
+    report(d, "payout", rc, &err);
+    return 2;
+}
+
+static int start_redemption(duty *d)
+{
+    pc_error err;
+    pc_u256 next = pc_mediator_random_token_id();
+    int rc = pc_mediator_start_token_redemption(d->wallet, &d->rec->mediator, &next, NULL, NULL,
+                                                &err);
+    char what[96];
+    snprintf(what, sizeof(what), "starting a redemption (%s)",
+             d->v.state.termination_started_at ? "the consumer started termination" : "token age");
+    report(d, what, rc, &err);
+    return 1;
 }
 
 static int provider_duties(duty *d)
@@ -110,13 +148,8 @@ static int provider_duties(duty *d)
     const pc_mediator_state *st = &d->v.state;
     if (!pc_u256_is_zero(&st->soon_expiring_token_id))
         return d->now > st->soon_expiring_timeout ? finish_redemption(d) : 0;
-    if (pc_u256_is_zero(&st->active_token_id))
-        return 0; /* the last token was redeemed: wait for the consumer to finalize */
-    if (st->termination_started_at != 0)
-        return start_redemption(d, "the consumer started termination");
-    if (active_token_due(d))
-        return start_redemption(d, "token age");
-    return 0;
+    /* active id 0: the last token was redeemed; the consumer finalizes */
+    return redemption_wanted(d) ? start_redemption(d) : 0;
 }
 
 /* ---- consumer ------------------------------------------------------------------------------ */
@@ -132,8 +165,12 @@ static int consumer_duties(duty *d)
                             d->now <= st->soon_expiring_timeout;
         if (d->now <= ends || grace_running)
             return 0;
+        int moves = !pc_u256_is_zero(&st->consumer_funds) || !pc_u256_is_zero(&st->provider_funds);
         rc = pc_mediator_finalize_close(d->wallet, &d->rec->mediator, NULL, NULL, &err);
-        report(d, "finalizing the termination", rc, &err);
+        report(d, moves ? "finalizing the termination"
+                        : "finalizing the termination (moves no value: needed to end the "
+                          "Mediator, as its consumer asked)",
+               rc, &err);
         return 1;
     }
     if (pc_u256_is_zero(&d->rec->funding_threshold) || pc_u256_is_zero(&d->rec->deposit_amount) ||

@@ -1,11 +1,15 @@
 /* duties.h: the Payment Server's background duties (spec §7), run by one
- * timer thread every cfg->duty_interval_ms for every Mediator in the store:
+ * timer thread every cfg->duty_interval_ms for every Mediator record in the
+ * store (a Mediator served in both roles has two records, so both duties):
  *
  *  as provider: after a redemption's grace period, redeem the newest stored
  *    token of that id and pay out; when the consumer started termination,
  *    start the final redemption at once; when the active token id has been
- *    in use longer than cfg->redeem_after_s (and has tokens), start a
- *    redemption; forget terminated Mediators.
+ *    in use longer than cfg->redeem_after_s, start a redemption; forget
+ *    terminated Mediators. A token id without tokens is never taken into
+ *    redemption, and an expired redemption without tokens is completed
+ *    (redeeming 0, moving nothing) only when the active id is due for one
+ *    (the contract holds one redemption at a time); that is logged.
  *  as consumer: after the own termination timeout, finalize it; when funds
  *    fall below the auto-funding threshold, deposit the configured amount;
  *    forget terminated Mediators.

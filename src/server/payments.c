@@ -9,22 +9,30 @@
 
 /* ---- registration of the Mediators we work for ------------------------------------- */
 
-int pc_payment_is_registered(pc_server *s, const pc_address *mediator)
+int pc_payment_is_registered(pc_server *s, const pc_address *mediator, pc_mediator_role role)
 {
     pthread_mutex_lock(&s->known_lock);
-    int known = pc_address_set_has(&s->known, mediator);
+    int known = pc_address_set_has(&s->known[role - 1], mediator);
     pthread_mutex_unlock(&s->known_lock);
     return known;
+}
+
+size_t pc_payment_registered_count(pc_server *s, pc_mediator_role role)
+{
+    pthread_mutex_lock(&s->known_lock);
+    size_t n = s->known[role - 1].n;
+    pthread_mutex_unlock(&s->known_lock);
+    return n;
 }
 
 int pc_payment_register(pc_server *s, const pc_address *mediator, pc_mediator_role role,
                         const pc_address *account, const pc_address *counterparty, pc_error *err)
 {
-    if (pc_payment_is_registered(s, mediator))
+    if (pc_payment_is_registered(s, mediator, role))
         return 0;
     pc_mediator_record rec;
     int found = 0;
-    if (pc_store_get_mediator(s->store, mediator, &rec, &found, err) != 0)
+    if (pc_store_get_mediator(s->store, mediator, role, &rec, &found, err) != 0)
         return -1;
     if (!found) {
         memset(&rec, 0, sizeof(rec));
@@ -41,15 +49,15 @@ int pc_payment_register(pc_server *s, const pc_address *mediator, pc_mediator_ro
                  role == PC_ROLE_CONSUMER ? "consumer" : "provider");
     }
     pthread_mutex_lock(&s->known_lock);
-    int rc = pc_address_set_add(&s->known, mediator);
+    int rc = pc_address_set_add(&s->known[role - 1], mediator);
     pthread_mutex_unlock(&s->known_lock);
     return rc == 0 ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
 }
 
-void pc_payment_unregister(pc_server *s, const pc_address *mediator)
+void pc_payment_unregister(pc_server *s, const pc_address *mediator, pc_mediator_role role)
 {
     pthread_mutex_lock(&s->known_lock);
-    pc_address_set_remove(&s->known, mediator);
+    pc_address_set_remove(&s->known[role - 1], mediator);
     pthread_mutex_unlock(&s->known_lock);
 }
 

@@ -58,9 +58,12 @@ int pc_payment_validate(pc_server *s, const pc_address *provider, const pc_payme
  * Mediator is registered; the durable step is the store's asynchronous
  * form. In order: prepare, store, then sign (create) or outcome (validate). */
 
-/* 1 when `mediator` is registered already (pc_payment_register would not
- * touch the store). */
-int pc_payment_is_registered(pc_server *s, const pc_address *mediator);
+/* 1 when `mediator` is registered already in `role` (pc_payment_register
+ * would not touch the store). */
+int pc_payment_is_registered(pc_server *s, const pc_address *mediator, pc_mediator_role role);
+
+/* The number of Mediators registered in `role` (for /status). */
+size_t pc_payment_registered_count(pc_server *s, pc_mediator_role role);
 
 /* Consumer side: the checks of pc_payment_create against view v; fills
  * out's sender, Mediator and token id (the count comes from
@@ -85,12 +88,14 @@ int pc_payment_count_outcome(const pc_payment_headers *t, pc_count_verdict verdi
 
 /* Records that this server works for `mediator` in `role` on behalf of
  * `account` (idempotent, cheap after the first call). Duties act only on
- * recorded Mediators. */
+ * recorded Mediators. A server holding both the consumer's and the
+ * provider's key registers the Mediator in both roles, each with its own
+ * record, counters and duties. */
 int pc_payment_register(pc_server *s, const pc_address *mediator, pc_mediator_role role,
                         const pc_address *account, const pc_address *counterparty, pc_error *err);
 
-/* Forgets the in-memory "registered" mark of `mediator` (after the store
- * record was deleted). */
-void pc_payment_unregister(pc_server *s, const pc_address *mediator);
+/* Forgets the in-memory "registered" mark of `mediator` in `role` (after
+ * the store record was deleted). */
+void pc_payment_unregister(pc_server *s, const pc_address *mediator, pc_mediator_role role);
 
 #endif

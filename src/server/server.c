@@ -40,7 +40,8 @@ static int open_store(pc_server *s, pc_error *err)
     pc_store_options o = {.backend = s->cfg->store,
                           .redis_host = s->cfg->redis_host,
                           .redis_port = s->cfg->redis_port,
-                          .redis_prefix = s->cfg->redis_prefix};
+                          .redis_prefix = s->cfg->redis_prefix,
+                          .redis_accept_data_loss = s->cfg->redis_accept_data_loss};
     if (s->cfg->store == PC_STORE_SQLITE) {
         if (mkdir(s->cfg->data_dir, 0700) != 0 && errno != EEXIST)
             return pc_error_set(err, PC_ERR_INTERNAL, "cannot create the data directory %s: %s",
@@ -56,7 +57,7 @@ static int open_store(pc_server *s, pc_error *err)
     if (pc_store_list_mediators(s->store, &recs, &n, err) != 0)
         return -1;
     for (size_t i = 0; i < n; i++)
-        pc_address_set_add(&s->known, &recs[i].mediator);
+        pc_address_set_add(&s->known[recs[i].role - 1], &recs[i].mediator);
     free(recs);
     PC_LOG_I("storage %s: %zu Mediators to resume", pc_store_describe(s->store), n);
     return 0;
@@ -119,7 +120,8 @@ void pc_server_stop(pc_server *s)
     pc_accounts_free(s->accounts);
     pc_rpc_destroy(s->rpc);
     pc_secp_destroy(s->secp);
-    pc_address_set_free(&s->known);
+    pc_address_set_free(&s->known[0]);
+    pc_address_set_free(&s->known[1]);
     pthread_mutex_destroy(&s->known_lock);
     s->http = NULL;
     s->duties = NULL;

@@ -32,9 +32,10 @@ typedef struct pc_server {
     /* Used request signatures (auth.c), unless the store is shared (Redis). */
     pc_nonce_cache *nonces;
     uint64_t started_at_us; /* unix time in µs: earlier request stamps are refused (auth.c) */
-    /* Mediators already registered in the store as ours (see payments.c). */
+    /* Mediators already registered in the store as ours, one set per role
+     * (index role - 1: one server may serve both ends; see payments.c). */
     pthread_mutex_t known_lock;
-    pc_address_set known;
+    pc_address_set known[2];
 } pc_server;
 
 /* Connects to the node (refusing a chain id other than cfg->chain_id),

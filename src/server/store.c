@@ -39,6 +39,16 @@ const char *pc_store_describe(const pc_store *s)
     return s->description;
 }
 
+int pc_store_durable(const pc_store *s)
+{
+    return s->ops->durable ? s->ops->durable(s) : 1;
+}
+
+int pc_store_accepts_data_loss(const pc_store *s)
+{
+    return s->accepts_data_loss;
+}
+
 int pc_store_next_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
                         uint64_t *count, pc_error *err)
 {
@@ -98,24 +108,34 @@ int pc_store_best_token(pc_store *s, const pc_address *mediator, const pc_u256 *
     return 0;
 }
 
-int pc_store_forget_counters(pc_store *s, const pc_address *mediator, pc_error *err)
+static int check_role(pc_mediator_role role, pc_error *err)
 {
-    return s->ops->forget_counters(s, mediator, err);
+    if (role != PC_ROLE_CONSUMER && role != PC_ROLE_PROVIDER)
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "store: bad Mediator role %d",
+                            (int)role);
+    return 0;
+}
+
+int pc_store_forget_counters(pc_store *s, const pc_address *mediator, pc_mediator_role role,
+                             pc_error *err)
+{
+    return check_role(role, err) ? -1 : s->ops->forget_counters(s, mediator, role, err);
 }
 
 int pc_store_put_mediator(pc_store *s, const pc_mediator_record *rec, pc_error *err)
 {
-    if (rec->role != PC_ROLE_CONSUMER && rec->role != PC_ROLE_PROVIDER)
-        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "store: bad Mediator role %d",
-                            (int)rec->role);
+    if (check_role(rec->role, err) != 0)
+        return -1;
     return s->ops->put_mediator(s, rec, err);
 }
 
-int pc_store_get_mediator(pc_store *s, const pc_address *mediator, pc_mediator_record *rec,
-                          int *found, pc_error *err)
+int pc_store_get_mediator(pc_store *s, const pc_address *mediator, pc_mediator_role role,
+                          pc_mediator_record *rec, int *found, pc_error *err)
 {
     *found = 0;
-    return s->ops->get_mediator(s, mediator, rec, found, err);
+    if (check_role(role, err) != 0)
+        return -1;
+    return s->ops->get_mediator(s, mediator, role, rec, found, err);
 }
 
 int pc_store_list_mediators(pc_store *s, pc_mediator_record **recs, size_t *n, pc_error *err)
@@ -131,9 +151,10 @@ int pc_store_list_mediators(pc_store *s, pc_mediator_record **recs, size_t *n, p
     return 0;
 }
 
-int pc_store_delete_mediator(pc_store *s, const pc_address *mediator, pc_error *err)
+int pc_store_delete_mediator(pc_store *s, const pc_address *mediator, pc_mediator_role role,
+                             pc_error *err)
 {
-    return s->ops->delete_mediator(s, mediator, err);
+    return check_role(role, err) ? -1 : s->ops->delete_mediator(s, mediator, role, err);
 }
 
 int pc_store_claim_nonce(pc_store *s, const uint8_t nonce[32], uint64_t expires_at, int *fresh,

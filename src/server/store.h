@@ -9,13 +9,17 @@
  *  - provider side: per (Mediator, token id) the highest count seen, which
  *    counts below it were already seen (a window of PC_COUNTER_WINDOW), and
  *    the signature of the highest count, kept for redemption;
- *  - the Mediators this server works for, with their role and settings;
+ *  - the Mediators this server works for, one record per (Mediator, role):
+ *    one server may be both the consumer and the provider of a Mediator
+ *    (both keys served here), and then holds two records, and two separate
+ *    counters per token id: the counts it issued and the counts it validated;
  *  - request-signature nonces, for replay protection of authenticated calls.
  *
  * Durability: a function that changes state returns only after the change
  * is durable (fsync'ed by SQLite, or acknowledged by Redis configured with
- * appendfsync always); so "valid" is never answered for a count that a crash
- * could lose. All functions are thread-safe; a store may be used by any
+ * appendonly yes + appendfsync always; while Redis is not, counts are
+ * refused, see pc_store_durable); so "valid" is never answered for a count
+ * that a crash could lose. All functions are thread-safe; a store may be used by any
  * number of request threads at once. Every function returns 0 on success
  * and -1 on failure with *err filled (PC_ERR_INTERNAL for storage faults). */
 #ifndef PAYCHAN_SERVER_STORE_H
@@ -43,10 +47,13 @@ typedef struct pc_store_options {
     const char *redis_host;  /* REDIS: host name or address (default 127.0.0.1) */
     int redis_port;          /* REDIS: default 6379 */
     const char *redis_prefix;/* REDIS: key prefix, default "paychan:" (one team per prefix) */
+    int redis_accept_data_loss; /* REDIS: run, and acknowledge counts, even while Redis may
+                                 * lose acknowledged writes (see pc_store_durable) */
 } pc_store_options;
 
-/* Opens (and for SQLite creates/migrates) the store. NULL + *err on failure,
- * e.g. Redis unreachable or the SQLite file not writable. */
+/* Opens (and creates/migrates) the store. NULL + *err on failure, e.g.
+ * Redis unreachable, Redis not durable (unless redis_accept_data_loss) or
+ * the SQLite file not writable. */
 pc_store *pc_store_open(const pc_store_options *opts, pc_error *err);
 
 /* Flushes everything pending and closes. NULL is a no-op. */
@@ -54,6 +61,18 @@ void pc_store_close(pc_store *s);
 
 /* "sqlite:/path", "redis:host:port" or "memory", for /status and logs. */
 const char *pc_store_describe(const pc_store *s);
+
+/* 1 when every change acknowledged now survives a crash of the storage:
+ * SQLite always; Redis while it runs with appendonly yes and appendfsync
+ * always (checked at open, on every new connection and once a second,
+ * since CONFIG SET can change it at run time); memory never. */
+int pc_store_durable(const pc_store *s);
+
+/* 1 when the store acknowledges counts even while it is not durable
+ * (memory; Redis opened with redis_accept_data_loss). Otherwise the
+ * counter operations fail with PC_ERR_STORAGE_NOT_DURABLE while it is not
+ * durable, so no count is acknowledged that a crash could lose. */
+int pc_store_accepts_data_loss(const pc_store *s);
 
 /* ---- consumer side ----------------------------------------------------------------- */
 
@@ -89,15 +108,17 @@ int pc_store_offer_count(pc_store *s, const pc_address *mediator, const pc_u256 
 int pc_store_best_token(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
                         uint64_t *count, pc_signature *sig, int *found, pc_error *err);
 
-/* Forgets all counters of a Mediator (after it terminated). */
-int pc_store_forget_counters(pc_store *s, const pc_address *mediator, pc_error *err);
-
 /* ---- Mediators served ------------------------------------------------------------- */
 
 typedef enum pc_mediator_role {
     PC_ROLE_CONSUMER = 1, /* one of our accounts deployed it and pays */
     PC_ROLE_PROVIDER = 2  /* one of our accounts is paid through it */
 } pc_mediator_role;
+
+/* Forgets the counters of a Mediator kept for `role`: the counts issued
+ * (consumer) or the counts validated (provider); the other role's stay. */
+int pc_store_forget_counters(pc_store *s, const pc_address *mediator, pc_mediator_role role,
+                             pc_error *err);
 
 /* What the server remembers about one Mediator it works for. Chain state is
  * not stored here (the chain is the truth; see chain_cache.h). */
@@ -113,18 +134,21 @@ typedef struct pc_mediator_record {
     uint64_t created_at;         /* unix time the record was first written */
 } pc_mediator_record;
 
-/* Inserts or replaces the record of rec->mediator. */
+/* Inserts or replaces the record of (rec->mediator, rec->role). */
 int pc_store_put_mediator(pc_store *s, const pc_mediator_record *rec, pc_error *err);
 
-/* Reads one record; *found = 0 if there is none. */
-int pc_store_get_mediator(pc_store *s, const pc_address *mediator, pc_mediator_record *rec,
-                          int *found, pc_error *err);
+/* Reads the record of (mediator, role); *found = 0 if there is none. */
+int pc_store_get_mediator(pc_store *s, const pc_address *mediator, pc_mediator_role role,
+                          pc_mediator_record *rec, int *found, pc_error *err);
 
-/* All records, malloc'ed (free()); NULL when *n is 0. */
+/* All records (a Mediator served in both roles appears twice), malloc'ed
+ * (free()); NULL when *n is 0. */
 int pc_store_list_mediators(pc_store *s, pc_mediator_record **recs, size_t *n, pc_error *err);
 
-/* Removes the record (and the Mediator's counters). */
-int pc_store_delete_mediator(pc_store *s, const pc_address *mediator, pc_error *err);
+/* Removes the record of (mediator, role) and that role's counters (as
+ * pc_store_forget_counters); the other role's record and counters stay. */
+int pc_store_delete_mediator(pc_store *s, const pc_address *mediator, pc_mediator_role role,
+                             pc_error *err);
 
 /* ---- asynchronous forms (for callers that must not block, e.g. event loops) ---- */
 

@@ -22,12 +22,14 @@ typedef struct pc_store_ops {
     /* sig receives the 65 stored bytes when *found. */
     int (*best_token)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
                       uint64_t *count, uint8_t sig[65], int *found, pc_error *err);
-    int (*forget_counters)(pc_store *s, const pc_address *mediator, pc_error *err);
+    int (*forget_counters)(pc_store *s, const pc_address *mediator, pc_mediator_role role,
+                           pc_error *err);
     int (*put_mediator)(pc_store *s, const pc_mediator_record *rec, pc_error *err);
-    int (*get_mediator)(pc_store *s, const pc_address *mediator, pc_mediator_record *rec,
-                        int *found, pc_error *err);
+    int (*get_mediator)(pc_store *s, const pc_address *mediator, pc_mediator_role role,
+                        pc_mediator_record *rec, int *found, pc_error *err);
     int (*list_mediators)(pc_store *s, pc_mediator_record **recs, size_t *n, pc_error *err);
-    int (*delete_mediator)(pc_store *s, const pc_address *mediator, pc_error *err);
+    int (*delete_mediator)(pc_store *s, const pc_address *mediator, pc_mediator_role role,
+                           pc_error *err);
     int (*claim_nonce)(pc_store *s, const uint8_t nonce[32], uint64_t expires_at, int *fresh,
                        pc_error *err);
     /* Optional (NULL: store.c runs the blocking form and calls done). Inputs
@@ -39,12 +41,15 @@ typedef struct pc_store_ops {
     void (*offer_count_async)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
                               uint64_t count, const uint8_t sig[65], pc_store_done done,
                               void *arg);
+    /* Optional (NULL: always durable): see pc_store_durable. */
+    int (*durable)(const pc_store *s);
     int blocking; /* the blocking forms wait on another process (Redis) */
 } pc_store_ops;
 
 struct pc_store {
     const pc_store_ops *ops;
     char description[160];
+    int accepts_data_loss; /* see pc_store_accepts_data_loss */
 };
 
 /* The backends' constructors (opts already checked for the backend). */

@@ -1,5 +1,7 @@
 /* store_memory.c: the in-memory backend of store.h, for tests. Hash maps
- * under one mutex; nothing survives pc_store_close. */
+ * under one mutex; nothing survives pc_store_close. Records are keyed by
+ * mediator (20 bytes) + role (1 byte); the counts issued (consumer) and
+ * validated (provider) are two maps. */
 #include "server/store_internal.h"
 
 #include <pthread.h>
@@ -205,40 +207,55 @@ static int mem_best_token(pc_store *s, const pc_address *mediator, const uint8_t
     return 0;
 }
 
-static void forget_locked(memory_store *m, const pc_address *mediator)
+/* Drops the counters `role` keeps for the Mediator: issued or validated counts. */
+static void forget_locked(memory_store *m, const pc_address *mediator, pc_mediator_role role)
 {
-    map_remove_if(&m->consumer, key_starts_with_mediator, mediator->bytes);
-    map_remove_if(&m->provider, key_starts_with_mediator, mediator->bytes);
+    map_remove_if(role == PC_ROLE_CONSUMER ? &m->consumer : &m->provider,
+                  key_starts_with_mediator, mediator->bytes);
 }
 
-static int mem_forget_counters(pc_store *s, const pc_address *mediator, pc_error *err)
+static int mem_forget_counters(pc_store *s, const pc_address *mediator, pc_mediator_role role,
+                               pc_error *err)
 {
     (void)err;
     memory_store *m = (memory_store *)s;
     pthread_mutex_lock(&m->lock);
-    forget_locked(m, mediator);
+    forget_locked(m, mediator, role);
     pthread_mutex_unlock(&m->lock);
     return 0;
+}
+
+#define RECORD_KEY_LEN 21
+
+static void record_key(const pc_address *mediator, pc_mediator_role role,
+                       uint8_t key[RECORD_KEY_LEN])
+{
+    memcpy(key, mediator->bytes, 20);
+    key[20] = (uint8_t)role;
 }
 
 static int mem_put_mediator(pc_store *s, const pc_mediator_record *rec, pc_error *err)
 {
     memory_store *m = (memory_store *)s;
+    uint8_t key[RECORD_KEY_LEN];
+    record_key(&rec->mediator, rec->role, key);
     pthread_mutex_lock(&m->lock);
-    mem_entry *e = map_get_or_add(&m->mediators, rec->mediator.bytes, 20);
+    mem_entry *e = map_get_or_add(&m->mediators, key, sizeof key);
     if (e)
         e->v.record = *rec;
     pthread_mutex_unlock(&m->lock);
     return e ? 0 : out_of_memory(err);
 }
 
-static int mem_get_mediator(pc_store *s, const pc_address *mediator, pc_mediator_record *rec,
-                            int *found, pc_error *err)
+static int mem_get_mediator(pc_store *s, const pc_address *mediator, pc_mediator_role role,
+                            pc_mediator_record *rec, int *found, pc_error *err)
 {
     (void)err;
     memory_store *m = (memory_store *)s;
+    uint8_t key[RECORD_KEY_LEN];
+    record_key(mediator, role, key);
     pthread_mutex_lock(&m->lock);
-    mem_entry *e = map_find(&m->mediators, mediator->bytes, 20);
+    mem_entry *e = map_find(&m->mediators, key, sizeof key);
     if (e) {
         *rec = e->v.record;
         *found = 1;
@@ -266,18 +283,21 @@ static int mem_list_mediators(pc_store *s, pc_mediator_record **recs, size_t *n,
     return 0;
 }
 
-static int same_mediator(const mem_entry *e, const void *arg)
+static int same_record(const mem_entry *e, const void *arg)
 {
-    return e->key_len == 20 && memcmp(e->key, arg, 20) == 0;
+    return e->key_len == RECORD_KEY_LEN && memcmp(e->key, arg, RECORD_KEY_LEN) == 0;
 }
 
-static int mem_delete_mediator(pc_store *s, const pc_address *mediator, pc_error *err)
+static int mem_delete_mediator(pc_store *s, const pc_address *mediator, pc_mediator_role role,
+                               pc_error *err)
 {
     (void)err;
     memory_store *m = (memory_store *)s;
+    uint8_t key[RECORD_KEY_LEN];
+    record_key(mediator, role, key);
     pthread_mutex_lock(&m->lock);
-    map_remove_if(&m->mediators, same_mediator, mediator->bytes);
-    forget_locked(m, mediator);
+    map_remove_if(&m->mediators, same_record, key);
+    forget_locked(m, mediator, role);
     pthread_mutex_unlock(&m->lock);
     return 0;
 }
@@ -317,7 +337,15 @@ static void mem_close(pc_store *s)
     free(m);
 }
 
+/* Nothing survives a restart: by choice (tests only). */
+static int mem_durable(const pc_store *s)
+{
+    (void)s;
+    return 0;
+}
+
 static const pc_store_ops memory_ops = {
+    .durable = mem_durable,
     .close = mem_close,
     .next_count = mem_next_count,
     .offer_count = mem_offer_count,
@@ -340,6 +368,7 @@ pc_store *pc_store_memory_open(pc_error *err)
     pthread_mutex_init(&m->lock, NULL);
     m->base.ops = &memory_ops;
     strcpy(m->base.description, "memory");
+    m->base.accepts_data_loss = 1;
     if (map_grow(&m->consumer) || map_grow(&m->provider) || map_grow(&m->mediators)
         || map_grow(&m->nonces)) {
         mem_close(&m->base);

@@ -7,12 +7,22 @@
  * connection that failed is dropped together with the idle ones (they most
  * likely point at the same dead server); the next call connects anew.
  *
- * Keys (all under the prefix, hex without "0x"): cc:<mediator>:<token id>
- * consumer counter; pc:<mediator>:<token id> provider counter hash and
- * pw:<mediator>:<token id> its ring of seen counts; ids:<mediator>
- * set of the token ids with counters; med:<mediator> record hash; mediators
- * set of Mediators; nonce:<nonce>. Durability comes from the server's
- * appendfsync always (checked at open, warned about if off). */
+ * Keys (all under the prefix, hex without "0x"; layout version 2, see
+ * pc_redis_migrate_lua for version 1): cc:<mediator>:<token id> the
+ * consumer's counter (counts issued) and cids:<mediator> the set of its
+ * token ids; pc:<mediator>:<token id> the provider's counter hash (counts
+ * validated), pw:<mediator>:<token id> its ring of seen counts and
+ * ids:<mediator> the set of its token ids; med:<mediator>:<role> a record
+ * hash and mediators the set of records ("<mediator>:<role>"); nonce:<nonce>;
+ * schema the layout version. One server serving both ends of a Mediator thus
+ * keeps two records and two separate counters per token id.
+ *
+ * Durability comes from the server's appendonly yes + appendfsync always:
+ * opening fails without them (unless accept_data_loss), and since they can
+ * change at run time (CONFIG SET, a restart with another configuration),
+ * they are checked again on every new connection and once a second by a
+ * ticker thread; meanwhile counts are refused. Not per operation: that would
+ * add a round trip to every count (CONFIG cannot run inside a script). */
 #include "server/store_internal.h"
 
 #include <hiredis/hiredis.h>
@@ -22,18 +32,29 @@
 #include <string.h>
 
 #include "core/logger.h"
+#include "server/store_redis_durability.h"
 #include "server/store_redis_scripts.h"
+#include "server/ticker.h"
 
 #define CONNECT_TIMEOUT_MS 2000
 #define COMMAND_TIMEOUT_MS 10000
 #define KEY_MAX 256
+#define DURABILITY_CHECK_MS 1000
 
-enum { SCRIPT_OFFER, SCRIPT_NEXT_COUNT, SCRIPT_FORGET, SCRIPT_PUT_MEDIATOR, SCRIPT_COUNT };
+enum {
+    SCRIPT_OFFER,
+    SCRIPT_NEXT_COUNT,
+    SCRIPT_FORGET,
+    SCRIPT_PUT_MEDIATOR,
+    SCRIPT_MIGRATE,
+    SCRIPT_COUNT
+};
 static const char *const script_source[SCRIPT_COUNT] = {
     [SCRIPT_OFFER] = pc_redis_offer_lua,
     [SCRIPT_NEXT_COUNT] = pc_redis_next_count_lua,
     [SCRIPT_FORGET] = pc_redis_forget_lua,
     [SCRIPT_PUT_MEDIATOR] = pc_redis_put_mediator_lua,
+    [SCRIPT_MIGRATE] = pc_redis_migrate_lua,
 };
 
 typedef struct redis_store {
@@ -45,7 +66,49 @@ typedef struct redis_store {
     pthread_mutex_t lock;       /* guards the idle pool */
     redisContext **idle;
     size_t n_idle, cap_idle;
+    int durable;       /* 1 / 0 as last checked, -1 before the first check (atomic) */
+    pc_ticker *watch;  /* re-checks durability every DURABILITY_CHECK_MS */
 } redis_store;
+
+/* ---- durability ------------------------------------------------------------------------ */
+
+/* Checks the server behind c and records the answer; a change is logged.
+ * A failed connection says nothing about the configuration: kept as is.
+ * A server that will not say (CONFIG renamed) counts as not durable. */
+static int note_durability(redis_store *s, redisContext *c)
+{
+    char why[160] = "";
+    pc_redis_durability d = pc_redis_check_durability(c, why, sizeof why);
+    int was = __atomic_load_n(&s->durable, __ATOMIC_ACQUIRE);
+    if (d == PC_REDIS_UNKNOWN && c->err)
+        return was;
+    int now = d == PC_REDIS_DURABLE;
+    __atomic_store_n(&s->durable, now, __ATOMIC_RELEASE);
+    if (was == 1 && !now)
+        PC_LOG_E("Redis %s:%d no longer persists every write (%s): %s", s->host, s->port, why,
+                 s->base.accepts_data_loss
+                     ? "acknowledged counts may be LOST (--redis-accept-data-loss)"
+                     : "refusing counts (503, code 103) until appendonly yes + appendfsync always");
+    else if (was == 0 && now)
+        PC_LOG_W("Redis %s:%d persists every write again: counts accepted", s->host, s->port);
+    return now;
+}
+
+/* 0 when a count may be acknowledged now, else -1 with code 103. */
+static int check_durable(redis_store *s, pc_error *err)
+{
+    if (s->base.accepts_data_loss || __atomic_load_n(&s->durable, __ATOMIC_ACQUIRE) == 1)
+        return 0;
+    return pc_error_set(err, PC_ERR_STORAGE_NOT_DURABLE,
+                        "Redis %s:%d does not persist every write (appendonly yes + appendfsync "
+                        "always): the count is not acknowledged", s->host, s->port);
+}
+
+static int rd_durable(const pc_store *base)
+{
+    const redis_store *s = (const redis_store *)base;
+    return __atomic_load_n(&s->durable, __ATOMIC_ACQUIRE) == 1;
+}
 
 /* ---- connections ------------------------------------------------------------------------- */
 
@@ -62,6 +125,7 @@ static redisContext *connect_one(redis_store *s, pc_error *err)
     }
     struct timeval ct = {.tv_sec = COMMAND_TIMEOUT_MS / 1000, .tv_usec = 0};
     redisSetTimeout(c, ct);
+    note_durability(s, c); /* a new connection may mean a restarted Redis */
     return c;
 }
 
@@ -206,8 +270,10 @@ static int rd_next_count(pc_store *base, const pc_address *mediator, const uint8
     redis_store *s = (redis_store *)base;
     char counter[KEY_MAX], ids[KEY_MAX], tid[65];
     key_of(s, "cc", mediator, token_id, counter);
-    key_of(s, "ids", mediator, NULL, ids);
+    key_of(s, "cids", mediator, NULL, ids);
     hex_of(token_id, 32, tid);
+    if (check_durable(s, err) != 0)
+        return -1;
     redisContext *c = take(s, err);
     if (!c)
         return -1;
@@ -234,6 +300,8 @@ static int rd_offer_count(pc_store *base, const pc_address *mediator, const uint
     key_of(s, "ids", mediator, NULL, ids);
     hex_of(token_id, 32, tid);
     snprintf(dec, sizeof dec, "%llu", (unsigned long long)count);
+    if (check_durable(s, err) != 0)
+        return -1;
     redisContext *c = take(s, err);
     if (!c)
         return -1;
@@ -285,38 +353,54 @@ static int rd_best_token(pc_store *base, const pc_address *mediator, const uint8
     return ret;
 }
 
-/* Runs the forget script; with_record also deletes the Mediator's record. */
-static int forget(redis_store *s, const pc_address *mediator, int with_record, pc_error *err)
+/* The record key and its member in the set of records of (mediator, role). */
+static void record_names(const redis_store *s, const pc_address *mediator, pc_mediator_role role,
+                         char key[KEY_MAX], char member[48])
 {
-    char ids[KEY_MAX], record[KEY_MAX], all[KEY_MAX], cc[KEY_MAX], pc[KEY_MAX], pw[KEY_MAX];
     char med[41];
-    key_of(s, "ids", mediator, NULL, ids);
-    key_of(s, "med", mediator, NULL, record);
+    hex_of(mediator->bytes, 20, med);
+    snprintf(member, 48, "%s:%d", med, (int)role);
+    snprintf(key, KEY_MAX, "%smed:%s", s->prefix, member);
+}
+
+/* Runs the forget script for role's counters; with_record also deletes its record. */
+static int forget(redis_store *s, const pc_address *mediator, pc_mediator_role role,
+                  int with_record, pc_error *err)
+{
+    char ids[KEY_MAX], record[KEY_MAX], all[KEY_MAX], counters[KEY_MAX], rings[KEY_MAX];
+    char med[41], member[48];
+    int consumer = role == PC_ROLE_CONSUMER;
+    key_of(s, consumer ? "cids" : "ids", mediator, NULL, ids);
+    record_names(s, mediator, role, record, member);
     snprintf(all, sizeof all, "%smediators", s->prefix);
     hex_of(mediator->bytes, 20, med);
-    snprintf(cc, sizeof cc, "%scc:%s:", s->prefix, med);
-    snprintf(pc, sizeof pc, "%spc:%s:", s->prefix, med);
-    snprintf(pw, sizeof pw, "%spw:%s:", s->prefix, med);
+    snprintf(counters, sizeof counters, "%s%s:%s:", s->prefix, consumer ? "cc" : "pc", med);
+    snprintf(rings, sizeof rings, "%spw:%s:", s->prefix, med);
     redisContext *c = take(s, err);
     if (!c)
         return -1;
-    const char *with[] = {ids, record, all, cc, pc, pw, med};
-    const char *without[] = {ids, cc, pc, pw};
-    redisReply *r = with_record ? run_script(s, c, SCRIPT_FORGET, 3, 7, with, NULL, err)
-                                : run_script(s, c, SCRIPT_FORGET, 1, 4, without, NULL, err);
+    /* KEYS then ARGV: the member, then the counter prefixes of the role */
+    const char *args[] = {ids, record, all, member, counters, rings};
+    const char *no_record[] = {ids, member, counters, rings};
+    int nargs = consumer ? 2 : 3; /* the consumer has no rings */
+    redisReply *r = with_record
+                        ? run_script(s, c, SCRIPT_FORGET, 3, 3 + nargs, args, NULL, err)
+                        : run_script(s, c, SCRIPT_FORGET, 1, 1 + nargs, no_record, NULL, err);
     give_back(s, c);
     freeReplyObject(r);
     return r ? 0 : -1;
 }
 
-static int rd_forget_counters(pc_store *base, const pc_address *mediator, pc_error *err)
+static int rd_forget_counters(pc_store *base, const pc_address *mediator, pc_mediator_role role,
+                              pc_error *err)
 {
-    return forget((redis_store *)base, mediator, 0, err);
+    return forget((redis_store *)base, mediator, role, 0, err);
 }
 
-static int rd_delete_mediator(pc_store *base, const pc_address *mediator, pc_error *err)
+static int rd_delete_mediator(pc_store *base, const pc_address *mediator, pc_mediator_role role,
+                              pc_error *err)
 {
-    return forget((redis_store *)base, mediator, 1, err);
+    return forget((redis_store *)base, mediator, role, 1, err);
 }
 
 /* ---- Mediator records ---------------------------------------------------------------- */
@@ -355,14 +439,13 @@ static void encode_record(const pc_mediator_record *rec, record_bytes *b)
 static int rd_put_mediator(pc_store *base, const pc_mediator_record *rec, pc_error *err)
 {
     redis_store *s = (redis_store *)base;
-    char record[KEY_MAX], all[KEY_MAX], med[41];
-    key_of(s, "med", &rec->mediator, NULL, record);
+    char record[KEY_MAX], all[KEY_MAX], member[48];
+    record_names(s, &rec->mediator, rec->role, record, member);
     snprintf(all, sizeof all, "%smediators", s->prefix);
-    hex_of(rec->mediator.bytes, 20, med);
     record_bytes b;
     encode_record(rec, &b);
-    const char *args[3 + 2 * N_FIELDS] = {record, all, med};
-    size_t lens[3 + 2 * N_FIELDS] = {strlen(record), strlen(all), 40};
+    const char *args[3 + 2 * N_FIELDS] = {record, all, member};
+    size_t lens[3 + 2 * N_FIELDS] = {strlen(record), strlen(all), strlen(member)};
     for (int i = 0; i < N_FIELDS; i++) {
         args[3 + 2 * i] = field_names[i];
         lens[3 + 2 * i] = strlen(field_names[i]);
@@ -432,12 +515,12 @@ static int decode_record(const redisReply *r, pc_mediator_record *rec)
     return have == (1u << N_FIELDS) - 1 ? 1 : -1;
 }
 
-static int rd_get_mediator(pc_store *base, const pc_address *mediator, pc_mediator_record *rec,
-                           int *found, pc_error *err)
+static int rd_get_mediator(pc_store *base, const pc_address *mediator, pc_mediator_role role,
+                           pc_mediator_record *rec, int *found, pc_error *err)
 {
     redis_store *s = (redis_store *)base;
-    char record[KEY_MAX];
-    key_of(s, "med", mediator, NULL, record);
+    char record[KEY_MAX], member[48];
+    record_names(s, mediator, role, record, member);
     redisContext *c = take(s, err);
     if (!c)
         return -1;
@@ -538,6 +621,7 @@ static int rd_claim_nonce(pc_store *base, const uint8_t nonce[32], uint64_t expi
 static void rd_close(pc_store *base)
 {
     redis_store *s = (redis_store *)base;
+    pc_ticker_stop(s->watch);
     drop_idle_locked(s);
     free(s->idle);
     pthread_mutex_destroy(&s->lock);
@@ -556,26 +640,52 @@ static const pc_store_ops redis_ops = {
     .list_mediators = rd_list_mediators,
     .delete_mediator = rd_delete_mediator,
     .claim_nonce = rd_claim_nonce,
+    .durable = rd_durable,
 };
 
-/* Warns when the server would not make an acknowledged write durable. */
-static void check_durability(redis_store *s, redisContext *c)
+/* The ticker's job: one check on a pooled connection. */
+static void watch_durability(void *arg)
 {
-    redisReply *r = redisCommand(c, "CONFIG GET append*");
-    if (!r || r->type != REDIS_REPLY_ARRAY) { /* CONFIG may be disabled: cannot tell */
-        freeReplyObject(r);
-        return;
-    }
-    int aof = 0, always = 0;
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        const char *k = r->element[i]->str, *v = r->element[i + 1]->str;
-        aof |= k && v && strcmp(k, "appendonly") == 0 && strcmp(v, "yes") == 0;
-        always |= k && v && strcmp(k, "appendfsync") == 0 && strcmp(v, "always") == 0;
-    }
-    if (!aof || !always)
-        PC_LOG_W("Redis %s:%d runs without appendonly yes + appendfsync always: an acknowledged "
-                 "token may be lost in a crash", s->host, s->port);
+    redis_store *s = arg;
+    pc_error ignored;
+    redisContext *c = take(s, &ignored);
+    if (!c)
+        return; /* Redis down: counts fail anyway; checked again on reconnecting */
+    note_durability(s, c);
+    give_back(s, c);
+}
+
+/* Refuses a server that may lose acknowledged writes, unless the operator
+ * accepted that; then says so loudly. */
+static int require_durability(redis_store *s, redisContext *c, pc_error *err)
+{
+    char why[160] = "";
+    if (pc_redis_check_durability(c, why, sizeof why) == PC_REDIS_DURABLE)
+        return 0;
+    if (!s->base.accepts_data_loss)
+        return pc_error_set(err, PC_ERR_STORAGE_NOT_DURABLE,
+                            "Redis %s:%d does not persist every write (%s): acknowledged counts "
+                            "would be lost in a crash. Configure appendonly yes and appendfsync "
+                            "always, or start with --redis-accept-data-loss", s->host, s->port,
+                            why);
+    PC_LOG_E("WARNING: Redis %s:%d does not persist every write (%s) and "
+             "--redis-accept-data-loss is set: acknowledged counts WILL BE LOST if Redis stops",
+             s->host, s->port, why);
+    return 0;
+}
+
+/* Brings the key layout to version 2 (see pc_redis_migrate_lua). */
+static int migrate(redis_store *s, redisContext *c, pc_error *err)
+{
+    char version[KEY_MAX];
+    snprintf(version, sizeof version, "%sschema", s->prefix);
+    const char *args[] = {version, s->prefix};
+    redisReply *r = run_script(s, c, SCRIPT_MIGRATE, 1, 2, args, NULL, err);
+    if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+        PC_LOG_I("Redis store: %lld Mediator records moved to one record per role",
+                 (long long)r->integer);
     freeReplyObject(r);
+    return r ? 0 : -1;
 }
 
 pc_store *pc_store_redis_open(const pc_store_options *opts, pc_error *err)
@@ -595,6 +705,8 @@ pc_store *pc_store_redis_open(const pc_store_options *opts, pc_error *err)
     const char *host = opts->redis_host && *opts->redis_host ? opts->redis_host : "127.0.0.1";
     snprintf(s->host, sizeof s->host, "%s", host);
     s->port = opts->redis_port ? opts->redis_port : 6379;
+    s->durable = -1;
+    s->base.accepts_data_loss = opts->redis_accept_data_loss;
     snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
     snprintf(s->base.description, sizeof s->base.description, "redis:%s:%d", s->host, s->port);
     redisContext *c = connect_one(s, err);
@@ -602,14 +714,18 @@ pc_store *pc_store_redis_open(const pc_store_options *opts, pc_error *err)
         rd_close(&s->base);
         return NULL;
     }
-    for (int i = 0; i < SCRIPT_COUNT; i++) {
-        if (load_script(s, c, i, s->sha[i], err) != 0) {
-            redisFree(c);
-            rd_close(&s->base);
-            return NULL;
-        }
+    int failed = require_durability(s, c, err);
+    for (int i = 0; i < SCRIPT_COUNT && !failed; i++)
+        failed = load_script(s, c, i, s->sha[i], err);
+    if (failed || migrate(s, c, err) != 0) {
+        redisFree(c);
+        rd_close(&s->base);
+        return NULL;
     }
-    check_durability(s, c);
     give_back(s, c);
+    if (!(s->watch = pc_ticker_start(watch_durability, s, DURABILITY_CHECK_MS, err))) {
+        rd_close(&s->base);
+        return NULL;
+    }
     return &s->base;
 }

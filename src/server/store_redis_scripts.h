@@ -60,27 +60,63 @@ static const char pc_redis_next_count_lua[] =
     "redis.call('SADD', KEYS[2], ARGV[1])\n"
     "return c\n";
 
-/* Forgets a Mediator's counters: KEYS[1] its token-id set; ARGV[1..3] the
- * key prefixes of its consumer counters, provider counters and rings. With
- * KEYS[2] (its record) and KEYS[3] (the set of Mediators) and ARGV[4] (its
- * hex) it also deletes the record. The counter keys are derived here, from
- * the set (fine for one Redis; not for Redis Cluster). */
+/* Forgets the counters one role keeps for a Mediator: KEYS[1] that role's
+ * token-id set; ARGV[2..] the key prefixes of its counters (consumer: the
+ * issued counts; provider: the validated counts and their rings). With
+ * KEYS[2] (the role's record) and KEYS[3] (the set of records) it also
+ * deletes the record, ARGV[1] being its member. The counter keys are
+ * derived here, from the set (fine for one Redis; not for Redis Cluster). */
 static const char pc_redis_forget_lua[] =
     "local ids = redis.call('SMEMBERS', KEYS[1])\n"
-    "for _, id in ipairs(ids) do redis.call('DEL', ARGV[1] .. id, ARGV[2] .. id, ARGV[3] .. id) end\n"
+    "for _, id in ipairs(ids) do\n"
+    "  for i = 2, #ARGV do redis.call('DEL', ARGV[i] .. id) end\n"
+    "end\n"
     "redis.call('DEL', KEYS[1])\n"
     "if #KEYS == 3 then\n"
     "  redis.call('DEL', KEYS[2])\n"
-    "  redis.call('SREM', KEYS[3], ARGV[4])\n"
+    "  redis.call('SREM', KEYS[3], ARGV[1])\n"
     "end\n"
     "return #ids\n";
 
-/* KEYS[1] the record hash, KEYS[2] the set of Mediators; ARGV[1] the
- * Mediator (hex), ARGV[2..] field, value, ... Replaces the record. */
+/* KEYS[1] the record hash, KEYS[2] the set of records; ARGV[1] the
+ * record's member ("<mediator hex>:<role>"), ARGV[2..] field, value, ...
+ * Replaces the record. */
 static const char pc_redis_put_mediator_lua[] =
     "redis.call('DEL', KEYS[1])\n"
     "redis.call('HSET', KEYS[1], unpack(ARGV, 2))\n"
     "redis.call('SADD', KEYS[2], ARGV[1])\n"
     "return 1\n";
+
+/* Brings the key layout of ARGV[1] (the prefix) from version 1 to 2, once
+ * (KEYS[1] holds the version). Version 1 had one record per Mediator
+ * (med:<m>, member <m>) and one token-id set (ids:<m>) for both roles;
+ * version 2 has one record per role (med:<m>:<role>, member <m>:<role>),
+ * and ids:<m> lists the provider's token ids while cids:<m> lists the
+ * consumer's. Returns the number of records moved. */
+static const char pc_redis_migrate_lua[] =
+    "if redis.call('GET', KEYS[1]) == '2' then return 0 end\n"
+    "local p = ARGV[1]\n"
+    "local moved = 0\n"
+    "for _, m in ipairs(redis.call('SMEMBERS', p .. 'mediators')) do\n"
+    "  if not string.find(m, ':', 1, true) then\n"
+    "    local role = redis.call('HGET', p .. 'med:' .. m, 'role')\n"
+    "    redis.call('SREM', p .. 'mediators', m)\n"
+    "    if role then\n"
+    "      redis.call('RENAME', p .. 'med:' .. m, p .. 'med:' .. m .. ':' .. role)\n"
+    "      redis.call('SADD', p .. 'mediators', m .. ':' .. role)\n"
+    "      moved = moved + 1\n"
+    "    end\n"
+    "    for _, id in ipairs(redis.call('SMEMBERS', p .. 'ids:' .. m)) do\n"
+    "      if redis.call('EXISTS', p .. 'cc:' .. m .. ':' .. id) == 1 then\n"
+    "        redis.call('SADD', p .. 'cids:' .. m, id)\n"
+    "      end\n"
+    "      if redis.call('EXISTS', p .. 'pc:' .. m .. ':' .. id) == 0 then\n"
+    "        redis.call('SREM', p .. 'ids:' .. m, id)\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "redis.call('SET', KEYS[1], '2')\n"
+    "return moved\n";
 
 #endif

@@ -34,6 +34,16 @@ static const char *const migrations[] = {
     "  token_id BLOB NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE nonces(nonce BLOB PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX nonces_by_expiry ON nonces(expires_at);",
+    /* 2: one record per (Mediator, role), so one server can be both parties
+     * of a Mediator; the existing records keep their role. */
+    "CREATE TABLE mediators_v2(mediator BLOB NOT NULL, role INTEGER NOT NULL,"
+    "  account BLOB NOT NULL, counterparty BLOB NOT NULL, deposit_amount BLOB NOT NULL,"
+    "  funding_threshold BLOB NOT NULL, token_active_since INTEGER NOT NULL,"
+    "  token_id BLOB NOT NULL, created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(mediator, role)) WITHOUT ROWID;"
+    "INSERT INTO mediators_v2 SELECT * FROM mediators;"
+    "DROP TABLE mediators;"
+    "ALTER TABLE mediators_v2 RENAME TO mediators;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -59,7 +69,7 @@ static const char *const writer_sql[ST_COUNT] = {
     [ST_FORGET_CONSUMER] = "DELETE FROM consumer_counters WHERE mediator = ?1",
     [ST_FORGET_PROVIDER] = "DELETE FROM provider_counters WHERE mediator = ?1",
     [ST_MEDIATOR_PUT] = "INSERT OR REPLACE INTO mediators VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [ST_MEDIATOR_DELETE] = "DELETE FROM mediators WHERE mediator = ?1",
+    [ST_MEDIATOR_DELETE] = "DELETE FROM mediators WHERE mediator = ?1 AND role = ?2",
     /* An existing but expired nonce counts as fresh again. */
     [ST_NONCE_CLAIM] = "INSERT INTO nonces VALUES(?1, ?2) ON CONFLICT DO UPDATE"
                        " SET expires_at = excluded.expires_at WHERE expires_at <= ?3",
@@ -85,6 +95,7 @@ typedef struct write_op {
     const pc_address *mediator;
     const uint8_t *token_id, *sig, *nonce;
     const pc_mediator_record *rec;
+    pc_mediator_role role; /* OP_FORGET, OP_DELETE_MEDIATOR */
     uint64_t count, expires_at;
     /* results */
     uint64_t out_count, highest;
@@ -198,11 +209,12 @@ static int run_offer(sqlite_store *s, write_op *op)
     return step_done(st);
 }
 
-static int run_forget(sqlite_store *s, const pc_address *mediator)
+/* Deletes the counters `role` keeps: the counts issued or the counts validated. */
+static int run_forget(sqlite_store *s, const pc_address *mediator, pc_mediator_role role)
 {
-    bind_key(s->st[ST_FORGET_CONSUMER], mediator, NULL);
-    bind_key(s->st[ST_FORGET_PROVIDER], mediator, NULL);
-    return step_done(s->st[ST_FORGET_CONSUMER]) || step_done(s->st[ST_FORGET_PROVIDER]) ? -1 : 0;
+    sqlite3_stmt *st = s->st[role == PC_ROLE_CONSUMER ? ST_FORGET_CONSUMER : ST_FORGET_PROVIDER];
+    bind_key(st, mediator, NULL);
+    return step_done(st);
 }
 
 static void bind_u256(sqlite3_stmt *st, int col, const pc_u256 *v)
@@ -227,10 +239,12 @@ static int run_put_mediator(sqlite_store *s, const pc_mediator_record *rec)
     return step_done(st);
 }
 
-static int run_delete_mediator(sqlite_store *s, const pc_address *mediator)
+static int run_delete_mediator(sqlite_store *s, const pc_address *mediator, pc_mediator_role role)
 {
-    bind_key(s->st[ST_MEDIATOR_DELETE], mediator, NULL);
-    return step_done(s->st[ST_MEDIATOR_DELETE]) || run_forget(s, mediator) ? -1 : 0;
+    sqlite3_stmt *st = s->st[ST_MEDIATOR_DELETE];
+    bind_key(st, mediator, NULL);
+    sqlite3_bind_int(st, 2, (int)role);
+    return step_done(st) || run_forget(s, mediator, role) ? -1 : 0;
 }
 
 static int run_claim_nonce(sqlite_store *s, write_op *op)
@@ -254,11 +268,11 @@ static int run_op(sqlite_store *s, write_op *op)
     case OP_OFFER:
         return run_offer(s, op);
     case OP_FORGET:
-        return run_forget(s, op->mediator);
+        return run_forget(s, op->mediator, op->role);
     case OP_PUT_MEDIATOR:
         return run_put_mediator(s, op->rec);
     case OP_DELETE_MEDIATOR:
-        return run_delete_mediator(s, op->mediator);
+        return run_delete_mediator(s, op->mediator, op->role);
     case OP_CLAIM_NONCE:
         return run_claim_nonce(s, op);
     }
@@ -486,9 +500,10 @@ static void sq_offer_count_async(pc_store *base, const pc_address *mediator,
     submit_async((sqlite_store *)base, op);
 }
 
-static int sq_forget_counters(pc_store *base, const pc_address *mediator, pc_error *err)
+static int sq_forget_counters(pc_store *base, const pc_address *mediator, pc_mediator_role role,
+                              pc_error *err)
 {
-    write_op op = {.kind = OP_FORGET, .mediator = mediator};
+    write_op op = {.kind = OP_FORGET, .mediator = mediator, .role = role};
     return submit((sqlite_store *)base, &op, err);
 }
 
@@ -498,9 +513,10 @@ static int sq_put_mediator(pc_store *base, const pc_mediator_record *rec, pc_err
     return submit((sqlite_store *)base, &op, err);
 }
 
-static int sq_delete_mediator(pc_store *base, const pc_address *mediator, pc_error *err)
+static int sq_delete_mediator(pc_store *base, const pc_address *mediator, pc_mediator_role role,
+                              pc_error *err)
 {
-    write_op op = {.kind = OP_DELETE_MEDIATOR, .mediator = mediator};
+    write_op op = {.kind = OP_DELETE_MEDIATOR, .mediator = mediator, .role = role};
     return submit((sqlite_store *)base, &op, err);
 }
 
@@ -587,15 +603,18 @@ static int row_to_record(sqlite3_stmt *st, pc_mediator_record *rec)
                : 0;
 }
 
-/* Runs a mediator query (mediator bound when not NULL) and collects its rows. */
+/* Runs a mediator query (mediator and role bound when mediator is not
+ * NULL) and collects its rows. */
 static int query_mediators(sqlite_store *s, const char *sql, const pc_address *mediator,
-                           pc_record_list *out, pc_error *err)
+                           pc_mediator_role role, pc_record_list *out, pc_error *err)
 {
     pthread_mutex_lock(&s->rlock);
     sqlite3_stmt *st = prepare_read(s, sql, err);
     int ret = st ? 0 : -1, rc = SQLITE_DONE;
-    if (st && mediator)
+    if (st && mediator) {
         bind_key(st, mediator, NULL);
+        sqlite3_bind_int(st, 2, (int)role);
+    }
     while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         pc_mediator_record rec;
         if (row_to_record(st, &rec) != 0)
@@ -610,12 +629,13 @@ static int query_mediators(sqlite_store *s, const char *sql, const pc_address *m
     return ret;
 }
 
-static int sq_get_mediator(pc_store *base, const pc_address *mediator, pc_mediator_record *rec,
-                           int *found, pc_error *err)
+static int sq_get_mediator(pc_store *base, const pc_address *mediator, pc_mediator_role role,
+                           pc_mediator_record *rec, int *found, pc_error *err)
 {
     pc_record_list l = {0};
-    int ret = query_mediators((sqlite_store *)base, MEDIATOR_COLUMNS " WHERE mediator = ?1",
-                              mediator, &l, err);
+    int ret = query_mediators((sqlite_store *)base,
+                              MEDIATOR_COLUMNS " WHERE mediator = ?1 AND role = ?2", mediator,
+                              role, &l, err);
     if (ret == 0 && l.n == 1) {
         *rec = l.items[0];
         *found = 1;
@@ -627,7 +647,7 @@ static int sq_get_mediator(pc_store *base, const pc_address *mediator, pc_mediat
 static int sq_list_mediators(pc_store *base, pc_mediator_record **recs, size_t *n, pc_error *err)
 {
     pc_record_list l = {0};
-    if (query_mediators((sqlite_store *)base, MEDIATOR_COLUMNS, NULL, &l, err) != 0) {
+    if (query_mediators((sqlite_store *)base, MEDIATOR_COLUMNS, NULL, 0, &l, err) != 0) {
         free(l.items);
         return -1;
     }

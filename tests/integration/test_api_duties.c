@@ -172,7 +172,9 @@ static void test_redemption_by_timer(void **state)
 }
 
 /* A provider server with --redeem-after 2 starts the redemption by itself
- * once the active token is older than that, then finishes it. */
+ * once the active token is older than that, then finishes it. A redemption
+ * started (by /redeemToken) for an id without tokens is completed only when
+ * the slot is needed: once the next id has tokens and is due. */
 static void test_redemption_by_token_age(void **state)
 {
     pc_itest *t = *state;
@@ -198,6 +200,29 @@ static void test_redemption_by_token_age(void **state)
     assert_int_equal(pc_itest_count_events(t, &m, PC_MEDIATOR_REDEMPTION_STARTED, NULL), 1);
     expect_balance(t, &s, IT_PROVIDER, 3 * COST);
     expect_mediator_balance(t, &m, 50000 - 3 * COST);
+
+    /* a redemption of an id without tokens: its end moves nothing, so it is
+     * completed (redeeming 0) only once the next id is due, then that one */
+    pc_test_reply r;
+    char target[128];
+    snprintf(target, sizeof target, "/contracts/%s/redeemToken", pc_itest_addr(&m));
+    pc_test_request(provider, "GET", target, NULL, NULL, &r);
+    it_expect_ok(&r);
+    pc_test_reply_free(&r);
+    wait_event(t, &m, PC_MEDIATOR_REDEMPTION_STARTED, 2, &ev);
+    pc_itest_sleep_ms((QUICK.redemption + 2) * 1000); /* its grace period ends */
+    assert_int_equal(pc_itest_count_events(t, &m, PC_MEDIATOR_TOKEN_REDEEMED, NULL), 1);
+    pc_mediator_state st;
+    pc_itest_state(t, &m, &st);
+    pay_counts(t, provider, &m, &st.active_token_id, &QUICK, counts, 2);
+    wait_event(t, &m, PC_MEDIATOR_TOKEN_REDEEMED, 2, &ev);
+    expect_event_amounts(&ev, 0, 0);
+    assert_true(pc_test_paychand_log_contains(aging, "frees the redemption slot"));
+    wait_event(t, &m, PC_MEDIATOR_TOKEN_REDEEMED, 3, &ev);
+    assert_int_equal(pc_u256_cmp(&ev.id_a, &st.active_token_id), 0);
+    expect_event_amounts(&ev, 2, 2 * COST);
+    wait_event(t, &m, PC_MEDIATOR_PAID_OUT, 2, &ev);
+    assert_int_equal(pc_itest_count_events(t, &m, PC_MEDIATOR_PAID_OUT, NULL), 2);
     pc_test_client_destroy(provider);
     assert_int_equal(pc_test_paychand_stop(aging), 0);
     pc_test_paychand_free(aging);
@@ -331,11 +356,22 @@ static void test_consumer_terminates(void **state)
     expect_terminated(t, IT_PROVIDER, &m);
 }
 
-/* A Mediator no token was ever paid with: the provider's redemption of an
- * id without tokens redeems count 0 (no signature); so does the final
- * redemption when the consumer terminates; the consumer gets its whole
- * deposit back. */
-static void test_redemptions_of_nothing(void **state)
+/* The provider's transactions so far (its account's nonce on the chain). */
+static uint64_t provider_tx_count(pc_itest *t)
+{
+    uint64_t n = 0;
+    pc_error err;
+    assert_int_equal(pc_rpc_get_transaction_count(t->rpc, &t->addr[IT_PROVIDER], "latest", &n,
+                                                  &err), 0);
+    return n;
+}
+
+/* Regression (issue 9, point 3): the consumer terminates a Mediator whose
+ * tokens were all redeemed. The provider's server used to start a final
+ * redemption of the empty active id, redeem 0 requests and pay out 0 (3
+ * transactions moving nothing). Now it sends none: the provider's nonce
+ * does not move from /terminate to the end; the consumer gets the rest. */
+static void test_nothing_to_redeem_sends_nothing(void **state)
 {
     pc_itest *t = *state;
     pc_address m;
@@ -344,28 +380,30 @@ static void test_redemptions_of_nothing(void **state)
     pc_test_reply r;
     pc_mediator_event ev;
     it_open_channel(t, &CLOSING, 70000, &m, &id);
-    take_snapshot(t, &s);
+    const uint64_t counts[] = {1, 2, 3};
+    pay_counts(t, NULL, &m, &id, &CLOSING, counts, 3);
     pc_itest_get(t, IT_PROVIDER, &r, "/contracts/%s/redeemToken", pc_itest_addr(&m));
     it_expect_ok(&r);
     pc_test_reply_free(&r);
     wait_event(t, &m, PC_MEDIATOR_TOKEN_REDEEMED, 1, &ev);
-    assert_int_equal(pc_u256_cmp(&ev.id_a, &id), 0);
-    expect_event_amounts(&ev, 0, 0);
+    expect_event_amounts(&ev, 3, 3 * COST);
+    wait_event(t, &m, PC_MEDIATOR_PAID_OUT, 1, &ev); /* fully redeemed and paid */
+    pc_itest_sleep_ms(600);
+    take_snapshot(t, &s);
+    uint64_t sent = provider_tx_count(t);
     pc_itest_get(t, IT_CONSUMER, &r, "/contracts/%s/terminate", pc_itest_addr(&m));
     it_expect_ok(&r);
     pc_test_reply_free(&r);
-    pc_itest_get(t, IT_CONSUMER, &r, "/contracts/%s/terminate", pc_itest_addr(&m));
-    it_expect_ok(&r); /* again: still running, nothing sent */
-    assert_true(json_is_true(json_object_get(r.body, "terminationStarted")));
-    pc_test_reply_free(&r);
-    wait_event(t, &m, PC_MEDIATOR_REDEMPTION_STARTED, 2, &ev);
-    assert_true(pc_u256_is_zero(&ev.id_b)); /* the final one */
     wait_event(t, &m, PC_MEDIATOR_TERMINATED, 1, &ev);
-    expect_event_amounts(&ev, 70000, 0);
-    assert_int_equal(pc_itest_count_events(t, &m, PC_MEDIATOR_TOKEN_REDEEMED, &ev), 2);
-    expect_event_amounts(&ev, 0, 0);
-    assert_int_equal(pc_itest_count_events(t, &m, PC_MEDIATOR_TERMINATION_STARTED, NULL), 1);
-    expect_balance(t, &s, IT_CONSUMER, 70000);
+    expect_event_amounts(&ev, 70000 - 3 * COST, 0);
+    pc_itest_sleep_ms(1000); /* five more duty passes of the provider */
+    if (provider_tx_count(t) != sent)
+        it_fail("the provider sent %llu transactions with nothing to redeem",
+                (unsigned long long)(provider_tx_count(t) - sent));
+    assert_int_equal(pc_itest_count_events(t, &m, PC_MEDIATOR_REDEMPTION_STARTED, NULL), 1);
+    assert_int_equal(pc_itest_count_events(t, &m, PC_MEDIATOR_TOKEN_REDEEMED, NULL), 1);
+    assert_int_equal(pc_itest_count_events(t, &m, PC_MEDIATOR_PAID_OUT, NULL), 1);
+    expect_balance(t, &s, IT_CONSUMER, 70000 - 3 * COST);
     expect_balance(t, &s, IT_PROVIDER, 0);
     expect_mediator_balance(t, &m, 0);
 }
@@ -458,7 +496,7 @@ int main(void)
         cmocka_unit_test(test_redemption_by_timer),
         cmocka_unit_test(test_provider_terminates),
         cmocka_unit_test(test_consumer_terminates),
-        cmocka_unit_test(test_redemptions_of_nothing),
+        cmocka_unit_test(test_nothing_to_redeem_sends_nothing),
         cmocka_unit_test(test_auto_top_up),
         /* these two send from the provider's account outside the team's server */
         cmocka_unit_test(test_account_shared_with_another_sender),

@@ -390,13 +390,8 @@ static int teardown(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        store = argv[1];
-    if (strcmp(store, "sqlite") != 0 && strcmp(store, "redis") != 0 &&
-        strcmp(store, "memory") != 0) {
-        fprintf(stderr, "usage: %s [sqlite|redis|memory]\n", argv[0]);
+    if (!(store = pc_itest_backend_arg(argc, argv, "sqlite redis memory")))
         return 2;
-    }
     fprintf(stderr, "storage backend: %s\n", store);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backend_in_use),

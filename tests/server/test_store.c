@@ -306,10 +306,15 @@ static void test_forget_counters(void **state)
     offer(e->store, &m, &a, 5, NULL);
     offer(e->store, &m, &b, 6, NULL);
     offer(e->store, &keep, &a, 7, NULL);
-    assert_int_equal(pc_store_forget_counters(e->store, &m, NULL), 0);
+    /* the consumer's counters (counts issued) only: the validated ones stay */
+    assert_int_equal(pc_store_forget_counters(e->store, &m, PC_ROLE_CONSUMER, NULL), 0);
+    assert_int_equal(next(e->store, &m, &a), 1);
+    assert_best(e->store, &m, &a, 5);
+    assert_best(e->store, &m, &b, 6);
+    assert_int_equal(pc_store_forget_counters(e->store, &m, PC_ROLE_PROVIDER, NULL), 0);
     assert_best(e->store, &m, &a, 0);
     assert_best(e->store, &m, &b, 0);
-    assert_int_equal(next(e->store, &m, &a), 1);
+    assert_int_equal(next(e->store, &m, &a), 2);
     assert_int_equal(offer(e->store, &m, &a, 5, NULL), PC_COUNT_ACCEPTED_NEWEST);
     assert_best(e->store, &keep, &a, 7); /* other Mediators untouched */
     assert_int_equal(next(e->store, &keep, &a), 2);
@@ -358,13 +363,18 @@ static void test_mediator_records(void **state)
     pc_mediator_record r2 = sample_record(2, PC_ROLE_PROVIDER);
     pc_mediator_record got;
     int found = -1;
-    assert_int_equal(pc_store_get_mediator(e->store, &r1.mediator, &got, &found, NULL), 0);
+    assert_int_equal(pc_store_get_mediator(e->store, &r1.mediator, PC_ROLE_CONSUMER, &got, &found,
+                                           NULL), 0);
     assert_int_equal(found, 0);
     assert_int_equal(pc_store_put_mediator(e->store, &r1, NULL), 0);
     assert_int_equal(pc_store_put_mediator(e->store, &r2, NULL), 0);
-    assert_int_equal(pc_store_get_mediator(e->store, &r1.mediator, &got, &found, NULL), 0);
+    assert_int_equal(pc_store_get_mediator(e->store, &r1.mediator, PC_ROLE_CONSUMER, &got, &found,
+                                           NULL), 0);
     assert_int_equal(found, 1);
     assert_record_equal(&got, &r1);
+    assert_int_equal(pc_store_get_mediator(e->store, &r1.mediator, PC_ROLE_PROVIDER, &got, &found,
+                                           NULL), 0);
+    assert_int_equal(found, 0); /* records are per role */
     r2.token_active_since = 42; /* replace */
     r2.token_id = pc_u256_from_u64(7);
     assert_int_equal(pc_store_put_mediator(e->store, &r2, NULL), 0);
@@ -377,8 +387,9 @@ static void test_mediator_records(void **state)
     /* deleting also forgets the Mediator's counters */
     pc_u256 id = pc_test_store_token_id(1);
     offer(e->store, &r2.mediator, &id, 3, NULL);
-    assert_int_equal(pc_store_delete_mediator(e->store, &r2.mediator, NULL), 0);
-    assert_int_equal(pc_store_get_mediator(e->store, &r2.mediator, &got, &found, NULL), 0);
+    assert_int_equal(pc_store_delete_mediator(e->store, &r2.mediator, PC_ROLE_PROVIDER, NULL), 0);
+    assert_int_equal(pc_store_get_mediator(e->store, &r2.mediator, PC_ROLE_PROVIDER, &got, &found,
+                                           NULL), 0);
     assert_int_equal(found, 0);
     assert_best(e->store, &r2.mediator, &id, 0);
     assert_int_equal(pc_store_list_mediators(e->store, &list, &n, NULL), 0);
@@ -390,6 +401,51 @@ static void test_mediator_records(void **state)
     pc_error err = {0};
     assert_int_equal(pc_store_put_mediator(e->store, &bad, &err), -1);
     assert_int_equal(err.code, PC_ERR_INVALID_ARGUMENT);
+}
+
+/* One server may be both parties of a Mediator (issue 9, point 1): a
+ * record per role, and per (Mediator, token id) the counts it issued as
+ * consumer apart from the counts it validated as provider; deleting one
+ * role leaves the other's record and counters. */
+static void test_both_roles(void **state)
+{
+    env *e = *state;
+    pc_mediator_record c = sample_record(5, PC_ROLE_CONSUMER), p = c, got;
+    p.role = PC_ROLE_PROVIDER;
+    p.account = c.counterparty;
+    p.counterparty = c.account;
+    assert_int_equal(pc_store_put_mediator(e->store, &c, NULL), 0);
+    assert_int_equal(pc_store_put_mediator(e->store, &p, NULL), 0);
+    pc_mediator_record *list = NULL;
+    size_t n = 0;
+    int found = 0;
+    assert_int_equal(pc_store_list_mediators(e->store, &list, &n, NULL), 0);
+    assert_int_equal(n, 2);
+    assert_int_not_equal(list[0].role, list[1].role);
+    free(list);
+    assert_int_equal(pc_store_get_mediator(e->store, &c.mediator, PC_ROLE_PROVIDER, &got, &found,
+                                           NULL), 0);
+    assert_int_equal(found, 1);
+    assert_record_equal(&got, &p);
+    pc_u256 id = pc_test_store_token_id(1);
+    assert_int_equal(next(e->store, &c.mediator, &id), 1);
+    assert_int_equal(next(e->store, &c.mediator, &id), 2);
+    assert_int_equal(offer(e->store, &c.mediator, &id, 1, NULL), PC_COUNT_ACCEPTED_NEWEST);
+    assert_int_equal(offer(e->store, &c.mediator, &id, 1, NULL), PC_COUNT_REPLAYED);
+    assert_int_equal(next(e->store, &c.mediator, &id), 3);
+    assert_int_equal(pc_store_delete_mediator(e->store, &c.mediator, PC_ROLE_CONSUMER, NULL), 0);
+    assert_int_equal(pc_store_get_mediator(e->store, &c.mediator, PC_ROLE_CONSUMER, &got, &found,
+                                           NULL), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(pc_store_get_mediator(e->store, &c.mediator, PC_ROLE_PROVIDER, &got, &found,
+                                           NULL), 0);
+    assert_int_equal(found, 1);
+    assert_best(e->store, &c.mediator, &id, 1); /* the validated counts stay */
+    assert_int_equal(next(e->store, &c.mediator, &id), 1); /* the issued ones are gone */
+    assert_int_equal(pc_store_delete_mediator(e->store, &c.mediator, PC_ROLE_PROVIDER, NULL), 0);
+    assert_best(e->store, &c.mediator, &id, 0);
+    assert_int_equal(pc_store_list_mediators(e->store, &list, &n, NULL), 0);
+    assert_int_equal(n, 0);
 }
 
 /* ---- nonces ---------------------------------------------------------------------------- */
@@ -548,6 +604,7 @@ static int run_group(const char *name, env *e)
         T(test_offer_concurrent_same_counts),
         T(test_forget_counters),
         T(test_mediator_records),
+        T(test_both_roles),
         T(test_nonces),
         T(test_describe),
         T(test_async_forms),

@@ -110,7 +110,7 @@ static void test_sqlite_reopen_keeps_everything(void **state)
     assert_int_equal(offer(s, &m, &id, 9), PC_COUNT_ACCEPTED_SKIPPED);
     pc_mediator_record got;
     int found;
-    assert_int_equal(pc_store_get_mediator(s, &m, &got, &found, NULL), 0);
+    assert_int_equal(pc_store_get_mediator(s, &m, rec.role, &got, &found, NULL), 0);
     assert_int_equal(found, 1);
     assert_int_equal(got.created_at, 77);
     assert_int_equal(pc_store_claim_nonce(s, nonce, (uint64_t)time(NULL) + 600, &fresh, NULL), 0);

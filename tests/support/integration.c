@@ -19,6 +19,17 @@
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
+const char *pc_itest_backend_arg(int argc, char **argv, const char *allowed)
+{
+    const char *store = argc > 1 ? argv[1] : "sqlite";
+    size_t n = strlen(store);
+    for (const char *p = allowed; n > 0 && (p = strstr(p, store)) != NULL; p += n)
+        if ((p == allowed || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return store;
+    fprintf(stderr, "usage: %s [%s]\n", argv[0], allowed);
+    return NULL;
+}
+
 void pc_itest_sleep_ms(long ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};

@@ -86,6 +86,11 @@ pc_itest *pc_itest_start_with(const pc_itest_options *opts, const char *paychand
 #define pc_itest_start(opts) pc_itest_start_with((opts), NULL)
 #endif
 
+/* The storage backend a test program runs with: its argument argv[1]
+ * (default "sqlite") if it is a word of `allowed` (e.g. "sqlite redis"),
+ * else NULL after printing the usage. */
+const char *pc_itest_backend_arg(int argc, char **argv, const char *allowed);
+
 /* Stops the servers (asserting nothing), anvil, and frees t. NULL is a no-op. */
 void pc_itest_stop(pc_itest *t);
 
