@@ -133,13 +133,15 @@ void ex_answer_json(ex_answer *ans, unsigned status, json_t *body);
 /* {"error": message} */
 void ex_answer_error(ex_answer *ans, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* {"error": what, "code": e->code, "message": e->message} */
+/* {"error": what, "code": e->code, "message": paychan_error_public_message(e)};
+ * logs e->message (which may name internal addresses) as an error. */
 void ex_answer_paychan_error(ex_answer *ans, unsigned status, const char *what,
                              const paychan_error *e);
 /* {"error": "no such endpoint", ...} with 404. */
 void ex_answer_not_found(ex_answer *ans, const ex_request *req);
 
-/* A libpaychan error as a JSON object {"code", "message"} (new reference). */
+/* A libpaychan error as a JSON object {"code", "message"} (new reference), for
+ * callers outside the service: the message is paychan_error_public_message(e). */
 json_t *ex_paychan_error_json(const paychan_error *e);
 
 /* What the Payment Server knows of one Mediator: {"funds": {"consumer",

@@ -158,10 +158,27 @@ int paychan_validate_payment(paychan_client *c, const paychan_payment_headers *h
                              paychan_error *err);
 
 /* The JSON body of a 402 Payment Required answer for the failure `why`
- * (spec §2): {"name", "code", "message", "terms": {"serviceProvider",
- * "minCostPerRequest", "terminationTimeout", "tokenRedemptionTimeout"}}.
- * malloc'ed, free() it; NULL only when out of memory. */
+ * (docs/protocol.md §2): {"name", "code", "message", "terms":
+ * {"serviceProvider", "minCostPerRequest", "terminationTimeout",
+ * "tokenRedemptionTimeout"}}. "message" is paychan_error_public_message(why):
+ * never a Payment Server's or node's address or connection error, which
+ * belong in the provider's log. malloc'ed, free() it; NULL only when out of
+ * memory. */
 char *paychan_payment_required_body(const paychan_client *c, const paychan_error *why);
+
+/* 1 when err is about the caller's payment or request (a missing or
+ * malformed header, a bad signature, a replayed count, too little funds,
+ * other terms, a closed Mediator, ...): refuse it with 402. 0 when the
+ * payment could not be checked (the Payment Server or its node unreachable,
+ * slow or failing, a configuration error): answer 503, try again later. */
+int paychan_error_is_payment_fault(const paychan_error *err);
+
+/* A message about err that may be shown to callers outside the service:
+ * err->message for a payment fault (paychan_error_is_payment_fault), else a
+ * short fixed reason that names no internal address ("the provider's
+ * Payment Server is unreachable", ...); log err->message for the operator.
+ * The string is err->message or a constant. */
+const char *paychan_error_public_message(const paychan_error *err);
 
 /* ---- administration (either side, on one Mediator) ---------------------------------- */
 
