@@ -91,12 +91,23 @@ const char *paychan_client_address(const paychan_client *c);
 
 /* ---- consumer side ------------------------------------------------------------------- */
 
-/* A provider this service pays, with the terms of the Mediator to it. */
+/* A provider this service pays, with the terms of the Mediator to it.
+ *
+ * Funding (docs/libpaychan.md, "Funding"): funding_wei is the target
+ * balance of the consumer funds in the Mediator, auto_funding_threshold_wei
+ * the top-up threshold (at most funding_wei). paychan_init deposits nothing
+ * while the funds are at or above the threshold (above funding_wei - 1 when
+ * there is none), else exactly the difference up to funding_wei. paychand's
+ * automatic top-ups deposit funding_wei whenever the funds fall below the
+ * threshold (docs/protocol.md §7). The fields are those of earlier versions;
+ * only init's deposit changed: it used to pay in funding_wei again whenever
+ * the funds were below it. */
 typedef struct paychan_target_config {
     const char *name;                       /* the caller's handle, e.g. "random" */
     const char *provider;                   /* the provider's address */
-    const char *funding_wei;                /* deposited by init and by each top-up */
-    const char *auto_funding_threshold_wei; /* top up below this; NULL or "0": never */
+    const char *funding_wei;                /* target balance; NULL or "0": init deposits nothing */
+    const char *auto_funding_threshold_wei; /* top up below this; NULL or "0": paychand never
+                                               tops up, init tops up below funding_wei */
     const char *cost_per_request_wei;       /* NULL: "1" */
     uint64_t termination_timeout_s;         /* 0: 3600 */
     uint64_t token_redemption_timeout_s;    /* 0: 3600 */
@@ -107,9 +118,11 @@ typedef struct paychan_target_config {
 int paychan_add_target(paychan_client *c, const paychan_target_config *t, paychan_error *err);
 
 /* For every target: has the Payment Server deploy (or reuse) its Mediator
- * and deposits the funding. Waits for the chain. Safe to call again: with
- * reuse it keeps the Mediators, and deposits only into one whose consumer
- * funds are below the funding amount. */
+ * and tops its consumer funds up to funding_wei when they are below the
+ * threshold (see paychan_target_config), depositing only the difference.
+ * Waits for the chain. Safe to call again: with reuse it keeps the
+ * Mediators; a failed read of a reused Mediator's funds fails init rather
+ * than deposit blindly. */
 int paychan_init(paychan_client *c, paychan_error *err);
 
 /* The Mediator address of target `name` after init, or NULL. */

@@ -133,13 +133,17 @@ void api_use_service(call *c)
 void api_deposit(call *c, const char *amount_text)
 {
     pc_mediator_view v;
-    pc_u256 amount, threshold = {{0}};
+    pc_u256 amount, threshold = {{0}}, top_up;
     pc_error err;
     if (pc_u256_parse(amount_text, &amount) != 0 || pc_u256_is_zero(&amount)) {
         api_fail_code(c, PC_ERR_INVALID_ARGUMENT, "the amount must be a positive integer (wei)");
         return;
     }
-    if (api_param_u256(c, "autoFundingThreshold", "0", &threshold) != 0)
+    /* autoFundingAmount (our extension): what the automatic top-ups deposit,
+     * when it is not this deposit's amount (libpaychan tops up by the
+     * difference to its funding, and wants the funding remembered) */
+    if (api_param_u256(c, "autoFundingThreshold", "0", &threshold) != 0 ||
+        api_param_u256(c, "autoFundingAmount", amount_text, &top_up) != 0)
         return;
     pc_wallet *w = api_caller_view(c, &v);
     if (!w)
@@ -157,7 +161,7 @@ void api_deposit(call *c, const char *amount_text)
                     pc_store_get_mediator(c->s->store, &c->mediator, &rec, &found, &err) != 0))
         rc = -1;
     if (rc == 0 && found) {
-        rec.deposit_amount = amount;
+        rec.deposit_amount = top_up;
         rec.funding_threshold = threshold;
         rc = pc_store_put_mediator(c->s->store, &rec, &err);
     }
