@@ -18,7 +18,7 @@ typedef struct call {
     pc_http_answer *answer;
     pc_address caller;   /* the authenticated service */
     pc_address mediator; /* M of /contracts/M/... */
-    const char *rest;    /* the path after /contracts/M/ */
+    const char *amount;  /* the {amount} segment of /contracts/M/deposit/{amount} */
 } call;
 
 /* Answers err (HTTP status by code) with metadata (stolen; may be NULL). */
