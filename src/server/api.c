@@ -247,6 +247,16 @@ static const route routes[] = {
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
+const char *const pc_api_methods[] = {"GET", "POST", NULL};
+
+static int method_served(const char *method)
+{
+    for (size_t i = 0; pc_api_methods[i]; i++)
+        if (strcmp(method, pc_api_methods[i]) == 0)
+            return 1;
+    return 0;
+}
+
 const pc_api_route *pc_api_route_at(size_t i)
 {
     return i < N_ROUTES ? &routes[i].info : NULL;
@@ -340,7 +350,7 @@ pc_http_step pc_api_handle(void *ctx, pc_http_request *req, pc_http_answer *answ
 {
     call c = {.s = ctx, .req = req, .answer = answer};
     const char *method = pc_http_method(req), *path = pc_http_path(req), *mediator;
-    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
+    if (!method_served(method)) {
         api_fail_code(&c, PC_ERR_NOT_FOUND, "only GET and POST are served");
         answer->status = 405;
         return PC_HTTP_ANSWERED;

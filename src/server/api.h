@@ -19,6 +19,9 @@ typedef struct pc_api_route {
     int needs_visualizer; /* 1: served only with --visualizer */
 } pc_api_route;
 
+/* The methods every route answers, NULL-terminated (others: 405). */
+extern const char *const pc_api_methods[];
+
 /* The i-th route of the router's own table (GET and POST each), NULL past
  * the last: the one source of the served routes (docs/openapi.yaml is
  * checked against it). */
