@@ -1,4 +1,4 @@
-/* common.h: what the three services of the example network (spec §8)
+/* common.h: what the three services of the example network (docs/protocol.md §8)
  * share, so that each service file holds only its own endpoints:
  *
  *   - configuration from environment variables and flags, with --help;
@@ -21,7 +21,7 @@
 
 #include "paychan.h"
 
-/* ---- the network's terms (spec §8) ------------------------------------------------ */
+/* ---- the network's terms (protocol §8) -------------------------------------------- */
 
 #define EX_COST_PERSISTENCE_WEI "2000000000"       /* 2 gwei per /save */
 #define EX_COST_RANDOM_WEI "1000000000"            /* 1 gwei per /randomNumber */

@@ -1,4 +1,4 @@
-/* public_service.c: PublicService of the example network (spec §8), port
+/* public_service.c: PublicService of the example network (docs/protocol.md §8), port
  * 8003. The consumer: it pays random-nr-service and persistence-service per
  * request through one Mediator each.
  *

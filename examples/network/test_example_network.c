@@ -1,4 +1,4 @@
-/* test_example_network.c: the example network of spec §8 run for real, on
+/* test_example_network.c: the example network of docs/protocol.md §8 run for real, on
  * free ports, without payment (PAYMENT_INACTIVE): /action answers a number
  * that persistence-service saved; the services' endpoints, keep-alive,
  * --help and SIGTERM. Plus one provider with payment switched on and no

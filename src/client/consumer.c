@@ -237,7 +237,7 @@ int pc_client_headers_from_json(const json_t *obj, paychan_payment_headers *out,
         memset(out, 0, sizeof *out);
         return -1;
     }
-    /* the values go into HTTP headers: only the forms of spec §2 may pass */
+    /* the values go into HTTP headers: only the forms of docs/protocol.md §2 may pass */
     if (pc_client_address_text(out->sender, out->sender) != 0 ||
         pc_client_address_text(out->mediator, out->mediator) != 0 ||
         !decimal(out->token_id, PC_U256_DEC_LEN) ||
@@ -245,7 +245,7 @@ int pc_client_headers_from_json(const json_t *obj, paychan_payment_headers *out,
         pc_signature_from_hex(out->signature, &sig) != 0) {
         memset(out, 0, sizeof *out);
         return pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200,
-                              "%s: a header value is not of its form (spec 2)", what);
+                              "%s: a header value is not of its form (protocol §2)", what);
     }
     return 0;
 }

@@ -1,5 +1,5 @@
 /* http.c: calls to the Payment Server over libcurl: request authentication
- * (spec §3, the timestamped scheme), a pool of keep-alive handles, and the
+ * (docs/protocol.md §3, the timestamped scheme), a pool of keep-alive handles, and the
  * classification of every way a call can fail into a code and a message. */
 #include <stdio.h>
 #include <stdlib.h>

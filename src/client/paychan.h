@@ -3,7 +3,7 @@
  * makes or serves, through its team's Payment Server (paychand).
  *
  * The service never talks to the chain. It talks to its Payment Server
- * over HTTP, authenticating every call with its own key (spec §3, the
+ * over HTTP, authenticating every call with its own key (docs/protocol.md §3, the
  * replay-protected scheme); the Payment Server holds the same account's key
  * for the chain. Usage examples: docs/libpaychan.md.
  *
@@ -11,7 +11,7 @@
  * once; it keeps keep-alive connections to the Payment Server.
  * Errors: every function that can fail returns 0 on success and -1 on
  * failure, filling *err (which may be NULL) with a code and a message. The
- * code is the Payment Server's (spec §4: 4 = token signature invalid, 37 =
+ * code is the Payment Server's (docs/protocol.md §4: 4 = token signature invalid, 37 =
  * request count used, ...) or one of the PAYCHAN_E_* codes below for
  * failures on the way there. Nothing here aborts the process. */
 #ifndef PAYCHAN_H
@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-/* Library-side failure codes (the spec's codes stay below 600). */
+/* Library-side failure codes (the protocol's codes stay below 600). */
 #define PAYCHAN_E_SERVER_DOWN 600      /* no connection to the Payment Server */
 #define PAYCHAN_E_SERVER_TIMEOUT 601   /* it did not answer in time */
 #define PAYCHAN_E_BAD_ANSWER 602       /* it answered something that is not its API */
@@ -39,7 +39,7 @@ typedef struct paychan_error {
     char message[256];
 } paychan_error;
 
-/* The payment headers of one request (spec §2), as NUL-terminated text. */
+/* The payment headers of one request (docs/protocol.md §2), as NUL-terminated text. */
 #define PAYCHAN_HEADER_SENDER "x-pay-sender"
 #define PAYCHAN_HEADER_MEDIATOR "x-pay-mediator"
 #define PAYCHAN_HEADER_TOKEN_ID "x-pay-token-id"
@@ -69,10 +69,10 @@ typedef struct paychan_config {
                                   or PAYCHAN_AUTH_SIGNATURE */
 } paychan_config;
 
-/* Request authentication (spec §3). Both are stamped and accepted once.
+/* Request authentication (docs/protocol.md §3). Both are stamped and accepted once.
  * PAYCHAN_AUTH_MAC: paychand's x-pay-mac extension, an HMAC-SHA256 keyed
  *   from the service's key (~1 us per call here, ~1 us to check);
- * PAYCHAN_AUTH_SIGNATURE: the spec's ECDSA signature (~27 us here, a
+ * PAYCHAN_AUTH_SIGNATURE: the protocol's ECDSA signature (~27 us here, a
  *   ~43 us recovery on the server), for Payment Servers without the MAC. */
 #define PAYCHAN_AUTH_MAC 0
 #define PAYCHAN_AUTH_SIGNATURE 1

@@ -1,5 +1,5 @@
 /* provider.c: the provider side of libpaychan: required terms, reading the
- * x-pay-* headers of a request, validateToken, and the 402 answer of spec §2.
+ * x-pay-* headers of a request, validateToken, and the 402 answer of docs/protocol.md §2.
  * See paychan.h. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +30,7 @@ int paychan_set_provider_terms(paychan_client *c, const paychan_provider_terms *
 }
 
 /* Copies header `name` into out[cap]: PAYMENT_MISSING if absent or empty,
- * INVALID_ARGUMENT (spec code 300) if longer than any valid value. */
+ * INVALID_ARGUMENT (protocol code 300) if longer than any valid value. */
 static int read_header(paychan_header_getter get, void *ctx, const char *name, char *out,
                        size_t cap, paychan_error *err)
 {
@@ -116,7 +116,7 @@ int paychan_validate_payment(paychan_client *c, const paychan_payment_headers *h
     return rc;
 }
 
-/* A CamelCase name for the codes of paychan.h, else the spec's name. */
+/* A CamelCase name for the codes of paychan.h, else the protocol's name. */
 static const char *code_name(int code)
 {
     switch (code) {

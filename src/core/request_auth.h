@@ -1,5 +1,5 @@
 /* request_auth.h: what a microservice signs to authenticate a call to its
- * Payment Server (spec §3): sha256(utf8(sender + target)) in the original
+ * Payment Server (docs/protocol.md §3): sha256(utf8(sender + target)) in the original
  * scheme, sha256(utf8(sender + target + "\n" + timestamp)) in the
  * timestamped one; signed raw (no Ethereum message prefix). Shared by the
  * server (checking), libpaychan, the test client and the benchmarks.
@@ -8,7 +8,7 @@
  * x-pay-signature, always with x-pay-timestamp): HMAC-SHA256 over the same
  * text as the timestamped scheme, keyed with a key derived from the
  * service's secret key. The service and its Payment Server both hold that
- * key (spec §3), so the MAC proves the same as the signature, with the same
+ * key (docs/protocol.md §3), so the MAC proves the same as the signature, with the same
  * replay protection, for ~1 µs instead of a signature (~27 µs) on the
  * client and a recovery (~43 µs) on the server per call. */
 #ifndef PAYCHAN_CORE_REQUEST_AUTH_H

@@ -30,7 +30,7 @@ static unsigned status_of(int code)
     }
 }
 
-/* Answers err as the spec's error object; metadata (stolen) may be NULL. */
+/* Answers err as the protocol's error object; metadata (stolen) may be NULL. */
 void api_fail(call *c, const pc_error *err, json_t *metadata)
 {
     json_t *body = json_pack("{sssiss}", "name", pc_error_code_name(err->code), "code",

@@ -1,6 +1,6 @@
-/* api.h: the REST API of spec §4 on top of http.h: routing, request
+/* api.h: the REST API of docs/protocol.md §4 on top of http.h: routing, request
  * authentication (auth.h), parameter parsing, the endpoints, and errors as
- * JSON {"name", "code", "message", "metadata"?} with the spec's statuses
+ * JSON {"name", "code", "message", "metadata"?} with the protocol's statuses
  * (412 protocol, 500 chain or internal, 503 node unreachable; 400 for a
  * malformed parameter, 404 for an unknown path). */
 #ifndef PAYCHAN_SERVER_API_H

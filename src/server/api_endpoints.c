@@ -1,4 +1,4 @@
-/* api_endpoints.c: the endpoints of spec §4, one function each. Answers and
+/* api_endpoints.c: the endpoints of docs/protocol.md §4, one function each. Answers and
  * parameters go through api_internal.h; the protocol work through
  * payments.h (per request) and the Mediator binding (transactions). */
 #include <stdio.h>
@@ -176,7 +176,7 @@ json_t *api_headers_json(const pc_payment_headers *h)
     char sig[PC_SIGNATURE_HEX_LEN], count[24];
     pc_signature_to_hex(&h->signature, sig);
     snprintf(count, sizeof(count), "%llu", (unsigned long long)h->request_count);
-    /* header values: decimal numbers, lowercase 0x-hex addresses (spec §2) */
+    /* header values: decimal numbers, lowercase 0x-hex addresses (docs/protocol.md §2) */
     return json_pack("{sososossss}", "x-pay-sender", api_address_json(&h->sender),
                      "x-pay-mediator", api_address_json(&h->mediator), "x-pay-token-id",
                      api_u256_json(&h->token_id), "x-pay-req-count", count, "x-pay-signature",

@@ -1,4 +1,4 @@
-/* auth.h: authenticating a microservice to its Payment Server (spec §3).
+/* auth.h: authenticating a microservice to its Payment Server (docs/protocol.md §3).
  *
  * A call carries x-pay-sender (the service's address) and x-pay-signature:
  * the service's raw ECDSA signature over sha256(utf8(sender + target)),

@@ -1,8 +1,8 @@
 /* libpaychan without a chain: configuration, reading the x-pay-* headers of a
  * request, the 402 body, and what the library sends to a (fake) Payment
- * Server: targets and queries exactly as spec §4 names them, every call
+ * Server: targets and queries exactly as docs/protocol.md §4 names them, every call
  * authenticated (by default with the request MAC, checked with the MAC key
- * of the service's key; or signed as spec §3 says, checked by recovering
+ * of the service's key; or signed as docs/protocol.md §3 says, checked by recovering
  * the signer), distinct stamps for identical calls, keep-alive
  * connections, many threads. */
 #include <pthread.h>
@@ -207,7 +207,7 @@ static void test_read_headers_too_long(void **state)
     paychan_payment_headers h;
     paychan_error err;
     assert_int_equal(paychan_read_payment_headers(get_header, &in, &h, &err), -1);
-    assert_int_equal(err.code, 300); /* malformed input (spec §4) */
+    assert_int_equal(err.code, 300); /* malformed input (docs/protocol.md §4) */
     assert_non_null(strstr(err.message, PAYCHAN_HEADER_REQ_COUNT));
 }
 
@@ -292,7 +292,7 @@ static void expect_mac(const fake_request *r)
 }
 
 /* Request i was authenticated by the client: with the request MAC, or
- * signed as spec §3 says (recovering the signature over sha256(sender +
+ * signed as docs/protocol.md §3 says (recovering the signature over sha256(sender +
  * target + "\n" + timestamp) gives its address). */
 static void expect_signed(fake_server *f, size_t i, const char *address, const char *target)
 {

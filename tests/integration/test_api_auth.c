@@ -1,4 +1,4 @@
-/* Integration: request authentication of paychand (spec §3) over real HTTP:
+/* Integration: request authentication of paychand (docs/protocol.md §3) over real HTTP:
  * the timestamped scheme (window, replays, fractions of a second, both
  * spellings of v), every refusal with its code (200 bad signature, 201
  * missing signature, 202 missing sender, 203 unknown account, 204 stale or

@@ -1,4 +1,4 @@
-/* The bytes a service signs to authenticate a call (spec §3), checked
+/* The bytes a service signs to authenticate a call (docs/protocol.md §3), checked
  * against digests computed independently with ethers' sha256, and a
  * signature that recovers to the signer; the request MAC extension against
  * values computed with Python's hmac module (and openssl dgst -mac HMAC). */

@@ -1,4 +1,4 @@
-// The protocol error codes of spec §4 (docs: shared spec, "Errors ... Codes") with their meaning,
+// The protocol error codes of docs/protocol.md §4.4 with their meaning,
 // plus the codes the Mediator contract added for failure kinds the table does not name.
 // Plain data, shared by the page and its node unit tests.
 
