@@ -3,7 +3,7 @@
  * paychand processes and runs this against them.
  *
  *   bench_paychand call --url URL --keystore F --password-file P TARGET
- *       one authenticated GET (spec §3, timestamped) through libcurl; prints
+ *       one authenticated GET (docs/protocol.md §3, timestamped) through libcurl; prints
  *       the body, exits 0 on HTTP 200. The script uses it for useService,
  *       deposit and to learn the active token id.
  *   bench_paychand load --url URL --keystore F --password-file P
@@ -172,7 +172,7 @@ static void load_key(const char *keystore, const char *password_file, key *k)
     pc_request_mac_key(k->secret, k->mac_key);
 }
 
-/* ---- request authentication (spec §3) ------------------------------------------------- */
+/* ---- request authentication (protocol §3) --------------------------------------------- */
 
 /* Fills the three header lines of an authenticated request for `target`:
  * signature over sha256(sender + target + "\n" + stamp), or with --auth mac
@@ -712,7 +712,7 @@ static void usage(FILE *to)
             "  --requests N               requests to pre-sign (default 200000); the run ends\n"
             "                             early, with a warning, if they run out\n"
             "  --signers N                threads that pre-sign (default 2)\n"
-            "  --auth signature|mac       request authentication: the spec's ECDSA signature\n"
+            "  --auth signature|mac       request authentication: the protocol's ECDSA signature\n"
             "                             (default) or our request MAC (x-pay-mac)\n"
             "validate only:\n"
             "  --token-keystore F, --token-password-file P   the consumer's key (signs tokens)\n"

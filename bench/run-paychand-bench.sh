@@ -38,7 +38,7 @@ the measurement so the client's crypto is not measured.
 
   --connections LIST  concurrent keep-alive connections per run (default "1 8 32")
   --endpoints LIST    validate and/or create (default both)
-  --auth LIST         request authentication: signature (spec §3, ECDSA, what the
+  --auth LIST         request authentication: signature (docs/protocol.md §3, ECDSA, what the
                       prototype's clients send) and/or mac (our x-pay-mac, what
                       libpaychan sends); default both
   --warmup S          seconds sent but not measured per run (default 1)

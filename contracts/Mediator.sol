@@ -2,17 +2,17 @@
 pragma solidity ^0.8.24;
 
 /// @title Mediator: a one-way payment channel from a service consumer to a service provider.
-/// @notice Implements spec §6 (docs: /work/shared/spec/protocol.md). The consumer deploys the
+/// @notice Implements docs/protocol.md §6 (the protocol, in the repository). The consumer deploys the
 /// contract, deposits ether and pays per request off chain with cumulative EIP-712 tokens
 /// PaymentToken(serviceConsumer, tokenId, requestCount). The provider redeems the newest token of
 /// an id in two phases (start, then redeem after a grace period) and pays its earnings out at any
 /// time. Either party can close the channel: the provider at once, the consumer after a timeout.
 /// @dev Every failure reverts with a custom error whose first parameter is the protocol error code
-/// of spec §4, so a Payment Server can simulate a call (eth_call) and report the right code.
+/// of docs/protocol.md §4, so a Payment Server can simulate a call (eth_call) and report the right code.
 /// Ether leaves the contract only after all state is updated (checks-effects-interactions).
 contract Mediator {
     // ---------------------------------------------------------------------------------------
-    // Protocol error codes (spec §4). Each custom error carries its code as first parameter.
+    // Protocol error codes (docs/protocol.md §4). Each custom error carries its code as first parameter.
     // ---------------------------------------------------------------------------------------
     uint16 private constant CODE_ALREADY_TERMINATED = 1;
     uint16 private constant CODE_ONLY_SERVICE_PROVIDER = 2;
@@ -68,7 +68,7 @@ contract Mediator {
     event Terminated(address indexed by, uint256 consumerPayout, uint256 providerPayout);
 
     // ---------------------------------------------------------------------------------------
-    // EIP-712 (spec §2)
+    // EIP-712 (docs/protocol.md §2)
     // ---------------------------------------------------------------------------------------
     bytes32 private constant EIP712_DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");

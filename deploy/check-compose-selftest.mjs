@@ -43,6 +43,10 @@ const MUTATIONS = [
   ['Dockerfile.services', 'ca-certificates curl \\', 'ca-certificates curl libcurl4-openssl-dev \\', 'runtime stage installs build packages'],
   ['Dockerfile.chain.dockerignore', '!deploy/chain-entrypoint.sh\n', '', 'keeps it out of the build context'],
   ['Dockerfile.tests.dockerignore', 'node_modules/\n', '', 'must keep node_modules/'],
+  ['docker-compose.yml', '  start_period: 60s\n', '  start_period: 60s\n  start_interval: 1s\n', 'healthcheck.start_interval needs Docker Engine 25'],
+  ['Dockerfile.services', 'useradd --system --uid 10001 --gid 10001', 'useradd --system --uid 10001', 'needs --gid 10001'],
+  ['Dockerfile.chain', 'groupadd --system --gid 10001 paychan', 'groupadd --system paychan', 'no groupadd --gid 10001'],
+  ['Dockerfile.services', 'CMD ["/bin/sh"', '# CMD ["/bin/sh"', 'sets no CMD or ENTRYPOINT'],
 ];
 
 function mirror() {

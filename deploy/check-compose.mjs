@@ -70,7 +70,10 @@ const TOP_KEYS = new Set(['name', 'services', 'volumes', 'networks', 'configs', 
 const SERVICE_KEYS = new Set(['build', 'image', 'command', 'entrypoint', 'environment', 'ports', 'depends_on',
   'volumes', 'healthcheck', 'init', 'cap_add', 'restart', 'working_dir', 'user', 'networks', 'expose',
   'stop_grace_period', 'stop_signal', 'logging', 'labels', 'shm_size']);
-const HEALTH_KEYS = new Set(['test', 'interval', 'timeout', 'retries', 'start_period', 'start_interval', 'disable']);
+const HEALTH_KEYS = new Set(['test', 'interval', 'timeout', 'retries', 'start_period', 'disable']);
+// Keys that exist in the compose spec but that Compose v2 refuses on engines older than README's
+// minimum (Docker Engine 23): the key, and the engine that first accepts it.
+const HEALTH_KEYS_TOO_NEW = { start_interval: 'Docker Engine 25' };
 const CONDITIONS = new Set(['service_started', 'service_healthy', 'service_completed_successfully']);
 const DURATION = /^(\d+(\.\d+)?(us|ms|s|m|h))+$/;
 
@@ -139,11 +142,14 @@ function dependsOnMap(dependsOn, where) {
 function checkHealthcheck(hc, where) {
   if (hc === undefined) return;
   if (!isMap(hc)) return problem(where, 'healthcheck must be a map');
-  for (const k of Object.keys(hc)) if (!HEALTH_KEYS.has(k)) problem(where, `healthcheck key ${k} is not in the compose spec`);
+  for (const k of Object.keys(hc)) {
+    if (HEALTH_KEYS_TOO_NEW[k]) problem(where, `healthcheck.${k} needs ${HEALTH_KEYS_TOO_NEW[k]}+ (deploy/README.md promises Engine 23+)`);
+    else if (!HEALTH_KEYS.has(k)) problem(where, `healthcheck key ${k} is not in the compose spec`);
+  }
   if (!isStringArray(hc.test) || !['CMD', 'CMD-SHELL', 'NONE'].includes(hc.test[0])) {
     problem(where, 'healthcheck.test must be a list starting with CMD, CMD-SHELL or NONE');
   }
-  for (const k of ['interval', 'timeout', 'start_period', 'start_interval']) {
+  for (const k of ['interval', 'timeout', 'start_period']) {
     if (hc[k] !== undefined && !(typeof hc[k] === 'string' && DURATION.test(hc[k]))) problem(where, `healthcheck.${k} ${show(hc[k])} is not a duration`);
   }
   if (hc.retries !== undefined && !Number.isInteger(hc.retries)) problem(where, 'healthcheck.retries must be an integer');
@@ -281,6 +287,7 @@ function checkDockerfileShape(df) {
     if (!CONTAINER_VIEW.debianImages.includes(s.image) && !aliases.has(s.image)) problem(where, `FROM ${s.image}: not Debian 12 (${CONTAINER_VIEW.debianImages.join(', ')})`);
     if (s.alias) aliases.add(s.alias);
   }
+  checkUsers(df, where);
   const tests = /Dockerfile\.tests$/.test(df.file);
   if (tests) return; // one stage on purpose: running the tests needs the toolchain
   const final = df.stages[df.stages.length - 1];
@@ -290,6 +297,23 @@ function checkDockerfileShape(df) {
     if (i.op === 'RUN' && /apt-get\s+install/.test(i.args)) {
       const dev = i.args.split(/\s+/).filter((w) => /-dev$/.test(w) || ['build-essential', 'cmake', 'gcc'].includes(w));
       if (dev.length) problem(where, `runtime stage installs build packages: ${dev.join(' ')}`);
+    }
+  }
+  // A runtime image says what it runs: without its own CMD or ENTRYPOINT it would inherit the base
+  // image's (debian's CMD ["bash"]), whatever a comment claims.
+  if (!final.instrs.some((i) => i.op === 'CMD' || i.op === 'ENTRYPOINT')) problem(where, `the runtime stage sets no CMD or ENTRYPOINT, so it inherits ${final.image}'s (bash)`);
+}
+
+// `useradd --system --uid N` alone puts the user in a new group with a system gid (999 on Debian),
+// not N: every useradd with a uid must name a group created with the same gid.
+function checkUsers(df, where) {
+  for (const run of df.stages.flatMap((s) => s.instrs).filter((i) => i.op === 'RUN')) {
+    for (const cmd of run.args.split(/&&|;/)) {
+      const uid = /\buseradd\b.*--uid[ =](\d+)/.exec(cmd)?.[1];
+      if (!uid) continue;
+      const gid = /--gid[ =](\d+)/.exec(cmd)?.[1];
+      if (gid !== uid) problem(where, `useradd --uid ${uid} needs --gid ${uid} (else the group gets a system gid such as 999)`);
+      else if (!new RegExp(`\\bgroupadd\\b[^&;]*--gid[ =]${gid}\\b`).test(run.args)) problem(where, `useradd --gid ${gid}, but no groupadd --gid ${gid} before it`);
     }
   }
 }

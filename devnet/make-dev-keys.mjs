@@ -19,7 +19,7 @@ import { HDNodeWallet, Mnemonic, decryptKeystoreJsonSync, encryptKeystoreJsonSyn
 
 const DEV_DIR = join(dirname(fileURLToPath(import.meta.url)), "dev-only");
 const PASSWORD = "paychan-dev-only-password";
-// The example network's services first (spec §8), then spares.
+// The example network's services first (docs/protocol.md §8), then spares.
 const ACCOUNTS = ["consumer", "persistence", "random", "spare1", "spare2", "spare3"];
 const ROLES = {
   consumer: "PublicService (consumer of both providers)",

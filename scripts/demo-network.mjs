@@ -65,20 +65,25 @@ async function waitRedeemed(mediator, provider, deadlineMs) {
 }
 
 async function main() {
+  console.log(`demo: starting the scenario ${SCENARIO} (builds its programs first; a first build takes about a minute)`);
   scenario(SCENARIO, '--detach');
   const provider = new JsonRpcProvider(NODE, undefined, { staticNetwork: true, polling: true });
   try {
     const before = await balances(provider);
     const t0 = performance.now();
+    console.log('demo: /init: PublicService deploys and funds a Mediator to each provider...');
     const mediators = mediatorsOf(await getJson(`${PUBLIC}/init`));
     console.log(`/init: Mediators ${JSON.stringify(mediators)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 
     const times = [];
+    process.stdout.write(`demo: ${actions} paid /action calls `);
     for (let i = 0; i < actions; i++) {
       const t = performance.now();
       await getJson(`${PUBLIC}/action`);
       times.push(performance.now() - t);
+      if ((i + 1) % Math.max(1, Math.ceil(actions / 10)) === 0) process.stdout.write('.');
     }
+    process.stdout.write('\n');
     times.sort((a, b) => a - b);
     const p = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(2);
     console.log(`/action x${actions}: p50 ${p(0.5)} ms, p90 ${p(0.9)} ms, max ${p(1)} ms`);

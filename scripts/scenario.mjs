@@ -3,13 +3,16 @@
 // exactly as defined in deploy/scenarios.json (the compose files under deploy/
 // are checked against the same definitions).
 //
-//   scripts/scenario <name>            start, print the URLs, stop everything on Ctrl-C
+//   scripts/scenario <name>            start, print the URLs, stay until Ctrl-C or SIGTERM,
+//                                      then stop everything (and wait until it is gone)
 //   scripts/scenario <name> --detach   start and leave it running
 //   scripts/scenario stop <name>       stop what a detached run started
 //   scripts/scenario list              the scenarios
 //
 // Logs, PIDs and data of a scenario live in run/<name>/ (one <process>.log
 // and <process>.pid each; Payment Server data in run/<name>/<process>/).
+// --run-dir, --build-dir and --port-offset let a second copy run beside the
+// first (the tests use them to run scenarios on free ports).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -20,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEFS = JSON.parse(readFileSync(path.join(ROOT, 'deploy', 'scenarios.json'), 'utf8'));
 const READY_MS = 20000;
+const STOP_GRACE_MS = 15000;
 
 function die(message) {
   console.error(`scenario: ${message}`);
@@ -27,28 +31,76 @@ function die(message) {
 }
 
 function usage() {
-  console.log(`usage: scripts/scenario <name> [--detach] [--no-build]
-       scripts/scenario stop <name>
+  console.log(`usage: scripts/scenario <name> [--detach] [--no-build] [OPTIONS]
+       scripts/scenario stop <name> [--run-dir DIR]
        scripts/scenario list
 
 Runs a scenario of the seed natively (no Docker), as defined in
-deploy/scenarios.json. Builds what is missing first (CMake, build/).
-Logs, PIDs and data go to run/<name>/.
+deploy/scenarios.json. Builds the programs it runs first (CMake, build/).
+Logs, PIDs and data go to run/<name>/. Without --detach it stays in the
+foreground until Ctrl-C or SIGTERM, then stops every process it started.
+
+options:
+  --run-dir DIR       logs, PIDs and data in DIR instead of run/<name>/
+  --build-dir DIR     the programs from DIR instead of build/ (with --no-build: as they are)
+  --port-offset N     every port of the scenario (chain included) plus N
+  --build-only        build the scenario's programs and exit
 
 scenarios:
 ${Object.entries(DEFS.scenarios).map(([n, s]) => `  ${n.padEnd(18)} ${s.description}`).join('\n')}`);
 }
 
-const runDir = (name) => path.join(ROOT, 'run', name);
-const expand = (text, name) => text.replaceAll('${RUN}', `${runDir(name)}/`);
+// Command-line options of a start or stop (see usage).
+function optionValue(argv, name, fallback) {
+  const i = argv.indexOf(name);
+  if (i < 0) return fallback;
+  if (i + 1 >= argv.length) die(`${name} needs a value`);
+  return argv[i + 1];
+}
+const ARGV = process.argv.slice(2);
+const OPTS = {
+  runDir: optionValue(ARGV, '--run-dir', undefined),
+  buildDir: optionValue(ARGV, '--build-dir', 'build'),
+  portOffset: Number(optionValue(ARGV, '--port-offset', '0')),
+};
+if (!Number.isInteger(OPTS.portOffset) || OPTS.portOffset < 0 || OPTS.portOffset > 50000) die('--port-offset must be an integer from 0 to 50000');
 
-function build() {
+const runDir = (name) => path.resolve(ROOT, OPTS.runDir ?? path.join('run', name));
+const expand = (text, name) => text.replaceAll('${RUN}', `${runDir(name)}/`);
+const chainPort = () => DEFS.chain.port + OPTS.portOffset;
+
+/** The scenario with every port shifted by --port-offset: ports as values ("3000") and in local
+ * URLs ("http://127.0.0.1:3001"), and the programs under --build-dir. */
+function shifted(s) {
+  const ports = new Set([DEFS.chain.port, ...(s.processes ?? []).map((p) => p.port)]);
+  const shift = (text) => (ports.has(Number(text)) && /^\d+$/.test(text)
+    ? String(Number(text) + OPTS.portOffset)
+    : text.replace(/(127\.0\.0\.1|localhost):(\d+)/g, (m, host, port) => (ports.has(Number(port)) ? `${host}:${Number(port) + OPTS.portOffset}` : m)));
+  const program = (exe) => (exe.startsWith('build/') ? path.join(OPTS.buildDir, exe.slice('build/'.length)) : exe);
+  return {
+    ...s,
+    processes: (s.processes ?? []).map((p) => ({
+      ...p,
+      port: p.port + OPTS.portOffset,
+      command: [program(p.command[0]), ...p.command.slice(1).map(shift)],
+      env: Object.fromEntries(Object.entries(p.env ?? {}).map(([k, v]) => [k, shift(v)])),
+    })),
+  };
+}
+
+/** Builds only the programs the scenario runs (CMake target = file name), showing the progress:
+ * a first build takes about a minute. */
+function build(s) {
+  const targets = [...new Set(s.processes.map((p) => path.basename(p.command[0])))];
   const cmake = (args) => {
-    const r = spawnSync('cmake', args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const r = spawnSync('cmake', args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0) die(`cmake ${args.join(' ')} failed`);
   };
-  cmake(['-S', '.', '-B', 'build', '-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DPAYCHAN_SANITIZE=OFF']);
-  cmake(['--build', 'build', '-j', String(os.cpus().length || 2)]);
+  if (!targets.length) return;
+  console.log(`building ${targets.join(', ')} in ${OPTS.buildDir}/ (a first build takes about a minute)`);
+  if (!existsSync(path.join(ROOT, OPTS.buildDir, 'CMakeCache.txt')))
+    cmake(['-S', '.', '-B', OPTS.buildDir, '-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DPAYCHAN_SANITIZE=OFF']);
+  cmake(['--build', OPTS.buildDir, '-j', String(os.cpus().length || 2), '--target', ...targets]);
 }
 
 function portFree(port) {
@@ -70,7 +122,7 @@ async function waitListening(port, child, name) {
 
 function startChain(name) {
   const r = spawnSync(path.join(ROOT, 'devnet', 'start.sh'),
-    ['--port', String(DEFS.chain.port), '--chain-id', String(DEFS.chain.chainId), '--state-dir', path.join(runDir(name), 'chain')],
+    ['--port', String(chainPort()), '--chain-id', String(DEFS.chain.chainId), '--state-dir', path.join(runDir(name), 'chain')],
     { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) die('the dev chain did not start');
 }
@@ -81,71 +133,110 @@ function stopChain(name) {
     spawnSync(path.join(ROOT, 'devnet', 'stop.sh'), ['--state-dir', dir], { cwd: ROOT, stdio: 'inherit' });
 }
 
+// The processes started by this run (foreground: watched until the stop).
+const started = [];
+
+// Each process gets its own process group (detached), so a terminal's Ctrl-C reaches only this
+// runner, which then stops them in order; unref'd so that a --detach run can exit.
 async function startProcess(name, p) {
   const log = openSync(path.join(runDir(name), `${p.name}.log`), 'a');
   const [exe, ...args] = p.command.map((a) => expand(a, name));
-  if (!existsSync(path.join(ROOT, exe))) throw new Error(`${exe} is missing (run without --no-build)`);
-  const child = spawn(path.join(ROOT, exe), args, {
+  const program = path.resolve(ROOT, exe);
+  if (!existsSync(program)) throw new Error(`${exe} is missing (run without --no-build)`);
+  const child = spawn(program, args, {
     cwd: ROOT, detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...(p.env ?? {}) },
   });
   child.on('error', (e) => console.error(`${p.name}: ${e.message}`));
   writeFileSync(path.join(runDir(name), `${p.name}.pid`), `${child.pid}\n`);
   child.unref();
+  started.push({ name: p.name, child });
   await waitListening(p.port, child, p.name);
-  console.log(`  ${p.name.padEnd(20)} http://127.0.0.1:${p.port}   log run/${name}/${p.name}.log`);
+  console.log(`  ${p.name.padEnd(20)} http://127.0.0.1:${p.port}   log ${shortPath(path.join(runDir(name), `${p.name}.log`))}`);
 }
 
-function stopProcesses(name) {
+const shortPath = (p) => (p.startsWith(`${ROOT}/`) ? path.relative(ROOT, p) : p);
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** SIGTERM to every process of the run's PID files, then waits until each is gone (SIGKILL after
+ * STOP_GRACE_MS), so that a stop returns only when nothing of the scenario is left. */
+async function stopProcesses(name) {
   const dir = runDir(name);
   if (!existsSync(dir)) return;
+  const pids = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.pid'))) {
     const pid = Number(readFileSync(path.join(dir, file), 'utf8'));
     try {
       process.kill(pid, 'SIGTERM');
-      console.log(`  stopped ${file.replace(/\.pid$/, '')} (PID ${pid})`);
+      pids.push({ pid, what: file.replace(/\.pid$/, '') });
     } catch { /* already gone */ }
-    rmSync(path.join(dir, file));
+  }
+  for (const { pid, what } of pids) {
+    const deadline = Date.now() + STOP_GRACE_MS;
+    while (alive(pid) && Date.now() < deadline) await sleep(50);
+    if (alive(pid)) {
+      console.error(`  ${what} (PID ${pid}) ignored SIGTERM for ${STOP_GRACE_MS} ms: SIGKILL`);
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+    }
+    console.log(`  stopped ${what} (PID ${pid})`);
+    rmSync(path.join(dir, `${what}.pid`), { force: true });
   }
 }
 
-function stop(name) {
-  stopProcesses(name);
+async function stop(name) {
+  await stopProcesses(name);
   stopChain(name);
 }
 
-async function start(name, { detach, noBuild }) {
-  const s = DEFS.scenarios[name];
+// SIGINT/SIGTERM from the start on: a Ctrl-C while the scenario starts stops what already runs.
+let stopSignal = null;
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopSignal ??= sig; });
+
+/** Foreground: stays until SIGINT or SIGTERM (or until a process dies), then stops everything.
+ * The polling timer keeps Node's event loop alive: signal handlers alone do not, and an awaited
+ * promise with nothing left to run ends Node at once with exit code 13 (the old behaviour). */
+async function stayInForeground(name) {
+  let died;
+  for (const { name: what, child } of started) child.on('exit', (code, sig) => { died ??= `${what} exited (${sig ?? code})`; });
+  while (!stopSignal && !died) await sleep(200);
+  console.log(`${stopSignal ?? died}: stopping scenario ${name}`);
+  await stop(name);
+  process.exit(stopSignal ? 0 : 1);
+}
+
+async function start(name, { detach, noBuild, buildOnly }) {
+  const s = shifted(DEFS.scenarios[name]);
   if (s.run) { // integration tests: one command
     const [exe, ...args] = s.run;
     const r = spawnSync(path.join(ROOT, exe), args, { cwd: ROOT, stdio: 'inherit' });
     process.exit(r.status ?? 1);
   }
-  for (const p of s.processes)
+  for (const p of buildOnly ? [] : s.processes)
     if (!(await portFree(p.port))) die(`port ${p.port} (${p.name}) is in use: is the scenario already running? (scripts/scenario stop ${name})`);
-  if (s.chain && !(await portFree(DEFS.chain.port))) die(`port ${DEFS.chain.port} (chain) is in use`);
-  if (!noBuild) build();
+  if (s.chain && !buildOnly && !(await portFree(chainPort()))) die(`port ${chainPort()} (chain) is in use`);
+  if (!noBuild) build(s);
+  if (buildOnly) return;
   mkdirSync(runDir(name), { recursive: true });
   console.log(`scenario ${name}: ${s.description}`);
   try {
     if (s.chain) startChain(name);
-    for (const p of s.processes) await startProcess(name, p);
+    for (const p of s.processes) {
+      if (stopSignal) throw new Error(`${stopSignal} while starting`);
+      await startProcess(name, p);
+    }
   } catch (e) {
-    stop(name);
+    await stop(name);
     die(e.message);
   }
   if (detach) {
     console.log(`running; stop it with: scripts/scenario stop ${name}`);
     return;
   }
-  console.log('running; Ctrl-C stops everything');
-  await new Promise((resolve) => {
-    process.on('SIGINT', resolve);
-    process.on('SIGTERM', resolve);
-  });
-  stop(name);
+  console.log('running; Ctrl-C (or SIGTERM) stops everything');
+  await stayInForeground(name);
 }
 
-const argv = process.argv.slice(2);
+const argv = ARGV;
 if (argv.length === 0 || argv.includes('-h') || argv.includes('--help')) {
   usage();
   process.exit(0);
@@ -154,8 +245,8 @@ if (argv[0] === 'list') {
   for (const [n, s] of Object.entries(DEFS.scenarios)) console.log(`${n.padEnd(18)} ${s.description}`);
 } else if (argv[0] === 'stop') {
   if (!DEFS.scenarios[argv[1]]) die(`no scenario '${argv[1]}' (scripts/scenario list)`);
-  stop(argv[1]);
+  await stop(argv[1]);
 } else {
   if (!DEFS.scenarios[argv[0]]) die(`no scenario '${argv[0]}' (scripts/scenario list)`);
-  await start(argv[0], { detach: argv.includes('--detach'), noBuild: argv.includes('--no-build') });
+  await start(argv[0], { detach: argv.includes('--detach'), noBuild: argv.includes('--no-build'), buildOnly: argv.includes('--build-only') });
 }

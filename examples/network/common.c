@@ -426,12 +426,13 @@ void ex_answer_error(ex_answer *ans, unsigned status, const char *fmt, ...)
 
 json_t *ex_paychan_error_json(const paychan_error *e)
 {
-    return json_pack("{siss}", "code", e->code, "message", e->message);
+    return json_pack("{siss}", "code", e->code, "message", paychan_error_public_message(e));
 }
 
 void ex_answer_paychan_error(ex_answer *ans, unsigned status, const char *what,
                              const paychan_error *e)
 {
+    ex_log_error("%s: %s (code %d)", what, e->message, e->code); /* the detail stays here */
     json_t *body = ex_paychan_error_json(e);
     json_object_set_new(body, "error", json_string(what));
     ex_answer_json(ans, status, body);

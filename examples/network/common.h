@@ -1,4 +1,4 @@
-/* common.h: what the three services of the example network (spec §8)
+/* common.h: what the three services of the example network (docs/protocol.md §8)
  * share, so that each service file holds only its own endpoints:
  *
  *   - configuration from environment variables and flags, with --help;
@@ -21,7 +21,7 @@
 
 #include "paychan.h"
 
-/* ---- the network's terms (spec §8) ------------------------------------------------ */
+/* ---- the network's terms (protocol §8) -------------------------------------------- */
 
 #define EX_COST_PERSISTENCE_WEI "2000000000"       /* 2 gwei per /save */
 #define EX_COST_RANDOM_WEI "1000000000"            /* 1 gwei per /randomNumber */
@@ -133,13 +133,15 @@ void ex_answer_json(ex_answer *ans, unsigned status, json_t *body);
 /* {"error": message} */
 void ex_answer_error(ex_answer *ans, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* {"error": what, "code": e->code, "message": e->message} */
+/* {"error": what, "code": e->code, "message": paychan_error_public_message(e)};
+ * logs e->message (which may name internal addresses) as an error. */
 void ex_answer_paychan_error(ex_answer *ans, unsigned status, const char *what,
                              const paychan_error *e);
 /* {"error": "no such endpoint", ...} with 404. */
 void ex_answer_not_found(ex_answer *ans, const ex_request *req);
 
-/* A libpaychan error as a JSON object {"code", "message"} (new reference). */
+/* A libpaychan error as a JSON object {"code", "message"} (new reference), for
+ * callers outside the service: the message is paychan_error_public_message(e). */
 json_t *ex_paychan_error_json(const paychan_error *e);
 
 /* What the Payment Server knows of one Mediator: {"funds": {"consumer",

@@ -1,4 +1,4 @@
-/* persistence_service.c: PersistenceService of the example network (spec
+/* persistence_service.c: PersistenceService of the example network (docs/protocol.md
  * §8), port 8001. Stores numbers in memory for 2 gwei each.
  *
  *   /save?nr=N   paid: appends N to the list; {"saved": N, "count": total}

@@ -96,24 +96,22 @@ static void forget(ex_provider *p, const char *mediator)
     pthread_mutex_unlock(&p->lock);
 }
 
-/* Failures of the path to the Payment Server, not of the payment. */
-static int payment_unchecked(const paychan_error *e)
-{
-    return e->code == PAYCHAN_E_SERVER_DOWN || e->code == PAYCHAN_E_SERVER_TIMEOUT ||
-           e->code == PAYCHAN_E_BAD_ANSWER || e->code == PAYCHAN_E_NO_MEMORY ||
-           e->http_status >= 500;
-}
-
+/* 402 when the payer is at fault, 503 when the payment could not be
+ * checked. The body names the reason and its code only; the detail (which
+ * may hold the Payment Server's address and connection error) goes to this
+ * service's log. */
 static void refuse(ex_provider *p, ex_answer *ans, const paychan_error *why)
 {
     pthread_mutex_lock(&p->lock);
     p->refused++;
     pthread_mutex_unlock(&p->lock);
-    ans->status = payment_unchecked(why) ? 503 : 402;
+    int fault = paychan_error_is_payment_fault(why);
+    ans->status = fault ? 402 : 503;
     ans->text = paychan_payment_required_body(p->svc->client, why);
     if (!ans->text)
         ex_answer_paychan_error(ans, 503, "payment refused", why);
-    ex_log_debug("payment refused (%u): %s (code %d)", ans->status, why->message, why->code);
+    ex_log(fault ? EX_LOG_DEBUG : EX_LOG_ERROR, "payment %s (%u): %s (code %d)",
+           fault ? "refused" : "not checked", ans->status, why->message, why->code);
 }
 
 int ex_provider_take_payment(ex_provider *p, const ex_request *req, ex_answer *ans)

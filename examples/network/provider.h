@@ -26,7 +26,9 @@ void ex_provider_destroy(ex_provider *p);
  * payment is switched off): serve it. Returns 0 when it is not, with *ans
  * filled: 402 and the body of paychan_payment_required_body for a missing,
  * invalid or insufficient payment; 503 with the same body when the payment
- * could not be checked (Payment Server down, slow, or failing itself). */
+ * could not be checked (Payment Server down, slow, or failing itself). The
+ * body gives a short reason and the code, never an internal address; the
+ * detail goes to the log. */
 int ex_provider_take_payment(ex_provider *p, const ex_request *req, ex_answer *ans);
 
 /* Answers the endpoints every provider has, returning 1 when path was one

@@ -1,4 +1,4 @@
-/* public_service.c: PublicService of the example network (spec §8), port
+/* public_service.c: PublicService of the example network (docs/protocol.md §8), port
  * 8003. The consumer: it pays random-nr-service and persistence-service per
  * request through one Mediator each.
  *
@@ -115,7 +115,6 @@ static int init_locked(ex_service *svc, public_state *st, ex_answer *ans)
     paychan_error err = {0};
     double start = ex_now_ms();
     if (paychan_init(svc->client, &err) != 0) {
-        ex_log_error("init failed: %s (code %d)", err.message, err.code);
         ex_answer_paychan_error(ans, status_of(&err), "init failed", &err);
         return -1;
     }

@@ -1,4 +1,4 @@
-/* random_nr_service.c: RandomNrService of the example network (spec §8),
+/* random_nr_service.c: RandomNrService of the example network (docs/protocol.md §8),
  * port 8002. Sells random numbers for 1 gwei each.
  *
  *   /randomNumber   paid: {"randomNumber": n}, 0 <= n < 1000000

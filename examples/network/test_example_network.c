@@ -1,4 +1,4 @@
-/* test_example_network.c: the example network of spec §8 run for real, on
+/* test_example_network.c: the example network of docs/protocol.md §8 run for real, on
  * free ports, without payment (PAYMENT_INACTIVE): /action answers a number
  * that persistence-service saved; the services' endpoints, keep-alive,
  * --help and SIGTERM. Plus one provider with payment switched on and no
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -111,8 +112,9 @@ static int wait_ready(proc *p)
     return -1;
 }
 
-/* Starts binary on a free port (retrying when the port was taken meanwhile). */
-static int start(proc *p, const char *binary)
+/* Starts binary on a free port (retrying when the port was taken meanwhile),
+ * its log to log_fd (< 0: the test's stderr). */
+static int start_logged(proc *p, const char *binary, int log_fd)
 {
     for (int attempt = 0; attempt < 5; attempt++) {
         p->port = pc_test_free_port();
@@ -120,7 +122,7 @@ static int start(proc *p, const char *binary)
         char port[16];
         snprintf(port, sizeof port, "%d", p->port);
         char *argv[] = {(char *)binary, "--port", port, NULL};
-        p->pid = pc_test_spawn(argv, NULL, -1);
+        p->pid = pc_test_spawn(argv, NULL, log_fd);
         if (p->pid > 0 && wait_ready(p) == 0)
             return 0;
         if (p->pid > 0)
@@ -128,6 +130,11 @@ static int start(proc *p, const char *binary)
         p->pid = 0;
     }
     return -1;
+}
+
+static int start(proc *p, const char *binary)
+{
+    return start_logged(p, binary, -1);
 }
 
 /* SIGTERM, and the exit status (-1 if it did not exit by itself in 10 s). */
@@ -150,6 +157,10 @@ static int stop(proc *p)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* The paid provider's log (its Payment Server's address must appear only there). */
+static char paid_log[] = "/tmp/paychan-paid-random-XXXXXX";
+static char closed_url[64];
+
 static int setup_network(void **state)
 {
     (void)state;
@@ -168,11 +179,15 @@ static int setup_network(void **state)
     /* A provider with payment on, its Payment Server a closed port; the
      * default dev keystore is found under the source tree. */
     unsetenv("PAYMENT_INACTIVE");
-    char closed[64];
-    snprintf(closed, sizeof closed, "http://127.0.0.1:%d", pc_test_free_port());
-    setenv("PAYMENT_SERVER_URL", closed, 1);
+    snprintf(closed_url, sizeof closed_url, "http://127.0.0.1:%d", pc_test_free_port());
+    setenv("PAYMENT_SERVER_URL", closed_url, 1);
     setenv("TIMEOUT_MS", "2000", 1);
-    return start(&procs[PAID_RANDOM], binaries[PAID_RANDOM]);
+    int log_fd = mkstemp(paid_log);
+    if (log_fd < 0)
+        return -1;
+    int rc = start_logged(&procs[PAID_RANDOM], binaries[PAID_RANDOM], log_fd);
+    close(log_fd);
+    return rc;
 }
 
 static int teardown_network(void **state)
@@ -181,6 +196,7 @@ static int teardown_network(void **state)
     for (int i = 0; i < N_PROCS; i++)
         if (procs[i].pid > 0)
             pc_test_kill_and_reap(procs[i].pid, SIGKILL, 0);
+    unlink(paid_log);
     curl_easy_cleanup(curl);
     curl_global_cleanup();
     return 0;
@@ -325,6 +341,17 @@ static void test_paid_endpoint_unchecked_payment_is_503(void **state)
     assert_int_equal(r.status, 503); /* the Payment Server is down: not the payer's fault */
     assert_int_equal(json_integer_value(json_object_get(r.body, "code")), 600);
     assert_null(json_object_get(r.body, "randomNumber"));
+    /* a short reason for the outside caller; the address only in the provider's log */
+    char port[32]; /* as libcurl's connection error names it */
+    snprintf(port, sizeof port, "port %s", strrchr(closed_url, ':') + 1);
+    assert_string_equal(json_string_value(json_object_get(r.body, "message")),
+                        "the provider's Payment Server is unreachable");
+    assert_null(strstr(r.text, "127.0.0.1"));
+    assert_null(strstr(r.text, port));
+    char *log = pc_test_read_file(paid_log);
+    assert_non_null(log);
+    assert_non_null(strstr(log, port));
+    free(log);
     json_decref(r.body);
     r = get(procs[PAID_RANDOM].url, "/redeem"); /* no Mediator has paid it */
     assert_int_equal(r.status, 200);

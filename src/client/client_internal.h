@@ -1,6 +1,6 @@
 /* client_internal.h: the private parts of libpaychan shared by its source
  * files (and reached by its unit tests through the static paychan_client):
- * the client structure, error helpers, request authentication (spec §3),
+ * the client structure, error helpers, request authentication (docs/protocol.md §3),
  * the pool of keep-alive connections and the call to the Payment Server.
  * Nothing here is installed or exported from the shared library. */
 #ifndef PAYCHAN_CLIENT_CLIENT_INTERNAL_H
@@ -89,7 +89,7 @@ int pc_client_wei(const char *text, const char *dflt, char out[PC_CLIENT_WEI_LEN
 /* Reads a 0x address (any case, EIP-55 checked when mixed) as lowercase text. 0 or -1. */
 int pc_client_address_text(const char *text, char out[PC_ADDRESS_TEXT_LEN]);
 
-/* ---- request authentication (spec §3, timestamped) -------------------------------------- */
+/* ---- request authentication (protocol §3, timestamped) ---------------------------------- */
 
 /* A fresh timestamp: unix seconds with a microsecond fraction, strictly
  * increasing within the process (so identical calls never repeat a

@@ -31,6 +31,13 @@ static int copy_target(const paychan_target_config *t, pc_client_target *out, pa
     if (strcmp(out->cost, "0") == 0)
         return pc_client_fail(err, PAYCHAN_E_CONFIG, 0,
                               "target %s: cost per request must be positive", t->name);
+    pc_u256 funding, threshold;
+    if (pc_u256_parse_dec(out->funding, &funding) != 0 ||
+        pc_u256_parse_dec(out->threshold, &threshold) != 0 ||
+        pc_u256_cmp(&threshold, &funding) > 0) /* a top-up could never reach the threshold */
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0,
+                              "target %s: auto_funding_threshold_wei must not exceed funding_wei",
+                              t->name);
     out->termination_timeout_s = t->termination_timeout_s ? t->termination_timeout_s : 3600;
     out->token_redemption_timeout_s =
         t->token_redemption_timeout_s ? t->token_redemption_timeout_s : 3600;
@@ -120,18 +127,20 @@ static int use_service(paychan_client *c, const pc_client_target *t,
     return rc;
 }
 
-/* deposit of t's funding (with its threshold) into mediator. */
+/* Deposits amount into mediator; paychand remembers t's threshold and t's
+ * funding (autoFundingAmount) for its automatic top-ups, whatever amount
+ * this deposit brings. */
 static int deposit(paychan_client *c, const pc_client_target *t, const char *mediator,
-                   paychan_error *err)
+                   const char *amount, paychan_error *err)
 {
-    char path[128], target[512], amount[3 * PC_CLIENT_WEI_LEN], threshold[3 * PC_CLIENT_WEI_LEN];
+    char path[128], target[512];
     json_t *answer;
-    pc_client_url_encode(t->funding, amount, sizeof amount);
-    pc_client_url_encode(t->threshold, threshold, sizeof threshold);
+    /* decimal digits only (pc_client_wei): nothing to encode */
     if (pc_client_mediator_path(mediator, "deposit", path, sizeof path, err) != 0)
         return -1;
-    if ((size_t)snprintf(target, sizeof target, "%s/%s?autoFundingThreshold=%s", path, amount,
-                         threshold) >= sizeof target)
+    if ((size_t)snprintf(target, sizeof target,
+                         "%s/%s?autoFundingThreshold=%s&autoFundingAmount=%s", path, amount,
+                         t->threshold, t->funding) >= sizeof target)
         return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "deposit target too long");
     if (pc_client_get(c, target, PC_CALL_CHAIN, &answer, err) != 0)
         return -1;
@@ -139,16 +148,29 @@ static int deposit(paychan_client *c, const pc_client_target *t, const char *med
     return 0;
 }
 
-/* 1 if a (reused) Mediator already holds at least t's funding for the
- * consumer: calling init again must not deposit again each time. */
-static int already_funded(paychan_client *c, const pc_client_target *t, const char *mediator)
+/* What init deposits into t's Mediator (paychan.h): nothing while the
+ * consumer funds are at or above the top-up threshold (the funding itself
+ * when no threshold is set), else the difference up to the funding. A new
+ * Mediator (no reuse) holds nothing. *amount "0" = no deposit. */
+static int top_up_amount(paychan_client *c, const pc_client_target *t, const char *mediator,
+                         char amount[PC_CLIENT_WEI_LEN], paychan_error *err)
 {
+    pc_u256 have = {{0}}, want, below, need;
     paychan_funds funds;
-    paychan_error ignored;
-    pc_u256 have, want;
-    return t->reuse && paychan_funds_of(c, mediator, &funds, &ignored) == 0 &&
-           pc_u256_parse_dec(funds.consumer_wei, &have) == 0 &&
-           pc_u256_parse_dec(t->funding, &want) == 0 && pc_u256_cmp(&have, &want) >= 0;
+    if (pc_u256_parse_dec(t->funding, &want) != 0 || pc_u256_parse_dec(t->threshold, &below) != 0)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "funding amounts are not decimal");
+    if (pc_u256_is_zero(&below))
+        below = want;
+    if (t->reuse) { /* never deposit blindly: a failed read fails init */
+        if (paychan_funds_of(c, mediator, &funds, err) != 0)
+            return -1;
+        if (pc_u256_parse_dec(funds.consumer_wei, &have) != 0)
+            return pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200, "funds: not decimal wei");
+    }
+    if (pc_u256_cmp(&have, &below) >= 0 || pc_u256_sub(&need, &want, &have) != 0)
+        need = (pc_u256){{0}};
+    pc_u256_to_dec(&need, amount);
+    return 0;
 }
 
 int paychan_init(paychan_client *c, paychan_error *err)
@@ -166,8 +188,10 @@ int paychan_init(paychan_client *c, paychan_error *err)
         char mediator[PC_ADDRESS_TEXT_LEN];
         if (use_service(c, t, mediator, err) != 0)
             return target_failure(t, "useService", err);
-        if (strcmp(t->funding, "0") != 0 && !already_funded(c, t, mediator) &&
-            deposit(c, t, mediator, err) != 0)
+        char amount[PC_CLIENT_WEI_LEN] = "0";
+        if (strcmp(t->funding, "0") != 0 && top_up_amount(c, t, mediator, amount, err) != 0)
+            return target_failure(t, "reading the funds", err);
+        if (strcmp(amount, "0") != 0 && deposit(c, t, mediator, amount, err) != 0)
             return target_failure(t, "deposit", err);
         pthread_mutex_lock(&c->lock);
         memcpy(t->mediator, mediator, sizeof mediator);
@@ -213,7 +237,7 @@ int pc_client_headers_from_json(const json_t *obj, paychan_payment_headers *out,
         memset(out, 0, sizeof *out);
         return -1;
     }
-    /* the values go into HTTP headers: only the forms of spec §2 may pass */
+    /* the values go into HTTP headers: only the forms of docs/protocol.md §2 may pass */
     if (pc_client_address_text(out->sender, out->sender) != 0 ||
         pc_client_address_text(out->mediator, out->mediator) != 0 ||
         !decimal(out->token_id, PC_U256_DEC_LEN) ||
@@ -221,7 +245,7 @@ int pc_client_headers_from_json(const json_t *obj, paychan_payment_headers *out,
         pc_signature_from_hex(out->signature, &sig) != 0) {
         memset(out, 0, sizeof *out);
         return pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200,
-                              "%s: a header value is not of its form (spec 2)", what);
+                              "%s: a header value is not of its form (protocol §2)", what);
     }
     return 0;
 }

@@ -1,5 +1,5 @@
 /* http.c: calls to the Payment Server over libcurl: request authentication
- * (spec §3, the timestamped scheme), a pool of keep-alive handles, and the
+ * (docs/protocol.md §3, the timestamped scheme), a pool of keep-alive handles, and the
  * classification of every way a call can fail into a code and a message. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +29,7 @@ void pc_client_stamp(char out[PC_CLIENT_STAMP_LEN])
 int pc_client_auth_header(const paychan_client *c, const char *target, const char *stamp,
                           const char **name, char value[PC_SIGNATURE_HEX_LEN])
 {
-    /* libpaychan's calls are all GETs (spec §4): no body in the signed text */
+    /* libpaychan's calls are all GETs (protocol §4): no body in the signed text */
     if (c->auth == PAYCHAN_AUTH_MAC) {
         *name = "x-pay-mac";
         pc_request_mac(c->mac_key, c->address, target, stamp, NULL, value);

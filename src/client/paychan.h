@@ -3,7 +3,7 @@
  * makes or serves, through its team's Payment Server (paychand).
  *
  * The service never talks to the chain. It talks to its Payment Server
- * over HTTP, authenticating every call with its own key (spec §3, the
+ * over HTTP, authenticating every call with its own key (docs/protocol.md §3, the
  * replay-protected scheme); the Payment Server holds the same account's key
  * for the chain. Usage examples: docs/libpaychan.md.
  *
@@ -11,7 +11,7 @@
  * once; it keeps keep-alive connections to the Payment Server.
  * Errors: every function that can fail returns 0 on success and -1 on
  * failure, filling *err (which may be NULL) with a code and a message. The
- * code is the Payment Server's (spec §4: 4 = token signature invalid, 37 =
+ * code is the Payment Server's (docs/protocol.md §4: 4 = token signature invalid, 37 =
  * request count used, ...) or one of the PAYCHAN_E_* codes below for
  * failures on the way there. Nothing here aborts the process. */
 #ifndef PAYCHAN_H
@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-/* Library-side failure codes (the spec's codes stay below 600). */
+/* Library-side failure codes (the protocol's codes stay below 600). */
 #define PAYCHAN_E_SERVER_DOWN 600      /* no connection to the Payment Server */
 #define PAYCHAN_E_SERVER_TIMEOUT 601   /* it did not answer in time */
 #define PAYCHAN_E_BAD_ANSWER 602       /* it answered something that is not its API */
@@ -39,7 +39,7 @@ typedef struct paychan_error {
     char message[256];
 } paychan_error;
 
-/* The payment headers of one request (spec §2), as NUL-terminated text. */
+/* The payment headers of one request (docs/protocol.md §2), as NUL-terminated text. */
 #define PAYCHAN_HEADER_SENDER "x-pay-sender"
 #define PAYCHAN_HEADER_MEDIATOR "x-pay-mediator"
 #define PAYCHAN_HEADER_TOKEN_ID "x-pay-token-id"
@@ -69,10 +69,10 @@ typedef struct paychan_config {
                                   or PAYCHAN_AUTH_SIGNATURE */
 } paychan_config;
 
-/* Request authentication (spec §3). Both are stamped and accepted once.
+/* Request authentication (docs/protocol.md §3). Both are stamped and accepted once.
  * PAYCHAN_AUTH_MAC: paychand's x-pay-mac extension, an HMAC-SHA256 keyed
  *   from the service's key (~1 us per call here, ~1 us to check);
- * PAYCHAN_AUTH_SIGNATURE: the spec's ECDSA signature (~27 us here, a
+ * PAYCHAN_AUTH_SIGNATURE: the protocol's ECDSA signature (~27 us here, a
  *   ~43 us recovery on the server), for Payment Servers without the MAC. */
 #define PAYCHAN_AUTH_MAC 0
 #define PAYCHAN_AUTH_SIGNATURE 1
@@ -91,12 +91,23 @@ const char *paychan_client_address(const paychan_client *c);
 
 /* ---- consumer side ------------------------------------------------------------------- */
 
-/* A provider this service pays, with the terms of the Mediator to it. */
+/* A provider this service pays, with the terms of the Mediator to it.
+ *
+ * Funding (docs/libpaychan.md, "Funding"): funding_wei is the target
+ * balance of the consumer funds in the Mediator, auto_funding_threshold_wei
+ * the top-up threshold (at most funding_wei). paychan_init deposits nothing
+ * while the funds are at or above the threshold (above funding_wei - 1 when
+ * there is none), else exactly the difference up to funding_wei. paychand's
+ * automatic top-ups deposit funding_wei whenever the funds fall below the
+ * threshold (docs/protocol.md §7). The fields are those of earlier versions;
+ * only init's deposit changed: it used to pay in funding_wei again whenever
+ * the funds were below it. */
 typedef struct paychan_target_config {
     const char *name;                       /* the caller's handle, e.g. "random" */
     const char *provider;                   /* the provider's address */
-    const char *funding_wei;                /* deposited by init and by each top-up */
-    const char *auto_funding_threshold_wei; /* top up below this; NULL or "0": never */
+    const char *funding_wei;                /* target balance; NULL or "0": init deposits nothing */
+    const char *auto_funding_threshold_wei; /* top up below this; NULL or "0": paychand never
+                                               tops up, init tops up below funding_wei */
     const char *cost_per_request_wei;       /* NULL: "1" */
     uint64_t termination_timeout_s;         /* 0: 3600 */
     uint64_t token_redemption_timeout_s;    /* 0: 3600 */
@@ -107,9 +118,11 @@ typedef struct paychan_target_config {
 int paychan_add_target(paychan_client *c, const paychan_target_config *t, paychan_error *err);
 
 /* For every target: has the Payment Server deploy (or reuse) its Mediator
- * and deposits the funding. Waits for the chain. Safe to call again: with
- * reuse it keeps the Mediators, and deposits only into one whose consumer
- * funds are below the funding amount. */
+ * and tops its consumer funds up to funding_wei when they are below the
+ * threshold (see paychan_target_config), depositing only the difference.
+ * Waits for the chain. Safe to call again: with reuse it keeps the
+ * Mediators; a failed read of a reused Mediator's funds fails init rather
+ * than deposit blindly. */
 int paychan_init(paychan_client *c, paychan_error *err);
 
 /* The Mediator address of target `name` after init, or NULL. */
@@ -158,10 +171,27 @@ int paychan_validate_payment(paychan_client *c, const paychan_payment_headers *h
                              paychan_error *err);
 
 /* The JSON body of a 402 Payment Required answer for the failure `why`
- * (spec §2): {"name", "code", "message", "terms": {"serviceProvider",
- * "minCostPerRequest", "terminationTimeout", "tokenRedemptionTimeout"}}.
- * malloc'ed, free() it; NULL only when out of memory. */
+ * (docs/protocol.md §2): {"name", "code", "message", "terms":
+ * {"serviceProvider", "minCostPerRequest", "terminationTimeout",
+ * "tokenRedemptionTimeout"}}. "message" is paychan_error_public_message(why):
+ * never a Payment Server's or node's address or connection error, which
+ * belong in the provider's log. malloc'ed, free() it; NULL only when out of
+ * memory. */
 char *paychan_payment_required_body(const paychan_client *c, const paychan_error *why);
+
+/* 1 when err is about the caller's payment or request (a missing or
+ * malformed header, a bad signature, a replayed count, too little funds,
+ * other terms, a closed Mediator, ...): refuse it with 402. 0 when the
+ * payment could not be checked (the Payment Server or its node unreachable,
+ * slow or failing, a configuration error): answer 503, try again later. */
+int paychan_error_is_payment_fault(const paychan_error *err);
+
+/* A message about err that may be shown to callers outside the service:
+ * err->message for a payment fault (paychan_error_is_payment_fault), else a
+ * short fixed reason that names no internal address ("the provider's
+ * Payment Server is unreachable", ...); log err->message for the operator.
+ * The string is err->message or a constant. */
+const char *paychan_error_public_message(const paychan_error *err);
 
 /* ---- administration (either side, on one Mediator) ---------------------------------- */
 

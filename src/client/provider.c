@@ -1,5 +1,5 @@
 /* provider.c: the provider side of libpaychan: required terms, reading the
- * x-pay-* headers of a request, validateToken, and the 402 answer of spec §2.
+ * x-pay-* headers of a request, validateToken, and the 402 answer of docs/protocol.md §2.
  * See paychan.h. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +30,7 @@ int paychan_set_provider_terms(paychan_client *c, const paychan_provider_terms *
 }
 
 /* Copies header `name` into out[cap]: PAYMENT_MISSING if absent or empty,
- * INVALID_ARGUMENT (spec code 300) if longer than any valid value. */
+ * INVALID_ARGUMENT (protocol code 300) if longer than any valid value. */
 static int read_header(paychan_header_getter get, void *ctx, const char *name, char *out,
                        size_t cap, paychan_error *err)
 {
@@ -116,7 +116,7 @@ int paychan_validate_payment(paychan_client *c, const paychan_payment_headers *h
     return rc;
 }
 
-/* A CamelCase name for the codes of paychan.h, else the spec's name. */
+/* A CamelCase name for the codes of paychan.h, else the protocol's name. */
 static const char *code_name(int code)
 {
     switch (code) {
@@ -146,6 +146,42 @@ static json_t *message_json(const char *msg)
     return json_string(clean);
 }
 
+int paychan_error_is_payment_fault(const paychan_error *err)
+{
+    if (!err || err->http_status >= 500)
+        return 0;
+    switch (err->code) {
+    case PC_ERR_TERMINATED:
+    case PC_ERR_ONLY_PROVIDER: /* the Mediator pays another provider */
+    case PC_ERR_ONLY_CONSUMER:
+    case PC_ERR_TOKEN_SIGNATURE:
+    case PC_ERR_INSUFFICIENT_FUNDS:
+    case PC_ERR_UNKNOWN_TOKEN_ID:
+    case PC_ERR_COUNT_USED:
+    case PC_ERR_TERMS_MISMATCH:
+    case PC_ERR_INVALID_ARGUMENT: /* a malformed x-pay-* header */
+    case PC_ERR_NOT_A_PARTY:
+    case PAYCHAN_E_PAYMENT_MISSING:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+const char *paychan_error_public_message(const paychan_error *err)
+{
+    if (!err || err->code == 0)
+        return "payment required";
+    if (paychan_error_is_payment_fault(err))
+        return err->message[0] ? err->message : pc_error_code_meaning(err->code);
+    switch (err->code) {
+    case PAYCHAN_E_SERVER_DOWN: return "the provider's Payment Server is unreachable";
+    case PAYCHAN_E_SERVER_TIMEOUT: return "the provider's Payment Server did not answer in time";
+    case PC_ERR_NODE: return "the provider's Ethereum node is unreachable";
+    default: return "the provider could not check the payment";
+    }
+}
+
 char *paychan_payment_required_body(const paychan_client *c, const paychan_error *why)
 {
     static const paychan_error missing = {PAYCHAN_E_PAYMENT_MISSING, 0, "payment required"};
@@ -167,8 +203,7 @@ char *paychan_payment_required_body(const paychan_client *c, const paychan_error
         pthread_mutex_unlock(lock);
     }
     json_t *body = json_pack("{s:s, s:i, s:o, s:o}", "name", code_name(w->code), "code", w->code,
-                             "message", message_json(w->message[0] ? w->message
-                                                                   : "payment required"),
+                             "message", message_json(paychan_error_public_message(w)),
                              "terms", terms);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);

@@ -89,7 +89,7 @@ int pc_abi_word_bytes32(const uint8_t *data, size_t len, size_t index, uint8_t o
 
 /* ---- revert data ----------------------------------------------------------
  * The Mediator reverts with custom errors whose FIRST parameter is
- * `uint16 code` (spec §4) followed by optional static metadata words, e.g.
+ * `uint16 code` (docs/protocol.md §4) followed by optional static metadata words, e.g.
  * RedemptionTimeoutNotPassed(uint16,uint256,uint256) = (30, timeoutAt, now).
  * Solidity itself reverts with Error(string) (require with a message) or
  * Panic(uint256) (assert, overflow, ...). */

@@ -1,5 +1,5 @@
 /* eip712.h: EIP-712 hashing, signing and signer recovery of the protocol's
- * payment token (spec §2):
+ * payment token (docs/protocol.md §2):
  *
  *   domain  EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)
  *           with name "Mediator", version "1", the chain id and the Mediator address

@@ -1,4 +1,4 @@
-/* error.h: the error codes of the protocol (spec §4) and an error value that
+/* error.h: the error codes of the protocol (docs/protocol.md §4) and an error value that
  * carries a code plus a human-readable message through every layer.
  *
  * Functions that can fail for reasons a caller must report take a
@@ -60,7 +60,7 @@ int pc_error_set(pc_error *err, int code, const char *fmt, ...)
 /* Resets *err (if not NULL) to PC_OK with an empty message. */
 void pc_error_clear(pc_error *err);
 
-/* Short fixed description of a protocol code (spec §4), "unknown error" for others. */
+/* Short fixed description of a protocol code (docs/protocol.md §4), "unknown error" for others. */
 const char *pc_error_code_meaning(int code);
 
 /* A CamelCase name of the code for JSON error answers ("TokenSignatureInvalid"). */

@@ -1,5 +1,5 @@
 /* request_auth.h: what a microservice signs to authenticate a call to its
- * Payment Server (spec §3), shared by the server (checking), libpaychan, the
+ * Payment Server (docs/protocol.md §3), shared by the server (checking), libpaychan, the
  * test client and the benchmarks. The signed text is
  *
  *   GET:  sender + target                         (original, unstamped scheme)
@@ -17,7 +17,7 @@
  * Also our extension, the request MAC (header x-pay-mac instead of
  * x-pay-signature, always with x-pay-timestamp): HMAC-SHA256 over the same
  * text, keyed with a key derived from the service's secret key. The
- * service and its Payment Server both hold that key (spec §3), so the MAC
+ * service and its Payment Server both hold that key (docs/protocol.md §3), so the MAC
  * proves the same as the signature, with the same replay protection, for
  * ~1 µs instead of a signature (~27 µs) on the client and a recovery
  * (~43 µs) on the server per call.

@@ -1,6 +1,6 @@
 /* mediator.c: see mediator.h. Transactions go through pc_wallet (simulate,
  * sign, send, follow); reverts are decoded against the contract's custom
- * errors, whose first parameter is always the spec's error code. */
+ * errors, whose first parameter is always the protocol's error code. */
 #include "mediator/mediator.h"
 
 #include <stdio.h>

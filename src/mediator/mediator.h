@@ -1,7 +1,7 @@
-/* mediator.h: the typed C binding of the Mediator contract (spec §6).
+/* mediator.h: the typed C binding of the Mediator contract (docs/protocol.md §6).
  *
  * Every state-changing function is first simulated (eth_estimateGas) so that
- * a call the contract would reject costs no gas and fails with the spec's
+ * a call the contract would reject costs no gas and fails with the protocol's
  * error code decoded from the contract's custom error; then it is signed by
  * the given wallet, sent, and followed to its receipt.
  *
@@ -70,7 +70,7 @@ pc_u256 pc_mediator_random_token_id(void);
 int pc_mediator_init_code(const pc_mediator_terms *terms, const pc_u256 *initial_token_id,
                           pc_bytes *code);
 
-/* ---- transactions (spec §6) ---------------------------------------------------- */
+/* ---- transactions (docs/protocol.md §6) ---------------------------------------------------- */
 
 /* Consumer: adds `amount` wei to the consumer funds. */
 int pc_mediator_deposit(pc_wallet *consumer, const pc_address *mediator, const pc_u256 *amount,

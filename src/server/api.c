@@ -31,7 +31,7 @@ static unsigned status_of(int code)
     }
 }
 
-/* Answers err as the spec's error object; metadata (stolen) may be NULL. */
+/* Answers err as the protocol's error object; metadata (stolen) may be NULL. */
 void api_fail(call *c, const pc_error *err, json_t *metadata)
 {
     json_t *body = json_pack("{sssiss}", "name", pc_error_code_name(err->code), "code",
@@ -181,56 +181,152 @@ void api_changed(call *c)
 
 /* ---- routing ------------------------------------------------------------------------------ */
 
-/* Splits "/contracts/M/rest" into c->mediator and c->rest: 0, or the
- * error code (404 shape, or a malformed address). */
-static int split_contract_path(call *c, const char *path)
+/* Wrappers giving every endpoint the same shape (route.run). */
+static void run_deposit(call *c)
 {
-    const char *m = path + strlen("/contracts/");
-    const char *slash = strchr(m, '/');
-    char text[64];
-    size_t n = slash ? (size_t)(slash - m) : 0;
-    if (!slash || n >= sizeof(text))
-        return PC_ERR_NOT_FOUND;
-    memcpy(text, m, n);
-    text[n] = '\0';
-    if (pc_address_parse(text, &c->mediator) != 0)
-        return PC_ERR_INVALID_ARGUMENT;
-    c->rest = slash + 1;
+    api_deposit(c, c->amount);
+}
+
+static void run_status(call *c)
+{
+    api_status(c->s, c->req, c->answer);
+}
+
+static void run_visualizer(call *c)
+{
+    pc_static_serve(c->s->cfg->visualizer_dir, pc_http_path(c->req) + strlen("/visualizer/"),
+                    c->answer);
+}
+
+/* Loop forms (on_loop below): the Mediator must be registered in the role
+ * the endpoint acts in (one server may serve both ends) and cached. */
+static int loop_view(call *c, pc_mediator_role role, pc_mediator_view *v)
+{
+    return pc_payment_is_registered(c->s, &c->mediator, role) &&
+           pc_chain_cache_peek(c->s->cache, &c->mediator, v);
+}
+
+static pc_http_step create_on_loop(call *c)
+{
+    pc_mediator_view v;
+    return loop_view(c, PC_ROLE_CONSUMER, &v) ? api_create_on_loop(c, &v) : PC_HTTP_BLOCKS;
+}
+
+static pc_http_step validate_on_loop(call *c)
+{
+    pc_mediator_view v;
+    return loop_view(c, PC_ROLE_PROVIDER, &v) ? api_validate_on_loop(c, &v) : PC_HTTP_BLOCKS;
+}
+
+/* The several-Mediators form of createSignatureHeaders, when every
+ * Mediator is cached and registered. */
+static pc_http_step many_on_loop(call *c)
+{
+    pc_address m[API_MANY_MAX];
+    pc_mediator_view v[API_MANY_MAX];
+    size_t n;
+    if (api_param_mediators(c, 0, m, &n) != 0)
+        return PC_HTTP_BLOCKS; /* a worker answers the error */
+    for (size_t i = 0; i < n; i++)
+        if (!pc_payment_is_registered(c->s, &m[i], PC_ROLE_CONSUMER) ||
+            !pc_chain_cache_peek(c->s->cache, &m[i], &v[i]))
+            return PC_HTTP_BLOCKS;
+    return api_create_many_on_loop(c, m, v, n);
+}
+
+/* A served route: its public description (api.h) and how it runs. */
+typedef struct route {
+    pc_api_route info;
+    void (*run)(call *c);                /* on a worker, after authentication */
+    pc_http_step (*on_loop)(call *c);    /* NULL: always on a worker */
+} route;
+
+/* Every route paychand serves: the router below and pc_api_routes (and so
+ * docs/openapi.yaml's test) read this one table. Templates: "{mediator}"
+ * and "{amount}" match one path segment; a final "{file}" the rest. */
+static const route routes[] = {
+    {{"/status", 0, 0}, run_status, NULL},
+    {{"/visualizer/{file}", 0, 1}, run_visualizer, NULL},
+    {{"/useService", 1, 0}, api_use_service, NULL},
+    {{"/createSignatureHeaders", 1, 0}, api_create_signature_headers_many, many_on_loop},
+    {{"/contracts/{mediator}/deposit/{amount}", 1, 0}, run_deposit, NULL},
+    {{"/contracts/{mediator}/createSignatureHeaders", 1, 0}, api_create_signature_headers,
+     create_on_loop},
+    {{"/contracts/{mediator}/validateToken", 1, 0}, api_validate_token, validate_on_loop},
+    {{"/contracts/{mediator}/redeemToken", 1, 0}, api_redeem_token, NULL},
+    {{"/contracts/{mediator}/payout", 1, 0}, api_payout, NULL},
+    {{"/contracts/{mediator}/terminate", 1, 0}, api_terminate, NULL},
+    {{"/contracts/{mediator}/terminationStatus", 1, 0}, api_termination_status, NULL},
+    {{"/contracts/{mediator}/funds", 1, 0}, api_funds, NULL},
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+const char *const pc_api_methods[] = {"GET", "POST", NULL};
+
+static int method_served(const char *method)
+{
+    for (size_t i = 0; pc_api_methods[i]; i++)
+        if (strcmp(method, pc_api_methods[i]) == 0)
+            return 1;
     return 0;
 }
 
-/* split_contract_path, answering its failure; 0 or -1. */
-static int parse_contract_path(call *c, const char *path)
+const pc_api_route *pc_api_route_at(size_t i)
 {
-    int code = split_contract_path(c, path);
-    if (code == PC_ERR_NOT_FOUND)
-        api_fail_code(c, code, "no such endpoint");
-    else if (code)
-        api_fail_code(c, code, "the Mediator in the path is not an address");
-    return code ? -1 : 0;
+    return i < N_ROUTES ? &routes[i].info : NULL;
 }
 
-static void route_contract(call *c)
+/* Matches path against a template segment by segment; the variable
+ * segments' text goes to c (mediator text, amount). 1 on a match. */
+static int match(const char *tmpl, const char *path, const char **mediator, call *c)
 {
-    const char *r = c->rest;
-    if (strncmp(r, "deposit/", 8) == 0 && !strchr(r + 8, '/'))
-        api_deposit(c, r + 8);
-    else if (strcmp(r, "createSignatureHeaders") == 0)
-        api_create_signature_headers(c);
-    else if (strcmp(r, "validateToken") == 0)
-        api_validate_token(c);
-    else if (strcmp(r, "redeemToken") == 0)
-        api_redeem_token(c);
-    else if (strcmp(r, "payout") == 0)
-        api_payout(c);
-    else if (strcmp(r, "terminate") == 0)
-        api_terminate(c);
-    else if (strcmp(r, "terminationStatus") == 0)
-        api_termination_status(c);
-    else if (strcmp(r, "funds") == 0)
-        api_funds(c);
-    else
-        api_fail_code(c, PC_ERR_NOT_FOUND, "no such endpoint");
+    *mediator = NULL;
+    while (*tmpl) {
+        if (strcmp(tmpl, "{file}") == 0) /* the rest, slashes included; "" is the index */
+            return 1;
+        if (!*path)
+            return 0;
+        if (*tmpl == '{') {
+            const char *name = tmpl + 1;
+            size_t n = strcspn(path, "/");
+            if (n == 0)
+                return 0;
+            if (strncmp(name, "mediator}", 9) == 0)
+                *mediator = path;
+            else
+                c->amount = path; /* "{amount}": the last segment, read up to its end */
+            tmpl = strchr(tmpl, '}') + 1;
+            path += n;
+        } else if (*tmpl++ != *path++) {
+            return 0;
+        }
+    }
+    return *path == '\0';
+}
+
+/* The route serving path (NULL: none), with the Mediator's text in *mediator. */
+static const route *find_route(call *c, const char *path, const char **mediator)
+{
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        if (routes[i].info.needs_visualizer && !c->s->cfg->visualizer_dir)
+            continue;
+        if (match(routes[i].info.path, path, mediator, c))
+            return &routes[i];
+    }
+    *mediator = NULL;
+    return NULL;
+}
+
+/* The Mediator segment (up to the next '/') into c->mediator: 0 or -1. */
+static int parse_mediator(call *c, const char *text)
+{
+    char buf[64];
+    size_t n = strcspn(text, "/");
+    if (n >= sizeof buf)
+        return -1;
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+    return pc_address_parse(buf, &c->mediator);
 }
 
 int api_authenticate(call *c)
@@ -254,75 +350,39 @@ int api_authenticate(call *c)
     return -1;
 }
 
-/* The several-Mediators form of createSignatureHeaders, when every
- * Mediator is cached and registered. */
-static pc_http_step many_on_loop(call *c)
-{
-    pc_address m[API_MANY_MAX];
-    pc_mediator_view v[API_MANY_MAX];
-    size_t n;
-    if (api_param_mediators(c, 0, m, &n) != 0)
-        return PC_HTTP_BLOCKS; /* a worker answers the error */
-    for (size_t i = 0; i < n; i++)
-        if (!pc_payment_is_registered(c->s, &m[i], PC_ROLE_CONSUMER) ||
-            !pc_chain_cache_peek(c->s->cache, &m[i], &v[i]))
-            return PC_HTTP_BLOCKS;
-    return api_create_many_on_loop(c, m, v, n);
-}
-
 /* On an event loop: the per-request endpoints when nothing they need can
  * block (see api_loop.c); everything else goes to a worker, before any
  * side effect (authentication claims the request's nonce). */
 static pc_http_step on_loop(call *c, const char *path)
 {
-    pc_mediator_view v;
+    const char *mediator;
     if (!c->s->nonces || !pc_store_async_is_nonblocking(c->s->store))
         return PC_HTTP_BLOCKS;
-    if (strcmp(path, "/createSignatureHeaders") == 0)
-        return many_on_loop(c);
-    if (strncmp(path, "/contracts/", 11) != 0 || split_contract_path(c, path) != 0)
+    const route *r = find_route(c, path, &mediator);
+    if (!r || !r->on_loop || (mediator && parse_mediator(c, mediator) != 0))
         return PC_HTTP_BLOCKS;
-    /* the role the endpoint acts in: registered in that role (we may serve both ends) */
-    int create = strcmp(c->rest, "createSignatureHeaders") == 0;
-    if ((!create && strcmp(c->rest, "validateToken") != 0) ||
-        !pc_payment_is_registered(c->s, &c->mediator, create ? PC_ROLE_CONSUMER : PC_ROLE_PROVIDER) ||
-        !pc_chain_cache_peek(c->s->cache, &c->mediator, &v))
-        return PC_HTTP_BLOCKS;
-    return create ? api_create_on_loop(c, &v) : api_validate_on_loop(c, &v);
+    return r->on_loop(c);
 }
 
 pc_http_step pc_api_handle(void *ctx, pc_http_request *req, pc_http_answer *answer)
 {
     call c = {.s = ctx, .req = req, .answer = answer};
-    const char *method = pc_http_method(req), *path = pc_http_path(req);
-    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
+    const char *method = pc_http_method(req), *path = pc_http_path(req), *mediator;
+    if (!method_served(method)) {
         api_fail_code(&c, PC_ERR_NOT_FOUND, "only GET and POST are served");
         answer->status = 405;
         return PC_HTTP_ANSWERED;
     }
     if (pc_http_on_loop(req))
         return on_loop(&c, path);
-    if (strcmp(path, "/status") == 0) {
-        api_status(c.s, req, answer);
-        return PC_HTTP_ANSWERED;
-    }
-    if (c.s->cfg->visualizer_dir && strncmp(path, "/visualizer/", 12) == 0) {
-        pc_static_serve(c.s->cfg->visualizer_dir, path + 12, answer);
-        return PC_HTTP_ANSWERED;
-    }
-    int is_contract = strncmp(path, "/contracts/", 11) == 0;
-    int is_many = strcmp(path, "/createSignatureHeaders") == 0;
-    if (!is_contract && !is_many && strcmp(path, "/useService") != 0) {
+    const route *r = find_route(&c, path, &mediator);
+    if (!r)
         api_fail_code(&c, PC_ERR_NOT_FOUND, "no such endpoint");
-        return PC_HTTP_ANSWERED;
-    }
-    if (api_authenticate(&c) != 0)
-        return PC_HTTP_ANSWERED;
-    if (is_many)
-        api_create_signature_headers_many(&c);
-    else if (!is_contract)
-        api_use_service(&c);
-    else if (parse_contract_path(&c, path) == 0)
-        route_contract(&c);
+    else if (r->info.authenticated && api_authenticate(&c) != 0)
+        ; /* answered */
+    else if (mediator && parse_mediator(&c, mediator) != 0)
+        api_fail_code(&c, PC_ERR_INVALID_ARGUMENT, "the Mediator in the path is not an address");
+    else
+        r->run(&c);
     return PC_HTTP_ANSWERED;
 }

@@ -1,13 +1,31 @@
-/* api.h: the REST API of spec §4 on top of http.h: routing, request
+/* api.h: the REST API of docs/protocol.md §4 on top of http.h: routing, request
  * authentication (auth.h), parameter parsing, the endpoints, and errors as
- * JSON {"name", "code", "message", "metadata"?} with the spec's statuses
+ * JSON {"name", "code", "message", "metadata"?} with the protocol's statuses
  * (412 protocol, 500 chain or internal, 503 node unreachable; 400 for a
  * malformed parameter, 404 for an unknown path). */
 #ifndef PAYCHAN_SERVER_API_H
 #define PAYCHAN_SERVER_API_H
 
+#include <stddef.h>
+
 #include "server/http.h"
 #include "server/server.h"
+
+/* One route of the REST API, as the router matches it. */
+typedef struct pc_api_route {
+    const char *path;     /* template: "/contracts/{mediator}/funds"; "{x}" is one path
+                             segment, a final "{file}" the rest of the path */
+    int authenticated;    /* 1: the caller authenticates (docs/protocol.md §3) */
+    int needs_visualizer; /* 1: served only with --visualizer */
+} pc_api_route;
+
+/* The methods every route answers, NULL-terminated (others: 405). */
+extern const char *const pc_api_methods[];
+
+/* The i-th route of the router's own table (GET and POST each), NULL past
+ * the last: the one source of the served routes (docs/openapi.yaml is
+ * checked against it). */
+const pc_api_route *pc_api_route_at(size_t i);
 
 /* The pc_http_handler of paychand; ctx is the pc_server. On an event loop
  * it serves createSignatureHeaders and validateToken itself when nothing

@@ -1,4 +1,4 @@
-/* api_endpoints.c: the endpoints of spec §4, one function each. Answers and
+/* api_endpoints.c: the endpoints of docs/protocol.md §4, one function each. Answers and
  * parameters go through api_internal.h; the protocol work through
  * payments.h (per request) and the Mediator binding (transactions). */
 #include <stdio.h>
@@ -147,13 +147,17 @@ void api_use_service(call *c)
 void api_deposit(call *c, const char *amount_text)
 {
     pc_mediator_view v;
-    pc_u256 amount, threshold = {{0}};
+    pc_u256 amount, threshold = {{0}}, top_up;
     pc_error err;
     if (pc_u256_parse(amount_text, &amount) != 0 || pc_u256_is_zero(&amount)) {
         api_fail_code(c, PC_ERR_INVALID_ARGUMENT, "the amount must be a positive integer (wei)");
         return;
     }
-    if (api_param_u256(c, "autoFundingThreshold", "0", &threshold) != 0)
+    /* autoFundingAmount (our extension): what the automatic top-ups deposit,
+     * when it is not this deposit's amount (libpaychan tops up by the
+     * difference to its funding, and wants the funding remembered) */
+    if (api_param_u256(c, "autoFundingThreshold", "0", &threshold) != 0 ||
+        api_param_u256(c, "autoFundingAmount", amount_text, &top_up) != 0)
         return;
     pc_wallet *w = api_caller_view(c, &v);
     if (!w)
@@ -172,7 +176,7 @@ void api_deposit(call *c, const char *amount_text)
                                           &found, &err) != 0))
         rc = -1;
     if (rc == 0 && found) {
-        rec.deposit_amount = amount;
+        rec.deposit_amount = top_up;
         rec.funding_threshold = threshold;
         rc = pc_store_put_mediator(c->s->store, &rec, &err);
     }
@@ -187,7 +191,7 @@ json_t *api_headers_json(const pc_payment_headers *h)
     char sig[PC_SIGNATURE_HEX_LEN], count[24];
     pc_signature_to_hex(&h->signature, sig);
     snprintf(count, sizeof(count), "%llu", (unsigned long long)h->request_count);
-    /* header values: decimal numbers, lowercase 0x-hex addresses (spec §2) */
+    /* header values: decimal numbers, lowercase 0x-hex addresses (docs/protocol.md §2) */
     return json_pack("{sososossss}", "x-pay-sender", api_address_json(&h->sender),
                      "x-pay-mediator", api_address_json(&h->mediator), "x-pay-token-id",
                      api_u256_json(&h->token_id), "x-pay-req-count", count, "x-pay-signature",

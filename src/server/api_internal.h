@@ -18,7 +18,7 @@ typedef struct call {
     pc_http_answer *answer;
     pc_address caller;   /* the authenticated service */
     pc_address mediator; /* M of /contracts/M/... */
-    const char *rest;    /* the path after /contracts/M/ */
+    const char *amount;  /* the {amount} segment of /contracts/M/deposit/{amount} */
 } call;
 
 /* Answers err (HTTP status by code) with metadata (stolen; may be NULL). */
@@ -42,7 +42,7 @@ int api_param_bool(call *c, const char *name, int *out);
  * c->mediator in *v; NULL after answering the error. */
 pc_wallet *api_caller_view(call *c, pc_mediator_view *v);
 
-/* Authenticates the request (spec §3) into c->caller: 0, or -1 after
+/* Authenticates the request (docs/protocol.md §3) into c->caller: 0, or -1 after
  * answering the error. */
 int api_authenticate(call *c);
 
@@ -68,7 +68,7 @@ int api_param_mediators(call *c, int answer, pc_address out[API_MANY_MAX], size_
 /* Marks c->mediator's cached state stale after our own transaction. */
 void api_changed(call *c);
 
-/* The endpoints (spec §4). */
+/* The endpoints (docs/protocol.md §4). */
 void api_status(pc_server *s, const pc_http_request *req, pc_http_answer *answer);
 void api_use_service(call *c);
 void api_deposit(call *c, const char *amount);

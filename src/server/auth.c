@@ -93,7 +93,7 @@ static int signed_by(pc_server *s, const uint8_t digest[32], const pc_signature 
 
 /* The signature covers the call: the digest of request_auth.h or, for an
  * unstamped call (GET only, when allowed), the original client's static
- * digest (spec §3). */
+ * digest (protocol §3). */
 static int signature_valid(pc_server *s, const pc_auth_request *r, const pc_signature *sig,
                            const pc_address *claimed)
 {

@@ -1,4 +1,4 @@
-/* auth.h: authenticating a microservice to its Payment Server (spec §3).
+/* auth.h: authenticating a microservice to its Payment Server (docs/protocol.md §3).
  *
  * A call carries x-pay-sender (the service's address) and x-pay-signature:
  * the service's raw ECDSA signature over the digest of core/request_auth.h,
@@ -13,7 +13,7 @@
  * Redis, in Redis for all of them. A POST always needs the timestamp.
  *
  * The original, unstamped scheme (GET only) is accepted only when
- * configured (--allow-unstamped-auth), and then in both forms of spec §3:
+ * configured (--allow-unstamped-auth), and then in both forms of protocol §3:
  * the UTF-8 digest and the static per-sender digest the prototype's client
  * library really signs. Neither is protected against replays.
  *

@@ -1,12 +1,12 @@
 /* chain_cache.h: what the Payment Server knows about Mediators on chain,
- * kept off the request path (spec §5).
+ * kept off the request path (docs/protocol.md §5).
  *
  * Terms are immutable: read once, checked to be our genuine contract
  * (pc_mediator_verify_code) and kept for good. Mutable state (active and
  * soon-expiring token id, funds, termination) is cached for at most
- * min(tokenRedemptionTimeout / 2, terminationTimeout / 4), the bound the
- * spec allows because every change on a Mediator takes effect only after a
- * grace period. A refresher thread re-reads each entry when half of that
+ * min(tokenRedemptionTimeout / 2, terminationTimeout / 4), the bound
+ * docs/protocol.md §5 allows because every change on a Mediator takes
+ * effect only after a grace period. A refresher thread re-reads each entry when half of that
  * age has passed, so in the steady state no request waits on the node; a
  * request waits only on a Mediator's first use or when refreshing failed.
  * Concurrent misses for one Mediator make one node call, not many.

@@ -64,7 +64,7 @@ static const opt_spec options[] = {
     {"store", K_STORE, OFF(store), 0, 0, NULL, "BACKEND", "sqlite",
      "storage backend: sqlite, redis or memory (memory: for tests only)"},
     {"data-dir", K_STRING, OFF(data_dir), 0, 0, NULL, "DIR", "./paychan-data",
-     "directory of the SQLite database"},
+     "directory of the SQLite database (created with its parents, mode 0700)"},
     {"redis-host", K_STRING, OFF(redis_host), 0, 0, "REDIS_HOST", "HOST", "127.0.0.1",
      "Redis host (store redis)"},
     {"redis-port", K_PORT, OFF(redis_port), 1, 65535, "REDIS_PORT", "PORT", "6379",
@@ -99,7 +99,7 @@ static const opt_spec options[] = {
     {"log-level", K_LOG_LEVEL, OFF(log_level), 0, 0, NULL, "LEVEL", "info",
      "error, warn, info or debug (logs go to stderr)"},
     {"visualizer", K_STRING, OFF(visualizer_dir), 0, 0, NULL, "DIR", NULL,
-     "serve the static visualizer in DIR at /visualizer/ (none: not served)"},
+     "serve the static visualizer in DIR at /visualizer/ (none: not served; DIR must exist)"},
     {"http-mode", K_HTTP_MODE, OFF(http_mode), 0, 0, NULL, "MODE", "pool",
      "pool (event loops serve the per-request endpoints, a few worker threads\n"
      "      the rest) or threads (one thread per connection)"},

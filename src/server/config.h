@@ -52,7 +52,7 @@ typedef struct pc_config {
     pc_account_config accounts[PC_CONFIG_MAX_ACCOUNTS]; /* --account KEYSTORE:PASSWORDFILE */
     size_t n_accounts;
     int dev_mode;               /* --dev: allows --dev-key HEX (raw keys) */
-    int allow_unstamped_auth;   /* --allow-unstamped-auth: accept the original scheme of spec §3 */
+    int allow_unstamped_auth;   /* --allow-unstamped-auth: the original scheme (protocol §3) */
     int auth_window_s;          /* --auth-window SECONDS; default 60 */
     int duty_interval_ms;       /* --duty-interval MS; default 2000 */
     uint64_t redeem_after_s;    /* --redeem-after SECONDS: redeem tokens older than this; default 3600 */

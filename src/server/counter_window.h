@@ -1,4 +1,4 @@
-/* counter_window.h: the out-of-order request-count rule of spec §5 step 7
+/* counter_window.h: the out-of-order request-count rule of docs/protocol.md §5 step 7
  * as a small fixed-size value, shared by every storage backend (the Redis
  * backend runs the same rule in Lua; tests check both agree).
  *

@@ -1,4 +1,4 @@
-/* duties.h: the Payment Server's background duties (spec §7), run by one
+/* duties.h: the Payment Server's background duties (docs/protocol.md §7), run by one
  * timer thread every cfg->duty_interval_ms for every Mediator record in the
  * store (a Mediator served in both roles has two records, so both duties):
  *

@@ -57,7 +57,7 @@ struct pc_http_request {
     void *then_arg;
     size_t body_len;       /* bytes received so far */
     int body_too_large;
-    pc_bytes body;         /* the body as received (signed, spec §3) */
+    pc_bytes body;         /* the body as received (signed, protocol §3) */
     json_t *params;        /* query and body, decoded once complete (params.h) */
     int params_parsed;
     pc_http_answer answer; /* pool: the worker's answer, until sent */

@@ -2,10 +2,11 @@
  * alike, in one of two modes:
  *  - threads: one thread per connection (MHD's own mode);
  *  - pool: one epoll event loop per core (a daemon each, sharing the port
- *    through SO_REUSEPORT: see ../shared/notes/measured-here.md for why not
- *    MHD's thread pool). The handler runs on the loop when it can answer
- *    without blocking, or suspend the connection while another thread
- *    finishes (the hot endpoints wait for their durable write this way);
+ *    through SO_REUSEPORT, not MHD's thread pool: in 4 of 11 measured runs
+ *    the pool put all 32 connections on one worker). The handler runs on
+ *    the loop when it can answer without blocking, or suspend the
+ *    connection while another thread finishes (the hot endpoints wait for
+ *    their durable write this way);
  *    otherwise the request is taken off its loop (connection suspended) and
  *    run by a fixed pool of worker threads, which may block. Few threads
  *    compete for the cores however many connections are open.
@@ -105,7 +106,7 @@ const char *pc_http_method(const pc_http_request *req);
 const char *pc_http_path(const pc_http_request *req);
 
 /* The request target exactly as sent: path and query string, undecoded
- * (what clients sign, spec §3). */
+ * (what clients sign, docs/protocol.md §3). */
 const char *pc_http_target(const pc_http_request *req);
 
 /* A parameter (query argument, or field of the POST body), or NULL. */

@@ -1,4 +1,4 @@
-/* nonce_cache.h: request signatures already used (spec §3 replay
+/* nonce_cache.h: request signatures already used (docs/protocol.md §3 replay
  * protection), in memory, for a single paychand instance. Sharded so
  * request threads rarely meet on a lock; entries expire with their
  * timestamp's window, so memory stays bounded by the request rate times the

@@ -1,4 +1,4 @@
-/* params.h: a request's parameters (spec §4), decoded strictly from the
+/* params.h: a request's parameters (protocol §4), decoded strictly from the
  * query string and a POST body into one JSON object, name -> string.
  *
  * Why strict, and why here: a parameter that is present but cannot be

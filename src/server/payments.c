@@ -118,7 +118,7 @@ int pc_payment_create(pc_server *s, const pc_address *consumer, const pc_address
     return pc_payment_create_finish(s, out, err);
 }
 
-/* ---- provider side (spec §5, in order) -------------------------------------------------- */
+/* ---- provider side (protocol §5, in order) ---------------------------------------------- */
 
 static int check_signature(pc_server *s, const pc_payment_headers *t, pc_error *err)
 {
@@ -185,7 +185,7 @@ int pc_payment_count_outcome(const pc_payment_headers *t, pc_count_verdict verdi
                         (unsigned long long)t->request_count);
 }
 
-/* Steps 1-2 of spec §5: the count and the signature; the signature first,
+/* Steps 1-2 of docs/protocol.md §5: the count and the signature; the signature first,
  * so a forged token costs one recovery and no chain read. */
 static int check_token_itself(pc_server *s, const pc_payment_headers *t, pc_error *err)
 {

@@ -1,4 +1,4 @@
-/* payments.h: the protocol's per-request work (spec §2, §5): a consumer's
+/* payments.h: the protocol's per-request work (docs/protocol.md §2, §5): a consumer's
  * Payment Server creating the payment headers of the next request, and a
  * provider's validating them. Both run on request threads, in parallel;
  * the chain is read only through the chain cache and the only serialised
@@ -14,7 +14,7 @@
 #include "server/chain_cache.h"
 #include "server/server.h"
 
-/* The five x-pay-* headers of spec §2 for one request. */
+/* The five x-pay-* headers of docs/protocol.md §2 for one request. */
 typedef struct pc_payment_headers {
     pc_address sender;   /* the consumer */
     pc_address mediator;
@@ -45,9 +45,9 @@ typedef struct pc_payment_terms {
     uint64_t token_redemption_timeout;
 } pc_payment_terms;
 
-/* Provider side: checks `token` in the order of spec §5 and records its
+/* Provider side: checks `token` in the order of docs/protocol.md §5 and records its
  * count durably before returning 0. `provider` is the calling service.
- * On failure err->code is the spec's code; *metadata (may be NULL) receives
+ * On failure err->code is the protocol's code; *metadata (may be NULL) receives
  * a new JSON object for the codes that carry some (36: tokenID, 37:
  * actualCount), else stays NULL. */
 int pc_payment_validate(pc_server *s, const pc_address *provider, const pc_payment_headers *token,

@@ -34,6 +34,51 @@ static int connect_node(pc_server *s, pc_error *err)
     return 0;
 }
 
+/* mkdir -p with mode 0700 for every directory it creates (existing ones are
+ * left as they are): a fresh machine's --data-dir /var/lib/x/y should not
+ * need a separate mkdir. */
+static int make_dirs(const char *dir, pc_error *err)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof(path))
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "--data-dir: empty or too long");
+    memcpy(path, dir, n + 1);
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return pc_error_set(err, PC_ERR_INVALID_ARGUMENT,
+                                "cannot create the data directory %s (at %s): %s", dir, path,
+                                strerror(errno));
+        *p = c;
+        if (!c)
+            break;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "--data-dir %s is not a directory", dir);
+    return 0;
+}
+
+/* --visualizer names a directory that exists: a typo would otherwise only
+ * show up as 404s at /visualizer/. */
+static int check_visualizer(const pc_config *cfg, pc_error *err)
+{
+    struct stat st;
+    if (!cfg->visualizer_dir)
+        return 0;
+    if (stat(cfg->visualizer_dir, &st) != 0)
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "--visualizer %s: %s",
+                            cfg->visualizer_dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "--visualizer %s: not a directory",
+                            cfg->visualizer_dir);
+    return 0;
+}
+
 static int open_store(pc_server *s, pc_error *err)
 {
     char path[4096];
@@ -43,9 +88,8 @@ static int open_store(pc_server *s, pc_error *err)
                           .redis_prefix = s->cfg->redis_prefix,
                           .redis_accept_data_loss = s->cfg->redis_accept_data_loss};
     if (s->cfg->store == PC_STORE_SQLITE) {
-        if (mkdir(s->cfg->data_dir, 0700) != 0 && errno != EEXIST)
-            return pc_error_set(err, PC_ERR_INTERNAL, "cannot create the data directory %s: %s",
-                                s->cfg->data_dir, strerror(errno));
+        if (make_dirs(s->cfg->data_dir, err) != 0)
+            return -1;
         snprintf(path, sizeof(path), "%s/paychan.sqlite", s->cfg->data_dir);
         o.sqlite_path = path;
     }
@@ -89,7 +133,7 @@ int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err)
     clock_gettime(CLOCK_REALTIME, &now);
     s->started_at_us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
     pthread_mutex_init(&s->known_lock, NULL);
-    if (connect_node(s, err) != 0 ||
+    if (check_visualizer(cfg, err) != 0 || connect_node(s, err) != 0 ||
         !(s->accounts = pc_accounts_load(cfg, s->rpc, s->secp, s->chain_id, err)) ||
         open_store(s, err) != 0 || open_nonces(s, err) != 0 || !(s->cache = pc_chain_cache_create(s->rpc, NULL, err)) ||
         !(s->duties = pc_duties_start(s, err)) ||

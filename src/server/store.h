@@ -94,7 +94,7 @@ typedef enum pc_count_verdict {
  * it exactly (the Redis backend's Lua scripts compute with doubles). */
 #define PC_STORE_COUNT_MAX ((uint64_t)9007199254740991)
 
-/* Atomically applies the counter rule of spec §5 step 7 to `count` of
+/* Atomically applies the counter rule of docs/protocol.md §5 step 7 to `count` of
  * (mediator, token_id) (see counter_window.h) and, if it becomes the new
  * highest, stores `sig` with it. *highest receives the highest count after
  * the call. Durable on return when the verdict is an acceptance.

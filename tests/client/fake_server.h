@@ -24,7 +24,7 @@ typedef struct fake_request {
 } fake_request;
 
 /* Starts a server; NULL on failure. Requests no reply matches get 404
- * with the spec's error object (code 404). */
+ * with the protocol's error object (code 404). */
 fake_server *fake_start(void);
 
 /* "http://127.0.0.1:PORT" (owned by f). */

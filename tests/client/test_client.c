@@ -1,8 +1,8 @@
 /* libpaychan without a chain: configuration, reading the x-pay-* headers of a
  * request, the 402 body, and what the library sends to a (fake) Payment
- * Server: targets and queries exactly as spec §4 names them, every call
+ * Server: targets and queries exactly as docs/protocol.md §4 names them, every call
  * authenticated (by default with the request MAC, checked with the MAC key
- * of the service's key; or signed as spec §3 says, checked by recovering
+ * of the service's key; or signed as docs/protocol.md §3 says, checked by recovering
  * the signer), distinct stamps for identical calls, keep-alive
  * connections, many threads. */
 #include <pthread.h>
@@ -207,7 +207,7 @@ static void test_read_headers_too_long(void **state)
     paychan_payment_headers h;
     paychan_error err;
     assert_int_equal(paychan_read_payment_headers(get_header, &in, &h, &err), -1);
-    assert_int_equal(err.code, 300); /* malformed input (spec §4) */
+    assert_int_equal(err.code, 300); /* malformed input (docs/protocol.md §4) */
     assert_non_null(strstr(err.message, PAYCHAN_HEADER_REQ_COUNT));
 }
 
@@ -292,7 +292,7 @@ static void expect_mac(const fake_request *r)
 }
 
 /* Request i was authenticated by the client: with the request MAC, or
- * signed as spec §3 says (recovering the signature over sha256(sender +
+ * signed as docs/protocol.md §3 says (recovering the signature over sha256(sender +
  * target + "\n" + timestamp) gives its address). */
 static void expect_signed(fake_server *f, size_t i, const char *address, const char *target)
 {
@@ -395,7 +395,7 @@ static void test_consumer_calls(void **state)
     fake_reply(f, "/useService", 200, "{\"mediatorAddress\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"}", 0);
     fake_reply(f, "/contracts/" MEDIATOR "/deposit/", 200, "{}", 0);
     fake_reply(f, "/contracts/" MEDIATOR "/funds", 200,
-               "{\"serviceConsumerFunds\":\"4999\",\"serviceProviderFunds\":\"0\"}", 0);
+               "{\"serviceConsumerFunds\":\"999\",\"serviceProviderFunds\":\"0\"}", 0);
     fake_reply(f, "/contracts/" MEDIATOR "/createSignatureHeaders", 200, HEADERS_JSON, 0);
     paychan_client *c = client_for(fake_url(f));
     paychan_error err;
@@ -414,7 +414,9 @@ static void test_consumer_calls(void **state)
         fail_msg("init: %d %s", err.code, err.message);
     assert_string_equal(paychan_target_mediator(c, "random"), MEDIATOR);
     assert_string_equal(paychan_target_mediator(c, "plain"), MEDIATOR);
-    /* "plain" has no funding: no deposit; "random" (reused) holds less than its funding */
+    /* "plain" has no funding: no deposit; "random" (reused) holds less than its
+     * threshold: topped up by the difference to its funding, and paychand told the
+     * funding for its own top-ups */
     assert_int_equal(fake_request_count(f), 4);
     expect_signed(f, 0, DEV_ADDR_0,
                   "/useService?serviceProvider=" DEV_ADDR_1 "&costPerRequest=1000000000"
@@ -422,7 +424,8 @@ static void test_consumer_calls(void **state)
                   "&allowReuseExistingMediator=true");
     expect_signed(f, 1, DEV_ADDR_0, "/contracts/" MEDIATOR "/funds");
     expect_signed(f, 2, DEV_ADDR_0,
-                  "/contracts/" MEDIATOR "/deposit/5000000000000000?autoFundingThreshold=1000");
+                  "/contracts/" MEDIATOR "/deposit/4999999999999001?autoFundingThreshold=1000"
+                  "&autoFundingAmount=5000000000000000");
     expect_signed(f, 3, DEV_ADDR_0,
                   "/useService?serviceProvider=" DEV_ADDR_1 "&costPerRequest=1"
                   "&terminationTimeout=3600&tokenRedemptionTimeout=3600");

@@ -74,6 +74,62 @@ static void test_init(void **state)
     assert_string_equal(pc_itest_dec(&st.consumer_funds), FUNDING);
 }
 
+/* Funding is a target balance with a top-up threshold (issue 10, point 8):
+ * after a redemption took the consumer funds below the threshold, init
+ * tops them up by the difference to the funding, not by the whole funding
+ * again; above the threshold it deposits nothing. A threshold above the
+ * funding is refused. */
+static void test_init_tops_up_the_difference(void **state)
+{
+    chain_test *t = *state;
+    paychan_error err;
+    /* 0.5 finney per request, 1 finney funding, top up below 0.6 finney; a 2 s grace period */
+    paychan_target_config target = {.name = "topup", .provider = t->it->sender[IT_PROVIDER],
+                                     .funding_wei = FUNDING,
+                                     .auto_funding_threshold_wei = "600000000000000",
+                                     .cost_per_request_wei = "500000000000000",
+                                     .termination_timeout_s = 100, .token_redemption_timeout_s = 2,
+                                     .reuse_existing_mediator = 1};
+    paychan_target_config bad = target;
+    bad.name = "bad";
+    bad.auto_funding_threshold_wei = "1000000000000001";
+    assert_int_equal(paychan_add_target(t->consumer, &bad, &err), -1);
+    assert_int_equal(err.code, PAYCHAN_E_CONFIG);
+    assert_int_equal(paychan_add_target(t->consumer, &target, &err), 0);
+    if (paychan_init(t->consumer, &err) != 0)
+        fail_msg("init: %d %s", err.code, err.message);
+    pc_address m;
+    pc_mediator_state st;
+    assert_int_equal(pc_address_parse(paychan_target_mediator(t->consumer, "topup"), &m), 0);
+    pc_itest_state(t->it, &m, &st);
+    assert_string_equal(pc_itest_dec(&st.consumer_funds), FUNDING);
+
+    /* one paid request, redeemed by the provider's Payment Server: 0.5 finney left */
+    paychan_client *provider = client_of(t->it, t->it->provider_server, IT_PROVIDER);
+    static const paychan_provider_terms terms = {"1000", 100, 2};
+    paychan_payment_headers h;
+    assert_int_equal(paychan_set_provider_terms(provider, &terms, &err), 0);
+    if (paychan_sign_request(t->consumer, "topup", &h, &err) != 0 ||
+        paychan_validate_payment(provider, &h, &err) != 0 ||
+        paychan_redeem(provider, pc_itest_addr(&m), &err) != 0)
+        fail_msg("pay and redeem: %d %s", err.code, err.message);
+    assert_int_equal(pc_itest_wait_events(t->it, &m, PC_MEDIATOR_TOKEN_REDEEMED, 1, 60000, NULL), 1);
+    pc_itest_state(t->it, &m, &st);
+    assert_string_equal(pc_itest_dec(&st.consumer_funds), "500000000000000");
+
+    /* below the threshold: topped up by 0.5 finney to the funding (it was 1.5 finney) */
+    if (paychan_init(t->consumer, &err) != 0)
+        fail_msg("init again: %d %s", err.code, err.message);
+    pc_itest_state(t->it, &m, &st);
+    assert_string_equal(pc_itest_dec(&st.consumer_funds), FUNDING);
+    assert_int_equal(pc_itest_count_events(t->it, &m, PC_MEDIATOR_DEPOSITED, NULL), 2);
+    /* at the funding: nothing more */
+    if (paychan_init(t->consumer, &err) != 0)
+        fail_msg("init a third time: %d %s", err.code, err.message);
+    assert_int_equal(pc_itest_count_events(t->it, &m, PC_MEDIATOR_DEPOSITED, NULL), 2);
+    paychan_client_destroy(provider);
+}
+
 /* ---- consumer signs, provider validates -------------------------------------------------------- */
 
 static const char *header_of(void *ctx, const char *name)
@@ -276,6 +332,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init),
+        cmocka_unit_test(test_init_tops_up_the_difference),
         cmocka_unit_test(test_sign_and_validate),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_admin),

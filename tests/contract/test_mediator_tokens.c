@@ -196,7 +196,7 @@ static void redeem_calldata(uint64_t count, uint64_t v, const pc_signature *sig,
     assert_int_equal(pc_abi_append_bytes32(out, sig->s), 0);
 }
 
-/* The contract takes v as 27/28 or 0/1 (spec §2) and nothing else. */
+/* The contract takes v as 27/28 or 0/1 (docs/protocol.md §2) and nothing else. */
 static void test_v_forms(void **state)
 {
     pc_test_chain *c = *state;

@@ -1,4 +1,4 @@
-// The request headers of the original prototype's client library (spec §3),
+// The request headers of the original prototype's client library (protocol §3),
 // made independently of our C: for each target, what that library sends on
 // an unstamped call. It signs sha256(toBuffer(sender + target)) with
 // ethereumjs-util 5.1.1, whose toBuffer reads a "0x"-prefixed string as hex

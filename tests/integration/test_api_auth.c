@@ -1,11 +1,11 @@
-/* Integration: request authentication of paychand (spec §3) over real HTTP:
+/* Integration: request authentication of paychand (docs/protocol.md §3) over real HTTP:
  * the timestamped scheme (window, replays, fractions of a second, both
  * spellings of v), every refusal with its code (200 bad signature, 201
  * missing signature, 202 missing sender, 203 unknown account, 204 stale or
  * malformed timestamp, 205 replayed, 206 unstamped while not allowed) on
  * every authenticated endpoint, and the original unstamped scheme accepted
  * only by a server started with --allow-unstamped-auth: in both forms of
- * spec §3, the second checked with headers made by an independent
+ * protocol §3, the second checked with headers made by an independent
  * implementation (Node and ethers, original_client_sign.mjs), and said so
  * in the log and /status. A POST's body, Content-Type and method are
  * signed: a swapped body or a GET's signature never authorizes a POST. */
@@ -345,7 +345,7 @@ static void test_unstamped_allowed(void **state)
 /* Regression (issue 9, point 4): the signature covered the target but not
  * a POST's body, so a signature over /useService deployed towards whatever
  * serviceProvider the body named. A POST signs its method, Content-Type and
- * body digest (spec §3): a swapped body, a body signed under another type,
+ * body digest (protocol §3): a swapped body, a body signed under another type,
  * or a GET's signature (never used) on a POST are refused with 200, by
  * signature and by MAC, and nothing is deployed; correctly signed POSTs work. */
 static void test_post_body_signed(void **state)
@@ -434,7 +434,7 @@ static json_t *original_client_headers(const pc_itest *t, int who, const char *c
 }
 
 /* Regression (issue 9, point 6): the prototype's client library signs a
- * static per-sender digest (spec §3), which no server accepted, so the
+ * static per-sender digest (protocol §3), which no server accepted, so the
  * original client could not authenticate. With --allow-unstamped-auth its
  * headers, made by Node and ethers, are accepted for targets of both
  * parities; a strict server still answers 206; the mode says in /status

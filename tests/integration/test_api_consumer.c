@@ -1,5 +1,5 @@
 /* Integration: the consumer's side of paychand's API over real HTTP against a
- * real anvil (spec §3, §4): /status, useService (defaults, terms, reuse of a
+ * real anvil (docs/protocol.md §3, §4): /status, useService (defaults, terms, reuse of a
  * live Mediator), deposit, createSignatureHeaders (counts 1, 2, 3 ..., atomic
  * under concurrent calls, signatures the chain accepts, reset to 1 when the
  * active token id changes), the read endpoints and GET/POST alike. */

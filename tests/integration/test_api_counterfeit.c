@@ -1,4 +1,4 @@
-/* Integration: contracts that pose as Mediators (spec §5: the provider
+/* Integration: contracts that pose as Mediators (docs/protocol.md §5: the provider
  * trusts a Mediator's funds only if it is our contract). A consumer can
  * deploy, with init code of its own, a contract whose runtime code is
  * byte-for-byte a genuine Mediator's (same terms in its immutables) but

@@ -1,4 +1,4 @@
-/* Integration: paychand's background duties (spec §7) and the endpoints that
+/* Integration: paychand's background duties (docs/protocol.md §7) and the endpoints that
  * move money, against a real anvil, with short real timeouts (the servers
  * compare chain timestamps with their wall clock, so the chain's time is
  * never moved): the two-phase redemption finished by the provider's timer

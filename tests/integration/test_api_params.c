@@ -1,4 +1,4 @@
-/* Integration: bad input to paychand's API over real HTTP (spec §4: "bad
+/* Integration: bad input to paychand's API over real HTTP (docs/protocol.md §4: "bad
  * input of any kind is answered with a clear error, never a crash or a
  * hang"): every malformed or missing parameter of every endpoint is
  * answered 400 with code 300 and a message naming the parameter; requests
@@ -184,7 +184,7 @@ typedef struct refused {
 } refused;
 
 /* Well-formed requests the server cannot act on: terms the Mediator would
- * refuse, and an address that holds no Mediator. Each must get the spec's
+ * refuse, and an address that holds no Mediator. Each must get the protocol's
  * error object with a 4xx status: the caller's mistake, not a fault of the
  * server or the node (500/503 would tell the client to retry). */
 static const refused bad_terms[] = {

@@ -1,5 +1,5 @@
 /* Integration: several paychand instances of one team sharing one real
- * Redis (spec §5 step 7, issue: "concurrent validations of the same count on
+ * Redis (docs/protocol.md §5 step 7, issue: "concurrent validations of the same count on
  * both instances accept it exactly once"): two provider instances receiving
  * the same counts concurrently, two consumer instances taking counts of one
  * Mediator, state seen across instances, and acknowledged counts surviving a

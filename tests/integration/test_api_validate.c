@@ -1,4 +1,4 @@
-/* Integration: validateToken on the provider's paychand (spec §5) over real
+/* Integration: validateToken on the provider's paychand (docs/protocol.md §5) over real
  * HTTP against a real anvil, with tokens made by the consumer's paychand
  * (createSignatureHeaders) or forged in the test: in-order and out-of-order
  * counts, every refusal with its code and metadata, the order of the checks,
@@ -120,7 +120,7 @@ static void test_out_of_order_counts(void **state)
     expect_replay(t, &tok[6], 100);
 }
 
-/* ---- refusals, one per check of spec §5 ------------------------------------------------------ */
+/* ---- refusals, one per check of protocol §5 -------------------------------------------------- */
 
 static void test_forged_signature(void **state)
 {
@@ -252,7 +252,7 @@ static void test_insufficient_funds(void **state)
     expect_refused(t, IT_PROVIDER, &tok, &TERMS, PC_ERR_INSUFFICIENT_FUNDS);
 }
 
-/* Several failures at once answer the first in the order of spec §5:
+/* Several failures at once answer the first in the order of docs/protocol.md §5:
  * signature 4 < caller 2 < terms 38 < token id 36 < funds 34 < count 37. */
 static void test_order_of_checks(void **state)
 {

@@ -1,11 +1,11 @@
 /* test_network_paid.c: the example network with payment (the seed's
- * scenario c, spec §8) end to end, real processes over real HTTP: anvil,
+ * scenario c, docs/protocol.md §8) end to end, real processes over real HTTP: anvil,
  * the providers' and PublicService's paychand, and the three services
  * (tests/support/network.h). The tests run in order on one network:
  *
  *  1. /init deploys and funds both Mediators; 50 /action calls all succeed,
  *     and each provider counts 50 paid requests through its Mediator.
- *  2. persistence-service refuses, with 402, the spec's code and its terms,
+ *  2. persistence-service refuses, with 402, the protocol's code and its terms,
  *     a request without payment or without a signature (604), a forged
  *     token and a stranger's token (4), replayed tokens (37), an unknown
  *     token id (36), a count beyond the deposit (34) and a token made for
@@ -41,7 +41,7 @@
 #define N_ACTIONS 50
 #define N_MORE_ACTIONS 5
 #define N_REFUSALS 9 /* test_refusals' requests */
-#define FUNDING_WEI 5000000000000000ULL /* 5 finney per Mediator (spec §8) */
+#define FUNDING_WEI 5000000000000000ULL /* 5 finney per Mediator (docs/protocol.md §8) */
 #define EVENT_DEADLINE_MS 90000         /* a few seconds normally; room for a loaded CI machine */
 #define LOG_LINES 40
 
@@ -154,7 +154,7 @@ static void send_token(int p, const pc_itest_token *tok, pc_test_reply *r)
     pc_test_network_get(net, (pc_net_service)p, headers, r, "%s", providers[p].service_path);
 }
 
-/* The answer is the 402 of spec §2 with `code` and provider p's terms. */
+/* The answer is the 402 of docs/protocol.md §2 with `code` and provider p's terms. */
 static void expect_refusal_at(int p, pc_test_reply *r, long code, const char *what,
                               const char *file, int line)
 {

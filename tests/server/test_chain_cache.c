@@ -1,5 +1,5 @@
 /* The chain-state cache against a real anvil: one node read for many
- * concurrent misses, no reads while fresh, the age bound of spec §5,
+ * concurrent misses, no reads while fresh, the age bound of docs/protocol.md §5,
  * refresh ahead of expiry by the background thread, and refusal of
  * addresses that hold no genuine Mediator. */
 #include <setjmp.h>

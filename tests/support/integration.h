@@ -113,7 +113,7 @@ pc_test_client *pc_itest_client(pc_itest *t, const pc_test_paychand *p, int who)
 #define it_expect_ok(r) pc_itest_expect_ok_at((r), __FILE__, __LINE__)
 json_t *pc_itest_expect_ok_at(const pc_test_reply *r, const char *file, int line);
 
-/* The answer is HTTP `status` with the spec's error object carrying `code`,
+/* The answer is HTTP `status` with the protocol's error object carrying `code`,
  * a non-empty "message" and "name". */
 #define it_expect_error(r, status, code) \
     pc_itest_expect_error_at((r), (status), (code), __FILE__, __LINE__)

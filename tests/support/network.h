@@ -1,4 +1,4 @@
-/* network.h (test support): the example network of spec §8 with payment
+/* network.h (test support): the example network of docs/protocol.md §8 with payment
  * (the seed's scenario c) started for real for one test program, on free
  * ports:
  *

@@ -1,6 +1,6 @@
 /* payclient.h (test support): a small HTTP client of paychand's REST API
- * (spec §4) over libcurl, for the integration tests. It authenticates each
- * request as a microservice does (spec §3):
+ * (docs/protocol.md §4) over libcurl, for the integration tests. It authenticates each
+ * request as a microservice does (docs/protocol.md §3):
  *
  *   x-pay-sender     the service's address, lowercase 0x-hex
  *   x-pay-timestamp  unix seconds with a fraction ("1764457272.000042"),
@@ -104,7 +104,7 @@ void pc_test_reply_free(pc_test_reply *r);
 /* A string member of the body, or NULL. */
 const char *pc_test_reply_string(const pc_test_reply *r, const char *key);
 
-/* The body's "code" member (the spec's error code), or -1 if there is none. */
+/* The body's "code" member (the protocol's error code), or -1 if there is none. */
 long pc_test_reply_code(const pc_test_reply *r);
 
 /* A fresh timestamp text: unix seconds `offset` from now, with a fraction

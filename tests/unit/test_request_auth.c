@@ -1,4 +1,4 @@
-/* The bytes a service signs to authenticate a call (spec §3), checked
+/* The bytes a service signs to authenticate a call (docs/protocol.md §3), checked
  * against digests computed independently with ethers' sha256, and a
  * signature that recovers to the signer; the request MAC extension against
  * values computed with Python's hmac module (and openssl dgst -mac HMAC). */
@@ -54,7 +54,7 @@ static void test_post_digest(void **state)
     assert_int_equal(pc_request_auth_digest(SENDER, "/useService", NULL, &body, d), -1);
 }
 
-/* The original client's static digest (spec §3): the sender's 20 bytes for
+/* The original client's static digest (protocol §3): the sender's 20 bytes for
  * an even-length text without "0x", "0" and its first 39 digits for an odd
  * one, whatever the target. Expected from Python's hashlib. */
 static void test_legacy_digest(void **state)

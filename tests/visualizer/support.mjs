@@ -90,7 +90,7 @@ export async function deployMediator(consumer, provider, { tokenId, cost, termin
   return c;
 }
 
-/** The consumer's EIP-712 PaymentToken signature (spec §2) as { v, r, s }. */
+/** The consumer's EIP-712 PaymentToken signature (docs/protocol.md §2) as { v, r, s }. */
 export async function signToken(consumer, mediatorAddress, chainId, tokenId, requestCount) {
   const sig = await consumer.signTypedData(
     { name: 'Mediator', version: '1', chainId, verifyingContract: mediatorAddress },

@@ -1,4 +1,4 @@
-// The protocol error codes of spec §4 (docs: shared spec, "Errors ... Codes") with their meaning,
+// The protocol error codes of docs/protocol.md §4.4 with their meaning,
 // plus the codes the Mediator contract added for failure kinds the table does not name.
 // Plain data, shared by the page and its node unit tests.
 
@@ -24,6 +24,7 @@ export const ERROR_CODES = Object.freeze({
   100: 'transaction failed or could not be confirmed',
   101: 'Ethereum node unreachable or answered with an error',
   102: 'ether transfer failed (code added by the Mediator contract)',
+  103: 'the count cannot be made durable now (Redis no longer persists every write); nothing was issued or recorded, retry later',
   200: 'request signature invalid',
   201: 'request signature missing',
   202: 'sender header missing',

@@ -71,7 +71,7 @@ export function decodeLog(log) {
 
 /**
  * Decodes revert data of a failed Mediator call. Returns { name, code, meaning, args } for a
- * Mediator custom error (code = its first parameter, the spec code), { name: 'Error', message }
+ * Mediator custom error (code = its first parameter, the protocol code), { name: 'Error', message }
  * for a Solidity revert string, or null when the data is empty or unknown.
  */
 export function decodeRevert(data) {

@@ -77,7 +77,7 @@ test('the event filter names exactly the seven Mediator events', () => {
   assert.deepEqual([...EVENT_TOPICS].sort(), sigs.map((s) => id(s)).sort());
 });
 
-test('custom errors decode to the spec code and its meaning', () => {
+test('custom errors decode to the protocol code and its meaning', () => {
   const only = decodeRevert(concat([selector('OnlyServiceProvider(uint16)'), coder.encode(['uint16'], [2])]));
   assert.deepEqual([only.name, only.code, only.meaning], ['OnlyServiceProvider', 2, 'only the provider may do this']);
   const late = decodeRevert(concat([selector('RedemptionTimeoutNotPassed(uint16,uint256,uint256)'), coder.encode(['uint16', 'uint256', 'uint256'], [30, 500, 480])]));
