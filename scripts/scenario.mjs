@@ -216,6 +216,13 @@ async function start(name, { detach, noBuild, buildOnly }) {
   if (s.chain && !buildOnly && !(await portFree(chainPort()))) die(`port ${chainPort()} (chain) is in use`);
   if (!noBuild) build(s);
   if (buildOnly) return;
+  // A scenario that owns its dev chain starts a fresh chain, so the Payment Servers' data of an
+  // earlier run would name Mediators that do not exist on it (paychand refuses a store recorded on
+  // another chain): start clean. The ports were free, so nothing of an earlier run is running.
+  if (s.chain && existsSync(runDir(name))) {
+    rmSync(runDir(name), { recursive: true, force: true });
+    console.log(`fresh dev chain: removed the earlier run's data in ${shortPath(runDir(name))}`);
+  }
   mkdirSync(runDir(name), { recursive: true });
   console.log(`scenario ${name}: ${s.description}`);
   try {
