@@ -123,10 +123,7 @@ static int teardown(void **state)
 
 int main(int argc, char **argv)
 {
-    if (!(store = pc_itest_backend_arg(argc, argv, "sqlite redis")))
-        return 2;
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_store_of_another_chain_refused),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_store_of_another_chain_refused)};
+    store = pc_itest_backend_arg(argc, argv, "sqlite redis");
+    return store ? cmocka_run_group_tests(tests, setup, teardown) : 2;
 }
