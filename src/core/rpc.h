@@ -86,6 +86,10 @@ int pc_rpc_get_code(pc_rpc *rpc, const pc_address *addr, pc_bytes *code, pc_erro
 /* Timestamp (unix seconds) of the latest block: the clock contracts see. */
 int pc_rpc_get_block_timestamp(pc_rpc *rpc, uint64_t *timestamp, pc_error *err);
 
+/* The hash of block `number` (eth_getBlockByNumber). Block 0's, the genesis
+ * hash, tells two chains with the same chain id apart (e.g. two dev chains). */
+int pc_rpc_get_block_hash(pc_rpc *rpc, uint64_t number, uint8_t hash[32], pc_error *err);
+
 /* eth_getTransactionCount(addr, block_tag); block_tag is "latest",
  * "pending", ... (NULL = "latest"). */
 int pc_rpc_get_transaction_count(pc_rpc *rpc, const pc_address *addr, const char *block_tag,

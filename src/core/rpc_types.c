@@ -194,17 +194,35 @@ int pc_rpc_get_code(pc_rpc *rpc, const pc_address *addr, pc_bytes *code, pc_erro
 }
 
 /* eth_getBlockByNumber("latest", false): the block header as an object. */
-static int latest_block(pc_rpc *rpc, json_t **block, pc_error *err)
+/* eth_getBlockByNumber(tag, false): the block header as a JSON object. */
+static int block_by_tag(pc_rpc *rpc, json_t *tag, json_t **block, pc_error *err)
 {
-    json_t *params = json_pack("[sb]", "latest", 0);
+    json_t *params = tag ? json_pack("[ob]", tag, 0) : NULL;
     if (!params)
         return pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
     if (pc_rpc_call(rpc, "eth_getBlockByNumber", params, block, err) != 0)
         return -1;
     if (!json_is_object(*block)) {
         json_decref(*block);
-        return pc_rpc_node_error(rpc, "eth_getBlockByNumber", err, "no latest block");
+        return pc_rpc_node_error(rpc, "eth_getBlockByNumber", err, "no such block");
     }
+    return 0;
+}
+
+static int latest_block(pc_rpc *rpc, json_t **block, pc_error *err)
+{
+    return block_by_tag(rpc, json_string("latest"), block, err);
+}
+
+int pc_rpc_get_block_hash(pc_rpc *rpc, uint64_t number, uint8_t hash[32], pc_error *err)
+{
+    json_t *block;
+    if (block_by_tag(rpc, quantity_json(number), &block, err) != 0)
+        return -1;
+    int ret = parse_hash(json_object_get(block, "hash"), hash);
+    json_decref(block);
+    if (ret != 0)
+        return pc_rpc_node_error(rpc, "eth_getBlockByNumber", err, "bad block hash");
     return 0;
 }
 

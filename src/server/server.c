@@ -93,9 +93,13 @@ static int open_store(pc_server *s, pc_error *err)
         snprintf(path, sizeof(path), "%s/paychan.sqlite", s->cfg->data_dir);
         o.sqlite_path = path;
     }
-    if (!(s->store = pc_store_open(&o, err)))
-        return -1;
-    /* Mediators of an earlier run: the duties resume them from here */
+    s->store = pc_store_open(&o, err);
+    return s->store ? 0 : -1;
+}
+
+/* The Mediators of an earlier run: the duties resume them from here. */
+static int load_known(pc_server *s, pc_error *err)
+{
     pc_mediator_record *recs = NULL;
     size_t n = 0;
     if (pc_store_list_mediators(s->store, &recs, &n, err) != 0)
@@ -104,6 +108,56 @@ static int open_store(pc_server *s, pc_error *err)
         pc_address_set_add(&s->known[recs[i].role - 1], &recs[i].mediator);
     free(recs);
     PC_LOG_I("storage %s: %zu Mediators to resume", pc_store_describe(s->store), n);
+    return 0;
+}
+
+/* Says, after a chain identity mismatch, whose data the store holds and
+ * the ways out (the message of pc_store_check_chain_identity is short). */
+static void explain_other_chain(const pc_server *s, const pc_chain_identity *stored,
+                                const uint8_t genesis[32])
+{
+    const pc_config *cfg = s->cfg;
+    int redis = cfg->store == PC_STORE_REDIS;
+    char was[67], is[67], where[4200];
+    pc_hex_encode(stored->genesis_hash, 32, was);
+    pc_hex_encode(genesis, 32, is);
+    if (redis)
+        snprintf(where, sizeof where, "the keys %s* on Redis %s:%d", cfg->redis_prefix,
+                 cfg->redis_host, cfg->redis_port);
+    else
+        snprintf(where, sizeof where, "%s/paychan.sqlite*", cfg->data_dir);
+    PC_LOG_E("the data in %s belongs to chain %llu with genesis block %s; the node %s is chain "
+             "%llu with genesis block %s: another chain (e.g. a dev chain started afresh), on "
+             "which the stored Mediators do not exist",
+             pc_store_describe(s->store), (unsigned long long)stored->chain_id, was, cfg->node_url,
+             (unsigned long long)s->chain_id, is);
+    PC_LOG_E("what to do: point --node-url at a node of chain %llu with that genesis block; or "
+             "give this chain its own store (another %s); or, if the old chain is gone for good, "
+             "remove %s (its Mediators and unredeemed tokens are then forgotten)",
+             (unsigned long long)stored->chain_id, redis ? "--redis-prefix" : "--data-dir", where);
+}
+
+/* Refuses a store whose data belongs to another chain than the node's; an
+ * empty store adopts the node's chain. Needs the node to answer (genesis
+ * block) and the store to be open. */
+static int check_chain_identity(pc_server *s, pc_error *err)
+{
+    uint8_t genesis[32];
+    pc_chain_identity stored;
+    int adopted = 0;
+    pc_error e = {0};
+    if (pc_rpc_get_block_hash(s->rpc, 0, genesis, err) != 0)
+        return -1;
+    if (pc_store_check_chain_identity(s->store, s->chain_id, genesis, &stored, &adopted, &e) != 0) {
+        if (e.code == PC_ERR_NODE) /* a mismatch, not a storage fault */
+            explain_other_chain(s, &stored, genesis);
+        if (err)
+            *err = e;
+        return -1;
+    }
+    if (adopted)
+        PC_LOG_I("storage %s: recorded as the data of chain %llu", pc_store_describe(s->store),
+                 (unsigned long long)s->chain_id);
     return 0;
 }
 
@@ -135,7 +189,8 @@ int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err)
     pthread_mutex_init(&s->known_lock, NULL);
     if (check_visualizer(cfg, err) != 0 || connect_node(s, err) != 0 ||
         !(s->accounts = pc_accounts_load(cfg, s->rpc, s->secp, s->chain_id, err)) ||
-        open_store(s, err) != 0 || open_nonces(s, err) != 0 || !(s->cache = pc_chain_cache_create(s->rpc, NULL, err)) ||
+        open_store(s, err) != 0 || check_chain_identity(s, err) != 0 ||
+        load_known(s, err) != 0 || open_nonces(s, err) != 0 || !(s->cache = pc_chain_cache_create(s->rpc, NULL, err)) ||
         !(s->duties = pc_duties_start(s, err)) ||
         start_http(s, err) != 0) {
         pc_server_stop(s);

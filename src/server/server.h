@@ -1,7 +1,8 @@
 /* server.h: the Payment Server's parts, wired together. One pc_server per
  * paychand process; every module receives it instead of reaching for
  * globals. Start-up order: node (chain id check) -> accounts -> store ->
- * chain cache -> duties -> HTTP; shutdown is the reverse. */
+ * the store's chain identity (chain id + genesis hash) against the node's
+ * -> chain cache -> duties -> HTTP; shutdown is the reverse. */
 #ifndef PAYCHAN_SERVER_SERVER_H
 #define PAYCHAN_SERVER_SERVER_H
 
@@ -39,7 +40,8 @@ typedef struct pc_server {
 } pc_server;
 
 /* Connects to the node (refusing a chain id other than cfg->chain_id),
- * unlocks the accounts, opens the store, starts the cache, the duties
+ * unlocks the accounts, opens the store (refusing one whose data belongs to
+ * another chain, see pc_store_check_chain_identity), starts the cache, the duties
  * timer and the HTTP listener. On failure everything started is stopped
  * again and *err says why. */
 int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err);

@@ -49,6 +49,30 @@ int pc_store_accepts_data_loss(const pc_store *s)
     return s->accepts_data_loss;
 }
 
+int pc_store_check_chain_identity(pc_store *s, uint64_t chain_id, const uint8_t genesis_hash[32],
+                                  pc_chain_identity *stored, int *adopted, pc_error *err)
+{
+    pc_chain_identity node = {.chain_id = chain_id}, have;
+    int took = 0;
+    memcpy(node.genesis_hash, genesis_hash, 32);
+    if (s->ops->claim_chain(s, &node, &have, &took, err) != 0)
+        return -1;
+    if (stored)
+        *stored = have;
+    if (adopted)
+        *adopted = took;
+    if (have.chain_id == node.chain_id && memcmp(have.genesis_hash, node.genesis_hash, 32) == 0)
+        return 0;
+    char was[67], is[67]; /* the first 8 bytes tell chains apart; the caller logs all 32 */
+    pc_hex_encode(have.genesis_hash, 32, was);
+    pc_hex_encode(node.genesis_hash, 32, is);
+    return pc_error_set(err, PC_ERR_NODE,
+                        "the store %s belongs to chain %llu (genesis %.18s...), but the node is "
+                        "on chain %llu (genesis %.18s...)",
+                        s->description, (unsigned long long)have.chain_id, was,
+                        (unsigned long long)node.chain_id, is);
+}
+
 int pc_store_next_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
                         uint64_t *count, pc_error *err)
 {

@@ -74,6 +74,26 @@ int pc_store_durable(const pc_store *s);
  * durable, so no count is acknowledged that a crash could lose. */
 int pc_store_accepts_data_loss(const pc_store *s);
 
+/* ---- the chain the data belongs to ------------------------------------------------ */
+
+/* A chain's identity: its chain id and its genesis block's hash. The chain
+ * id alone does not do: every dev chain is 31337, and a fresh one reuses
+ * the addresses of the last one's Mediators. */
+typedef struct pc_chain_identity {
+    uint64_t chain_id;
+    uint8_t genesis_hash[32];
+} pc_chain_identity;
+
+/* Checks that the store's data belongs to the chain (chain_id,
+ * genesis_hash) of the node; a store that has no chain yet (new, or written
+ * by a paychand before chain identities) adopts this one, durably, and
+ * *adopted (may be NULL) is set to 1. On a mismatch it fails with
+ * PC_ERR_NODE, a message naming both chains, and *stored (may be NULL)
+ * holds the store's chain, so the caller can say what to do. Several
+ * instances sharing a Redis agree: the first one's chain wins. */
+int pc_store_check_chain_identity(pc_store *s, uint64_t chain_id, const uint8_t genesis_hash[32],
+                                  pc_chain_identity *stored, int *adopted, pc_error *err);
+
 /* ---- consumer side ----------------------------------------------------------------- */
 
 /* Atomically increments and returns the request counter of (mediator,

@@ -32,6 +32,10 @@ typedef struct pc_store_ops {
                            pc_error *err);
     int (*claim_nonce)(pc_store *s, const uint8_t nonce[32], uint64_t expires_at, int *fresh,
                        pc_error *err);
+    /* Records *node as the store's chain unless one is recorded (then
+     * *adopted = 0), atomically; *stored receives the recorded one. */
+    int (*claim_chain)(pc_store *s, const pc_chain_identity *node, pc_chain_identity *stored,
+                       int *adopted, pc_error *err);
     /* Optional (NULL: store.c runs the blocking form and calls done). Inputs
      * are the caller's: copy what is needed after returning. */
     /* n at once (token ids big-endian, 32 bytes each), queued together */

@@ -35,6 +35,8 @@ typedef struct memory_store {
     pthread_mutex_t lock;
     mem_map consumer, provider, mediators, nonces;
     unsigned claims_since_sweep;
+    pc_chain_identity chain; /* valid when has_chain */
+    int has_chain;
 } memory_store;
 
 /* ---- a small chained hash map keyed by bytes ------------------------------------- */
@@ -326,6 +328,21 @@ static int mem_claim_nonce(pc_store *s, const uint8_t nonce[32], uint64_t expire
     return e ? 0 : out_of_memory(err);
 }
 
+static int mem_claim_chain(pc_store *s, const pc_chain_identity *node, pc_chain_identity *stored,
+                           int *adopted, pc_error *err)
+{
+    (void)err;
+    memory_store *m = (memory_store *)s;
+    pthread_mutex_lock(&m->lock);
+    *adopted = !m->has_chain;
+    if (!m->has_chain)
+        m->chain = *node;
+    m->has_chain = 1;
+    *stored = m->chain;
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
 static void mem_close(pc_store *s)
 {
     memory_store *m = (memory_store *)s;
@@ -356,6 +373,7 @@ static const pc_store_ops memory_ops = {
     .list_mediators = mem_list_mediators,
     .delete_mediator = mem_delete_mediator,
     .claim_nonce = mem_claim_nonce,
+    .claim_chain = mem_claim_chain,
 };
 
 pc_store *pc_store_memory_open(pc_error *err)

@@ -14,7 +14,9 @@
  * validated), pw:<mediator>:<token id> its ring of seen counts and
  * ids:<mediator> the set of its token ids; med:<mediator>:<role> a record
  * hash and mediators the set of records ("<mediator>:<role>"); nonce:<nonce>;
- * schema the layout version. One server serving both ends of a Mediator thus
+ * schema the layout version; chain the chain the data belongs to, as
+ * "<chain id>:<genesis hash>" (a key a layout 2 store may lack: it is
+ * then adopted, so no layout change). One server serving both ends of a Mediator thus
  * keeps two records and two separate counters per token id.
  *
  * Durability comes from the server's appendonly yes + appendfsync always:
@@ -616,6 +618,45 @@ static int rd_claim_nonce(pc_store *base, const uint8_t nonce[32], uint64_t expi
     return 0;
 }
 
+/* ---- the chain ------------------------------------------------------------------------ */
+
+/* Parses "<chain id>:<genesis hash hex>"; 0 or -1. */
+static int parse_chain(const redisReply *r, pc_chain_identity *id)
+{
+    char *colon = r->type == REDIS_REPLY_STRING ? memchr(r->str, ':', r->len) : NULL;
+    if (!colon || colon == r->str || r->str + r->len - (colon + 1) != 64)
+        return -1;
+    char *end;
+    id->chain_id = strtoull(r->str, &end, 10);
+    return end == colon && pc_hex_decode(colon + 1, id->genesis_hash, 32) == 0 ? 0 : -1;
+}
+
+/* SET NX, then GET: the value never changes once set, so the pair needs no script. */
+static int rd_claim_chain(pc_store *base, const pc_chain_identity *node, pc_chain_identity *stored,
+                          int *adopted, pc_error *err)
+{
+    redis_store *s = (redis_store *)base;
+    char key[KEY_MAX], value[24 + 66];
+    snprintf(key, sizeof key, "%schain", s->prefix);
+    int n = snprintf(value, sizeof value, "%llu:", (unsigned long long)node->chain_id);
+    hex_of(node->genesis_hash, 32, value + n);
+    redisContext *c = take(s, err);
+    if (!c)
+        return -1;
+    const char *set[] = {"SET", key, value, "NX"}, *get[] = {"GET", key};
+    redisReply *r = command(s, c, 4, set, NULL, err);
+    int answered = r != NULL;
+    *adopted = r && r->type == REDIS_REPLY_STATUS; /* "OK"; nil: a chain is recorded */
+    freeReplyObject(r);
+    r = answered ? command(s, c, 2, get, NULL, err) : NULL;
+    give_back(s, c);
+    if (!r)
+        return -1;
+    int ok = parse_chain(r, stored) == 0;
+    freeReplyObject(r);
+    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt %s", key);
+}
+
 /* ---- open and close ------------------------------------------------------------------ */
 
 static void rd_close(pc_store *base)
@@ -640,6 +681,7 @@ static const pc_store_ops redis_ops = {
     .list_mediators = rd_list_mediators,
     .delete_mediator = rd_delete_mediator,
     .claim_nonce = rd_claim_nonce,
+    .claim_chain = rd_claim_chain,
     .durable = rd_durable,
 };
 

@@ -7,9 +7,11 @@
  * wakes their callers (each its own: the callers of the next batch sleep on). Under load many operations share one fsync; a caller
  * still returns only after the commit that contains its operation. The single
  * writer also gives per-key atomicity for free. Reads use a second connection
- * (WAL lets it read the last commit while the writer writes). */
+ * (WAL lets it read the last commit while the writer writes). The schema
+ * and its migrations are in store_sqlite_schema.c. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "server/store_internal.h"
+#include "server/store_sqlite_schema.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -17,35 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUSY_TIMEOUT_MS 5000
 #define NONCE_SWEEP_SECONDS 60
 #define SEEN_BYTES (PC_COUNTER_WINDOW / 8)
-
-/* Schema migrations: entry i brings the schema from version i to i + 1. */
-static const char *const migrations[] = {
-    "CREATE TABLE consumer_counters(mediator BLOB NOT NULL, token_id BLOB NOT NULL,"
-    "  count INTEGER NOT NULL, PRIMARY KEY(mediator, token_id)) WITHOUT ROWID;"
-    "CREATE TABLE provider_counters(mediator BLOB NOT NULL, token_id BLOB NOT NULL,"
-    "  highest INTEGER NOT NULL, seen BLOB NOT NULL, sig BLOB NOT NULL,"
-    "  PRIMARY KEY(mediator, token_id)) WITHOUT ROWID;"
-    "CREATE TABLE mediators(mediator BLOB PRIMARY KEY, role INTEGER NOT NULL,"
-    "  account BLOB NOT NULL, counterparty BLOB NOT NULL, deposit_amount BLOB NOT NULL,"
-    "  funding_threshold BLOB NOT NULL, token_active_since INTEGER NOT NULL,"
-    "  token_id BLOB NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE nonces(nonce BLOB PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX nonces_by_expiry ON nonces(expires_at);",
-    /* 2: one record per (Mediator, role), so one server can be both parties
-     * of a Mediator; the existing records keep their role. */
-    "CREATE TABLE mediators_v2(mediator BLOB NOT NULL, role INTEGER NOT NULL,"
-    "  account BLOB NOT NULL, counterparty BLOB NOT NULL, deposit_amount BLOB NOT NULL,"
-    "  funding_threshold BLOB NOT NULL, token_active_since INTEGER NOT NULL,"
-    "  token_id BLOB NOT NULL, created_at INTEGER NOT NULL,"
-    "  PRIMARY KEY(mediator, role)) WITHOUT ROWID;"
-    "INSERT INTO mediators_v2 SELECT * FROM mediators;"
-    "DROP TABLE mediators;"
-    "ALTER TABLE mediators_v2 RENAME TO mediators;",
-};
-#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* The writer's prepared statements. */
 enum {
@@ -125,22 +100,6 @@ typedef struct sqlite_store {
     sqlite3 *rdb; /* read connection, under rlock */
     pthread_mutex_t rlock;
 } sqlite_store;
-
-static int db_error(pc_error *err, sqlite3 *db, const char *what)
-{
-    return pc_error_set(err, PC_ERR_INTERNAL, "SQLite store: %s: %s", what,
-                        db ? sqlite3_errmsg(db) : "out of memory");
-}
-
-static int exec(sqlite3 *db, const char *sql, pc_error *err)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
-        return 0;
-    pc_error_set(err, PC_ERR_INTERNAL, "SQLite store: %s", msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    return -1;
-}
 
 /* ---- the writer's operations (each runs inside the batch transaction) ------------------- */
 
@@ -297,20 +256,20 @@ static int maybe_sweep_nonces(sqlite_store *s)
  * operations then all fail, since a storage fault is not theirs alone. */
 static int run_batch(sqlite_store *s, write_op *batch, pc_error *err)
 {
-    if (exec(s->wdb, "BEGIN IMMEDIATE", err) != 0)
+    if (pc_sqlite_exec(s->wdb, "BEGIN IMMEDIATE", err) != 0)
         return -1;
     int failed = maybe_sweep_nonces(s);
     for (write_op *op = batch; op && !failed; op = op->next)
         failed = run_op(s, op);
     if (failed) {
-        db_error(err, s->wdb, "write failed");
+        pc_sqlite_error(err, s->wdb, "write failed");
         pc_error ignored;
-        exec(s->wdb, "ROLLBACK", &ignored);
+        pc_sqlite_exec(s->wdb, "ROLLBACK", &ignored);
         return -1;
     }
-    if (exec(s->wdb, "COMMIT", err) != 0) {
+    if (pc_sqlite_exec(s->wdb, "COMMIT", err) != 0) {
         pc_error ignored;
-        exec(s->wdb, "ROLLBACK", &ignored);
+        pc_sqlite_exec(s->wdb, "ROLLBACK", &ignored);
         return -1;
     }
     return 0;
@@ -537,7 +496,7 @@ static sqlite3_stmt *prepare_read(sqlite_store *s, const char *sql, pc_error *er
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->rdb, sql, -1, &st, NULL) != SQLITE_OK) {
-        db_error(err, s->rdb, "read");
+        pc_sqlite_error(err, s->rdb, "read");
         return NULL;
     }
     return st;
@@ -568,7 +527,7 @@ static int sq_best_token(pc_store *base, const pc_address *mediator, const uint8
             if (copy_blob(st, 1, sig, 65) != 0)
                 ret = pc_error_set(err, PC_ERR_INTERNAL, "SQLite store: corrupt signature row");
         } else if (rc != SQLITE_DONE) {
-            ret = db_error(err, s->rdb, "best token");
+            ret = pc_sqlite_error(err, s->rdb, "best token");
         }
         sqlite3_finalize(st);
     }
@@ -623,7 +582,7 @@ static int query_mediators(sqlite_store *s, const char *sql, const pc_address *m
             ret = pc_record_list_push(out, &rec, err);
     }
     if (ret == 0 && rc != SQLITE_DONE)
-        ret = db_error(err, s->rdb, "read Mediators");
+        ret = pc_sqlite_error(err, s->rdb, "read Mediators");
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->rlock);
     return ret;
@@ -654,6 +613,19 @@ static int sq_list_mediators(pc_store *base, pc_mediator_record **recs, size_t *
     *recs = l.items;
     *n = l.n;
     return 0;
+}
+
+/* A one-off write at start-up, on the read connection: the writer's queue
+ * needs no kind of operation for it, and WAL lets the two connections take
+ * turns writing (the busy timeout waits for a batch in progress). */
+static int sq_claim_chain(pc_store *base, const pc_chain_identity *node, pc_chain_identity *stored,
+                          int *adopted, pc_error *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    pthread_mutex_lock(&s->rlock);
+    int ret = pc_sqlite_claim_chain(s->rdb, node, stored, adopted, err);
+    pthread_mutex_unlock(&s->rlock);
+    return ret;
 }
 
 /* ---- open and close ------------------------------------------------------------------ */
@@ -689,63 +661,14 @@ static const pc_store_ops sqlite_ops = {
     .list_mediators = sq_list_mediators,
     .delete_mediator = sq_delete_mediator,
     .claim_nonce = sq_claim_nonce,
+    .claim_chain = sq_claim_chain,
     .next_counts_async = sq_next_counts_async,
     .offer_count_async = sq_offer_count_async,
 };
 
-static int open_connection(const char *path, sqlite3 **db, pc_error *err)
-{
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
-        pc_error_set(err, PC_ERR_INTERNAL, "SQLite store: cannot open %s: %s", path,
-                     *db ? sqlite3_errmsg(*db) : "out of memory");
-        return -1;
-    }
-    sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
-    return exec(*db, "PRAGMA synchronous=FULL", err);
-}
-
-static int schema_version(sqlite3 *db, int *version, pc_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    if (exec(db, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)", err) != 0)
-        return -1;
-    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_version", -1, &st,
-                           NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        return db_error(err, db, "read schema version");
-    }
-    *version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return 0;
-}
-
-/* Brings the schema to SCHEMA_VERSION, one transaction per step. */
-static int migrate(sqlite3 *db, const char *path, pc_error *err)
-{
-    int version = 0;
-    if (schema_version(db, &version, err) != 0)
-        return -1;
-    if (version > SCHEMA_VERSION)
-        return pc_error_set(err, PC_ERR_INTERNAL,
-                            "SQLite store: %s has schema version %d, newer than this paychand (%d)",
-                            path, version, SCHEMA_VERSION);
-    for (; version < SCHEMA_VERSION; version++) {
-        char bump[96];
-        snprintf(bump, sizeof bump, "INSERT INTO schema_version VALUES(%d)", version + 1);
-        pc_error ignored;
-        if (exec(db, "BEGIN IMMEDIATE", err) != 0)
-            return -1;
-        if (exec(db, migrations[version], err) != 0 || exec(db, bump, err) != 0
-            || exec(db, "COMMIT", err) != 0)
-            return exec(db, "ROLLBACK", &ignored), -1;
-    }
-    return 0;
-}
-
 static int open_writer(sqlite_store *s, const char *path, pc_error *err)
 {
-    if (open_connection(path, &s->wdb, err) != 0)
+    if (pc_sqlite_open_connection(path, &s->wdb, err) != 0)
         return -1;
     sqlite3_stmt *st = NULL;
     int wal = sqlite3_prepare_v2(s->wdb, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK
@@ -755,12 +678,12 @@ static int open_writer(sqlite_store *s, const char *path, pc_error *err)
     if (!wal)
         return pc_error_set(err, PC_ERR_INTERNAL, "SQLite store: %s: cannot switch to WAL mode",
                             path);
-    if (migrate(s->wdb, path, err) != 0)
+    if (pc_sqlite_migrate(s->wdb, path, err) != 0)
         return -1;
     for (int i = 0; i < ST_COUNT; i++)
         if (sqlite3_prepare_v3(s->wdb, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
                                NULL) != SQLITE_OK)
-            return db_error(err, s->wdb, "prepare");
+            return pc_sqlite_error(err, s->wdb, "prepare");
     return 0;
 }
 
@@ -777,7 +700,7 @@ pc_store *pc_store_sqlite_open(const pc_store_options *opts, pc_error *err)
     pthread_mutex_init(&s->rlock, NULL);
     pthread_cond_init(&s->work, NULL);
     if (open_writer(s, opts->sqlite_path, err) != 0
-        || open_connection(opts->sqlite_path, &s->rdb, err) != 0) {
+        || pc_sqlite_open_connection(opts->sqlite_path, &s->rdb, err) != 0) {
         sq_close(&s->base);
         return NULL;
     }

@@ -494,6 +494,44 @@ static void test_describe(void **state)
     assert_string_equal(d, want);
 }
 
+/* ---- the chain the data belongs to --------------------------------------------------- */
+
+/* Checks (chain_id, genesis byte g...) against the store; returns the rc. */
+static int check_chain(pc_store *s, uint64_t chain_id, uint8_t g, pc_chain_identity *stored,
+                       int *adopted, pc_error *err)
+{
+    uint8_t genesis[32];
+    memset(genesis, g, sizeof genesis);
+    return pc_store_check_chain_identity(s, chain_id, genesis, stored, adopted, err);
+}
+
+/* An empty store adopts the first chain and refuses every other one, also
+ * after reopening; the refusal names both chains. */
+static void test_chain_identity(void **state)
+{
+    env *e = *state;
+    pc_chain_identity stored;
+    int adopted = 0;
+    pc_error err = {0};
+    assert_int_equal(check_chain(e->store, 31337, 0xaa, &stored, &adopted, &err), 0);
+    assert_int_equal(adopted, 1);
+    assert_int_equal(check_chain(e->store, 31337, 0xaa, &stored, &adopted, &err), 0);
+    assert_int_equal(adopted, 0);
+    if (e->backend != PC_STORE_MEMORY) { /* what was adopted is durable */
+        pc_store_close(e->store);
+        assert_non_null(e->store = open_env(e));
+    }
+    assert_int_equal(check_chain(e->store, 31337, 0xbb, &stored, &adopted, &err), -1);
+    assert_int_equal(err.code, PC_ERR_NODE);
+    assert_int_equal(adopted, 0);
+    assert_int_equal(stored.chain_id, 31337);
+    assert_int_equal(stored.genesis_hash[31], 0xaa);
+    assert_non_null(strstr(err.message, "belongs to chain 31337 (genesis 0xaaaaaaaa"));
+    assert_non_null(strstr(err.message, "the node is on chain 31337 (genesis 0xbbbbbbbb"));
+    assert_int_equal(check_chain(e->store, 1, 0xaa, &stored, &adopted, &err), -1);
+    assert_int_equal(check_chain(e->store, 31337, 0xaa, &stored, &adopted, &err), 0);
+}
+
 /* ---- the asynchronous forms (what paychand's event loops use) ------------------------------ */
 
 #define ASYNC_MAX 64
@@ -607,6 +645,7 @@ static int run_group(const char *name, env *e)
         T(test_both_roles),
         T(test_nonces),
         T(test_describe),
+        T(test_chain_identity),
         T(test_async_forms),
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)

@@ -87,8 +87,9 @@ static int wait_ready(pc_test_anvil *a, uint64_t chain_id)
     return -1;
 }
 
-/* One attempt on one free port: 0 ready, 1 retry with another port, -1 give up. */
-static int start_once(pc_test_anvil *a, const char *chain_id, const char *block_time,
+/* One attempt on one free port: 0 ready, 1 retry with another port, -1 give
+ * up. extra: further arguments, NULL-terminated (at most 4). */
+static int start_once(pc_test_anvil *a, const char *chain_id, char *const *extra,
                       uint64_t chain_id_value)
 {
     int port_value = pc_test_free_port();
@@ -99,13 +100,11 @@ static int start_once(pc_test_anvil *a, const char *chain_id, const char *block_
     char port[16];
     snprintf(port, sizeof port, "%d", port_value);
     snprintf(a->url, sizeof a->url, "http://127.0.0.1:%d", port_value);
-    char *argv[16] = {(char *)anvil_path(), "--silent", "--host", "127.0.0.1", "--port", port,
+    char *argv[17] = {(char *)anvil_path(), "--silent", "--host", "127.0.0.1", "--port", port,
                       "--chain-id", (char *)chain_id, "--mnemonic", PC_TEST_MNEMONIC,
                       "--accounts", "10"};
-    if (block_time) {
-        argv[12] = "--block-time";
-        argv[13] = (char *)block_time;
-    }
+    for (int i = 0; i < 4 && extra[i]; i++)
+        argv[12 + i] = extra[i];
     pc_rpc_options ro = {.connect_timeout_ms = 500};
     pc_error err = {0};
     a->rpc = pc_rpc_create(a->url, &ro, &err); /* short timeouts: only ever local */
@@ -142,9 +141,19 @@ pc_test_anvil *pc_test_anvil_start(const pc_test_anvil_options *opts)
     if (opts)
         o = *opts;
     uint64_t chain_id = o.chain_id ? o.chain_id : 31337;
-    char chain_text[24], block_time[16];
+    char chain_text[24], block_time[16], timestamp[24];
+    char *extra[5] = {0}, **e = extra;
     snprintf(chain_text, sizeof chain_text, "%llu", (unsigned long long)chain_id);
     snprintf(block_time, sizeof block_time, "%u", o.block_time);
+    snprintf(timestamp, sizeof timestamp, "%llu", (unsigned long long)o.genesis_timestamp);
+    if (o.block_time) {
+        *e++ = "--block-time";
+        *e++ = block_time;
+    }
+    if (o.genesis_timestamp) {
+        *e++ = "--timestamp";
+        *e++ = timestamp;
+    }
     if (access(anvil_path(), X_OK) != 0) {
         fprintf(stderr, "anvil binary %s not executable (set PAYCHAN_ANVIL)\n", anvil_path());
         return NULL;
@@ -154,7 +163,7 @@ pc_test_anvil *pc_test_anvil_start(const pc_test_anvil_options *opts)
         return NULL;
     a->pid = -1;
     for (int attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-        int r = start_once(a, chain_text, o.block_time ? block_time : NULL, chain_id);
+        int r = start_once(a, chain_text, extra, chain_id);
         if (r == 0) {
             pc_test_track(a, stop_tracked);
             return a;

@@ -20,6 +20,8 @@ typedef struct pc_test_anvil pc_test_anvil;
 typedef struct pc_test_anvil_options {
     uint64_t chain_id;   /* 0 = 31337 */
     unsigned block_time; /* seconds between blocks; 0 = mine each transaction at once */
+    uint64_t genesis_timestamp; /* unix time of the genesis block (--timestamp); 0 = now. Two
+                                   chains of one chain id differ in their genesis hash */
 } pc_test_anvil_options;
 
 /* The test mnemonic anvil uses. */

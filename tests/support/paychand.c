@@ -32,6 +32,7 @@ struct pc_test_paychand {
     char data_dir[256];
     int own_data_dir;
     char log_path[64];
+    int exit_status; /* how it ended when it exited during start-up */
     char *argv[MAX_ARGS]; /* argv[i] for the port points into port_text */
     char **envp;
     struct pc_test_paychand *next;
@@ -178,6 +179,7 @@ static int wait_ready(pc_test_paychand *p)
         if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
             fprintf(stderr, "%s: paychand exited during start-up (status 0x%x)\n", p->name,
                     status);
+            p->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
             p->pid = -1;
             return 1;
         }
@@ -292,6 +294,29 @@ int pc_test_paychand_restart(pc_test_paychand *p)
     if (p->pid > 0)
         return -1;
     return launch(p, 0);
+}
+
+int pc_test_paychand_set_node_url(pc_test_paychand *p, const char *node_url)
+{
+    char *url = strdup(node_url);
+    if (!url)
+        return -1;
+    free(p->argv[2]); /* build_argv: binary, --node-url, URL, ... */
+    p->argv[2] = url;
+    return 0;
+}
+
+int pc_test_paychand_restart_expect_exit(pc_test_paychand *p)
+{
+    if (p->pid > 0 || (p->pid = spawn(p)) < 0)
+        return -1;
+    int r = wait_ready(p);
+    if (r == 1)
+        return p->exit_status;
+    if (r < 0)
+        pc_test_paychand_kill9(p);
+    fprintf(stderr, "%s: paychand was expected to refuse to start\n", p->name);
+    return -1;
 }
 
 /* ---- logs --------------------------------------------------------------------------- */

@@ -54,6 +54,15 @@ void pc_test_paychand_kill9(pc_test_paychand *p);
  * stop or kill9) and waits until /status answers. Returns 0 or -1. */
 int pc_test_paychand_restart(pc_test_paychand *p);
 
+/* Makes later restarts use node_url as --node-url. Returns 0 or -1. */
+int pc_test_paychand_set_node_url(pc_test_paychand *p, const char *node_url);
+
+/* Starts it again (after stop or kill9) for a start-up that is expected to
+ * fail: waits until the process exits (at most 30 s) and returns its exit
+ * status, or -1 if it served /status instead (it then keeps running) or
+ * did not exit in time (then it is killed). */
+int pc_test_paychand_restart_expect_exit(pc_test_paychand *p);
+
 /* 1 if the log collected so far contains `needle`, else 0. */
 int pc_test_paychand_log_contains(const pc_test_paychand *p, const char *needle);
 
