@@ -24,6 +24,7 @@
 #define MHD_MARGIN 1024   /* connections libmicrohttpd may still count after their close */
 #define TICK_MS 100       /* how often the deadlines are checked */
 #define WARN_EVERY_MS 10000
+#define ADMIT_WAIT_MS 200 /* how long a new connection waits for sheds in flight */
 
 enum { BY_PHASE, BY_ADDR };
 
@@ -52,7 +53,8 @@ typedef struct conn {
 
 struct pc_http_guard {
     pthread_mutex_t lock;
-    pthread_cond_t wake;
+    pthread_cond_t wake;  /* the deadline thread: stop */
+    pthread_cond_t room;  /* a shed connection was closed */
     pthread_t reaper;
     int stopping;
     int max_total, max_per_client, slack;
@@ -247,18 +249,24 @@ static void enforce_deadlines(pc_http_guard *g)
         warn_shed(g, "connections idle or slow past their deadline, or over a limit");
 }
 
+/* Waits on cv (g->lock held) for at most ms. */
+static void wait_ms(pc_http_guard *g, pthread_cond_t *cv, long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += ms * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(cv, &g->lock, &until);
+}
+
 static void *reaper_main(void *arg)
 {
     pc_http_guard *g = arg;
     pthread_mutex_lock(&g->lock);
     while (!g->stopping) {
         enforce_deadlines(g);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += TICK_MS * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&g->wake, &g->lock, &until);
+        wait_ms(g, &g->wake, TICK_MS);
     }
     pthread_mutex_unlock(&g->lock);
     return NULL;
@@ -293,6 +301,7 @@ static void forget(pc_http_guard *g, int fd)
     if (c->shed) {
         c->addr->shedding--;
         g->shedding--;
+        pthread_cond_signal(&g->room);
     }
     uncount(g, c->addr);
     c->addr = NULL;
@@ -345,6 +354,7 @@ pc_http_guard *pc_http_guard_create(const pc_http_limits *l)
         g->phases[p].head = g->phases[p].tail = -1;
     pthread_mutex_init(&g->lock, NULL);
     pthread_cond_init(&g->wake, NULL);
+    pthread_cond_init(&g->room, NULL);
     if (reserve(g, g->max_total + g->slack + FD_RESERVE) != 0 ||
         pthread_create(&g->reaper, NULL, reaper_main, g) != 0) {
         free(g->conns);
@@ -377,6 +387,7 @@ void pc_http_guard_destroy(pc_http_guard *g)
         }
     free(g->conns);
     pthread_cond_destroy(&g->wake);
+    pthread_cond_destroy(&g->room);
     pthread_mutex_destroy(&g->lock);
     free(g);
 }
@@ -389,6 +400,12 @@ unsigned pc_http_guard_mhd_limit(const pc_http_guard *g)
 int pc_http_guard_admit(pc_http_guard *g, const struct sockaddr *peer)
 {
     pthread_mutex_lock(&g->lock);
+    /* Too many sheds in flight (a burst of connects): hold the acceptor
+     * back a little, new connections wait in the kernel's backlog meanwhile,
+     * rather than refusing one. */
+    for (int64_t until = now_ms() + ADMIT_WAIT_MS;
+         g->total >= g->max_total + g->slack && now_ms() < until;)
+        wait_ms(g, &g->room, 10);
     addr_entry *a = addr_get(g, peer);
     int ok = a && make_room(g, a->count - a->shedding, g->max_per_client, a->idle.head) &&
              make_room(g, g->total - g->shedding, g->max_total, oldest(g)) &&

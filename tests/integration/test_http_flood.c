@@ -1,0 +1,259 @@
+/* Integration: paychand under connection floods (issue 9, point 8). The
+ * test itself opens thousands of TCP connections to a real paychand (pool
+ * mode, its default) on 127.0.0.1 — idle connects, and slowloris ones
+ * that send a header line every few seconds and never finish — while a
+ * well-behaved client on 127.0.0.1 keeps asking GET /status on fresh
+ * connections. The client must be answered during the flood, the server
+ * must recover once the flood ends, and SIGTERM must stop it meanwhile.
+ * Floods come from other source addresses (127.0.0.2..., bound before
+ * connect: the per-address limit applies to them, not to the client) or
+ * from 127.0.0.1 itself (the client's address: shedding must still let
+ * the client in). The figures are printed (docs/benchmarks.md). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "support/anvil.h"
+#include "support/flood.h"
+#include "support/http_probe.h"
+#include "support/paychand.h"
+
+#define FLOOD_SIZE 9000 /* past the 2 x 4096 of the loops' old limit */
+#define FLOOD_S 8       /* how long the client is measured during a flood */
+
+static pc_test_anvil *anvil;
+static int flood_size;
+
+/* 127.0.0.2 ... 127.0.0.19: 18 attackers of 500 connections each. */
+static const char *const many_sources[] = {
+    "127.0.0.2",  "127.0.0.3",  "127.0.0.4",  "127.0.0.5",  "127.0.0.6",  "127.0.0.7",
+    "127.0.0.8",  "127.0.0.9",  "127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13",
+    "127.0.0.14", "127.0.0.15", "127.0.0.16", "127.0.0.17", "127.0.0.18", "127.0.0.19", NULL};
+static const char *const other_source[] = {"127.0.0.2", NULL};
+static const char *const client_source[] = {"127.0.0.1", NULL};
+
+static int group_setup(void **state)
+{
+    (void)state;
+    long fds = pc_test_raise_fd_limit();
+    /* this process and paychand each hold the flood, plus a margin */
+    flood_size = fds - 1000 < FLOOD_SIZE ? (int)(fds - 1000) : FLOOD_SIZE;
+    if (flood_size < FLOOD_SIZE)
+        printf("# descriptor limit %ld: floods of %d connections only\n", fds, flood_size);
+    anvil = pc_test_anvil_start(NULL);
+    return anvil && flood_size > 100 ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    pc_test_anvil_stop(anvil);
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static pc_test_paychand *start_server(const char *const *more)
+{
+    pc_test_paychand *p = pc_test_probe_server_start(PAYCHAN_PAYCHAND, "paychand",
+                                                      pc_test_anvil_url(anvil), more);
+    assert_non_null(p);
+    return p;
+}
+
+/* One GET /status from 127.0.0.1 on a fresh connection: its latency in ms, or -1. */
+static double probe_status(const pc_test_paychand *p, long timeout_ms)
+{
+    char url[128];
+    pc_test_reply r;
+    double ms;
+    snprintf(url, sizeof url, "%s/status", pc_test_paychand_url(p));
+    pc_test_probe q = {.url = url, .source = "127.0.0.1", .timeout_ms = timeout_ms};
+    int ok = pc_test_probe_send(&q, &r, &ms) == 0 && r.status == 200 && r.body;
+    if (!ok)
+        printf("# GET /status failed after %.1f ms: HTTP %ld %s\n", ms, r.status, r.text);
+    pc_test_reply_free(&r);
+    return ok ? ms : -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The well-behaved client for `seconds`, a request every 100 ms: asserts
+ * that every one was answered (within 5 s), and prints the figures. */
+static void expect_served(const pc_test_paychand *p, pc_test_flood *f, const char *what,
+                          double seconds)
+{
+    double lat[1000];
+    int asked = 0, answered = 0;
+    for (double end = now_s() + seconds; now_s() < end && asked < 1000; asked++) {
+        double ms = probe_status(p, 5000);
+        if (ms >= 0)
+            lat[answered++] = ms;
+        usleep(100000);
+    }
+    pc_test_flood_stats s = pc_test_flood_stats_now(f);
+    qsort(lat, (size_t)answered, sizeof lat[0], cmp_double);
+    printf("# %s: flood %d open (%ld opened, %ld closed by the server, %ld failed); client "
+           "%d/%d answered, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+           what, s.open, s.opened, s.closed_by_server, s.failed, answered, asked,
+           answered ? lat[answered / 2] : -1.0, answered ? lat[answered * 99 / 100] : -1.0,
+           answered ? lat[answered - 1] : -1.0);
+    if (answered < asked) {
+        pc_test_paychand_print_all_logs(30);
+        fail_msg("%s: only %d of %d requests answered during the flood", what, answered, asked);
+    }
+}
+
+/* After the flood: seconds until the client is answered again, asserted
+ * under 5 s; then 20 requests in a row must be answered. */
+static void expect_recovered(const pc_test_paychand *p, const char *what)
+{
+    double start = now_s(), took = -1;
+    while (now_s() - start < 5 && took < 0)
+        if (probe_status(p, 1000) >= 0)
+            took = now_s() - start;
+    printf("# %s: answered again %.3f s after the flood ended\n", what, took);
+    assert_true(took >= 0);
+    for (int i = 0; i < 20; i++)
+        assert_true(probe_status(p, 2000) >= 0);
+}
+
+/* SIGTERM stops the server promptly and cleanly. */
+static void expect_clean_stop(pc_test_paychand *p, const char *what)
+{
+    double start = now_s();
+    int status = pc_test_paychand_stop(p);
+    printf("# %s: SIGTERM -> exit %d after %.2f s\n", what, status, now_s() - start);
+    assert_int_equal(status, 0);
+    assert_true(now_s() - start < 10);
+}
+
+/* A flood against a server started with `more`; the client is measured
+ * during it and after; the flood ends, then SIGTERM (during the flood if
+ * stop_during). Returns the flood's counters at the end of the measure. */
+static pc_test_flood_stats run_flood(const char *what, const char *const *more,
+                                     const pc_test_flood_options *o, int stop_during)
+{
+    pc_test_paychand *p = start_server(more);
+    pc_test_flood_options fo = *o;
+    fo.port = atoi(strrchr(pc_test_paychand_url(p), ':') + 1);
+    double start = now_s();
+    pc_test_flood *f = pc_test_flood_start(&fo);
+    assert_non_null(f);
+    printf("# %s: %d connections opened in %.2f s\n", what, fo.connections, now_s() - start);
+    expect_served(p, f, what, FLOOD_S);
+    pc_test_flood_stats s = pc_test_flood_stats_now(f);
+    if (stop_during) {
+        expect_clean_stop(p, what);
+        pc_test_flood_stop(f);
+    } else {
+        pc_test_flood_stop(f);
+        expect_recovered(p, what);
+        expect_clean_stop(p, what);
+    }
+    pc_test_paychand_free(p);
+    return s;
+}
+
+/* More idle connections than the old 2 x 4096 of the event loops (which
+ * froze paychand for good), from 18 addresses: all are held, the client
+ * is served. */
+static void test_idle_flood_many_addresses(void **state)
+{
+    (void)state;
+    pc_test_flood_options o = {.connections = flood_size, .sources = many_sources};
+    run_flood("idle, 18 addresses", NULL, &o, 0);
+}
+
+/* The same from one other address: past --http-max-per-client its oldest
+ * idle connections are shed; the attacker reconnects at 2,000/s. */
+static void test_idle_flood_one_address(void **state)
+{
+    (void)state;
+    pc_test_flood_options o = {.connections = flood_size, .sources = other_source,
+                               .reopen_per_s = 2000};
+    run_flood("idle, from 127.0.0.2", NULL, &o, 0);
+}
+
+/* The flood from the client's own address: shedding the oldest idle
+ * connection still lets each new request in. */
+static void test_idle_flood_client_address(void **state)
+{
+    (void)state;
+    pc_test_flood_options o = {.connections = flood_size, .sources = client_source,
+                               .reopen_per_s = 2000};
+    run_flood("idle, from 127.0.0.1", NULL, &o, 0);
+}
+
+/* Slowloris from 18 addresses (a header line every 5 s keeps libmicrohttpd's
+ * inactivity timer happy): the header deadline (3 s here) closes each, and
+ * the attacker's reconnects do not starve the client. */
+static void test_slowloris_many_addresses(void **state)
+{
+    (void)state;
+    static const char *const more[] = {"--http-header-timeout", "3", NULL};
+    pc_test_flood_options o = {.connections = flood_size, .sources = many_sources,
+                               .slowloris_ms = 5000, .reopen_per_s = 2000};
+    pc_test_flood_stats s = run_flood("slowloris, 18 addresses", more, &o, 0);
+    /* every first connection was past its header deadline for 5 s */
+    assert_true(s.closed_by_server >= flood_size);
+}
+
+/* Slowloris from the client's address, with the default deadlines. */
+static void test_slowloris_client_address(void **state)
+{
+    (void)state;
+    pc_test_flood_options o = {.connections = flood_size, .sources = client_source,
+                               .slowloris_ms = 5000, .reopen_per_s = 2000};
+    run_flood("slowloris, from 127.0.0.1", NULL, &o, 0);
+}
+
+/* A total limit below the flood: the oldest idle connections are shed. */
+static void test_total_limit(void **state)
+{
+    (void)state;
+    static const char *const more[] = {"--http-max-connections", "2000", NULL};
+    pc_test_flood_options o = {.connections = flood_size, .sources = many_sources,
+                               .reopen_per_s = 2000};
+    run_flood("idle, 18 addresses, --http-max-connections 2000", more, &o, 0);
+}
+
+/* SIGTERM while thousands of slowloris connections are open. */
+static void test_sigterm_during_flood(void **state)
+{
+    (void)state;
+    pc_test_flood_options o = {.connections = flood_size, .sources = many_sources,
+                               .slowloris_ms = 5000};
+    run_flood("slowloris, SIGTERM during it", NULL, &o, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idle_flood_many_addresses),
+        cmocka_unit_test(test_idle_flood_one_address),
+        cmocka_unit_test(test_idle_flood_client_address),
+        cmocka_unit_test(test_slowloris_many_addresses),
+        cmocka_unit_test(test_slowloris_client_address),
+        cmocka_unit_test(test_total_limit),
+        cmocka_unit_test(test_sigterm_during_flood),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
