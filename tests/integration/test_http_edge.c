@@ -7,7 +7,8 @@
  *    used to hang until the 60 s timeout);
  *  - a target over 8 KiB (414), a header over 16 KiB (431) and a declared
  *    body over 64 KiB (413) get the API's JSON error with code 300, not
- *    libmicrohttpd's HTML page;
+ *    libmicrohttpd's HTML page (which remains past its 32 KiB buffer:
+ *    libmicrohttpd 0.9.75 has no hook there);
  *  - a well-formed chunked body still works. */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -157,15 +158,20 @@ static void test_chunked_still_works(void **state)
                       412, 202);
 }
 
+/* Past libmicrohttpd's 32 KiB buffer, its own 414 (an HTML page) comes
+ * before any callback of ours: the status at least, at once. */
 static void test_long_target(void **state)
 {
     (void)state;
     char *target = long_text("/status?x=", 12 * 1024);
+    char *longer = long_text("/status?x=", 40 * 1024);
     for (int m = 0; m < N_MODES; m++) {
         expect_answer(m, (pc_test_probe){.url = target}, 414, 300);
+        expect_answer(m, (pc_test_probe){.url = longer}, 414, -1);
         expect_answer(m, (pc_test_probe){.url = "/status?x=1"}, 200, -1);
     }
     free(target);
+    free(longer);
 }
 
 static void test_long_header(void **state)
