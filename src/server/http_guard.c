@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "core/logger.h"
+#include "server/ticker.h"
 
 #define BUCKETS 4096
 #define FD_RESERVE 512    /* descriptors kept for the node, the store, files */
@@ -53,10 +54,8 @@ typedef struct conn {
 
 struct pc_http_guard {
     pthread_mutex_t lock;
-    pthread_cond_t wake;  /* the deadline thread: stop */
     pthread_cond_t room;  /* a shed connection was closed */
-    pthread_t reaper;
-    int stopping;
+    pc_ticker *reaper;    /* the deadlines */
     int max_total, max_per_client, slack;
     int64_t timeout_ms[PC_HTTP_BUSY]; /* per phase but busy */
     conn *conns;
@@ -107,23 +106,16 @@ static void list_remove(pc_http_guard *g, list *l, int fd, int which)
         l->tail = k->prev;
 }
 
-/* A record enters or leaves the lists of records that may be shed. */
-static void track(pc_http_guard *g, int fd)
+/* Puts a record into (on = 1) or takes it out of (0) the lists of records
+ * that may be shed: those that are neither busy nor shed already. */
+static void tracking(pc_http_guard *g, int fd, int on)
 {
     conn *c = &g->conns[fd];
+    void (*op)(pc_http_guard *, list *, int, int) = on ? list_push : list_remove;
     if (c->phase == PC_HTTP_BUSY || c->shed)
         return;
-    list_push(g, &g->phases[c->phase], fd, BY_PHASE);
-    list_push(g, &c->addr->idle, fd, BY_ADDR);
-}
-
-static void untrack(pc_http_guard *g, int fd)
-{
-    conn *c = &g->conns[fd];
-    if (c->phase == PC_HTTP_BUSY || c->shed)
-        return;
-    list_remove(g, &g->phases[c->phase], fd, BY_PHASE);
-    list_remove(g, &c->addr->idle, fd, BY_ADDR);
+    op(g, &g->phases[c->phase], fd, BY_PHASE);
+    op(g, &c->addr->idle, fd, BY_ADDR);
 }
 
 /* ---- client addresses ---------------------------------------------------------------- */
@@ -204,7 +196,7 @@ static void warn_shed(pc_http_guard *g, const char *why)
 static void shed(pc_http_guard *g, int fd)
 {
     conn *c = &g->conns[fd];
-    untrack(g, fd);
+    tracking(g, fd, 0);
     c->shed = 1;
     c->addr->shedding++;
     g->shedding++;
@@ -237,8 +229,10 @@ static int make_room(pc_http_guard *g, int in_use, int limit, int victim)
 }
 
 /* Sheds every connection past its phase's deadline (oldest first in each list). */
-static void enforce_deadlines(pc_http_guard *g)
+static void enforce_deadlines(void *ctx)
 {
+    pc_http_guard *g = ctx;
+    pthread_mutex_lock(&g->lock);
     int64_t now = now_ms();
     for (int p = 0; p < PC_HTTP_BUSY; p++) {
         int fd;
@@ -247,30 +241,20 @@ static void enforce_deadlines(pc_http_guard *g)
     }
     if (g->shed_recent)
         warn_shed(g, "connections idle or slow past their deadline, or over a limit");
+    pthread_mutex_unlock(&g->lock);
 }
 
-/* Waits on cv (g->lock held) for at most ms. */
-static void wait_ms(pc_http_guard *g, pthread_cond_t *cv, long ms)
+/* Waits (g->lock held) at most ms for a shed connection to be closed. */
+static void wait_for_room(pc_http_guard *g, long ms)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_nsec += ms * 1000000L;
     until.tv_sec += until.tv_nsec / 1000000000L;
     until.tv_nsec %= 1000000000L;
-    pthread_cond_timedwait(cv, &g->lock, &until);
+    pthread_cond_timedwait(&g->room, &g->lock, &until);
 }
 
-static void *reaper_main(void *arg)
-{
-    pc_http_guard *g = arg;
-    pthread_mutex_lock(&g->lock);
-    while (!g->stopping) {
-        enforce_deadlines(g);
-        wait_ms(g, &g->wake, TICK_MS);
-    }
-    pthread_mutex_unlock(&g->lock);
-    return NULL;
-}
 
 /* ---- the descriptor table -------------------------------------------------------------- */
 
@@ -297,7 +281,7 @@ static void forget(pc_http_guard *g, int fd)
     conn *c = &g->conns[fd];
     if (!c->addr)
         return;
-    untrack(g, fd);
+    tracking(g, fd, 0);
     if (c->shed) {
         c->addr->shedding--;
         g->shedding--;
@@ -353,15 +337,12 @@ pc_http_guard *pc_http_guard_create(const pc_http_limits *l)
     for (int p = 0; p < PC_HTTP_BUSY; p++)
         g->phases[p].head = g->phases[p].tail = -1;
     pthread_mutex_init(&g->lock, NULL);
-    pthread_cond_init(&g->wake, NULL);
     pthread_cond_init(&g->room, NULL);
     if (reserve(g, g->max_total + g->slack + FD_RESERVE) != 0 ||
-        pthread_create(&g->reaper, NULL, reaper_main, g) != 0) {
-        free(g->conns);
-        free(g);
+        !(g->reaper = pc_ticker_start(enforce_deadlines, g, TICK_MS, NULL))) {
+        pc_http_guard_destroy(g);
         return NULL;
     }
-    pthread_setname_np(g->reaper, "http-guard");
     PC_LOG_I("HTTP limits: %d connections, %d per client address; idle %llds, header %llds, "
              "body %llds", g->max_total, g->max_per_client,
              (long long)g->timeout_ms[PC_HTTP_IDLE] / 1000,
@@ -374,11 +355,7 @@ void pc_http_guard_destroy(pc_http_guard *g)
 {
     if (!g)
         return;
-    pthread_mutex_lock(&g->lock);
-    g->stopping = 1;
-    pthread_cond_signal(&g->wake);
-    pthread_mutex_unlock(&g->lock);
-    pthread_join(g->reaper, NULL);
+    pc_ticker_stop(g->reaper);
     for (int i = 0; i < BUCKETS; i++)
         while (g->buckets[i]) {
             addr_entry *a = g->buckets[i];
@@ -386,7 +363,6 @@ void pc_http_guard_destroy(pc_http_guard *g)
             free(a);
         }
     free(g->conns);
-    pthread_cond_destroy(&g->wake);
     pthread_cond_destroy(&g->room);
     pthread_mutex_destroy(&g->lock);
     free(g);
@@ -405,7 +381,7 @@ int pc_http_guard_admit(pc_http_guard *g, const struct sockaddr *peer)
      * rather than refusing one. */
     for (int64_t until = now_ms() + ADMIT_WAIT_MS;
          g->total >= g->max_total + g->slack && now_ms() < until;)
-        wait_ms(g, &g->room, 10);
+        wait_for_room(g, 10);
     addr_entry *a = addr_get(g, peer);
     int ok = a && make_room(g, a->count - a->shedding, g->max_per_client, a->idle.head) &&
              make_room(g, g->total - g->shedding, g->max_total, oldest(g)) &&
@@ -443,7 +419,7 @@ void pc_http_guard_opened(pc_http_guard *g, int fd, const struct sockaddr *peer)
         c->addr = a;
         c->phase = PC_HTTP_IDLE;
         c->since_ms = now_ms();
-        track(g, fd);
+        tracking(g, fd, 1);
     }
     pthread_mutex_unlock(&g->lock);
 }
@@ -461,10 +437,10 @@ void pc_http_guard_phase(pc_http_guard *g, int fd, pc_http_phase p)
     pthread_mutex_lock(&g->lock);
     conn *c = fd >= 0 && fd < g->n_conns ? &g->conns[fd] : NULL;
     if (c && c->addr && !c->shed) {
-        untrack(g, fd);
+        tracking(g, fd, 0);
         c->phase = (unsigned char)p;
         c->since_ms = now_ms();
-        track(g, fd);
+        tracking(g, fd, 1);
     }
     pthread_mutex_unlock(&g->lock);
 }

@@ -9,9 +9,11 @@
  *    line (however often it trickles bytes in) and its body within
  *    body_timeout; a thread checks the deadlines several times a second;
  *  - when a new connection would exceed the total or its address's limit,
- *    the oldest connection that is not busy in a handler (of that address,
- *    or of all) is shed to make room; only when every one is busy is the
- *    new one refused.
+ *    the connection that has been longest in its phase without being busy
+ *    in a handler (of that address, or of all) is shed to make room: an
+ *    idle or trickling one, while a client's request that just arrived is
+ *    the newest; only when every one is busy is the new one refused (after
+ *    waiting up to 200 ms for sheds in flight).
  * Busy connections (a handler running, or suspended while the store
  * commits) are never shed. Shedding is a shutdown() of the socket, done
  * under the guard's lock while libmicrohttpd still owns the descriptor (it

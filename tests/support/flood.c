@@ -34,8 +34,7 @@ struct pc_test_flood {
     slot *slots;
     struct pollfd *pfds;
     pthread_t thread;
-    pthread_mutex_t lock; /* the counters */
-    pc_test_flood_stats stats;
+    pc_test_flood_stats stats; /* atomic: read by the test's thread */
     int stopping, next_source;
 };
 
@@ -48,11 +47,9 @@ static int64_t now_ms(void)
 
 static void count(pc_test_flood *f, long *counter, int open_delta)
 {
-    pthread_mutex_lock(&f->lock);
     if (counter)
-        (*counter)++;
-    f->stats.open += open_delta;
-    pthread_mutex_unlock(&f->lock);
+        __atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&f->stats.open, open_delta, __ATOMIC_RELAXED);
 }
 
 /* Starts a non-blocking connect from the next source address. */
@@ -175,7 +172,6 @@ pc_test_flood *pc_test_flood_start(const pc_test_flood_options *o)
         ;
     f->slots = calloc((size_t)o->connections, sizeof *f->slots);
     f->pfds = calloc((size_t)o->connections, sizeof *f->pfds);
-    pthread_mutex_init(&f->lock, NULL);
     if (!f->slots || !f->pfds) {
         pc_test_flood_stop(f);
         return NULL;
@@ -202,9 +198,12 @@ pc_test_flood *pc_test_flood_start(const pc_test_flood_options *o)
 
 pc_test_flood_stats pc_test_flood_stats_now(pc_test_flood *f)
 {
-    pthread_mutex_lock(&f->lock);
-    pc_test_flood_stats s = f->stats;
-    pthread_mutex_unlock(&f->lock);
+    pc_test_flood_stats s = {
+        .open = __atomic_load_n(&f->stats.open, __ATOMIC_RELAXED),
+        .opened = __atomic_load_n(&f->stats.opened, __ATOMIC_RELAXED),
+        .closed_by_server = __atomic_load_n(&f->stats.closed_by_server, __ATOMIC_RELAXED),
+        .failed = __atomic_load_n(&f->stats.failed, __ATOMIC_RELAXED),
+    };
     return s;
 }
 
@@ -219,7 +218,6 @@ void pc_test_flood_stop(pc_test_flood *f)
     for (int i = 0; f->slots && i < f->o.connections; i++)
         if (f->slots[i].state != CLOSED)
             close(f->slots[i].fd);
-    pthread_mutex_destroy(&f->lock);
     free(f->slots);
     free(f->pfds);
     free(f);
