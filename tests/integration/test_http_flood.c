@@ -4,7 +4,8 @@
  * that send a header line every few seconds and never finish — while a
  * well-behaved client on 127.0.0.1 keeps asking GET /status on fresh
  * connections. The client must be answered during the flood, the server
- * must recover once the flood ends, and SIGTERM must stop it meanwhile.
+ * must recover once the flood ends, and SIGTERM must stop it meanwhile
+ * (one case in threads mode too).
  * Floods come from other source addresses (127.0.0.2..., bound before
  * connect: the per-address limit applies to them, not to the client) or
  * from 127.0.0.1 itself (the client's address: shedding must still let
@@ -186,6 +187,7 @@ typedef struct flood_case {
 
 static const char *const header_3s[] = {"--http-header-timeout", "3", NULL};
 static const char *const total_2000[] = {"--http-max-connections", "2000", NULL};
+static const char *const threads_mode[] = {"--http-mode", "threads", NULL};
 
 /* A flood from the client's own address cannot be told from the client by
  * its address: a connection of the client's that waits on a busy loop
@@ -210,6 +212,9 @@ static const flood_case cases[] = {
     {"idle, 18 addresses, --http-max-connections 2000", total_2000, many_sources, 0, 2000, 0, 0,
      100},
     {"slowloris, 18 addresses, SIGTERM during it", NULL, many_sources, 5000, 0, 1, 0, 100},
+    /* the other HTTP mode, a thread per connection, has the same guard */
+    {"slowloris, 18 addresses, --http-mode threads", threads_mode, many_sources, 5000, 2000, 0, 0,
+     100},
 };
 
 static void test_flood(void **state)
