@@ -369,6 +369,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->method = method;
         req->path = url;
         *con_cls = req;
+        /* MHD would read a body it cannot delimit until the client closes */
+        const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+        if (te && strcasecmp(te, "chunked") != 0) {
+            ex_answer ans = {0};
+            ex_answer_error(&ans, 501, "unsupported Transfer-Encoding: only chunked is accepted");
+            return send_answer(conn, &ans);
+        }
         return MHD_YES;
     }
     if (*upload_data_size) { /* a body: every parameter is in the query, so drop it */

@@ -3,7 +3,8 @@
  * that persistence-service saved; the services' endpoints, keep-alive,
  * --help and SIGTERM. Plus one provider with payment switched on and no
  * Payment Server reachable: requests without payment get 402, payments
- * that cannot be checked get 503. The paid network is tested end to end by
+ * that cannot be checked get 503; a Transfer-Encoding other than chunked
+ * gets 501 at once. The paid network is tested end to end by
  * the integration tests. */
 #include <setjmp.h>
 #include <signal.h>
@@ -369,6 +370,20 @@ static int run_to_exit(char *const argv[])
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* A Transfer-Encoding other than chunked is answered 501 at once
+ * (libmicrohttpd would read the undelimited body until the client closes). */
+static void test_unsupported_transfer_encoding(void **state)
+{
+    (void)state;
+    static const char *const gzip[] = {"Transfer-Encoding: gzip, chunked", NULL};
+    int64_t start = pc_test_now_ms();
+    reply r = get_with(gzip, procs[PERSISTENCE].url, "/status");
+    assert_int_equal(r.status, 501);
+    assert_non_null(r.body);
+    json_decref(r.body);
+    assert_true(pc_test_now_ms() - start < 5000);
+}
+
 static void test_help_and_bad_usage(void **state)
 {
     (void)state;
@@ -397,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_endpoints_without_payment),
         cmocka_unit_test(test_paid_endpoint_refuses_missing_payment),
         cmocka_unit_test(test_paid_endpoint_unchecked_payment_is_503),
+        cmocka_unit_test(test_unsupported_transfer_encoding),
         cmocka_unit_test(test_help_and_bad_usage),
         cmocka_unit_test(test_sigterm_exits_0),
     };

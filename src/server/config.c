@@ -107,6 +107,17 @@ static const opt_spec options[] = {
      "http-mode pool: worker threads that run requests (0 = 4 per core)"},
     {"http-loops", K_INT, OFF(http_loops), 0, 64, NULL, "N", "0",
      "http-mode pool: event loops (0 = one per core)"},
+    {"http-max-connections", K_INT, OFF(http_limits.max_connections), 0, 1 << 20, NULL, "N", "0",
+     "open connections at most; past it the oldest idle or slow one is closed\n"
+     "      (0 = four fifths of the descriptors left after 512)"},
+    {"http-max-per-client", K_INT, OFF(http_limits.max_per_client), 1, 1 << 20, NULL, "N", "1024",
+     "open connections per client IP address at most (same shedding)"},
+    {"http-idle-timeout", K_INT, OFF(http_limits.idle_timeout_s), 1, 86400, NULL, "SECONDS", "60",
+     "close a connection without a request under way after this"},
+    {"http-header-timeout", K_INT, OFF(http_limits.header_timeout_s), 1, 3600, NULL, "SECONDS", "10",
+     "a request's whole header must arrive within this of its request line"},
+    {"http-body-timeout", K_INT, OFF(http_limits.body_timeout_s), 1, 3600, NULL, "SECONDS", "30",
+     "a request's whole body must arrive within this of its header"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

@@ -62,6 +62,9 @@ typedef struct pc_config {
     pc_http_mode http_mode;     /* --http-mode threads|pool; default threads (see http.h) */
     int http_workers;           /* --http-workers: pool mode's worker threads; default 0 = 4 per core */
     int http_loops;             /* --http-loops; pool mode: event loops, 0 = one per core */
+    pc_http_limits http_limits; /* --http-max-connections, --http-max-per-client,
+                                   --http-idle-timeout, --http-header-timeout,
+                                   --http-body-timeout (see http_guard.h) */
 } pc_config;
 
 /* Fills *cfg from defaults, the file, the environment and argv (in that

@@ -18,11 +18,22 @@
 #include "server/params.h"
 
 #define MAX_BODY (64 * 1024)
+#define MAX_TARGET (8 * 1024)   /* below libmicrohttpd's buffer, so our 414 comes first */
+#define MAX_HEADER (16 * 1024)  /* likewise for 431 */
+#define MHD_BUFFER (32 * 1024)  /* libmicrohttpd's per-connection memory (its default) */
 #define MAX_LOOPS 64
 #define WORKERS_PER_LOOP 4
 
+/* What a daemon's connection callbacks get: the server and which loop. */
+typedef struct loop_ref {
+    pc_http *h;
+    int index;
+} loop_ref;
+
 struct pc_http {
     struct MHD_Daemon *daemons[MAX_LOOPS];
+    loop_ref refs[MAX_LOOPS];
+    pc_http_guard *guard; /* connection limits and deadlines */
     int n_daemons;
     pc_http_handler handler;
     void *ctx;
@@ -64,14 +75,38 @@ struct pc_http_request {
     pc_http_request *next; /* pool: in the queue */
 };
 
-/* Counts a loop's open connections (cls: its counter), for the acceptor. */
+static int conn_fd(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *i = MHD_get_connection_info(conn,
+                                                                MHD_CONNECTION_INFO_CONNECTION_FD);
+    return i ? i->connect_fd : -1;
+}
+
+/* The guard follows each connection from start to close; pool mode also
+ * counts each loop's open connections, for the acceptor. */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
-    (void)conn;
     (void)socket_context;
-    if (cls && toe == MHD_CONNECTION_NOTIFY_CLOSED)
-        __atomic_sub_fetch((int *)cls, 1, __ATOMIC_RELAXED);
+    loop_ref *ref = cls;
+    pc_http *h = ref->h;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *peer =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        pc_http_guard_opened(h->guard, conn_fd(conn), peer ? peer->client_addr : NULL);
+        return;
+    }
+    pc_http_guard_closed(h->guard, conn_fd(conn));
+    if (h->pool)
+        __atomic_sub_fetch(&h->open[ref->index], 1, __ATOMIC_RELAXED);
+}
+
+/* Threads mode: libmicrohttpd asks before it takes a connection. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addrlen;
+    pc_http *h = cls;
+    return pc_http_guard_admit(h->guard, addr) ? MHD_YES : MHD_NO;
 }
 
 /* ---- per-request state --------------------------------------------------------------- */
@@ -79,6 +114,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     pc_http_request *req = calloc(1, sizeof(*req));
+    pc_http_guard_phase(((pc_http *)cls)->guard, conn_fd(conn), PC_HTTP_HEADER);
     if (req) {
         req->http = cls;
         req->conn = conn;
@@ -91,9 +127,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
     (void)toe;
+    pc_http_guard_phase(((pc_http *)cls)->guard, conn_fd(conn), PC_HTTP_IDLE);
     pc_http_request *req = *con_cls;
     if (!req)
         return;
@@ -145,6 +180,41 @@ static void error_answer(pc_http_answer *a, unsigned status, int code, const cha
     a->status = status;
     a->body = json_pack("{sssiss}", "name", pc_error_code_name(code), "code", code, "message",
                         message);
+}
+
+/* ---- requests refused as soon as their header is in ------------------------------------ */
+
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    (void)kind;
+    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+    return MHD_YES;
+}
+
+/* Fills *a with the API's error for a request refused before its body, and
+ * returns -1; 0 when it may go on. libmicrohttpd would wait for the end of
+ * a body it cannot delimit (any Transfer-Encoding but chunked: until the
+ * client closes), or answer its own HTML page once its buffer is full. */
+static int refuse_early(pc_http_request *req, pc_http_answer *a)
+{
+    struct MHD_Connection *conn = req->conn;
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+    const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    size_t header = 0;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_size, &header);
+    if (te && strcasecmp(te, "chunked") != 0)
+        error_answer(a, 501, PC_ERR_INVALID_ARGUMENT,
+                     "unsupported Transfer-Encoding: only chunked is accepted");
+    else if (strlen(req->target) > MAX_TARGET)
+        error_answer(a, 414, PC_ERR_INVALID_ARGUMENT, "request target longer than 8 KiB");
+    else if (header > MAX_HEADER)
+        error_answer(a, 431, PC_ERR_INVALID_ARGUMENT, "request header longer than 16 KiB");
+    else if (length && strtoull(length, NULL, 10) > MAX_BODY)
+        error_answer(a, 413, PC_ERR_INVALID_ARGUMENT, "request body too large");
+    else
+        return 0;
+    return -1;
 }
 
 /* Pool mode: hands a complete request to the workers, its connection
@@ -229,6 +299,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->started = 1;
         req->method = method;
         req->path = url;
+        pc_http_guard_phase(h->guard, conn_fd(conn), PC_HTTP_BODY);
+        if (refuse_early(req, &req->answer) != 0)
+            return send_answer(conn, &req->answer);
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -244,6 +317,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             then(req->then_arg, req, &req->answer);
         return send_answer(conn, &req->answer);
     }
+    pc_http_guard_phase(h->guard, conn_fd(conn), PC_HTTP_BUSY); /* complete: never shed now */
     if (req->body_too_large) {
         error_answer(&req->answer, 413, PC_ERR_INVALID_ARGUMENT, "request body too large");
         return send_answer(conn, &req->answer);
@@ -313,19 +387,23 @@ const char *pc_http_header(const pc_http_request *req, const char *name)
 /* Threads mode: MHD listens on sa itself. Pool mode (sa NULL): the loops
  * listen on nothing; the acceptor hands them their connections. */
 static struct MHD_Daemon *start_daemon(pc_http *h, unsigned flags, const struct sockaddr_in *sa,
-                                       int *open_count)
+                                       int index)
 {
+    h->refs[index] = (loop_ref){h, index};
     struct MHD_OptionItem where[] = {
         {sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, (void *)sa},
         {MHD_OPTION_END, 0, NULL},
     };
     return MHD_start_daemon(
-        flags | MHD_USE_ERROR_LOG, sa ? ntohs(sa->sin_port) : 0, NULL, NULL, on_request, h,
+        flags | MHD_USE_ERROR_LOG, sa ? ntohs(sa->sin_port) : 0,
+        sa ? on_accept : NULL, h, /* pool mode: the acceptor admits */
+        on_request, h,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, open_count,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, &h->refs[index],
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, /* inactivity, e.g. a client not reading */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_BUFFER,
+        MHD_OPTION_CONNECTION_LIMIT, pc_http_guard_mhd_limit(h->guard), /* never reached */
         MHD_OPTION_ARRAY, where,
         MHD_OPTION_END);
 }
@@ -345,7 +423,7 @@ static int listen_on(const struct sockaddr_in *sa, int *port)
     if (fd < 0)
         return -1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) != 0 || listen(fd, 1024) != 0 ||
+    if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) != 0 || listen(fd, SOMAXCONN) != 0 ||
         getsockname(fd, (struct sockaddr *)&bound, &len) != 0) {
         close(fd);
         return -1;
@@ -385,10 +463,16 @@ static void *acceptor_main(void *arg)
             }
             continue; /* EINTR, ECONNABORTED, ... */
         }
+        if (!pc_http_guard_admit(h->guard, (struct sockaddr *)&peer)) {
+            close(fd);
+            continue;
+        }
         int loop = least_loaded(h);
         __atomic_add_fetch(&h->open[loop], 1, __ATOMIC_RELAXED); /* on_connection: -1 */
-        if (MHD_add_connection(h->daemons[loop], fd, (struct sockaddr *)&peer, len) != MHD_YES)
+        if (MHD_add_connection(h->daemons[loop], fd, (struct sockaddr *)&peer, len) != MHD_YES) {
             __atomic_sub_fetch(&h->open[loop], 1, __ATOMIC_RELAXED); /* MHD closed fd */
+            pc_http_guard_cancel(h->guard, (struct sockaddr *)&peer);
+        }
     }
 }
 
@@ -413,13 +497,26 @@ static int start_pool(pc_http *h, const pc_http_options *o, struct sockaddr_in *
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
                      MHD_USE_NO_LISTEN_SOCKET;
     for (; h->n_daemons < loops; h->n_daemons++)
-        if (!(h->daemons[h->n_daemons] = start_daemon(h, flags, NULL, &h->open[h->n_daemons])))
+        if (!(h->daemons[h->n_daemons] = start_daemon(h, flags, NULL, h->n_daemons)))
             return -1;
     if (pthread_create(&h->acceptor, NULL, acceptor_main, h) != 0)
         return -1;
     pthread_setname_np(h->acceptor, "http-accept");
     h->acceptor_started = 1;
     PC_LOG_I("HTTP pool mode: %d event loops, %d workers", loops, workers);
+    return 0;
+}
+
+/* Threads mode: MHD listens and runs a thread per connection (poll, not
+ * select: select refuses descriptors past 1024). */
+static int start_threads(pc_http *h, const struct sockaddr_in *sa)
+{
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL;
+    if (!(h->daemons[0] = start_daemon(h, flags, sa, 0)))
+        return -1;
+    h->n_daemons = 1;
+    h->port = bound_port(h->daemons[0], ntohs(sa->sin_port));
     return 0;
 }
 
@@ -441,16 +538,11 @@ pc_http *pc_http_start(const char *address, int port, const pc_http_options *opt
     pthread_mutex_init(&h->qlock, NULL);
     pthread_cond_init(&h->work, NULL);
     h->listen_fd = -1;
-    int ok;
-    if (opts && opts->mode == PC_HTTP_POOL) {
+    int ok = (h->guard = pc_http_guard_create(opts ? &opts->limits : NULL)) != NULL;
+    if (ok && opts && opts->mode == PC_HTTP_POOL)
         ok = start_pool(h, opts, &sa) == 0;
-    } else {
-        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
-        ok = (h->daemons[0] = start_daemon(h, flags, &sa, NULL)) != NULL;
-        h->n_daemons = ok;
-        if (ok)
-            h->port = bound_port(h->daemons[0], port);
-    }
+    else if (ok)
+        ok = start_threads(h, &sa) == 0;
     if (!ok) {
         pc_error_set(err, PC_ERR_INTERNAL, "cannot listen on %s:%d (port in use?)", address, port);
         pc_http_stop(h);
@@ -485,6 +577,7 @@ void pc_http_stop(pc_http *h)
         usleep(1000);
     for (int i = 0; i < h->n_daemons; i++)
         MHD_stop_daemon(h->daemons[i]);
+    pc_http_guard_destroy(h->guard); /* after the daemons: they report closes to it */
     free(h->workers);
     pthread_cond_destroy(&h->work);
     pthread_mutex_destroy(&h->qlock);

@@ -11,6 +11,14 @@
  *    run by a fixed pool of worker threads, which may block. Few threads
  *    compete for the cores however many connections are open.
  *
+ * In both modes every connection passes http_guard.h first (limits per
+ * client address and in total, shedding of idle and slow connections,
+ * deadlines for the header and the body), and requests libmicrohttpd would
+ * leave hanging or answer with its own HTML page are refused early with
+ * the API's JSON error (code 300): a Transfer-Encoding other than chunked
+ * (501), a target over 8 KiB (414), a header over 16 KiB (431), a declared
+ * body over 64 KiB (413).
+ *
  * This module only moves requests and JSON answers; what the endpoints do
  * is in api.c. A request's parameters are its query arguments plus, for
  * POST, the fields of a JSON object body or a form body, decoded strictly
@@ -25,6 +33,7 @@
 #include <jansson.h>
 
 #include "core/error.h"
+#include "server/http_guard.h"
 
 typedef struct pc_http pc_http;
 typedef struct pc_http_request pc_http_request;
@@ -63,6 +72,7 @@ typedef struct pc_http_options {
     pc_http_mode mode;
     int loops;   /* pool: event loops (0 = one per online core) */
     int workers; /* pool: worker threads running the handler (0 = 4 per loop) */
+    pc_http_limits limits; /* connection limits and deadlines, both modes (0s = defaults) */
 } pc_http_options;
 
 /* Starts listening on address:port (0 = any free port) with opts (NULL =

@@ -174,7 +174,8 @@ static int open_nonces(pc_server *s, pc_error *err)
 static int start_http(pc_server *s, pc_error *err)
 {
     const pc_config *cfg = s->cfg;
-    pc_http_options o = {.mode = cfg->http_mode, .loops = cfg->http_loops, .workers = cfg->http_workers};
+    pc_http_options o = {.mode = cfg->http_mode, .loops = cfg->http_loops, .workers = cfg->http_workers,
+                         .limits = cfg->http_limits};
     s->http = pc_http_start(cfg->listen_address, cfg->port, &o, pc_api_handle, s, err);
     return s->http ? 0 : -1;
 }

@@ -1,10 +1,14 @@
 /* static_files.c: see static_files.h. */
 #include "server/static_files.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_FILE (16 * 1024 * 1024)
 
@@ -32,23 +36,28 @@ static void not_found(pc_http_answer *a)
     a->body = json_pack("{sssiss}", "name", "NotFound", "code", 404, "message", "no such file");
 }
 
-/* Reads the whole file into a malloc'ed buffer. */
+/* Reads the whole file into a malloc'ed buffer; NULL unless it is a regular
+ * file. O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+ * writer for ever (a worker lost, and shutdown waiting on it); fstat then
+ * refuses it, and devices, sockets and folders alike. */
 static char *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
     char *buf = NULL;
-    long size;
-    if (!f)
+    if (fd < 0)
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && size <= MAX_FILE &&
-        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) &&
-        fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        free(buf);
-        buf = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= MAX_FILE &&
+        (buf = malloc((size_t)st.st_size + 1))) {
+        size_t got = 0;
+        ssize_t n;
+        while (got < (size_t)st.st_size &&
+               ((n = read(fd, buf + got, (size_t)st.st_size - got)) > 0 ||
+                (n < 0 && errno == EINTR)))
+            got += n > 0 ? (size_t)n : 0;
+        *len = got;
     }
-    if (buf)
-        *len = (size_t)ftell(f);
-    fclose(f);
+    close(fd);
     return buf;
 }
 
