@@ -17,7 +17,7 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000L
 #define DEFAULT_REQUEST_TIMEOUT_MS 10000L
 #define DEFAULT_MAX_IDLE_HANDLES 8
-#define DEFAULT_MAX_RESPONSE_BYTES ((size_t)64 << 20)
+#define DEFAULT_MAX_RESPONSE_BYTES ((size_t)4 << 20)
 
 struct pc_rpc {
     char *url;
@@ -85,6 +85,8 @@ pc_rpc *pc_rpc_create(const char *url, const pc_rpc_options *opts, pc_error *err
         o = *opts;
     rpc->connect_timeout_ms = option_or(o.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT_MS);
     rpc->request_timeout_ms = option_or(o.request_timeout_ms, DEFAULT_REQUEST_TIMEOUT_MS);
+    if (rpc->connect_timeout_ms > rpc->request_timeout_ms)
+        rpc->connect_timeout_ms = rpc->request_timeout_ms;
     rpc->max_idle = o.max_idle_handles ? o.max_idle_handles : DEFAULT_MAX_IDLE_HANDLES;
     rpc->max_response_bytes = o.max_response_bytes ? o.max_response_bytes
                                                    : DEFAULT_MAX_RESPONSE_BYTES;
@@ -153,6 +155,8 @@ static CURL *new_handle(const pc_rpc *rpc)
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    /* refused before reading when the node announces a longer body */
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rpc->max_response_bytes);
     return h;
 }
 
@@ -229,7 +233,7 @@ static int http_post(pc_rpc *rpc, const char *method, const char *request, pc_by
         pc_bytes_free(&s.body);
         if (s.no_memory)
             return pc_error_set(err, PC_ERR_INTERNAL, "out of memory reading the answer");
-        if (s.too_big)
+        if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED)
             return pc_rpc_node_error(rpc, method, err, "answer larger than %zu bytes", s.max);
         return pc_rpc_node_error(rpc, method, err, "%s", curl_msg[0] ? curl_msg
                                                                       : curl_easy_strerror(rc));

@@ -28,10 +28,10 @@
 typedef struct pc_rpc pc_rpc;
 
 typedef struct pc_rpc_options {
-    long connect_timeout_ms;   /* 0 = 2000 */
+    long connect_timeout_ms;   /* 0 = 2000 (never more than request_timeout_ms) */
     long request_timeout_ms;   /* whole exchange; 0 = 10000 */
     size_t max_idle_handles;   /* curl handles kept for reuse; 0 = 8 */
-    size_t max_response_bytes; /* larger answers fail with PC_ERR_NODE; 0 = 64 MiB */
+    size_t max_response_bytes; /* larger answers fail with PC_ERR_NODE, read no further; 0 = 4 MiB */
 } pc_rpc_options;
 
 /* Creates a client for the node at `url` (http:// or https://). opts may be
@@ -74,8 +74,23 @@ int pc_rpc_block_number(pc_rpc *rpc, uint64_t *number, pc_error *err);
 /* eth_getBalance(addr, "latest") in wei. */
 int pc_rpc_get_balance(pc_rpc *rpc, const pc_address *addr, pc_u256 *wei, pc_error *err);
 
-/* eth_getBalance(addr, block_tag): block_tag "latest", "pending", or a
- * 0x-hex block number (NULL = "latest"). */
+/* Block parameters (block_tag below): "latest", "pending", a 0x-hex block
+ * number, or a block hash: "0x" + 64 hex digits (PC_RPC_BLOCK_HASH_LEN with
+ * its NUL), sent as the EIP-1898 object {"blockHash": h, "requireCanonical":
+ * true} so that several reads see exactly one block. NULL = "latest". */
+#define PC_RPC_BLOCK_HASH_LEN 67
+
+/* The latest block's number, hash (0x-hex, usable as a block_tag) and time. */
+typedef struct pc_block_head {
+    uint64_t number;
+    uint64_t timestamp;
+    char hash[PC_RPC_BLOCK_HASH_LEN];
+} pc_block_head;
+
+/* eth_getBlockByNumber("latest", false) into *head. */
+int pc_rpc_latest_block(pc_rpc *rpc, pc_block_head *head, pc_error *err);
+
+/* eth_getBalance(addr, block_tag). */
 int pc_rpc_get_balance_at(pc_rpc *rpc, const pc_address *addr, const char *block_tag,
                           pc_u256 *wei, pc_error *err);
 
@@ -98,7 +113,7 @@ typedef struct pc_call {
     pc_u256 value;          /* wei; zero is not sent */
     const uint8_t *data;    /* may be NULL when data_len is 0 */
     size_t data_len;
-    const char *block;      /* eth_call only: block tag or 0x-number; NULL = "latest" */
+    const char *block;      /* eth_call only: a block_tag as above; NULL = "latest" */
 } pc_call;
 
 /* eth_call(call, call->block or "latest").
@@ -189,7 +204,9 @@ typedef struct pc_log_filter {
     const pc_address *address; /* NULL = any */
     uint64_t from_block;
     uint64_t to_block;         /* PC_RPC_BLOCK_LATEST = "latest" */
-    const uint8_t *topic0;     /* 32 bytes, NULL = any */
+    const uint8_t *topic0;     /* 32 bytes, NULL = any (or one of topic0_any) */
+    const uint8_t (*topic0_any)[32]; /* when topic0 is NULL: topic0 is one of these */
+    size_t n_topic0_any;             /* 0 = no such condition */
 } pc_log_filter;
 
 /* eth_getLogs(filter). On success *logs is a malloc'ed array of *n entries

@@ -94,14 +94,15 @@ int pc_mediator_read_terms(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
 int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
                            pc_error *err)
 {
-    /* All eight reads (seven getters and the balance) at one block number, so a block mined between two of
-     * them cannot mix two states. */
-    uint64_t number;
-    char b[PC_U256_HEX_LEN];
-    if (pc_rpc_block_number(rpc, &number, err) != 0)
+    /* All eight reads (seven getters and the balance) pinned to one block
+     * hash (EIP-1898): a block mined between two of them cannot mix two
+     * states, and a node cannot answer them from two different blocks of
+     * one height (anvil did, racing deposits). */
+    pc_block_head head;
+    if (pc_rpc_latest_block(rpc, &head, err) != 0)
         return -1;
-    pc_u256 n = pc_u256_from_u64(number);
-    pc_u256_to_hex(&n, b);
+    const char *b = head.hash;
+    out->block = head.number;
     if (read_u256(rpc, mediator, b, "serviceConsumerFunds()", NULL, &out->consumer_funds, err) ||
         read_u256(rpc, mediator, b, "serviceProviderFunds()", NULL, &out->provider_funds, err) ||
         read_u256(rpc, mediator, b, "activeTokenId()", NULL, &out->active_token_id, err) ||
