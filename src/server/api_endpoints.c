@@ -318,13 +318,16 @@ void api_payout(call *c)
 
 /* ---- either party ---------------------------------------------------------------------------- */
 
-/* Fresh view of a Mediator the caller is a party of; 0, or -1 after answering. */
+/* Current view of a Mediator the caller is a party of; 0, or -1 after answering. */
 static int party_view(call *c, pc_mediator_view *v, pc_wallet **w)
 {
-    api_changed(c); /* these calls report state: read it now, not from the cache */
-    *w = api_caller_view(c, v);
-    if (!*w)
+    pc_error err;
+    *w = pc_accounts_find(c->s->accounts, &c->caller);
+    /* these calls report state: read it now; a failure leaves the cache as it was */
+    if (pc_chain_cache_get_current(c->s->cache, &c->mediator, v, &err) != 0) {
+        api_fail(c, &err, NULL);
         return -1;
+    }
     if (!pc_address_equal(&v->terms.consumer, &c->caller) &&
         !pc_address_equal(&v->terms.provider, &c->caller)) {
         api_fail_code(c, PC_ERR_NOT_A_PARTY, "the sender is not a party of this Mediator");

@@ -252,58 +252,78 @@ static int after_failure(pc_chain_cache *c, entry *e, pc_mediator_view *out)
     return 0;
 }
 
+/* The last read failed for want of the node less than a second ago. */
+static int node_failed_recently(const entry *e, uint64_t now)
+{
+    return e->failed_at_ms && now - e->failed_at_ms < RETRY_AFTER_FAILURE_MS &&
+           e->last_err.code == PC_ERR_NODE;
+}
+
 /* Waits (lock held) for the read in flight and takes its outcome. */
-static int wait_for_read(pc_chain_cache *c, entry *e, pc_mediator_view *out, pc_error *err)
+static int wait_for_read(entry *e, pc_error *err)
 {
     unsigned gen = e->load_gen;
     while (e->loading && e->load_gen == gen)
         pthread_cond_wait(&e->done_loading, &e->lock);
-    if (e->last_rc == 0) {
-        *out = e->view;
-        return 0;
-    }
-    if (err)
+    if (e->last_rc != 0 && err)
         *err = e->last_err;
-    return after_failure(c, e, out);
+    return e->last_rc;
 }
 
-static int get_locked(pc_chain_cache *c, entry *e, pc_mediator_view *out, pc_error *err)
+/* Reads e now (lock held), or shares the read in flight, or repeats the
+ * failure of a read that failed a moment ago (the node is not asked again
+ * per request). The state in e is kept whatever happens. */
+static int read_now(pc_chain_cache *c, entry *e, pc_error *err)
 {
-    uint64_t now = now_ms();
-    if (fresh(c, e, now)) {
-        *out = e->view;
-        return 0;
-    }
     if (e->loading)
-        return wait_for_read(c, e, out, err);
-    if (e->failed_at_ms && now - e->failed_at_ms < RETRY_AFTER_FAILURE_MS) {
+        return wait_for_read(e, err);
+    if (node_failed_recently(e, now_ms())) {
         if (err)
-            *err = e->last_err; /* the node failed a moment ago: do not wait on it again */
-        return after_failure(c, e, out);
+            *err = e->last_err;
+        return -1;
     }
     pc_error local;
     pc_error *why = err ? err : &local;
-    if (load_locked(c, e, why) == 0) {
+    int rc = load_locked(c, e, why);
+    if (rc != 0 && e->has_state)
+        PC_LOG_W("chain cache: reading a Mediator failed; its state is kept: %s", why->message);
+    return rc;
+}
+
+/* current: the state must be read now (no fallback to the cached one). */
+static int get_locked(pc_chain_cache *c, entry *e, int current, pc_mediator_view *out,
+                      pc_error *err)
+{
+    if ((!current && fresh(c, e, now_ms())) || read_now(c, e, err) == 0) {
         *out = e->view;
         return 0;
     }
-    if (e->has_state)
-        PC_LOG_W("chain cache: reading a Mediator failed, its state is kept within its bound: %s",
-                 why->message);
-    return after_failure(c, e, out);
+    return current ? -1 : after_failure(c, e, out);
 }
 
-int pc_chain_cache_get(pc_chain_cache *c, const pc_address *mediator, pc_mediator_view *out,
-                       pc_error *err)
+static int get(pc_chain_cache *c, const pc_address *mediator, int current,
+               pc_mediator_view *out, pc_error *err)
 {
     entry *e = acquire(c, mediator);
     if (!e)
         return pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
     pthread_mutex_lock(&e->lock);
-    int rc = get_locked(c, e, out, err);
+    int rc = get_locked(c, e, current, out, err);
     pthread_mutex_unlock(&e->lock);
     cache_release(c, e);
     return rc;
+}
+
+int pc_chain_cache_get(pc_chain_cache *c, const pc_address *mediator, pc_mediator_view *out,
+                       pc_error *err)
+{
+    return get(c, mediator, 0, out, err);
+}
+
+int pc_chain_cache_get_current(pc_chain_cache *c, const pc_address *mediator,
+                               pc_mediator_view *out, pc_error *err)
+{
+    return get(c, mediator, 1, out, err);
 }
 
 int pc_chain_cache_peek(pc_chain_cache *c, const pc_address *mediator, pc_mediator_view *out)
@@ -371,7 +391,7 @@ static size_t collect_due(pc_chain_cache *c, entry **due, size_t cap)
             if (pthread_mutex_trylock(&e->lock) != 0)
                 continue;
             int due_now = e->has_state && !e->loading &&
-                          (!e->failed_at_ms || now - e->failed_at_ms >= RETRY_AFTER_FAILURE_MS) &&
+                          !node_failed_recently(e, now) &&
                           age_of(c, e, now) >= pc_chain_cache_max_age_ms(c, &e->view.terms) / 2;
             pthread_mutex_unlock(&e->lock);
             if (due_now) {

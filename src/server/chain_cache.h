@@ -74,11 +74,20 @@ pc_chain_cache *pc_chain_cache_create(pc_rpc *rpc, const pc_chain_cache_options 
 void pc_chain_cache_destroy(pc_chain_cache *c);
 
 /* The view of `mediator`, no older than its bound. Reads the chain only on
- * first use or when the cached state is too old. Fails with
+ * first use, after pc_chain_cache_invalidate, or when the cached state is
+ * too old; if that read fails, a cached state still within its bound is
+ * returned. Fails with
  * PC_ERR_INVALID_ARGUMENT when the address holds no genuine Mediator, and
  * PC_ERR_NODE when the node cannot be asked. */
 int pc_chain_cache_get(pc_chain_cache *c, const pc_address *mediator, pc_mediator_view *out,
                        pc_error *err);
+
+/* The view of `mediator` read from the node now, for answers that report
+ * its state. Concurrent callers share one read and its outcome. Fails with
+ * PC_ERR_NODE when the node cannot be asked (at once if a read failed less
+ * than a second ago); the cached state stays either way. */
+int pc_chain_cache_get_current(pc_chain_cache *c, const pc_address *mediator,
+                               pc_mediator_view *out, pc_error *err);
 
 /* The cached view of `mediator` if it is within its bound, without ever
  * waiting (no node read, no waiting on a lock): 1 with *out filled, else 0
