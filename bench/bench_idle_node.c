@@ -92,8 +92,12 @@ static void *deploy_loop(void *arg)
     deployer *d = arg;
     pc_test_client *c = pc_itest_client(d->t, d->consumer->server, d->who);
     pc_test_client *p = pc_itest_client(d->t, d->provider->server, IT_PROVIDER);
-    for (; d->done + d->failed < d->n;)
-        (deploy_one(d, c, p) == 0 ? d->done : d->failed)++;
+    while (d->done + d->failed < d->n) {
+        if (deploy_one(d, c, p) == 0)
+            d->done++;
+        else
+            d->failed++;
+    }
     pc_test_client_destroy(c);
     pc_test_client_destroy(p);
     return NULL;
