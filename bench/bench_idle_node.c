@@ -64,8 +64,15 @@ static int deploy_one(deployer *d, pc_test_client *c, pc_test_client *p)
     const char *addr = pc_test_reply_string(&r, "mediatorAddress");
     if (r.status == 200 && addr)
         snprintf(m, sizeof m, "%s", addr);
+    else
+        fprintf(stderr, "useService: %ld %s\n", r.status, r.text);
     pc_test_reply_free(&r);
     if (!m[0])
+        return -1;
+    pc_test_get(c, &r, "/contracts/%s/deposit/%llu", m, (unsigned long long)TERMS.cost);
+    int deposited = r.status == 200;
+    pc_test_reply_free(&r);
+    if (!deposited)
         return -1;
     pc_test_get(c, &r, "/contracts/%s/createSignatureHeaders", m);
     pc_itest_token tok = {.count = 1};
@@ -83,6 +90,8 @@ static int deploy_one(deployer *d, pc_test_client *c, pc_test_client *p)
         return -1;
     pc_itest_validate(d->t, p, &tok, &TERMS, &r);
     ok = r.status == 200;
+    if (!ok)
+        fprintf(stderr, "validateToken: %ld %s\n", r.status, r.text);
     pc_test_reply_free(&r);
     return ok ? 0 : -1;
 }

@@ -53,7 +53,8 @@ struct pc_chain_cache {
 
     /* following (chain_follow.c) */
     pthread_mutex_t follow_lock;  /* held while events are applied and while a read is installed */
-    uint64_t followed_block;      /* under follow_lock; 0 = not following yet */
+    int following;                /* under follow_lock; 0 until the first head was seen */
+    uint64_t followed_block;      /* under follow_lock: events up to it are applied */
     atomic_uint_fast64_t followed_at_ms; /* wall clock when followed_block was the head */
     pc_ticker *follower;
     pthread_mutex_t status_lock;  /* guards status */

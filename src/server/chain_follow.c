@@ -57,11 +57,11 @@ int follow_install(pc_chain_cache *c, entry *e, pc_mediator_view *view, pc_error
     for (;;) {
         pthread_mutex_lock(&c->follow_lock);
         uint64_t followed = c->followed_block;
-        if (followed == 0 || at >= followed) {
+        if (!c->following || at >= followed) {
             /* from here on the follower applies every event after `at` */
             pthread_mutex_lock(&e->lock);
             e->at_block = at;
-            e->followed = followed != 0;
+            e->followed = c->following;
             pthread_mutex_unlock(&c->follow_lock);
             return 0;
         }
@@ -128,11 +128,12 @@ static void unfollow(entry *e, void *ctx)
 static void restart_at(pc_chain_cache *c, uint64_t head)
 {
     pthread_mutex_lock(&c->follow_lock);
-    if (c->followed_block != 0)
+    if (c->following)
         PC_LOG_W("chain cache: the head went back from block %llu to %llu: reading states again",
                  (unsigned long long)c->followed_block, (unsigned long long)head);
     cache_for_each(c, unfollow, NULL);
     c->followed_block = head;
+    c->following = 1;
     pthread_mutex_unlock(&c->follow_lock);
 }
 
@@ -200,7 +201,7 @@ static void follow_tick(void *arg)
     note_node(c, started, &head, NULL);
     read_balances(c, started);
     uint64_t followed = c->followed_block; /* written by this thread only */
-    if (followed == 0 || head < followed) {
+    if (!c->following || head < followed) {
         restart_at(c, head);
     } else {
         while (followed < head) {

@@ -304,9 +304,10 @@ static void test_unaffordable_deposit(void **state)
 
 /* ---- point 12: idle node traffic is O(1) per block ---------------------------------------- */
 
-/* With 30 Mediators cached and a block a second, an idle server asks the
- * node about twice a second (the head, the logs of the new block) instead
- * of re-reading every Mediator (9 requests each, every ~12 s: ~22/s here);
+/* With 30 Mediators cached (a 10 s redemption timeout: states may be
+ * served for 5 s) and a block a second, an idle server asks the node about
+ * twice a second (the head, the logs of the new block) instead of re-reading
+ * every Mediator (9 requests each, every 2.5 s: ~100/s here);
  * and it still follows them: a redemption started elsewhere shows in its
  * next token without a single eth_call. Last test: it changes the mining. */
 static void test_idle_traffic_follows_events(void **state)
@@ -316,7 +317,7 @@ static void test_idle_traffic_follows_events(void **state)
     for (int i = 0; i < 30; i++) {
         pc_test_reply r;
         pc_test_get(f->c_consumer, &r, "/useService?serviceProvider=%s&costPerRequest=1000"
-                    "&terminationTimeout=100&tokenRedemptionTimeout=50",
+                    "&terminationTimeout=100&tokenRedemptionTimeout=10",
                     f->t->sender[IT_PROVIDER]);
         it_check(pc_address_parse(pc_test_reply_string(&r, "mediatorAddress"), &m[i]) == 0);
         pc_test_reply_free(&r);

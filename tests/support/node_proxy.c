@@ -280,6 +280,7 @@ uint64_t pc_test_node_proxy_count(pc_test_node_proxy *p, const char *method)
 void pc_test_node_proxy_reset_counts(pc_test_node_proxy *p)
 {
     pthread_mutex_lock(&p->lock);
+    memset(p->counts, 0, sizeof p->counts);
     p->n_counts = 0;
     p->total = 0;
     pthread_mutex_unlock(&p->lock);
