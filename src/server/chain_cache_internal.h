@@ -56,6 +56,7 @@ struct pc_chain_cache {
     int following;                /* under follow_lock; 0 until the first head was seen */
     uint64_t followed_block;      /* under follow_lock: events up to it are applied */
     atomic_uint_fast64_t followed_at_ms; /* wall clock when followed_block was the head */
+    uint64_t follow_range;        /* blocks per eth_getLogs: halved after a failure (follower only) */
     pc_ticker *follower;
     pthread_mutex_t status_lock;  /* guards status */
     follow_status status;

@@ -205,14 +205,18 @@ static void follow_tick(void *arg)
         restart_at(c, head);
     } else {
         while (followed < head) {
-            uint64_t to = head - followed > MAX_RANGE ? followed + MAX_RANGE : head;
+            uint64_t to = head - followed > c->follow_range ? followed + c->follow_range : head;
             if (follow_range(c, followed + 1, to, &err) != 0) {
+                /* perhaps too many logs for one answer: fewer blocks next time */
+                c->follow_range = c->follow_range > 1 ? c->follow_range / 2 : 1;
                 PC_LOG_W("chain cache: following blocks %llu..%llu failed: %s",
                          (unsigned long long)followed + 1, (unsigned long long)to, err.message);
                 note_node(c, started, NULL, &err);
                 return; /* followed states age from here; the next tick goes on */
             }
             followed = to;
+            if (c->follow_range < MAX_RANGE)
+                c->follow_range *= 2;
         }
     }
     /* every followed state was current when the head was `head` */
@@ -225,6 +229,7 @@ int follow_start(pc_chain_cache *c, pc_error *err)
     pthread_mutex_init(&c->follow_lock, NULL);
     pthread_mutex_init(&c->status_lock, NULL);
     atomic_init(&c->followed_at_ms, 0);
+    c->follow_range = MAX_RANGE;
     c->balance_accounts = calloc(n + 1, sizeof *c->balance_accounts);
     c->status.balances = calloc(n + 1, sizeof *c->status.balances);
     c->status.balance_known = calloc(n + 1, sizeof *c->status.balance_known);
