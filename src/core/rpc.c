@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -42,6 +43,37 @@ static CURLcode curl_init_result = CURLE_FAILED_INIT;
 static void curl_init_once(void)
 {
     curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- per-thread deadlines ---------------------------------------------------- */
+
+static _Thread_local uint64_t thread_deadline_ms; /* 0 = none */
+
+uint64_t pc_rpc_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+uint64_t pc_rpc_set_thread_deadline(uint64_t deadline_ms)
+{
+    uint64_t previous = thread_deadline_ms;
+    thread_deadline_ms = deadline_ms;
+    return previous;
+}
+
+/* This request's time limit: the client's, or less when the thread's
+ * deadline is nearer; 0 when the deadline has passed. */
+static long request_limit_ms(const pc_rpc *rpc)
+{
+    if (!thread_deadline_ms)
+        return rpc->request_timeout_ms;
+    uint64_t now = pc_rpc_now_ms();
+    if (now >= thread_deadline_ms)
+        return 0;
+    uint64_t left = thread_deadline_ms - now;
+    return left < (uint64_t)rpc->request_timeout_ms ? (long)left : rpc->request_timeout_ms;
 }
 
 /* ---- errors ------------------------------------------------------------------ */
@@ -210,9 +242,15 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
 static int http_post(pc_rpc *rpc, const char *method, const char *request, pc_bytes *out,
                      long *status, pc_error *err)
 {
+    long limit = request_limit_ms(rpc);
+    if (limit == 0)
+        return pc_rpc_node_error(rpc, method, err, "no time left: the node answered too slowly");
     CURL *h = checkout(rpc);
     if (!h)
         return pc_error_set(err, PC_ERR_INTERNAL, "curl_easy_init failed");
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, limit);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     limit < rpc->connect_timeout_ms ? limit : rpc->connect_timeout_ms);
     sink s = {.body = {0}, .max = rpc->max_response_bytes};
     char curl_msg[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, request);

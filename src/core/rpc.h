@@ -45,6 +45,17 @@ void pc_rpc_destroy(pc_rpc *rpc);
 /* The URL given to pc_rpc_create (owned by rpc). */
 const char *pc_rpc_url(const pc_rpc *rpc);
 
+/* Bounds the requests this thread makes from now on as a whole: each waits
+ * at most until `deadline_ms` (pc_rpc_now_ms clock), and once it has passed
+ * they fail at once with PC_ERR_NODE. So a read made of many requests (a
+ * Mediator's state: nine) takes no longer than the deadline however slowly
+ * a node answers each of them. 0 removes the bound (then only
+ * request_timeout_ms applies). Returns the previous deadline, to restore. */
+uint64_t pc_rpc_set_thread_deadline(uint64_t deadline_ms);
+
+/* Milliseconds of a monotonic clock, for pc_rpc_set_thread_deadline. */
+uint64_t pc_rpc_now_ms(void);
+
 /* ---- generic calls ------------------------------------------------------ */
 
 /* Sends {"jsonrpc":"2.0","id":N,"method":method,"params":params}.
@@ -80,11 +91,13 @@ int pc_rpc_get_balance(pc_rpc *rpc, const pc_address *addr, pc_u256 *wei, pc_err
  * true} so that several reads see exactly one block. NULL = "latest". */
 #define PC_RPC_BLOCK_HASH_LEN 67
 
-/* The latest block's number, hash (0x-hex, usable as a block_tag) and time. */
+/* The latest block's number, hash and its parent's (0x-hex, usable as
+ * block_tags) and time. */
 typedef struct pc_block_head {
     uint64_t number;
     uint64_t timestamp;
     char hash[PC_RPC_BLOCK_HASH_LEN];
+    char parent_hash[PC_RPC_BLOCK_HASH_LEN];
 } pc_block_head;
 
 /* eth_getBlockByNumber("latest", false) into *head. */

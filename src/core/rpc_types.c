@@ -222,14 +222,17 @@ int pc_rpc_latest_block(pc_rpc *rpc, pc_block_head *head, pc_error *err)
     json_t *block;
     if (latest_block(rpc, &block, err) != 0)
         return -1;
-    uint8_t hash[32];
+    uint8_t hash[32], parent[32];
     int bad = parse_quantity_u64(json_object_get(block, "number"), &head->number) != 0 ||
               parse_quantity_u64(json_object_get(block, "timestamp"), &head->timestamp) != 0 ||
-              parse_hash(json_object_get(block, "hash"), hash) != 0;
+              parse_hash(json_object_get(block, "hash"), hash) != 0 ||
+              parse_hash(json_object_get(block, "parentHash"), parent) != 0;
     json_decref(block);
     if (bad)
-        return pc_rpc_node_error(rpc, "eth_getBlockByNumber", err, "bad block number, hash or time");
+        return pc_rpc_node_error(rpc, "eth_getBlockByNumber", err,
+                                 "bad block number, hash, parent hash or time");
     pc_hex_encode(hash, 32, head->hash);
+    pc_hex_encode(parent, 32, head->parent_hash);
     return 0;
 }
 

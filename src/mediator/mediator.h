@@ -112,9 +112,12 @@ int pc_mediator_close_by_provider(pc_wallet *provider, const pc_address *mediato
 int pc_mediator_read_terms(pc_rpc *rpc, const pc_address *mediator, pc_mediator_terms *out,
                            pc_error *err);
 
-/* Reads the mutable state and the ether held, all at the latest block
- * (eth_getBlockByNumber, then seven eth_calls and one eth_getBalance pinned
- * to that block's hash); out->block is its number. */
+/* Reads the mutable state and the ether held at the latest block:
+ * eth_getBlockByNumber and the Mediator's events in that block
+ * (eth_getLogs), then seven eth_calls and one eth_getBalance pinned to the
+ * hash of its parent (a settled state; the latest block itself when it
+ * created the Mediator), with those events applied. out->block is the
+ * latest block's number. */
 int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
                            pc_error *err);
 

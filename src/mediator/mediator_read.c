@@ -91,18 +91,10 @@ int pc_mediator_read_terms(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
     return 0;
 }
 
-int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
-                           pc_error *err)
+/* The seven getters and the balance, all at block b. */
+static int read_state_at(pc_rpc *rpc, const pc_address *mediator, const char *b,
+                         pc_mediator_state *out, pc_error *err)
 {
-    /* All eight reads (seven getters and the balance) pinned to one block
-     * hash (EIP-1898): a block mined between two of them cannot mix two
-     * states, and a node cannot answer them from two different blocks of
-     * one height (anvil did, racing deposits). */
-    pc_block_head head;
-    if (pc_rpc_latest_block(rpc, &head, err) != 0)
-        return -1;
-    const char *b = head.hash;
-    out->block = head.number;
     if (read_u256(rpc, mediator, b, "serviceConsumerFunds()", NULL, &out->consumer_funds, err) ||
         read_u256(rpc, mediator, b, "serviceProviderFunds()", NULL, &out->provider_funds, err) ||
         read_u256(rpc, mediator, b, "activeTokenId()", NULL, &out->active_token_id, err) ||
@@ -115,6 +107,44 @@ int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
         pc_rpc_get_balance_at(rpc, mediator, b, &out->balance, err))
         return -1;
     return 0;
+}
+
+/* 1 if one of the n events is the Mediator's creation. */
+static int created_among(const pc_mediator_event *ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].kind == PC_MEDIATOR_CREATED)
+            return 1;
+    return 0;
+}
+
+int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
+                           pc_error *err)
+{
+    /* All eight reads (seven getters and the balance) pinned to one block
+     * hash (EIP-1898): a block mined between two of them cannot mix two
+     * states. The block is the parent of the latest, whose state is settled
+     * (anvil answered reads pinned to the latest block from two states
+     * while it mined the next one); the Mediator's events of the latest
+     * block are then applied, so the state is the latest one. A Mediator
+     * created in the latest block is read there (it has no earlier state). */
+    pc_block_head head;
+    pc_mediator_event *ev = NULL;
+    size_t n = 0;
+    if (pc_rpc_latest_block(rpc, &head, err) != 0 ||
+        pc_mediator_get_events(rpc, mediator, head.number, head.number, &ev, &n, err) != 0)
+        return -1;
+    int at_parent = head.number > 0 && !created_among(ev, n);
+    int rc = read_state_at(rpc, mediator, at_parent ? head.parent_hash : head.hash, out, err);
+    out->block = head.number - (uint64_t)at_parent;
+    for (size_t i = 0; rc == 0 && at_parent && i < n; i++)
+        if (pc_mediator_apply_event(out, &ev[i]) != 0)
+            rc = pc_error_set(err, PC_ERR_NODE, "the node's events of block %llu do not fit the "
+                                                "state of its parent",
+                              (unsigned long long)head.number);
+    out->block = head.number;
+    free(ev);
+    return rc;
 }
 
 int pc_mediator_get_u256(pc_rpc *rpc, const pc_address *mediator, const char *getter,

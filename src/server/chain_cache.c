@@ -181,11 +181,10 @@ static int load(pc_chain_cache *c, entry *e, int need_terms, pc_mediator_view *v
     pthread_mutex_lock(&c->map_lock);
     c->loads++;
     pthread_mutex_unlock(&c->map_lock);
-    if (need_terms && load_terms(c, &e->mediator, &view->terms, err) != 0)
-        return -1;
-    int rc = 1;
+    int rc = need_terms && load_terms(c, &e->mediator, &view->terms, err) != 0 ? -1 : 1;
     for (int attempt = 0; rc == 1 && attempt < LOAD_ATTEMPTS; attempt++)
-        rc = read_state_once(c, e, view, err);
+        if ((rc = read_state_once(c, e, view, err)) == 1)
+            PC_LOG_W("chain cache: %s (read %d of %d)", err->message, attempt + 1, LOAD_ATTEMPTS);
     return rc == 0 ? 0 : -1;
 }
 
@@ -198,8 +197,15 @@ static int load_locked(pc_chain_cache *c, entry *e, pc_error *err)
     e->loading = 1;
     e->want_refresh = 0; /* an invalidation from now on asks for another read */
     pthread_mutex_unlock(&e->lock);
+    /* however slowly the node answers each of its requests, a read waits
+     * no longer than this as a whole */
+    uint64_t previous = pc_rpc_set_thread_deadline(
+        c->opts.read_deadline_ms > 0 ? pc_rpc_now_ms() + (uint64_t)c->opts.read_deadline_ms : 0);
     int rc = load(c, e, need_terms, &view, err);
-    if (rc == 0 && follow_install(c, e, &view, err) == 0) { /* returns with e->lock held */
+    if (rc == 0)
+        rc = follow_install(c, e, &view, err); /* 0: returns with e->lock held */
+    pc_rpc_set_thread_deadline(previous);
+    if (rc == 0) {
         e->view = view;
         e->has_terms = e->has_state = 1;
         e->failed_at_ms = 0;

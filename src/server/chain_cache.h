@@ -46,6 +46,7 @@ typedef struct pc_chain_cache_options {
     uint64_t max_age_cap_ms; /* upper bound on any state age; default 30000 */
     uint64_t min_age_ms;     /* lower bound (very short timeouts); default 200 */
     long follow_interval_ms; /* how often the follower asks for the head block; default 1000 */
+    long read_deadline_ms;   /* longest a read of one Mediator may take as a whole; 0 = none */
     const pc_address *balance_accounts; /* accounts whose balances /status shows (copied) */
     size_t n_balance_accounts;
 } pc_chain_cache_options;

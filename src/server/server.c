@@ -85,6 +85,7 @@ static int start_cache(pc_server *s, pc_error *err)
     for (size_t i = 0; i < n; i++)
         accounts[i] = *pc_wallet_address(pc_accounts_at(s->accounts, i));
     pc_chain_cache_options o = {.follow_interval_ms = s->cfg->follow_interval_ms,
+                                .read_deadline_ms = s->cfg->node_timeout_ms,
                                 .balance_accounts = accounts,
                                 .n_balance_accounts = n};
     s->cache = pc_chain_cache_create(s->rpc, &o, err);
