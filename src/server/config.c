@@ -103,8 +103,9 @@ static const opt_spec options[] = {
     {"http-loops", K_INT, OFF(http_loops), 0, 64, NULL, "N", "0",
      "http-mode pool: event loops (0 = one per core)"},
     {"node-timeout", K_INT, OFF(node_timeout_ms), 100, 600000, NULL, "MS", "3000",
-     "longest wait on one Ethereum node request; a call that needs the node\n"
-     "      fails after it with 503 (code 101)"},
+     "longest wait on one Ethereum node request, and on a read of one\n"
+     "      Mediator as a whole; a call that needs the node fails after it\n"
+     "      with 503 (code 101)"},
     {"node-max-answer", K_U64, OFF(node_max_answer), 4096, (uint64_t)1 << 32, NULL, "BYTES",
      "4194304", "largest node answer read; larger ones fail with 503 (code 101)"},
     {"follow-interval", K_INT, OFF(follow_interval_ms), 50, 600000, NULL, "MS", "1000",

@@ -61,7 +61,8 @@ typedef struct pc_config {
     pc_http_mode http_mode;     /* --http-mode threads|pool; default threads (see http.h) */
     int http_workers;           /* --http-workers: pool mode's worker threads; default 0 = 4 per core */
     int http_loops;             /* --http-loops; pool mode: event loops, 0 = one per core */
-    int node_timeout_ms;        /* --node-timeout MS: longest wait on one node request; default 3000 */
+    int node_timeout_ms;        /* --node-timeout MS: longest wait on one node request (and one
+                                   Mediator read as a whole); default 3000 */
     uint64_t node_max_answer;   /* --node-max-answer BYTES: larger node answers fail; default 4 MiB */
     int follow_interval_ms;     /* --follow-interval MS: how often the head block is asked; default 1000 */
 } pc_config;
