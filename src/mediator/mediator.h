@@ -115,9 +115,9 @@ int pc_mediator_read_terms(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
 /* Reads the mutable state and the ether held at the latest block:
  * eth_getBlockByNumber and the Mediator's events in that block
  * (eth_getLogs), then seven eth_calls and one eth_getBalance pinned to the
- * hash of its parent (a settled state; the latest block itself when it
- * created the Mediator), with those events applied. out->block is the
- * latest block's number. */
+ * hash of its parent (a settled state), with those events applied; when
+ * that fails (no contract at the parent yet), the same reads pinned to the
+ * latest block itself. out->block is the latest block's number. */
 int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
                            pc_error *err);
 

@@ -109,13 +109,27 @@ static int read_state_at(pc_rpc *rpc, const pc_address *mediator, const char *b,
     return 0;
 }
 
-/* 1 if one of the n events is the Mediator's creation. */
-static int created_among(const pc_mediator_event *ev, size_t n)
+/* The state at the parent of `head` with the Mediator's events of `head`
+ * applied; -1 also when it had no code at the parent. */
+static int read_state_at_parent(pc_rpc *rpc, const pc_address *mediator,
+                                const pc_block_head *head, pc_mediator_state *out, pc_error *err)
 {
-    for (size_t i = 0; i < n; i++)
-        if (ev[i].kind == PC_MEDIATOR_CREATED)
-            return 1;
-    return 0;
+    pc_mediator_event *ev = NULL;
+    size_t n = 0;
+    if (head->number == 0 ||
+        pc_mediator_get_events(rpc, mediator, head->number, head->number, &ev, &n, err) != 0 ||
+        read_state_at(rpc, mediator, head->parent_hash, out, err) != 0) {
+        free(ev);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (pc_mediator_apply_event(out, &ev[i]) != 0)
+            rc = pc_error_set(err, PC_ERR_NODE, "the node's events of block %llu do not fit the "
+                                                "state of its parent",
+                              (unsigned long long)head->number);
+    free(ev);
+    return rc;
 }
 
 int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
@@ -126,25 +140,16 @@ int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
      * states. The block is the parent of the latest, whose state is settled
      * (anvil answered reads pinned to the latest block from two states
      * while it mined the next one); the Mediator's events of the latest
-     * block are then applied, so the state is the latest one. A Mediator
-     * created in the latest block is read there (it has no earlier state). */
+     * block are then applied, so the state is the latest one. A contract
+     * that has no state at the parent (created in the latest block) is read
+     * at the latest block itself. */
     pc_block_head head;
-    pc_mediator_event *ev = NULL;
-    size_t n = 0;
-    if (pc_rpc_latest_block(rpc, &head, err) != 0 ||
-        pc_mediator_get_events(rpc, mediator, head.number, head.number, &ev, &n, err) != 0)
+    if (pc_rpc_latest_block(rpc, &head, err) != 0)
         return -1;
-    int at_parent = head.number > 0 && !created_among(ev, n);
-    int rc = read_state_at(rpc, mediator, at_parent ? head.parent_hash : head.hash, out, err);
-    out->block = head.number - (uint64_t)at_parent;
-    for (size_t i = 0; rc == 0 && at_parent && i < n; i++)
-        if (pc_mediator_apply_event(out, &ev[i]) != 0)
-            rc = pc_error_set(err, PC_ERR_NODE, "the node's events of block %llu do not fit the "
-                                                "state of its parent",
-                              (unsigned long long)head.number);
     out->block = head.number;
-    free(ev);
-    return rc;
+    if (read_state_at_parent(rpc, mediator, &head, out, NULL) == 0)
+        return 0;
+    return read_state_at(rpc, mediator, head.hash, out, err);
 }
 
 int pc_mediator_get_u256(pc_rpc *rpc, const pc_address *mediator, const char *getter,
