@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -17,7 +18,7 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000L
 #define DEFAULT_REQUEST_TIMEOUT_MS 10000L
 #define DEFAULT_MAX_IDLE_HANDLES 8
-#define DEFAULT_MAX_RESPONSE_BYTES ((size_t)64 << 20)
+#define DEFAULT_MAX_RESPONSE_BYTES ((size_t)4 << 20)
 
 struct pc_rpc {
     char *url;
@@ -42,6 +43,37 @@ static CURLcode curl_init_result = CURLE_FAILED_INIT;
 static void curl_init_once(void)
 {
     curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- per-thread deadlines ---------------------------------------------------- */
+
+static _Thread_local uint64_t thread_deadline_ms; /* 0 = none */
+
+uint64_t pc_rpc_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+uint64_t pc_rpc_set_thread_deadline(uint64_t deadline_ms)
+{
+    uint64_t previous = thread_deadline_ms;
+    thread_deadline_ms = deadline_ms;
+    return previous;
+}
+
+/* This request's time limit: the client's, or less when the thread's
+ * deadline is nearer; 0 when the deadline has passed. */
+static long request_limit_ms(const pc_rpc *rpc)
+{
+    if (!thread_deadline_ms)
+        return rpc->request_timeout_ms;
+    uint64_t now = pc_rpc_now_ms();
+    if (now >= thread_deadline_ms)
+        return 0;
+    uint64_t left = thread_deadline_ms - now;
+    return left < (uint64_t)rpc->request_timeout_ms ? (long)left : rpc->request_timeout_ms;
 }
 
 /* ---- errors ------------------------------------------------------------------ */
@@ -85,6 +117,8 @@ pc_rpc *pc_rpc_create(const char *url, const pc_rpc_options *opts, pc_error *err
         o = *opts;
     rpc->connect_timeout_ms = option_or(o.connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT_MS);
     rpc->request_timeout_ms = option_or(o.request_timeout_ms, DEFAULT_REQUEST_TIMEOUT_MS);
+    if (rpc->connect_timeout_ms > rpc->request_timeout_ms)
+        rpc->connect_timeout_ms = rpc->request_timeout_ms;
     rpc->max_idle = o.max_idle_handles ? o.max_idle_handles : DEFAULT_MAX_IDLE_HANDLES;
     rpc->max_response_bytes = o.max_response_bytes ? o.max_response_bytes
                                                    : DEFAULT_MAX_RESPONSE_BYTES;
@@ -153,6 +187,8 @@ static CURL *new_handle(const pc_rpc *rpc)
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    /* refused before reading when the node announces a longer body */
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rpc->max_response_bytes);
     return h;
 }
 
@@ -206,9 +242,15 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
 static int http_post(pc_rpc *rpc, const char *method, const char *request, pc_bytes *out,
                      long *status, pc_error *err)
 {
+    long limit = request_limit_ms(rpc);
+    if (limit == 0)
+        return pc_rpc_node_error(rpc, method, err, "no time left: the node answered too slowly");
     CURL *h = checkout(rpc);
     if (!h)
         return pc_error_set(err, PC_ERR_INTERNAL, "curl_easy_init failed");
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, limit);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     limit < rpc->connect_timeout_ms ? limit : rpc->connect_timeout_ms);
     sink s = {.body = {0}, .max = rpc->max_response_bytes};
     char curl_msg[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, request);
@@ -229,7 +271,7 @@ static int http_post(pc_rpc *rpc, const char *method, const char *request, pc_by
         pc_bytes_free(&s.body);
         if (s.no_memory)
             return pc_error_set(err, PC_ERR_INTERNAL, "out of memory reading the answer");
-        if (s.too_big)
+        if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED)
             return pc_rpc_node_error(rpc, method, err, "answer larger than %zu bytes", s.max);
         return pc_rpc_node_error(rpc, method, err, "%s", curl_msg[0] ? curl_msg
                                                                       : curl_easy_strerror(rc));

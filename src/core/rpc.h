@@ -28,10 +28,10 @@
 typedef struct pc_rpc pc_rpc;
 
 typedef struct pc_rpc_options {
-    long connect_timeout_ms;   /* 0 = 2000 */
+    long connect_timeout_ms;   /* 0 = 2000 (never more than request_timeout_ms) */
     long request_timeout_ms;   /* whole exchange; 0 = 10000 */
     size_t max_idle_handles;   /* curl handles kept for reuse; 0 = 8 */
-    size_t max_response_bytes; /* larger answers fail with PC_ERR_NODE; 0 = 64 MiB */
+    size_t max_response_bytes; /* larger answers fail with PC_ERR_NODE, read no further; 0 = 4 MiB */
 } pc_rpc_options;
 
 /* Creates a client for the node at `url` (http:// or https://). opts may be
@@ -44,6 +44,17 @@ void pc_rpc_destroy(pc_rpc *rpc);
 
 /* The URL given to pc_rpc_create (owned by rpc). */
 const char *pc_rpc_url(const pc_rpc *rpc);
+
+/* Bounds the requests this thread makes from now on as a whole: each waits
+ * at most until `deadline_ms` (pc_rpc_now_ms clock), and once it has passed
+ * they fail at once with PC_ERR_NODE. So a read made of many requests (a
+ * Mediator's state: nine) takes no longer than the deadline however slowly
+ * a node answers each of them. 0 removes the bound (then only
+ * request_timeout_ms applies). Returns the previous deadline, to restore. */
+uint64_t pc_rpc_set_thread_deadline(uint64_t deadline_ms);
+
+/* Milliseconds of a monotonic clock, for pc_rpc_set_thread_deadline. */
+uint64_t pc_rpc_now_ms(void);
 
 /* ---- generic calls ------------------------------------------------------ */
 
@@ -74,8 +85,25 @@ int pc_rpc_block_number(pc_rpc *rpc, uint64_t *number, pc_error *err);
 /* eth_getBalance(addr, "latest") in wei. */
 int pc_rpc_get_balance(pc_rpc *rpc, const pc_address *addr, pc_u256 *wei, pc_error *err);
 
-/* eth_getBalance(addr, block_tag): block_tag "latest", "pending", or a
- * 0x-hex block number (NULL = "latest"). */
+/* Block parameters (block_tag below): "latest", "pending", a 0x-hex block
+ * number, or a block hash: "0x" + 64 hex digits (PC_RPC_BLOCK_HASH_LEN with
+ * its NUL), sent as the EIP-1898 object {"blockHash": h, "requireCanonical":
+ * true} so that several reads see exactly one block. NULL = "latest". */
+#define PC_RPC_BLOCK_HASH_LEN 67
+
+/* The latest block's number, hash and its parent's (0x-hex, usable as
+ * block_tags) and time. */
+typedef struct pc_block_head {
+    uint64_t number;
+    uint64_t timestamp;
+    char hash[PC_RPC_BLOCK_HASH_LEN];
+    char parent_hash[PC_RPC_BLOCK_HASH_LEN];
+} pc_block_head;
+
+/* eth_getBlockByNumber("latest", false) into *head. */
+int pc_rpc_latest_block(pc_rpc *rpc, pc_block_head *head, pc_error *err);
+
+/* eth_getBalance(addr, block_tag). */
 int pc_rpc_get_balance_at(pc_rpc *rpc, const pc_address *addr, const char *block_tag,
                           pc_u256 *wei, pc_error *err);
 
@@ -102,7 +130,7 @@ typedef struct pc_call {
     pc_u256 value;          /* wei; zero is not sent */
     const uint8_t *data;    /* may be NULL when data_len is 0 */
     size_t data_len;
-    const char *block;      /* eth_call only: block tag or 0x-number; NULL = "latest" */
+    const char *block;      /* eth_call only: a block_tag as above; NULL = "latest" */
 } pc_call;
 
 /* eth_call(call, call->block or "latest").
@@ -193,7 +221,9 @@ typedef struct pc_log_filter {
     const pc_address *address; /* NULL = any */
     uint64_t from_block;
     uint64_t to_block;         /* PC_RPC_BLOCK_LATEST = "latest" */
-    const uint8_t *topic0;     /* 32 bytes, NULL = any */
+    const uint8_t *topic0;     /* 32 bytes, NULL = any (or one of topic0_any) */
+    const uint8_t (*topic0_any)[32]; /* when topic0 is NULL: topic0 is one of these */
+    size_t n_topic0_any;             /* 0 = no such condition */
 } pc_log_filter;
 
 /* eth_getLogs(filter). On success *logs is a malloc'ed array of *n entries

@@ -117,6 +117,17 @@ static json_t *call_json(const pc_call *c)
     return o;
 }
 
+/* A block parameter: a tag or 0x-number as a string, a block hash as the
+ * EIP-1898 object (see rpc.h). */
+static json_t *block_json(const char *block_tag)
+{
+    if (!block_tag)
+        return json_string("latest");
+    if (strlen(block_tag) == PC_RPC_BLOCK_HASH_LEN - 1 && strncmp(block_tag, "0x", 2) == 0)
+        return json_pack("{sssb}", "blockHash", block_tag, "requireCanonical", 1);
+    return json_string(block_tag);
+}
+
 /* ---- calls whose answer is one quantity ------------------------------------------- */
 
 /* params NULL means building them ran out of memory (not "no params"). */
@@ -165,16 +176,14 @@ int pc_rpc_get_balance_at(pc_rpc *rpc, const pc_address *addr, const char *block
                           pc_u256 *wei, pc_error *err)
 {
     return call_quantity(rpc, "eth_getBalance",
-                         json_pack("[os]", address_json(addr), block_tag ? block_tag : "latest"),
-                         wei, err);
+                         json_pack("[oo]", address_json(addr), block_json(block_tag)), wei, err);
 }
 
 int pc_rpc_get_transaction_count(pc_rpc *rpc, const pc_address *addr, const char *block_tag,
                                  uint64_t *count, pc_error *err)
 {
     return call_quantity_u64(rpc, "eth_getTransactionCount",
-                             json_pack("[os]", address_json(addr),
-                                       block_tag ? block_tag : "latest"),
+                             json_pack("[oo]", address_json(addr), block_json(block_tag)),
                              count, err);
 }
 
@@ -226,6 +235,25 @@ int pc_rpc_get_block_hash(pc_rpc *rpc, uint64_t number, uint8_t hash[32], pc_err
     return 0;
 }
 
+int pc_rpc_latest_block(pc_rpc *rpc, pc_block_head *head, pc_error *err)
+{
+    json_t *block;
+    if (latest_block(rpc, &block, err) != 0)
+        return -1;
+    uint8_t hash[32], parent[32];
+    int bad = parse_quantity_u64(json_object_get(block, "number"), &head->number) != 0 ||
+              parse_quantity_u64(json_object_get(block, "timestamp"), &head->timestamp) != 0 ||
+              parse_hash(json_object_get(block, "hash"), hash) != 0 ||
+              parse_hash(json_object_get(block, "parentHash"), parent) != 0;
+    json_decref(block);
+    if (bad)
+        return pc_rpc_node_error(rpc, "eth_getBlockByNumber", err,
+                                 "bad block number, hash, parent hash or time");
+    pc_hex_encode(hash, 32, head->hash);
+    pc_hex_encode(parent, 32, head->parent_hash);
+    return 0;
+}
+
 int pc_rpc_get_block_timestamp(pc_rpc *rpc, uint64_t *timestamp, pc_error *err)
 {
     json_t *block;
@@ -267,7 +295,7 @@ static int call_may_revert(pc_rpc *rpc, const char *method, const pc_call *call,
                            pc_error *err)
 {
     json_t *c = call_json(call);
-    json_t *params = c ? (block_tag ? json_pack("[os]", c, block_tag) : json_pack("[o]", c))
+    json_t *params = c ? (block_tag ? json_pack("[oo]", c, block_json(block_tag)) : json_pack("[o]", c))
                        : NULL;
     if (!params)
         return pc_error_set(err, PC_ERR_INTERNAL, "out of memory building %s", method);
@@ -576,9 +604,16 @@ static json_t *filter_json(const pc_log_filter *f)
                                           : quantity_json(f->to_block));
     if (f->address)
         json_object_set_new(o, "address", address_json(f->address));
+    int topics = f->topic0 || f->n_topic0_any > 0;
     if (f->topic0)
         json_object_set_new(o, "topics", json_pack("[o]", data_json(f->topic0, 32)));
-    if (json_object_size(o) != 2u + (f->address != NULL) + (f->topic0 != NULL)) {
+    else if (f->n_topic0_any > 0) {
+        json_t *any = json_array(); /* an array in position 0 means "any of these" */
+        for (size_t i = 0; i < f->n_topic0_any; i++)
+            json_array_append_new(any, data_json(f->topic0_any[i], 32));
+        json_object_set_new(o, "topics", json_pack("[o]", any));
+    }
+    if (json_object_size(o) != 2u + (f->address != NULL) + (topics != 0)) {
         json_decref(o);
         return NULL;
     }

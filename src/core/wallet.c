@@ -136,6 +136,28 @@ static int follow_receipt(pc_wallet *w, pc_tx_result *out, pc_error *err)
     return 0;
 }
 
+/* After the node refused tx (err PC_ERR_NODE): when the account cannot pay
+ * its value plus the most its gas may cost, that is the reason, and it is
+ * the account's, not the node's: PC_ERR_TRANSACTION saying so. Otherwise
+ * (including when the balance cannot be read) err stays. Returns -1. */
+static int explain_refusal(pc_wallet *w, const pc_tx *tx, pc_error *err)
+{
+    pc_u256 balance, gas = pc_u256_from_u64(tx->gas_limit), gas_cost, need;
+    const pc_u256 *fee_cap = tx->type == PC_TX_EIP1559 ? &tx->max_fee_per_gas : &tx->gas_price;
+    if (!err || err->code != PC_ERR_NODE ||
+        pc_rpc_get_balance(w->rpc, &w->address, &balance, NULL) != 0 ||
+        pc_u256_mul(&gas_cost, &gas, fee_cap) || pc_u256_add(&need, &tx->value, &gas_cost) ||
+        pc_u256_cmp(&balance, &need) >= 0)
+        return -1;
+    char have[PC_U256_DEC_LEN], value[PC_U256_DEC_LEN], addr[PC_ADDRESS_TEXT_LEN];
+    pc_u256_to_dec(&balance, have);
+    pc_u256_to_dec(&tx->value, value);
+    pc_address_format(&w->address, addr);
+    return pc_error_set(err, PC_ERR_TRANSACTION,
+                        "the account %s holds %s wei: not enough for %s wei plus gas", addr, have,
+                        value);
+}
+
 int pc_wallet_send(pc_wallet *w, const pc_address *to, const pc_u256 *value, const uint8_t *data,
                    size_t data_len, pc_tx_result *out, pc_bytes *revert_data, pc_error *err)
 {
@@ -152,12 +174,16 @@ int pc_wallet_send(pc_wallet *w, const pc_address *to, const pc_u256 *value, con
 
     pc_call call = {.from = &w->address, .to = to, .value = tx.value, .data = data, .data_len = data_len};
     int simulated = pc_rpc_estimate_gas(w->rpc, &call, &tx.gas_limit, revert_data, err);
-    if (simulated != 0)
+    if (simulated == 1)
         return simulated;
+    if (simulated != 0)
+        return explain_refusal(w, &tx, err); /* gas unknown yet: the value alone */
     /* Estimates are exact for the state they ran on; leave room for state
      * that changes before the transaction is mined (e.g. a warm slot). */
     tx.gas_limit += tx.gas_limit / 5 + 10000;
-    if (set_fees(w, &tx, err) != 0 || sign_and_send(w, &tx, out, err) != 0)
+    if (set_fees(w, &tx, err) != 0)
         return -1;
+    if (sign_and_send(w, &tx, out, err) != 0)
+        return explain_refusal(w, &tx, err);
     return follow_receipt(w, out, err);
 }

@@ -68,9 +68,10 @@ void pc_tx_result_free(pc_tx_result *r);
  *           holds the revert data (if revert_data is not NULL) and *err is
  *           PC_ERR_TRANSACTION;
  *        -1 on any other failure: PC_ERR_NODE (node unreachable or it
- *           rejected the transaction), PC_ERR_TRANSACTION (not mined in
- *           time, or mined with status 0: then out->sent and out->status
- *           tell which). out must not be NULL and is always initialised;
+ *           rejected the transaction), PC_ERR_TRANSACTION (the account
+ *           cannot pay the value plus gas: checked when the node refuses;
+ *           not mined in time, or mined with status 0: then out->sent and
+ *           out->status tell which). out must not be NULL and is always initialised;
  *           free it with pc_tx_result_free. */
 int pc_wallet_send(pc_wallet *w, const pc_address *to, const pc_u256 *value, const uint8_t *data,
                    size_t data_len, pc_tx_result *out, pc_bytes *revert_data, pc_error *err);

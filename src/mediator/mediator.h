@@ -47,6 +47,7 @@ typedef struct pc_mediator_state {
     uint64_t termination_started_at;  /* unix seconds, 0 = not started */
     int terminated;
     pc_u256 balance;                  /* ether the contract holds (>= both funds if genuine) */
+    uint64_t block;                   /* the number of the block this state is of */
 } pc_mediator_state;
 
 /* ---- deployment -------------------------------------------------------------- */
@@ -111,8 +112,12 @@ int pc_mediator_close_by_provider(pc_wallet *provider, const pc_address *mediato
 int pc_mediator_read_terms(pc_rpc *rpc, const pc_address *mediator, pc_mediator_terms *out,
                            pc_error *err);
 
-/* Reads the mutable state and the ether held, all at the latest block
- * (seven eth_calls and one eth_getBalance pinned to one block number). */
+/* Reads the mutable state and the ether held at the latest block:
+ * eth_getBlockByNumber and the Mediator's events in that block
+ * (eth_getLogs), then seven eth_calls and one eth_getBalance pinned to the
+ * hash of its parent (a settled state), with those events applied; when
+ * that fails (no contract at the parent yet), the same reads pinned to the
+ * latest block itself. out->block is the latest block's number. */
 int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
                            pc_error *err);
 
@@ -183,6 +188,19 @@ int pc_mediator_decode_event(const pc_log *log, pc_mediator_event *out);
 int pc_mediator_get_events(pc_rpc *rpc, const pc_address *mediator, uint64_t from_block,
                            uint64_t to_block, pc_mediator_event **events, size_t *n,
                            pc_error *err);
+
+/* Applies one event of a Mediator to *st, a state of it at a block before
+ * the event's (read with pc_mediator_read_state, or followed so far), so a
+ * Mediator can be followed from its logs alone: every change of the state
+ * emits one event that carries the new values or the amounts moved.
+ * st->block becomes the event's block. Returns 0, or -1 when the event does
+ * not fit the state (funds or ether would go below zero, or a creation): the
+ * caller must then read the state again. */
+int pc_mediator_apply_event(pc_mediator_state *st, const pc_mediator_event *e);
+
+/* The topic0 of every Mediator event (*n of them), for one eth_getLogs
+ * filter that matches all of them (pc_log_filter.topic0_any). */
+void pc_mediator_event_topics(const uint8_t (**topics)[32], size_t *n);
 
 /* ---- errors ------------------------------------------------------------------ */
 

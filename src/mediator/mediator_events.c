@@ -18,10 +18,13 @@ static pc_abi_event_def event_defs[] = {
 #define N_EVENTS (sizeof(event_defs) / sizeof(event_defs[0]))
 
 static pthread_once_t defs_once = PTHREAD_ONCE_INIT;
+static uint8_t all_topics[N_EVENTS][32]; /* topic0 of each, for log filters */
 
 static void init_defs(void)
 {
     pc_abi_event_defs_init(event_defs, N_EVENTS);
+    for (size_t i = 0; i < N_EVENTS; i++)
+        memcpy(all_topics[i], event_defs[i].topic0, 32);
 }
 
 const char *pc_mediator_event_name(pc_mediator_event_kind kind)
@@ -94,7 +97,7 @@ int pc_mediator_get_events(pc_rpc *rpc, const pc_address *mediator, uint64_t fro
                            uint64_t to_block, pc_mediator_event **events, size_t *n,
                            pc_error *err)
 {
-    pc_log_filter filter = {mediator, from_block, to_block, NULL};
+    pc_log_filter filter = {.address = mediator, .from_block = from_block, .to_block = to_block};
     pc_log *logs = NULL;
     size_t n_logs = 0;
     *events = NULL;
@@ -110,4 +113,57 @@ int pc_mediator_get_events(pc_rpc *rpc, const pc_address *mediator, uint64_t fro
             (*n)++;
     pc_logs_free(logs, n_logs);
     return 0;
+}
+
+/* Takes `amount` out of *funds and of the ether held; -1 if either is short. */
+static int take(pc_u256 *funds, pc_u256 *balance, const pc_u256 *amount)
+{
+    return pc_u256_sub(funds, funds, amount) || pc_u256_sub(balance, balance, amount) ? -1 : 0;
+}
+
+int pc_mediator_apply_event(pc_mediator_state *st, const pc_mediator_event *e)
+{
+    static const pc_u256 zero = {{0}};
+    pc_u256 paid;
+    int bad = 0;
+    switch (e->kind) {
+    case PC_MEDIATOR_CREATED:
+        return -1; /* a state of this Mediator cannot come before its creation */
+    case PC_MEDIATOR_DEPOSITED:
+        st->consumer_funds = e->amount_b;
+        bad = pc_u256_add(&st->balance, &st->balance, &e->amount_a);
+        break;
+    case PC_MEDIATOR_REDEMPTION_STARTED:
+        st->soon_expiring_token_id = e->id_a;
+        st->active_token_id = e->id_b;
+        st->soon_expiring_timeout = e->time_a;
+        break;
+    case PC_MEDIATOR_TOKEN_REDEEMED:
+        bad = pc_u256_sub(&st->consumer_funds, &st->consumer_funds, &e->amount_b) ||
+              pc_u256_add(&st->provider_funds, &st->provider_funds, &e->amount_b);
+        st->soon_expiring_token_id = zero;
+        st->soon_expiring_timeout = 0;
+        break;
+    case PC_MEDIATOR_PAID_OUT:
+        bad = take(&st->provider_funds, &st->balance, &e->amount_a);
+        break;
+    case PC_MEDIATOR_TERMINATION_STARTED:
+        st->termination_started_at = e->time_a;
+        break;
+    case PC_MEDIATOR_TERMINATED:
+        bad = pc_u256_add(&paid, &e->amount_a, &e->amount_b) ||
+              pc_u256_sub(&st->balance, &st->balance, &paid);
+        st->consumer_funds = st->provider_funds = zero;
+        st->terminated = 1;
+        break;
+    }
+    st->block = e->block_number;
+    return bad ? -1 : 0;
+}
+
+void pc_mediator_event_topics(const uint8_t (**topics)[32], size_t *n)
+{
+    pthread_once(&defs_once, init_defs);
+    *topics = (const uint8_t (*)[32])all_topics;
+    *n = N_EVENTS;
 }

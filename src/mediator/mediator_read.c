@@ -91,17 +91,10 @@ int pc_mediator_read_terms(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
     return 0;
 }
 
-int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
-                           pc_error *err)
+/* The seven getters and the balance, all at block b. */
+static int read_state_at(pc_rpc *rpc, const pc_address *mediator, const char *b,
+                         pc_mediator_state *out, pc_error *err)
 {
-    /* All eight reads (seven getters and the balance) at one block number, so a block mined between two of
-     * them cannot mix two states. */
-    uint64_t number;
-    char b[PC_U256_HEX_LEN];
-    if (pc_rpc_block_number(rpc, &number, err) != 0)
-        return -1;
-    pc_u256 n = pc_u256_from_u64(number);
-    pc_u256_to_hex(&n, b);
     if (read_u256(rpc, mediator, b, "serviceConsumerFunds()", NULL, &out->consumer_funds, err) ||
         read_u256(rpc, mediator, b, "serviceProviderFunds()", NULL, &out->provider_funds, err) ||
         read_u256(rpc, mediator, b, "activeTokenId()", NULL, &out->active_token_id, err) ||
@@ -114,6 +107,49 @@ int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
         pc_rpc_get_balance_at(rpc, mediator, b, &out->balance, err))
         return -1;
     return 0;
+}
+
+/* The state at the parent of `head` with the Mediator's events of `head`
+ * applied; -1 also when it had no code at the parent. */
+static int read_state_at_parent(pc_rpc *rpc, const pc_address *mediator,
+                                const pc_block_head *head, pc_mediator_state *out, pc_error *err)
+{
+    pc_mediator_event *ev = NULL;
+    size_t n = 0;
+    if (head->number == 0 ||
+        pc_mediator_get_events(rpc, mediator, head->number, head->number, &ev, &n, err) != 0 ||
+        read_state_at(rpc, mediator, head->parent_hash, out, err) != 0) {
+        free(ev);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (pc_mediator_apply_event(out, &ev[i]) != 0)
+            rc = pc_error_set(err, PC_ERR_NODE, "the node's events of block %llu do not fit the "
+                                                "state of its parent",
+                              (unsigned long long)head->number);
+    free(ev);
+    return rc;
+}
+
+int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
+                           pc_error *err)
+{
+    /* All eight reads (seven getters and the balance) pinned to one block
+     * hash (EIP-1898): a block mined between two of them cannot mix two
+     * states. The block is the parent of the latest, whose state is settled
+     * (anvil answered reads pinned to the latest block from two states
+     * while it mined the next one); the Mediator's events of the latest
+     * block are then applied, so the state is the latest one. A contract
+     * that has no state at the parent (created in the latest block) is read
+     * at the latest block itself. */
+    pc_block_head head;
+    if (pc_rpc_latest_block(rpc, &head, err) != 0)
+        return -1;
+    out->block = head.number;
+    if (read_state_at_parent(rpc, mediator, &head, out, NULL) == 0)
+        return 0;
+    return read_state_at(rpc, mediator, head.hash, out, err);
 }
 
 int pc_mediator_get_u256(pc_rpc *rpc, const pc_address *mediator, const char *getter,

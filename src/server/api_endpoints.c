@@ -25,31 +25,37 @@ static json_t *http_status(const pc_http_request *req)
                      per_loop);
 }
 
+/* Never waits on the node: the node's health and the balances are what the
+ * chain cache's follower last saw (it asks once per follow interval). */
 void api_status(pc_server *s, const pc_http_request *req, pc_http_answer *answer)
 {
     json_t *accounts = json_object();
-    uint64_t block = 0;
-    pc_error err;
-    int node_ok = pc_rpc_block_number(s->rpc, &block, &err) == 0;
+    pc_node_status node;
+    pc_chain_cache_node_status(s->cache, &node);
+    int node_ok = node.checked && node.reachable;
     for (size_t i = 0; i < pc_accounts_count(s->accounts); i++) {
         const pc_address *a = pc_wallet_address(pc_accounts_at(s->accounts, i));
         char addr[PC_ADDRESS_TEXT_LEN], wei[PC_U256_DEC_LEN];
         pc_u256 balance;
         pc_address_format(a, addr);
-        if (node_ok && pc_rpc_get_balance(s->rpc, a, &balance, &err) == 0) {
+        if (pc_chain_cache_balance(s->cache, i, &balance)) {
             pc_u256_to_dec(&balance, wei);
             json_object_set_new(accounts, addr, json_string(wei));
         } else {
             json_object_set_new(accounts, addr, json_null());
         }
     }
+    uint64_t block = node.block;
     json_t *body = json_object();
     json_object_set_new(body, "web3ProviderHost", json_string(s->cfg->node_url));
     json_object_set_new(body, "chainId", json_integer((json_int_t)s->chain_id));
     json_object_set_new(body, "ethereumNodeReachable", json_boolean(node_ok));
     json_object_set_new(body, "blockNumber", node_ok ? json_integer((json_int_t)block) : json_null());
-    if (!node_ok)
-        json_object_set_new(body, "ethereumNodeError", json_string(err.message));
+    if (node.checked && !node.reachable)
+        json_object_set_new(body, "ethereumNodeError", json_string(node.error));
+    json_object_set_new(body, "ethereumNodeCheckedAt",
+                        node.checked ? json_integer((json_int_t)(node.checked_at_ms / 1000))
+                                     : json_null());
     json_object_set_new(body, "accounts", accounts);
     json_object_set_new(body, "storage", json_string(pc_store_describe(s->store)));
     json_object_set_new(body, "storageDurable", json_boolean(pc_store_durable(s->store)));
@@ -331,13 +337,16 @@ void api_payout(call *c)
 
 /* ---- either party ---------------------------------------------------------------------------- */
 
-/* Fresh view of a Mediator the caller is a party of; 0, or -1 after answering. */
+/* Current view of a Mediator the caller is a party of; 0, or -1 after answering. */
 static int party_view(call *c, pc_mediator_view *v, pc_wallet **w)
 {
-    api_changed(c); /* these calls report state: read it now, not from the cache */
-    *w = api_caller_view(c, v);
-    if (!*w)
+    pc_error err;
+    *w = pc_accounts_find(c->s->accounts, &c->caller);
+    /* these calls report state: read it now; a failure leaves the cache as it was */
+    if (pc_chain_cache_get_current(c->s->cache, &c->mediator, v, &err) != 0) {
+        api_fail(c, &err, NULL);
         return -1;
+    }
     if (!pc_address_equal(&v->terms.consumer, &c->caller) &&
         !pc_address_equal(&v->terms.provider, &c->caller)) {
         api_fail_code(c, PC_ERR_NOT_A_PARTY, "the sender is not a party of this Mediator");

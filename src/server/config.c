@@ -118,6 +118,14 @@ static const opt_spec options[] = {
      "a request's whole header must arrive within this of its request line"},
     {"http-body-timeout", K_INT, OFF(http_limits.body_timeout_s), 1, 3600, NULL, "SECONDS", "30",
      "a request's whole body must arrive within this of its header"},
+    {"node-timeout", K_INT, OFF(node_timeout_ms), 100, 600000, NULL, "MS", "3000",
+     "longest wait on one Ethereum node request, and on a read of one\n"
+     "      Mediator as a whole; a call that needs the node fails after it\n"
+     "      with 503 (code 101)"},
+    {"node-max-answer", K_U64, OFF(node_max_answer), 4096, (uint64_t)1 << 32, NULL, "BYTES",
+     "4194304", "largest node answer read; larger ones fail with 503 (code 101)"},
+    {"follow-interval", K_INT, OFF(follow_interval_ms), 50, 600000, NULL, "MS", "1000",
+     "how often the head block is asked for, to follow the Mediators' events"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

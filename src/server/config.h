@@ -65,6 +65,10 @@ typedef struct pc_config {
     pc_http_limits http_limits; /* --http-max-connections, --http-max-per-client,
                                    --http-idle-timeout, --http-header-timeout,
                                    --http-body-timeout (see http_guard.h) */
+    int node_timeout_ms;        /* --node-timeout MS: longest wait on one node request (and one
+                                   Mediator read as a whole); default 3000 */
+    uint64_t node_max_answer;   /* --node-max-answer BYTES: larger node answers fail; default 4 MiB */
+    int follow_interval_ms;     /* --follow-interval MS: how often the head block is asked; default 1000 */
 } pc_config;
 
 /* Fills *cfg from defaults, the file, the environment and argv (in that

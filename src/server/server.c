@@ -16,7 +16,10 @@
 
 static int connect_node(pc_server *s, pc_error *err)
 {
-    pc_rpc_options o = {.request_timeout_ms = 15000};
+    /* Every node request is bounded: a call that needs a slow or hung node
+     * fails after node-timeout instead of tying up its thread. */
+    pc_rpc_options o = {.request_timeout_ms = s->cfg->node_timeout_ms,
+                        .max_response_bytes = (size_t)s->cfg->node_max_answer};
     if (!(s->secp = pc_secp_create()))
         return pc_error_set(err, PC_ERR_INTERNAL, "cannot create the secp256k1 context");
     if (!(s->rpc = pc_rpc_create(s->cfg->node_url, &o, err)))
@@ -171,6 +174,25 @@ static int open_nonces(pc_server *s, pc_error *err)
     return 0;
 }
 
+/* The chain cache follows the Mediators and watches the node and the
+ * served accounts' balances for /status. */
+static int start_cache(pc_server *s, pc_error *err)
+{
+    size_t n = pc_accounts_count(s->accounts);
+    pc_address *accounts = calloc(n + 1, sizeof *accounts);
+    if (!accounts)
+        return pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        accounts[i] = *pc_wallet_address(pc_accounts_at(s->accounts, i));
+    pc_chain_cache_options o = {.follow_interval_ms = s->cfg->follow_interval_ms,
+                                .read_deadline_ms = s->cfg->node_timeout_ms,
+                                .balance_accounts = accounts,
+                                .n_balance_accounts = n};
+    s->cache = pc_chain_cache_create(s->rpc, &o, err);
+    free(accounts);
+    return s->cache ? 0 : -1;
+}
+
 static int start_http(pc_server *s, pc_error *err)
 {
     const pc_config *cfg = s->cfg;
@@ -191,7 +213,7 @@ int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err)
     if (check_visualizer(cfg, err) != 0 || connect_node(s, err) != 0 ||
         !(s->accounts = pc_accounts_load(cfg, s->rpc, s->secp, s->chain_id, err)) ||
         open_store(s, err) != 0 || check_chain_identity(s, err) != 0 ||
-        load_known(s, err) != 0 || open_nonces(s, err) != 0 || !(s->cache = pc_chain_cache_create(s->rpc, NULL, err)) ||
+        load_known(s, err) != 0 || open_nonces(s, err) != 0 || start_cache(s, err) != 0 ||
         !(s->duties = pc_duties_start(s, err)) ||
         start_http(s, err) != 0) {
         pc_server_stop(s);
