@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "core/logger.h"
-#include "server/ticker.h"
+#include "core/ticker.h"
 
 #define N_BUCKETS 4096
 #define REFRESH_TICK_MS 100
