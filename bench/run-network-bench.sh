@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# run-network-bench.sh: the benchmark of issue 4. Builds Release (build-bench/)
-# if needed, then in ONE run: starts the seed's no-payment scenario, runs the
-# seed's ab-style load pattern against PublicService's /action with
-# bench_http, stops it; starts the example-network scenario (dev chain, two
-# paychand, three services), calls /init once, runs the same pattern, stops
-# it. Prints both side by side, the /action trace steps, the CPU each process
-# spent per /action, and the load average before and after. Not a test.
+# run-network-bench.sh: the benchmark of issues 4 and 11. Builds Release
+# (build-bench/) if needed, then in ONE run: starts the seed's no-payment
+# scenario, runs the seed's load pattern against PublicService's /action twice
+# per pattern, with kept-alive connections (bench_http) and with the seed's own
+# method, `ab -l` (a new connection per request), stops it; starts the
+# example-network scenario (dev chain, two paychand, three services), calls
+# /init once, does the same, stops it. Prints all four side by side, the
+# /action trace steps, the CPU each process spent per /action, the issue's
+# targets, the load average before and after, and with --perf a perf profile
+# of every process under `ab -l` with payment. Not a test.
 #
 # The processes are those of deploy/scenarios.json (commands, environment,
 # ports: the seed's 8001-8003, 3001, 3002, chain 8545), started by this script
@@ -23,15 +26,20 @@ PUBLIC_URL="http://127.0.0.1:8003"
 patterns="100:1 500:5 1000:10 2000:20"
 warmup=50
 keep=0
+perf_dir=""
+perf_c=""
 
 usage() {
   cat <<USAGE
 Usage: bench/run-network-bench.sh [--patterns "100:1 500:5 1000:10 2000:20"] [--warmup N] [--keep]
+                                  [--perf DIR [--perf-c C]]
 
-Runs the seed's load pattern (ab-style, keep-alive) against $PUBLIC_URL/action,
-first on the example network without payment (scenario no-payment), then with
-payment (scenario example-network, after one /init), in one run on this
-machine, and prints the figures side by side (DEVELOPMENT keys and chain only).
+Runs the seed's load pattern against $PUBLIC_URL/action, each pattern with
+kept-alive connections (bench_http) and with \`ab -l\` (a new connection per
+request, the seed's method), first on the example network without payment
+(scenario no-payment), then with payment (scenario example-network, after one
+/init), in one run on this machine, and prints the figures side by side
+(DEVELOPMENT keys and chain only).
 Needs the scenarios' ports free: 8001-8003, 3001, 3002 and 8545.
 
   --patterns LIST  N:C pairs: N requests at concurrency C (default the seed's:
@@ -39,6 +47,10 @@ Needs the scenarios' ports free: 8001-8003, 3001, 3002 and 8545.
   --warmup N       /action calls sent before the patterns, not measured (default 50;
                    they open the services' connections and fill caches)
   --keep           keep the temp dir (logs, paychand data, raw results) and print its path
+  --perf DIR       sample every process with perf (call graphs) during the \`ab -l\`
+                   pattern at the highest concurrency, with and without payment;
+                   reports in DIR/ab-{pay,nopay}.NAME.txt (needs linux-perf)
+  --perf-c C       sample the pattern of concurrency C instead
 
 Environment: PAYCHAN_BENCH_BUILD = build directory (default <repo>/build-bench,
 Release). Exit status 0 only if every request of every pattern answered 200.
@@ -56,6 +68,8 @@ while [[ $# -gt 0 ]]; do
     --patterns) patterns="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
+    --perf) perf_dir="$2"; shift 2 ;;
+    --perf-c) perf_c="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
@@ -64,6 +78,13 @@ for p in $patterns; do
   [[ "$p" =~ ^[1-9][0-9]*:[1-9][0-9]*$ ]] || die "bad pattern '$p' (want N:C)"
 done
 [[ "$warmup" =~ ^[0-9]+$ ]] || die "--warmup must be a number"
+command -v ab >/dev/null || die "ab not found: apt-get install apache2-utils"
+if [[ -n "$perf_dir" ]]; then
+  command -v perf >/dev/null || die "perf not found: apt-get install linux-perf"
+  mkdir -p "$perf_dir"
+  perf_dir="$(cd "$perf_dir" && pwd)"
+  [[ -n "$perf_c" ]] || perf_c="$(for p in $patterns; do echo "${p##*:}"; done | sort -n | tail -n 1)"
+fi
 
 # ---- build ------------------------------------------------------------------------------
 LOADGEN="$BUILD/bench/bench_http"
@@ -152,11 +173,75 @@ start_scenario() {
 
 CLK_TCK="$(getconf CLK_TCK)"
 
-# run_patterns LABEL: the warm-up, then every pattern against /action; the RESULT and
-# TRACE lines go to $TMP/LABEL.N:C, the CPU µs per /action of each process to
-# $TMP/LABEL.N:C.cpu (lines "name us").
+# ab_result FILE: ab's output as a RESULT line like bench_http's (rps, latency
+# percentiles over all requests, failures = failed + non-2xx answers).
+ab_result() {
+  awk '/^Complete requests:/ { n = $3 } /^Failed requests:/ { f += $3 } /^Non-2xx responses:/ { f += $3 }
+       /^Requests per second:/ { r = $4 } /^ *50%/ { p50 = $2 } /^ *90%/ { p90 = $2 } /^ *99%/ { p99 = $2 }
+       END { printf "RESULT n=%d ok=%d failed=%d rps=%s p50_ms=%s p90_ms=%s p99_ms=%s\n", n, n - f, f, r, p50, p90, p99 }' "$1"
+}
+
+# perf_start LABEL: when --perf is given, samples every process of the scenario
+# (call graphs) until perf_stop; the reports go to $perf_dir/LABEL.NAME.txt.
+perf_pids=()
+perf_start() {
+  local i
+  [[ -n "$perf_dir" ]] || return 0
+  for i in "${!all_pids[@]}"; do
+    perf record -q -F 1999 -g -o "$perf_dir/$1.${all_names[i]}.data" -p "${all_pids[i]}" \
+      >/dev/null 2>&1 &
+    perf_pids+=($!)
+  done
+  sleep 0.5 # perf attaches
+}
+perf_stop() {
+  local pid f
+  [[ -n "$perf_dir" ]] || return 0
+  for pid in "${perf_pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+  for pid in "${perf_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  perf_pids=()
+  for f in "$perf_dir/$1".*.data; do
+    perf report -q -i "$f" --no-children --sort dso,symbol --percent-limit 0.7 2>/dev/null \
+      >"${f%.data}.txt" || true
+  done
+}
+
+# measure LABEL N C: one pattern with one generator (label ka-* = bench_http,
+# kept-alive connections with traces; ab-* = `ab -l`, a new connection per
+# request); RESULT (and TRACE) lines to $TMP/LABEL.N:C, CPU µs per /action of
+# each process to $TMP/LABEL.N:C.cpu (lines "name us").
+measure() {
+  local label="$1" n="$2" c="$3" i out="$TMP/$1.$2:$3"
+  local -a t0=()
+  [[ "$label" != ab-* || "$c" != "$perf_c" ]] || perf_start "$label"
+  for i in "${!all_pids[@]}"; do t0[i]="$(cpu_ticks "${all_pids[i]}")"; done
+  if [[ "$label" == ab-* ]]; then
+    ab -l -n "$n" -c "$c" "$PUBLIC_URL/action" >"$out.ab" 2>"$out.err" || true
+    ab_result "$out.ab" >"$out"
+  else
+    "$LOADGEN" -n "$n" -c "$c" --trace "$PUBLIC_URL/action" >"$out" 2>"$out.err" || true
+  fi
+  : >"$out.cpu"
+  for i in "${!all_pids[@]}"; do
+    awk -v a="${t0[i]}" -v b="$(cpu_ticks "${all_pids[i]}")" -v hz="$CLK_TCK" -v n="$n" \
+      -v name="${all_names[i]}" 'BEGIN { printf "%s %.0f\n", name, (b - a) * 1e6 / hz / n }' \
+      >>"$out.cpu"
+  done
+  [[ "$label" != ab-* || "$c" != "$perf_c" ]] || perf_stop "$label"
+  sed -n 's/^RESULT .*client_cpu_us_per_req=\([^ ]*\).*/bench_http \1/p' "$out" >>"$out.cpu"
+  if ! grep -q '^RESULT.* failed=0 ' "$out"; then
+    failed=1
+    cat "$out.err" >&2
+  fi
+  echo "  $label n=$n c=$c: $(grep '^RESULT' "$out" | cut -d' ' -f2-9)" >&2
+}
+
+# run_patterns SCENARIO: the warm-up, then every pattern against /action, with
+# both generators (labels ka-SCENARIO and ab-SCENARIO).
 run_patterns() {
-  local label="$1" p n c i all_pids=("${pids[@]}") all_names=("${names[@]}")
+  local label="$1" p
+  all_pids=("${pids[@]}")
+  all_names=("${names[@]}")
   if [[ -n "$chain_dir" ]]; then
     all_pids+=("$(cat "$chain_dir/anvil.pid")")
     all_names+=(anvil)
@@ -166,22 +251,8 @@ run_patterns() {
       { cat "$TMP/$label.warmup"; die "$label: the warm-up failed"; }
   fi
   for p in $patterns; do
-    n="${p%%:*}"
-    c="${p##*:}"
-    local -a t0=()
-    for i in "${!all_pids[@]}"; do t0[i]="$(cpu_ticks "${all_pids[i]}")"; done
-    if ! "$LOADGEN" -n "$n" -c "$c" --trace "$PUBLIC_URL/action" >"$TMP/$label.$p" 2>"$TMP/$label.$p.err"; then
-      failed=1
-      cat "$TMP/$label.$p.err" >&2
-    fi
-    : >"$TMP/$label.$p.cpu"
-    for i in "${!all_pids[@]}"; do
-      awk -v a="${t0[i]}" -v b="$(cpu_ticks "${all_pids[i]}")" -v hz="$CLK_TCK" -v n="$n" \
-        -v name="${all_names[i]}" 'BEGIN { printf "%s %.0f\n", name, (b - a) * 1e6 / hz / n }' \
-        >>"$TMP/$label.$p.cpu"
-    done
-    sed -n 's/^RESULT .*client_cpu_us_per_req=\([^ ]*\).*/bench_http \1/p' "$TMP/$label.$p" >>"$TMP/$label.$p.cpu"
-    echo "  $label n=$n c=$c: $(grep '^RESULT' "$TMP/$label.$p" | cut -d' ' -f4-12)" >&2
+    measure "ka-$label" "${p%%:*}" "${p##*:}"
+    measure "ab-$label" "${p%%:*}" "${p##*:}"
   done
 }
 
@@ -215,29 +286,38 @@ echo "binaries: Release ($BUILD), processes and ports of deploy/scenarios.json (
 echo "example-network: anvil instant mining, paychand SQLite WAL synchronous=FULL); /init took ${init_s} s."
 echo "with payment: Mediators $(node -e 'const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   console.log(JSON.stringify(a.mediators))' "$TMP/init.json" 2>/dev/null || echo '?') from /init."
-echo "load generator: bench_http (one thread, libcurl multi, C keep-alive connections); $warmup"
-echo "unmeasured /action calls before the patterns; latency over all N requests, as ab."
+echo "load generators: bench_http (one thread, libcurl multi, C kept-alive connections) and"
+echo "\`ab -l\` ($(ab -V | head -n 1 | cut -d, -f1); a new connection per request); $warmup unmeasured"
+echo "/action calls before the patterns; latency over all N requests."
 echo "Everything shares the machine's $(nproc) cores."
 echo
 echo "load average before: $load_before   after: $load_after (other work on the machine skews the figures)"
 echo
 echo "## /action: without payment | with payment"
 echo
-echo "| pattern | req/s | p50 ms | p90 ms | p99 ms | req/s | p50 ms | p90 ms | p99 ms | failures (no pay / pay) |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+LABELS="ka-nopay ab-nopay ka-pay ab-pay"
+label_name() {
+  case "$1" in
+    ka-nopay) echo "no pay, kept-alive" ;; ab-nopay) echo "no pay, ab -l" ;;
+    ka-pay) echo "pay, kept-alive" ;; ab-pay) echo "pay, ab -l" ;;
+  esac
+}
+echo "| pattern | $(for l in $LABELS; do printf '%s req/s (p50 ms) | ' "$(label_name "$l")"; done)failures |"
+echo "|---|---:|---:|---:|---:|---:|"
 for p in $patterns; do
-  a="$TMP/nopay.$p"
-  b="$TMP/pay.$p"
-  printf '| n=%s c=%s | %s | %s | %s | %s | **%s** | **%s** | %s | %s | %s / %s |\n' "${p%%:*}" "${p##*:}" \
-    "$(field rps "$a")" "$(field p50_ms "$a")" "$(field p90_ms "$a")" "$(field p99_ms "$a")" \
-    "$(field rps "$b")" "$(field p50_ms "$b")" "$(field p90_ms "$b")" "$(field p99_ms "$b")" \
-    "$(field failed "$a")" "$(field failed "$b")"
+  row="| n=${p%%:*} c=${p##*:} |"
+  fails=""
+  for l in $LABELS; do
+    row+=" $(field rps "$TMP/$l.$p") ($(field p50_ms "$TMP/$l.$p")) |"
+    fails+="$(field failed "$TMP/$l.$p")/"
+  done
+  echo "$row ${fails%/} |"
 done
 
 echo
-echo "## where the time goes: /action trace steps, mean (p50) ms, without | with payment"
+echo "## where the time goes: /action trace steps (kept-alive), mean (p50) ms, without | with payment"
 echo
-steps="$(sed -n 's/^TRACE step=\([^ ]*\) .*/\1/p' "$TMP"/pay.* "$TMP"/nopay.* 2>/dev/null | awk '!seen[$0]++')"
+steps="$(sed -n 's/^TRACE step=\([^ ]*\) .*/\1/p' "$TMP"/ka-pay.* "$TMP"/ka-nopay.* 2>/dev/null | awk '!seen[$0]++')"
 header="| step |"
 rule="|---|"
 for p in $patterns; do
@@ -249,7 +329,7 @@ echo "$rule"
 for s in $steps; do
   row="| $s |"
   for p in $patterns; do
-    for label in nopay pay; do
+    for label in ka-nopay ka-pay; do
       m="$(trace_field "$s" mean_ms "$TMP/$label.$p")"
       q="$(trace_field "$s" p50_ms "$TMP/$label.$p")"
       row+=" ${m:--} ${q:+($q)} |"
@@ -259,40 +339,61 @@ for s in $steps; do
 done
 
 echo
-echo "## CPU time per /action, µs (user + system, all threads), without | with payment"
-echo
-echo "${header/| step |/| process |}"
-echo "$rule"
-procs="$(cut -d' ' -f1 "$TMP"/pay.*.cpu "$TMP"/nopay.*.cpu | awk '!seen[$0]++')"
-for proc in $procs total; do
-  row="| $proc |"
-  for p in $patterns; do
-    for label in nopay pay; do
+echo "## CPU time per /action, µs (user + system, all threads of each process)"
+procs="$(cut -d' ' -f1 "$TMP"/*-pay.*.cpu "$TMP"/*-nopay.*.cpu | awk '!seen[$0]++')"
+for p in $patterns; do
+  echo
+  echo "n=${p%%:*} c=${p##*:}:"
+  echo
+  echo "| process |$(for l in $LABELS; do printf ' %s |' "$(label_name "$l")"; done)"
+  echo "|---|---:|---:|---:|---:|"
+  for proc in $procs total; do
+    row="| $proc |"
+    for label in $LABELS; do
       if [[ "$proc" == total ]]; then
-        v="$(awk '{ s += $2 } END { print s }' "$TMP/$label.$p.cpu")"
+        v="$(awk '$1 != "bench_http" { s += $2 } END { print s }' "$TMP/$label.$p.cpu")"
       else
         v="$(awk -v n="$proc" '$1 == n { print $2 }' "$TMP/$label.$p.cpu")"
       fi
       row+=" ${v:--} |"
     done
+    echo "$row"
   done
-  echo "$row"
 done
-echo "(a 2-core machine has 2e6 µs of CPU per second: at X µs per /action it cannot exceed 2e6/X req/s)"
+echo "(total: the network's processes, not the load generator; a 2-core machine has 2e6 µs of"
+echo "CPU per second: at X µs per /action it cannot exceed 2e6/X req/s, less what the generator uses)"
 
 echo
-echo "## targets (issue 4: 100x the prototype's 22 req/s at c=1 and 45 req/s at c=20 with payment, p50 < 2 ms at c=1)"
-verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = op == ">=" ? v >= t : v < t; print ok ? "met" : "MISSED" }'; }
+echo "## targets (issue 11, on these 2 cores, in one run)"
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v >= t) ? "met" : "MISSED" }'; }
+target() { # LABEL C MIN WHAT
+  local p
+  for p in $patterns; do
+    [[ "${p##*:}" == "$2" ]] || continue
+    local v; v="$(field rps "$TMP/$1.$p")"
+    echo "- $4 (n=${p%%:*} c=$2): $v req/s vs target $3: $(verdict "$v" "$3")"
+  done
+}
+target ab-nopay 20 8000 "ab -l, unpaid"
+target ab-pay 20 2500 "ab -l, paid"
+target ab-pay 1 1000 "ab -l, paid"
+target ka-pay 20 3000 "kept-alive, paid"
 for p in $patterns; do
-  c="${p##*:}"
-  b="$TMP/pay.$p"
-  if [[ "$c" == 1 ]]; then
-    echo "- with payment, c=1 (n=${p%%:*}): $(field rps "$b") req/s vs target 2200: $(verdict "$(field rps "$b")" 2200 '>=');" \
-      "p50 $(field p50_ms "$b") ms vs target < 2 ms: $(verdict "$(field p50_ms "$b")" 2 '<')"
-  elif [[ "$c" == 20 ]]; then
-    echo "- with payment, c=20 (n=${p%%:*}): $(field rps "$b") req/s vs target 4500: $(verdict "$(field rps "$b")" 4500 '>=')"
-  fi
+  [[ "${p##*:}" == 20 ]] || continue
+  echo "- new-connection cost, unpaid c=20: ab -l $(field rps "$TMP/ab-nopay.$p") vs kept-alive $(field rps "$TMP/ka-nopay.$p") req/s (target: at most ~25% over)"
 done
+if [[ -n "$perf_dir" ]]; then
+  echo
+  echo "## perf profiles (ab -l, c=$perf_c): $perf_dir/*.txt"
+  for f in "$perf_dir"/ab-pay.*.txt; do
+    [[ -f "$f" ]] || continue
+    echo
+    echo "### $(basename "$f" .txt)"
+    echo '```'
+    head -n 25 "$f"
+    echo '```'
+  done
+fi
 
 for label in no-payment example-network; do
   if grep -qiE 'error|warn' "$TMP/$label"/*.log 2>/dev/null; then

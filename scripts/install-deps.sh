@@ -7,14 +7,20 @@ set -euo pipefail
 
 usage() {
     cat <<'TXT'
-usage: scripts/install-deps.sh [--help]
+usage: scripts/install-deps.sh [--bench] [--help]
 
 Installs with apt-get (after apt-get update) the Debian packages paychan
 needs, and runs `npm ci` in the repository when node_modules does not match
 package-lock.json. Safe to run again: it skips what is already installed.
+
+  --bench  also the tools of bench/run-network-bench.sh: apache2-utils (ab, the
+           seed's benchmark method) and linux-perf (its --perf profiles); not
+           needed to build or test
 TXT
 }
 [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]] && { usage; exit 0; }
+bench=0
+[[ "${1:-}" == "--bench" ]] && bench=1
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -24,6 +30,7 @@ debian_packages=(
     libsqlite3-dev libhiredis-dev redis-server libmicrohttpd-dev libcmocka-dev
     nodejs npm chromium fonts-liberation
 )
+((bench)) && debian_packages+=(apache2-utils linux-perf)
 
 missing=()
 for pkg in "${debian_packages[@]}"; do

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <microhttpd.h>
 
 /* ---- logging ----------------------------------------------------------------------------- */
 
@@ -82,6 +81,14 @@ static const ex_option options[] = {
      "Mediator token redemption timeout, seconds (all services must agree)"},
     {"--log-level", "LOG_LEVEL", OPT_LEVEL, FIELD(log_level), 0, "LEVEL",
      "error, info or debug (debug logs every request)"},
+    {"--http-workers", "HTTP_WORKERS", OPT_INT, FIELD(http_workers), 0, "N",
+     "threads running the requests that may block (0: 16 per core)"},
+    {"--max-connections", "MAX_CONNECTIONS", OPT_INT, FIELD(max_connections), 0, "N",
+     "open connections in total; past it the oldest idle one is shed (0: from the "
+     "descriptor limit)"},
+    {"--max-connections-per-client", "MAX_CONNECTIONS_PER_CLIENT", OPT_INT,
+     FIELD(max_connections_per_client), 0, "N",
+     "open connections per client IP address (0: --max-connections)"},
     {"--persistence-service-url", "PERSISTENCE_SERVICE_URL", OPT_STRING, FIELD(persistence_url),
      EX_OPT_CALLS_PROVIDERS, "URL", "where persistence-service listens"},
     {"--random-nr-service-url", "RANDOM_NR_SERVICE_URL", OPT_STRING, FIELD(random_url),
@@ -222,8 +229,12 @@ static void format_default(const ex_option *o, const ex_config *cfg, char *out, 
 
 static void print_help(const ex_service_def *def, const ex_config *defaults)
 {
-    printf("Usage: %s [OPTIONS]\n\n%s\n\nEndpoints:\n%s\n", def->name, def->summary,
-           def->endpoints);
+    printf("Usage: %s [OPTIONS]\n\n%s\n\nEndpoints:\n%s\n%s", def->name, def->summary,
+           def->endpoints,
+           "  /health      200 while the process serves\n"
+           "  /ready       200 when it can do its job, else 503 {\"missing\": [...]}\n"
+           "               (\"paymentServer\": payment is on and its Payment Server is\n"
+           "               unreachable or not ready; PublicService: \"mediators\" before /init)\n");
     printf("\nOptions (each also read from the environment variable named; flags win):\n");
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const ex_option *o = &options[i];
@@ -291,127 +302,6 @@ int ex_config_parse(const ex_service_def *def, int argc, char **argv, ex_config 
     return 0;
 }
 
-/* ---- HTTP server (libmicrohttpd, thread per connection) ---------------------------------- */
-
-struct ex_request {
-    struct MHD_Connection *conn;
-    const char *method;
-    const char *path;
-    int started; /* the access handler ran once */
-};
-
-const char *ex_request_method(const ex_request *req) { return req->method; }
-const char *ex_request_path(const ex_request *req) { return req->path; }
-
-const char *ex_request_param(const ex_request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-const char *ex_request_header(const ex_request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-const char *ex_header_getter(void *ctx, const char *name)
-{
-    return ex_request_header(ctx, name);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    (void)cls;
-    (void)conn;
-    (void)toe;
-    free(*con_cls);
-    *con_cls = NULL;
-}
-
-static enum MHD_Result send_answer(struct MHD_Connection *conn, ex_answer *ans)
-{
-    char *text = ans->text;
-    if (!text)
-        /* 9 significant digits: trace times as 6.77, not 6.7699999999999996 */
-        text = ans->body ? json_dumps(ans->body, JSON_COMPACT | JSON_REAL_PRECISION(9))
-                         : strdup("{}");
-    json_decref(ans->body);
-    if (!text)
-        return MHD_NO;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    enum MHD_Result r = MHD_queue_response(conn, ans->status ? ans->status : 500, resp);
-    MHD_destroy_response(resp);
-    return r;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
-{
-    (void)version;
-    (void)upload_data;
-    ex_service *svc = cls;
-    ex_request *req = *con_cls;
-    if (!req) {
-        /* Answering on this first call would make MHD close the connection
-         * (no keep-alive): remember the request, answer on the next call. */
-        req = calloc(1, sizeof *req);
-        if (!req)
-            return MHD_NO;
-        req->conn = conn;
-        req->method = method;
-        req->path = url;
-        *con_cls = req;
-        /* MHD would read a body it cannot delimit until the client closes */
-        const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
-        if (te && strcasecmp(te, "chunked") != 0) {
-            ex_answer ans = {0};
-            ex_answer_error(&ans, 501, "unsupported Transfer-Encoding: only chunked is accepted");
-            return send_answer(conn, &ans);
-        }
-        return MHD_YES;
-    }
-    if (*upload_data_size) { /* a body: every parameter is in the query, so drop it */
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    ex_answer ans = {0};
-    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 &&
-        strcmp(method, "HEAD") != 0)
-        ex_answer_error(&ans, 405, "method %s not allowed: use GET or POST", method);
-    else
-        svc->def->handle(svc, req, &ans);
-    ex_log_debug("%s %s -> %u", method, url, ans.status);
-    return send_answer(conn, &ans);
-}
-
-static struct MHD_Daemon *start_server(ex_service *svc)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)svc->cfg.port)};
-    if (inet_pton(AF_INET, svc->cfg.listen, &sa.sin_addr) != 1) {
-        ex_log_error("not an IPv4 listen address: %s", svc->cfg.listen);
-        return NULL;
-    }
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-        (uint16_t)svc->cfg.port, NULL, NULL, on_request, svc,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
-        MHD_OPTION_END);
-    if (!d)
-        ex_log_error("cannot listen on %s:%d (port in use?)", svc->cfg.listen, svc->cfg.port);
-    return d;
-}
-
 /* ---- answers ----------------------------------------------------------------------------- */
 
 void ex_answer_json(ex_answer *ans, unsigned status, json_t *body)
@@ -447,7 +337,7 @@ void ex_answer_paychan_error(ex_answer *ans, unsigned status, const char *what,
 
 void ex_answer_not_found(ex_answer *ans, const ex_request *req)
 {
-    ex_answer_error(ans, 404, "no such endpoint: %s", req->path);
+    ex_answer_error(ans, 404, "no such endpoint: %s", ex_request_path(req));
 }
 
 json_t *ex_mediator_state_json(paychan_client *c, const char *mediator)
@@ -660,21 +550,18 @@ int ex_service_main(const ex_service_def *def, int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     int status = 1;
-    struct MHD_Daemon *daemon = NULL;
+    ex_server *server = NULL;
     if (svc.cfg.payment_inactive)
         ex_log_info("payment is switched off (PAYMENT_INACTIVE)");
     else if (create_client(&svc) != 0)
         goto out;
     if (def->setup && def->setup(&svc) != 0)
         goto out;
-    daemon = start_server(&svc);
-    if (!daemon)
+    server = ex_server_start(&svc);
+    if (!server)
         goto out;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
-    ex_log_info("listening on http://%s:%d", svc.cfg.listen,
-                info ? (int)info->port : svc.cfg.port);
     wait_for_stop(&stop);
-    MHD_stop_daemon(daemon); /* lets requests in flight finish, joins the threads */
+    ex_server_stop(server); /* lets requests in flight finish, joins the threads */
     status = 0;
 out:
     if (def->teardown)

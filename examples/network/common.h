@@ -4,9 +4,17 @@
  *   - configuration from environment variables and flags, with --help;
  *   - the service's life: unlock its key with libpaychan (unless payment is
  *     switched off), listen, run until SIGTERM/SIGINT, shut down cleanly;
- *   - an HTTP server on libmicrohttpd, thread per connection, keep-alive,
- *     GET and POST alike, answering JSON;
- *   - an outgoing HTTP client on libcurl (one keep-alive handle per thread)
+ *   - serving HTTP (serve.c) on the HTTP layer paychand uses (src/http,
+ *     http.h): one event loop per core fed by an acceptor, keep-alive, GET
+ *     and POST alike, the connection guard's limits and deadlines, strict
+ *     parameters. A request the service declares quick (ex_service_def.quick)
+ *     is answered on its loop; every other one (it may call the Payment
+ *     Server or another service) runs on a bounded pool of worker threads
+ *     while its connection is suspended. No thread per connection;
+ *   - /health (200 while the process serves) and /ready (200 when it can do
+ *     its job, else 503 saying what is missing), answered for every service;
+ *   - an outgoing HTTP client on libcurl (one keep-alive handle per worker
+ *     thread, so connections to the providers outlive the callers' own)
  *     that can attach the x-pay-* payment headers to a call;
  *   - logging to stderr.
  *
@@ -56,6 +64,10 @@ typedef struct ex_config {
     char random_url[512];
     char persistence_address[64];         /* "" = ask the service's /status */
     char random_address[64];
+    /* HTTP server (src/http): 0 = the layer's defaults */
+    int http_workers;                     /* threads running requests that may block */
+    int max_connections;                  /* open connections in total */
+    int max_connections_per_client;       /* per client IP address */
 } ex_config;
 
 /* ---- a service ------------------------------------------------------------------------ */
@@ -83,6 +95,14 @@ typedef struct ex_service_def {
     int (*setup)(ex_service *svc);
     /* One request; must fill *ans. Runs on many threads at once. */
     void (*handle)(ex_service *svc, const ex_request *req, ex_answer *ans);
+    /* 1 when handle answers req without blocking (no call to the Payment
+     * Server or another service, no lock held for long): it then runs on
+     * the event loop, saving a hand-over to a worker. NULL = never. */
+    int (*quick)(ex_service *svc, const ex_request *req);
+    /* For /ready: adds to `missing` (a JSON array) the names of what this
+     * service still lacks beyond its Payment Server, e.g. "mediators".
+     * May block briefly. NULL = nothing more. */
+    void (*not_ready)(ex_service *svc, json_t *missing);
     /* After the server stopped. May be NULL. */
     void (*teardown)(ex_service *svc);
 } ex_service_def;
@@ -107,6 +127,20 @@ int ex_service_main(const ex_service_def *def, int argc, char **argv);
  * ex_service_main; services need not call it. */
 int ex_config_parse(const ex_service_def *def, int argc, char **argv, ex_config *cfg);
 
+/* ---- serving (serve.c) ------------------------------------------------------------------ */
+
+typedef struct ex_server ex_server;
+
+/* Starts serving svc on cfg.listen:cfg.port (logged with the bound port).
+ * NULL on failure (logged). */
+ex_server *ex_server_start(ex_service *svc);
+
+/* Stops accepting, lets requests in flight finish, joins the threads. */
+void ex_server_stop(ex_server *s);
+
+/* How long /ready waits for the Payment Server. */
+#define EX_READY_TIMEOUT_MS 2000
+
 /* ---- logging (stderr) ------------------------------------------------------------------ */
 
 void ex_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -119,7 +153,7 @@ void ex_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 const char *ex_request_method(const ex_request *req);
 /* The path, without the query string. */
 const char *ex_request_path(const ex_request *req);
-/* A query argument, or NULL. */
+/* A parameter (query argument, or field of a form or JSON POST body), or NULL. */
 const char *ex_request_param(const ex_request *req, const char *name);
 /* A request header (case-insensitive name), or NULL. */
 const char *ex_request_header(const ex_request *req, const char *name);

@@ -273,3 +273,10 @@ int ex_provider_handle_common(ex_provider *p, const ex_request *req, ex_answer *
         return 0;
     return 1;
 }
+
+int ex_provider_quick(const ex_provider *p, const ex_request *req)
+{
+    const char *funds = ex_request_param(req, "funds");
+    return !p->svc->client || (strcmp(ex_request_path(req), "/status") == 0 &&
+                               !(funds && strcmp(funds, "true") == 0));
+}

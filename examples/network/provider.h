@@ -40,4 +40,9 @@ int ex_provider_take_payment(ex_provider *p, const ex_request *req, ex_answer *a
  *            Server). */
 int ex_provider_handle_common(ex_provider *p, const ex_request *req, ex_answer *ans);
 
+/* 1 when the provider answers req without blocking, so on its event loop:
+ * every request while payment is off (no Payment Server to ask), /status
+ * without ?funds=true always. The service adds its own free endpoints. */
+int ex_provider_quick(const ex_provider *p, const ex_request *req);
+
 #endif

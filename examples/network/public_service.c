@@ -361,6 +361,26 @@ static void handle(ex_service *svc, const ex_request *req, ex_answer *ans)
         ex_answer_not_found(ans, req);
 }
 
+/* /status without ?funds=true reads counters only: on the event loop. /action
+ * calls the providers (and with payment the Payment Server): on a worker. */
+static int quick(ex_service *svc, const ex_request *req)
+{
+    (void)svc;
+    const char *funds = ex_request_param(req, "funds");
+    return strcmp(ex_request_path(req), "/status") == 0 && !(funds && strcmp(funds, "true") == 0);
+}
+
+/* Paying, PublicService cannot serve /action before /init has set up its
+ * Mediators. Its providers are not checked: their own /ready says whether
+ * they are ready, and a readiness that followed dependencies would take
+ * the whole network out of rotation when one provider restarts. */
+static void not_ready(ex_service *svc, json_t *missing)
+{
+    public_state *st = svc->data;
+    if (svc->client && !atomic_load(&st->ready))
+        json_array_append_new(missing, json_string("mediators"));
+}
+
 static int setup(ex_service *svc)
 {
     public_state *st = calloc(1, sizeof *st);
@@ -400,6 +420,8 @@ static const ex_service_def public_service = {
     .options = EX_OPT_CALLS_PROVIDERS,
     .setup = setup,
     .handle = handle,
+    .quick = quick,
+    .not_ready = not_ready,
     .teardown = teardown,
 };
 

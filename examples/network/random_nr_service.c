@@ -45,6 +45,11 @@ static void handle(ex_service *svc, const ex_request *req, ex_answer *ans)
         ex_answer_not_found(ans, req);
 }
 
+static int quick(ex_service *svc, const ex_request *req)
+{
+    return ex_provider_quick(svc->data, req);
+}
+
 static int setup(ex_service *svc)
 {
     svc->data = ex_provider_create(svc, EX_COST_RANDOM_WEI);
@@ -71,6 +76,7 @@ static const ex_service_def random_nr_service = {
     .default_keystore = "devnet/dev-only/keystores/random.json",
     .setup = setup,
     .handle = handle,
+    .quick = quick,
     .teardown = teardown,
 };
 

@@ -16,6 +16,9 @@
 #include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -175,8 +178,10 @@ static int setup_network(void **state)
         return -1;
     setenv("PERSISTENCE_SERVICE_URL", procs[PERSISTENCE].url, 1);
     setenv("RANDOM_NR_SERVICE_URL", procs[RANDOM].url, 1);
+    setenv("HTTP_WORKERS", "4", 1); /* test_connections_take_no_threads counts on it */
     if (start(&procs[PUBLIC], binaries[PUBLIC]) != 0)
         return -1;
+    unsetenv("HTTP_WORKERS");
     /* A provider with payment on, its Payment Server a closed port; the
      * default dev keystore is found under the source tree. */
     unsetenv("PAYMENT_INACTIVE");
@@ -360,6 +365,117 @@ static void test_paid_endpoint_unchecked_payment_is_503(void **state)
     json_decref(r.body);
 }
 
+/* /health: 200 while the process serves. /ready: 200 without payment (nothing
+ * to wait for); 503 naming "paymentServer" when payment is on and its Payment
+ * Server cannot be reached, without its address (that goes to the log). */
+static void test_health_and_ready(void **state)
+{
+    (void)state;
+    for (int i = 0; i < N_PROCS; i++) {
+        reply r = get(procs[i].url, "/health");
+        assert_int_equal(r.status, 200);
+        json_decref(r.body);
+    }
+    for (int i = PERSISTENCE; i <= PUBLIC; i++) {
+        reply r = get(procs[i].url, "/ready");
+        assert_int_equal(r.status, 200);
+        assert_true(json_is_true(json_object_get(r.body, "ready")));
+        json_decref(r.body);
+    }
+    reply r = get(procs[PAID_RANDOM].url, "/ready");
+    assert_int_equal(r.status, 503);
+    assert_true(json_is_false(json_object_get(r.body, "ready")));
+    json_t *missing = json_object_get(r.body, "missing");
+    assert_int_equal(json_array_size(missing), 1);
+    assert_string_equal(json_string_value(json_array_get(missing, 0)), "paymentServer");
+    json_t *ps = json_object_get(r.body, "paymentServer");
+    assert_true(json_is_false(json_object_get(ps, "reachable")));
+    assert_int_equal(json_integer_value(json_object_get(ps, "code")), 600);
+    assert_null(strstr(r.text, "127.0.0.1"));
+    json_decref(r.body);
+}
+
+/* The threads of process pid (/proc), or -1. */
+static long thread_count(pid_t pid)
+{
+    char path[64], line[256];
+    long n = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "Threads:", 8) == 0)
+            n = strtol(line + 8, NULL, 10);
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* A TCP connection to 127.0.0.1:port, or -1. */
+static int connect_local(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* The client ends of TCP connections to local port `port` in any state
+ * (TIME_WAIT included: the connections closed in the last minute). */
+static int connections_to(int port)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    char line[512];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned local_port, remote_port, st;
+        if (sscanf(line, " %*d: %*8x:%x %*8x:%x %x", &local_port, &remote_port, &st) == 3 &&
+            (int)remote_port == port && st != 0x0A /* LISTEN */)
+            n++;
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Open connections cost a service no thread: they are served by its event
+ * loops (a thread per connection made 64 idle ones 64 threads). And an
+ * /action on a new connection each time reuses PublicService's kept-alive
+ * connections to the providers (they were a curl handle per connection
+ * thread, closed with it: 40 actions left 40 connections in TIME_WAIT): at
+ * most one per worker, here 4. */
+static void test_connections_take_no_threads(void **state)
+{
+    (void)state;
+    enum { N = 64 };
+    pid_t pid = procs[PUBLIC].pid;
+    long before = thread_count(pid);
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        assert_true((fds[i] = connect_local(procs[PUBLIC].port)) >= 0);
+    pc_test_sleep_ms(300); /* the acceptor hands them to the loops */
+    long during = thread_count(pid);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    assert_true(before > 0);
+    assert_true(during <= before + 2); /* not one per connection */
+    for (int i = 0; i < 40; i++) {
+        curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
+        reply r = get(procs[PUBLIC].url, "/action");
+        assert_int_equal(r.status, 200);
+        json_decref(r.body);
+    }
+    curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 0L);
+    curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 0L);
+    int to_random = connections_to(procs[RANDOM].port);
+    fprintf(stderr, "connections to random-nr-service: %d\n", to_random);
+    assert_true(to_random <= 4 + 4); /* + this test's own, of earlier tests */
+}
+
 /* Exit status of a service run with argv (stdout discarded). */
 static int run_to_exit(char *const argv[])
 {
@@ -413,6 +529,8 @@ int main(void)
         cmocka_unit_test(test_paid_endpoint_refuses_missing_payment),
         cmocka_unit_test(test_paid_endpoint_unchecked_payment_is_503),
         cmocka_unit_test(test_unsupported_transfer_encoding),
+        cmocka_unit_test(test_health_and_ready),
+        cmocka_unit_test(test_connections_take_no_threads),
         cmocka_unit_test(test_help_and_bad_usage),
         cmocka_unit_test(test_sigterm_exits_0),
     };

@@ -1,5 +1,6 @@
 /* admin.c: the administration calls of libpaychan on one Mediator (redeem,
  * payout, terminate, termination status, funds) and /status. See paychan.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,4 +126,66 @@ int paychan_status(paychan_client *c, char **json_out, paychan_error *err)
     *json_out = json_dumps(answer, JSON_COMPACT);
     json_decref(answer);
     return *json_out ? 0 : pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory");
+}
+
+/* ---- readiness ------------------------------------------------------------------------ */
+
+#define PING_TIMEOUT_MS 2000
+
+/* 1 when err says the Payment Server gave no HTTP answer at all. */
+static int unanswered(const paychan_error *err)
+{
+    return err->http_status == 0;
+}
+
+/* A Payment Server without /ready: ready when /status answers with its
+ * Ethereum node reachable (a /status without that member counts as ready). */
+static int ping_status(paychan_client *c, long timeout_ms, paychan_server_health *out,
+                       paychan_error *err)
+{
+    json_t *answer;
+    if (pc_client_get_within(c, "/status", PC_CALL_ANONYMOUS, timeout_ms, &answer, err) != 0) {
+        if (unanswered(err))
+            return -1;
+        out->http_status = err->http_status;
+        snprintf(out->detail, sizeof out->detail, "/status: %.240s", err->message);
+        pc_client_clear(err);
+        return 0;
+    }
+    json_t *node = json_object_get(answer, "ethereumNodeReachable");
+    out->http_status = 200;
+    out->ready = !json_is_false(node);
+    if (!out->ready)
+        snprintf(out->detail, sizeof out->detail, "ethereumNode");
+    json_decref(answer);
+    return 0;
+}
+
+int paychan_ping(paychan_client *c, long timeout_ms, paychan_server_health *out,
+                 paychan_error *err)
+{
+    json_t *answer;
+    pc_client_clear(err);
+    if (!c || !out)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client or no output");
+    memset(out, 0, sizeof *out);
+    if (timeout_ms <= 0)
+        timeout_ms = PING_TIMEOUT_MS;
+    paychan_error e;
+    if (pc_client_get_within(c, "/ready", PC_CALL_ANONYMOUS, timeout_ms, &answer, &e) == 0) {
+        json_decref(answer);
+        out->ready = 1;
+        out->http_status = 200;
+        return 0;
+    }
+    if (unanswered(&e)) {
+        if (err)
+            *err = e;
+        return -1;
+    }
+    if (e.http_status == 404)
+        return ping_status(c, timeout_ms, out, err);
+    out->http_status = e.http_status; /* e.g. 503 with what is missing */
+    snprintf(out->detail, sizeof out->detail, "%s", e.message);
+    return 0;
 }

@@ -121,6 +121,10 @@ typedef enum pc_client_call_kind {
 int pc_client_get(paychan_client *c, const char *target, pc_client_call_kind kind, json_t **answer,
                   paychan_error *err);
 
+/* pc_client_get waiting at most timeout_ms (0 = as for kind). */
+int pc_client_get_within(paychan_client *c, const char *target, pc_client_call_kind kind,
+                         long timeout_ms, json_t **answer, paychan_error *err);
+
 /* Sets up / tears down the pool. */
 int pc_client_pool_init(pc_client_pool *p);
 void pc_client_pool_free(pc_client_pool *p);

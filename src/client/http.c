@@ -234,7 +234,8 @@ static int transfer_setup(paychan_client *c, transfer *t, const char *target,
                           pc_client_call_kind kind, paychan_error *err)
 {
     size_t url_len = strlen(c->base_url) + strlen(target) + 1;
-    t->timeout = kind == PC_CALL_CHAIN ? 10 * c->timeout_ms : c->timeout_ms;
+    if (!t->timeout)
+        t->timeout = kind == PC_CALL_CHAIN ? 10 * c->timeout_ms : c->timeout_ms;
     t->detail[0] = '\0';
     if (!(t->url = malloc(url_len)) || auth_headers(c, target, kind, &t->headers) != 0)
         return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory building the request");
@@ -279,9 +280,9 @@ static void transfer_clear(transfer *t)
 
 /* One GET of target; see pc_client_get. */
 static int exchange(paychan_client *c, CURL *h, const char *target, pc_client_call_kind kind,
-                    json_t **answer, paychan_error *err)
+                    long timeout_ms, json_t **answer, paychan_error *err)
 {
-    transfer t = {.h = h};
+    transfer t = {.h = h, .timeout = timeout_ms};
     int rc = transfer_setup(c, &t, target, kind, err);
     if (rc == 0)
         rc = transfer_finish(&t, curl_easy_perform(h), answer, err);
@@ -292,15 +293,21 @@ static int exchange(paychan_client *c, CURL *h, const char *target, pc_client_ca
 int pc_client_get(paychan_client *c, const char *target, pc_client_call_kind kind, json_t **answer,
                   paychan_error *err)
 {
+    return pc_client_get_within(c, target, kind, 0, answer, err);
+}
+
+int pc_client_get_within(paychan_client *c, const char *target, pc_client_call_kind kind,
+                         long timeout_ms, json_t **answer, paychan_error *err)
+{
     *answer = NULL;
     CURL *h = checkout(&c->pool);
     if (!h)
         return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "cannot create a curl handle");
     paychan_error first;
-    int rc = exchange(c, h, target, kind, answer, &first);
+    int rc = exchange(c, h, target, kind, timeout_ms, answer, &first);
     /* 205: the server refused before doing anything, so a fresh stamp is safe */
     if (rc != 0 && first.code == 205)
-        rc = exchange(c, h, target, kind, answer, &first);
+        rc = exchange(c, h, target, kind, timeout_ms, answer, &first);
     checkin(&c->pool, h);
     if (rc != 0 && err)
         *err = first;

@@ -227,6 +227,27 @@ int paychan_funds_of(paychan_client *c, const char *mediator, paychan_funds *out
 /* The Payment Server's /status answer as JSON text (malloc'ed; free()). */
 int paychan_status(paychan_client *c, char **json_out, paychan_error *err);
 
+/* ---- readiness ------------------------------------------------------------------------ */
+
+/* What paychan_ping learned of the Payment Server. */
+typedef struct paychan_server_health {
+    int ready;         /* it can serve: /ready answered 200; or, on a Payment Server
+                          without /ready (404), /status answered with its Ethereum
+                          node reachable */
+    int http_status;   /* the status of the answer that decided */
+    char detail[256];  /* when not ready: what the Payment Server said is missing */
+} paychan_server_health;
+
+/* Asks the Payment Server whether it is ready, waiting at most timeout_ms
+ * (0 = 2000) for each of at most two calls: GET /ready, and GET /status when
+ * /ready answers 404 (a Payment Server older than /ready). Unauthenticated.
+ * Returns 0 when it answered (*out says whether it is ready), -1 when it
+ * could not be reached or did not answer in time (PAYCHAN_E_SERVER_DOWN,
+ * PAYCHAN_E_SERVER_TIMEOUT) or answered something else than HTTP
+ * (PAYCHAN_E_BAD_ANSWER). For a service's own readiness endpoint. */
+int paychan_ping(paychan_client *c, long timeout_ms, paychan_server_health *out,
+                 paychan_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "server/http.h"
+#include "http/http.h"
 #include "server/server.h"
 
 /* One route of the REST API, as the router matches it. */

@@ -7,7 +7,7 @@
 
 #include "core/wallet.h"
 #include "server/chain_cache.h"
-#include "server/http.h"
+#include "http/http.h"
 #include "server/payments.h"
 #include "server/server.h"
 

@@ -11,7 +11,7 @@
 #include <stdatomic.h>
 
 #include "server/chain_cache.h"
-#include "server/ticker.h"
+#include "core/ticker.h"
 
 #define CACHE_BUCKETS 4096
 

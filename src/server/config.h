@@ -24,7 +24,7 @@
 
 #include "core/error.h"
 #include "core/logger.h"
-#include "server/http.h"
+#include "http/http.h"
 #include "server/store.h"
 
 #define PC_CONFIG_MAX_ACCOUNTS 32

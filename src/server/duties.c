@@ -8,7 +8,7 @@
 
 #include "core/logger.h"
 #include "server/payments.h"
-#include "server/ticker.h"
+#include "core/ticker.h"
 
 struct pc_duties {
     pc_ticker *timer;

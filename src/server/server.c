@@ -12,7 +12,7 @@
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/duties.h"
-#include "server/http.h"
+#include "http/http.h"
 
 static int connect_node(pc_server *s, pc_error *err)
 {

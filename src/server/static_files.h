@@ -3,7 +3,7 @@
 #ifndef PAYCHAN_SERVER_STATIC_FILES_H
 #define PAYCHAN_SERVER_STATIC_FILES_H
 
-#include "server/http.h"
+#include "http/http.h"
 
 /* Answers the file `relative` (the path below the URL prefix, "" or ending
  * in "/" meaning index.html) of folder `root`: 200 with the file and its

@@ -36,7 +36,7 @@
 #include "core/logger.h"
 #include "server/store_redis_durability.h"
 #include "server/store_redis_scripts.h"
-#include "server/ticker.h"
+#include "core/ticker.h"
 
 #define CONNECT_TIMEOUT_MS 2000
 #define COMMAND_TIMEOUT_MS 10000

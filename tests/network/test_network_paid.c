@@ -3,6 +3,9 @@
  * the providers' and PublicService's paychand, and the three services
  * (tests/support/network.h). The tests run in order on one network:
  *
+ *  0. /ready (paychan_ping to the real Payment Servers): the providers are
+ *     ready at once; PublicService answers 503 missing "mediators" until
+ *     /init, then 200.
  *  1. /init deploys and funds both Mediators; 50 /action calls all succeed,
  *     and each provider counts 50 paid requests through its Mediator.
  *  2. persistence-service refuses, with 402, the protocol's code and its terms,
@@ -268,10 +271,43 @@ static void actions_with(int n, const pc_u256 expected[N_PROVIDERS])
     }
 }
 
+/* GET /ready of service s: its status, and "missing" joined by commas into out. */
+static long ready_of(pc_net_service s, char *out, size_t size)
+{
+    pc_test_reply r;
+    pc_test_network_get(net, s, NULL, &r, "/ready");
+    json_t *m = json_object_get(r.body, "missing");
+    size_t i;
+    json_t *v;
+    out[0] = '\0';
+    json_array_foreach(m, i, v) {
+        size_t len = strlen(out);
+        snprintf(out + len, size - len, "%s%s", i ? "," : "", json_string_value(v));
+    }
+    long status = r.status;
+    pc_test_reply_free(&r);
+    return status;
+}
+
+/* Readiness with real Payment Servers up (paychan_ping): the providers are
+ * ready; PublicService lacks its Mediators until /init. */
+static void test_readiness_before_init(void **state)
+{
+    (void)state;
+    char missing[128];
+    for (int s = PC_NET_PERSISTENCE; s <= PC_NET_RANDOM; s++)
+        if (ready_of((pc_net_service)s, missing, sizeof missing) != 200)
+            net_fail("%s /ready: not 200, missing \"%s\"", pc_test_network_name(s), missing);
+    long status = ready_of(PC_NET_PUBLIC, missing, sizeof missing);
+    if (status != 503 || strcmp(missing, "mediators") != 0)
+        net_fail("public-service /ready before /init: %ld, missing \"%s\"", status, missing);
+}
+
 static void test_init_and_paid_actions(void **state)
 {
     (void)state;
     pc_test_reply r;
+    char missing[128];
     json_t *body = get_ok(PC_NET_PUBLIC, &r, "/init");
     pc_address consumer;
     const char *c = member_string(body, "consumer", NULL);
@@ -286,6 +322,8 @@ static void test_init_and_paid_actions(void **state)
         paid_token_id[p] = state_of(p).active_token_id;
     }
     pc_test_reply_free(&r);
+    if (ready_of(PC_NET_PUBLIC, missing, sizeof missing) != 200)
+        net_fail("public-service /ready after /init: missing \"%s\"", missing);
 
     actions_with(N_ACTIONS, paid_token_id);
 
@@ -586,6 +624,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_readiness_before_init),
         cmocka_unit_test(test_init_and_paid_actions),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_redeem_and_payout),

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "server/params.h"
+#include "http/params.h"
 
 /* Decodes text as a form; returns params (or NULL when refused, *err filled). */
 static json_t *form(const char *text, size_t len, pc_error *err)

@@ -18,8 +18,8 @@
  * which one would count?) and a JSON body that is not one object of
  * strings, integers and booleans. Empty pieces ("a=1&&b=2") are skipped;
  * a name without '=' has the empty value. */
-#ifndef PAYCHAN_SERVER_PARAMS_H
-#define PAYCHAN_SERVER_PARAMS_H
+#ifndef PAYCHAN_HTTP_PARAMS_H
+#define PAYCHAN_HTTP_PARAMS_H
 
 #include <stddef.h>
 

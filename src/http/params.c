@@ -1,5 +1,5 @@
 /* params.c: see params.h. */
-#include "server/params.h"
+#include "http/params.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* ticker.c: see ticker.h. */
 #define _GNU_SOURCE /* pthread_setname_np */
-#include "server/ticker.h"
+#include "core/ticker.h"
 
 #include <pthread.h>
 #include <stdlib.h>

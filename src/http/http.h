@@ -24,8 +24,8 @@
  * POST, the fields of a JSON object body or a form body, decoded strictly
  * (params.h): a request with a malformed one is answered 400 (code 300)
  * before any handler runs. */
-#ifndef PAYCHAN_SERVER_HTTP_H
-#define PAYCHAN_SERVER_HTTP_H
+#ifndef PAYCHAN_HTTP_HTTP_H
+#define PAYCHAN_HTTP_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -33,7 +33,7 @@
 #include <jansson.h>
 
 #include "core/error.h"
-#include "server/http_guard.h"
+#include "http/http_guard.h"
 
 typedef struct pc_http pc_http;
 typedef struct pc_http_request pc_http_request;

@@ -25,8 +25,8 @@
  * at its limit with cleanup_connection_mutex still locked, and the loop
  * thread then blocks for good on that mutex (fixed upstream in commit
  * 67061d5c, first released in 1.0.0). */
-#ifndef PAYCHAN_SERVER_HTTP_GUARD_H
-#define PAYCHAN_SERVER_HTTP_GUARD_H
+#ifndef PAYCHAN_HTTP_HTTP_GUARD_H
+#define PAYCHAN_HTTP_HTTP_GUARD_H
 
 #include <sys/socket.h>
 

@@ -1,6 +1,6 @@
 /* http.c: see http.h. */
 #define _GNU_SOURCE /* accept4 */
-#include "server/http.h"
+#include "http/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 
 #include "core/bytes.h"
 #include "core/logger.h"
-#include "server/params.h"
+#include "http/params.h"
 
 #define MAX_BODY (64 * 1024)
 #define MAX_TARGET (8 * 1024)   /* below libmicrohttpd's buffer, so our 414 comes first */

@@ -7,7 +7,7 @@
  * new connection of that address finds the one to shed). Lists link
  * records by descriptor, so the table can grow by realloc. */
 #define _GNU_SOURCE
-#include "server/http_guard.h"
+#include "http/http_guard.h"
 
 #include <netinet/in.h>
 #include <pthread.h>
@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "core/logger.h"
-#include "server/ticker.h"
+#include "core/ticker.h"
 
 #define BUCKETS 4096
 #define FD_RESERVE 512    /* descriptors kept for the node, the store, files */

@@ -1,7 +1,7 @@
 /* ticker.h: a thread that calls a function periodically until stopped (the
  * chain cache's refresh-ahead, the background duties). */
-#ifndef PAYCHAN_SERVER_TICKER_H
-#define PAYCHAN_SERVER_TICKER_H
+#ifndef PAYCHAN_CORE_TICKER_H
+#define PAYCHAN_CORE_TICKER_H
 
 #include "core/error.h"
 

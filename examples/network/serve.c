@@ -1,0 +1,167 @@
+/* serve.c: the services' HTTP side on the shared HTTP layer (src/http, http.h)
+ * and the /health and /ready endpoints every service has. See common.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "http/http.h"
+
+#define WORKERS_PER_CORE 16 /* the workers mostly wait on calls to other processes */
+
+struct ex_request {
+    pc_http_request *http;
+};
+
+struct ex_server {
+    pc_http *http;
+};
+
+const char *ex_request_method(const ex_request *req) { return pc_http_method(req->http); }
+const char *ex_request_path(const ex_request *req) { return pc_http_path(req->http); }
+
+const char *ex_request_param(const ex_request *req, const char *name)
+{
+    return pc_http_param(req->http, name);
+}
+
+const char *ex_request_header(const ex_request *req, const char *name)
+{
+    return pc_http_header(req->http, name);
+}
+
+const char *ex_header_getter(void *ctx, const char *name)
+{
+    return ex_request_header(ctx, name);
+}
+
+/* ---- /health and /ready ------------------------------------------------------------------- */
+
+/* What the Payment Server's state adds to /ready: "paymentServer" in
+ * missing when it is unreachable or says it is not ready. The detail (its
+ * address, the connection error) goes to the log only. */
+static void payment_server_readiness(ex_service *svc, json_t *missing, json_t *body)
+{
+    paychan_server_health h;
+    paychan_error err = {0};
+    int reachable = paychan_ping(svc->client, EX_READY_TIMEOUT_MS, &h, &err) == 0;
+    if (reachable && h.ready)
+        return;
+    json_array_append_new(missing, json_string("paymentServer"));
+    json_t *state = json_pack("{sbsb}", "reachable", reachable, "ready", 0);
+    if (!reachable) {
+        json_object_set_new(state, "code", json_integer(err.code));
+        json_object_set_new(state, "message", json_string(paychan_error_public_message(&err)));
+        ex_log_error("not ready: Payment Server unreachable: %s (code %d)", err.message,
+                     err.code);
+    } else {
+        ex_log_error("not ready: the Payment Server is not ready: %s", h.detail);
+    }
+    json_object_set_new(body, "paymentServer", state);
+}
+
+/* 200 {"ready": true} when the service can do its job; else 503 {"ready":
+ * false, "missing": [...]} (with payment on, a Payment Server that cannot
+ * be reached or is not ready is missing; the service adds its own). */
+static void answer_ready(ex_service *svc, ex_answer *ans)
+{
+    json_t *missing = json_array();
+    json_t *body = json_object();
+    if (svc->client)
+        payment_server_readiness(svc, missing, body);
+    if (svc->def->not_ready)
+        svc->def->not_ready(svc, missing);
+    int ready = json_array_size(missing) == 0;
+    json_object_set_new(body, "ready", json_boolean(ready));
+    json_object_set_new(body, "service", json_string(svc->def->name));
+    if (ready)
+        json_decref(missing);
+    else
+        json_object_set_new(body, "missing", missing);
+    ex_answer_json(ans, ready ? 200 : 503, body);
+}
+
+/* ---- requests ------------------------------------------------------------------------------- */
+
+/* The answer as JSON text (9 significant digits: trace times as 6.77, not
+ * 6.7699999999999996), handed to the HTTP layer. */
+static void to_http(ex_answer *ans, pc_http_answer *out)
+{
+    char *text = ans->text;
+    if (!text)
+        text = ans->body ? json_dumps(ans->body, JSON_COMPACT | JSON_REAL_PRECISION(9))
+                         : strdup("{}");
+    json_decref(ans->body);
+    out->status = ans->status ? ans->status : 500;
+    out->content_type = "application/json";
+    out->body_raw = text;
+    out->body_raw_len = text ? strlen(text) : 0;
+    if (!text) { /* out of memory: an empty 500 */
+        out->status = 500;
+        out->body_raw = strdup("");
+    }
+}
+
+static int is_path(const ex_request *req, const char *path)
+{
+    return strcmp(ex_request_path(req), path) == 0;
+}
+
+static pc_http_step on_request(void *ctx, pc_http_request *r, pc_http_answer *out)
+{
+    ex_service *svc = ctx;
+    ex_request req = {.http = r};
+    const char *method = ex_request_method(&req);
+    ex_answer ans = {0};
+    int allowed = strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ||
+                  strcmp(method, "HEAD") == 0;
+    int quick = !allowed || is_path(&req, "/health") ||
+                (svc->def->quick && svc->def->quick(svc, &req));
+    if (pc_http_on_loop(r) && !quick)
+        return PC_HTTP_BLOCKS; /* to a worker: it may wait on another process */
+    if (!allowed)
+        ex_answer_error(&ans, 405, "method %s not allowed: use GET or POST", method);
+    else if (is_path(&req, "/health"))
+        ex_answer_json(&ans, 200, json_pack("{ssss}", "status", "serving", "service",
+                                            svc->def->name));
+    else if (is_path(&req, "/ready"))
+        answer_ready(svc, &ans);
+    else
+        svc->def->handle(svc, &req, &ans);
+    ex_log_debug("%s %s -> %u", method, ex_request_path(&req), ans.status);
+    to_http(&ans, out);
+    return PC_HTTP_ANSWERED;
+}
+
+/* ---- the server ----------------------------------------------------------------------------- */
+
+ex_server *ex_server_start(ex_service *svc)
+{
+    const ex_config *cfg = &svc->cfg;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    pc_http_options opts = {
+        .mode = PC_HTTP_POOL,
+        .workers = cfg->http_workers > 0 ? cfg->http_workers
+                                         : WORKERS_PER_CORE * (cores > 0 ? (int)cores : 1),
+        .limits = {.max_connections = cfg->max_connections,
+                   .max_per_client = cfg->max_connections_per_client},
+    };
+    ex_server *s = calloc(1, sizeof *s);
+    pc_error err = {0};
+    if (!s || !(s->http = pc_http_start(cfg->listen, cfg->port, &opts, on_request, svc, &err))) {
+        ex_log_error("%s", s ? err.message : "out of memory");
+        free(s);
+        return NULL;
+    }
+    ex_log_info("listening on http://%s:%d (%d workers)", cfg->listen, pc_http_port(s->http),
+                opts.workers);
+    return s;
+}
+
+void ex_server_stop(ex_server *s)
+{
+    if (!s)
+        return;
+    pc_http_stop(s->http);
+    free(s);
+}
