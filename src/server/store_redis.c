@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/logger.h"
 #include "server/store_redis_durability.h"
@@ -42,6 +43,7 @@
 #define COMMAND_TIMEOUT_MS 10000
 #define KEY_MAX 256
 #define DURABILITY_CHECK_MS 1000
+#define ANSWER_MAX_AGE_MS 3000 /* writable only if Redis answered this recently */
 
 enum {
     SCRIPT_OFFER,
@@ -70,7 +72,15 @@ typedef struct redis_store {
     size_t n_idle, cap_idle;
     int durable;       /* 1 / 0 as last checked, -1 before the first check (atomic) */
     pc_ticker *watch;  /* re-checks durability every DURABILITY_CHECK_MS */
+    uint64_t answered_at_ms; /* monotonic time of Redis's last answer to a check (atomic) */
 } redis_store;
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 /* ---- durability ------------------------------------------------------------------------ */
 
@@ -84,6 +94,7 @@ static int note_durability(redis_store *s, redisContext *c)
     int was = __atomic_load_n(&s->durable, __ATOMIC_ACQUIRE);
     if (d == PC_REDIS_UNKNOWN && c->err)
         return was;
+    __atomic_store_n(&s->answered_at_ms, monotonic_ms(), __ATOMIC_RELEASE);
     int now = d == PC_REDIS_DURABLE;
     __atomic_store_n(&s->durable, now, __ATOMIC_RELEASE);
     if (was == 1 && !now)
@@ -110,6 +121,25 @@ static int rd_durable(const pc_store *base)
 {
     const redis_store *s = (const redis_store *)base;
     return __atomic_load_n(&s->durable, __ATOMIC_ACQUIRE) == 1;
+}
+
+/* Writable now: Redis answered the last check (a stopped or hung Redis
+ * leaves the check waiting, so the answer's age is what tells) and
+ * persists every write, unless data loss is accepted. Never waits. */
+static int rd_writable(const pc_store *base, char *why, size_t cap)
+{
+    const redis_store *s = (const redis_store *)base;
+    uint64_t at = __atomic_load_n(&s->answered_at_ms, __ATOMIC_ACQUIRE);
+    if (monotonic_ms() - at > ANSWER_MAX_AGE_MS) {
+        snprintf(why, cap, "Redis %s:%d has not answered for %llu ms", s->host, s->port,
+                 (unsigned long long)(monotonic_ms() - at));
+        return 0;
+    }
+    if (!s->base.accepts_data_loss && !rd_durable(base)) {
+        snprintf(why, cap, "Redis %s:%d does not persist every write", s->host, s->port);
+        return 0;
+    }
+    return 1;
 }
 
 /* ---- connections ------------------------------------------------------------------------- */
@@ -683,6 +713,7 @@ static const pc_store_ops redis_ops = {
     .claim_nonce = rd_claim_nonce,
     .claim_chain = rd_claim_chain,
     .durable = rd_durable,
+    .writable = rd_writable,
 };
 
 /* The ticker's job: one check on a pooled connection. */
