@@ -13,22 +13,27 @@
 #include "core/logger.h"
 #include "server/duties.h"
 #include "server/server.h"
+#include "server/ticker.h"
 
-#define FIRST_RETRY_MS 250L
+#define FIRST_RETRY_MS 250L /* also how often the starter looks */
 #define MAX_RETRY_MS 5000L /* a node that comes back is found within this */
 
 enum step { UP, RETRY, FATAL };
 
 struct pc_readiness {
     pc_server *s;
-    pthread_t thread;
-    pthread_mutex_t lock; /* guards stopping and node */
-    pthread_cond_t wake;
-    int stopping;
-    pc_node_status node; /* the starter's view of the node until chain_up */
-    int identified;      /* the node's chain and the store's checked (starter only) */
-    int chain_up;        /* atomic: see pc_readiness_chain_up */
-    int failed;          /* atomic */
+    pc_ticker *starter;
+    pthread_mutex_t lock; /* guards node */
+    pc_node_status node;  /* the starter's view of the node until chain_up */
+    int chain_up;         /* atomic: see pc_readiness_chain_up */
+    int failed;           /* atomic */
+    /* the starter's own (its thread only) */
+    int identified; /* the node's chain and the store's checked */
+    int finished;   /* up or failed: nothing more to try */
+    unsigned attempts;
+    long delay_ms;            /* the next backoff */
+    uint64_t next_attempt_ms; /* monotonic */
+    char last_error[256];     /* the last one logged */
 };
 
 static uint64_t wall_ms(void)
@@ -169,38 +174,27 @@ static enum step bring_up(pc_readiness *r, pc_error *err)
     return UP;
 }
 
-/* ---- the starter thread ------------------------------------------------------------- */
+/* ---- the starter ---------------------------------------------------------------------- */
 
-/* Waits ms unless stopped meanwhile: 1 when stopping. */
-static int pause_or_stop(pc_readiness *r, long ms)
+static uint64_t monotonic_ms(void)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&r->lock);
-    while (!r->stopping && pthread_cond_timedwait(&r->wake, &r->lock, &until) == 0)
-        ;
-    int stopping = r->stopping;
-    pthread_mutex_unlock(&r->lock);
-    return stopping;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* Logs a failed attempt: the first ones, then each time the number of
  * attempts doubles or the reason changes, so a node down for hours does
  * not flood the log. */
-static void log_retry(unsigned attempt, long delay_ms, const pc_error *err, char *last, size_t cap)
+static void log_retry(pc_readiness *r, long delay_ms, const pc_error *err)
 {
-    int changed = strcmp(last, err->message) != 0;
-    if (!changed && (attempt & (attempt - 1)) != 0)
+    unsigned n = r->attempts;
+    int changed = strcmp(r->last_error, err->message) != 0;
+    if (!changed && (n & (n - 1)) != 0)
         return;
-    snprintf(last, cap, "%s", err->message);
+    snprintf(r->last_error, sizeof r->last_error, "%s", err->message);
     PC_LOG_W("not ready (attempt %u): %s (code %d); serving /health, /ready and /status, "
-             "retrying in %ld ms", attempt, err->message, err->code, delay_ms);
+             "retrying in %ld ms", n, err->message, err->code, delay_ms);
 }
 
 /* A fatal mismatch: said as a failed start always was, then the process
@@ -212,29 +206,28 @@ static void fail(pc_readiness *r, const pc_error *err)
     kill(getpid(), SIGTERM); /* to the process: main's sigwait takes it */
 }
 
-static void *run(void *arg)
+/* The ticker's job (every FIRST_RETRY_MS): an attempt when the backoff
+ * since the last one is over, until the chain side is up or failed. */
+static void tick(void *arg)
 {
     pc_readiness *r = arg;
-    char last[256] = "";
-    long delay = FIRST_RETRY_MS;
-    for (unsigned attempt = 1;; attempt++) {
-        pc_error err = {0};
-        enum step st = bring_up(r, &err);
-        if (st == FATAL) {
-            fail(r, &err);
-            return NULL;
-        }
-        if (st == UP)
-            break;
-        log_retry(attempt, delay, &err, last, sizeof last);
-        if (pause_or_stop(r, delay))
-            return NULL;
-        delay = delay * 2 > MAX_RETRY_MS ? MAX_RETRY_MS : delay * 2;
+    if (r->finished || monotonic_ms() < r->next_attempt_ms)
+        return;
+    pc_error err = {0};
+    enum step st = bring_up(r, &err);
+    r->attempts++;
+    r->finished = st != RETRY;
+    if (st == FATAL) {
+        fail(r, &err);
+    } else if (st == UP) {
+        __atomic_store_n(&r->chain_up, 1, __ATOMIC_RELEASE);
+        PC_LOG_I("ready: node %s (chain %llu)", r->s->cfg->node_url,
+                 (unsigned long long)r->s->chain_id);
+    } else {
+        log_retry(r, r->delay_ms, &err);
+        r->next_attempt_ms = monotonic_ms() + (uint64_t)r->delay_ms;
+        r->delay_ms = r->delay_ms * 2 > MAX_RETRY_MS ? MAX_RETRY_MS : r->delay_ms * 2;
     }
-    __atomic_store_n(&r->chain_up, 1, __ATOMIC_RELEASE);
-    PC_LOG_I("ready: node %s (chain %llu)", r->s->cfg->node_url,
-             (unsigned long long)r->s->chain_id);
-    return NULL;
 }
 
 pc_readiness *pc_readiness_start(pc_server *s, pc_error *err)
@@ -245,13 +238,11 @@ pc_readiness *pc_readiness_start(pc_server *s, pc_error *err)
         return NULL;
     }
     r->s = s;
+    r->delay_ms = FIRST_RETRY_MS;
     pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->wake, NULL);
-    if (pthread_create(&r->thread, NULL, run, r) != 0) {
-        pthread_cond_destroy(&r->wake);
+    if (!(r->starter = pc_ticker_start(tick, r, FIRST_RETRY_MS, err))) {
         pthread_mutex_destroy(&r->lock);
         free(r);
-        pc_error_set(err, PC_ERR_INTERNAL, "cannot start the starter thread");
         return NULL;
     }
     return r;
@@ -261,12 +252,7 @@ void pc_readiness_stop(pc_readiness *r)
 {
     if (!r)
         return;
-    pthread_mutex_lock(&r->lock);
-    r->stopping = 1;
-    pthread_cond_signal(&r->wake);
-    pthread_mutex_unlock(&r->lock);
-    pthread_join(r->thread, NULL);
-    pthread_cond_destroy(&r->wake);
+    pc_ticker_stop(r->starter);
     pthread_mutex_destroy(&r->lock);
     free(r);
 }
