@@ -384,7 +384,8 @@ static void not_ready(call *c)
     pc_ready_report rep;
     pc_error err;
     pc_readiness_check(c->s->readiness, &rep);
-    pc_error_set(&err, PC_ERR_NODE, "paychand is not ready yet (GET /ready says what is missing): %s",
+    pc_error_set(&err, PC_ERR_NODE,
+                 "paychand is not ready yet (GET /ready says what is missing): %s",
                  rep.n_missing ? rep.reason[0] : "starting");
     api_fail(c, &err, NULL);
 }

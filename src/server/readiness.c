@@ -98,7 +98,8 @@ static enum step identify_chain(pc_readiness *r, pc_error *err)
     }
     note_node(r, NULL);
     if (s->cfg->chain_id && s->cfg->chain_id != chain_id) {
-        pc_error_set(err, PC_ERR_NODE, "the node at %s is on chain %llu, but chain %llu is configured",
+        pc_error_set(err, PC_ERR_NODE,
+                     "the node at %s is on chain %llu, but chain %llu is configured",
                      s->cfg->node_url, (unsigned long long)chain_id,
                      (unsigned long long)s->cfg->chain_id);
         return FATAL;

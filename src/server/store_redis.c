@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/logger.h"
 #include "server/store_redis_durability.h"
@@ -75,13 +74,6 @@ typedef struct redis_store {
     uint64_t answered_at_ms; /* monotonic time of Redis's last answer to a check (atomic) */
 } redis_store;
 
-static uint64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* ---- durability ------------------------------------------------------------------------ */
 
 /* Checks the server behind c and records the answer; a change is logged.
@@ -94,7 +86,7 @@ static int note_durability(redis_store *s, redisContext *c)
     int was = __atomic_load_n(&s->durable, __ATOMIC_ACQUIRE);
     if (d == PC_REDIS_UNKNOWN && c->err)
         return was;
-    __atomic_store_n(&s->answered_at_ms, monotonic_ms(), __ATOMIC_RELEASE);
+    __atomic_store_n(&s->answered_at_ms, pc_redis_monotonic_ms(), __ATOMIC_RELEASE);
     int now = d == PC_REDIS_DURABLE;
     __atomic_store_n(&s->durable, now, __ATOMIC_RELEASE);
     if (was == 1 && !now)
@@ -123,16 +115,15 @@ static int rd_durable(const pc_store *base)
     return __atomic_load_n(&s->durable, __ATOMIC_ACQUIRE) == 1;
 }
 
-/* Writable now: Redis answered the last check (a stopped or hung Redis
- * leaves the check waiting, so the answer's age is what tells) and
- * persists every write, unless data loss is accepted. Never waits. */
+/* Writable now: Redis answered a check lately and persists every write
+ * (unless data loss is accepted). Never waits. */
 static int rd_writable(const pc_store *base, char *why, size_t cap)
 {
     const redis_store *s = (const redis_store *)base;
-    uint64_t at = __atomic_load_n(&s->answered_at_ms, __ATOMIC_ACQUIRE);
-    if (monotonic_ms() - at > ANSWER_MAX_AGE_MS) {
+    uint64_t age = pc_redis_monotonic_ms() - __atomic_load_n(&s->answered_at_ms, __ATOMIC_ACQUIRE);
+    if (age > ANSWER_MAX_AGE_MS) {
         snprintf(why, cap, "Redis %s:%d has not answered for %llu ms", s->host, s->port,
-                 (unsigned long long)(monotonic_ms() - at));
+                 (unsigned long long)age);
         return 0;
     }
     if (!s->base.accepts_data_loss && !rd_durable(base)) {
