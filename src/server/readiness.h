@@ -26,12 +26,14 @@
 typedef struct pc_server pc_server;
 typedef struct pc_readiness pc_readiness;
 
-/* Starts the starter thread for s (its store open, accounts unlocked, and
- * bound already if cfg->chain_id is set). NULL + *err if no thread. */
+/* Starts the starter for s (its store open, accounts unlocked, and bound
+ * already if cfg->chain_id is set): a ticker thread that makes the first
+ * attempt at once, then retries with backoff from 250 ms doubling to 5 s.
+ * NULL + *err if no thread. */
 pc_readiness *pc_readiness_start(pc_server *s, pc_error *err);
 
-/* Interrupts the starter's wait, lets a step in progress finish (each node
- * request is bounded by --node-timeout) and frees. NULL is a no-op. */
+/* Stops the starter, letting an attempt in progress finish (each node
+ * request is bounded by --node-timeout), and frees. NULL is a no-op. */
 void pc_readiness_stop(pc_readiness *r);
 
 /* 1 once the chain side runs (cache, duties, wallets, s->chain_id final):
