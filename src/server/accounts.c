@@ -11,7 +11,10 @@
 
 struct pc_accounts {
     size_t n;
-    pc_wallet *wallets[PC_CONFIG_MAX_ACCOUNTS];
+    const pc_secp *secp;
+    pc_address addrs[PC_CONFIG_MAX_ACCOUNTS];
+    uint8_t keys[PC_CONFIG_MAX_ACCOUNTS][32];     /* until bound; wiped then (wallets hold them) */
+    pc_wallet *wallets[PC_CONFIG_MAX_ACCOUNTS];   /* NULL until pc_accounts_bind */
     uint8_t mac_keys[PC_CONFIG_MAX_ACCOUNTS][32]; /* request MAC keys, derived at load */
 };
 
@@ -45,51 +48,47 @@ static void describe_source(const pc_config *cfg, size_t i, char *out, size_t ca
         snprintf(out, cap, "keystore %s", a->keystore_path);
 }
 
-/* The index of a wallet of a with the address of w, or -1. */
+/* The index of the account with address addr, or -1. */
 static long find_index(const pc_accounts *a, const pc_address *addr)
 {
     for (size_t i = 0; i < a->n; i++)
-        if (pc_address_equal(pc_wallet_address(a->wallets[i]), addr))
+        if (pc_address_equal(&a->addrs[i], addr))
             return (long)i;
     return -1;
 }
 
-/* Unlocks account i and appends its wallet to a. */
-static int add_wallet(pc_accounts *a, const pc_config *cfg, size_t i, pc_rpc *rpc,
-                      const pc_secp *secp, uint64_t chain_id, pc_error *err)
+/* Unlocks account i and appends its key and address to a. */
+static int add_key(pc_accounts *a, const pc_config *cfg, size_t i, pc_error *err)
 {
     uint8_t seckey[32];
-    pc_wallet_options opts = {.chain_id = chain_id,
-                              .receipt_timeout_ms = cfg->receipt_timeout_ms,
-                              .force_legacy = 0};
-    pc_wallet *w = NULL;
-    if (unlock_account(cfg, i, seckey, err) == 0) {
-        w = pc_wallet_create(rpc, secp, seckey, &opts, err);
-        pc_request_mac_key(seckey, a->mac_keys[a->n]);
-    }
-    pc_wipe(seckey, sizeof(seckey)); /* the wallet holds its own copy */
-    if (!w)
-        return -1;
-    long dup = find_index(a, pc_wallet_address(w));
+    pc_address addr;
+    int rc = unlock_account(cfg, i, seckey, err);
+    if (rc == 0 && pc_secret_to_address(a->secp, seckey, &addr) != 0)
+        rc = pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "account %zu: not a valid secp256k1 key",
+                          i + 1);
+    long dup = rc == 0 ? find_index(a, &addr) : -1;
     if (dup >= 0) {
-        char addr[PC_ADDRESS_TEXT_LEN], first[600], second[600];
-        pc_address_format_checksum(pc_wallet_address(w), addr);
+        char text[PC_ADDRESS_TEXT_LEN], first[600], second[600];
+        pc_address_format_checksum(&addr, text);
         describe_source(cfg, (size_t)dup, first, sizeof(first));
         describe_source(cfg, i, second, sizeof(second));
-        pc_wallet_destroy(w);
-        /* Wallets are appended in config order, so wallet dup is account dup. */
-        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT,
-                            "account %s configured twice (%.100s and %.100s)", addr, first, second);
+        /* Keys are appended in config order, so key dup is account dup. */
+        rc = pc_error_set(err, PC_ERR_INVALID_ARGUMENT,
+                          "account %s configured twice (%.100s and %.100s)", text, first, second);
     }
-    a->wallets[a->n++] = w;
-    return 0;
+    if (rc == 0) {
+        memcpy(a->keys[a->n], seckey, 32);
+        pc_request_mac_key(seckey, a->mac_keys[a->n]);
+        a->addrs[a->n++] = addr;
+    }
+    pc_wipe(seckey, sizeof(seckey));
+    return rc;
 }
 
-pc_accounts *pc_accounts_load(const pc_config *cfg, pc_rpc *rpc, const pc_secp *secp,
-                              uint64_t chain_id, pc_error *err)
+pc_accounts *pc_accounts_unlock(const pc_config *cfg, const pc_secp *secp, pc_error *err)
 {
-    if (!cfg || !rpc || !secp) {
-        pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "accounts: missing configuration or client");
+    if (!cfg || !secp) {
+        pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "accounts: missing configuration or context");
         return NULL;
     }
     if (cfg->n_accounts == 0) {
@@ -107,13 +106,40 @@ pc_accounts *pc_accounts_load(const pc_config *cfg, pc_rpc *rpc, const pc_secp *
         pc_error_set(err, PC_ERR_INTERNAL, "accounts: out of memory");
         return NULL;
     }
+    a->secp = secp;
     for (size_t i = 0; i < cfg->n_accounts; i++) {
-        if (add_wallet(a, cfg, i, rpc, secp, chain_id, err) != 0) {
+        if (add_key(a, cfg, i, err) != 0) {
             pc_accounts_free(a);
             return NULL;
         }
     }
     pc_error_clear(err);
+    return a;
+}
+
+int pc_accounts_bind(pc_accounts *a, const pc_config *cfg, pc_rpc *rpc, uint64_t chain_id,
+                     pc_error *err)
+{
+    pc_wallet_options opts = {.chain_id = chain_id,
+                              .receipt_timeout_ms = cfg->receipt_timeout_ms,
+                              .force_legacy = 0};
+    if (!rpc || a->n == 0 || a->wallets[0])
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "accounts: no client, or bound already");
+    for (size_t i = 0; i < a->n; i++)
+        if (!(a->wallets[i] = pc_wallet_create(rpc, a->secp, a->keys[i], &opts, err)))
+            return -1; /* pc_accounts_free destroys those created */
+    pc_wipe(a->keys, sizeof(a->keys)); /* the wallets hold their own copies */
+    return 0;
+}
+
+pc_accounts *pc_accounts_load(const pc_config *cfg, pc_rpc *rpc, const pc_secp *secp,
+                              uint64_t chain_id, pc_error *err)
+{
+    pc_accounts *a = pc_accounts_unlock(cfg, secp, err);
+    if (a && pc_accounts_bind(a, cfg, rpc, chain_id, err) != 0) {
+        pc_accounts_free(a);
+        return NULL;
+    }
     return a;
 }
 
@@ -123,6 +149,7 @@ void pc_accounts_free(pc_accounts *a)
         return;
     for (size_t i = 0; i < a->n; i++)
         pc_wallet_destroy(a->wallets[i]); /* wipes the key */
+    pc_wipe(a->keys, sizeof(a->keys));
     pc_wipe(a->mac_keys, sizeof(a->mac_keys));
     free(a);
 }
@@ -150,4 +177,9 @@ size_t pc_accounts_count(const pc_accounts *a)
 pc_wallet *pc_accounts_at(const pc_accounts *a, size_t i)
 {
     return (a && i < a->n) ? a->wallets[i] : NULL;
+}
+
+const pc_address *pc_accounts_address(const pc_accounts *a, size_t i)
+{
+    return (a && i < a->n) ? &a->addrs[i] : NULL;
 }

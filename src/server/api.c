@@ -192,6 +192,16 @@ static void run_status(call *c)
     api_status(c->s, c->req, c->answer);
 }
 
+static void run_ready(call *c)
+{
+    api_ready(c->s, c->answer);
+}
+
+static void run_health(call *c)
+{
+    api_health(c->answer);
+}
+
 static void run_visualizer(call *c)
 {
     pc_static_serve(c->s->cfg->visualizer_dir, pc_http_path(c->req) + strlen("/visualizer/"),
@@ -246,6 +256,8 @@ typedef struct route {
  * and "{amount}" match one path segment; a final "{file}" the rest. */
 static const route routes[] = {
     {{"/status", 0, 0}, run_status, NULL},
+    {{"/health", 0, 0}, run_health, NULL},
+    {{"/ready", 0, 0}, run_ready, NULL},
     {{"/visualizer/{file}", 0, 1}, run_visualizer, NULL},
     {{"/useService", 1, 0}, api_use_service, NULL},
     {{"/createSignatureHeaders", 1, 0}, api_create_signature_headers_many, many_on_loop},
@@ -356,12 +368,26 @@ int api_authenticate(call *c)
 static pc_http_step on_loop(call *c, const char *path)
 {
     const char *mediator;
-    if (!c->s->nonces || !pc_store_async_is_nonblocking(c->s->store))
+    if (!c->s->nonces || !pc_store_async_is_nonblocking(c->s->store) ||
+        !pc_readiness_chain_up(c->s->readiness))
         return PC_HTTP_BLOCKS;
     const route *r = find_route(c, path, &mediator);
     if (!r || !r->on_loop || (mediator && parse_mediator(c, mediator) != 0))
         return PC_HTTP_BLOCKS;
     return r->on_loop(c);
+}
+
+/* 503 code 101 before the chain side is up: before authentication, so a
+ * request claims no nonce it could not use. */
+static void not_ready(call *c)
+{
+    pc_ready_report rep;
+    pc_error err;
+    pc_readiness_check(c->s->readiness, &rep);
+    pc_error_set(&err, PC_ERR_NODE,
+                 "paychand is not ready yet (GET /ready says what is missing): %s",
+                 rep.n_missing ? rep.reason[0] : "starting");
+    api_fail(c, &err, NULL);
 }
 
 pc_http_step pc_api_handle(void *ctx, pc_http_request *req, pc_http_answer *answer)
@@ -378,6 +404,8 @@ pc_http_step pc_api_handle(void *ctx, pc_http_request *req, pc_http_answer *answ
     const route *r = find_route(&c, path, &mediator);
     if (!r)
         api_fail_code(&c, PC_ERR_NOT_FOUND, "no such endpoint");
+    else if (r->info.authenticated && !pc_readiness_chain_up(c.s->readiness))
+        not_ready(&c); /* every authenticated endpoint needs the chain or the keys */
     else if (r->info.authenticated && api_authenticate(&c) != 0)
         ; /* answered */
     else if (mediator && parse_mediator(&c, mediator) != 0)

@@ -25,38 +25,83 @@ static json_t *http_status(const pc_http_request *req)
                      per_loop);
 }
 
-/* Never waits on the node: the node's health and the balances are what the
- * chain cache's follower last saw (it asks once per follow interval). */
-void api_status(pc_server *s, const pc_http_request *req, pc_http_answer *answer)
+/* {"ready", "missing": [...], "reasons": {item: why}} and, when not ready,
+ * the protocol's error fields (code 101 while the node is missing, else
+ * 103: the store cannot take counts); the HTTP status into *status. */
+static json_t *readiness_json(pc_server *s, unsigned *status)
+{
+    pc_ready_report rep;
+    int ready = pc_readiness_check(s->readiness, &rep);
+    json_t *missing = json_array(), *reasons = json_object();
+    for (size_t i = 0; i < rep.n_missing; i++) {
+        json_array_append_new(missing, json_string(rep.missing[i]));
+        json_object_set_new(reasons, rep.missing[i], json_string(rep.reason[i]));
+    }
+    json_t *body = json_pack("{sbsoso}", "ready", ready, "missing", missing, "reasons", reasons);
+    *status = ready ? 200 : 503;
+    if (!ready) {
+        int code = strcmp(rep.missing[0], "node") == 0 ? PC_ERR_NODE : PC_ERR_STORAGE_NOT_DURABLE;
+        json_object_set_new(body, "name", json_string(pc_error_code_name(code)));
+        json_object_set_new(body, "code", json_integer(code));
+        json_object_set_new(body, "message", json_string(rep.reason[0]));
+    }
+    return body;
+}
+
+void api_ready(pc_server *s, pc_http_answer *answer)
+{
+    answer->body = readiness_json(s, &answer->status);
+}
+
+void api_health(pc_http_answer *answer)
+{
+    answer->status = 200;
+    answer->body = json_pack("{ss}", "status", "serving");
+}
+
+/* {address: balance wei or null} of the served accounts. */
+static json_t *balances_json(pc_server *s, int chain_up)
 {
     json_t *accounts = json_object();
-    pc_node_status node;
-    pc_chain_cache_node_status(s->cache, &node);
-    int node_ok = node.checked && node.reachable;
     for (size_t i = 0; i < pc_accounts_count(s->accounts); i++) {
-        const pc_address *a = pc_wallet_address(pc_accounts_at(s->accounts, i));
         char addr[PC_ADDRESS_TEXT_LEN], wei[PC_U256_DEC_LEN];
         pc_u256 balance;
-        pc_address_format(a, addr);
-        if (pc_chain_cache_balance(s->cache, i, &balance)) {
+        pc_address_format(pc_accounts_address(s->accounts, i), addr);
+        if (chain_up && pc_chain_cache_balance(s->cache, i, &balance)) {
             pc_u256_to_dec(&balance, wei);
             json_object_set_new(accounts, addr, json_string(wei));
         } else {
             json_object_set_new(accounts, addr, json_null());
         }
     }
-    uint64_t block = node.block;
-    json_t *body = json_object();
+    return accounts;
+}
+
+/* Never waits on the node: the node's health and the balances are what the
+ * starter or the chain cache's follower last saw (it asks once per follow
+ * interval). Answers like /ready (200 or 503 with its fields) so that a
+ * caller checking the status code is not told all is well while the node,
+ * the store or the keys are missing; the body is the full status either way. */
+void api_status(pc_server *s, const pc_http_request *req, pc_http_answer *answer)
+{
+    pc_node_status node;
+    int up = pc_readiness_chain_up(s->readiness);
+    pc_readiness_node_status(s->readiness, &node);
+    int node_ok = node.checked && node.reachable;
+    json_t *body = readiness_json(s, &answer->status);
     json_object_set_new(body, "web3ProviderHost", json_string(s->cfg->node_url));
-    json_object_set_new(body, "chainId", json_integer((json_int_t)s->chain_id));
+    json_object_set_new(body, "chainId", up || s->cfg->chain_id
+                                             ? json_integer((json_int_t)s->chain_id)
+                                             : json_null());
     json_object_set_new(body, "ethereumNodeReachable", json_boolean(node_ok));
-    json_object_set_new(body, "blockNumber", node_ok ? json_integer((json_int_t)block) : json_null());
+    json_object_set_new(body, "blockNumber",
+                        node_ok && up ? json_integer((json_int_t)node.block) : json_null());
     if (node.checked && !node.reachable)
         json_object_set_new(body, "ethereumNodeError", json_string(node.error));
     json_object_set_new(body, "ethereumNodeCheckedAt",
                         node.checked ? json_integer((json_int_t)(node.checked_at_ms / 1000))
                                      : json_null());
-    json_object_set_new(body, "accounts", accounts);
+    json_object_set_new(body, "accounts", balances_json(s, up));
     json_object_set_new(body, "storage", json_string(pc_store_describe(s->store)));
     json_object_set_new(body, "storageDurable", json_boolean(pc_store_durable(s->store)));
     json_object_set_new(body, "storageAcceptsDataLoss",
@@ -71,7 +116,6 @@ void api_status(pc_server *s, const pc_http_request *req, pc_http_answer *answer
     if (pc_auth_unstamped_warning(s->cfg))
         json_object_set_new(body, "unstampedAuthWarning",
                             json_string(pc_auth_unstamped_warning(s->cfg)));
-    answer->status = 200;
     answer->body = body;
 }
 

@@ -68,8 +68,11 @@ int api_param_mediators(call *c, int answer, pc_address out[API_MANY_MAX], size_
 /* Marks c->mediator's cached state stale after our own transaction. */
 void api_changed(call *c);
 
-/* The endpoints (docs/protocol.md §4). */
+/* The endpoints (docs/protocol.md §4). /status, /ready and /health are
+ * unauthenticated and answer before the chain side is up (readiness.h). */
 void api_status(pc_server *s, const pc_http_request *req, pc_http_answer *answer);
+void api_ready(pc_server *s, pc_http_answer *answer);
+void api_health(pc_http_answer *answer);
 void api_use_service(call *c);
 void api_deposit(call *c, const char *amount);
 void api_create_signature_headers(call *c);

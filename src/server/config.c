@@ -56,7 +56,8 @@ static const opt_spec options[] = {
     {"node-url", K_URL, OFF(node_url), 0, 0, "ETH_NODE_URL", "URL", "http://127.0.0.1:8545",
      "JSON-RPC URL of the Ethereum node"},
     {"chain-id", K_U64, OFF(chain_id), 0, UINT64_MAX, NULL, "ID", "0",
-     "expected chain id; start-up fails if the node's differs\n"
+     "expected chain id; paychand exits if the node's differs (checked when\n"
+     "      the node first answers; the keys are then ready before it answers)\n"
      "      (0 = accept the node's, which is logged)"},
     {"listen", K_STRING, OFF(listen_address), 0, 0, NULL, "ADDRESS", "127.0.0.1",
      "address the HTTP API listens on"},

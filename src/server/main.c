@@ -1,6 +1,7 @@
 /* paychand: the Payment Server daemon. Configuration in config.h; the
  * parts in server.h. SIGTERM/SIGINT: stop accepting, finish requests in
- * flight, flush storage, exit 0. */
+ * flight, flush storage, exit 0; exit 1 when the node or the store turned
+ * out to belong to another chain (found in the background, readiness.h). */
 #include <signal.h>
 #include <stdio.h>
 
@@ -38,9 +39,13 @@ int main(int argc, char **argv)
     }
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    PC_LOG_I("signal %d: finishing requests in flight and stopping", sig);
+    int failed = pc_server_failed(&server);
+    if (failed)
+        PC_LOG_I("stopping: cannot serve this chain (see above)");
+    else
+        PC_LOG_I("signal %d: finishing requests in flight and stopping", sig);
     pc_server_stop(&server);
     pc_config_free(&cfg);
     PC_LOG_I("stopped");
-    return 0;
+    return failed ? 1 : 0;
 }

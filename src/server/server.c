@@ -14,7 +14,8 @@
 #include "server/duties.h"
 #include "http/http.h"
 
-static int connect_node(pc_server *s, pc_error *err)
+/* The node client and the secp256k1 context: nothing is asked yet. */
+static int make_clients(pc_server *s, pc_error *err)
 {
     /* Every node request is bounded: a call that needs a slow or hung node
      * fails after node-timeout instead of tying up its thread. */
@@ -22,18 +23,25 @@ static int connect_node(pc_server *s, pc_error *err)
                         .max_response_bytes = (size_t)s->cfg->node_max_answer};
     if (!(s->secp = pc_secp_create()))
         return pc_error_set(err, PC_ERR_INTERNAL, "cannot create the secp256k1 context");
-    if (!(s->rpc = pc_rpc_create(s->cfg->node_url, &o, err)))
+    s->rpc = pc_rpc_create(s->cfg->node_url, &o, err);
+    return s->rpc ? 0 : -1;
+}
+
+/* Unlocks the keystores now (a wrong password stops the start at once);
+ * with --chain-id the wallets too, so the keys are ready before the node. */
+static int load_accounts(pc_server *s, pc_error *err)
+{
+    if (!(s->accounts = pc_accounts_unlock(s->cfg, s->secp, err)))
         return -1;
-    if (pc_rpc_chain_id(s->rpc, &s->chain_id, err) != 0)
+    s->chain_id = s->cfg->chain_id;
+    if (s->cfg->chain_id &&
+        pc_accounts_bind(s->accounts, s->cfg, s->rpc, s->cfg->chain_id, err) != 0)
         return -1;
-    if (s->cfg->chain_id && s->cfg->chain_id != s->chain_id)
-        return pc_error_set(err, PC_ERR_NODE,
-                            "the node at %s is on chain %llu, but chain %llu is configured",
-                            s->cfg->node_url, (unsigned long long)s->chain_id,
-                            (unsigned long long)s->cfg->chain_id);
-    if (!s->cfg->chain_id)
-        PC_LOG_W("no chain id configured: using the node's (%llu)",
-                 (unsigned long long)s->chain_id);
+    for (size_t i = 0; i < pc_accounts_count(s->accounts); i++) {
+        char addr[PC_ADDRESS_TEXT_LEN];
+        pc_address_format_checksum(pc_accounts_address(s->accounts, i), addr);
+        PC_LOG_I("serving account %s", addr);
+    }
     return 0;
 }
 
@@ -100,70 +108,6 @@ static int open_store(pc_server *s, pc_error *err)
     return s->store ? 0 : -1;
 }
 
-/* The Mediators of an earlier run: the duties resume them from here. */
-static int load_known(pc_server *s, pc_error *err)
-{
-    pc_mediator_record *recs = NULL;
-    size_t n = 0;
-    if (pc_store_list_mediators(s->store, &recs, &n, err) != 0)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        pc_address_set_add(&s->known[recs[i].role - 1], &recs[i].mediator);
-    free(recs);
-    PC_LOG_I("storage %s: %zu Mediators to resume", pc_store_describe(s->store), n);
-    return 0;
-}
-
-/* Says, after a chain identity mismatch, whose data the store holds and
- * the ways out (the message of pc_store_check_chain_identity is short). */
-static void explain_other_chain(const pc_server *s, const pc_chain_identity *stored,
-                                const uint8_t genesis[32])
-{
-    const pc_config *cfg = s->cfg;
-    int redis = cfg->store == PC_STORE_REDIS;
-    char was[67], is[67], where[4200];
-    pc_hex_encode(stored->genesis_hash, 32, was);
-    pc_hex_encode(genesis, 32, is);
-    if (redis)
-        snprintf(where, sizeof where, "the keys %s* on Redis %s:%d", cfg->redis_prefix,
-                 cfg->redis_host, cfg->redis_port);
-    else
-        snprintf(where, sizeof where, "%s/paychan.sqlite*", cfg->data_dir);
-    PC_LOG_E("the data in %s belongs to chain %llu with genesis block %s; the node %s is chain "
-             "%llu with genesis block %s: another chain (e.g. a dev chain started afresh), on "
-             "which the stored Mediators do not exist",
-             pc_store_describe(s->store), (unsigned long long)stored->chain_id, was, cfg->node_url,
-             (unsigned long long)s->chain_id, is);
-    PC_LOG_E("what to do: point --node-url at a node of chain %llu with that genesis block; or "
-             "give this chain its own store (another %s); or, if the old chain is gone for good, "
-             "remove %s (its Mediators and unredeemed tokens are then forgotten)",
-             (unsigned long long)stored->chain_id, redis ? "--redis-prefix" : "--data-dir", where);
-}
-
-/* Refuses a store whose data belongs to another chain than the node's; an
- * empty store adopts the node's chain. Needs the node to answer (genesis
- * block) and the store to be open. */
-static int check_chain_identity(pc_server *s, pc_error *err)
-{
-    uint8_t genesis[32];
-    pc_chain_identity stored;
-    int adopted = 0;
-    pc_error e = {0};
-    if (pc_rpc_get_block_hash(s->rpc, 0, genesis, err) != 0)
-        return -1;
-    if (pc_store_check_chain_identity(s->store, s->chain_id, genesis, &stored, &adopted, &e) != 0) {
-        if (e.code == PC_ERR_NODE) /* a mismatch, not a storage fault */
-            explain_other_chain(s, &stored, genesis);
-        if (err)
-            *err = e;
-        return -1;
-    }
-    if (adopted)
-        PC_LOG_I("storage %s: recorded as the data of chain %llu", pc_store_describe(s->store),
-                 (unsigned long long)s->chain_id);
-    return 0;
-}
-
 /* Used request signatures live in memory unless instances share a Redis. */
 static int open_nonces(pc_server *s, pc_error *err)
 {
@@ -172,25 +116,6 @@ static int open_nonces(pc_server *s, pc_error *err)
     if (!(s->nonces = pc_nonce_cache_create()))
         return pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
     return 0;
-}
-
-/* The chain cache follows the Mediators and watches the node and the
- * served accounts' balances for /status. */
-static int start_cache(pc_server *s, pc_error *err)
-{
-    size_t n = pc_accounts_count(s->accounts);
-    pc_address *accounts = calloc(n + 1, sizeof *accounts);
-    if (!accounts)
-        return pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        accounts[i] = *pc_wallet_address(pc_accounts_at(s->accounts, i));
-    pc_chain_cache_options o = {.follow_interval_ms = s->cfg->follow_interval_ms,
-                                .read_deadline_ms = s->cfg->node_timeout_ms,
-                                .balance_accounts = accounts,
-                                .n_balance_accounts = n};
-    s->cache = pc_chain_cache_create(s->rpc, &o, err);
-    free(accounts);
-    return s->cache ? 0 : -1;
 }
 
 static int start_http(pc_server *s, pc_error *err)
@@ -210,30 +135,30 @@ int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err)
     clock_gettime(CLOCK_REALTIME, &now);
     s->started_at_us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
     pthread_mutex_init(&s->known_lock, NULL);
-    if (check_visualizer(cfg, err) != 0 || connect_node(s, err) != 0 ||
-        !(s->accounts = pc_accounts_load(cfg, s->rpc, s->secp, s->chain_id, err)) ||
-        open_store(s, err) != 0 || check_chain_identity(s, err) != 0 ||
-        load_known(s, err) != 0 || open_nonces(s, err) != 0 || start_cache(s, err) != 0 ||
-        !(s->duties = pc_duties_start(s, err)) ||
-        start_http(s, err) != 0) {
+    /* Everything that needs no node; the rest comes up in the background
+     * (readiness.h) while HTTP already serves. */
+    if (check_visualizer(cfg, err) != 0 || make_clients(s, err) != 0 ||
+        load_accounts(s, err) != 0 || open_store(s, err) != 0 || open_nonces(s, err) != 0 ||
+        !(s->readiness = pc_readiness_start(s, err)) || start_http(s, err) != 0) {
         pc_server_stop(s);
         return -1;
     }
-    for (size_t i = 0; i < pc_accounts_count(s->accounts); i++) {
-        char addr[PC_ADDRESS_TEXT_LEN];
-        pc_address_format_checksum(pc_wallet_address(pc_accounts_at(s->accounts, i)), addr);
-        PC_LOG_I("serving account %s", addr);
-    }
-    PC_LOG_I("paychand listening on http://%s:%d, node %s (chain %llu)", cfg->listen_address,
-             pc_http_port(s->http), cfg->node_url, (unsigned long long)s->chain_id);
+    PC_LOG_I("paychand listening on http://%s:%d, node %s (/ready says when it serves payments)",
+             cfg->listen_address, pc_http_port(s->http), cfg->node_url);
     if (pc_auth_unstamped_warning(cfg))
         PC_LOG_W("%s", pc_auth_unstamped_warning(cfg));
     return 0;
 }
 
+int pc_server_failed(const pc_server *s)
+{
+    return pc_readiness_failed(s->readiness);
+}
+
 void pc_server_stop(pc_server *s)
 {
     pc_http_stop(s->http); /* first: no new requests; those in flight finish */
+    pc_readiness_stop(s->readiness); /* then nothing more is started */
     pc_duties_stop(s->duties);
     pc_chain_cache_destroy(s->cache);
     pc_store_close(s->store);
@@ -246,6 +171,7 @@ void pc_server_stop(pc_server *s)
     pc_address_set_free(&s->known[1]);
     pthread_mutex_destroy(&s->known_lock);
     s->http = NULL;
+    s->readiness = NULL;
     s->duties = NULL;
     s->cache = NULL;
     s->store = NULL;

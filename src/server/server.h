@@ -1,8 +1,11 @@
 /* server.h: the Payment Server's parts, wired together. One pc_server per
  * paychand process; every module receives it instead of reaching for
- * globals. Start-up order: node (chain id check) -> accounts -> store ->
- * the store's chain identity (chain id + genesis hash) against the node's
- * -> chain cache -> duties -> HTTP; shutdown is the reverse. */
+ * globals. Start-up order: node client (nothing asked yet) -> accounts
+ * unlocked (wallets too with --chain-id) -> store -> the starter thread
+ * (readiness.h) -> HTTP, serving at once; in the background, once the node
+ * answers: its chain id, the store's chain identity (chain id + genesis
+ * hash) against the node's -> wallets -> stored Mediators -> chain cache
+ * -> duties. Shutdown is the reverse. */
 #ifndef PAYCHAN_SERVER_SERVER_H
 #define PAYCHAN_SERVER_SERVER_H
 
@@ -15,6 +18,7 @@
 #include "server/chain_cache.h"
 #include "server/config.h"
 #include "server/nonce_cache.h"
+#include "server/readiness.h"
 #include "server/store.h"
 
 typedef struct pc_duties pc_duties;
@@ -24,10 +28,11 @@ typedef struct pc_server {
     const pc_config *cfg;
     pc_secp *secp;
     pc_rpc *rpc;
-    uint64_t chain_id;
+    uint64_t chain_id; /* --chain-id, else the node's once the chain side is up */
     pc_accounts *accounts;
     pc_store *store;
-    pc_chain_cache *cache;
+    pc_readiness *readiness; /* brings up what follows; says when it is up */
+    pc_chain_cache *cache;   /* these two only once pc_readiness_chain_up */
     pc_duties *duties;
     pc_http *http;
     /* Used request signatures (auth.c), unless the store is shared (Redis). */
@@ -39,12 +44,17 @@ typedef struct pc_server {
     pc_address_set known[2];
 } pc_server;
 
-/* Connects to the node (refusing a chain id other than cfg->chain_id),
- * unlocks the accounts, opens the store (refusing one whose data belongs to
- * another chain, see pc_store_check_chain_identity), starts the cache, the duties
- * timer and the HTTP listener. On failure everything started is stopped
- * again and *err says why. */
+/* Unlocks the accounts, opens the store, starts the starter thread and the
+ * HTTP listener, without waiting for the node: the starter connects to it
+ * (refusing a chain id other than cfg->chain_id, and a store whose data
+ * belongs to another chain, see pc_store_check_chain_identity) and starts
+ * the cache and the duties timer (readiness.h). On failure everything
+ * started is stopped again and *err says why. */
 int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err);
+
+/* 1 when the starter met a fatal mismatch in the background (logged; it
+ * then sent the process SIGTERM): main exits non-zero. */
+int pc_server_failed(const pc_server *s);
 
 /* Stops accepting requests, finishes those in flight, stops the duties,
  * flushes and closes the store. Safe on a partly started server. */

@@ -44,6 +44,11 @@ int pc_store_durable(const pc_store *s)
     return s->ops->durable ? s->ops->durable(s) : 1;
 }
 
+int pc_store_writable(const pc_store *s, char *why, size_t cap)
+{
+    return s->ops->writable ? s->ops->writable(s, why, cap) : 1;
+}
+
 int pc_store_accepts_data_loss(const pc_store *s)
 {
     return s->accepts_data_loss;

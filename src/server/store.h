@@ -68,6 +68,13 @@ const char *pc_store_describe(const pc_store *s);
  * since CONFIG SET can change it at run time); memory never. */
 int pc_store_durable(const pc_store *s);
 
+/* 1 when the store takes writes now, for /ready: SQLite and memory once
+ * open (a failed commit is answered per request); Redis while it answered
+ * its last check (once a second) within 3 s and persists every write (or
+ * data loss is accepted). Else 0 with the reason in why (cap bytes).
+ * Never waits on Redis. */
+int pc_store_writable(const pc_store *s, char *why, size_t cap);
+
 /* 1 when the store acknowledges counts even while it is not durable
  * (memory; Redis opened with redis_accept_data_loss). Otherwise the
  * counter operations fail with PC_ERR_STORAGE_NOT_DURABLE while it is not

@@ -47,6 +47,8 @@ typedef struct pc_store_ops {
                               void *arg);
     /* Optional (NULL: always durable): see pc_store_durable. */
     int (*durable)(const pc_store *s);
+    /* Optional (NULL: always writable once open): see pc_store_writable. */
+    int (*writable)(const pc_store *s, char *why, size_t cap);
     int blocking; /* the blocking forms wait on another process (Redis) */
 } pc_store_ops;
 

@@ -42,6 +42,7 @@
 #define COMMAND_TIMEOUT_MS 10000
 #define KEY_MAX 256
 #define DURABILITY_CHECK_MS 1000
+#define ANSWER_MAX_AGE_MS 3000 /* writable only if Redis answered this recently */
 
 enum {
     SCRIPT_OFFER,
@@ -70,6 +71,7 @@ typedef struct redis_store {
     size_t n_idle, cap_idle;
     int durable;       /* 1 / 0 as last checked, -1 before the first check (atomic) */
     pc_ticker *watch;  /* re-checks durability every DURABILITY_CHECK_MS */
+    uint64_t answered_at_ms; /* monotonic time of Redis's last answer to a check (atomic) */
 } redis_store;
 
 /* ---- durability ------------------------------------------------------------------------ */
@@ -84,6 +86,7 @@ static int note_durability(redis_store *s, redisContext *c)
     int was = __atomic_load_n(&s->durable, __ATOMIC_ACQUIRE);
     if (d == PC_REDIS_UNKNOWN && c->err)
         return was;
+    __atomic_store_n(&s->answered_at_ms, pc_redis_monotonic_ms(), __ATOMIC_RELEASE);
     int now = d == PC_REDIS_DURABLE;
     __atomic_store_n(&s->durable, now, __ATOMIC_RELEASE);
     if (was == 1 && !now)
@@ -110,6 +113,24 @@ static int rd_durable(const pc_store *base)
 {
     const redis_store *s = (const redis_store *)base;
     return __atomic_load_n(&s->durable, __ATOMIC_ACQUIRE) == 1;
+}
+
+/* Writable now: Redis answered a check lately and persists every write
+ * (unless data loss is accepted). Never waits. */
+static int rd_writable(const pc_store *base, char *why, size_t cap)
+{
+    const redis_store *s = (const redis_store *)base;
+    uint64_t age = pc_redis_monotonic_ms() - __atomic_load_n(&s->answered_at_ms, __ATOMIC_ACQUIRE);
+    if (age > ANSWER_MAX_AGE_MS) {
+        snprintf(why, cap, "Redis %s:%d has not answered for %llu ms", s->host, s->port,
+                 (unsigned long long)age);
+        return 0;
+    }
+    if (!s->base.accepts_data_loss && !rd_durable(base)) {
+        snprintf(why, cap, "Redis %s:%d does not persist every write", s->host, s->port);
+        return 0;
+    }
+    return 1;
 }
 
 /* ---- connections ------------------------------------------------------------------------- */
@@ -683,6 +704,7 @@ static const pc_store_ops redis_ops = {
     .claim_nonce = rd_claim_nonce,
     .claim_chain = rd_claim_chain,
     .durable = rd_durable,
+    .writable = rd_writable,
 };
 
 /* The ticker's job: one check on a pooled connection. */

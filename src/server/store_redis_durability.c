@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* The value of `name` in a CONFIG GET answer (name, value, ...), or NULL. */
 static const char *config_value(const redisReply *r, const char *name)
@@ -35,4 +36,11 @@ pc_redis_durability pc_redis_check_durability(redisContext *c, char *why, size_t
     }
     freeReplyObject(r);
     return d;
+}
+
+uint64_t pc_redis_monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }

@@ -11,6 +11,7 @@
 
 #include <hiredis/hiredis.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum pc_redis_durability {
     PC_REDIS_DURABLE,     /* appendonly yes + appendfsync always */
@@ -22,5 +23,10 @@ typedef enum pc_redis_durability {
  * is PC_REDIS_DURABLE, `why` receives the reason in words, e.g.
  * "appendonly no, appendfsync everysec". */
 pc_redis_durability pc_redis_check_durability(redisContext *c, char *why, size_t why_len);
+
+/* The monotonic clock in ms, for the age of the last answer to a check: a
+ * stopped or hung Redis leaves the check waiting (up to the command
+ * timeout), so that age is what tells a store that takes no writes now. */
+uint64_t pc_redis_monotonic_ms(void);
 
 #endif

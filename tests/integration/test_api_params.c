@@ -393,8 +393,8 @@ static void test_malformed_bodies(void **state)
 }
 
 /* Last test (it stops the chain): with the node gone, calls that need it
- * answer 503 code 101 promptly, /status reports the node unreachable, and
- * the servers stay up. */
+ * answer 503 code 101 promptly, /status reports the node unreachable (503:
+ * not ready), and the servers stay up. */
 static void test_node_unreachable(void **state)
 {
     fixture *f = *state;
@@ -420,13 +420,18 @@ static void test_node_unreachable(void **state)
         pc_test_reply_free(&r);
     }
     /* /status reports the node as its background check last saw it (once
-     * per follow interval, 1 s): it says so within a few seconds */
+     * per follow interval, 1 s): it says so within a few seconds, and
+     * answers 503 (not ready: node) with the full status meanwhile */
     int unreachable = 0;
     for (int tries = 0; tries < 50 && !unreachable; tries++) {
         pc_test_reply r;
         pc_itest_status(t->provider_server, &r);
-        it_expect_ok(&r);
         unreachable = json_is_false(json_object_get(r.body, "ethereumNodeReachable"));
+        if (unreachable)
+            it_expect_error(&r, 503, PC_ERR_NODE);
+        else
+            it_expect_ok(&r);
+        it_check(json_is_object(json_object_get(r.body, "accounts")));
         pc_test_reply_free(&r);
         if (!unreachable)
             pc_itest_sleep_ms(100);

@@ -1,4 +1,5 @@
-// docs/openapi.yaml against a running paychand (two, one per team, on a private anvil):
+// docs/openapi.yaml against a running paychand (two, one per team, on a private anvil, and a third
+//  one whose node is not there, for the answers while not ready):
 //  - the file is OpenAPI 3.1 and its routes are exactly those the server's route table serves
 //    (PAYCHAN_ROUTES_DUMP prints that table: tests/openapi/routes_dump.c);
 //  - every operation in the file answers as described: a channel's whole life is driven through
@@ -67,17 +68,18 @@ let tmp;
 const servers = {}; // team -> {url, child}
 const wallets = {};
 
-async function startPaychand(team, key) {
+/** A paychand of `team` on `nodeUrl`, once `started` answers 200 (/status: once ready). */
+async function startPaychand(team, key, { nodeUrl = anvil.url, started = '/status' } = {}) {
   const port = await freePort();
   const log = openSync(path.join(tmp, `${team}.log`), 'a');
-  const child = spawn(PAYCHAND, ['--node-url', anvil.url, '--chain-id', '31337', '--port', String(port),
+  const child = spawn(PAYCHAND, ['--node-url', nodeUrl, '--chain-id', '31337', '--port', String(port),
     '--store', 'memory', '--dev', '--dev-key', key, '--duty-interval', '500',
     '--visualizer', path.join(ROOT, 'visualizer'), '--data-dir', path.join(tmp, team)],
   { stdio: ['ignore', log, log] });
   const url = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 30000; ;) {
     if (child.exitCode !== null) throw new Error(`${team} paychand exited: ${readFileSync(path.join(tmp, `${team}.log`), 'utf8')}`);
-    try { if ((await fetch(`${url}/status`)).ok) break; } catch { /* not yet */ }
+    try { if ((await fetch(`${url}${started}`)).ok) break; } catch { /* not yet */ }
     if (Date.now() > deadline) throw new Error(`${team} paychand did not answer`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -92,6 +94,9 @@ before(async () => {
   wallets.provider = w.random;
   servers.consumer = await startPaychand('consumer', w.consumer.privateKey);
   servers.provider = await startPaychand('provider', w.random.privateKey);
+  // one whose node is not there: serving, not ready
+  servers.nonode = await startPaychand('nonode', w.consumer.privateKey,
+    { nodeUrl: `http://127.0.0.1:${await freePort()}`, started: '/health' });
 });
 
 after(async () => {
@@ -206,6 +211,15 @@ test('every operation answers as documented through a channel\'s life', async ()
   await expectError(404, 404, 'POST', '/visualizer/no-such-file.html');
   await expectError(404, 404, 'GET', '/no-such-endpoint', { who: 'consumer' });
   await expectError(405, 404, 'PUT', '/status');
+  await expectOk('GET', '/health');
+  await expectOk('POST', '/health', { server: 'nonode' });
+  assert.deepEqual(await expectOk('GET', '/ready'), { ready: true, missing: [], reasons: {} });
+  await expectOk('POST', '/ready', { server: 'provider' });
+
+  // a server without its node: /health 200; /ready, /status and the chain's endpoints 503
+  await expectError(503, 101, 'GET', '/ready', { server: 'nonode' });
+  await expectError(503, 101, 'POST', '/status', { server: 'nonode' });
+  await expectError(503, 101, 'GET', `/useService?serviceProvider=${P}`, { who: 'consumer', server: 'nonode' });
 
   // useService (consumer)
   await expectError(412, 202, 'GET', `/useService?serviceProvider=${P}`);

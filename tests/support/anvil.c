@@ -90,9 +90,9 @@ static int wait_ready(pc_test_anvil *a, uint64_t chain_id)
 /* One attempt on one free port: 0 ready, 1 retry with another port, -1 give
  * up. extra: further arguments, NULL-terminated (at most 4). */
 static int start_once(pc_test_anvil *a, const char *chain_id, char *const *extra,
-                      uint64_t chain_id_value)
+                      uint64_t chain_id_value, int fixed_port)
 {
-    int port_value = pc_test_free_port();
+    int port_value = fixed_port ? fixed_port : pc_test_free_port();
     if (port_value < 0) {
         perror("anvil: no free port");
         return -1;
@@ -163,7 +163,7 @@ pc_test_anvil *pc_test_anvil_start(const pc_test_anvil_options *opts)
         return NULL;
     a->pid = -1;
     for (int attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-        int r = start_once(a, chain_text, extra, chain_id);
+        int r = start_once(a, chain_text, extra, chain_id, o.port);
         if (r == 0) {
             pc_test_track(a, stop_tracked);
             return a;

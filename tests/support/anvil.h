@@ -22,6 +22,8 @@ typedef struct pc_test_anvil_options {
     unsigned block_time; /* seconds between blocks; 0 = mine each transaction at once */
     uint64_t genesis_timestamp; /* unix time of the genesis block (--timestamp); 0 = now. Two
                                    chains of one chain id differ in their genesis hash */
+    int port;            /* 0 = a free one; else this one (a node appearing where a
+                            Payment Server already looks for it) */
 } pc_test_anvil_options;
 
 /* The test mnemonic anvil uses. */

@@ -33,6 +33,7 @@ struct pc_test_paychand {
     int own_data_dir;
     char log_path[64];
     int exit_status; /* how it ended when it exited during start-up */
+    char started_path[32]; /* GET path whose 200 means started */
     char *argv[MAX_ARGS]; /* argv[i] for the port points into port_text */
     char **envp;
     struct pc_test_paychand *next;
@@ -151,12 +152,12 @@ static size_t discard(char *data, size_t size, size_t n, void *ctx)
     return size * n;
 }
 
-/* HTTP status of GET /status, 0 when there is no answer. */
+/* HTTP status of GET p->started_path, 0 when there is no answer. */
 static long status_code(const pc_test_paychand *p)
 {
-    char url[96];
+    char url[128];
     long code = 0;
-    snprintf(url, sizeof url, "%s/status", p->url);
+    snprintf(url, sizeof url, "%s%s", p->url, p->started_path);
     CURL *h = curl_easy_init();
     if (!h)
         return 0;
@@ -233,6 +234,8 @@ pc_test_paychand *pc_test_paychand_start(const pc_test_paychand_options *opts)
         return NULL;
     p->pid = -1;
     snprintf(p->name, sizeof p->name, "%s", opts->name ? opts->name : "paychand");
+    snprintf(p->started_path, sizeof p->started_path, "%s",
+             opts->started_path ? opts->started_path : "/status");
     snprintf(p->log_path, sizeof p->log_path, "/tmp/paychand-log-XXXXXX");
     int fd = mkstemp(p->log_path);
     if (fd >= 0)
@@ -316,6 +319,20 @@ int pc_test_paychand_restart_expect_exit(pc_test_paychand *p)
     if (r < 0)
         pc_test_paychand_kill9(p);
     fprintf(stderr, "%s: paychand was expected to refuse to start\n", p->name);
+    return -1;
+}
+
+int pc_test_paychand_wait_exit(pc_test_paychand *p, int ms)
+{
+    int status;
+    for (int64_t end = pc_test_now_ms() + ms; p->pid > 0; pc_test_sleep_ms(20)) {
+        if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+            p->pid = -1;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        if (pc_test_now_ms() >= end)
+            break;
+    }
     return -1;
 }
 

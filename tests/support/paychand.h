@@ -25,10 +25,12 @@ typedef struct pc_test_paychand_options {
     const char *node_url;    /* --node-url (required) */
     const char *data_dir;    /* --data-dir; NULL = a fresh temporary directory, removed at free */
     const char *const *args; /* further arguments, NULL-terminated (NULL = none) */
+    const char *started_path; /* the GET path whose 200 means started (NULL = "/status",
+                                 which is 200 only once ready; "/health": serving) */
 } pc_test_paychand_options;
 
 /* Starts paychand with `--node-url U --port P --data-dir D` plus opts->args
- * and waits until GET /status answers 200 (at most 30 s). If the process
+ * and waits until GET opts->started_path answers 200 (at most 30 s). If the process
  * exits during start-up (e.g. it lost the port) it is retried on another
  * port a few times. Returns NULL after printing why and the log on failure. */
 pc_test_paychand *pc_test_paychand_start(const pc_test_paychand_options *opts);
@@ -62,6 +64,10 @@ int pc_test_paychand_set_node_url(pc_test_paychand *p, const char *node_url);
  * status, or -1 if it served /status instead (it then keeps running) or
  * did not exit in time (then it is killed). */
 int pc_test_paychand_restart_expect_exit(pc_test_paychand *p);
+
+/* Waits up to ms for a running p to exit on its own: its exit status (128 +
+ * signal if killed), or -1 if it still runs (it is left running). */
+int pc_test_paychand_wait_exit(pc_test_paychand *p, int ms);
 
 /* 1 if the log collected so far contains `needle`, else 0. */
 int pc_test_paychand_log_contains(const pc_test_paychand *p, const char *needle);

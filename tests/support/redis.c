@@ -157,6 +157,11 @@ void pc_test_redis_crash(pc_test_redis *r)
     r->pid = -1;
 }
 
+int pc_test_redis_signal(pc_test_redis *r, int sig)
+{
+    return r->pid > 0 ? kill(r->pid, sig) : -1;
+}
+
 int pc_test_redis_restart(pc_test_redis *r)
 {
     pc_test_redis_crash(r);

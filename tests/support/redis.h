@@ -28,6 +28,10 @@ void pc_test_redis_stop(pc_test_redis *r);
 /* SIGKILLs the server (no shutdown work, like a crash) and reaps it. */
 void pc_test_redis_crash(pc_test_redis *r);
 
+/* Sends sig to the server (SIGSTOP: a hung Redis; SIGCONT: it goes on).
+ * 0, or -1 when it is not running. */
+int pc_test_redis_signal(pc_test_redis *r, int sig);
+
 /* Starts the server again on the same port and directory (it replays its
  * append-only file). Returns 0 once it answers PING, or -1. */
 int pc_test_redis_restart(pc_test_redis *r);
