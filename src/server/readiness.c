@@ -33,7 +33,7 @@ struct pc_readiness {
     unsigned attempts;
     long delay_ms;            /* the next backoff */
     uint64_t next_attempt_ms; /* monotonic */
-    char last_error[256];     /* the last one logged */
+    int last_code;            /* the code of the last failure logged (0: none yet) */
 };
 
 static uint64_t wall_ms(void)
@@ -185,15 +185,16 @@ static uint64_t monotonic_ms(void)
 }
 
 /* Logs a failed attempt: the first ones, then each time the number of
- * attempts doubles or the reason changes, so a node down for hours does
- * not flood the log. */
+ * attempts doubles or the kind of failure (its code) changes, so a node
+ * down for hours does not flood the log. The code, not the message: curl's
+ * messages carry timings ("after 1 ms") that differ every time. */
 static void log_retry(pc_readiness *r, long delay_ms, const pc_error *err)
 {
     unsigned n = r->attempts;
-    int changed = strcmp(r->last_error, err->message) != 0;
+    int changed = r->last_code != err->code;
     if (!changed && (n & (n - 1)) != 0)
         return;
-    snprintf(r->last_error, sizeof r->last_error, "%s", err->message);
+    r->last_code = err->code;
     PC_LOG_W("not ready (attempt %u): %s (code %d); serving /health, /ready and /status, "
              "retrying in %ld ms", n, err->message, err->code, delay_ms);
 }
