@@ -353,3 +353,23 @@ void pc_gas_total_add(pc_gas_total *t, uint64_t gas_used, const pc_u256 *fee)
     if (pc_u256_add(&t->fee, &t->fee, fee))
         t->fee = max;
 }
+
+pc_gas_total *pc_gas_total_find(pc_gas_total **totals, size_t *n, size_t *cap,
+                                const pc_address *key)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (pc_address_equal(&(*totals)[i].key, key))
+            return &(*totals)[i];
+    if (*n == *cap) {
+        size_t grown = *cap ? 2 * *cap : 8;
+        pc_gas_total *t = realloc(*totals, grown * sizeof *t);
+        if (!t)
+            return NULL;
+        *totals = t;
+        *cap = grown;
+    }
+    pc_gas_total *t = &(*totals)[(*n)++];
+    memset(t, 0, sizeof *t);
+    t->key = *key;
+    return t;
+}

@@ -89,6 +89,11 @@ void pc_gas_tx_decode(const uint8_t in[PC_GAS_TX_WIRE_LEN], pc_gas_tx *tx);
  * beyond 2^256 wei does not happen). */
 void pc_gas_total_add(pc_gas_total *t, uint64_t gas_used, const pc_u256 *fee);
 
+/* The total of key in the array *totals (*n used, *cap allocated), appended
+ * (zero) when missing; NULL when memory runs out. */
+pc_gas_total *pc_gas_total_find(pc_gas_total **totals, size_t *n, size_t *cap,
+                                const pc_address *key);
+
 /* The current unix time in seconds. */
 uint64_t pc_store_now(void);
 

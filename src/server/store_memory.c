@@ -354,21 +354,7 @@ static int mem_claim_chain(pc_store *s, const pc_chain_identity *node, pc_chain_
 /* The total of key in scope, added if missing; NULL when memory runs out. */
 static pc_gas_total *total_of(memory_store *m, int scope, const pc_address *key)
 {
-    for (size_t i = 0; i < m->n_totals[scope]; i++)
-        if (pc_address_equal(&m->totals[scope][i].key, key))
-            return &m->totals[scope][i];
-    if (m->n_totals[scope] == m->cap_totals[scope]) {
-        size_t cap = m->cap_totals[scope] ? 2 * m->cap_totals[scope] : 8;
-        pc_gas_total *t = realloc(m->totals[scope], cap * sizeof *t);
-        if (!t)
-            return NULL;
-        m->totals[scope] = t;
-        m->cap_totals[scope] = cap;
-    }
-    pc_gas_total *t = &m->totals[scope][m->n_totals[scope]++];
-    memset(t, 0, sizeof *t);
-    t->key = *key;
-    return t;
+    return pc_gas_total_find(&m->totals[scope], &m->n_totals[scope], &m->cap_totals[scope], key);
 }
 
 static int mem_record_gas(pc_store *s, const pc_gas_tx *tx, pc_error *err)

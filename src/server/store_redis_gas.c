@@ -70,26 +70,6 @@ int pc_redis_record_gas(pc_store *s, const pc_gas_tx *tx, pc_error *err)
     return r ? 0 : -1;
 }
 
-/* The total of key in the array, appended if missing; NULL without memory. */
-static pc_gas_total *total_of(pc_gas_total **totals, size_t *n, size_t *cap, const pc_address *key)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (pc_address_equal(&(*totals)[i].key, key))
-            return &(*totals)[i];
-    if (*n == *cap) {
-        size_t grown = *cap ? 2 * *cap : 8;
-        pc_gas_total *t = realloc(*totals, grown * sizeof *t);
-        if (!t)
-            return NULL;
-        *totals = t;
-        *cap = grown;
-    }
-    pc_gas_total *t = &(*totals)[(*n)++];
-    memset(t, 0, sizeof *t);
-    t->key = *key;
-    return t;
-}
-
 /* Adds one hash field "<hex>:<what>" = value to the totals; -1 if malformed. */
 static int take_field(const redisReply *name, const redisReply *value, pc_gas_total **totals,
                       size_t *n, size_t *cap)
@@ -102,7 +82,7 @@ static int take_field(const redisReply *name, const redisReply *value, pc_gas_to
     memcpy(hex + 2, name->str, 40);
     unsigned long long v = strtoull(value->str, &end, 10);
     pc_gas_total *t;
-    if (*end || pc_address_parse(hex, &key) != 0 || !(t = total_of(totals, n, cap, &key)))
+    if (*end || pc_address_parse(hex, &key) != 0 || !(t = pc_gas_total_find(totals, n, cap, &key)))
         return -1;
     const char *what = name->str + 41;
     if (strcmp(what, "txs") == 0)
