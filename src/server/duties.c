@@ -259,6 +259,12 @@ static int consumer_duties(duty *d)
     if (pc_u256_is_zero(&d->rec->funding_threshold) || pc_u256_is_zero(&d->rec->deposit_amount) ||
         pc_u256_cmp(&st->consumer_funds, &d->rec->funding_threshold) >= 0)
         return 0;
+    /* The cached state may predate a deposit just made (/useService funds a
+     * new Mediator right after registering it): decide on the chain's. */
+    pc_chain_cache_invalidate(d->s->cache, &d->rec->mediator);
+    if (pc_chain_cache_get(d->s->cache, &d->rec->mediator, &d->v, &err) != 0 ||
+        pc_u256_cmp(&st->consumer_funds, &d->rec->funding_threshold) >= 0)
+        return 0;
     rc = pc_mediator_deposit(d->wallet, &d->rec->mediator, &d->rec->deposit_amount, NULL, NULL,
                              &err);
     report(d, "automatic top-up", rc, &err);
