@@ -7,8 +7,9 @@
 // spent (from its /status, which accounts every transaction's receipt) and
 // the net. Fails unless every provider's net is positive.
 //
-//   node scripts/demo-network.mjs [--actions N] [--keep]
-//     --keep  leave the network running to explore (stop: scripts/scenario stop example-network)
+//   node scripts/demo-network.mjs [--actions N] [--keep] [--port-offset N] [--build-dir DIR]
+//     --keep         leave the network running to explore (stop: scripts/scenario stop example-network)
+//     --port-offset  every port plus N (beside another copy); --build-dir: programs from DIR
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,16 +18,22 @@ import { Contract, JsonRpcProvider, formatEther } from 'ethers';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SCENARIO = 'example-network';
-const NODE = 'http://127.0.0.1:8545';
-const PUBLIC = 'http://127.0.0.1:8003';
-const PROVIDERS = { persistence: 'http://127.0.0.1:8001', random: 'http://127.0.0.1:8002' };
-const PROVIDERS_PAYCHAND = 'http://127.0.0.1:3001';
+const args = process.argv.slice(2);
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const actions = Number(option('--actions') || 0) || 50;
+const keep = args.includes('--keep');
+const offset = Number(option('--port-offset') || 0);
+const buildDir = option('--build-dir');
+const url = (port) => `http://127.0.0.1:${port + offset}`;
+const NODE = url(8545);
+const PUBLIC = url(8003);
+const PROVIDERS = { persistence: url(8001), random: url(8002) };
+const PROVIDERS_PAYCHAND = url(3001);
+const SCENARIO_OPTIONS = [...(offset ? ['--port-offset', String(offset)] : []),
+                          ...(buildDir ? ['--build-dir', buildDir] : [])];
 const ABI = JSON.parse(readFileSync(path.join(ROOT, 'contracts', 'artifacts', 'Mediator.json'), 'utf8')).abi;
 const ACCOUNTS = JSON.parse(readFileSync(path.join(ROOT, 'devnet', 'dev-only', 'accounts.json'), 'utf8')).accounts;
 
-const args = process.argv.slice(2);
-const actions = Number(args[args.indexOf('--actions') + 1] || 0) || 50;
-const keep = args.includes('--keep');
 
 function scenario(...a) {
   const r = spawnSync(path.join(ROOT, 'scripts', 'scenario'), a, { cwd: ROOT, stdio: 'inherit' });
@@ -83,7 +90,7 @@ async function gasSpent(names, txs, deadlineMs) {
 
 async function main() {
   console.log(`demo: starting the scenario ${SCENARIO} (builds its programs first; a first build takes about a minute)`);
-  scenario(SCENARIO, '--detach');
+  scenario(SCENARIO, '--detach', ...SCENARIO_OPTIONS);
   const provider = new JsonRpcProvider(NODE, undefined, { staticNetwork: true, polling: true });
   try {
     const before = await balances(provider);
