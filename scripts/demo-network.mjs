@@ -2,10 +2,14 @@
 // The main job: the seed's "Example Network with Payment" end to end on a
 // local dev chain. Starts the scenario example-network (scripts/scenario),
 // calls /init, performs N /action calls, has both providers redeem, waits
-// until the redemptions and payouts are on chain and prints a summary.
+// until the redemptions and payouts are on chain and prints a summary: per
+// provider the requests paid, the wei earned, the gas its Payment Server
+// spent (from its /status, which accounts every transaction's receipt) and
+// the net. Fails unless every provider's net is positive.
 //
-//   node scripts/demo-network.mjs [--actions N] [--keep]
-//     --keep  leave the network running to explore (stop: scripts/scenario stop example-network)
+//   node scripts/demo-network.mjs [--actions N] [--keep] [--port-offset N] [--build-dir DIR]
+//     --keep         leave the network running to explore (stop: scripts/scenario stop example-network)
+//     --port-offset  every port plus N (beside another copy); --build-dir: programs from DIR
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,15 +18,22 @@ import { Contract, JsonRpcProvider, formatEther } from 'ethers';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SCENARIO = 'example-network';
-const NODE = 'http://127.0.0.1:8545';
-const PUBLIC = 'http://127.0.0.1:8003';
-const PROVIDERS = { persistence: 'http://127.0.0.1:8001', random: 'http://127.0.0.1:8002' };
+const args = process.argv.slice(2);
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const actions = Number(option('--actions') || 0) || 50;
+const keep = args.includes('--keep');
+const offset = Number(option('--port-offset') || 0);
+const buildDir = option('--build-dir');
+const url = (port) => `http://127.0.0.1:${port + offset}`;
+const NODE = url(8545);
+const PUBLIC = url(8003);
+const PROVIDERS = { persistence: url(8001), random: url(8002) };
+const PROVIDERS_PAYCHAND = url(3001);
+const SCENARIO_OPTIONS = [...(offset ? ['--port-offset', String(offset)] : []),
+                          ...(buildDir ? ['--build-dir', buildDir] : [])];
 const ABI = JSON.parse(readFileSync(path.join(ROOT, 'contracts', 'artifacts', 'Mediator.json'), 'utf8')).abi;
 const ACCOUNTS = JSON.parse(readFileSync(path.join(ROOT, 'devnet', 'dev-only', 'accounts.json'), 'utf8')).accounts;
 
-const args = process.argv.slice(2);
-const actions = Number(args[args.indexOf('--actions') + 1] || 0) || 50;
-const keep = args.includes('--keep');
 
 function scenario(...a) {
   const r = spawnSync(path.join(ROOT, 'scripts', 'scenario'), a, { cwd: ROOT, stdio: 'inherit' });
@@ -64,9 +75,22 @@ async function waitRedeemed(mediator, provider, deadlineMs) {
   throw new Error(`no redemption and payout on ${mediator} in time`);
 }
 
+/** The gas (wei) each provider's account spent, from its paychand's /status,
+ * once it has accounted at least `txs` transactions for each (the payout's
+ * record follows its receipt). */
+async function gasSpent(names, txs, deadlineMs) {
+  for (;;) {
+    const accounts = (await getJson(`${PROVIDERS_PAYCHAND}/status`)).gas?.accounts ?? {};
+    const of = (name) => accounts[ACCOUNTS[name].address.toLowerCase()];
+    if (names.every((n) => (of(n)?.transactions ?? 0) >= txs) || Date.now() > deadlineMs)
+      return Object.fromEntries(names.map((n) => [n, BigInt(of(n)?.feeWei ?? 0)]));
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 async function main() {
   console.log(`demo: starting the scenario ${SCENARIO} (builds its programs first; a first build takes about a minute)`);
-  scenario(SCENARIO, '--detach');
+  scenario(SCENARIO, '--detach', ...SCENARIO_OPTIONS);
   const provider = new JsonRpcProvider(NODE, undefined, { staticNetwork: true, polling: true });
   try {
     const before = await balances(provider);
@@ -96,17 +120,28 @@ async function main() {
     for (const [name, m] of Object.entries(mediators)) results[name] = await waitRedeemed(m, provider, deadline);
     const after = await balances(provider);
 
+    // start, redeem and payout: three transactions per provider
+    const gas = await gasSpent(Object.keys(mediators), 3, Date.now() + 10000);
+
     console.log('\nsummary');
+    let allNetPositive = true;
     for (const [name, m] of Object.entries(mediators)) {
       const [ev] = results[name].redeemed;
-      console.log(`  ${name.padEnd(12)} Mediator ${m}: ${ev.args.requestCount} requests paid, ${ev.args.amount} wei earned`);
+      const net = ev.args.amount - gas[name];
+      const balanceMoved = after[name] - before[name];
+      allNetPositive &&= net > 0n;
+      console.log(`  ${name.padEnd(12)} Mediator ${m}: ${ev.args.requestCount} requests paid, ` +
+                  `${ev.args.amount} wei earned, ${gas[name]} wei gas spent, net ${net} wei` +
+                  (balanceMoved === net ? ' (= its balance change)' : ` (its balance moved ${balanceMoved} wei)`));
     }
     for (const name of Object.keys(before))
       console.log(`  ${name.padEnd(12)} balance ${formatEther(before[name])} -> ${formatEther(after[name])} ETH`);
     const ok = Object.values(results).every((r) => r.redeemed[0].args.requestCount === BigInt(actions));
     console.log(ok ? `\nevery one of the ${actions} actions was paid to both providers`
                    : `\nMISMATCH: expected ${actions} paid requests per provider`);
-    if (!ok) process.exitCode = 1;
+    console.log(allNetPositive ? 'every provider earned more than it spent on gas'
+                               : 'LOSS: a provider spent more on gas than it earned (see README, "What the demo earns")');
+    if (!ok || !allNetPositive) process.exitCode = 1;
   } finally {
     provider.destroy();
     if (keep) console.log(`\nthe network keeps running: http://127.0.0.1:8003/action, visualizer http://127.0.0.1:3001/visualizer/ ; stop: scripts/scenario stop ${SCENARIO}`);

@@ -31,8 +31,13 @@
 
 /* ---- the network's terms (protocol §8) -------------------------------------------- */
 
-#define EX_COST_PERSISTENCE_WEI "2000000000"       /* 2 gwei per /save */
-#define EX_COST_RANDOM_WEI "1000000000"            /* 1 gwei per /randomNumber */
+/* Prices at which a provider earns more than its gas (README "What the demo
+ * earns"): a redemption (start + redeem + payout) takes ~190,000 gas, ~2e14
+ * wei at the dev chain's ~1 gwei; 50 requests bring 5e14 / 1e15 wei, below
+ * 10 x that gas, so paychand redeems them when asked (/redeem) rather than
+ * by itself mid-demo. */
+#define EX_COST_PERSISTENCE_WEI "20000000000000"   /* 20,000 gwei per /save */
+#define EX_COST_RANDOM_WEI "10000000000000"        /* 10,000 gwei per /randomNumber */
 #define EX_FUNDING_WEI "5000000000000000"          /* 5 finney per Mediator */
 #define EX_AUTO_FUNDING_THRESHOLD_WEI "1000000000000000" /* top up below 1 finney */
 /* The redemption grace period must be shorter than the termination timeout,

@@ -1,5 +1,5 @@
 /* persistence_service.c: PersistenceService of the example network (docs/protocol.md
- * §8), port 8001. Stores numbers in memory for 2 gwei each.
+ * §8), port 8001. Stores numbers in memory for 20,000 gwei each.
  *
  *   /save?nr=N   paid: appends N to the list; {"saved": N, "count": total}
  *   /numbers     free: {"count": total, "numbers": [the newest, up to ?last=K (100)]}
@@ -141,8 +141,8 @@ static void teardown(ex_service *svc)
 static const ex_service_def persistence_service = {
     .name = "persistence-service",
     .summary = "PersistenceService of the paychan example network: stores numbers in memory,\n"
-               "paid per request (2 gwei) by its consumers through payment channels.",
-    .endpoints = "  /save?nr=N   paid (2 gwei): stores N; {\"saved\": N, \"count\": total}\n"
+               "paid per request (20,000 gwei) by its consumers through payment channels.",
+    .endpoints = "  /save?nr=N   paid (20,000 gwei): stores N; {\"saved\": N, \"count\": total}\n"
                  "  /numbers     the newest numbers stored (?last=K, default 100)\n"
                  "  /redeem      start redeeming the newest token of every Mediator paying us\n"
                  "  /payout      move the earned funds out of those Mediators\n"

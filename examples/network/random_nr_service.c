@@ -1,5 +1,5 @@
 /* random_nr_service.c: RandomNrService of the example network (docs/protocol.md §8),
- * port 8002. Sells random numbers for 1 gwei each.
+ * port 8002. Sells random numbers for 10,000 gwei each.
  *
  *   /randomNumber   paid: {"randomNumber": n}, 0 <= n < 1000000
  *   /redeem, /payout, /terminate, /status   see provider.h */
@@ -64,8 +64,8 @@ static void teardown(ex_service *svc)
 static const ex_service_def random_nr_service = {
     .name = "random-nr-service",
     .summary = "RandomNrService of the paychan example network: sells random numbers,\n"
-               "paid per request (1 gwei) by its consumers through payment channels.",
-    .endpoints = "  /randomNumber  paid (1 gwei): {\"randomNumber\": n}\n"
+               "paid per request (10,000 gwei) by its consumers through payment channels.",
+    .endpoints = "  /randomNumber  paid (10,000 gwei): {\"randomNumber\": n}\n"
                  "  /redeem        start redeeming the newest token of every Mediator paying us\n"
                  "  /payout        move the earned funds out of those Mediators\n"
                  "  /terminate     close those Mediators at once\n"

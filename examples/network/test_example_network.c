@@ -319,7 +319,7 @@ static void test_paid_endpoint_refuses_missing_payment(void **state)
     assert_int_equal(json_integer_value(json_object_get(r.body, "code")), 604);
     json_t *terms = json_object_get(r.body, "terms");
     assert_string_equal(json_string_value(json_object_get(terms, "minCostPerRequest")),
-                        "1000000000");
+                        "10000000000000");
     const char *provider = json_string_value(json_object_get(terms, "serviceProvider"));
     assert_non_null(provider);
     assert_int_equal(strcasecmp(provider, "0xbeace98fa56bd4449492ef299252856683eaebe5"), 0);

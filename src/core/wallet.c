@@ -12,6 +12,8 @@ struct pc_wallet {
     uint8_t seckey[32];
     pc_address address;
     pc_wallet_options opts;
+    pc_wallet_observer observer;
+    void *observer_ctx;
 };
 
 pc_wallet *pc_wallet_create(pc_rpc *rpc, const pc_secp *secp, const uint8_t seckey[32],
@@ -48,6 +50,12 @@ const pc_address *pc_wallet_address(const pc_wallet *w) { return &w->address; }
 pc_rpc *pc_wallet_rpc(const pc_wallet *w) { return w->rpc; }
 const pc_secp *pc_wallet_secp(const pc_wallet *w) { return w->secp; }
 uint64_t pc_wallet_chain_id(const pc_wallet *w) { return w->opts.chain_id; }
+
+void pc_wallet_set_observer(pc_wallet *w, pc_wallet_observer fn, void *ctx)
+{
+    w->observer = fn;
+    w->observer_ctx = ctx;
+}
 
 void pc_tx_result_free(pc_tx_result *r)
 {
@@ -185,5 +193,8 @@ int pc_wallet_send(pc_wallet *w, const pc_address *to, const pc_u256 *value, con
         return -1;
     if (sign_and_send(w, &tx, out, err) != 0)
         return explain_refusal(w, &tx, err);
-    return follow_receipt(w, out, err);
+    int rc = follow_receipt(w, out, err);
+    if (w->observer && out->block_number != 0) /* a receipt came: gas was spent */
+        w->observer(w->observer_ctx, w, to, data, data_len, out);
+    return rc;
 }

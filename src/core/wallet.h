@@ -76,6 +76,19 @@ void pc_tx_result_free(pc_tx_result *r);
 int pc_wallet_send(pc_wallet *w, const pc_address *to, const pc_u256 *value, const uint8_t *data,
                    size_t data_len, pc_tx_result *out, pc_bytes *revert_data, pc_error *err);
 
+/* Called for every transaction the wallet sent once its receipt is in,
+ * whatever its status (a reverted one spent gas too), on the sending thread,
+ * before pc_wallet_send returns. to: the contract called, NULL for a
+ * creation; data: the calldata or init code. It must not call into the
+ * wallet. Transactions whose receipt never came are not reported (their gas
+ * is unknown). */
+typedef void (*pc_wallet_observer)(void *ctx, const pc_wallet *w, const pc_address *to,
+                                   const uint8_t *data, size_t data_len,
+                                   const pc_tx_result *result);
+
+/* Sets the observer (NULL: none). Set it before the wallet is shared by threads. */
+void pc_wallet_set_observer(pc_wallet *w, pc_wallet_observer fn, void *ctx);
+
 /* Signs a 32-byte digest with the wallet's key (e.g. an EIP-712 digest). */
 int pc_wallet_sign_digest(const pc_wallet *w, const uint8_t digest[32], pc_signature *out);
 

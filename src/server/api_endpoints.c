@@ -9,6 +9,7 @@
 #include "core/logger.h"
 #include "server/api_internal.h"
 #include "server/auth.h"
+#include "server/gas_ledger.h"
 #include "server/payments.h"
 
 /* ---- /status ---------------------------------------------------------------------------- */
@@ -112,6 +113,8 @@ void api_status(pc_server *s, const pc_http_request *req, pc_http_answer *answer
                                   "provider",
                                   (json_int_t)pc_payment_registered_count(s, PC_ROLE_PROVIDER)));
     json_object_set_new(body, "http", http_status(req));
+    json_t *gas = pc_gas_ledger_status(s); /* the gas our accounts spent (gas_ledger.h) */
+    json_object_set_new(body, "gas", gas ? gas : json_null());
     json_object_set_new(body, "unstampedAuth", json_boolean(s->cfg->allow_unstamped_auth));
     if (pc_auth_unstamped_warning(s->cfg))
         json_object_set_new(body, "unstampedAuthWarning",

@@ -94,7 +94,17 @@ static const opt_spec options[] = {
     {"duty-interval", K_INT, OFF(duty_interval_ms), 10, 3600000, NULL, "MS", "2000",
      "period of the background duties (redemption, termination, top-up)"},
     {"redeem-after", K_U64, OFF(redeem_after_s), 1, 315360000, NULL, "SECONDS", "3600",
-     "redeem a token once it is older than this"},
+     "redeem a token once it is older than this (a deadline: even above\n"
+     "      --max-fee-per-gas, if its value exceeds the gas)"},
+    {"redeem-gas-multiple", K_U64, OFF(redeem_gas_multiple), 0, 1000000, NULL, "N", "10",
+     "redeem once the unredeemed value reaches N x the gas cost of a\n"
+     "      redemption at the current fee (10: gas at most ~10%); 0 = do not\n"
+     "      weigh gas (redeem by age and on termination only, at any value)"},
+    {"redemption-gas", K_U64, OFF(redemption_gas), 21000, 100000000, NULL, "GAS", "190000",
+     "gas of one redemption (start + redeem + payout), for that cost"},
+    {"max-fee-per-gas", K_U64, OFF(max_fee_per_gas), 0, UINT64_MAX, NULL, "WEI", "0",
+     "above this fee per gas send only deadline-forced transactions\n"
+     "      (termination, token age); 0 = no cap"},
     {"receipt-timeout", K_INT, OFF(receipt_timeout_ms), 100, 3600000, NULL, "MS", "60000",
      "how long to wait for a transaction's receipt"},
     {"log-level", K_LOG_LEVEL, OFF(log_level), 0, 0, NULL, "LEVEL", "info",

@@ -9,19 +9,35 @@
 #include "core/logger.h"
 #include "server/payments.h"
 #include "core/ticker.h"
+#include "server/redeem_policy.h"
 
 struct pc_duties {
     pc_ticker *timer;
 };
 
+/* One pass: the records, the next one to take, the sum of sends, and the
+ * fee per gas now, read once per pass by the first Mediator that needs it. */
+typedef struct pass {
+    pc_server *s;
+    pc_mediator_record *recs;
+    size_t n, next; /* next: taken atomically */
+    uint64_t now;
+    int sent;       /* added atomically */
+    pthread_mutex_t fee_lock;
+    int fee_known;  /* 1 read, -1 unreadable (under fee_lock) */
+    pc_u256 fee_per_gas;
+} pass;
+
 /* One Mediator being looked at in a pass. */
 typedef struct duty {
+    pass *p;
     pc_server *s;
     pc_mediator_record *rec;
     pc_mediator_view v;
     pc_wallet *wallet;
     char addr[PC_ADDRESS_TEXT_LEN];
     uint64_t now;
+    const char *why; /* why a redemption is wanted (redemption_wanted) */
 } duty;
 
 static void report(duty *d, const char *action, int rc, const pc_error *err)
@@ -66,8 +82,38 @@ static int newest_token(duty *d, const pc_u256 *id, uint64_t *count, pc_signatur
     return found;
 }
 
-/* The active id has tokens and has been in use longer than the configured age. */
-static int active_token_due(duty *d)
+/* What a transaction pays per gas now: the base fee plus the tip (EIP-1559),
+ * or the gas price; read once per pass. 0, or -1 when the node cannot tell. */
+static int fee_per_gas(duty *d, pc_u256 *out)
+{
+    pass *p = d->p;
+    pthread_mutex_lock(&p->fee_lock);
+    if (!p->fee_known) {
+        pc_fees fees;
+        pc_error err;
+        p->fee_known = pc_rpc_fees(d->s->rpc, &fees, &err) == 0 ? 1 : -1;
+        if (p->fee_known < 0)
+            PC_LOG_W("duties: reading the fee per gas failed: %s", err.message);
+        else if (!fees.has_base_fee || pc_u256_add(&p->fee_per_gas, &fees.base_fee,
+                                                   &fees.priority_fee))
+            p->fee_per_gas = fees.gas_price;
+    }
+    *out = p->fee_per_gas;
+    int known = p->fee_known;
+    pthread_mutex_unlock(&p->fee_lock);
+    return known > 0 ? 0 : -1;
+}
+
+static pc_redeem_policy policy_of(const pc_config *cfg)
+{
+    return (pc_redeem_policy){.gas_multiple = cfg->redeem_gas_multiple,
+                              .cycle_gas = cfg->redemption_gas,
+                              .max_fee_per_gas = pc_u256_from_u64(cfg->max_fee_per_gas)};
+}
+
+/* Whether the active id is older than the configured age (its age counts
+ * from when this server first saw it active). */
+static int active_token_old(duty *d)
 {
     pc_error err;
     const pc_u256 *active = &d->v.state.active_token_id;
@@ -78,25 +124,63 @@ static int active_token_due(duty *d)
             PC_LOG_W("duties: %s: %s", d->addr, err.message);
         return 0;
     }
-    uint64_t count;
-    pc_signature sig;
-    return d->now >= d->rec->token_active_since + d->s->cfg->redeem_after_s &&
-           newest_token(d, active, &count, &sig) == 1;
+    return d->now >= d->rec->token_active_since + d->s->cfg->redeem_after_s;
 }
 
-/* Whether the active id should go into redemption now: it has tokens, and
- * the consumer started termination (the final redemption) or it is old. A
- * token id without tokens is never redeemed: that would move no value. */
+/* Whether the active id should go into redemption now (redeem_policy.h): it
+ * has tokens, and their value pays for the redemption, or a deadline (the
+ * consumer started termination: the final redemption; or its age) makes it
+ * due and the value at least covers the gas. A token id without tokens is
+ * never redeemed: that would move no value. */
 static int redemption_wanted(duty *d)
 {
     const pc_mediator_state *st = &d->v.state;
     uint64_t count;
     pc_signature sig;
-    if (pc_u256_is_zero(&st->active_token_id))
+    int old = !pc_u256_is_zero(&st->active_token_id) && active_token_old(d);
+    if (pc_u256_is_zero(&st->active_token_id) ||
+        newest_token(d, &st->active_token_id, &count, &sig) != 1)
         return 0;
-    if (st->termination_started_at != 0)
-        return newest_token(d, &st->active_token_id, &count, &sig) == 1;
-    return active_token_due(d);
+    pc_redeem_policy policy = policy_of(d->s->cfg);
+    pc_redeem_case c = {.deadline = st->termination_started_at ? "the consumer started termination"
+                                    : old                       ? "token age"
+                                                                : NULL};
+    /* the contract redeems an id once, so nothing of the active id is redeemed yet */
+    pc_u256 n = pc_u256_from_u64(count);
+    if (pc_u256_mul(&c.value, &n, &d->v.terms.cost_per_request))
+        c.value = (pc_u256){{UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX}};
+    if (policy.gas_multiple != 0 && fee_per_gas(d, &c.fee_per_gas) != 0)
+        return 0; /* cost unknown: decided on the next pass */
+    char why[320];
+    pc_redeem_verdict verdict = pc_redeem_decide(&policy, &c, why, sizeof why);
+    if (verdict == PC_REDEEM_LOSS)
+        PC_LOG_W("duties: %s: %s", d->addr, why);
+    else
+        PC_LOG_D("duties: %s: %s redemption: %s", d->addr,
+                 verdict == PC_REDEEM_NOW ? "starting a" : "no", why);
+    d->why = verdict == PC_REDEEM_NOW ? c.deadline ? c.deadline : "its value pays for the gas"
+                                      : NULL;
+    return verdict == PC_REDEEM_NOW;
+}
+
+/* A redemption already started is finished at any fee when the consumer
+ * started termination (the value is lost when it ends) or once it has
+ * waited the token age past its grace period (the age deadline, as for the
+ * active id); otherwise only while the fee is within the cap. */
+static int finishing_allowed(duty *d)
+{
+    pc_u256 fee;
+    pc_redeem_policy policy = policy_of(d->s->cfg);
+    if (d->v.state.termination_started_at != 0 || policy.gas_multiple == 0 ||
+        pc_u256_is_zero(&policy.max_fee_per_gas) ||
+        d->now > d->v.state.soon_expiring_timeout + d->s->cfg->redeem_after_s)
+        return 1;
+    if (fee_per_gas(d, &fee) != 0)
+        return 0;
+    if (pc_redeem_fee_ok(&policy, &fee))
+        return 1;
+    PC_LOG_D("duties: %s: finishing the redemption waits: fee above --max-fee-per-gas", d->addr);
+    return 0;
 }
 
 /* The grace period of the soon-expiring id is over: redeem its newest
@@ -111,8 +195,8 @@ static int finish_redemption(duty *d)
     pc_signature sig = {0};
     pc_error err;
     int found = newest_token(d, id, &count, &sig);
-    if (found < 0 || (found == 0 && !redemption_wanted(d)))
-        return 0; /* nothing to redeem, nothing waiting: no transaction */
+    if (found < 0 || (found == 0 && !redemption_wanted(d)) || !finishing_allowed(d))
+        return 0; /* nothing to redeem, nothing waiting, or the fee is too high now */
     char what[160];
     if (found)
         snprintf(what, sizeof(what), "redeeming %llu requests", (unsigned long long)count);
@@ -137,8 +221,7 @@ static int start_redemption(duty *d)
     int rc = pc_mediator_start_token_redemption(d->wallet, &d->rec->mediator, &next, NULL, NULL,
                                                 &err);
     char what[96];
-    snprintf(what, sizeof(what), "starting a redemption (%s)",
-             d->v.state.termination_started_at ? "the consumer started termination" : "token age");
+    snprintf(what, sizeof(what), "starting a redemption (%s)", d->why);
     report(d, what, rc, &err);
     return 1;
 }
@@ -176,6 +259,12 @@ static int consumer_duties(duty *d)
     if (pc_u256_is_zero(&d->rec->funding_threshold) || pc_u256_is_zero(&d->rec->deposit_amount) ||
         pc_u256_cmp(&st->consumer_funds, &d->rec->funding_threshold) >= 0)
         return 0;
+    /* The cached state may predate a deposit just made (/useService funds a
+     * new Mediator right after registering it): decide on the chain's. */
+    pc_chain_cache_invalidate(d->s->cache, &d->rec->mediator);
+    if (pc_chain_cache_get(d->s->cache, &d->rec->mediator, &d->v, &err) != 0 ||
+        pc_u256_cmp(&st->consumer_funds, &d->rec->funding_threshold) >= 0)
+        return 0;
     rc = pc_mediator_deposit(d->wallet, &d->rec->mediator, &d->rec->deposit_amount, NULL, NULL,
                              &err);
     report(d, "automatic top-up", rc, &err);
@@ -184,9 +273,10 @@ static int consumer_duties(duty *d)
 
 /* ---- passes ---------------------------------------------------------------------------------- */
 
-static int run_one(pc_server *s, pc_mediator_record *rec, uint64_t now)
+static int run_one(pass *p, pc_mediator_record *rec)
 {
-    duty d = {.s = s, .rec = rec, .now = now};
+    pc_server *s = p->s;
+    duty d = {.p = p, .s = s, .rec = rec, .now = p->now};
     pc_error err;
     pc_address_format(&rec->mediator, d.addr);
     d.wallet = pc_accounts_find(s->accounts, &rec->account);
@@ -203,20 +293,11 @@ static int run_one(pc_server *s, pc_mediator_record *rec, uint64_t now)
     return rec->role == PC_ROLE_PROVIDER ? provider_duties(&d) : consumer_duties(&d);
 }
 
-/* One pass: the records, the next one to take, and the sum of sends. */
-typedef struct pass {
-    pc_server *s;
-    pc_mediator_record *recs;
-    size_t n, next; /* next: taken atomically */
-    uint64_t now;
-    int sent;       /* added atomically */
-} pass;
-
 static void *pass_worker(void *arg)
 {
     pass *p = arg;
     for (size_t i; (i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED)) < p->n;)
-        __atomic_add_fetch(&p->sent, run_one(p->s, &p->recs[i], p->now), __ATOMIC_RELAXED);
+        __atomic_add_fetch(&p->sent, run_one(p, &p->recs[i]), __ATOMIC_RELAXED);
     return NULL;
 }
 
@@ -230,6 +311,7 @@ int pc_duties_run_once(pc_server *s)
         PC_LOG_W("duties: listing Mediators failed: %s", err.message);
         return 0;
     }
+    pthread_mutex_init(&p.fee_lock, NULL);
     /* helpers only when there is more than one Mediator; this thread works too */
     for (; started + 1 < PC_DUTY_THREADS && started + 1 < p.n; started++)
         if (pthread_create(&helpers[started], NULL, pass_worker, &p) != 0)
@@ -238,6 +320,7 @@ int pc_duties_run_once(pc_server *s)
     for (size_t i = 0; i < started; i++)
         pthread_join(helpers[i], NULL);
     free(p.recs);
+    pthread_mutex_destroy(&p.fee_lock);
     return p.sent;
 }
 

@@ -4,9 +4,13 @@
  *
  *  as provider: after a redemption's grace period, redeem the newest stored
  *    token of that id and pay out; when the consumer started termination,
- *    start the final redemption at once; when the active token id has been
- *    in use longer than cfg->redeem_after_s, start a redemption; forget
- *    terminated Mediators. A token id without tokens is never taken into
+ *    start the final redemption at once; when the value of the active
+ *    token id pays for a redemption at the current fee, or it has been in
+ *    use longer than cfg->redeem_after_s, start a redemption (the rules are
+ *    redeem_policy.h's: deadlines are sent above the fee cap, but only when
+ *    the value exceeds the gas; a redemption started is finished above the
+ *    cap only on termination or after the token age past its grace period);
+ *    forget terminated Mediators. A token id without tokens is never taken into
  *    redemption, and an expired redemption without tokens is completed
  *    (redeeming 0, moving nothing) only when the active id is due for one
  *    (the contract holds one redemption at a time); that is logged.

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/logger.h"
+#include "server/gas_ledger.h"
 #include "server/duties.h"
 #include "server/server.h"
 #include "core/ticker.h"
@@ -165,9 +166,11 @@ static enum step bring_up(pc_readiness *r, pc_error *err)
     enum step st = r->identified ? UP : identify_chain(r, err);
     if (st != UP)
         return st;
-    if (!pc_accounts_at(s->accounts, 0) && /* not bound at start (no --chain-id) */
-        pc_accounts_bind(s->accounts, s->cfg, s->rpc, s->chain_id, err) != 0)
-        return FATAL;
+    if (!pc_accounts_at(s->accounts, 0)) { /* not bound at start (no --chain-id) */
+        if (pc_accounts_bind(s->accounts, s->cfg, s->rpc, s->chain_id, err) != 0)
+            return FATAL;
+        pc_gas_ledger_attach(s); /* the new wallets' transactions are accounted too */
+    }
     if (load_known(s, err) != 0)
         return RETRY;
     if (start_cache(s, err) != 0 || !(s->duties = pc_duties_start(s, err)))

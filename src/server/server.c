@@ -11,6 +11,7 @@
 #include "core/logger.h"
 #include "server/api.h"
 #include "server/auth.h"
+#include "server/gas_ledger.h"
 #include "server/duties.h"
 #include "http/http.h"
 
@@ -105,6 +106,8 @@ static int open_store(pc_server *s, pc_error *err)
         o.sqlite_path = path;
     }
     s->store = pc_store_open(&o, err);
+    if (s->store)
+        pc_gas_ledger_attach(s); /* every transaction's gas is accounted from now on */
     return s->store ? 0 : -1;
 }
 

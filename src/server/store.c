@@ -273,3 +273,108 @@ uint64_t pc_store_now(void)
 {
     return (uint64_t)time(NULL);
 }
+
+/* ---- gas accounting --------------------------------------------------------------- */
+
+int pc_store_record_gas(pc_store *s, const pc_gas_tx *tx, pc_error *err)
+{
+    return s->ops->record_gas(s, tx, err);
+}
+
+int pc_store_gas_totals(pc_store *s, pc_gas_scope scope, pc_gas_total **totals, size_t *n,
+                        pc_error *err)
+{
+    *totals = NULL;
+    *n = 0;
+    if (scope != PC_GAS_BY_ACCOUNT && scope != PC_GAS_BY_MEDIATOR)
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "store: bad gas scope %d", (int)scope);
+    int rc = s->ops->gas_totals(s, scope, totals, n, err);
+    if (rc != 0 || *n == 0) {
+        free(*totals);
+        *totals = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int pc_store_recent_gas(pc_store *s, pc_gas_tx **txs, size_t *n, pc_error *err)
+{
+    *txs = NULL;
+    *n = 0;
+    int rc = s->ops->recent_gas(s, txs, n, err);
+    if (rc != 0 || *n == 0) {
+        free(*txs);
+        *txs = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+void pc_gas_tx_encode(const pc_gas_tx *tx, uint8_t out[PC_GAS_TX_WIRE_LEN])
+{
+    memcpy(out, tx->hash, 32);
+    memcpy(out + 32, tx->account.bytes, 20);
+    memcpy(out + 52, tx->mediator.bytes, 20);
+    memcpy(out + 72, tx->selector, 4);
+    put_u64(out + 76, tx->gas_used);
+    pc_u256_to_be(&tx->fee, out + 84);
+    put_u64(out + 116, tx->block);
+    out[124] = (uint8_t)tx->status;
+    put_u64(out + 125, tx->at);
+}
+
+void pc_gas_tx_decode(const uint8_t in[PC_GAS_TX_WIRE_LEN], pc_gas_tx *tx)
+{
+    memcpy(tx->hash, in, 32);
+    memcpy(tx->account.bytes, in + 32, 20);
+    memcpy(tx->mediator.bytes, in + 52, 20);
+    memcpy(tx->selector, in + 72, 4);
+    tx->gas_used = get_u64(in + 76);
+    pc_u256_from_be(&tx->fee, in + 84);
+    tx->block = get_u64(in + 116);
+    tx->status = in[124];
+    tx->at = get_u64(in + 125);
+}
+
+void pc_gas_total_add(pc_gas_total *t, uint64_t gas_used, const pc_u256 *fee)
+{
+    static const pc_u256 max = {{UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX}};
+    t->txs++;
+    t->gas_used += gas_used;
+    if (pc_u256_add(&t->fee, &t->fee, fee))
+        t->fee = max;
+}
+
+pc_gas_total *pc_gas_total_find(pc_gas_total **totals, size_t *n, size_t *cap,
+                                const pc_address *key)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (pc_address_equal(&(*totals)[i].key, key))
+            return &(*totals)[i];
+    if (*n == *cap) {
+        size_t grown = *cap ? 2 * *cap : 8;
+        pc_gas_total *t = realloc(*totals, grown * sizeof *t);
+        if (!t)
+            return NULL;
+        *totals = t;
+        *cap = grown;
+    }
+    pc_gas_total *t = &(*totals)[(*n)++];
+    memset(t, 0, sizeof *t);
+    t->key = *key;
+    return t;
+}

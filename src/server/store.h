@@ -13,7 +13,9 @@
  *    one server may be both the consumer and the provider of a Mediator
  *    (both keys served here), and then holds two records, and two separate
  *    counters per token id: the counts it issued and the counts it validated;
- *  - request-signature nonces, for replay protection of authenticated calls.
+ *  - request-signature nonces, for replay protection of authenticated calls;
+ *  - the gas our accounts spent: totals per account and per Mediator, and
+ *    the newest transactions with their gas and fee.
  *
  * Durability: a function that changes state returns only after the change
  * is durable (fsync'ed by SQLite, or acknowledged by Redis configured with
@@ -176,6 +178,47 @@ int pc_store_list_mediators(pc_store *s, pc_mediator_record **recs, size_t *n, p
  * pc_store_forget_counters); the other role's record and counters stay. */
 int pc_store_delete_mediator(pc_store *s, const pc_address *mediator, pc_mediator_role role,
                              pc_error *err);
+
+/* ---- gas spent (every transaction our accounts sent) ------------------------------- */
+
+/* One transaction an account of ours sent, as its receipt tells it. */
+typedef struct pc_gas_tx {
+    uint8_t hash[32];
+    pc_address account;   /* the sender: one of our accounts */
+    pc_address mediator;  /* the Mediator it concerns (called or created); zero if none */
+    uint8_t selector[4];  /* the function called; zero for a contract creation */
+    uint64_t gas_used;
+    pc_u256 fee;          /* gas_used * effective gas price, wei */
+    uint64_t block;
+    int status;           /* receipt status: 1 success, 0 reverted (gas spent all the same) */
+    uint64_t at;          /* unix time it was recorded */
+} pc_gas_tx;
+
+/* The running totals of one account or one Mediator. */
+typedef struct pc_gas_total {
+    pc_address key;       /* the account or the Mediator */
+    uint64_t txs;
+    uint64_t gas_used;
+    pc_u256 fee;          /* wei */
+} pc_gas_total;
+
+typedef enum pc_gas_scope { PC_GAS_BY_ACCOUNT = 0, PC_GAS_BY_MEDIATOR = 1 } pc_gas_scope;
+
+/* The store keeps this many of the newest transactions (totals keep all). */
+#define PC_STORE_RECENT_TXS 100
+
+/* Records tx: adds it to the totals of its account and (unless zero) its
+ * Mediator, and to the recent transactions, atomically. Durable on return.
+ * The totals outlive the Mediator's record (pc_store_delete_mediator). */
+int pc_store_record_gas(pc_store *s, const pc_gas_tx *tx, pc_error *err);
+
+/* The totals per account or per Mediator, malloc'ed (free()); NULL when *n is 0. */
+int pc_store_gas_totals(pc_store *s, pc_gas_scope scope, pc_gas_total **totals, size_t *n,
+                        pc_error *err);
+
+/* The newest transactions (at most PC_STORE_RECENT_TXS), newest first,
+ * malloc'ed (free()); NULL when *n is 0. */
+int pc_store_recent_gas(pc_store *s, pc_gas_tx **txs, size_t *n, pc_error *err);
 
 /* ---- asynchronous forms (for callers that must not block, e.g. event loops) ---- */
 

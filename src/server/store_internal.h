@@ -36,6 +36,11 @@ typedef struct pc_store_ops {
      * *adopted = 0), atomically; *stored receives the recorded one. */
     int (*claim_chain)(pc_store *s, const pc_chain_identity *node, pc_chain_identity *stored,
                        int *adopted, pc_error *err);
+    /* Gas accounting (store.h); the lists malloc'ed, *n set. */
+    int (*record_gas)(pc_store *s, const pc_gas_tx *tx, pc_error *err);
+    int (*gas_totals)(pc_store *s, pc_gas_scope scope, pc_gas_total **totals, size_t *n,
+                      pc_error *err);
+    int (*recent_gas)(pc_store *s, pc_gas_tx **txs, size_t *n, pc_error *err);
     /* Optional (NULL: store.c runs the blocking form and calls done). Inputs
      * are the caller's: copy what is needed after returning. */
     /* n at once (token ids big-endian, 32 bytes each), queued together */
@@ -74,6 +79,22 @@ typedef struct pc_record_list {
 
 /* Appends *rec; 0, or -1 with *err on allocation failure. */
 int pc_record_list_push(pc_record_list *l, const pc_mediator_record *rec, pc_error *err);
+
+/* The fixed binary form of a pc_gas_tx (Redis list entries): hash, account,
+ * Mediator, selector, gas used (8 bytes big-endian), fee (32), block (8),
+ * status (1), at (8). */
+#define PC_GAS_TX_WIRE_LEN 133
+void pc_gas_tx_encode(const pc_gas_tx *tx, uint8_t out[PC_GAS_TX_WIRE_LEN]);
+void pc_gas_tx_decode(const uint8_t in[PC_GAS_TX_WIRE_LEN], pc_gas_tx *tx);
+
+/* Adds one transaction to a running total (fee additions saturate: a total
+ * beyond 2^256 wei does not happen). */
+void pc_gas_total_add(pc_gas_total *t, uint64_t gas_used, const pc_u256 *fee);
+
+/* The total of key in the array *totals (*n used, *cap allocated), appended
+ * (zero) when missing; NULL when memory runs out. */
+pc_gas_total *pc_gas_total_find(pc_gas_total **totals, size_t *n, size_t *cap,
+                                const pc_address *key);
 
 /* The current unix time in seconds. */
 uint64_t pc_store_now(void);

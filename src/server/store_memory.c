@@ -37,6 +37,12 @@ typedef struct memory_store {
     unsigned claims_since_sweep;
     pc_chain_identity chain; /* valid when has_chain */
     int has_chain;
+    /* gas: totals per scope (few: one per account / Mediator, searched linearly), and a
+     * ring of the newest transactions (recent[next - 1] the newest) */
+    pc_gas_total *totals[2];
+    size_t n_totals[2], cap_totals[2];
+    pc_gas_tx recent[PC_STORE_RECENT_TXS];
+    size_t n_recent, next_recent;
 } memory_store;
 
 /* ---- a small chained hash map keyed by bytes ------------------------------------- */
@@ -343,9 +349,71 @@ static int mem_claim_chain(pc_store *s, const pc_chain_identity *node, pc_chain_
     return 0;
 }
 
+/* ---- gas --------------------------------------------------------------------------- */
+
+/* The total of key in scope, added if missing; NULL when memory runs out. */
+static pc_gas_total *total_of(memory_store *m, int scope, const pc_address *key)
+{
+    return pc_gas_total_find(&m->totals[scope], &m->n_totals[scope], &m->cap_totals[scope], key);
+}
+
+static int mem_record_gas(pc_store *s, const pc_gas_tx *tx, pc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    static const pc_address none;
+    pthread_mutex_lock(&m->lock);
+    pc_gas_total *by_account = total_of(m, PC_GAS_BY_ACCOUNT, &tx->account);
+    pc_gas_total *by_mediator = pc_address_equal(&tx->mediator, &none)
+                                    ? NULL
+                                    : total_of(m, PC_GAS_BY_MEDIATOR, &tx->mediator);
+    int ok = by_account && (by_mediator || pc_address_equal(&tx->mediator, &none));
+    if (ok) {
+        pc_gas_total_add(by_account, tx->gas_used, &tx->fee);
+        if (by_mediator)
+            pc_gas_total_add(by_mediator, tx->gas_used, &tx->fee);
+        m->recent[m->next_recent] = *tx;
+        m->next_recent = (m->next_recent + 1) % PC_STORE_RECENT_TXS;
+        if (m->n_recent < PC_STORE_RECENT_TXS)
+            m->n_recent++;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return ok ? 0 : out_of_memory(err);
+}
+
+static int mem_gas_totals(pc_store *s, pc_gas_scope scope, pc_gas_total **totals, size_t *n,
+                          pc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    pthread_mutex_lock(&m->lock);
+    size_t have = m->n_totals[scope];
+    *totals = have ? malloc(have * sizeof **totals) : NULL;
+    if (*totals) {
+        memcpy(*totals, m->totals[scope], have * sizeof **totals);
+        *n = have;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return have && !*totals ? out_of_memory(err) : 0;
+}
+
+static int mem_recent_gas(pc_store *s, pc_gas_tx **txs, size_t *n, pc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    pthread_mutex_lock(&m->lock);
+    size_t have = m->n_recent;
+    *txs = have ? malloc(have * sizeof **txs) : NULL;
+    for (size_t i = 0; *txs && i < have; i++) /* newest first */
+        (*txs)[i] = m->recent[(m->next_recent + PC_STORE_RECENT_TXS - 1 - i) % PC_STORE_RECENT_TXS];
+    if (*txs)
+        *n = have;
+    pthread_mutex_unlock(&m->lock);
+    return have && !*txs ? out_of_memory(err) : 0;
+}
+
 static void mem_close(pc_store *s)
 {
     memory_store *m = (memory_store *)s;
+    free(m->totals[0]);
+    free(m->totals[1]);
     map_free(&m->consumer);
     map_free(&m->provider);
     map_free(&m->mediators);
@@ -374,6 +442,9 @@ static const pc_store_ops memory_ops = {
     .delete_mediator = mem_delete_mediator,
     .claim_nonce = mem_claim_nonce,
     .claim_chain = mem_claim_chain,
+    .record_gas = mem_record_gas,
+    .gas_totals = mem_gas_totals,
+    .recent_gas = mem_recent_gas,
 };
 
 pc_store *pc_store_memory_open(pc_error *err)

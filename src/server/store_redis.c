@@ -16,7 +16,8 @@
  * hash and mediators the set of records ("<mediator>:<role>"); nonce:<nonce>;
  * schema the layout version; chain the chain the data belongs to, as
  * "<chain id>:<genesis hash>" (a key a layout 2 store may lack: it is
- * then adopted, so no layout change). One server serving both ends of a Mediator thus
+ * then adopted, so no layout change); gas:acct and gas:med the gas totals and
+ * gas:recent the newest transactions (store_redis_gas.c). One server serving both ends of a Mediator thus
  * keeps two records and two separate counters per token id.
  *
  * Durability comes from the server's appendonly yes + appendfsync always:
@@ -35,6 +36,7 @@
 
 #include "core/logger.h"
 #include "server/store_redis_durability.h"
+#include "server/store_redis_gas.h"
 #include "server/store_redis_scripts.h"
 #include "core/ticker.h"
 
@@ -678,6 +680,25 @@ static int rd_claim_chain(pc_store *base, const pc_chain_identity *node, pc_chai
     return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt %s", key);
 }
 
+/* ---- for store_redis_gas.c ---- */
+
+redisReply *pc_redis_store_command(pc_store *base, int argc, const char **argv,
+                                   const size_t *lens, pc_error *err)
+{
+    redis_store *s = (redis_store *)base;
+    redisContext *c = take(s, err);
+    if (!c)
+        return NULL;
+    redisReply *r = command(s, c, argc, argv, lens, err);
+    give_back(s, c);
+    return r;
+}
+
+const char *pc_redis_store_prefix(const pc_store *base)
+{
+    return ((const redis_store *)base)->prefix;
+}
+
 /* ---- open and close ------------------------------------------------------------------ */
 
 static void rd_close(pc_store *base)
@@ -705,6 +726,9 @@ static const pc_store_ops redis_ops = {
     .claim_chain = rd_claim_chain,
     .durable = rd_durable,
     .writable = rd_writable,
+    .record_gas = pc_redis_record_gas,
+    .gas_totals = pc_redis_gas_totals,
+    .recent_gas = pc_redis_recent_gas,
 };
 
 /* The ticker's job: one check on a pooled connection. */

@@ -11,6 +11,7 @@
  * and its migrations are in store_sqlite_schema.c. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "server/store_internal.h"
+#include "server/store_sqlite_gas.h"
 #include "server/store_sqlite_schema.h"
 
 #include <pthread.h>
@@ -628,6 +629,36 @@ static int sq_claim_chain(pc_store *base, const pc_chain_identity *node, pc_chai
     return ret;
 }
 
+/* Gas records are a handful per redemption: written on the read connection
+ * in their own transaction, like the chain claim, not through the writer. */
+static int sq_record_gas(pc_store *base, const pc_gas_tx *tx, pc_error *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    pthread_mutex_lock(&s->rlock);
+    int ret = pc_sqlite_record_gas(s->rdb, tx, err);
+    pthread_mutex_unlock(&s->rlock);
+    return ret;
+}
+
+static int sq_gas_totals(pc_store *base, pc_gas_scope scope, pc_gas_total **totals, size_t *n,
+                         pc_error *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    pthread_mutex_lock(&s->rlock);
+    int ret = pc_sqlite_gas_totals(s->rdb, scope, totals, n, err);
+    pthread_mutex_unlock(&s->rlock);
+    return ret;
+}
+
+static int sq_recent_gas(pc_store *base, pc_gas_tx **txs, size_t *n, pc_error *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    pthread_mutex_lock(&s->rlock);
+    int ret = pc_sqlite_recent_gas(s->rdb, txs, n, err);
+    pthread_mutex_unlock(&s->rlock);
+    return ret;
+}
+
 /* ---- open and close ------------------------------------------------------------------ */
 
 static void sq_close(pc_store *base)
@@ -664,6 +695,9 @@ static const pc_store_ops sqlite_ops = {
     .claim_chain = sq_claim_chain,
     .next_counts_async = sq_next_counts_async,
     .offer_count_async = sq_offer_count_async,
+    .record_gas = sq_record_gas,
+    .gas_totals = sq_gas_totals,
+    .recent_gas = sq_recent_gas,
 };
 
 static int open_writer(sqlite_store *s, const char *path, pc_error *err)

@@ -33,6 +33,11 @@ static const char *const migrations[] = {
      * adopts the node's chain at its next start) */
     "CREATE TABLE IF NOT EXISTS chain(one INTEGER PRIMARY KEY CHECK(one = 1),"
     "  chain_id INTEGER NOT NULL, genesis_hash BLOB NOT NULL);",
+    /* 4: gas spent (store_sqlite_gas.c): totals per account (scope 0) and per
+     * Mediator (scope 1), and the newest transactions in their wire form */
+    "CREATE TABLE IF NOT EXISTS gas_totals(scope INTEGER NOT NULL, key BLOB NOT NULL, txs INTEGER NOT NULL,"
+    "  gas_used INTEGER NOT NULL, fee BLOB NOT NULL, PRIMARY KEY(scope, key)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS gas_txs(seq INTEGER PRIMARY KEY AUTOINCREMENT, tx BLOB NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

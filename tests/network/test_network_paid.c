@@ -18,7 +18,9 @@
  *     50 requests after the grace period (50 x cost into the provider's
  *     funds, read on chain at that block) and pays them out; the provider's
  *     account gains exactly that minus the gas of its transactions. /payout
- *     afterwards moves the rest (nothing) and costs only its gas.
+ *     afterwards moves the rest (nothing) and costs only its gas. At the
+ *     network's prices each provider earned more than its gas, which the
+ *     providers' /status accounts to the wei of the receipts.
  *  4. 5 more actions pay with the new token ids; /terminate from
  *     PublicService: the providers' final redemption, then both Mediators
  *     terminated, empty, and the remaining deposit back with the consumer,
@@ -57,8 +59,8 @@ static const struct {
     uint64_t cost;        /* wei per request */
     int account;          /* pc_itest slot */
 } providers[N_PROVIDERS] = {
-    [P_PERSISTENCE] = {"persistence", "/save?nr=7", 2000000000ULL, PC_NET_ACC_PERSISTENCE},
-    [P_RANDOM] = {"random", "/randomNumber", 1000000000ULL, PC_NET_ACC_RANDOM},
+    [P_PERSISTENCE] = {"persistence", "/save?nr=7", 20000000000000ULL, PC_NET_ACC_PERSISTENCE},
+    [P_RANDOM] = {"random", "/randomNumber", 10000000000000ULL, PC_NET_ACC_RANDOM},
 };
 
 static pc_test_network *net;
@@ -398,7 +400,7 @@ static void test_refusals(void **state)
     send_token(P_PERSISTENCE, &tok, &r);
     expect_refusal(P_PERSISTENCE, &r, 36, "unknown token id");
 
-    /* More requests than the deposit covers (5 finney / 2 gwei = 2500000). */
+    /* More requests than the deposit covers (5 finney / 20,000 gwei = 250). */
     uint64_t too_many = FUNDING_WEI / providers[P_PERSISTENCE].cost + 1;
     pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, &mediator[P_PERSISTENCE],
                         &paid_token_id[P_PERSISTENCE], too_many, &tok);
@@ -509,6 +511,33 @@ static void test_redeem_and_payout(void **state)
                        "provider's account + gas after /payout");
         net_check_u256(state_of(p).provider_funds, wei(0), "provider funds after /payout");
     }
+}
+
+/* The demo's economics (README, issue 15): at the example network's prices,
+ * each provider earned more for the 50 actions than it spent on gas. The
+ * providers' paychand accounted every transaction of theirs in /status,
+ * to the wei of the receipts (they send nothing else). */
+static void test_providers_net_positive(void **state)
+{
+    (void)state;
+    pc_itest *t = &net->chain;
+    pc_test_reply r;
+    pc_itest_status(net->providers_server, &r);
+    json_t *accounts = json_object_get(json_object_get(it_expect_ok(&r), "gas"), "accounts");
+    for (int p = 0; p < N_PROVIDERS; p++) {
+        const char *fee = json_string_value(json_object_get(
+            json_object_get(accounts, t->sender[providers[p].account]), "feeWei"));
+        pc_u256 spent, receipts = pc_itest_fees_since(t, providers[p].account, 0);
+        pc_u256 income = earned(p, N_ACTIONS);
+        if (!fee || pc_u256_parse_dec(fee, &spent) != 0)
+            net_fail("/status of the providers' paychand has no gas for %s: %s",
+                     providers[p].name, r.text);
+        net_check_u256(spent, receipts, "gas in /status");
+        if (pc_u256_cmp(&income, &spent) <= 0)
+            net_fail("%s earned %s wei but spent %s wei on gas", providers[p].name,
+                     pc_itest_dec(&income), pc_itest_dec(&spent));
+    }
+    pc_test_reply_free(&r);
 }
 
 /* ---- 4. termination -------------------------------------------------------------------------- */
@@ -628,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_init_and_paid_actions),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_redeem_and_payout),
+        cmocka_unit_test(test_providers_net_positive),
         cmocka_unit_test(test_more_actions_then_terminate),
         cmocka_unit_test(test_clean_shutdown),
     };

@@ -629,6 +629,93 @@ static void test_async_forms(void **state)
     assert_int_equal(next(e->store, &m, &id), 4 + BURST);
 }
 
+/* ---- gas accounting -------------------------------------------------------------------- */
+
+static pc_gas_tx gas_tx(uint8_t n, uint8_t account, uint8_t mediator, uint64_t gas,
+                        const pc_u256 *fee)
+{
+    pc_gas_tx tx = {.gas_used = gas, .fee = *fee, .block = 1000u + n, .status = n % 2,
+                    .at = 1700000000u + n};
+    memset(tx.hash, n, 32);
+    memset(tx.account.bytes, account, 20);
+    memset(tx.mediator.bytes, mediator, 20); /* 0: no Mediator */
+    memset(tx.selector, n, 4);
+    return tx;
+}
+
+static const pc_gas_total *find_total(const pc_gas_total *t, size_t n, uint8_t key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].key.bytes[0] == key)
+            return &t[i];
+    fail_msg("no total for %02x", key);
+    return NULL;
+}
+
+static void expect_total(const pc_gas_total *t, size_t n, uint8_t key, uint64_t txs, uint64_t gas,
+                         const char *fee)
+{
+    const pc_gas_total *got = find_total(t, n, key);
+    char dec[PC_U256_DEC_LEN];
+    pc_u256_to_dec(&got->fee, dec);
+    assert_int_equal(got->txs, txs);
+    assert_int_equal(got->gas_used, gas);
+    assert_string_equal(dec, fee);
+}
+
+/* Totals per account and per Mediator add up exactly (fees beyond 64 bits
+ * too), survive reopening, and the newest PC_STORE_RECENT_TXS transactions
+ * come back newest first, field for field. */
+static void test_gas_accounting(void **state)
+{
+    env *e = *state;
+    pc_error err = {0};
+    pc_u256 small = pc_u256_from_u64(123456789), big = {{5, 1, 0, 0}}; /* 2^64 + 5 */
+    pc_gas_tx txs[] = {gas_tx(1, 0xa1, 0xe1, 50000, &small), gas_tx(2, 0xa1, 0xe1, 70000, &big),
+                       gas_tx(3, 0xa1, 0, 900000, &small), gas_tx(4, 0xb2, 0xe2, 30000, &big)};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(pc_store_record_gas(e->store, &txs[i], &err), 0);
+    if (e->backend != PC_STORE_MEMORY) {
+        pc_store_close(e->store);
+        assert_non_null(e->store = open_env(e));
+    }
+    pc_gas_total *t;
+    size_t n;
+    assert_int_equal(pc_store_gas_totals(e->store, PC_GAS_BY_ACCOUNT, &t, &n, &err), 0);
+    assert_int_equal(n, 2);
+    expect_total(t, n, 0xa1, 3, 1020000, "18446744073956465199"); /* 2^64 + 5 + 2 * 123456789 */
+    expect_total(t, n, 0xb2, 1, 30000, "18446744073709551621");
+    free(t);
+    assert_int_equal(pc_store_gas_totals(e->store, PC_GAS_BY_MEDIATOR, &t, &n, &err), 0);
+    assert_int_equal(n, 2);
+    expect_total(t, n, 0xe1, 2, 120000, "18446744073833008410");
+    expect_total(t, n, 0xe2, 1, 30000, "18446744073709551621");
+    free(t);
+    pc_gas_tx *recent;
+    assert_int_equal(pc_store_recent_gas(e->store, &recent, &n, &err), 0);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        const pc_gas_tx *want = &txs[3 - i], *got = &recent[i];
+        assert_memory_equal(got->hash, want->hash, 32);
+        assert_true(pc_address_equal(&got->account, &want->account));
+        assert_true(pc_address_equal(&got->mediator, &want->mediator));
+        assert_memory_equal(got->selector, want->selector, 4);
+        assert_true(got->gas_used == want->gas_used && got->block == want->block &&
+                    got->status == want->status && got->at == want->at);
+        assert_int_equal(pc_u256_cmp(&got->fee, &want->fee), 0);
+    }
+    free(recent);
+    for (uint8_t i = 10; i < 10 + PC_STORE_RECENT_TXS; i++) {
+        pc_gas_tx more = gas_tx(i, 0xa1, 0xe3, 1, &small);
+        assert_int_equal(pc_store_record_gas(e->store, &more, &err), 0);
+    }
+    assert_int_equal(pc_store_recent_gas(e->store, &recent, &n, &err), 0);
+    assert_int_equal(n, PC_STORE_RECENT_TXS);
+    assert_int_equal(recent[0].hash[0], 9 + PC_STORE_RECENT_TXS);
+    assert_int_equal(recent[n - 1].hash[0], 10);
+    free(recent);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
 
 static int run_group(const char *name, env *e)
@@ -647,6 +734,7 @@ static int run_group(const char *name, env *e)
         T(test_describe),
         T(test_chain_identity),
         T(test_async_forms),
+        T(test_gas_accounting),
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         tests[i].initial_state = e;

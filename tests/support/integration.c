@@ -119,7 +119,12 @@ static size_t team_args(pc_itest *t, const char **argv, size_t cap, const int ac
         argv[n++] = keys[i];
     }
     const char *store = t->opts.store ? t->opts.store : "sqlite";
-    const char *fixed[] = {"--chain-id", chain_id, "--store", store, "--log-level", "info"};
+    /* Redemption is not weighed against gas (--redeem-gas-multiple 0): these
+     * tests check the protocol's mechanics with costs of a few thousand wei,
+     * which never pay for a redemption; test_api_gas weighs it (a later
+     * argument wins). */
+    const char *fixed[] = {"--chain-id", chain_id, "--store", store, "--log-level", "info",
+                           "--redeem-gas-multiple", "0"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         argv[n++] = fixed[i];
     if (strcmp(store, "redis") == 0 && t->opts.redis) {

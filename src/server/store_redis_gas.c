@@ -1,0 +1,135 @@
+/* store_redis_gas.c: see store_redis_gas.h. */
+#include "server/store_redis_gas.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/store_internal.h"
+
+#define KEY_MAX 256
+#define FEE_PARTS 3
+
+static const char *const scope_key[2] = {"gas:acct", "gas:med"};
+
+/* KEYS: the account hash, the Mediator hash, the recent list. ARGV: account
+ * hex, Mediator hex ("" = none), gas, fee parts f0 f1 f2, the wire form, the
+ * list's length. No arithmetic in Lua (doubles): HINCRBY adds exactly. */
+static const char record_lua[] =
+    "local function add(key, who)\n"
+    "  redis.call('HINCRBY', key, who .. ':txs', 1)\n"
+    "  redis.call('HINCRBY', key, who .. ':gas', ARGV[3])\n"
+    "  for i = 0, 2 do redis.call('HINCRBY', key, who .. ':f' .. i, ARGV[4 + i]) end\n"
+    "end\n"
+    "add(KEYS[1], ARGV[1])\n"
+    "if ARGV[2] ~= '' then add(KEYS[2], ARGV[2]) end\n"
+    "redis.call('LPUSH', KEYS[3], ARGV[7])\n"
+    "redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[8]) - 1)\n"
+    "return 1\n";
+
+static void hex40(const pc_address *a, char out[41])
+{
+    char tmp[PC_ADDRESS_TEXT_LEN];
+    pc_hex_encode(a->bytes, 20, tmp);
+    strcpy(out, tmp + 2);
+}
+
+static void key_named(const pc_store *s, const char *name, char out[KEY_MAX])
+{
+    snprintf(out, KEY_MAX, "%s%s", pc_redis_store_prefix(s), name);
+}
+
+int pc_redis_record_gas(pc_store *s, const pc_gas_tx *tx, pc_error *err)
+{
+    static const pc_address none;
+    char keys[3][KEY_MAX], account[41], mediator[41] = "", gas[24], parts[FEE_PARTS][16],
+        keep[16];
+    uint8_t wire[PC_GAS_TX_WIRE_LEN];
+    if (tx->fee.limb[3] || tx->fee.limb[2] || tx->fee.limb[1] >> 32)
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "a fee of 2^96 wei or more");
+    key_named(s, scope_key[0], keys[0]);
+    key_named(s, scope_key[1], keys[1]);
+    key_named(s, "gas:recent", keys[2]);
+    hex40(&tx->account, account);
+    if (!pc_address_equal(&tx->mediator, &none))
+        hex40(&tx->mediator, mediator);
+    snprintf(gas, sizeof gas, "%llu", (unsigned long long)tx->gas_used);
+    snprintf(parts[0], sizeof parts[0], "%llu", (unsigned long long)(tx->fee.limb[0] & 0xffffffffu));
+    snprintf(parts[1], sizeof parts[1], "%llu", (unsigned long long)(tx->fee.limb[0] >> 32));
+    snprintf(parts[2], sizeof parts[2], "%llu", (unsigned long long)tx->fee.limb[1]);
+    snprintf(keep, sizeof keep, "%d", PC_STORE_RECENT_TXS);
+    pc_gas_tx_encode(tx, wire);
+    const char *argv[] = {"EVAL", record_lua, "3", keys[0], keys[1], keys[2], account, mediator,
+                          gas, parts[0], parts[1], parts[2], (const char *)wire, keep};
+    size_t lens[14];
+    for (int i = 0; i < 14; i++)
+        lens[i] = strlen(argv[i]);
+    lens[12] = sizeof wire;
+    redisReply *r = pc_redis_store_command(s, 14, argv, lens, err);
+    freeReplyObject(r);
+    return r ? 0 : -1;
+}
+
+/* Adds one hash field "<hex>:<what>" = value to the totals; -1 if malformed. */
+static int take_field(const redisReply *name, const redisReply *value, pc_gas_total **totals,
+                      size_t *n, size_t *cap)
+{
+    char hex[43] = "0x", *end;
+    pc_address key;
+    if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING || name->len < 42 ||
+        name->str[40] != ':')
+        return -1;
+    memcpy(hex + 2, name->str, 40);
+    unsigned long long v = strtoull(value->str, &end, 10);
+    pc_gas_total *t;
+    if (*end || pc_address_parse(hex, &key) != 0 || !(t = pc_gas_total_find(totals, n, cap, &key)))
+        return -1;
+    const char *what = name->str + 41;
+    if (strcmp(what, "txs") == 0)
+        t->txs = v;
+    else if (strcmp(what, "gas") == 0)
+        t->gas_used = v;
+    else if (what[0] == 'f' && what[1] >= '0' && what[1] <= '2' && !what[2]) {
+        pc_u256 part = pc_u256_from_u64(v), shifted = {{0}};
+        int i = what[1] - '0'; /* part i counts units of 2^(32 i) */
+        shifted.limb[i / 2] = i % 2 ? part.limb[0] << 32 : part.limb[0];
+        if (i % 2)
+            shifted.limb[i / 2 + 1] = part.limb[0] >> 32;
+        pc_u256_add(&t->fee, &t->fee, &shifted);
+    }
+    return 0;
+}
+
+int pc_redis_gas_totals(pc_store *s, pc_gas_scope scope, pc_gas_total **totals, size_t *n,
+                        pc_error *err)
+{
+    char key[KEY_MAX];
+    size_t cap = 0;
+    key_named(s, scope_key[scope], key);
+    const char *argv[] = {"HGETALL", key};
+    redisReply *r = pc_redis_store_command(s, 2, argv, NULL, err);
+    if (!r)
+        return -1;
+    int ok = r->type == REDIS_REPLY_ARRAY;
+    for (size_t i = 0; ok && i + 1 < r->elements; i += 2)
+        ok = take_field(r->element[i], r->element[i + 1], totals, n, &cap) == 0;
+    freeReplyObject(r);
+    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: malformed %s", key);
+}
+
+int pc_redis_recent_gas(pc_store *s, pc_gas_tx **txs, size_t *n, pc_error *err)
+{
+    char key[KEY_MAX];
+    key_named(s, "gas:recent", key);
+    const char *argv[] = {"LRANGE", key, "0", "-1"};
+    redisReply *r = pc_redis_store_command(s, 4, argv, NULL, err);
+    if (!r)
+        return -1;
+    *txs = r->type == REDIS_REPLY_ARRAY && r->elements ? calloc(r->elements, sizeof **txs) : NULL;
+    for (size_t i = 0; *txs && i < r->elements; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len == PC_GAS_TX_WIRE_LEN)
+            pc_gas_tx_decode((const uint8_t *)r->element[i]->str, &(*txs)[(*n)++]);
+    int failed = r->type == REDIS_REPLY_ARRAY && r->elements && !*txs;
+    freeReplyObject(r);
+    return failed ? pc_error_set(err, PC_ERR_INTERNAL, "Redis store: out of memory") : 0;
+}
