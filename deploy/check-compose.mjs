@@ -13,7 +13,9 @@
 //    depends_on for every service it calls. The only differences allowed are those of running in
 //    containers (CONTAINER_VIEW below): 127.0.0.1/localhost URLs name the service listening on that
 //    port, a bare 127.0.0.1 listen address becomes 0.0.0.0, build/... and repo paths become the
-//    image's paths, ${RUN} becomes the data volume.
+//    image's paths, ${RUN} becomes the data volume, the dev keys (devnet/dev-only/...) become
+//    compose secrets (/run/secrets/<name>, declared with that file and listed by the service), and
+//    every readiness probe is /ready (the chain keeps its state on a named volume too).
 // 3. Each Dockerfile: Debian 12 based, multi-stage with a slim runtime stage holding no -dev packages
 //    (all but the tests image), ENTRYPOINT/CMD in exec form, EXPOSE exactly the container ports
 //    compose uses, the executables compose runs installed by it, and everything it copies from the
@@ -39,6 +41,11 @@ const CONTAINER_VIEW = {
   dataDir: '/var/lib/paychan',     // ${RUN} -> /var/lib/paychan/ (a named volume)
   listenAny: '0.0.0.0',            // 127.0.0.1 as a listen address -> 0.0.0.0
   chainService: 'chain',           // the dev chain's service name
+  chainState: '/var/lib/paychan-chain', // the chain's state (anvil --state), a named volume
+  chainSecret: 'dev-mnemonic',     // the dev mnemonic, read by chain-entrypoint.sh
+  keysDir: 'devnet/dev-only/',     // repo paths of keys -> /run/secrets/<secret whose file it is>
+  secretsDir: '/run/secrets',
+  readyPath: '/ready',             // a process with a `ready` path is probed on /ready in containers
   // Debian 12 bases: Debian's own, and the Node.js project's bookworm images (Node.js 20, which the
   // lock file's anvil wants) for the stages that run npm.
   debianImages: ['debian:12', 'debian:12-slim', 'node:20-bookworm', 'node:20-bookworm-slim'],
@@ -69,7 +76,7 @@ const show = (v) => JSON.stringify(v);
 const TOP_KEYS = new Set(['name', 'services', 'volumes', 'networks', 'configs', 'secrets']);
 const SERVICE_KEYS = new Set(['build', 'image', 'command', 'entrypoint', 'environment', 'ports', 'depends_on',
   'volumes', 'healthcheck', 'init', 'cap_add', 'restart', 'working_dir', 'user', 'networks', 'expose',
-  'stop_grace_period', 'stop_signal', 'logging', 'labels', 'shm_size']);
+  'stop_grace_period', 'stop_signal', 'logging', 'labels', 'shm_size', 'secrets']);
 const HEALTH_KEYS = new Set(['test', 'interval', 'timeout', 'retries', 'start_period', 'disable']);
 // Keys that exist in the compose spec but that Compose v2 refuses on engines older than README's
 // minimum (Docker Engine 23): the key, and the engine that first accepts it.
@@ -178,13 +185,26 @@ function checkNoCycle(deps, file) {
   for (const name of Object.keys(deps)) visit(name, []);
 }
 
-/** Checks one parsed compose file's structure; returns {services: {name: {raw, build, deps}}}. */
+/** Top-level secrets: each a file of the repository; returns repo path -> secret name. */
+function checkSecretsDeclared(secrets, file) {
+  const byPath = new Map();
+  for (const [name, sec] of Object.entries(secrets ?? {})) {
+    if (!isMap(sec) || typeof sec.file !== 'string') { problem(file, `secret ${name} must be {file: PATH}`); continue; }
+    const rel = path.posix.normalize(path.posix.join('deploy', sec.file));
+    if (!existsSync(path.join(REPO, rel))) problem(file, `secret ${name}: ${sec.file} does not exist`);
+    byPath.set(rel, name);
+  }
+  return byPath;
+}
+
+/** Checks one parsed compose file's structure; returns {services: {name: {raw, build, deps}}, secretOf}. */
 function checkComposeStructure(compose, file) {
   if (!isMap(compose)) return problem(file, 'is not a YAML map');
   for (const k of Object.keys(compose)) if (!TOP_KEYS.has(k) && !k.startsWith('x-')) problem(file, `top-level key ${k} is not in the compose spec`);
   if (!isMap(compose.services) || !Object.keys(compose.services).length) return problem(file, 'has no services');
   checkNoInterpolation(compose.services, `${file}: services`);
   const declared = new Set(Object.keys(compose.volumes ?? {}));
+  const secretByPath = checkSecretsDeclared(compose.secrets, file);
   const services = {};
   for (const [name, svc] of Object.entries(compose.services)) {
     const where = `${file}: service ${name}`;
@@ -201,6 +221,8 @@ function checkComposeStructure(compose, file) {
     checkEnvironment(svc.environment, where);
     checkHealthcheck(svc.healthcheck, where);
     checkVolumes(svc.volumes, declared, where);
+    if (svc.secrets !== undefined && !isStringArray(svc.secrets)) problem(where, 'secrets must be a list of names');
+    for (const n of svc.secrets ?? []) if (!Object.hasOwn(compose.secrets ?? {}, n)) problem(where, `secret ${n} is not declared under the top-level secrets`);
     if (svc.init !== undefined && typeof svc.init !== 'boolean') problem(where, 'init must be true or false');
     services[name] = { raw: svc, build, deps: dependsOnMap(svc.depends_on, where) };
   }
@@ -220,7 +242,7 @@ function checkComposeStructure(compose, file) {
     if (other && other.build.dockerfile !== s.build.dockerfile) problem(file, `services ${other.name} and ${name} build image ${s.raw.image} from different Dockerfiles`);
     byImage[s.raw.image] ??= { name, build: s.build };
   }
-  return { services };
+  return { services, secretOf: (rel) => secretByPath.get(rel) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,6 +409,10 @@ function checkContext(df) {
     if (!existsSync(path.join(REPO, p))) problem(where, `copies ${p}, which is not in the repository`);
     else if (ignored(rules, p)) problem(where, `needs ${p}, but ${path.basename(df.file)}.dockerignore keeps it out of the build context`);
   }
+  // Keys are mounted, never baked in; only the tests image holds the tree (and its public dev keys).
+  if (!/Dockerfile\.tests$/.test(df.file) && !ignored(rules, CONTAINER_VIEW.keysDir.slice(0, -1))) {
+    problem(where, `${path.basename(df.file)}.dockerignore must keep ${CONTAINER_VIEW.keysDir} out (keys are mounted as secrets)`);
+  }
   for (const p of ['node_modules', 'build', 'build-x', '.git', 'run']) {
     if (!ignored(rules, p)) problem(where, `${path.basename(df.file)}.dockerignore must keep ${p}/ out of the build context (size, stale output)`);
   }
@@ -395,8 +421,9 @@ function checkContext(df) {
 // ---------------------------------------------------------------------------------------------
 // scenarios.json -> what each container must run.
 
-/** Maps one scenario token to its container form; `hostOf(port)` names the service on a port. */
-function containerToken(token, hostOf, where) {
+/** Maps one scenario token to its container form; `hostOf(port)` names the service on a port,
+ *  `secretOf(repoPath)` the secret holding a key file. */
+function containerToken(token, hostOf, where, secretOf) {
   if (token.startsWith('${RUN}')) return `${CONTAINER_VIEW.dataDir}/${token.slice('${RUN}'.length)}`;
   if (token === '127.0.0.1' || token === 'localhost') return CONTAINER_VIEW.listenAny;
   const url = /^(https?):\/\/(?:127\.0\.0\.1|localhost):(\d+)(\/.*)?$/.exec(token);
@@ -406,11 +433,16 @@ function containerToken(token, hostOf, where) {
     return `${url[1]}://${host ?? '?'}:${url[2]}${url[3] ?? ''}`;
   }
   if (/^[a-z]+:\/\//i.test(token)) return token;
-  return token.split(':').map(containerPath).join(':'); // KEYSTORE:PASSWORDFILE
+  return token.split(':').map((p) => containerPath(p, secretOf, where)).join(':'); // KEYSTORE:PASSWORDFILE
 }
 
-function containerPath(p) {
+function containerPath(p, secretOf, where) {
   if (p.startsWith('build/')) return `${CONTAINER_VIEW.prefix}/bin/${path.posix.basename(p)}`;
+  if (p.startsWith(CONTAINER_VIEW.keysDir)) {
+    const name = secretOf?.(p);
+    if (!name) problem(where, `key file ${p}: no compose secret has this file (keys are mounted, not baked into images)`);
+    return `${CONTAINER_VIEW.secretsDir}/${name ?? '?'}`;
+  }
   const first = p.split('/')[0];
   if (first && !first.startsWith('.') && existsSync(path.join(REPO, first)) && existsSync(path.join(REPO, p))) return `${CONTAINER_VIEW.prefix}/${p}`;
   return p;
@@ -486,7 +518,7 @@ function checkDepends(svc, needed, readyServices, where) {
 function checkProcess(proc, svc, ctx) {
   const where = `${ctx.file}: service ${proc.name}`;
   const img = serviceImage(svc, ctx.dockerfiles);
-  const tokenOf = (t) => containerToken(t, ctx.hostOf, `deploy/scenarios.json: ${ctx.scenario}.${proc.name}`);
+  const tokenOf = (t) => containerToken(t, ctx.hostOf, `${ctx.file}: service ${proc.name}`, ctx.secretOf);
   const argv = proc.command.map(tokenOf);
   const env = Object.fromEntries(Object.entries(proc.env ?? {}).map(([k, v]) => [k, tokenOf(v)]));
   const actual = effectiveArgv(svc, img);
@@ -495,10 +527,13 @@ function checkProcess(proc, svc, ctx) {
   comparePorts(proc.port, svc.raw.ports, where);
   checkInstalled(actual, svc.raw.environment, img, where);
   if (proc.ready) {
-    const url = `http://127.0.0.1:${proc.port}${proc.ready}`;
-    if (!svc.raw.healthcheck?.test?.includes(url)) problem(where, `healthcheck must probe ${url} (scenarios.json ready ${proc.ready})`);
+    const url = `http://127.0.0.1:${proc.port}${CONTAINER_VIEW.readyPath}`;
+    if (!svc.raw.healthcheck?.test?.includes(url)) problem(where, `healthcheck must probe ${url} (readiness; scenarios.json ready ${proc.ready} natively)`);
   }
   const used = [...argv, ...Object.values(env)].join(' ');
+  for (const [, name] of used.matchAll(new RegExp(`${CONTAINER_VIEW.secretsDir}/([\\w.-]+)`, 'g'))) {
+    if (!(svc.raw.secrets ?? []).includes(name)) problem(where, `uses ${CONTAINER_VIEW.secretsDir}/${name} but does not list secret ${name}`);
+  }
   if (used.includes(`${CONTAINER_VIEW.dataDir}/`)) {
     const mounted = (svc.raw.volumes ?? []).some((v) => v.split(':')[1] === CONTAINER_VIEW.dataDir && !/^[./~]/.test(v));
     if (!mounted) problem(where, `keeps data under ${CONTAINER_VIEW.dataDir}/ but mounts no named volume there`);
@@ -519,6 +554,10 @@ function checkChain(chain, svc, ctx) {
   }
   comparePorts(chain.port, svc.raw.ports, where);
   if (!svc.raw.healthcheck) problem(where, 'needs a healthcheck (the Payment Servers wait for it)');
+  if (!(svc.raw.secrets ?? []).includes(CONTAINER_VIEW.chainSecret)) problem(where, `needs the secret ${CONTAINER_VIEW.chainSecret} (the dev mnemonic)`);
+  else if (ctx.secretOf(`${CONTAINER_VIEW.keysDir}mnemonic.txt`) !== CONTAINER_VIEW.chainSecret) problem(where, `secret ${CONTAINER_VIEW.chainSecret} must be the file ${CONTAINER_VIEW.keysDir}mnemonic.txt`);
+  const kept = (svc.raw.volumes ?? []).some((v) => v.split(':')[1] === CONTAINER_VIEW.chainState && !/^[./~]/.test(v));
+  if (!kept) problem(where, `must keep its state on a named volume at ${CONTAINER_VIEW.chainState} (the Payment Servers' stores record the chain)`);
   checkInstalled(argv, {}, img, where);
   if (img) ctx.portsByDockerfile(img, chain.port);
 }
@@ -536,7 +575,7 @@ function checkScenario(name, sc, chain, compose, file, dockerfiles, exposeUse) {
   const readyServices = new Set((sc.processes ?? []).filter((p) => p.ready).map((p) => p.name));
   if (sc.chain) readyServices.add(CONTAINER_VIEW.chainService);
   const ctx = {
-    file, scenario: name, dockerfiles, readyServices,
+    file, scenario: name, dockerfiles, readyServices, secretOf: compose.secretOf,
     hostOf: (port) => byPort.get(port),
     portsByDockerfile: (img, port) => { if (port) exposeUse.get(img.df.file).add(String(port)); },
   };
@@ -548,7 +587,7 @@ function checkScenario(name, sc, chain, compose, file, dockerfiles, exposeUse) {
     const svc = compose.services[name];
     const img = serviceImage(svc, dockerfiles);
     const argv = effectiveArgv(svc, img);
-    compareArgv(sc.run.map((t) => containerToken(t, ctx.hostOf, `deploy/scenarios.json: ${name}.run`)), argv, `${file}: service ${name}`);
+    compareArgv(sc.run.map((t) => containerToken(t, ctx.hostOf, `deploy/scenarios.json: ${name}.run`, ctx.secretOf)), argv, `${file}: service ${name}`);
     comparePorts(undefined, svc.raw.ports, `${file}: service ${name}`);
     checkInstalled(argv, svc.raw.environment, img, `${file}: service ${name}`);
   }
