@@ -184,28 +184,36 @@ int pc_mediator_domain_separator(pc_rpc *rpc, const pc_address *mediator, uint8_
     return rc;
 }
 
+/* Whether two sets of terms are the same. */
+static int terms_equal(const pc_mediator_terms *a, const pc_mediator_terms *b)
+{
+    return pc_address_equal(&a->consumer, &b->consumer) &&
+           pc_address_equal(&a->provider, &b->provider) &&
+           pc_u256_cmp(&a->cost_per_request, &b->cost_per_request) == 0 &&
+           a->termination_timeout == b->termination_timeout &&
+           a->token_redemption_timeout == b->token_redemption_timeout;
+}
+
 int pc_mediator_verify_code(pc_rpc *rpc, const pc_address *mediator,
                             const pc_mediator_terms *terms, int *genuine, pc_error *err)
 {
-    /* The initial token id lives in storage, not in the code: any non-zero one will do. */
-    pc_u256 any_id = pc_u256_from_u64(1);
-    pc_bytes init = {0}, expected = {0}, actual = {0};
-    int rc = -1;
+    pc_address implementation;
+    uint8_t expected[PC_MEDIATOR_CLONE_CODE_LEN];
+    pc_bytes actual = {0};
+    pc_mediator_terms stored;
     *genuine = 0;
-    if (pc_mediator_init_code(terms, &any_id, &init) != 0) {
-        pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
-        goto done;
-    }
-    pc_call deploy = {.from = &terms->consumer, .data = init.data, .data_len = init.len};
-    int sim = pc_rpc_eth_call(rpc, &deploy, &expected, NULL, err);
-    if (sim < 0 || pc_rpc_get_code(rpc, mediator, &actual, err) != 0)
-        goto done;
-    rc = 0;
-    *genuine = sim == 0 && expected.len > 0 && expected.len == actual.len &&
-               memcmp(expected.data, actual.data, actual.len) == 0;
-done:
-    pc_bytes_free(&init);
-    pc_bytes_free(&expected);
+    pc_mediator_factory_addresses(NULL, &implementation);
+    pc_mediator_clone_code(&implementation, expected);
+    int rc = pc_rpc_get_code(rpc, mediator, &actual, err);
+    int ours = rc == 0 && actual.len == sizeof expected &&
+               memcmp(actual.data, expected, sizeof expected) == 0;
     pc_bytes_free(&actual);
-    return rc;
+    if (rc != 0 || !ours)
+        return rc;
+    /* Our code: its getters are honest. Only our factory can initialize a clone of our
+     * implementation, so an initialized one (a consumer is set) was opened there. */
+    if (pc_mediator_read_terms(rpc, mediator, &stored, err) != 0)
+        return -1;
+    *genuine = !pc_address_is_zero(&stored.consumer) && terms_equal(&stored, terms);
+    return 0;
 }

@@ -22,13 +22,15 @@ typedef struct pc_test_anvil_options {
     unsigned block_time; /* seconds between blocks; 0 = mine each transaction at once */
     uint64_t genesis_timestamp; /* unix time of the genesis block (--timestamp); 0 = now. Two
                                    chains of one chain id differ in their genesis hash */
+    int without_factory; /* 1 = do not deploy MediatorFactory at start (devnet/start.sh does) */
 } pc_test_anvil_options;
 
 /* The test mnemonic anvil uses. */
 #define PC_TEST_MNEMONIC "test test test test test test test test test test test junk"
 
 /* Starts anvil (opts NULL = instant mining, chain id 31337) and waits until
- * it answers eth_chainId (at most 10 s). Returns NULL (after printing why to
+ * it answers eth_chainId (at most 10 s); then deploys MediatorFactory from dev
+ * account 0, mined at once, unless opts->without_factory. Returns NULL (after printing why to
  * stderr) on failure. */
 pc_test_anvil *pc_test_anvil_start(const pc_test_anvil_options *opts);
 

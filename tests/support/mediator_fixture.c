@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include "core/eip712.h"
-#include "mediator/mediator_artifact.h"
 
 /* ---- the chain ------------------------------------------------------------------ */
 
@@ -296,17 +295,12 @@ void pc_test_assert_rejected_at(const pc_test_chain *c, const pc_test_account *b
 
 /* ---- bypassing the binding ------------------------------------------------------ */
 
-void pc_test_mediator_init_code(const pc_address *provider, const pc_u256 *initial_token_id,
-                                const pc_u256 *cost, uint64_t termination_timeout,
-                                uint64_t redemption_timeout, pc_bytes *out)
+void pc_test_create_calldata(const pc_address *provider, const pc_u256 *initial_token_id,
+                             const pc_u256 *cost, uint64_t termination_timeout,
+                             uint64_t redemption_timeout, pc_bytes *out)
 {
-    size_t hex_len = strlen(pc_mediator_bytecode_hex);
-    uint8_t *code = malloc(hex_len / 2);
-    assert_non_null(code);
-    ssize_t n = pc_hex_decode_var(pc_mediator_bytecode_hex, code, hex_len / 2);
-    assert_true(n > 0);
-    assert_int_equal(pc_bytes_append(out, code, (size_t)n), 0);
-    free(code);
+    assert_int_equal(
+        pc_abi_begin_call(out, "createMediator(address,uint256,uint256,uint256,uint256)"), 0);
     assert_int_equal(pc_abi_append_address(out, provider), 0);
     assert_int_equal(pc_abi_append_u256(out, initial_token_id), 0);
     assert_int_equal(pc_abi_append_u256(out, cost), 0);

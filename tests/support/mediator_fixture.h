@@ -165,12 +165,13 @@ void pc_test_assert_rejected_at(const pc_test_chain *c, const pc_test_account *b
 
 /* ---- bypassing the binding ----------------------------------------------------- */
 
-/* Appends the Mediator's creation code followed by the ABI-encoded
- * constructor arguments to *out, so tests can send terms the binding would
- * refuse locally and see what the contract itself does. */
-void pc_test_mediator_init_code(const pc_address *provider, const pc_u256 *initial_token_id,
-                                const pc_u256 *cost, uint64_t termination_timeout,
-                                uint64_t redemption_timeout, pc_bytes *out);
+/* Appends the calldata of MediatorFactory.createMediator with these terms to
+ * *out, so tests can send terms the binding would refuse locally (to the
+ * factory, pc_mediator_factory_addresses) and see what the contract itself
+ * does. */
+void pc_test_create_calldata(const pc_address *provider, const pc_u256 *initial_token_id,
+                             const pc_u256 *cost, uint64_t termination_timeout,
+                             uint64_t redemption_timeout, pc_bytes *out);
 
 /* Sends raw data from role `who` with pc_wallet_send (to NULL = creation) and
  * decodes a simulated revert with the Mediator's error definitions into
