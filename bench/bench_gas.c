@@ -53,7 +53,8 @@ static void open_bench(bench *b)
 {
     pc_error err;
     memset(b, 0, sizeof *b);
-    b->anvil = pc_test_anvil_start(NULL);
+    pc_test_anvil_options o = {.without_factory = 1}; /* measured below */
+    b->anvil = pc_test_anvil_start(&o);
     b->secp = pc_secp_create();
     if (!b->anvil || !b->secp)
         die("starting anvil", NULL);
@@ -80,8 +81,9 @@ static void close_bench(bench *b)
     pc_test_anvil_stop(b->anvil);
 }
 
-/* Opens a channel; prints its gas as `op` when op is not NULL. */
-static pc_address open_channel(bench *b, const char *op, uint64_t *gas)
+/* Opens a channel, funded with `deposit` wei in the same transaction unless 0; prints its gas
+ * as `op` when op is not NULL. */
+static pc_address open_funded(bench *b, const char *op, uint64_t deposit)
 {
     pc_error err;
     pc_tx_result res;
@@ -90,15 +92,20 @@ static pc_address open_channel(bench *b, const char *op, uint64_t *gas)
                            .cost_per_request = pc_u256_from_u64(1000000000u),
                            .termination_timeout = 3600,
                            .token_redemption_timeout = 60};
-    pc_u256 id = fresh_id(b);
-    int rc = pc_mediator_deploy(b->wallet[CONSUMER], &t, &id, &m, &res, NULL, &err);
+    pc_u256 id = fresh_id(b), wei = pc_u256_from_u64(deposit);
+    int rc = pc_mediator_open(b->wallet[CONSUMER], &t, &id, &wei, &m, &res, NULL, &err);
     if (op)
-        *gas = row(op, rc, &res, &err);
+        row(op, rc, &res, &err);
     else if (rc != 0)
         die("open", &err);
     else
         pc_tx_result_free(&res);
     return m;
+}
+
+static pc_address open_channel(bench *b, const char *op)
+{
+    return open_funded(b, op, 0);
 }
 
 static void deposit(bench *b, const pc_address *m, const char *op)
@@ -155,24 +162,85 @@ static uint64_t cycle_three(bench *b, const pc_address *m, uint64_t count, const
     return gas;
 }
 
+/* The redemption of the soon-expiring id with `count` requests after its grace period: with
+ * redeemAndPayout, or (new_id not NULL) with redeemPayoutAndStartRedemption. Returns its gas. */
+static uint64_t redeem_combined(bench *b, const pc_address *m, uint64_t count,
+                                const pc_u256 *new_id, const char *op)
+{
+    pc_error err;
+    pc_tx_result res;
+    pc_u256 soon, n = pc_u256_from_u64(count);
+    pc_signature sig;
+    if (pc_mediator_get_u256(b->rpc, m, "soonExpiringTokenId", &soon, &err) != 0)
+        die("soonExpiringTokenId", &err);
+    if (pc_test_anvil_increase_time(b->anvil, 61) != 0)
+        die("evm_increaseTime", NULL);
+    sign_token(b, m, &soon, count, &sig);
+    int rc = new_id ? pc_mediator_redeem_payout_and_start(b->wallet[PROVIDER], m, &n, &sig, new_id,
+                                                          &res, NULL, &err)
+                    : pc_mediator_redeem_and_payout(b->wallet[PROVIDER], m, &n, &sig, &res, NULL,
+                                                    &err);
+    return row(op, rc, &res, &err);
+}
+
+static void start(bench *b, const pc_address *m)
+{
+    pc_error err;
+    pc_tx_result res;
+    pc_u256 next = fresh_id(b);
+    int rc = pc_mediator_start_token_redemption(b->wallet[PROVIDER], m, &next, &res, NULL, &err);
+    row("start redemption", rc, &res, &err);
+}
+
+static void combined_rows(bench *b, const pc_address *m)
+{
+    char op[96];
+    start(b, m);
+    redeem_combined(b, m, 50, NULL, "redeemAndPayout (50 requests)");
+    start(b, m);
+    for (int i = 0; i < 2; i++) {
+        pc_u256 next = fresh_id(b);
+        snprintf(op, sizeof op, "redeemPayoutAndStartRedemption (50 requests, %s)",
+                 i ? "again" : "first");
+        redeem_combined(b, m, 50, &next, op);
+    }
+    redeem_combined(b, m, 50, NULL, "(redeemAndPayout: ends the chain of periods)");
+}
+
+/* Gas per redeemed request: the three-transaction cycle, the two-transaction one (start,
+ * redeemAndPayout) and the one-transaction steady state (redeemPayoutAndStartRedemption). */
 static void per_request_table(bench *b, const pc_address *m)
 {
     static const uint64_t counts[] = {10, 100, 10000};
-    uint64_t gas[3];
+    uint64_t three[3], two[3], one[3];
     for (int i = 0; i < 3; i++)
-        gas[i] = cycle_three(b, m, counts[i], " (cycle)");
-    printf("\n| requests per redemption | gas per cycle (start + redeem + payout) | gas per request |\n");
-    printf("|---:|---:|---:|\n");
+        three[i] = cycle_three(b, m, counts[i], " (cycle)");
+    for (int i = 0; i < 3; i++) {
+        start(b, m);
+        two[i] = 0; /* start is printed above; add it from the three-step row */
+        two[i] = redeem_combined(b, m, counts[i], NULL, "redeemAndPayout (cycle)");
+    }
+    start(b, m);
+    for (int i = 0; i < 3; i++) {
+        pc_u256 next = fresh_id(b);
+        one[i] = redeem_combined(b, m, counts[i], &next, "redeemPayoutAndStartRedemption (cycle)");
+    }
+    redeem_combined(b, m, 1, NULL, "(redeemAndPayout: ends the chain of periods)");
+    printf("\n| requests per redemption | 3 transactions: start + redeem + payout | per request "
+           "| redeemAndPayout (+ start) | 1 transaction: redeemPayoutAndStartRedemption | per "
+           "request |\n|---:|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < 3; i++)
-        printf("| %llu | %llu | %.1f |\n", (unsigned long long)counts[i],
-               (unsigned long long)gas[i], (double)gas[i] / (double)counts[i]);
+        printf("| %llu | %llu | %.1f | %llu (+ start) | %llu | %.1f |\n",
+               (unsigned long long)counts[i], (unsigned long long)three[i],
+               (double)three[i] / (double)counts[i], (unsigned long long)two[i],
+               (unsigned long long)one[i], (double)one[i] / (double)counts[i]);
 }
 
 static void close_rows(bench *b)
 {
     pc_error err;
     pc_tx_result res;
-    pc_address m = open_channel(b, NULL, NULL);
+    pc_address m = open_channel(b, NULL);
     deposit(b, &m, NULL);
     int rc = pc_mediator_start_close(b->wallet[CONSUMER], &m, &res, NULL, &err);
     uint64_t gas = row("consumer close: start", rc, &res, &err);
@@ -181,7 +249,7 @@ static void close_rows(bench *b)
     rc = pc_mediator_finalize_close(b->wallet[CONSUMER], &m, &res, NULL, &err);
     gas += row("consumer close: finalize", rc, &res, &err);
     printf("| consumer close: start + finalize | %llu |\n", (unsigned long long)gas);
-    m = open_channel(b, NULL, NULL);
+    m = open_channel(b, NULL);
     deposit(b, &m, NULL);
     rc = pc_mediator_close_by_provider(b->wallet[PROVIDER], &m, &res, NULL, &err);
     row("provider close", rc, &res, &err);
@@ -190,14 +258,19 @@ static void close_rows(bench *b)
 int main(void)
 {
     bench b;
-    uint64_t open_gas;
+    pc_error err;
+    pc_tx_result res;
     open_bench(&b);
     printf("| operation | gas used |\n|---|---:|\n");
-    open_channel(&b, "open a channel (first one on the chain)", &open_gas);
-    pc_address m = open_channel(&b, "open a channel", &open_gas);
+    int rc = pc_mediator_factory_ensure(b.wallet[0], &res, &err);
+    row("deploy MediatorFactory + implementation (once per chain)", rc, &res, &err);
+    open_channel(&b, "open a channel (first one on the chain)");
+    pc_address m = open_channel(&b, "open a channel");
+    open_funded(&b, "open a channel with a deposit in the same transaction", 1000000000u);
     deposit(&b, &m, "deposit (first)");
     deposit(&b, &m, "deposit (again)");
     cycle_three(&b, &m, 50, NULL);
+    combined_rows(&b, &m);
     close_rows(&b);
     per_request_table(&b, &m);
     close_bench(&b);

@@ -104,7 +104,7 @@ contract Mediator {
     uint256 public activeTokenId;
     /// The id being redeemed (0 = no redemption in progress) and the end of its grace period.
     uint256 public soonExpiringTokenId;
-    uint64 private _soonExpiringTokenIdTimeout; // packed with the termination fields
+    uint64 private _soonExpiringTokenIdTimeout; // packed with the termination fields; stale when no id
     /// Unix time the consumer started the termination, 0 = not started.
     uint64 private _terminationStartedAt;
     bool public terminated;
@@ -197,7 +197,7 @@ contract Mediator {
 
     /// 0 when no redemption is in progress.
     function soonExpiringTokenIdTimeout() public view returns (uint256) {
-        return _soonExpiringTokenIdTimeout;
+        return soonExpiringTokenId == 0 ? 0 : _soonExpiringTokenIdTimeout;
     }
 
     function terminationStartedAt() public view returns (uint256) {
@@ -340,8 +340,8 @@ contract Mediator {
             serviceProviderFunds += amount;
         }
         // The id stays used forever (retired when its redemption started); only the slot is freed.
+        // The stale timeout is kept (the getter hides it): rewriting a non-zero slot is cheaper.
         soonExpiringTokenId = 0;
-        _soonExpiringTokenIdTimeout = 0;
 
         emit TokenRedeemed(tokenId, requestCount, amount);
     }
