@@ -27,6 +27,7 @@ const pc_abi_error_def pc_mediator_errors[] = {
     {"TerminationAlreadyStarted", "TerminationAlreadyStarted(uint16)"},
     {"InvalidTerms", "InvalidTerms(uint16)"},
     {"TransferFailed", "TransferFailed(uint16)"},
+    {"InitializationRefused", "InitializationRefused(uint16)"},
 };
 const size_t pc_mediator_n_errors = sizeof(pc_mediator_errors) / sizeof(pc_mediator_errors[0]);
 

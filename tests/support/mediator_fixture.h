@@ -163,6 +163,22 @@ void pc_test_assert_rejected_at(const pc_test_chain *c, const pc_test_account *b
                                 const pc_error *err, const pc_abi_revert *revert, int code,
                                 const char *file, int line);
 
+/* ---- following from events ------------------------------------------------------- */
+
+/* A state of a Mediator followed from its events alone (what the Payment
+ * Server's chain cache does): read once, then every event applied. */
+typedef struct pc_test_followed {
+    pc_mediator_state st;
+    uint64_t next_block; /* first block whose events are not applied yet */
+} pc_test_followed;
+
+/* Reads ch's state to follow it from now on. */
+void pc_test_follow_start(const pc_test_channel *ch, pc_test_followed *f);
+
+/* Applies the events since the last check and compares with a fresh read:
+ * the events carry everything the state holds (the ether held included). */
+void pc_test_check_followed(const pc_test_channel *ch, pc_test_followed *f);
+
 /* ---- bypassing the binding ----------------------------------------------------- */
 
 /* Appends the calldata of MediatorFactory.createMediator with these terms to
