@@ -12,7 +12,10 @@ pragma solidity ^0.8.24;
 /// of docs/protocol.md §4, so a Payment Server can simulate a call (eth_call) and report the right code.
 /// Ether leaves the contract only after all state is updated (checks-effects-interactions).
 /// Terms live in two packed storage slots (a clone has no immutables of its own): cost per request
-/// below 2^96 wei, timeouts below 2^48 seconds; anything larger is refused as invalid terms.
+/// below 2^96 wei, timeouts below 2^32 seconds (136 years); anything larger is refused as invalid
+/// terms. The same slots hold the factory's CREATE nonce that made the clone, which proves where it
+/// came from: its address must be CREATE(factory, creationNonce) (storage alone can be forged by a
+/// contract's own init code, its address cannot).
 contract Mediator {
     // ---------------------------------------------------------------------------------------
     // Protocol error codes (docs/protocol.md §4). Each custom error carries its code as first parameter.
@@ -93,9 +96,10 @@ contract Mediator {
 
     address private _consumer; // slot 0, with the cost: one storage write at creation
     uint96 private _costPerRequest;
-    address private _provider; // slot 1, with both timeouts
-    uint48 private _terminationTimeout;
-    uint48 private _tokenRedemptionTimeout;
+    address private _provider; // slot 1, with both timeouts and the creation nonce
+    uint32 private _terminationTimeout;
+    uint32 private _tokenRedemptionTimeout;
+    uint32 private _creationNonce;
 
     uint256 public serviceConsumerFunds;
     uint256 public serviceProviderFunds;
@@ -135,8 +139,10 @@ contract Mediator {
     }
 
     /// @notice Opens the channel of a fresh clone; only the factory may call it, once, in the
-    /// transaction that creates the clone. msg.value (if any) is the consumer's first deposit.
+    /// transaction that creates the clone, with the CREATE nonce it used for it. msg.value (if any)
+    /// is the consumer's first deposit.
     function initialize(
+        uint256 creationNonce_,
         address serviceConsumer_,
         address serviceProvider_,
         uint256 initialTokenId,
@@ -150,15 +156,16 @@ contract Mediator {
         if (
             serviceConsumer_ == address(0) || serviceProvider_ == address(0) || serviceProvider_ == serviceConsumer_
                 || initialTokenId == 0 || costPerRequest_ == 0 || costPerRequest_ > type(uint96).max
-                || terminationTimeout_ == 0 || terminationTimeout_ > type(uint48).max || tokenRedemptionTimeout_ == 0
-                || tokenRedemptionTimeout_ > type(uint48).max
+                || terminationTimeout_ == 0 || terminationTimeout_ > type(uint32).max || tokenRedemptionTimeout_ == 0
+                || tokenRedemptionTimeout_ > type(uint32).max
         ) revert InvalidTerms(CODE_INVALID_TERMS);
 
         _consumer = serviceConsumer_;
         _costPerRequest = uint96(costPerRequest_);
         _provider = serviceProvider_;
-        _terminationTimeout = uint48(terminationTimeout_);
-        _tokenRedemptionTimeout = uint48(tokenRedemptionTimeout_);
+        _terminationTimeout = uint32(terminationTimeout_);
+        _tokenRedemptionTimeout = uint32(tokenRedemptionTimeout_);
+        _creationNonce = uint32(creationNonce_); // the factory keeps it below 2^32
         activeTokenId = initialTokenId;
 
         emit MediatorCreated(
@@ -193,6 +200,12 @@ contract Mediator {
 
     function tokenRedemptionTimeout() public view returns (uint256) {
         return _tokenRedemptionTimeout;
+    }
+
+    /// @notice The factory's CREATE nonce that created this clone: its address is
+    /// CREATE(factory, creationNonce) exactly when the factory created it.
+    function creationNonce() public view returns (uint256) {
+        return _creationNonce;
     }
 
     /// 0 when no redemption is in progress.
@@ -298,7 +311,7 @@ contract Mediator {
         _terminate();
     }
 
-    /// startTokenRedemption without the caller checks. Timestamps and timeouts (< 2^48) cannot
+    /// startTokenRedemption without the caller checks. Timestamps and timeouts (< 2^32) cannot
     /// overflow 64 bits for billions of years, so the timeout is stored packed.
     function _startTokenRedemption(uint256 newTokenId) private {
         uint256 oldTokenId = activeTokenId;

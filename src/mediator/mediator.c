@@ -196,11 +196,11 @@ int pc_mediator_factory_ensure(pc_wallet *w, pc_tx_result *result, pc_error *err
 }
 
 /* Whether the binding itself can send these terms: the contract's checks, and sizes that fit
- * its packed storage (cost below 2^96 wei, timeouts below 2^48 s). */
+ * its packed storage (cost below 2^96 wei, timeouts below 2^32 s). */
 static int terms_valid(const pc_mediator_terms *t, const pc_address *consumer,
                        const pc_u256 *initial_token_id)
 {
-    const uint64_t max_timeout = (1ull << 48) - 1;
+    const uint64_t max_timeout = UINT32_MAX;
     const pc_u256 *c = &t->cost_per_request;
     return !pc_address_is_zero(&t->provider) && !pc_address_equal(&t->provider, consumer) &&
            !pc_u256_is_zero(initial_token_id) && !pc_u256_is_zero(c) && c->limb[3] == 0 &&
@@ -233,7 +233,7 @@ int pc_mediator_open(pc_wallet *consumer, const pc_mediator_terms *terms,
         return pc_error_set(err, PC_ERR_DEPLOYMENT,
                             "invalid Mediator terms: the provider must be a non-zero address other "
                             "than the consumer, the initial token id, cost and timeouts non-zero, "
-                            "the cost below 2^96 wei and the timeouts below 2^48 s");
+                            "the cost below 2^96 wei and the timeouts below 2^32 s");
     if (pc_mediator_factory_ensure(consumer, NULL, err) != 0)
         return -1;
     pc_address factory;

@@ -80,7 +80,7 @@ int pc_mediator_factory_ensure(pc_wallet *w, pc_tx_result *result, pc_error *err
  * consumer), depositing `deposit` wei in the same transaction (NULL or 0: none). Deploys the
  * factory first if the chain has none (pc_mediator_factory_ensure). On success stores the new
  * Mediator's address in *mediator (and in result->contract_address). Invalid terms (see the
- * contract: also a cost of 2^96 wei or more, a timeout of 2^48 s or more) fail with code 50
+ * contract: also a cost of 2^96 wei or more, a timeout of 2^32 s or more) fail with code 50
  * before anything is sent. */
 int pc_mediator_open(pc_wallet *consumer, const pc_mediator_terms *terms,
                      const pc_u256 *initial_token_id, const pc_u256 *deposit,
@@ -161,10 +161,11 @@ int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
 
 /* Checks that `mediator` is a channel opened by our factory with `terms`:
  * its code is exactly the EIP-1167 clone of our implementation
- * (pc_mediator_clone_code; one eth_getCode), and then its terms (read from
- * it: five eth_calls) are `terms` with a consumer set, i.e. it is initialized,
- * which only our factory can do. A provider must do this before trusting a
- * Mediator's getters: any contract can answer them with made-up funds.
+ * (pc_mediator_clone_code; one eth_getCode), its address is the factory's
+ * CREATE with the clone's creationNonce() (storage can be forged by a
+ * contract's own init code, its address cannot), and its terms (read from
+ * it) are `terms`. A provider must do this before trusting a Mediator's
+ * getters: any contract can answer them with made-up funds.
  * *genuine = 1 if so, else 0. */
 int pc_mediator_verify_code(pc_rpc *rpc, const pc_address *mediator,
                             const pc_mediator_terms *terms, int *genuine, pc_error *err);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tx.h"
+
 /* eth_call of a getter taking at most one uint256 argument; stores the
  * returned data (at least one word) in *ret. */
 static int call_getter(pc_rpc *rpc, const pc_address *mediator, const char *block,
@@ -210,10 +212,19 @@ int pc_mediator_verify_code(pc_rpc *rpc, const pc_address *mediator,
     pc_bytes_free(&actual);
     if (rc != 0 || !ours)
         return rc;
-    /* Our code: its getters are honest. Only our factory can initialize a clone of our
-     * implementation, so an initialized one (a consumer is set) was opened there. */
-    if (pc_mediator_read_terms(rpc, mediator, &stored, err) != 0)
+    /* Our code, so its getters return its storage; but a contract's init code can write any
+     * storage before returning our code. Its address cannot be chosen: only the factory's
+     * CREATE with the nonce it stored gives it. */
+    pc_address factory, expected_address;
+    pc_u256 nonce;
+    if (pc_mediator_read_terms(rpc, mediator, &stored, err) != 0 ||
+        pc_mediator_get_u256(rpc, mediator, "creationNonce", &nonce, err) != 0)
         return -1;
-    *genuine = !pc_address_is_zero(&stored.consumer) && terms_equal(&stored, terms);
+    pc_mediator_factory_addresses(&factory, NULL);
+    uint64_t n;
+    int from_factory = pc_u256_to_u64(&nonce, &n) == 0 &&
+                       pc_contract_address(&factory, n, &expected_address) == 0 &&
+                       pc_address_equal(&expected_address, mediator);
+    *genuine = from_factory && terms_equal(&stored, terms);
     return 0;
 }

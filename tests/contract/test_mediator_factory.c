@@ -172,8 +172,9 @@ static void assert_initialize_refused(pc_test_chain *c, int who, const pc_addres
     pc_error err = {0};
     pc_test_account before;
     pc_u256 id = pc_test_next_token_id(c), cost = pc_u256_from_u64(1);
-    assert_int_equal(pc_abi_begin_call(&data, "initialize(address,address,uint256,uint256,"
-                                              "uint256,uint256)"), 0);
+    assert_int_equal(pc_abi_begin_call(&data, "initialize(uint256,address,address,uint256,"
+                                              "uint256,uint256,uint256)"), 0);
+    assert_int_equal(pc_abi_append_u64(&data, 2), 0);
     assert_int_equal(pc_abi_append_address(&data, &c->address[who]), 0);
     assert_int_equal(pc_abi_append_address(&data, &c->address[PC_TEST_PROVIDER]), 0);
     assert_int_equal(pc_abi_append_u256(&data, &id), 0);
@@ -231,8 +232,37 @@ static pc_address stranger_creates_clone(pc_test_chain *c, const uint8_t runtime
     return created;
 }
 
+/* Sets one storage word of `addr` on anvil. */
+static void set_storage(pc_test_chain *c, const pc_address *addr, unsigned slot, const pc_u256 *v)
+{
+    char a[PC_ADDRESS_TEXT_LEN], value[67], params[256];
+    uint8_t be[32];
+    pc_address_format(addr, a);
+    pc_u256_to_be(v, be);
+    memcpy(value, "0x", 2);
+    for (int i = 0; i < 32; i++)
+        snprintf(value + 2 + 2 * i, 3, "%02x", be[i]);
+    snprintf(params, sizeof params, "[\"%s\",\"0x%x\",\"%s\"]", a, slot, value);
+    assert_int_equal(pc_test_anvil_rpc(c->anvil, "anvil_setStorageAt", params), 0);
+}
+
+/* An address word with 32-bit values at bits 160, 192 and 224 (the contract's packing). */
+static pc_u256 packed(const pc_address *addr, uint32_t at_160, uint32_t at_192, uint32_t at_224)
+{
+    uint8_t be[32] = {0};
+    pc_u256 v;
+    memcpy(be + 12, addr->bytes, 20);
+    pc_u256_from_be(&v, be);
+    v.limb[2] |= (uint64_t)at_160 << 32;
+    v.limb[3] |= (uint64_t)at_192 | (uint64_t)at_224 << 32;
+    return v;
+}
+
 /* A clone of our implementation that our factory did not create has our
- * exact code, but nobody can initialize it: it does not verify. */
+ * exact code, but nobody can initialize it: it does not verify. Nor does it
+ * once its storage copies a genuine channel's terms and creation nonce (as
+ * a contract's own init code could write them): its address is not the
+ * factory's CREATE with that nonce. */
 static void test_clone_not_from_factory(void **state)
 {
     pc_test_chain *c = *state;
@@ -253,32 +283,22 @@ static void test_clone_not_from_factory(void **state)
     assert_ok(pc_mediator_read_terms(c->rpc, &m, &terms, &err), &err);
     assert_ok(pc_mediator_verify_code(c->rpc, &m, &terms, &genuine, &err), &err);
     assert_int_equal(genuine, 0);
-}
 
-/* Sets one storage word of `addr` on anvil. */
-static void set_storage(pc_test_chain *c, const pc_address *addr, unsigned slot, const pc_u256 *v)
-{
-    char a[PC_ADDRESS_TEXT_LEN], value[67], params[256];
-    uint8_t be[32];
-    pc_address_format(addr, a);
-    pc_u256_to_be(v, be);
-    memcpy(value, "0x", 2);
-    for (int i = 0; i < 32; i++)
-        snprintf(value + 2 + 2 * i, 3, "%02x", be[i]);
-    snprintf(params, sizeof params, "[\"%s\",\"0x%x\",\"%s\"]", a, slot, value);
-    assert_int_equal(pc_test_anvil_rpc(c->anvil, "anvil_setStorageAt", params), 0);
-}
-
-/* An address word with `high` above its 160 bits (the contract's packing). */
-static pc_u256 packed(const pc_address *addr, uint64_t high_at_160, uint64_t high_at_208)
-{
-    uint8_t be[32] = {0};
-    pc_u256 v;
-    memcpy(be + 12, addr->bytes, 20);
-    pc_u256_from_be(&v, be);
-    v.limb[2] |= high_at_160 << 32; /* bit 160 = limb 2, bit 32 */
-    v.limb[3] |= high_at_208 << 16; /* bit 208 = limb 3, bit 16 */
-    return v;
+    pc_test_channel ch;
+    pc_u256 nonce;
+    pc_test_channel_open(c, NULL, 0, &ch);
+    assert_ok(pc_mediator_get_u256(c->rpc, &ch.mediator, "creationNonce", &nonce, &err), &err);
+    pc_u256 slot0 = packed(&ch.terms.consumer, PC_TEST_COST_PER_REQUEST, 0, 0);
+    pc_u256 slot1 = packed(&ch.terms.provider, PC_TEST_TERMINATION_TIMEOUT,
+                           PC_TEST_REDEMPTION_TIMEOUT, (uint32_t)nonce.limb[0]);
+    set_storage(c, &m, 0, &slot0);
+    set_storage(c, &m, 1, &slot1);
+    assert_ok(pc_mediator_read_terms(c->rpc, &m, &terms, &err), &err);
+    assert_true(pc_address_equal(&terms.consumer, &ch.terms.consumer)); /* claims the terms */
+    assert_ok(pc_mediator_verify_code(c->rpc, &m, &ch.terms, &genuine, &err), &err);
+    assert_int_equal(genuine, 0);
+    assert_int_equal(factory_says_mediator(c, &m), 0);
+    assert_genuine(c, &ch.mediator); /* the same checks pass for the real one */
 }
 
 /* A clone of another implementation (our Mediator's code at another
@@ -303,10 +323,10 @@ static void test_clone_of_other_implementation(void **state)
     memset(m.bytes, 0x78, sizeof m.bytes);
     assert_int_equal(pc_test_anvil_set_code(c->anvil, &m, runtime, sizeof runtime), 0);
     pc_test_default_terms(c, &terms);
-    pc_u256 slot0 = packed(&terms.consumer, 0, 0), funds = pc_u256_from_u64(1u << 30);
-    slot0.limb[2] |= (uint64_t)PC_TEST_COST_PER_REQUEST << 32;
+    pc_u256 slot0 = packed(&terms.consumer, PC_TEST_COST_PER_REQUEST, 0, 0);
+    pc_u256 funds = pc_u256_from_u64(1u << 30);
     pc_u256 slot1 = packed(&terms.provider, PC_TEST_TERMINATION_TIMEOUT,
-                           PC_TEST_REDEMPTION_TIMEOUT);
+                           PC_TEST_REDEMPTION_TIMEOUT, 2); /* the first clone's nonce */
     set_storage(c, &m, 0, &slot0);
     set_storage(c, &m, 1, &slot1);
     set_storage(c, &m, 2, &funds);

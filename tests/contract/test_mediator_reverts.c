@@ -258,7 +258,7 @@ static void test_termination_codes(void **state)
 
 enum bad_term { BAD_PROVIDER_ZERO, BAD_PROVIDER_IS_CONSUMER, BAD_INITIAL_ID, BAD_COST,
                 BAD_TERMINATION_TIMEOUT, BAD_REDEMPTION_TIMEOUT, BAD_COST_2_96,
-                BAD_TERMINATION_TIMEOUT_2_48, BAD_REDEMPTION_TIMEOUT_2_48, N_BAD_TERMS,
+                BAD_TERMINATION_TIMEOUT_2_32, BAD_REDEMPTION_TIMEOUT_2_32, N_BAD_TERMS,
                 NO_BAD_TERM };
 
 /* Default terms with one of them made invalid. */
@@ -273,10 +273,10 @@ static void bad_terms(pc_test_chain *c, enum bad_term which, pc_mediator_terms *
     case BAD_COST: t->cost_per_request = pc_u256_from_u64(0); break;
     case BAD_TERMINATION_TIMEOUT: t->termination_timeout = 0; break;
     case BAD_REDEMPTION_TIMEOUT: t->token_redemption_timeout = 0; break;
-    /* the packed storage's limits: 2^96 wei, 2^48 s */
+    /* the packed storage's limits: 2^96 wei, 2^32 s */
     case BAD_COST_2_96: t->cost_per_request = (pc_u256){{0, 1ull << 32, 0, 0}}; break;
-    case BAD_TERMINATION_TIMEOUT_2_48: t->termination_timeout = 1ull << 48; break;
-    case BAD_REDEMPTION_TIMEOUT_2_48: t->token_redemption_timeout = 1ull << 48; break;
+    case BAD_TERMINATION_TIMEOUT_2_32: t->termination_timeout = 1ull << 32; break;
+    case BAD_REDEMPTION_TIMEOUT_2_32: t->token_redemption_timeout = 1ull << 32; break;
     default: break;
     }
 }
