@@ -254,27 +254,28 @@ contract Mediator {
         _redeemToken(requestCount, v, r, s);
     }
 
-    /// @notice redeemToken, then payoutForServiceProvider, in one transaction.
+    /// @notice redeemToken, then payoutForServiceProvider when there is anything to pay, in one
+    /// transaction.
     function redeemAndPayout(uint256 requestCount, uint8 v, bytes32 r, bytes32 s)
         external
         onlyServiceProvider
         notTerminated
     {
         _redeemToken(requestCount, v, r, s);
-        _payout();
+        if (serviceProviderFunds != 0) _payout();
     }
 
-    /// @notice redeemToken, payoutForServiceProvider, then startTokenRedemption(newTokenId), in one
-    /// transaction: the soon-expiring id (its grace period over) is redeemed and the active id
-    /// enters its own grace period, so the consumer's in-flight tokens for it still complete. The
-    /// same as the three calls in a row; one transaction per redemption period.
+    /// @notice redeemToken, payoutForServiceProvider (when there is anything to pay), then
+    /// startTokenRedemption(newTokenId), in one transaction: the soon-expiring id (its grace period
+    /// over) is redeemed and the active id enters its own grace period, so the consumer's in-flight
+    /// tokens for it still complete. The same as the calls in a row; one transaction per period.
     function redeemPayoutAndStartRedemption(uint256 requestCount, uint8 v, bytes32 r, bytes32 s, uint256 newTokenId)
         external
         onlyServiceProvider
         notTerminated
     {
         _redeemToken(requestCount, v, r, s);
-        _payout();
+        if (serviceProviderFunds != 0) _payout();
         _startTokenRedemption(newTokenId);
     }
 

@@ -145,6 +145,15 @@ void pc_mediator_clone_code(const pc_address *implementation,
     memcpy(out + sizeof CLONE_PREFIX + 20, CLONE_SUFFIX, sizeof CLONE_SUFFIX);
 }
 
+int pc_mediator_is_clone_code(const uint8_t *code, size_t len)
+{
+    pc_address implementation;
+    uint8_t expected[PC_MEDIATOR_CLONE_CODE_LEN];
+    pc_mediator_factory_addresses(NULL, &implementation);
+    pc_mediator_clone_code(&implementation, expected);
+    return len == sizeof expected && memcmp(code, expected, len) == 0;
+}
+
 /* *has = whether `addr` holds code. */
 static int has_code(pc_rpc *rpc, const pc_address *addr, int *has, pc_error *err)
 {

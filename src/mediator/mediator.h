@@ -70,6 +70,9 @@ void pc_mediator_factory_addresses(pc_address *factory, pc_address *implementati
 void pc_mediator_clone_code(const pc_address *implementation,
                             uint8_t out[PC_MEDIATOR_CLONE_CODE_LEN]);
 
+/* Whether `code` is exactly the runtime code of a clone of our implementation. */
+int pc_mediator_is_clone_code(const uint8_t *code, size_t len);
+
 /* Deploys the factory (and with it the implementation) from wallet w unless it is on the chain
  * already; then nothing is sent (result->sent stays 0). Fails with PC_ERR_DEPLOYMENT when the
  * chain has no deterministic deployment proxy. */
