@@ -143,9 +143,17 @@ rpc() {
 # From the last dev account (index 9, no role), so the example network's accounts start untouched.
 deployer="$(rpc eth_accounts "[]" | sed -n 's/.*"\(0x[0-9a-fA-F]*\)"\].*/\1/p')"
 sent="$(rpc eth_sendTransaction "[{\"from\":\"$deployer\",\"to\":\"0x4e59b44847b379578588920ca78fbf26c0b4956c\",\"data\":\"0x$(printf '0%.0s' {1..64})$factory_code\"}]")"
-[[ -n "$block_time" ]] && rpc evm_mine "[]" >/dev/null
-code="$(rpc eth_getCode "[\"$factory_address\",\"latest\"]")"
-if [[ "$code" != *'"result":"0x'[0-9a-f]* || "$code" == *'"result":"0x"'* ]]; then
+# Wait until it is mined (under load that can take a moment; with a block time, mine at once).
+deployed() {
+  code="$(rpc eth_getCode "[\"$factory_address\",\"latest\"]")"
+  [[ "$code" == *'"result":"0x'[0-9a-f]* && "$code" != *'"result":"0x"'* ]]
+}
+deadline=$((SECONDS + ready_deadline_s))
+while [[ "$sent" == *'"result":"0x'* ]] && ! deployed && ((SECONDS < deadline)); do
+  [[ -n "$block_time" ]] && rpc evm_mine "[]" >/dev/null
+  sleep 0.1
+done
+if ! deployed; then
   kill -TERM "$anvil_pid" 2>/dev/null || true # no half-set-up chain left behind
   rm -f "$pid_file"
   die "deploying the MediatorFactory at $factory_address failed: $sent $code"
