@@ -129,6 +129,36 @@ while :; do
 done
 
 ((answer == chain_id)) || die "node on $url reports chain id $((answer)), expected $chain_id"
+
+# The MediatorFactory (and with it the Mediator implementation) at its deterministic address:
+# CREATE2 through the deterministic deployment proxy anvil ships, salt 0 (see docs/architecture.md). paychand would deploy it on demand; here it is there from the start.
+factory_artifact="$REPO_ROOT/contracts/artifacts/MediatorFactory.json"
+factory_code="$(sed -n 's/^  "bytecode": "0x\([0-9a-f]*\)",$/\1/p' "$factory_artifact")"
+factory_address="$(sed -n 's/^    "address": "\(0x[0-9a-fA-F]*\)",\{0,1\}$/\1/p' "$factory_artifact")"
+[[ -n "$factory_code" && -n "$factory_address" ]] || die "cannot read $factory_artifact"
+rpc() {
+  curl -s --max-time 5 -H 'Content-Type: application/json' \
+    --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" "$url"
+}
+# From the last dev account (index 9, no role), so the example network's accounts start untouched.
+deployer="$(rpc eth_accounts "[]" | sed -n 's/.*"\(0x[0-9a-fA-F]*\)"\].*/\1/p')"
+sent="$(rpc eth_sendTransaction "[{\"from\":\"$deployer\",\"to\":\"0x4e59b44847b379578588920ca78fbf26c0b4956c\",\"data\":\"0x$(printf '0%.0s' {1..64})$factory_code\"}]")"
+# Wait until it is mined (under load that can take a moment; with a block time, mine at once).
+deployed() {
+  code="$(rpc eth_getCode "[\"$factory_address\",\"latest\"]")"
+  [[ "$code" == *'"result":"0x'[0-9a-f]* && "$code" != *'"result":"0x"'* ]]
+}
+deadline=$((SECONDS + ready_deadline_s))
+while [[ "$sent" == *'"result":"0x'* ]] && ! deployed && ((SECONDS < deadline)); do
+  [[ -n "$block_time" ]] && rpc evm_mine "[]" >/dev/null
+  sleep 0.1
+done
+if ! deployed; then
+  kill -TERM "$anvil_pid" 2>/dev/null || true # no half-set-up chain left behind
+  rm -f "$pid_file"
+  die "deploying the MediatorFactory at $factory_address failed: $sent $code"
+fi
 echo "dev chain (DEVELOPMENT ONLY) running: $url  chain id $chain_id, $mode, PID $anvil_pid"
+echo "MediatorFactory: $factory_address"
 echo "log: $log_file   stop: devnet/stop.sh --state-dir $state_dir"
 echo "$url"

@@ -32,7 +32,8 @@
 /* ---- the network's terms (protocol §8) -------------------------------------------- */
 
 /* Prices at which a provider earns more than its gas (README "What the demo
- * earns"): a redemption (start + redeem + payout) takes ~190,000 gas, ~2e14
+ * earns"): a redemption (start, then redeem + payout in one call) takes ~150,000
+ * gas, ~1.5-3e14
  * wei at the dev chain's ~1 gwei; 50 requests bring 5e14 / 1e15 wei, below
  * 10 x that gas, so paychand redeems them when asked (/redeem) rather than
  * by itself mid-demo. */

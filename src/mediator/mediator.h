@@ -50,13 +50,47 @@ typedef struct pc_mediator_state {
     uint64_t block;                   /* the number of the block this state is of */
 } pc_mediator_state;
 
-/* ---- deployment -------------------------------------------------------------- */
+/* ---- opening a channel: the factory ------------------------------------------------ */
 
-/* Deploys a Mediator from the consumer's wallet to `terms->provider` with the
- * given initial token id (non-zero; pick it at random) and terms
- * (terms->consumer is ignored: the deployer is the consumer). On success
- * stores the new contract's address in *mediator. Invalid terms fail with
- * code 50 before anything is sent. */
+/* Channels are EIP-1167 minimal proxies ("clones", 45 bytes of code) of one Mediator
+ * implementation, created and initialized in one transaction by MediatorFactory. The factory sits
+ * at the same address on every chain: CREATE2 through the deterministic deployment proxy
+ * (0x4e59b44847b379578588920ca78fbf26c0b4956c) with salt 0 and the embedded init code; the
+ * implementation is the factory's first CREATE. Anyone may deploy the factory; the result is the
+ * same. */
+
+/* Length of a clone's runtime code. */
+#define PC_MEDIATOR_CLONE_CODE_LEN 45
+
+/* The factory's and the implementation's addresses (either may be NULL). */
+void pc_mediator_factory_addresses(pc_address *factory, pc_address *implementation);
+
+/* The runtime code of a clone of `implementation`:
+ * 363d3d373d3d3d363d73 <implementation> 5af43d82803e903d91602b57fd5bf3. */
+void pc_mediator_clone_code(const pc_address *implementation,
+                            uint8_t out[PC_MEDIATOR_CLONE_CODE_LEN]);
+
+/* Whether `code` is exactly the runtime code of a clone of our implementation. */
+int pc_mediator_is_clone_code(const uint8_t *code, size_t len);
+
+/* Deploys the factory (and with it the implementation) from wallet w unless it is on the chain
+ * already; then nothing is sent (result->sent stays 0). Fails with PC_ERR_DEPLOYMENT when the
+ * chain has no deterministic deployment proxy. */
+int pc_mediator_factory_ensure(pc_wallet *w, pc_tx_result *result, pc_error *err);
+
+/* Opens a channel from the consumer's wallet to `terms->provider` with the given initial token id
+ * (non-zero; pick it at random) and terms (terms->consumer is ignored: the sender is the
+ * consumer), depositing `deposit` wei in the same transaction (NULL or 0: none). Deploys the
+ * factory first if the chain has none (pc_mediator_factory_ensure). On success stores the new
+ * Mediator's address in *mediator (and in result->contract_address). Invalid terms (see the
+ * contract: also a cost of 2^96 wei or more, a timeout of 2^32 s or more) fail with code 50
+ * before anything is sent. */
+int pc_mediator_open(pc_wallet *consumer, const pc_mediator_terms *terms,
+                     const pc_u256 *initial_token_id, const pc_u256 *deposit,
+                     pc_address *mediator, pc_tx_result *result, pc_abi_revert *revert,
+                     pc_error *err);
+
+/* pc_mediator_open without a deposit. */
 int pc_mediator_deploy(pc_wallet *consumer, const pc_mediator_terms *terms,
                        const pc_u256 *initial_token_id, pc_address *mediator,
                        pc_tx_result *result, pc_abi_revert *revert, pc_error *err);
@@ -64,12 +98,6 @@ int pc_mediator_deploy(pc_wallet *consumer, const pc_mediator_terms *terms,
 /* A fresh token id: 256 random bits (OpenSSL's CSPRNG), never 0. Ids must
  * be unpredictable and never reused; at 2^256 a collision does not happen. */
 pc_u256 pc_mediator_random_token_id(void);
-
-/* Appends the creation bytecode followed by the ABI-encoded constructor
- * arguments (what pc_mediator_deploy sends) to *code. Returns 0, or -1 when
- * out of memory. */
-int pc_mediator_init_code(const pc_mediator_terms *terms, const pc_u256 *initial_token_id,
-                          pc_bytes *code);
 
 /* ---- transactions (docs/protocol.md §6) ---------------------------------------------------- */
 
@@ -88,6 +116,19 @@ int pc_mediator_start_token_redemption(pc_wallet *provider, const pc_address *me
 int pc_mediator_redeem_token(pc_wallet *provider, const pc_address *mediator,
                              const pc_u256 *request_count, const pc_signature *sig,
                              pc_tx_result *result, pc_abi_revert *revert, pc_error *err);
+
+/* Provider: pc_mediator_redeem_token, then pc_mediator_payout, in one transaction. */
+int pc_mediator_redeem_and_payout(pc_wallet *provider, const pc_address *mediator,
+                                  const pc_u256 *request_count, const pc_signature *sig,
+                                  pc_tx_result *result, pc_abi_revert *revert, pc_error *err);
+
+/* Provider: pc_mediator_redeem_token, pc_mediator_payout, then
+ * pc_mediator_start_token_redemption(new_token_id), in one transaction: the soon-expiring id
+ * (grace period over) is redeemed and the active id starts its own grace period. */
+int pc_mediator_redeem_payout_and_start(pc_wallet *provider, const pc_address *mediator,
+                                        const pc_u256 *request_count, const pc_signature *sig,
+                                        const pc_u256 *new_token_id, pc_tx_result *result,
+                                        pc_abi_revert *revert, pc_error *err);
 
 /* Provider: sends the provider funds to the provider. */
 int pc_mediator_payout(pc_wallet *provider, const pc_address *mediator, pc_tx_result *result,
@@ -121,12 +162,14 @@ int pc_mediator_read_terms(pc_rpc *rpc, const pc_address *mediator, pc_mediator_
 int pc_mediator_read_state(pc_rpc *rpc, const pc_address *mediator, pc_mediator_state *out,
                            pc_error *err);
 
-/* Checks that the code at `mediator` is exactly our Mediator contract built
- * with `terms` (read with pc_mediator_read_terms): it simulates the
- * deployment with those terms (eth_call, nothing is sent) and compares the
- * resulting runtime code with eth_getCode. A provider must do this before
- * trusting a Mediator's getters: any contract can answer them with made-up
- * funds. *genuine = 1 if the code matches, else 0. */
+/* Checks that `mediator` is a channel opened by our factory with `terms`:
+ * its code is exactly the EIP-1167 clone of our implementation
+ * (pc_mediator_clone_code; one eth_getCode), its address is the factory's
+ * CREATE with the clone's creationNonce() (storage can be forged by a
+ * contract's own init code, its address cannot), and its terms (read from
+ * it) are `terms`. A provider must do this before trusting a Mediator's
+ * getters: any contract can answer them with made-up funds.
+ * *genuine = 1 if so, else 0. */
 int pc_mediator_verify_code(pc_rpc *rpc, const pc_address *mediator,
                             const pc_mediator_terms *terms, int *genuine, pc_error *err);
 

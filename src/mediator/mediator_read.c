@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tx.h"
+
 /* eth_call of a getter taking at most one uint256 argument; stores the
  * returned data (at least one word) in *ret. */
 static int call_getter(pc_rpc *rpc, const pc_address *mediator, const char *block,
@@ -184,28 +186,40 @@ int pc_mediator_domain_separator(pc_rpc *rpc, const pc_address *mediator, uint8_
     return rc;
 }
 
+/* Whether two sets of terms are the same. */
+static int terms_equal(const pc_mediator_terms *a, const pc_mediator_terms *b)
+{
+    return pc_address_equal(&a->consumer, &b->consumer) &&
+           pc_address_equal(&a->provider, &b->provider) &&
+           pc_u256_cmp(&a->cost_per_request, &b->cost_per_request) == 0 &&
+           a->termination_timeout == b->termination_timeout &&
+           a->token_redemption_timeout == b->token_redemption_timeout;
+}
+
 int pc_mediator_verify_code(pc_rpc *rpc, const pc_address *mediator,
                             const pc_mediator_terms *terms, int *genuine, pc_error *err)
 {
-    /* The initial token id lives in storage, not in the code: any non-zero one will do. */
-    pc_u256 any_id = pc_u256_from_u64(1);
-    pc_bytes init = {0}, expected = {0}, actual = {0};
-    int rc = -1;
+    pc_bytes actual = {0};
+    pc_mediator_terms stored;
     *genuine = 0;
-    if (pc_mediator_init_code(terms, &any_id, &init) != 0) {
-        pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
-        goto done;
-    }
-    pc_call deploy = {.from = &terms->consumer, .data = init.data, .data_len = init.len};
-    int sim = pc_rpc_eth_call(rpc, &deploy, &expected, NULL, err);
-    if (sim < 0 || pc_rpc_get_code(rpc, mediator, &actual, err) != 0)
-        goto done;
-    rc = 0;
-    *genuine = sim == 0 && expected.len > 0 && expected.len == actual.len &&
-               memcmp(expected.data, actual.data, actual.len) == 0;
-done:
-    pc_bytes_free(&init);
-    pc_bytes_free(&expected);
+    int rc = pc_rpc_get_code(rpc, mediator, &actual, err);
+    int ours = rc == 0 && pc_mediator_is_clone_code(actual.data, actual.len);
     pc_bytes_free(&actual);
-    return rc;
+    if (rc != 0 || !ours)
+        return rc;
+    /* Our code, so its getters return its storage; but a contract's init code can write any
+     * storage before returning our code. Its address cannot be chosen: only the factory's
+     * CREATE with the nonce it stored gives it. */
+    pc_address factory, expected_address;
+    pc_u256 nonce;
+    if (pc_mediator_read_terms(rpc, mediator, &stored, err) != 0 ||
+        pc_mediator_get_u256(rpc, mediator, "creationNonce", &nonce, err) != 0)
+        return -1;
+    pc_mediator_factory_addresses(&factory, NULL);
+    uint64_t n;
+    int from_factory = pc_u256_to_u64(&nonce, &n) == 0 &&
+                       pc_contract_address(&factory, n, &expected_address) == 0 &&
+                       pc_address_equal(&expected_address, mediator);
+    *genuine = from_factory && terms_equal(&stored, terms);
+    return 0;
 }

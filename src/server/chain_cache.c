@@ -131,12 +131,19 @@ static int load_terms(pc_chain_cache *c, const pc_address *mediator, pc_mediator
     int genuine = 0;
     pc_address_format(mediator, addr);
     if (pc_mediator_read_terms(c->rpc, mediator, t, err) != 0) {
+        /* Getters that answer nothing: no code, or code that is not ours, is a bad address;
+         * our code that does not answer is the node's failure. */
         pc_bytes code = {0};
         pc_error code_err;
-        int no_code = pc_rpc_get_code(c->rpc, mediator, &code, &code_err) == 0 && code.len == 0;
+        int read = pc_rpc_get_code(c->rpc, mediator, &code, &code_err) == 0;
+        int no_code = read && code.len == 0;
+        int other_code = read && code.len > 0 && !pc_mediator_is_clone_code(code.data, code.len);
         pc_bytes_free(&code);
         if (no_code)
             return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "no Mediator at %s", addr);
+        if (other_code)
+            return pc_error_set(err, PC_ERR_INVALID_ARGUMENT,
+                                "the contract at %s is not a genuine Mediator", addr);
         return -1;
     }
     if (pc_mediator_verify_code(c->rpc, mediator, t, &genuine, err) != 0)

@@ -100,8 +100,9 @@ static const opt_spec options[] = {
      "redeem once the unredeemed value reaches N x the gas cost of a\n"
      "      redemption at the current fee (10: gas at most ~10%); 0 = do not\n"
      "      weigh gas (redeem by age and on termination only, at any value)"},
-    {"redemption-gas", K_U64, OFF(redemption_gas), 21000, 100000000, NULL, "GAS", "190000",
-     "gas of one redemption (start + redeem + payout), for that cost"},
+    {"redemption-gas", K_U64, OFF(redemption_gas), 21000, 100000000, NULL, "GAS", "150000",
+     "gas of one redemption cycle (start, then redeem and pay out in one\n"
+     "      call: ~150,000 on the Mediator clones), for that cost"},
     {"max-fee-per-gas", K_U64, OFF(max_fee_per_gas), 0, UINT64_MAX, NULL, "WEI", "0",
      "above this fee per gas send only deadline-forced transactions\n"
      "      (termination, token age); 0 = no cap"},

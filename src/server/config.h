@@ -58,7 +58,7 @@ typedef struct pc_config {
     uint64_t redeem_after_s;    /* --redeem-after SECONDS: redeem tokens older than this; default 3600 */
     /* when redemption pays for itself (redeem_policy.h) */
     uint64_t redeem_gas_multiple; /* --redeem-gas-multiple N; default 10; 0 = do not weigh gas */
-    uint64_t redemption_gas;      /* --redemption-gas GAS: one start + redeem + payout; default 190000 */
+    uint64_t redemption_gas;      /* --redemption-gas GAS: a cycle: start, then redeem and pay out in one call; default 150000 */
     uint64_t max_fee_per_gas;     /* --max-fee-per-gas WEI: only deadline-forced above it; 0 = none */
     int receipt_timeout_ms;     /* --receipt-timeout MS; default 60000 */
     pc_log_level log_level;     /* --log-level error|warn|info|debug; default info */

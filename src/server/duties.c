@@ -184,10 +184,13 @@ static int finishing_allowed(duty *d)
 }
 
 /* The grace period of the soon-expiring id is over: redeem its newest
- * token and pay out. With no token of that id, redeeming would move no
- * value; it is sent only when the redemption slot must be freed for a
- * redemption of the active id that is due now (the contract allows one at
- * a time), and the log says so. */
+ * token and pay out, in one transaction; when a redemption of the active id
+ * is due as well, that one starts in the same transaction
+ * (redeemPayoutAndStartRedemption: the active id gets its own grace period,
+ * so in-flight tokens for it still complete). With no token of the
+ * soon-expiring id, redeeming would move no value; it is sent only when the
+ * redemption slot must be freed for a redemption of the active id that is
+ * due now (the contract allows one at a time), and the log says so. */
 static int finish_redemption(duty *d)
 {
     const pc_u256 *id = &d->v.state.soon_expiring_token_id;
@@ -195,23 +198,22 @@ static int finish_redemption(duty *d)
     pc_signature sig = {0};
     pc_error err;
     int found = newest_token(d, id, &count, &sig);
-    if (found < 0 || (found == 0 && !redemption_wanted(d)) || !finishing_allowed(d))
+    int next_due = found >= 0 && redemption_wanted(d);
+    if (found < 0 || (found == 0 && !next_due) || !finishing_allowed(d))
         return 0; /* nothing to redeem, nothing waiting, or the fee is too high now */
-    char what[160];
-    if (found)
-        snprintf(what, sizeof(what), "redeeming %llu requests", (unsigned long long)count);
-    else
-        snprintf(what, sizeof(what), "redeeming 0 requests (moves no value: frees the redemption "
-                                     "slot for the active token id, which is due)");
+    char what[200];
+    snprintf(what, sizeof(what), "redeeming %llu requests%s%s", (unsigned long long)count,
+             found ? " and paying out" : " (moves no value: frees the redemption slot)",
+             next_due ? ", starting the redemption of the active token id" : "");
     pc_u256 n = pc_u256_from_u64(count);
-    int rc = pc_mediator_redeem_token(d->wallet, &d->rec->mediator, &n, found ? &sig : NULL, NULL,
-                                      NULL, &err);
+    const pc_signature *s = found ? &sig : NULL;
+    pc_u256 next = pc_mediator_random_token_id();
+    int rc = next_due ? pc_mediator_redeem_payout_and_start(d->wallet, &d->rec->mediator, &n, s,
+                                                            &next, NULL, NULL, &err)
+                      : pc_mediator_redeem_and_payout(d->wallet, &d->rec->mediator, &n, s, NULL,
+                                                      NULL, &err);
     report(d, what, rc, &err);
-    if (rc != 0 || !found)
-        return 1;
-    rc = pc_mediator_payout(d->wallet, &d->rec->mediator, NULL, NULL, &err);
-    report(d, "payout", rc, &err);
-    return 2;
+    return 1;
 }
 
 static int start_redemption(duty *d)

@@ -238,44 +238,6 @@ static void lifecycle_terminate(pc_test_channel *ch, lifecycle_facts *f)
     assert_u256_u64(&st.provider_funds, 0);
 }
 
-/* A state of a Mediator followed from its events alone (what the Payment
- * Server's chain cache does): read once, then every event applied. */
-typedef struct followed {
-    pc_mediator_state st;
-    uint64_t next_block; /* first block whose events are not applied yet */
-} followed;
-
-static void follow_start(const pc_test_channel *ch, followed *f)
-{
-    pc_test_read_state(ch, &f->st);
-    f->next_block = f->st.block + 1;
-}
-
-/* Applies the events since the last check and compares with a fresh read:
- * the events carry everything the state holds (the ether held included). */
-static void check_followed(const pc_test_channel *ch, followed *f)
-{
-    pc_mediator_event *ev;
-    size_t n;
-    pc_error err;
-    pc_mediator_state now;
-    pc_test_read_state(ch, &now);
-    assert_ok(pc_mediator_get_events(ch->chain->rpc, &ch->mediator, f->next_block, now.block, &ev,
-                                     &n, &err), &err);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(pc_mediator_apply_event(&f->st, &ev[i]), 0);
-    free(ev);
-    f->next_block = now.block + 1;
-    assert_u256_equal(&f->st.consumer_funds, &now.consumer_funds);
-    assert_u256_equal(&f->st.provider_funds, &now.provider_funds);
-    assert_u256_equal(&f->st.active_token_id, &now.active_token_id);
-    assert_u256_equal(&f->st.soon_expiring_token_id, &now.soon_expiring_token_id);
-    assert_int_equal(f->st.soon_expiring_timeout, now.soon_expiring_timeout);
-    assert_int_equal(f->st.termination_started_at, now.termination_started_at);
-    assert_int_equal(f->st.terminated, now.terminated);
-    assert_u256_equal(&f->st.balance, &now.balance);
-}
-
 static void test_consumer_termination_lifecycle(void **state)
 {
     pc_test_chain *c = *state;
@@ -287,18 +249,18 @@ static void test_consumer_termination_lifecycle(void **state)
 
     pc_signature sig;
 
-    followed fol;
+    pc_test_followed fol;
 
     pc_test_channel_open(c, NULL, PC_TEST_DEPOSIT, &ch); /* checks deploy and deposit to the wei */
-    follow_start(&ch, &fol);
+    pc_test_follow_start(&ch, &fol);
     lifecycle_deposit(&ch);
-    check_followed(&ch, &fol);
+    pc_test_check_followed(&ch, &fol);
     sign_requests(&ch, &ch.initial_token_id, REQUESTS, &sig); /* off chain, one per request */
     lifecycle_start_redemption(&ch, &f);
-    check_followed(&ch, &fol);
+    pc_test_check_followed(&ch, &fol);
     pc_test_pass_grace(&ch);
     redeem(&ch, REQUESTS, &sig);
-    check_followed(&ch, &fol);
+    pc_test_check_followed(&ch, &fol);
     pc_test_read_state(&ch, &st);
     assert_u256_u64(&st.consumer_funds, PC_TEST_DEPOSIT + SECOND_DEPOSIT - earned);
     assert_u256_u64(&st.provider_funds, earned);
@@ -307,10 +269,10 @@ static void test_consumer_termination_lifecycle(void **state)
     assert_u256_equal(&st.active_token_id, &f.new_id);
 
     lifecycle_payout(&ch, earned);
-    check_followed(&ch, &fol);
+    pc_test_check_followed(&ch, &fol);
     f.consumer_payout = PC_TEST_DEPOSIT + SECOND_DEPOSIT - earned;
     lifecycle_terminate(&ch, &f);
-    check_followed(&ch, &fol);
+    pc_test_check_followed(&ch, &fol);
     pc_test_account_read(c, &ch.mediator, &mediator);
     assert_u256_u64(&mediator.balance, 0);
     check_lifecycle_events(&ch, &f);

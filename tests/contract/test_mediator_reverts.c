@@ -257,7 +257,9 @@ static void test_termination_codes(void **state)
 /* ---- 50: invalid constructor terms ---------------------------------------------------- */
 
 enum bad_term { BAD_PROVIDER_ZERO, BAD_PROVIDER_IS_CONSUMER, BAD_INITIAL_ID, BAD_COST,
-                BAD_TERMINATION_TIMEOUT, BAD_REDEMPTION_TIMEOUT, N_BAD_TERMS, NO_BAD_TERM };
+                BAD_TERMINATION_TIMEOUT, BAD_REDEMPTION_TIMEOUT, BAD_COST_2_96,
+                BAD_TERMINATION_TIMEOUT_2_32, BAD_REDEMPTION_TIMEOUT_2_32, N_BAD_TERMS,
+                NO_BAD_TERM };
 
 /* Default terms with one of them made invalid. */
 static void bad_terms(pc_test_chain *c, enum bad_term which, pc_mediator_terms *t, pc_u256 *id)
@@ -271,6 +273,10 @@ static void bad_terms(pc_test_chain *c, enum bad_term which, pc_mediator_terms *
     case BAD_COST: t->cost_per_request = pc_u256_from_u64(0); break;
     case BAD_TERMINATION_TIMEOUT: t->termination_timeout = 0; break;
     case BAD_REDEMPTION_TIMEOUT: t->token_redemption_timeout = 0; break;
+    /* the packed storage's limits: 2^96 wei, 2^32 s */
+    case BAD_COST_2_96: t->cost_per_request = (pc_u256){{0, 1ull << 32, 0, 0}}; break;
+    case BAD_TERMINATION_TIMEOUT_2_32: t->termination_timeout = 1ull << 32; break;
+    case BAD_REDEMPTION_TIMEOUT_2_32: t->token_redemption_timeout = 1ull << 32; break;
     default: break;
     }
 }
@@ -294,7 +300,7 @@ static void test_invalid_terms_binding(void **state)
     }
 }
 
-/* Past the binding: the contract's own constructor rejects each invalid term
+/* Past the binding: the contract's own initializer (through the factory) rejects each invalid term
  * with InvalidTerms(50); the same init code with valid terms deploys. */
 static void test_invalid_terms_contract(void **state)
 {
@@ -308,9 +314,11 @@ static void test_invalid_terms_contract(void **state)
         pc_abi_revert rev;
         pc_error err = {0};
         bad_terms(c, (enum bad_term)which, &t, &id);
-        pc_test_mediator_init_code(&t.provider, &id, &t.cost_per_request, t.termination_timeout,
-                                   t.token_redemption_timeout, &code);
-        int rc = pc_test_raw_send(c, PC_TEST_CONSUMER, NULL, &code, &rev, &err);
+        pc_address factory;
+        pc_mediator_factory_addresses(&factory, NULL);
+        pc_test_create_calldata(&t.provider, &id, &t.cost_per_request, t.termination_timeout,
+                                t.token_redemption_timeout, &code);
+        int rc = pc_test_raw_send(c, PC_TEST_CONSUMER, &factory, &code, &rev, &err);
         pc_bytes_free(&code);
         if (which == NO_BAD_TERM) {
             assert_ok(rc, &err);

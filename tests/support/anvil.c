@@ -9,16 +9,20 @@
 #include <unistd.h>
 
 #include "core/rpc.h"
+#include "mediator/mediator_artifact.h"
 #include "support/child.h"
 
 #define READY_DEADLINE_MS 10000
 #define STOP_GRACE_MS 3000
 #define PORT_ATTEMPTS 5
 
+static int deploy_factory(pc_test_anvil *a);
+
 struct pc_test_anvil {
     pid_t pid;
     char url[64];
     pc_rpc *rpc;
+    unsigned block_time; /* 0 = instant mining */
 };
 
 /* anvil's accounts for the mnemonic "test test ... junk", m/44'/60'/0'/0/i. */
@@ -166,6 +170,12 @@ pc_test_anvil *pc_test_anvil_start(const pc_test_anvil_options *opts)
         int r = start_once(a, chain_text, extra, chain_id, o.port);
         if (r == 0) {
             pc_test_track(a, stop_tracked);
+            a->block_time = o.block_time;
+            if (!o.without_factory && deploy_factory(a) != 0) {
+                fprintf(stderr, "anvil: deploying the MediatorFactory failed\n");
+                pc_test_anvil_stop(a);
+                return NULL;
+            }
             return a;
         }
         if (r < 0)
@@ -219,6 +229,29 @@ int pc_test_anvil_rpc(pc_test_anvil *a, const char *method, const char *params_j
         }
     }
     return call_params(a, method, params);
+}
+
+/* Deploys MediatorFactory from dev account 0 (unlocked in anvil) through the deterministic
+ * deployment proxy, as devnet/start.sh does, and mines it at once. */
+static int deploy_factory(pc_test_anvil *a)
+{
+    pc_address from;
+    char from_text[PC_ADDRESS_TEXT_LEN];
+    pc_test_dev_address(0, &from);
+    pc_address_format(&from, from_text);
+    size_t n = strlen(pc_mediator_factory_bytecode_hex);
+    char *data = malloc(n + 64 + 1);
+    if (!data)
+        return -1;
+    memcpy(data, "0x", 2);
+    memset(data + 2, '0', 64); /* salt 0 */
+    memcpy(data + 66, pc_mediator_factory_bytecode_hex + 2, n - 1); /* with its NUL */
+    json_t *params = json_pack("[{s:s,s:s,s:s}]", "from", from_text, "to",
+                               "0x4e59b44847b379578588920ca78fbf26c0b4956c", "data", data);
+    free(data);
+    if (call_params(a, "eth_sendTransaction", params) != 0)
+        return -1;
+    return a->block_time ? pc_test_anvil_mine(a) : 0;
 }
 
 int pc_test_anvil_increase_time(pc_test_anvil *a, uint64_t seconds)

@@ -24,13 +24,15 @@ typedef struct pc_test_anvil_options {
                                    chains of one chain id differ in their genesis hash */
     int port;            /* 0 = a free one; else this one (a node appearing where a
                             Payment Server already looks for it) */
+    int without_factory; /* 1 = do not deploy MediatorFactory at start (devnet/start.sh does) */
 } pc_test_anvil_options;
 
 /* The test mnemonic anvil uses. */
 #define PC_TEST_MNEMONIC "test test test test test test test test test test test junk"
 
 /* Starts anvil (opts NULL = instant mining, chain id 31337) and waits until
- * it answers eth_chainId (at most 10 s). Returns NULL (after printing why to
+ * it answers eth_chainId (at most 10 s); then deploys MediatorFactory from dev
+ * account 0, mined at once, unless opts->without_factory. Returns NULL (after printing why to
  * stderr) on failure. */
 pc_test_anvil *pc_test_anvil_start(const pc_test_anvil_options *opts);
 

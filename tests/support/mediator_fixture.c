@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include "core/eip712.h"
-#include "mediator/mediator_artifact.h"
 
 /* ---- the chain ------------------------------------------------------------------ */
 
@@ -294,19 +293,45 @@ void pc_test_assert_rejected_at(const pc_test_chain *c, const pc_test_account *b
     pc_test_assert_u256_equal_at(&now.balance, &before->balance, file, line);
 }
 
+/* ---- following from events ------------------------------------------------------ */
+
+void pc_test_follow_start(const pc_test_channel *ch, pc_test_followed *f)
+{
+    pc_test_read_state(ch, &f->st);
+    f->next_block = f->st.block + 1;
+}
+
+void pc_test_check_followed(const pc_test_channel *ch, pc_test_followed *f)
+{
+    pc_mediator_event *ev;
+    size_t n;
+    pc_error err;
+    pc_mediator_state now;
+    pc_test_read_state(ch, &now);
+    assert_ok(pc_mediator_get_events(ch->chain->rpc, &ch->mediator, f->next_block, now.block, &ev,
+                                     &n, &err), &err);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(pc_mediator_apply_event(&f->st, &ev[i]), 0);
+    free(ev);
+    f->next_block = now.block + 1;
+    assert_u256_equal(&f->st.consumer_funds, &now.consumer_funds);
+    assert_u256_equal(&f->st.provider_funds, &now.provider_funds);
+    assert_u256_equal(&f->st.active_token_id, &now.active_token_id);
+    assert_u256_equal(&f->st.soon_expiring_token_id, &now.soon_expiring_token_id);
+    assert_int_equal(f->st.soon_expiring_timeout, now.soon_expiring_timeout);
+    assert_int_equal(f->st.termination_started_at, now.termination_started_at);
+    assert_int_equal(f->st.terminated, now.terminated);
+    assert_u256_equal(&f->st.balance, &now.balance);
+}
+
 /* ---- bypassing the binding ------------------------------------------------------ */
 
-void pc_test_mediator_init_code(const pc_address *provider, const pc_u256 *initial_token_id,
-                                const pc_u256 *cost, uint64_t termination_timeout,
-                                uint64_t redemption_timeout, pc_bytes *out)
+void pc_test_create_calldata(const pc_address *provider, const pc_u256 *initial_token_id,
+                             const pc_u256 *cost, uint64_t termination_timeout,
+                             uint64_t redemption_timeout, pc_bytes *out)
 {
-    size_t hex_len = strlen(pc_mediator_bytecode_hex);
-    uint8_t *code = malloc(hex_len / 2);
-    assert_non_null(code);
-    ssize_t n = pc_hex_decode_var(pc_mediator_bytecode_hex, code, hex_len / 2);
-    assert_true(n > 0);
-    assert_int_equal(pc_bytes_append(out, code, (size_t)n), 0);
-    free(code);
+    assert_int_equal(
+        pc_abi_begin_call(out, "createMediator(address,uint256,uint256,uint256,uint256)"), 0);
     assert_int_equal(pc_abi_append_address(out, provider), 0);
     assert_int_equal(pc_abi_append_u256(out, initial_token_id), 0);
     assert_int_equal(pc_abi_append_u256(out, cost), 0);

@@ -163,14 +163,31 @@ void pc_test_assert_rejected_at(const pc_test_chain *c, const pc_test_account *b
                                 const pc_error *err, const pc_abi_revert *revert, int code,
                                 const char *file, int line);
 
+/* ---- following from events ------------------------------------------------------- */
+
+/* A state of a Mediator followed from its events alone (what the Payment
+ * Server's chain cache does): read once, then every event applied. */
+typedef struct pc_test_followed {
+    pc_mediator_state st;
+    uint64_t next_block; /* first block whose events are not applied yet */
+} pc_test_followed;
+
+/* Reads ch's state to follow it from now on. */
+void pc_test_follow_start(const pc_test_channel *ch, pc_test_followed *f);
+
+/* Applies the events since the last check and compares with a fresh read:
+ * the events carry everything the state holds (the ether held included). */
+void pc_test_check_followed(const pc_test_channel *ch, pc_test_followed *f);
+
 /* ---- bypassing the binding ----------------------------------------------------- */
 
-/* Appends the Mediator's creation code followed by the ABI-encoded
- * constructor arguments to *out, so tests can send terms the binding would
- * refuse locally and see what the contract itself does. */
-void pc_test_mediator_init_code(const pc_address *provider, const pc_u256 *initial_token_id,
-                                const pc_u256 *cost, uint64_t termination_timeout,
-                                uint64_t redemption_timeout, pc_bytes *out);
+/* Appends the calldata of MediatorFactory.createMediator with these terms to
+ * *out, so tests can send terms the binding would refuse locally (to the
+ * factory, pc_mediator_factory_addresses) and see what the contract itself
+ * does. */
+void pc_test_create_calldata(const pc_address *provider, const pc_u256 *initial_token_id,
+                             const pc_u256 *cost, uint64_t termination_timeout,
+                             uint64_t redemption_timeout, pc_bytes *out);
 
 /* Sends raw data from role `who` with pc_wallet_send (to NULL = creation) and
  * decodes a simulated revert with the Mediator's error definitions into

@@ -7,13 +7,15 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ContractFactory, Contract, HDNodeWallet, JsonRpcProvider, Signature } from 'ethers';
+import { Contract, HDNodeWallet, JsonRpcProvider, Signature } from 'ethers';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ANVIL = process.env.PAYCHAN_ANVIL
   ?? path.join(ROOT, 'node_modules', '@foundry-rs', 'anvil-linux-amd64', 'bin', 'anvil');
 const MNEMONIC = readFileSync(path.join(ROOT, 'devnet', 'dev-only', 'mnemonic.txt'), 'utf8').trim();
 const ARTIFACT = JSON.parse(readFileSync(path.join(ROOT, 'contracts', 'artifacts', 'Mediator.json'), 'utf8'));
+const FACTORY = JSON.parse(readFileSync(path.join(ROOT, 'contracts', 'artifacts', 'MediatorFactory.json'), 'utf8'));
+const CREATE2_DEPLOYER = '0x4e59b44847b379578588920ca78fbf26c0b4956c';
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; a tiny race with other processes is accepted). */
 export function freePort() {
@@ -82,12 +84,19 @@ export function devWallets(provider) {
 export const GWEI = 10n ** 9n;
 export const FINNEY = 10n ** 15n;
 
-/** Deploys a Mediator from `consumer` to `provider`; resolves to the connected Contract. */
+/** Deploys the MediatorFactory at its deterministic address (as devnet/start.sh does), from `wallet`. */
+export async function deployFactory(wallet) {
+  const tx = await wallet.sendTransaction({ to: CREATE2_DEPLOYER, data: `0x${'00'.repeat(32)}${FACTORY.bytecode.slice(2)}` });
+  await tx.wait();
+  return FACTORY.deployment.address;
+}
+
+/** Opens a Mediator from `consumer` to `provider` through the factory; resolves to the connected Contract. */
 export async function deployMediator(consumer, provider, { tokenId, cost, terminationTimeout = 40n, redemptionTimeout = 20n }) {
-  const factory = new ContractFactory(ARTIFACT.abi, ARTIFACT.bytecode, consumer);
-  const c = await factory.deploy(provider.address, tokenId, cost, terminationTimeout, redemptionTimeout);
-  await c.waitForDeployment();
-  return c;
+  const factory = new Contract(FACTORY.deployment.address, FACTORY.abi, consumer);
+  const tx = await factory.createMediator(provider.address, tokenId, cost, terminationTimeout, redemptionTimeout);
+  const receipt = await tx.wait();
+  return new Contract(receipt.logs[0].address, ARTIFACT.abi, consumer);
 }
 
 /** The consumer's EIP-712 PaymentToken signature (docs/protocol.md §2) as { v, r, s }. */
@@ -121,6 +130,7 @@ export async function createActivity(url) {
   const w = devWallets(provider);
   const chainId = (await provider.getNetwork()).chainId;
 
+  await deployFactory(w.spare1); // block 1
   const m1 = await deployMediator(w.consumer, w.persistence, { tokenId: 1001n, cost: 2n * GWEI });
   const m2 = await deployMediator(w.spare1, w.random, { tokenId: 2001n, cost: GWEI });
   const m1Addr = await m1.getAddress();

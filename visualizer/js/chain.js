@@ -2,7 +2,7 @@
 // transactions, block / transaction details with decoding, and one Mediator's full picture.
 // Uses RpcClient batches so a page of blocks or a Mediator costs a few HTTP requests.
 
-import { EVENT_TOPICS, MEDIATOR_CREATED_TOPIC, checksum, createdAddress, decodeCall, decodeLog, decodeRevert, mediatorInterface } from './decode.js';
+import { EVENT_TOPICS, MEDIATOR_CREATED_TOPIC, MEDIATOR_FACTORY_ADDRESS, checksum, createdAddress, decodeCall, decodeLog, decodeRevert, factoryInterface, isFactory, mediatorInterface } from './decode.js';
 import { eventTotals, mediatorState } from './model.js';
 import { toBigInt, toHex, toNumber } from './rpc.js';
 
@@ -30,8 +30,24 @@ export class Chain {
     if (head <= this.scannedMediatorsTo) return;
     const from = this.scannedMediatorsTo + 1;
     const logs = await this.rpc.call('eth_getLogs', [{ fromBlock: toHex(from), toBlock: toHex(head), topics: [MEDIATOR_CREATED_TOPIC] }]);
-    for (const log of logs) this.noteCreated(log);
+    await this.noteCreatedLogs(logs);
     this.scannedMediatorsTo = head;
+  }
+
+  /**
+   * Notes the MediatorCreated logs of genuine Mediators only: any contract can emit that event, so
+   * each new emitter is checked with the factory's isMediator (its code is the clone of our
+   * implementation and its address the factory's CREATE), in one batch.
+   */
+  async noteCreatedLogs(logs) {
+    const fresh = logs.filter((log) => log.topics[0] === MEDIATOR_CREATED_TOPIC && !this.isMediator(log.address));
+    if (!fresh.length) return;
+    const calls = fresh.map((log) => ['eth_call', [{ to: MEDIATOR_FACTORY_ADDRESS,
+      data: factoryInterface.encodeFunctionData('isMediator', [log.address]) }, 'latest']]);
+    const answers = await this.rpc.batchStrict(calls);
+    fresh.forEach((log, i) => {
+      if (answers[i] && answers[i] !== '0x' && factoryInterface.decodeFunctionResult('isMediator', answers[i])[0]) this.noteCreated(log);
+    });
   }
 
   noteCreated(log) {
@@ -51,7 +67,7 @@ export class Chain {
   /** True when tx (from eth_getBlockByNumber with full txs) touches a Mediator directly. */
   txIsRelated(tx, loggedTxs) {
     if (loggedTxs.has(tx.hash)) return true;
-    if (tx.to) return this.isMediator(tx.to);
+    if (tx.to) return this.isMediator(tx.to) || isFactory(tx.to);
     return this.isMediator(createdAddress(tx.from, tx.nonce));
   }
 
@@ -66,7 +82,7 @@ export class Chain {
     const calls = [['eth_getLogs', [{ fromBlock: toHex(lo), toBlock: toHex(hi), topics: [EVENT_TOPICS] }]]];
     for (let n = hi; n >= lo; n--) calls.push(['eth_getBlockByNumber', [toHex(n), true]]);
     const [logs, ...blocks] = await this.rpc.batchStrict(calls);
-    for (const log of logs) if (log.topics[0] === MEDIATOR_CREATED_TOPIC) this.noteCreated(log);
+    await this.noteCreatedLogs(logs);
     const loggedTxs = new Map();
     for (const log of logs) {
       if (!this.isMediator(log.address)) continue;
@@ -172,7 +188,7 @@ export class Chain {
   async describeTx(tx, receipt) {
     const to = tx.to ? checksum(tx.to) : null;
     const created = receipt?.contractAddress ? checksum(receipt.contractAddress) : null;
-    const mediatorTx = to ? this.isMediator(to) : Boolean(created && this.isMediator(created));
+    const mediatorTx = to ? this.isMediator(to) || isFactory(to) : Boolean(created && this.isMediator(created));
     const call = decodeCall(tx.input, tx.to);
     const events = (receipt?.logs ?? []).map((log) => ({
       address: checksum(log.address),
@@ -193,7 +209,7 @@ export class Chain {
       gasPrice: receipt?.effectiveGasPrice ? toBigInt(receipt.effectiveGasPrice) : toBigInt(tx.gasPrice),
       status,
       mediatorTx,
-      call: mediatorTx || call?.name === 'constructor' ? call : (to && call ? call : null),
+      call: mediatorTx || (to && call) ? call : null,
       input: tx.input,
       events,
       error: null,

@@ -2,11 +2,18 @@
 // (generated/mediator-abi.js). Pure functions, no DOM and no network: the page and the node unit
 // tests (tests/visualizer/unit) import the same module.
 
-import { AbiCoder, Interface, formatEther, getAddress, getCreateAddress } from 'ethers';
-import { MEDIATOR_ABI } from '../generated/mediator-abi.js';
+import { Interface, formatEther, getAddress, getCreateAddress } from 'ethers';
+import { MEDIATOR_ABI, MEDIATOR_FACTORY_ABI, MEDIATOR_FACTORY_ADDRESS } from '../generated/mediator-abi.js';
 import { describeCode } from './codes.js';
 
 export const mediatorInterface = new Interface(MEDIATOR_ABI);
+export const factoryInterface = new Interface(MEDIATOR_FACTORY_ABI);
+export { MEDIATOR_FACTORY_ADDRESS };
+
+/** Whether `address` is the MediatorFactory (the same address on every chain). */
+export function isFactory(address) {
+  return Boolean(address) && checksum(address) === MEDIATOR_FACTORY_ADDRESS;
+}
 
 /** topic0 of every Mediator event, for eth_getLogs filters ([[...]] = any of them). */
 export const EVENT_TOPICS = mediatorInterface.fragments
@@ -15,9 +22,6 @@ export const EVENT_TOPICS = mediatorInterface.fragments
 
 export const MEDIATOR_CREATED_TOPIC = mediatorInterface.getEvent('MediatorCreated').topicHash;
 
-const CONSTRUCTOR_INPUTS = mediatorInterface.deploy.inputs;
-// All constructor parameters are static, so they are the last 32 bytes * count of the init code.
-const CONSTRUCTOR_ARGS_HEX_LEN = CONSTRUCTOR_INPUTS.length * 64;
 
 // Turns ethers' Result values into plain JSON-friendly values (bigint -> decimal string).
 function plainValue(v) {
@@ -31,25 +35,16 @@ function namedArgs(inputs, values) {
 }
 
 /**
- * Decodes a transaction's input. `to` null/undefined means a deployment: the constructor arguments
- * are taken from the end of the init code. Returns { name, signature, args: [{name,type,value}] },
- * or null when the input is not a Mediator call.
+ * Decodes a transaction's input: a Mediator call, or (to the factory) the opening of a channel.
+ * Returns { name, signature, args: [{name,type,value}] }, or null when it is neither (a contract
+ * creation included: channels are opened through the factory).
  */
 export function decodeCall(input, to) {
   if (!input || input === '0x') return to ? { name: '(plain transfer)', signature: '', args: [] } : null;
-  if (to === null || to === undefined) {
-    if (input.length < 2 + CONSTRUCTOR_ARGS_HEX_LEN) return null;
-    const tail = `0x${input.slice(input.length - CONSTRUCTOR_ARGS_HEX_LEN)}`;
-    try {
-      const values = AbiCoder.defaultAbiCoder().decode(CONSTRUCTOR_INPUTS, tail);
-      return { name: 'constructor', signature: `constructor(${CONSTRUCTOR_INPUTS.map((i) => i.type).join(',')})`, args: namedArgs(CONSTRUCTOR_INPUTS, values) };
-    } catch {
-      return null;
-    }
-  }
+  if (to === null || to === undefined) return null;
   let parsed = null;
   try {
-    parsed = mediatorInterface.parseTransaction({ data: input });
+    parsed = (isFactory(to) ? factoryInterface : mediatorInterface).parseTransaction({ data: input });
   } catch {
     parsed = null;
   }
@@ -100,8 +95,8 @@ export function describeCall(call, valueWei) {
   if (!call) return 'unknown call';
   const arg = (n) => call.args.find((a) => a.name === n)?.value;
   switch (call.name) {
-    case 'constructor':
-      return `deploy Mediator (provider ${shortAddress(arg('serviceProvider_'))}, ${formatWei(arg('costPerRequest_'))}/request)`;
+    case 'createMediator':
+      return `deploy Mediator (provider ${shortAddress(arg('serviceProvider'))}, ${formatWei(arg('costPerRequest'))}/request)`;
     case 'depositForServiceConsumer':
       return `deposit ${formatWei(valueWei ?? 0n)}`;
     case 'startTokenRedemption':
@@ -110,6 +105,10 @@ export function describeCall(call, valueWei) {
       return `redeem ${arg('requestCount')} requests`;
     case 'payoutForServiceProvider':
       return 'payout to provider';
+    case 'redeemAndPayout':
+      return `redeem ${arg('requestCount')} requests and pay out`;
+    case 'redeemPayoutAndStartRedemption':
+      return `redeem ${arg('requestCount')} requests, pay out, start the next redemption`;
     case 'startCloseThroughServiceConsumer':
       return 'consumer starts termination';
     case 'finalizeCloseThroughServiceConsumer':

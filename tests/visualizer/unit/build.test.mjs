@@ -11,10 +11,11 @@ import { createStaticServer } from '../../../visualizer/serve.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-test('generated/mediator-abi.js matches contracts/artifacts/Mediator.json', () => {
+test('generated/mediator-abi.js matches contracts/artifacts/Mediator.json and MediatorFactory.json', () => {
   const artifactText = readFileSync(path.join(ROOT, 'contracts', 'artifacts', 'Mediator.json'), 'utf8');
+  const factoryText = readFileSync(path.join(ROOT, 'contracts', 'artifacts', 'MediatorFactory.json'), 'utf8');
   const committed = readFileSync(path.join(ROOT, 'visualizer', 'generated', 'mediator-abi.js'), 'utf8');
-  assert.equal(committed, abiModuleText(artifactText), 'run: node visualizer/build.mjs');
+  assert.equal(committed, abiModuleText(artifactText, factoryText), 'run: node visualizer/build.mjs');
   assert.deepEqual(MEDIATOR_ABI, JSON.parse(artifactText).abi);
 });
 

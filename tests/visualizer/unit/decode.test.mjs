@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AbiCoder, concat, id, zeroPadValue, toBeHex } from 'ethers';
-import { EVENT_TOPICS, MEDIATOR_CREATED_TOPIC, createdAddress, decodeCall, decodeLog, decodeRevert, describeCall, formatWei } from '../../../visualizer/js/decode.js';
+import { EVENT_TOPICS, MEDIATOR_CREATED_TOPIC, MEDIATOR_FACTORY_ADDRESS, createdAddress, decodeCall, decodeLog, decodeRevert, describeCall, formatWei, isFactory } from '../../../visualizer/js/decode.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const artifact = JSON.parse(readFileSync(path.join(ROOT, 'contracts', 'artifacts', 'Mediator.json'), 'utf8'));
@@ -36,13 +36,30 @@ test('every state-changing function decodes by name', () => {
   assert.equal(describeCall(decodeCall(selector('depositForServiceConsumer()'), PROVIDER), 5n * 10n ** 15n), 'deposit 0.005 ETH');
 });
 
-test('a deployment decodes the constructor arguments from the end of the real init code', () => {
+test('opening a channel through the factory decodes its terms; a contract creation is no Mediator call', () => {
+  const factory = JSON.parse(readFileSync(path.join(ROOT, 'contracts', 'artifacts', 'MediatorFactory.json'), 'utf8'));
+  assert.equal(MEDIATOR_FACTORY_ADDRESS, factory.deployment.address);
+  assert.ok(isFactory(MEDIATOR_FACTORY_ADDRESS.toLowerCase()));
+  assert.ok(!isFactory(PROVIDER));
+  const sig = 'createMediator(address,uint256,uint256,uint256,uint256)';
   const args = coder.encode(['address', 'uint256', 'uint256', 'uint256', 'uint256'], [PROVIDER, 1001, 2_000_000_000n, 40, 20]);
-  const call = decodeCall(concat([artifact.bytecode, args]), null);
-  assert.equal(call.name, 'constructor');
-  assert.equal(call.signature, 'constructor(address,uint256,uint256,uint256,uint256)');
+  const input = concat([selector(sig), args]);
+  const call = decodeCall(input, MEDIATOR_FACTORY_ADDRESS);
+  assert.equal(call.name, 'createMediator');
+  assert.equal(call.signature, sig);
   assert.deepEqual(call.args.map((a) => a.value), [PROVIDER, '1001', '2000000000', '40', '20']);
   assert.match(describeCall(call), /^deploy Mediator \(provider 0x2de3…E876, 0\.000000002 ETH\/request\)$/);
+  assert.equal(decodeCall(input, PROVIDER), null); /* the same input to another contract */
+  assert.equal(decodeCall(concat([artifact.bytecode, args]), null), null);
+});
+
+test('the combined redemption calls decode', () => {
+  const redeem = coder.encode(['uint256', 'uint8', 'bytes32', 'bytes32'], [7, 27, zeroPadValue('0x01', 32), zeroPadValue('0x02', 32)]);
+  const c1 = decodeCall(concat([selector('redeemAndPayout(uint256,uint8,bytes32,bytes32)'), redeem]), PROVIDER);
+  assert.equal(describeCall(c1), 'redeem 7 requests and pay out');
+  const c2 = decodeCall(concat([selector('redeemPayoutAndStartRedemption(uint256,uint8,bytes32,bytes32,uint256)'), redeem,
+    coder.encode(['uint256'], [1003])]), PROVIDER);
+  assert.equal(describeCall(c2), 'redeem 7 requests, pay out, start the next redemption');
 });
 
 test('unknown input is not taken for a Mediator call', () => {
