@@ -25,13 +25,6 @@ typedef struct world {
 
 static world W;
 
-/* NAME:0x<key of dev account who>. */
-static void key_arg(int who, const char *name, char *out, size_t cap)
-{
-    size_t n = (size_t)snprintf(out, cap, "%s:0x", name);
-    for (int i = 0; i < 32 && n + 2 < cap; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%02x", W.t->key[who][i]);
-}
 
 static void via_sidecar(const char *path, const char *const *headers, pc_test_exchange *x)
 {
@@ -40,17 +33,6 @@ static void via_sidecar(const char *path, const char *const *headers, pc_test_ex
     pc_test_exchange_send("GET", url, headers, NULL, 0, NULL, 60000, x);
 }
 
-static void expect_error(const pc_test_exchange *x, long status, long code)
-{
-    if (x->status != status)
-        fprintf(stderr, "status %ld, body %s\n", x->status, x->body);
-    assert_int_equal(x->status, status);
-    json_t *j = json_loads(x->body, 0, NULL);
-    assert_non_null(j);
-    assert_int_equal(json_integer_value(json_object_get(j, "code")), code);
-    assert_non_null(json_string_value(json_object_get(j, "message")));
-    json_decref(j);
-}
 
 /* The payer the upstream was told of, or NULL (free). */
 static const char *paid_by(const pc_test_exchange *x)
@@ -102,12 +84,12 @@ static void test_not_allow_listed(void **state)
     (void)state;
     pc_test_exchange x;
     via_sidecar("/stranger/paid/x", NULL, &x);
-    expect_error(&x, 403, 611);
+    pc_test_expect_json_error(&x, 403, 611);
     pc_test_exchange_free(&x);
     char url[128];
     snprintf(url, sizeof url, "%s/paid/x", W.upstream.url); /* the service, bypassing its proxy */
     pc_test_exchange_send("GET", url, NULL, NULL, 0, W.sidecar.url, 20000, &x);
-    expect_error(&x, 403, 611);
+    pc_test_expect_json_error(&x, 403, 611);
     pc_test_exchange_free(&x);
 }
 
@@ -116,7 +98,7 @@ static void test_cost_above_maximum_refused(void **state)
     (void)state;
     pc_test_exchange x;
     via_sidecar("/cheap/paid/x", NULL, &x);
-    expect_error(&x, 402, 612);
+    pc_test_expect_json_error(&x, 402, 612);
     pc_test_exchange_free(&x);
     assert_false(pc_test_proc_log_contains(&W.sidecar, "target cheap: channel open"));
 }
@@ -129,7 +111,7 @@ static void test_spend_limit(void **state)
     assert_int_equal(x.status, 200);
     pc_test_exchange_free(&x);
     via_sidecar("/tight/two", NULL, &x);
-    expect_error(&x, 402, 613);
+    pc_test_expect_json_error(&x, 402, 613);
     pc_test_exchange_free(&x);
 }
 
@@ -140,8 +122,8 @@ static int setup(void **state)
     char up_paid[128];
     if (!(W.t = pc_itest_start(NULL)) || pc_test_upstream_start(&W.upstream) != 0)
         return -1;
-    key_arg(IT_PROVIDER, "prov", prov_key, sizeof prov_key);
-    key_arg(IT_CONSUMER, "me", me_key, sizeof me_key);
+    pc_test_dev_account_arg("prov", W.t->key[IT_PROVIDER], prov_key, sizeof prov_key);
+    pc_test_dev_account_arg("me", W.t->key[IT_CONSUMER], me_key, sizeof me_key);
     const char *const pargs[] = {"--mode", "provider", "--dev", "--upstream", W.upstream.url,
                                  "--payment-server", pc_test_paychand_url(W.t->provider_server),
                                  "--account", prov_key, "--route", "GET /paid paid prov 10",

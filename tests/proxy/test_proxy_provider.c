@@ -34,12 +34,6 @@ typedef struct world {
 
 static world W;
 
-static void key_arg(const pc_itest *t, char *out, size_t cap)
-{
-    size_t n = (size_t)snprintf(out, cap, "prov:0x");
-    for (int i = 0; i < 32 && n + 2 < cap; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%02x", t->key[IT_PROVIDER][i]);
-}
 
 /* Starts a provider proxy in front of `upstream` paying through `server`,
  * with the test's routes plus more (NULL-terminated, may be NULL). */
@@ -91,18 +85,6 @@ static json_t *echoed_headers(const pc_test_exchange *x, json_t **root)
     return json_object_get(*root, "headers");
 }
 
-static void expect_error(const pc_test_exchange *x, long status, long code)
-{
-    if (x->status != status)
-        fprintf(stderr, "status %ld, body %s\n", x->status, x->body);
-    assert_int_equal(x->status, status);
-    json_t *j = json_loads(x->body, 0, NULL);
-    assert_non_null(j);
-    assert_int_equal(json_integer_value(json_object_get(j, "code")), code);
-    assert_non_null(json_string_value(json_object_get(j, "name")));
-    assert_non_null(json_string_value(json_object_get(j, "message")));
-    json_decref(j);
-}
 
 /* ---- free routes and headers -------------------------------------------------------------- */
 
@@ -142,16 +124,16 @@ static void test_unknown_route_and_dot_segments(void **state)
     long before = upstream_hits();
     pc_test_exchange x;
     through("GET", "/nowhere", NULL, NULL, 0, &x);
-    expect_error(&x, 404, 404);
+    pc_test_expect_json_error(&x, 404, 404);
     pc_test_exchange_free(&x);
     through("POST", "/paid/x", NULL, "{}", 2, &x); /* /paid is GET only */
-    expect_error(&x, 404, 404);
+    pc_test_expect_json_error(&x, 404, 404);
     pc_test_exchange_free(&x);
     through("GET", "/free/../paid/x", NULL, NULL, 0, &x); /* a free prefix must not reach /paid */
-    expect_error(&x, 400, 300);
+    pc_test_expect_json_error(&x, 400, 300);
     pc_test_exchange_free(&x);
     through("GET", "/free/%2e%2E/paid/x", NULL, NULL, 0, &x);
-    expect_error(&x, 400, 300);
+    pc_test_expect_json_error(&x, 400, 300);
     pc_test_exchange_free(&x);
     assert_int_equal(upstream_hits(), before);
 }
@@ -164,7 +146,7 @@ static void test_paid_without_payment_gets_terms(void **state)
     long before = upstream_hits();
     pc_test_exchange x;
     through("GET", "/paid/thing", NULL, NULL, 0, &x);
-    expect_error(&x, 402, 604);
+    pc_test_expect_json_error(&x, 402, 604);
     json_t *j = json_loads(x.body, 0, NULL), *terms = json_object_get(j, "terms");
     assert_string_equal(json_string_value(json_object_get(terms, "serviceProvider")),
                         W.t->sender[IT_PROVIDER]);
@@ -181,6 +163,19 @@ static void test_paid_without_payment_gets_terms(void **state)
     json_decref(j);
     pc_test_exchange_free(&x);
     assert_int_equal(upstream_hits(), before);
+}
+
+/* A new Mediator of the consumer to the provider (TERMS, 1000 wei) and its first token. */
+typedef struct channel {
+    pc_address m;
+    pc_u256 active;
+    pc_itest_token tok;
+} channel;
+
+static void fresh_channel(channel *c)
+{
+    it_open_channel(W.t, &TERMS, 1000, &c->m, &c->active);
+    it_headers(W.t, IT_CONSUMER, &c->m, &c->tok);
 }
 
 /* The five x-pay-* lines of tok, plus an attacker's claim to be someone else. */
@@ -206,14 +201,11 @@ static void test_paid_valid_replayed_forged(void **state)
 {
     (void)state;
     pc_itest *t = W.t;
-    pc_address m;
-    pc_u256 active;
-    it_open_channel(t, &TERMS, 1000, &m, &active);
-    pc_itest_token tok;
-    it_headers(t, IT_CONSUMER, &m, &tok);
+    channel c;
+    fresh_channel(&c);
     long before = upstream_hits();
     pc_test_exchange x;
-    send_token(&tok, &x);
+    send_token(&c.tok, &x);
     if (x.status != 200)
         fprintf(stderr, "%s\n", x.body);
     assert_int_equal(x.status, 200);
@@ -229,14 +221,14 @@ static void test_paid_valid_replayed_forged(void **state)
     json_decref(root);
     pc_test_exchange_free(&x);
     /* the same token again: replayed */
-    send_token(&tok, &x);
-    expect_error(&x, 402, 37);
+    send_token(&c.tok, &x);
+    pc_test_expect_json_error(&x, 402, 37);
     pc_test_exchange_free(&x);
     /* a token for the next count, signed by a stranger's key */
     pc_itest_token forged;
-    pc_itest_sign_token(t, IT_STRANGER, IT_CONSUMER, &m, &active, tok.count + 1, &forged);
+    pc_itest_sign_token(t, IT_STRANGER, IT_CONSUMER, &c.m, &c.active, c.tok.count + 1, &forged);
     send_token(&forged, &x);
-    expect_error(&x, 402, 4);
+    pc_test_expect_json_error(&x, 402, 4);
     assert_non_null(pc_test_exchange_header(&x, "x-paychan-terms"));
     pc_test_exchange_free(&x);
     assert_int_equal(upstream_hits(), before + 1);
@@ -264,7 +256,7 @@ static void test_bodies_and_size_limit(void **state)
     body = realloc(body, 200 * 1024);
     memset(body, 'b', 200 * 1024);
     through("POST", "/echo/big", type, body, 200 * 1024, &x);
-    expect_error(&x, 413, 300);
+    pc_test_expect_json_error(&x, 413, 300);
     pc_test_exchange_free(&x);
     free(body);
     assert_int_equal(upstream_hits(), before);
@@ -323,14 +315,10 @@ static void test_slow_request_cut(void **state)
 static void test_payment_server_down_or_slow(void **state)
 {
     (void)state;
-    pc_itest *t = W.t;
-    pc_address m;
-    pc_u256 active;
-    it_open_channel(t, &TERMS, 1000, &m, &active);
-    pc_itest_token tok;
-    it_headers(t, IT_CONSUMER, &m, &tok);
+    channel c;
+    fresh_channel(&c);
     char lines[7][200], down[64], slow[64];
-    token_lines(&tok, lines, "0xevil");
+    token_lines(&c.tok, lines, "0xevil");
     const char *const h[] = {lines[0], lines[1], lines[2], lines[3], lines[4], NULL};
     /* down: nothing listens; slow: a socket that listens and never answers */
     snprintf(down, sizeof down, "http://127.0.0.1:%d", pc_test_free_port());
@@ -354,7 +342,7 @@ static void test_payment_server_down_or_slow(void **state)
         pc_test_exchange x;
         int64_t start = pc_test_now_ms();
         pc_test_exchange_send("GET", url, h, NULL, 0, NULL, 20000, &x);
-        expect_error(&x, 503, codes[i]);
+        pc_test_expect_json_error(&x, 503, codes[i]);
         assert_true(pc_test_now_ms() - start < 5000);
         assert_null(strstr(x.body, "127.0.0.1")); /* no internal address to callers */
         pc_test_exchange_free(&x);
@@ -376,7 +364,7 @@ static void test_upstream_down_502(void **state)
     snprintf(url, sizeof url, "%s/free/x", p.url);
     pc_test_exchange x;
     pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 20000, &x);
-    expect_error(&x, 502, 610);
+    pc_test_expect_json_error(&x, 502, 610);
     pc_test_exchange_free(&x);
     assert_int_equal(pc_test_proc_stop(&p), 0);
 }
@@ -403,7 +391,7 @@ static int setup(void **state)
     (void)state;
     if (!(W.t = pc_itest_start(NULL)) || pc_test_upstream_start(&W.upstream) != 0)
         return -1;
-    key_arg(W.t, W.dev_account, sizeof W.dev_account);
+    pc_test_dev_account_arg("prov", W.t->key[IT_PROVIDER], W.dev_account, sizeof W.dev_account);
     return start_proxy(&W.proxy, "proxy", pc_test_paychand_url(W.t->provider_server),
                        W.upstream.url, NULL);
 }

@@ -1,6 +1,14 @@
 /* proxy.c: see proxy.h. */
 #include "support/proxy.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <fcntl.h>
@@ -185,4 +193,25 @@ void pc_test_exchange_free(pc_test_exchange *x)
     free(x->headers);
     free(x->body);
     memset(x, 0, sizeof *x);
+}
+
+void pc_test_expect_json_error(const pc_test_exchange *x, long status, long code)
+{
+    if (x->status != status)
+        fprintf(stderr, "status %ld, body %s\n", x->status, x->body);
+    assert_int_equal(x->status, status);
+    json_t *j = json_loads(x->body, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "code")), code);
+    assert_non_null(json_string_value(json_object_get(j, "name")));
+    assert_non_null(json_string_value(json_object_get(j, "message")));
+    json_decref(j);
+}
+
+void pc_test_dev_account_arg(const char *name, const unsigned char key[32], char *out,
+                             size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "%s:0x", name);
+    for (int i = 0; i < 32 && n + 2 < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%02x", key[i]);
 }

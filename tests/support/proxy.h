@@ -54,4 +54,12 @@ const char *pc_test_exchange_header(const pc_test_exchange *x, const char *name)
 
 void pc_test_exchange_free(pc_test_exchange *x);
 
+/* Fails the running cmocka test unless x is HTTP status with the JSON error
+ * shape {"name", "code": code, "message"}. */
+void pc_test_expect_json_error(const pc_test_exchange *x, long status, long code);
+
+/* "name:0x<64 hex digits of key>": an --account argument for a dev key. */
+void pc_test_dev_account_arg(const char *name, const unsigned char key[32], char *out,
+                             size_t cap);
+
 #endif
