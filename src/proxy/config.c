@@ -36,6 +36,9 @@ static const spec specs[] = {
      "consumer: a sidecar that pays the calls a service makes"},
     {"listen", K_STRING, OFF(listen), 0, 0, "ADDRESS", "127.0.0.1", "IPv4 address to listen on"},
     {"port", K_INT, OFF(port), 1, 65535, "PORT", "8080", "port to listen on"},
+    {"admin-port", K_INT, OFF(admin_port), 0, 65535, "PORT", "0",
+     "serve /status, and /redeem, /payout, /terminate[?mediator=] (provider) or\n"
+     "/terminate (consumer), on 127.0.0.1:PORT only (0 = not served)"},
     {"payment-server", K_URL, OFF(payment_server), 0, 0, "URL", NULL,
      "the team's Payment Server (paychand), e.g. http://127.0.0.1:3002"},
     {"upstream", K_URL, OFF(upstream), 0, 0, "URL", NULL,

@@ -65,6 +65,7 @@ typedef struct px_config {
     px_mode mode;             /* --mode provider|consumer */
     char *listen;             /* --listen; default 127.0.0.1 */
     int port;                 /* --port; default 8080 */
+    int admin_port;           /* --admin-port; 0 = none (127.0.0.1 only) */
     char *payment_server;     /* --payment-server URL */
     char *upstream;           /* --upstream URL (provider) */
     px_account accounts[PX_MAX_ACCOUNTS];

@@ -20,6 +20,7 @@ typedef struct channel {
     pthread_mutex_t lock;  /* opening, and spent */
     paychan_client *client; /* set once the channel is open; never replaced */
     pc_u256 cost, max_cost, max_spend, spent;
+    unsigned long long paid; /* tokens taken */
 } channel;
 
 struct px_consumer {
@@ -157,8 +158,10 @@ static int sign(channel *ch, char lines[5][160], pc_http_answer *a)
     pthread_mutex_lock(&ch->lock);
     int over = pc_u256_add(&next, &ch->spent, &ch->cost) != 0 ||
                pc_u256_cmp(&next, &ch->max_spend) > 0;
-    if (!over)
+    if (!over) {
         ch->spent = next;
+        ch->paid++;
+    }
     pthread_mutex_unlock(&ch->lock);
     if (over) {
         px_error(a, 402, PX_E_SPEND_LIMIT, "SpendLimitReached",
@@ -260,4 +263,53 @@ pc_http_step px_consumer_handle(void *ctx, pc_http_request *req, pc_http_answer 
     PC_LOG_D("%s %s -> %u", pc_http_method(req), url, a->status);
     free(url);
     return PC_HTTP_ANSWERED;
+}
+
+/* ---- administration ------------------------------------------------------------------------ */
+
+/* {"mediator": m or null, "paidRequests", "spent"} of one target. */
+static json_t *target_status(channel *ch)
+{
+    char spent[PC_U256_DEC_LEN];
+    paychan_client *client = __atomic_load_n(&ch->client, __ATOMIC_ACQUIRE);
+    const char *m = client ? paychan_target_mediator(client, ch->t->name) : NULL;
+    pthread_mutex_lock(&ch->lock);
+    pc_u256_to_dec(&ch->spent, spent);
+    json_t *out = json_pack("{s:s?,s:I,s:s}", "mediator", m, "paidRequests",
+                            (json_int_t)ch->paid, "spent", spent);
+    pthread_mutex_unlock(&ch->lock);
+    return out;
+}
+
+/* The consumer's termination of one target's Mediator. */
+static json_t *terminate(channel *ch)
+{
+    paychan_client *client = __atomic_load_n(&ch->client, __ATOMIC_ACQUIRE);
+    if (!client)
+        return json_pack("{sbs{siss}}", "ok", 0, "error", "code", PAYCHAN_E_UNKNOWN_TARGET,
+                         "message", "no channel open");
+    const char *m = paychan_target_mediator(client, ch->t->name);
+    paychan_error e = {0};
+    paychan_termination st = {0};
+    int terminated = 0;
+    if (paychan_terminate(client, m, &terminated, &e) != 0 ||
+        paychan_termination_status(client, m, &st, &e) != 0)
+        return json_pack("{sssbs{siss}}", "mediator", m, "ok", 0, "error", "code", e.code,
+                         "message", e.message);
+    return json_pack("{sssbsbsbsI}", "mediator", m, "ok", 1, "terminated", terminated,
+                     "terminationStarted", st.running || st.terminated, "willTerminateAt",
+                     (json_int_t)st.will_terminate_at);
+}
+
+void px_consumer_admin(px_consumer *c, const char *action, pc_http_answer *a)
+{
+    json_t *targets = json_object();
+    int all_ok = 1, status = strcmp(action, "status") == 0;
+    for (size_t i = 0; i < c->cfg->n_targets; i++) {
+        json_t *one = status ? target_status(&c->channels[i]) : terminate(&c->channels[i]);
+        all_ok &= status || json_is_true(json_object_get(one, "ok"));
+        json_object_set_new(targets, c->channels[i].t->name, one);
+    }
+    a->status = all_ok ? 200 : 502;
+    a->body = json_pack("{ssso}", "mode", "consumer", "targets", targets);
 }

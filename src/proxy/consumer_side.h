@@ -22,4 +22,9 @@ void px_consumer_destroy(px_consumer *c);
 /* The pc_http handler (threads mode): ctx is the px_consumer. */
 pc_http_step px_consumer_handle(void *ctx, pc_http_request *req, pc_http_answer *a);
 
+/* The admin port's actions (docs/proxy.md): "status" (each target's
+ * Mediator, tokens taken and wei spent) or "terminate" (the consumer's
+ * termination of every open channel: 200 when all succeeded, else 502). */
+void px_consumer_admin(px_consumer *c, const char *action, pc_http_answer *a);
+
 #endif

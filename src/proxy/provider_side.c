@@ -1,6 +1,7 @@
 /* provider_side.c: see provider_side.h. */
 #include "proxy/provider_side.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +11,25 @@
 #include "paychan.h"
 #include "proxy/forward.h"
 
+#define MAX_MEDIATORS 4096
+
+/* A Mediator that paid: what the admin endpoints act on. */
+typedef struct seen {
+    char mediator[43];
+    paychan_client *client; /* of the route it paid first */
+    const char *account;
+    unsigned long long paid;
+} seen;
+
 struct px_provider {
     const px_config *cfg;
     pc_upstream *u;
     paychan_client *clients[PX_MAX_ROUTES]; /* [i] for a paid route i */
     long long chain_id;                     /* 0: unknown (not in the terms) */
+    pthread_mutex_t lock;                   /* the ledger */
+    seen *ledger;
+    size_t n_seen;
+    unsigned long long served, refused;
 };
 
 /* A libpaychan client acting as account `a`. */
@@ -53,6 +68,12 @@ px_provider *px_provider_create(const px_config *cfg, pc_upstream *u, pc_error *
     }
     p->cfg = cfg;
     p->u = u;
+    pthread_mutex_init(&p->lock, NULL);
+    if (!(p->ledger = calloc(MAX_MEDIATORS, sizeof *p->ledger))) {
+        pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
+        px_provider_destroy(p);
+        return NULL;
+    }
     for (size_t i = 0; i < cfg->n_routes; i++) {
         const px_route *r = &cfg->routes[i];
         if (r->kind != PX_ROUTE_PAID)
@@ -81,6 +102,8 @@ void px_provider_destroy(px_provider *p)
         return;
     for (size_t i = 0; i < PX_MAX_ROUTES; i++)
         paychan_client_destroy(p->clients[i]);
+    pthread_mutex_destroy(&p->lock);
+    free(p->ledger);
     free(p);
 }
 
@@ -160,6 +183,25 @@ static void payment_required(px_provider *p, paychan_client *c, const paychan_er
     free(terms_text);
 }
 
+/* Counts a paid request of Mediator m (validated through c for account). */
+static void record(px_provider *p, const char *m, paychan_client *c, const char *account)
+{
+    pthread_mutex_lock(&p->lock);
+    size_t i = 0;
+    while (i < p->n_seen && strcmp(p->ledger[i].mediator, m) != 0)
+        i++;
+    if (i == p->n_seen && i < MAX_MEDIATORS) {
+        snprintf(p->ledger[i].mediator, sizeof p->ledger[i].mediator, "%s", m);
+        p->ledger[i].client = c;
+        p->ledger[i].account = account;
+        p->n_seen++;
+    }
+    if (i < p->n_seen)
+        p->ledger[i].paid++;
+    p->served++;
+    pthread_mutex_unlock(&p->lock);
+}
+
 /* 0 when the request carries a payment the Payment Server accepts for c
  * (*sender = the payer); else fills *a (402, or 503 when it cannot tell). */
 static int check_payment(px_provider *p, paychan_client *c, pc_http_request *req,
@@ -169,6 +211,7 @@ static int check_payment(px_provider *p, paychan_client *c, pc_http_request *req
     if (paychan_read_payment_headers(header_getter, req, ph, &e) == 0 &&
         paychan_validate_payment(c, ph, &e) == 0)
         return 0;
+    __atomic_add_fetch(&p->refused, 1, __ATOMIC_RELAXED);
     if (paychan_error_is_payment_fault(&e)) {
         PC_LOG_D("402 %s %s: %s (code %d)", pc_http_method(req), pc_http_target(req), e.message,
                  e.code);
@@ -204,8 +247,10 @@ pc_http_step px_provider_handle(void *ctx, pc_http_request *req, pc_http_answer 
     char consumer[128] = "";
     if (kind == PX_ROUTE_PAID) {
         paychan_payment_headers ph;
-        if (check_payment(p, p->clients[r - p->cfg->routes], req, &ph, a) != 0)
+        paychan_client *c = p->clients[r - p->cfg->routes];
+        if (check_payment(p, c, req, &ph, a) != 0)
             return PC_HTTP_ANSWERED;
+        record(p, ph.mediator, c, p->cfg->accounts[r->account].name);
         snprintf(consumer, sizeof consumer, "x-paychan-consumer: %s", ph.sender);
     }
     const char *extra[] = {consumer[0] ? consumer : NULL, NULL};
@@ -222,4 +267,70 @@ pc_http_step px_provider_handle(void *ctx, pc_http_request *req, pc_http_answer 
     PC_LOG_D("%s %s -> %u%s", method, target, a->status, consumer[0] ? " (paid)" : "");
     free(url);
     return PC_HTTP_ANSWERED;
+}
+
+/* ---- administration ---------------------------------------------------------------------- */
+
+/* {"service", "served", "refused", "mediators": {"0x..": {"paidRequests", "account"}}} */
+static json_t *status_of(px_provider *p)
+{
+    json_t *ms = json_object();
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < p->n_seen; i++)
+        json_object_set_new(ms, p->ledger[i].mediator,
+                            json_pack("{sIss}", "paidRequests", (json_int_t)p->ledger[i].paid,
+                                      "account", p->ledger[i].account));
+    json_t *body = json_pack("{sssIsIso}", "mode", "provider", "served", (json_int_t)p->served,
+                             "refused", (json_int_t)__atomic_load_n(&p->refused,
+                                                                    __ATOMIC_RELAXED),
+                             "mediators", ms);
+    pthread_mutex_unlock(&p->lock);
+    return body;
+}
+
+/* One admin action on Mediator i of the ledger: {"ok": true, ...} or the error. */
+static json_t *act(px_provider *p, size_t i, const char *action)
+{
+    pthread_mutex_lock(&p->lock);
+    seen s = p->ledger[i];
+    pthread_mutex_unlock(&p->lock);
+    paychan_error e = {0};
+    int terminated = 0, rc;
+    if (strcmp(action, "redeem") == 0)
+        rc = paychan_redeem(s.client, s.mediator, &e);
+    else if (strcmp(action, "payout") == 0)
+        rc = paychan_payout(s.client, s.mediator, &e);
+    else
+        rc = paychan_terminate(s.client, s.mediator, &terminated, &e);
+    if (rc != 0)
+        return json_pack("{sbs{siss}}", "ok", 0, "error", "code", e.code, "message", e.message);
+    json_t *out = json_pack("{sb}", "ok", 1);
+    if (strcmp(action, "terminate") == 0)
+        json_object_set_new(out, "terminated", json_boolean(terminated));
+    return out;
+}
+
+void px_provider_admin(px_provider *p, const char *action, const char *mediator,
+                       pc_http_answer *a)
+{
+    if (strcmp(action, "status") == 0) {
+        a->status = 200;
+        a->body = status_of(p);
+        return;
+    }
+    json_t *ms = json_object();
+    int all_ok = 1;
+    pthread_mutex_lock(&p->lock);
+    size_t n = p->n_seen;
+    pthread_mutex_unlock(&p->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (mediator && strcmp(mediator, p->ledger[i].mediator) != 0)
+            continue; /* the ledger only grows: entries below n stay as they are */
+        json_t *r = act(p, i, action);
+        all_ok &= json_is_true(json_object_get(r, "ok"));
+        json_object_set_new(ms, p->ledger[i].mediator, r);
+    }
+    a->status = all_ok ? 200 : 502;
+    a->body = json_pack("{sssIso}", "action", action, "count", (json_int_t)json_object_size(ms),
+                        "mediators", ms);
 }

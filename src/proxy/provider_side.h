@@ -23,4 +23,11 @@ void px_provider_destroy(px_provider *p);
 /* The pc_http handler (threads mode): ctx is the px_provider. */
 pc_http_step px_provider_handle(void *ctx, pc_http_request *req, pc_http_answer *a);
 
+/* The admin port's actions (docs/proxy.md): "status" (the Mediators that
+ * paid and how often), or "redeem", "payout", "terminate" on every such
+ * Mediator or only `mediator` (may be NULL), through libpaychan: 200 when
+ * all succeeded, else 502 with each one's error. */
+void px_provider_admin(px_provider *p, const char *action, const char *mediator,
+                       pc_http_answer *a);
+
 #endif
