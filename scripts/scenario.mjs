@@ -91,7 +91,8 @@ function shifted(s) {
 /** Builds only the programs the scenario runs (CMake target = file name), showing the progress:
  * a first build takes about a minute. */
 function build(s) {
-  const targets = [...new Set(s.processes.map((p) => path.basename(p.command[0])))];
+  const built = s.processes.filter((p) => p.command[0].startsWith('build/')); // not the Python services
+  const targets = [...new Set(built.map((p) => path.basename(p.command[0])))];
   const cmake = (args) => {
     const r = spawnSync('cmake', args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0) die(`cmake ${args.join(' ')} failed`);
