@@ -3,16 +3,17 @@
 (standard library only) with no payment code at all: each runs behind paychan-proxy,
 which charges for them (provider mode) or pays for them (consumer mode). See README.md.
 
-usage: services.py persistence|random|public   (configured by the environment below)
+usage: services.py persistence|random|public [PORT [PERSISTENCE_URL RANDOM_URL]]
 
-  PORT                      where to listen (127.0.0.1)
+  PORT                      where to listen (127.0.0.1); also from the environment
   PERSISTENCE_SERVICE_URL   public: where /save goes (its consumer sidecar's route)
   RANDOM_NR_SERVICE_URL     public: where /randomNumber goes (likewise)
 
 persistence: /save?nr=N -> {"saved": N, "count"}; /numbers[?last=K] -> {"count", "numbers"}
 random:      /randomNumber -> {"randomNumber": n}, 0 <= n < 1000000
 public:      /action -> {"randomNumber", "saved": true, "trace": [...]}: one of each, paid by its sidecar
-all:         /health -> {"status": "serving", "service"}
+all:         /health, /status -> {"status": "serving", "service"}
+A provider's refusal comes back from /action as 502 {"error", "status", "code": its code, "answer"}.
 """
 import http.client
 import json
@@ -89,14 +90,19 @@ def public(path, query):
         trace.append({"step": name, "ms": round((time.perf_counter() - t0) * 1000, 2)})
         return status, body
 
+    def refused(status, body):
+        code = body.get("code") if isinstance(body, dict) else None
+        return 502, {"error": "a provider refused the call", "status": status, "code": code,
+                     "answer": body, "trace": trace}
+
     try:
         status, body = step("getRandomNumber", os.environ["RANDOM_NR_SERVICE_URL"], "/randomNumber")
         if status != 200:
-            return 502, {"error": "a provider refused the call", "status": status, "answer": body, "trace": trace}
+            return refused(status, body)
         number = body["randomNumber"]
         status, body = step("saveNumber", os.environ["PERSISTENCE_SERVICE_URL"], "/save?nr=%d" % number)
         if status != 200 or body.get("saved") != number:
-            return 502, {"error": "a provider refused the call", "status": status, "answer": body, "trace": trace}
+            return refused(status, body)
     except (OSError, http.client.HTTPException, KeyError, TypeError) as e:
         return 502, {"error": "a provider could not be reached: %s" % e, "trace": trace}
     trace.append({"step": "total", "ms": round((time.perf_counter() - start) * 1000, 2)})
@@ -122,7 +128,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        if url.path == "/health":
+        if url.path in ("/health", "/status"):
             answer = 200, {"status": "serving", "service": self.service}
         else:
             answer = SERVICES[self.service](url.path, query) or (404, {"error": "no such endpoint"})
@@ -137,10 +143,13 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in SERVICES:
+    if len(sys.argv) not in (2, 3, 5) or sys.argv[1] not in SERVICES:
         sys.exit(__doc__)
     Handler.service = sys.argv[1]
-    server = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("PORT", "9000"))), Handler)
+    if len(sys.argv) == 5:
+        os.environ["PERSISTENCE_SERVICE_URL"], os.environ["RANDOM_NR_SERVICE_URL"] = sys.argv[3:5]
+    port = int(sys.argv[2] if len(sys.argv) > 2 else os.environ.get("PORT", "9000"))
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server.serve_forever()

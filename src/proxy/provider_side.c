@@ -307,6 +307,8 @@ static json_t *act(px_provider *p, size_t i, const char *action)
     json_t *out = json_pack("{sb}", "ok", 1);
     if (strcmp(action, "terminate") == 0)
         json_object_set_new(out, "terminated", json_boolean(terminated));
+    if (strcmp(action, "redeem") == 0) /* the Payment Server's timer finishes it */
+        json_object_set_new(out, "redemptionStarted", json_true());
     return out;
 }
 

@@ -72,6 +72,19 @@ int pc_test_upstream_start(pc_test_proc *p)
     return start(p, argv);
 }
 
+int pc_test_python_service_start(pc_test_proc *p, const char *role, const char *persistence_url,
+                                 const char *random_url)
+{
+    char port[16];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "py-%s", role);
+    p->port = pc_test_free_port();
+    snprintf(port, sizeof port, "%d", p->port);
+    char *argv[] = {"python3", PAYCHAN_SOURCE_DIR "/examples/network-proxy/services.py",
+                    (char *)role, port, (char *)persistence_url, (char *)random_url, NULL};
+    return start(p, argv);
+}
+
 int pc_test_proxy_start(pc_test_proc *p, const char *binary, const char *name,
                         const char *const *args)
 {

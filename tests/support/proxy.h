@@ -26,6 +26,12 @@ int pc_test_upstream_start(pc_test_proc *p);
 int pc_test_proxy_start(pc_test_proc *p, const char *binary, const char *name,
                         const char *const *args);
 
+/* Starts the example network's Python service (examples/network-proxy/
+ * services.py) `role` on a free port; public gets the two provider URLs
+ * (else NULL). 0, or -1 after printing why. */
+int pc_test_python_service_start(pc_test_proc *p, const char *role, const char *persistence_url,
+                                 const char *random_url);
+
 /* SIGTERM; the exit status (pc_test_terminate), and the log is printed
  * when it is not 0. */
 int pc_test_proc_stop(pc_test_proc *p);
