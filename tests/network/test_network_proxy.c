@@ -34,72 +34,32 @@
 
 #include "support/child.h"
 #include "support/network.h"
+#include "support/network_checks.h"
 #include "support/proxy.h"
 
 #define N_ACTIONS 50
 #define N_MORE_ACTIONS 5
-#define N_REFUSALS 9
 #define FUNDING_WEI 5000000000000000ULL  /* 5 finney per Mediator */
 #define THRESHOLD_WEI "1000000000000000" /* top up below 1 finney */
-#define EVENT_DEADLINE_MS 90000
 #define TERMINATION_S 8
 #define REDEMPTION_S 4
 
-enum { P_PERSISTENCE = 0, P_RANDOM = 1, N_PROVIDERS = 2 };
+enum { P_PERSISTENCE = PC_NETC_PERSISTENCE, P_RANDOM = PC_NETC_RANDOM, N_PROVIDERS = 2 };
 
-static const struct {
-    const char *name;         /* target and account name */
-    const char *role;         /* services.py role */
-    const char *route;        /* the paid route */
-    const char *service_path; /* a paid request */
-    uint64_t cost;
-    int account;
-} providers[N_PROVIDERS] = {
-    [P_PERSISTENCE] = {"persistence", "persistence", "GET /save", "/save?nr=7", 2000000000ULL,
-                       PC_NET_ACC_PERSISTENCE},
-    [P_RANDOM] = {"random", "random", "GET /randomNumber", "/randomNumber", 1000000000ULL,
-                  PC_NET_ACC_RANDOM},
+/* name: the target, account and services.py role */
+static const pc_netc_provider providers[N_PROVIDERS] = {
+    [P_PERSISTENCE] = {"persistence", "/save?nr=7", 2000000000ULL, PC_NET_ACC_PERSISTENCE},
+    [P_RANDOM] = {"random", "/randomNumber", 1000000000ULL, PC_NET_ACC_RANDOM},
 };
+static const char *const paid_route[N_PROVIDERS] = {"GET /save", "GET /randomNumber"};
 
 static pc_test_network *net;
 static pc_test_proc service[3], proxy[N_PROVIDERS], sidecar;
 static int admin_port[3]; /* the providers' proxies, then the sidecar */
-static pc_address mediator[N_PROVIDERS];
-static pc_u256 paid_token_id[N_PROVIDERS];
+static pc_net_checks C; /* the Mediators, the first token ids, the shared checks */
 
-#define net_fail(...) pc_itest_fail_at(__FILE__, __LINE__, __VA_ARGS__)
-#define net_check(cond) \
-    do { if (!(cond)) net_fail("check failed: %s", #cond); } while (0)
-#define net_check_u256(actual, expected, what)                                                   \
-    do {                                                                                         \
-        pc_u256 a_ = (actual), e_ = (expected);                                                  \
-        if (pc_u256_cmp(&a_, &e_) != 0)                                                          \
-            net_fail("%s: %s wei, expected %s wei", (what), pc_itest_dec(&a_),                 \
-                     pc_itest_dec(&e_));                                                         \
-    } while (0)
-
-static pc_u256 wei(uint64_t v) { return pc_u256_from_u64(v); }
-
-static pc_u256 sub(pc_u256 a, pc_u256 b)
-{
-    pc_u256 r;
-    net_check(pc_u256_sub(&r, &a, &b) == 0);
-    return r;
-}
-
-static pc_u256 add(pc_u256 a, pc_u256 b)
-{
-    pc_u256 r;
-    net_check(pc_u256_add(&r, &a, &b) == 0);
-    return r;
-}
-
-static pc_u256 earned(int p, uint64_t requests)
-{
-    pc_u256 r, n = wei(requests), cost = wei(providers[p].cost);
-    net_check(pc_u256_mul(&r, &n, &cost) == 0);
-    return r;
-}
+#define net_fail(...) netc_fail(&C, __VA_ARGS__)
+#define net_check(cond) netc_check(&C, cond)
 
 /* ---- HTTP ------------------------------------------------------------------------------------ */
 
@@ -122,12 +82,12 @@ static json_t *admin_get(int which, const char *target, pc_test_exchange *x)
     return get_ok(base, target, x);
 }
 
-/* The provider proxy's counts: paid through mediator[p], served, refused. */
+/* The provider proxy's counts: paid through C.mediator[p], served, refused. */
 static void provider_counts(int p, long long *paid, long long *served, long long *refused)
 {
     pc_test_exchange x;
     json_t *body = admin_get(p, "/status", &x);
-    json_t *m = json_object_get(json_object_get(body, "mediators"), pc_itest_addr(&mediator[p]));
+    json_t *m = json_object_get(json_object_get(body, "mediators"), pc_itest_addr(&C.mediator[p]));
     *paid = json_integer_value(json_object_get(m, "paidRequests"));
     *served = json_integer_value(json_object_get(body, "served"));
     *refused = json_integer_value(json_object_get(body, "refused"));
@@ -180,38 +140,7 @@ static void expect_refusal_at(int p, pc_test_exchange *x, long code, const char 
 
 /* ---- the chain ------------------------------------------------------------------------------- */
 
-static pc_mediator_state state_of(int p)
-{
-    pc_mediator_state st;
-    pc_itest_state(&net->chain, &mediator[p], &st);
-    return st;
-}
-
-static void wait_events(int p, pc_mediator_event_kind kind, size_t n, pc_mediator_event *last)
-{
-    size_t got = pc_itest_wait_events(&net->chain, &mediator[p], kind, n, EVENT_DEADLINE_MS, last);
-    if (got < n)
-        net_fail("%s's Mediator: %zu %s events, expected %zu", providers[p].name, got,
-                 pc_mediator_event_name(kind), n);
-}
-
 /* ---- 1. paid actions ------------------------------------------------------------------------- */
-
-static void check_new_mediator(int p)
-{
-    pc_mediator_terms terms;
-    pc_error err;
-    if (pc_mediator_read_terms(net->chain.rpc, &mediator[p], &terms, &err) != 0)
-        net_fail("terms of %s: %s", pc_itest_addr(&mediator[p]), err.message);
-    net_check(pc_address_equal(&terms.consumer, &net->chain.addr[PC_NET_ACC_PUBLIC]));
-    net_check(pc_address_equal(&terms.provider, &net->chain.addr[providers[p].account]));
-    net_check_u256(terms.cost_per_request, wei(providers[p].cost), "cost per request");
-    net_check(terms.termination_timeout == TERMINATION_S);
-    net_check(terms.token_redemption_timeout == REDEMPTION_S);
-    pc_mediator_state st = state_of(p);
-    net_check_u256(st.consumer_funds, wei(FUNDING_WEI), "consumer funds");
-    net_check(!st.terminated && st.termination_started_at == 0);
-}
 
 static void one_action(void)
 {
@@ -246,9 +175,9 @@ static void test_paid_actions(void **state)
     (void)state;
     one_action(); /* first contact: the sidecar opens both channels */
     for (int p = 0; p < N_PROVIDERS; p++) {
-        sidecar_target(p, &mediator[p]);
-        check_new_mediator(p);
-        paid_token_id[p] = state_of(p).active_token_id;
+        sidecar_target(p, &C.mediator[p]);
+        pc_netc_check_new_mediator(&C, p);
+        C.paid_token_id[p] = pc_netc_state(&C, p).active_token_id;
     }
     for (int i = 1; i < N_ACTIONS; i++)
         one_action();
@@ -260,9 +189,9 @@ static void test_paid_actions(void **state)
         if (paid != N_ACTIONS || served != N_ACTIONS || refused != 1)
             net_fail("%s counts %lld paid, %lld served, %lld refused; expected %d, %d, 1",
                      providers[p].name, paid, served, refused, N_ACTIONS, N_ACTIONS);
-        net_check(sidecar_target(p, &m) == N_ACTIONS && pc_address_equal(&m, &mediator[p]));
-        net_check_u256(state_of(p).consumer_funds, wei(FUNDING_WEI), "consumer funds");
-        net_check_u256(state_of(p).active_token_id, paid_token_id[p], "active token id");
+        net_check(sidecar_target(p, &m) == N_ACTIONS && pc_address_equal(&m, &C.mediator[p]));
+        netc_check_u256(&C, pc_netc_state(&C, p).consumer_funds, pc_netc_wei(FUNDING_WEI), "consumer funds");
+        netc_check_u256(&C, pc_netc_state(&C, p).active_token_id, C.paid_token_id[p], "active token id");
     }
     pc_test_exchange x;
     json_t *body = get_ok(proxy[P_PERSISTENCE].url, "/numbers?last=1000", &x);
@@ -273,56 +202,37 @@ static void test_paid_actions(void **state)
 
 /* ---- 2. refusals ----------------------------------------------------------------------------- */
 
+/* pc_netc_refusals' sender: tok (NULL: no payment headers) to the persistence proxy. */
+static void send_refusal(const pc_net_checks *c, const pc_itest_token *tok, long code,
+                         const char *what)
+{
+    (void)c;
+    pc_test_exchange x;
+    if (tok) {
+        send_token(P_PERSISTENCE, tok, &x);
+    } else {
+        char url[256];
+        snprintf(url, sizeof url, "%s%s", proxy[P_PERSISTENCE].url,
+                 providers[P_PERSISTENCE].service_path);
+        pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 60000, &x);
+    }
+    expect_refusal(P_PERSISTENCE, &x, code, what);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
     pc_itest *t = &net->chain;
     pc_mediator_state before[N_PROVIDERS];
     for (int p = 0; p < N_PROVIDERS; p++)
-        before[p] = state_of(p);
+        before[p] = pc_netc_state(&C, p);
     uint64_t block = pc_itest_block(t);
     pc_test_exchange x;
-    pc_itest_token tok;
-    const pc_u256 *id = &paid_token_id[P_PERSISTENCE];
-    const pc_address *m = &mediator[P_PERSISTENCE];
-
-    memset(&tok, 0, sizeof tok); /* no payment headers at all */
-    char url[256];
-    snprintf(url, sizeof url, "%s/save?nr=7", proxy[P_PERSISTENCE].url);
-    pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 60000, &x);
-    expect_refusal(P_PERSISTENCE, &x, 604, "no payment headers");
-    pc_itest_sign_token(t, PC_NET_ACC_OUTSIDER, PC_NET_ACC_PUBLIC, m, id, N_ACTIONS + 1, &tok);
-    send_token(P_PERSISTENCE, &tok, &x);
-    expect_refusal(P_PERSISTENCE, &x, 4, "forged token");
-    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, m, id, N_ACTIONS, &tok);
-    send_token(P_PERSISTENCE, &tok, &x);
-    expect_refusal(P_PERSISTENCE, &x, 37, "replayed token (count 50)");
-    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, m, id, 1, &tok);
-    send_token(P_PERSISTENCE, &tok, &x);
-    expect_refusal(P_PERSISTENCE, &x, 37, "replayed token (count 1)");
-    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, m, id, N_ACTIONS + 1, &tok);
-    tok.signature[0] = '\0';
-    send_token(P_PERSISTENCE, &tok, &x);
-    expect_refusal(P_PERSISTENCE, &x, 604, "no x-pay-signature");
-    pc_itest_sign_token(t, PC_NET_ACC_OUTSIDER, PC_NET_ACC_OUTSIDER, m, id, N_ACTIONS + 1, &tok);
-    send_token(P_PERSISTENCE, &tok, &x);
-    expect_refusal(P_PERSISTENCE, &x, 4, "token of a stranger");
-    pc_u256 other_id = pc_mediator_random_token_id();
-    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, m, &other_id, 1, &tok);
-    send_token(P_PERSISTENCE, &tok, &x);
-    expect_refusal(P_PERSISTENCE, &x, 36, "unknown token id");
-    uint64_t too_many = FUNDING_WEI / providers[P_PERSISTENCE].cost + 1;
-    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, m, id, too_many, &tok);
-    send_token(P_PERSISTENCE, &tok, &x);
-    expect_refusal(P_PERSISTENCE, &x, 34, "token over the deposit");
-    it_headers(t, PC_NET_ACC_PUBLIC, &mediator[P_RANDOM], &tok);
-    net_check(tok.count == N_ACTIONS + 1);
-    send_token(P_PERSISTENCE, &tok, &x);
-    expect_refusal(P_PERSISTENCE, &x, 2, "token for another provider");
+    pc_netc_refusals(&C, N_ACTIONS, send_refusal);
 
     long long paid, served, refused;
     provider_counts(P_PERSISTENCE, &paid, &served, &refused);
-    if (paid != N_ACTIONS || served != N_ACTIONS || refused != 1 + N_REFUSALS)
+    if (paid != N_ACTIONS || served != N_ACTIONS || refused != 1 + PC_NETC_N_REFUSALS)
         net_fail("persistence counts %lld paid, %lld served, %lld refused", paid, served,
                  refused);
     json_t *body = get_ok(proxy[P_PERSISTENCE].url, "/numbers?last=1000", &x);
@@ -331,10 +241,10 @@ static void test_refusals(void **state)
     pc_test_exchange_free(&x);
     net_check(pc_itest_block(t) == block);
     for (int p = 0; p < N_PROVIDERS; p++) {
-        pc_mediator_state now = state_of(p);
-        net_check_u256(now.consumer_funds, before[p].consumer_funds, "consumer funds");
-        net_check_u256(now.provider_funds, before[p].provider_funds, "provider funds");
-        net_check_u256(now.active_token_id, before[p].active_token_id, "active token id");
+        pc_mediator_state now = pc_netc_state(&C, p);
+        netc_check_u256(&C, now.consumer_funds, before[p].consumer_funds, "consumer funds");
+        netc_check_u256(&C, now.provider_funds, before[p].provider_funds, "provider funds");
+        netc_check_u256(&C, now.active_token_id, before[p].active_token_id, "active token id");
     }
 }
 
@@ -347,7 +257,7 @@ static void admin_call(int p, const char *action)
     snprintf(target, sizeof target, "/%s", action);
     json_t *body = admin_get(p, target, &x);
     json_t *entry = json_object_get(json_object_get(body, "mediators"),
-                                    pc_itest_addr(&mediator[p]));
+                                    pc_itest_addr(&C.mediator[p]));
     if (json_integer_value(json_object_get(body, "count")) != 1 ||
         !json_is_true(json_object_get(entry, "ok")) ||
         (strcmp(action, "redeem") == 0 &&
@@ -355,35 +265,6 @@ static void admin_call(int p, const char *action)
         net_fail("%s /%s: %s", providers[p].name, action, x.body);
     json_decref(body);
     pc_test_exchange_free(&x);
-}
-
-static void check_redemption(int p, uint64_t after_block, const pc_u256 *balance_before)
-{
-    pc_itest *t = &net->chain;
-    pc_mediator_event started, redeemed, paid;
-    pc_u256 amount = earned(p, N_ACTIONS), funds;
-    wait_events(p, PC_MEDIATOR_PAID_OUT, 1, &paid);
-    net_check(pc_itest_count_events(t, &mediator[p], PC_MEDIATOR_REDEMPTION_STARTED, &started) ==
-              1);
-    net_check(pc_itest_count_events(t, &mediator[p], PC_MEDIATOR_TOKEN_REDEEMED, &redeemed) ==
-              1);
-    net_check_u256(started.id_a, paid_token_id[p], "redemption started for token id");
-    net_check_u256(redeemed.id_a, paid_token_id[p], "redeemed token id");
-    net_check_u256(redeemed.amount_a, wei(N_ACTIONS), "redeemed request count");
-    net_check_u256(redeemed.amount_b, amount, "redeemed amount");
-    net_check(pc_test_network_u256_at(net, &mediator[p], "serviceProviderFunds",
-                                      redeemed.block_number, &funds) == 0);
-    net_check_u256(funds, amount, "provider funds right after the redemption");
-    net_check(pc_address_equal(&paid.party_a, &t->addr[providers[p].account]));
-    net_check_u256(paid.amount_a, amount, "paid out");
-    pc_mediator_state st = state_of(p);
-    net_check_u256(st.consumer_funds, sub(wei(FUNDING_WEI), amount), "consumer funds");
-    net_check_u256(st.provider_funds, wei(0), "provider funds after the payout");
-    net_check_u256(st.balance, st.consumer_funds, "ether the Mediator holds");
-    pc_u256 fees = pc_itest_fees_since(t, providers[p].account, after_block);
-    net_check(!pc_u256_is_zero(&fees));
-    net_check_u256(add(pc_itest_balance(t, providers[p].account), fees),
-                   add(*balance_before, amount), "provider's account + gas (earned)");
 }
 
 static void test_redeem_and_payout(void **state)
@@ -397,15 +278,10 @@ static void test_redeem_and_payout(void **state)
         admin_call(p, "redeem");
     }
     for (int p = 0; p < N_PROVIDERS; p++)
-        check_redemption(p, block, &balance[p]);
+        pc_netc_check_redemption(&C, p, N_ACTIONS, block, &balance[p]);
     for (int p = 0; p < N_PROVIDERS; p++) {
-        pc_mediator_event paid;
         admin_call(p, "payout");
-        wait_events(p, PC_MEDIATOR_PAID_OUT, 2, &paid);
-        net_check_u256(paid.amount_a, wei(0), "second payout");
-        pc_u256 fees = pc_itest_fees_since(t, providers[p].account, block);
-        net_check_u256(add(pc_itest_balance(t, providers[p].account), fees),
-                       add(balance[p], earned(p, N_ACTIONS)), "provider's account + gas");
+        pc_netc_check_second_payout(&C, p, N_ACTIONS, block, &balance[p]);
     }
 }
 
@@ -424,7 +300,7 @@ static void consumer_terminates(void)
         if (!json_is_true(json_object_get(e, "ok")) ||
             !json_is_true(json_object_get(e, "terminationStarted")) ||
             json_is_true(json_object_get(e, "terminated")) || !m ||
-            pc_address_parse(m, &addr) != 0 || !pc_address_equal(&addr, &mediator[p]) ||
+            pc_address_parse(m, &addr) != 0 || !pc_address_equal(&addr, &C.mediator[p]) ||
             at < (json_int_t)(now + TERMINATION_S) - 5 || at > (json_int_t)(now + TERMINATION_S) + 5)
             net_fail("/terminate for %s: %s", providers[p].name, x.body);
     }
@@ -438,35 +314,20 @@ static void test_more_actions_then_terminate(void **state)
     pc_itest *t = &net->chain;
     pc_u256 active[N_PROVIDERS], left[N_PROVIDERS], expected_back = {{0}};
     for (int p = 0; p < N_PROVIDERS; p++)
-        active[p] = state_of(p).active_token_id;
+        active[p] = pc_netc_state(&C, p).active_token_id;
     for (int i = 0; i < N_MORE_ACTIONS; i++)
         one_action();
     uint64_t block = pc_itest_block(t);
     pc_u256 consumer_before = pc_itest_balance(t, PC_NET_ACC_PUBLIC), provider_before[N_PROVIDERS];
     for (int p = 0; p < N_PROVIDERS; p++) {
         provider_before[p] = pc_itest_balance(t, providers[p].account);
-        left[p] = sub(wei(FUNDING_WEI), earned(p, N_ACTIONS + N_MORE_ACTIONS));
-        expected_back = add(expected_back, left[p]);
+        left[p] = pc_netc_sub(&C, pc_netc_wei(FUNDING_WEI), pc_netc_earned(&C, p, N_ACTIONS + N_MORE_ACTIONS));
+        expected_back = pc_netc_add(&C, expected_back, left[p]);
     }
     consumer_terminates();
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        pc_mediator_event ended, redeemed;
-        wait_events(p, PC_MEDIATOR_TERMINATED, 1, &ended);
-        net_check(pc_itest_count_events(t, &mediator[p], PC_MEDIATOR_TOKEN_REDEEMED, &redeemed) ==
-                  2);
-        net_check_u256(redeemed.id_a, active[p], "finally redeemed token id");
-        net_check_u256(redeemed.amount_a, wei(N_MORE_ACTIONS), "finally redeemed request count");
-        net_check(redeemed.block_number < ended.block_number);
-        net_check(pc_address_equal(&ended.party_a, &t->addr[PC_NET_ACC_PUBLIC]));
-        net_check_u256(ended.amount_a, left[p], "consumer's payout at termination");
-        pc_mediator_state st = state_of(p);
-        net_check(st.terminated);
-        net_check_u256(st.balance, wei(0), "ether left in the Mediator");
-        pc_u256 fees = pc_itest_fees_since(t, providers[p].account, block);
-        net_check_u256(add(pc_itest_balance(t, providers[p].account), fees),
-                       add(provider_before[p], earned(p, N_MORE_ACTIONS)),
-                       "provider's account + gas at the end");
-    }
+    for (int p = 0; p < N_PROVIDERS; p++)
+        pc_netc_check_terminated(&C, p, &active[p], N_MORE_ACTIONS, &left[p], block,
+                                 &provider_before[p]);
     char url[256];
     snprintf(url, sizeof url, "%s/action", service[2].url);
     pc_test_exchange x;
@@ -477,11 +338,7 @@ static void test_more_actions_then_terminate(void **state)
                  x.body);
     json_decref(j);
     pc_test_exchange_free(&x);
-    pc_u256 fees = pc_itest_fees_since(t, PC_NET_ACC_PUBLIC, block);
-    net_check(!pc_u256_is_zero(&fees));
-    net_check_u256(add(pc_itest_balance(t, PC_NET_ACC_PUBLIC), fees),
-                   add(consumer_before, expected_back),
-                   "consumer's account + gas (the remaining deposit came back)");
+    pc_netc_check_consumer_back(&C, block, &consumer_before, &expected_back);
 }
 
 /* ---- 5. clean shutdown, and set-up --------------------------------------------------------------- */
@@ -512,8 +369,8 @@ static void account_arg(const char *name, const char *keystore, char *out, size_
 static int start_provider(int p)
 {
     static char account[2][512], route[2][128], admin[2][16];
-    account_arg(providers[p].name, providers[p].role, account[p], sizeof account[p]);
-    snprintf(route[p], sizeof route[p], "%s paid %s %llu %d %d", providers[p].route,
+    account_arg(providers[p].name, providers[p].name, account[p], sizeof account[p]);
+    snprintf(route[p], sizeof route[p], "%s paid %s %llu %d %d", paid_route[p],
              providers[p].name, (unsigned long long)providers[p].cost, TERMINATION_S,
              REDEMPTION_S);
     admin_port[p] = pc_test_free_port();
@@ -522,7 +379,7 @@ static int start_provider(int p)
                                 "--payment-server", pc_test_paychand_url(net->providers_server),
                                 "--account", account[p], "--route", route[p],
                                 "--route", "GET /numbers free", "--admin-port", admin[p], NULL};
-    return pc_test_python_service_start(&service[p], providers[p].role, NULL, NULL) ||
+    return pc_test_python_service_start(&service[p], providers[p].name, NULL, NULL) ||
            pc_test_proxy_start(&proxy[p], PAYCHAN_PROXY, providers[p].name, args);
 }
 
@@ -553,6 +410,8 @@ static int setup(void **state)
     net = pc_test_network_start(&(const pc_test_network_options){
         .paychand = PAYCHAN_PAYCHAND, .chain_only = 1, .termination_timeout_s = TERMINATION_S,
         .token_redemption_timeout_s = REDEMPTION_S});
+    C = (pc_net_checks){.net = net, .providers = providers, .funding_wei = FUNDING_WEI,
+                        .termination_s = TERMINATION_S, .redemption_s = REDEMPTION_S};
     return net && start_provider(P_PERSISTENCE) == 0 && start_provider(P_RANDOM) == 0 &&
                    start_public() == 0
                ? 0
