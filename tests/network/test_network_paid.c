@@ -299,11 +299,8 @@ static void send_refusal(const pc_net_checks *c, const pc_itest_token *tok, long
 static void test_refusals(void **state)
 {
     (void)state;
-    pc_itest *t = &net->chain;
-    pc_mediator_state before[N_PROVIDERS];
-    for (int p = 0; p < N_PROVIDERS; p++)
-        before[p] = pc_netc_state(&C, p);
-    uint64_t block = pc_itest_block(t);
+    pc_netc_snapshot before;
+    pc_netc_take_snapshot(&C, &before);
     pc_test_reply r;
     pc_netc_refusals(&C, N_ACTIONS, send_refusal);
 
@@ -316,31 +313,18 @@ static void test_refusals(void **state)
     json_t *body = get_ok(PC_NET_PERSISTENCE, &r, "/numbers?last=1000");
     net_check(json_integer_value(json_object_get(body, "count")) == N_ACTIONS);
     pc_test_reply_free(&r);
-    net_check(pc_itest_block(t) == block);
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        pc_mediator_state now = pc_netc_state(&C, p);
-        net_check_u256(now.consumer_funds, before[p].consumer_funds, "consumer funds");
-        net_check_u256(now.provider_funds, before[p].provider_funds, "provider funds");
-        net_check_u256(now.active_token_id, before[p].active_token_id, "active token id");
-    }
+    pc_netc_check_unchanged(&C, &before);
 }
 
 /* ---- 3. redemption and payout ---------------------------------------------------------------- */
 
 /* GET /redeem or /payout on provider p; asserts every Mediator (the one) succeeded. */
-static void admin_call(int p, const char *action)
+static void admin_call(const pc_net_checks *c, int p, const char *action)
 {
     pc_test_reply r;
     char target[32];
     snprintf(target, sizeof target, "/%s", action);
-    json_t *body = get_ok((pc_net_service)p, &r, target);
-    json_t *entry = json_object_get(json_object_get(body, "mediators"),
-                                    pc_itest_addr(&C.mediator[p]));
-    if (json_integer_value(json_object_get(body, "count")) != 1 ||
-        !json_is_true(json_object_get(entry, "ok")) ||
-        (strcmp(action, "redeem") == 0 &&
-         !json_is_true(json_object_get(entry, "redemptionStarted"))))
-        net_fail("%s /%s: %s", providers[p].name, action, r.text);
+    pc_netc_check_admin_answer(c, p, action, get_ok((pc_net_service)p, &r, target), r.text);
     pc_test_reply_free(&r);
 }
 
@@ -348,21 +332,7 @@ static void admin_call(int p, const char *action)
 static void test_redeem_and_payout(void **state)
 {
     (void)state;
-    pc_itest *t = &net->chain;
-    uint64_t block = pc_itest_block(t);
-    pc_u256 balance[N_PROVIDERS];
-    for (int p = 0; p < N_PROVIDERS; p++)
-        balance[p] = pc_itest_balance(t, providers[p].account);
-    for (int p = 0; p < N_PROVIDERS; p++)
-        admin_call(p, "redeem");
-    for (int p = 0; p < N_PROVIDERS; p++)
-        pc_netc_check_redemption(&C, p, N_ACTIONS, block, &balance[p]);
-
-    /* /payout now: the timer already paid out, so it moves nothing and costs only gas. */
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        admin_call(p, "payout");
-        pc_netc_check_second_payout(&C, p, N_ACTIONS, block, &balance[p]);
-    }
+    pc_netc_redeem_and_payout(&C, N_ACTIONS, admin_call);
 }
 
 /* ---- 4. termination -------------------------------------------------------------------------- */
@@ -372,44 +342,23 @@ static void consumer_terminates(void)
 {
     pc_test_reply r;
     json_t *body = get_ok(PC_NET_PUBLIC, &r, "/terminate");
-    uint64_t now = (uint64_t)time(NULL);
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        json_t *e = json_object_get(json_object_get(body, "mediators"), providers[p].name);
-        json_int_t at = json_integer_value(json_object_get(e, "willTerminateAt"));
-        pc_address addr;
-        const char *m = member_string(e, "mediator", NULL);
-        if (!json_is_true(json_object_get(e, "ok")) ||
-            !json_is_true(json_object_get(e, "terminationStarted")) ||
-            json_is_true(json_object_get(e, "terminated")) || !m ||
-            pc_address_parse(m, &addr) != 0 || !pc_address_equal(&addr, &C.mediator[p]) ||
-            at < (json_int_t)(now + net->termination_timeout_s) - 5 ||
-            at > (json_int_t)(now + net->termination_timeout_s) + 5)
-            net_fail("/terminate for %s: %s", providers[p].name, r.text);
-    }
+    for (int p = 0; p < N_PROVIDERS; p++)
+        pc_netc_check_terminate_entry(
+            &C, p, json_object_get(json_object_get(body, "mediators"), providers[p].name), r.text);
     pc_test_reply_free(&r);
 }
 
 static void test_more_actions_then_terminate(void **state)
 {
     (void)state;
-    pc_itest *t = &net->chain;
-    pc_u256 active[N_PROVIDERS], left[N_PROVIDERS], expected_back = {{0}};
+    pc_u256 active[N_PROVIDERS];
     for (int p = 0; p < N_PROVIDERS; p++)
         active[p] = pc_netc_state(&C, p).active_token_id;
     actions_with(N_MORE_ACTIONS, active);
-
-    uint64_t block = pc_itest_block(t);
-    pc_u256 consumer_before = pc_itest_balance(t, PC_NET_ACC_PUBLIC), provider_before[N_PROVIDERS];
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        provider_before[p] = pc_itest_balance(t, providers[p].account);
-        left[p] = pc_netc_sub(&C, pc_netc_wei(FUNDING_WEI), pc_netc_earned(&C, p, N_ACTIONS + N_MORE_ACTIONS));
-        expected_back = pc_netc_add(&C, expected_back, left[p]);
-    }
+    pc_netc_ending ending;
+    pc_netc_before_termination(&C, N_ACTIONS + N_MORE_ACTIONS, &ending);
     consumer_terminates();
-
-    for (int p = 0; p < N_PROVIDERS; p++)
-        pc_netc_check_terminated(&C, p, &active[p], N_MORE_ACTIONS, &left[p], block,
-                                 &provider_before[p]);
+    pc_netc_check_ending(&C, &ending, N_MORE_ACTIONS);
     /* No payment is possible any more: /action fails and no provider serves it. */
     pc_test_reply r;
     pc_test_network_get(net, PC_NET_PUBLIC, NULL, &r, "/action");
@@ -422,7 +371,6 @@ static void test_more_actions_then_terminate(void **state)
         provider_counts(p, &paid, &served, &refused);
         net_check(served == N_ACTIONS + N_MORE_ACTIONS);
     }
-    pc_netc_check_consumer_back(&C, block, &consumer_before, &expected_back);
 }
 
 /* ---- 5. clean shutdown ----------------------------------------------------------------------- */

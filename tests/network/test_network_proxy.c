@@ -222,11 +222,8 @@ static void send_refusal(const pc_net_checks *c, const pc_itest_token *tok, long
 static void test_refusals(void **state)
 {
     (void)state;
-    pc_itest *t = &net->chain;
-    pc_mediator_state before[N_PROVIDERS];
-    for (int p = 0; p < N_PROVIDERS; p++)
-        before[p] = pc_netc_state(&C, p);
-    uint64_t block = pc_itest_block(t);
+    pc_netc_snapshot before;
+    pc_netc_take_snapshot(&C, &before);
     pc_test_exchange x;
     pc_netc_refusals(&C, N_ACTIONS, send_refusal);
 
@@ -239,30 +236,18 @@ static void test_refusals(void **state)
     net_check(json_integer_value(json_object_get(body, "count")) == N_ACTIONS);
     json_decref(body);
     pc_test_exchange_free(&x);
-    net_check(pc_itest_block(t) == block);
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        pc_mediator_state now = pc_netc_state(&C, p);
-        netc_check_u256(&C, now.consumer_funds, before[p].consumer_funds, "consumer funds");
-        netc_check_u256(&C, now.provider_funds, before[p].provider_funds, "provider funds");
-        netc_check_u256(&C, now.active_token_id, before[p].active_token_id, "active token id");
-    }
+    pc_netc_check_unchanged(&C, &before);
 }
 
 /* ---- 3. redemption and payout ---------------------------------------------------------------- */
 
-static void admin_call(int p, const char *action)
+static void admin_call(const pc_net_checks *c, int p, const char *action)
 {
     pc_test_exchange x;
     char target[32];
     snprintf(target, sizeof target, "/%s", action);
     json_t *body = admin_get(p, target, &x);
-    json_t *entry = json_object_get(json_object_get(body, "mediators"),
-                                    pc_itest_addr(&C.mediator[p]));
-    if (json_integer_value(json_object_get(body, "count")) != 1 ||
-        !json_is_true(json_object_get(entry, "ok")) ||
-        (strcmp(action, "redeem") == 0 &&
-         !json_is_true(json_object_get(entry, "redemptionStarted"))))
-        net_fail("%s /%s: %s", providers[p].name, action, x.body);
+    pc_netc_check_admin_answer(c, p, action, body, x.body);
     json_decref(body);
     pc_test_exchange_free(&x);
 }
@@ -270,19 +255,7 @@ static void admin_call(int p, const char *action)
 static void test_redeem_and_payout(void **state)
 {
     (void)state;
-    pc_itest *t = &net->chain;
-    uint64_t block = pc_itest_block(t);
-    pc_u256 balance[N_PROVIDERS];
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        balance[p] = pc_itest_balance(t, providers[p].account);
-        admin_call(p, "redeem");
-    }
-    for (int p = 0; p < N_PROVIDERS; p++)
-        pc_netc_check_redemption(&C, p, N_ACTIONS, block, &balance[p]);
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        admin_call(p, "payout");
-        pc_netc_check_second_payout(&C, p, N_ACTIONS, block, &balance[p]);
-    }
+    pc_netc_redeem_and_payout(&C, N_ACTIONS, admin_call);
 }
 
 /* ---- 4. termination -------------------------------------------------------------------------- */
@@ -291,19 +264,9 @@ static void consumer_terminates(void)
 {
     pc_test_exchange x;
     json_t *body = admin_get(2, "/terminate", &x);
-    uint64_t now = (uint64_t)time(NULL);
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        json_t *e = json_object_get(json_object_get(body, "targets"), providers[p].name);
-        json_int_t at = json_integer_value(json_object_get(e, "willTerminateAt"));
-        const char *m = json_string_value(json_object_get(e, "mediator"));
-        pc_address addr;
-        if (!json_is_true(json_object_get(e, "ok")) ||
-            !json_is_true(json_object_get(e, "terminationStarted")) ||
-            json_is_true(json_object_get(e, "terminated")) || !m ||
-            pc_address_parse(m, &addr) != 0 || !pc_address_equal(&addr, &C.mediator[p]) ||
-            at < (json_int_t)(now + TERMINATION_S) - 5 || at > (json_int_t)(now + TERMINATION_S) + 5)
-            net_fail("/terminate for %s: %s", providers[p].name, x.body);
-    }
+    for (int p = 0; p < N_PROVIDERS; p++)
+        pc_netc_check_terminate_entry(
+            &C, p, json_object_get(json_object_get(body, "targets"), providers[p].name), x.body);
     json_decref(body);
     pc_test_exchange_free(&x);
 }
@@ -311,23 +274,12 @@ static void consumer_terminates(void)
 static void test_more_actions_then_terminate(void **state)
 {
     (void)state;
-    pc_itest *t = &net->chain;
-    pc_u256 active[N_PROVIDERS], left[N_PROVIDERS], expected_back = {{0}};
-    for (int p = 0; p < N_PROVIDERS; p++)
-        active[p] = pc_netc_state(&C, p).active_token_id;
     for (int i = 0; i < N_MORE_ACTIONS; i++)
         one_action();
-    uint64_t block = pc_itest_block(t);
-    pc_u256 consumer_before = pc_itest_balance(t, PC_NET_ACC_PUBLIC), provider_before[N_PROVIDERS];
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        provider_before[p] = pc_itest_balance(t, providers[p].account);
-        left[p] = pc_netc_sub(&C, pc_netc_wei(FUNDING_WEI), pc_netc_earned(&C, p, N_ACTIONS + N_MORE_ACTIONS));
-        expected_back = pc_netc_add(&C, expected_back, left[p]);
-    }
+    pc_netc_ending ending;
+    pc_netc_before_termination(&C, N_ACTIONS + N_MORE_ACTIONS, &ending);
     consumer_terminates();
-    for (int p = 0; p < N_PROVIDERS; p++)
-        pc_netc_check_terminated(&C, p, &active[p], N_MORE_ACTIONS, &left[p], block,
-                                 &provider_before[p]);
+    pc_netc_check_ending(&C, &ending, N_MORE_ACTIONS);
     char url[256];
     snprintf(url, sizeof url, "%s/action", service[2].url);
     pc_test_exchange x;
@@ -338,7 +290,6 @@ static void test_more_actions_then_terminate(void **state)
                  x.body);
     json_decref(j);
     pc_test_exchange_free(&x);
-    pc_netc_check_consumer_back(&C, block, &consumer_before, &expected_back);
 }
 
 /* ---- 5. clean shutdown, and set-up --------------------------------------------------------------- */

@@ -3,6 +3,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 #define EVENT_DEADLINE_MS 90000 /* a few seconds normally; room for a loaded CI machine */
 
@@ -204,4 +206,90 @@ void pc_netc_check_consumer_back(const pc_net_checks *c, uint64_t after_block,
     netc_check_u256(c, pc_netc_add(c, pc_itest_balance(t, PC_NET_ACC_PUBLIC), fees),
                     pc_netc_add(c, *before, *back),
                     "consumer's account + gas (the remaining deposit came back)");
+}
+
+void pc_netc_take_snapshot(const pc_net_checks *c, pc_netc_snapshot *out)
+{
+    for (int p = 0; p < PC_NETC_N_PROVIDERS; p++)
+        out->st[p] = pc_netc_state(c, p);
+    out->block = pc_itest_block(&c->net->chain);
+}
+
+void pc_netc_check_unchanged(const pc_net_checks *c, const pc_netc_snapshot *before)
+{
+    netc_check(c, pc_itest_block(&c->net->chain) == before->block);
+    for (int p = 0; p < PC_NETC_N_PROVIDERS; p++) {
+        pc_mediator_state now = pc_netc_state(c, p);
+        netc_check_u256(c, now.consumer_funds, before->st[p].consumer_funds, "consumer funds");
+        netc_check_u256(c, now.provider_funds, before->st[p].provider_funds, "provider funds");
+        netc_check_u256(c, now.active_token_id, before->st[p].active_token_id,
+                        "active token id");
+    }
+}
+
+void pc_netc_check_admin_answer(const pc_net_checks *c, int p, const char *action, json_t *body,
+                                const char *text)
+{
+    json_t *entry = json_object_get(json_object_get(body, "mediators"),
+                                    pc_itest_addr(&c->mediator[p]));
+    if (json_integer_value(json_object_get(body, "count")) != 1 ||
+        !json_is_true(json_object_get(entry, "ok")) ||
+        (strcmp(action, "redeem") == 0 &&
+         !json_is_true(json_object_get(entry, "redemptionStarted"))))
+        netc_fail(c, "%s /%s: %s", c->providers[p].name, action, text);
+}
+
+void pc_netc_redeem_and_payout(const pc_net_checks *c, uint64_t n_actions,
+                               void (*admin)(const pc_net_checks *c, int p, const char *action))
+{
+    pc_itest *t = &c->net->chain;
+    uint64_t block = pc_itest_block(t);
+    pc_u256 balance[PC_NETC_N_PROVIDERS];
+    for (int p = 0; p < PC_NETC_N_PROVIDERS; p++)
+        balance[p] = pc_itest_balance(t, c->providers[p].account);
+    for (int p = 0; p < PC_NETC_N_PROVIDERS; p++)
+        admin(c, p, "redeem");
+    for (int p = 0; p < PC_NETC_N_PROVIDERS; p++)
+        pc_netc_check_redemption(c, p, n_actions, block, &balance[p]);
+    /* /payout now: the timer already paid out, so it moves nothing and costs only gas */
+    for (int p = 0; p < PC_NETC_N_PROVIDERS; p++) {
+        admin(c, p, "payout");
+        pc_netc_check_second_payout(c, p, n_actions, block, &balance[p]);
+    }
+}
+
+void pc_netc_check_terminate_entry(const pc_net_checks *c, int p, json_t *e, const char *text)
+{
+    json_int_t at = json_integer_value(json_object_get(e, "willTerminateAt"));
+    json_int_t now = (json_int_t)time(NULL), timeout = (json_int_t)c->termination_s;
+    const char *m = json_string_value(json_object_get(e, "mediator"));
+    pc_address addr;
+    if (!json_is_true(json_object_get(e, "ok")) ||
+        !json_is_true(json_object_get(e, "terminationStarted")) ||
+        json_is_true(json_object_get(e, "terminated")) || !m ||
+        pc_address_parse(m, &addr) != 0 || !pc_address_equal(&addr, &c->mediator[p]) ||
+        at < now + timeout - 5 || at > now + timeout + 5)
+        netc_fail(c, "/terminate for %s: %s", c->providers[p].name, text);
+}
+
+void pc_netc_before_termination(const pc_net_checks *c, uint64_t n_paid, pc_netc_ending *e)
+{
+    pc_itest *t = &c->net->chain;
+    memset(e, 0, sizeof *e);
+    e->block = pc_itest_block(t);
+    e->consumer = pc_itest_balance(t, PC_NET_ACC_PUBLIC);
+    for (int p = 0; p < PC_NETC_N_PROVIDERS; p++) {
+        e->active[p] = pc_netc_state(c, p).active_token_id;
+        e->provider[p] = pc_itest_balance(t, c->providers[p].account);
+        e->left[p] = pc_netc_sub(c, pc_netc_wei(c->funding_wei), pc_netc_earned(c, p, n_paid));
+        e->back = pc_netc_add(c, e->back, e->left[p]);
+    }
+}
+
+void pc_netc_check_ending(const pc_net_checks *c, const pc_netc_ending *e, uint64_t n_more)
+{
+    for (int p = 0; p < PC_NETC_N_PROVIDERS; p++)
+        pc_netc_check_terminated(c, p, &e->active[p], n_more, &e->left[p], e->block,
+                                 &e->provider[p]);
+    pc_netc_check_consumer_back(c, e->block, &e->consumer, &e->back);
 }

@@ -74,6 +74,17 @@ typedef void (*pc_netc_send)(const pc_net_checks *c, const pc_itest_token *tok, 
 #define PC_NETC_N_REFUSALS 9
 void pc_netc_refusals(const pc_net_checks *c, uint64_t n_actions, pc_netc_send send);
 
+/* A snapshot of both Mediators' states and the block number ... */
+typedef struct pc_netc_snapshot {
+    pc_mediator_state st[PC_NETC_N_PROVIDERS];
+    uint64_t block;
+} pc_netc_snapshot;
+void pc_netc_take_snapshot(const pc_net_checks *c, pc_netc_snapshot *out);
+
+/* ... and that nothing happened on chain since (no block, the same funds
+ * and active token ids). */
+void pc_netc_check_unchanged(const pc_net_checks *c, const pc_netc_snapshot *before);
+
 /* After /redeem on provider p: exactly n_actions requests of paid_token_id
  * redeemed and paid out to its account, which gained exactly that minus
  * the gas it paid since after_block. */
@@ -95,5 +106,36 @@ void pc_netc_check_terminated(const pc_net_checks *c, int p, const pc_u256 *acti
 /* The consumer's account got `back` since after_block, gas accounted. */
 void pc_netc_check_consumer_back(const pc_net_checks *c, uint64_t after_block,
                                  const pc_u256 *before, const pc_u256 *back);
+
+/* A provider's answer to an admin action ("redeem", "payout") on its one
+ * Mediator: {"count": 1, "mediators": {m: {"ok": true, ...}}}, and
+ * "redemptionStarted" for redeem. */
+void pc_netc_check_admin_answer(const pc_net_checks *c, int p, const char *action, json_t *body,
+                                const char *text);
+
+/* Step 3 of both tests: admin(c, p, action) runs "redeem" on both
+ * providers (checked with pc_netc_check_redemption), then "payout"
+ * (pc_netc_check_second_payout), after n_actions paid actions. */
+void pc_netc_redeem_and_payout(const pc_net_checks *c, uint64_t n_actions,
+                               void (*admin)(const pc_net_checks *c, int p, const char *action));
+
+/* The consumer's answer on target p's Mediator to its termination:
+ * {"mediator": m, "ok": true, "terminationStarted": true, "terminated":
+ * false, "willTerminateAt": now + the termination timeout (+-5 s)}. */
+void pc_netc_check_terminate_entry(const pc_net_checks *c, int p, json_t *entry,
+                                   const char *text);
+
+/* Step 4's end: before the consumer terminates after n_paid paid actions
+ * in all, the state to compare with ... */
+typedef struct pc_netc_ending {
+    pc_u256 active[PC_NETC_N_PROVIDERS], left[PC_NETC_N_PROVIDERS], back;
+    pc_u256 consumer, provider[PC_NETC_N_PROVIDERS];
+    uint64_t block;
+} pc_netc_ending;
+void pc_netc_before_termination(const pc_net_checks *c, uint64_t n_paid, pc_netc_ending *e);
+
+/* ... and after it: pc_netc_check_terminated for both with n_more
+ * requests since the redemption, and the consumer's deposits back. */
+void pc_netc_check_ending(const pc_net_checks *c, const pc_netc_ending *e, uint64_t n_more);
 
 #endif
