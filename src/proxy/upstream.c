@@ -10,6 +10,7 @@
 
 #define PAUSE_AT (256 * 1024) /* bytes buffered before the transfer waits for the client */
 #define MAX_HEADERS 128
+#define MAX_IDLE_CONNECTIONS 1024 /* kept-alive upstream connections, all upstreams */
 
 struct pc_upstream {
     CURLSH *share;
@@ -263,6 +264,11 @@ static int take_handles(pc_upstream *u, pc_upstream_call *c)
     }
     c->easy = curl_easy_init();
     c->multi = curl_multi_init();
+    /* The shared cache keeps at most the returning multi handle's limit
+     * (default 4 x its one easy handle): past it, every call closed an idle
+     * connection and the next one connected again. */
+    if (c->multi)
+        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)MAX_IDLE_CONNECTIONS);
     return c->easy && c->multi ? 0 : -1;
 }
 

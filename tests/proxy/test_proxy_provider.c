@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -55,17 +56,23 @@ static int start_proxy(pc_test_proc *p, const char *name, const char *server,
     return pc_test_proxy_start(p, PAYCHAN_PROXY, name, args);
 }
 
-static long upstream_hits(void)
+/* The upstream's count of requests (or, with connections, of connections accepted). */
+static long upstream_count(const char *what)
 {
     pc_test_exchange x;
     char url[128];
     snprintf(url, sizeof url, "%s/hits", W.upstream.url);
     pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 0, &x);
     json_t *j = json_loads(x.body, 0, NULL);
-    long hits = (long)json_integer_value(json_object_get(j, "hits"));
+    long n = (long)json_integer_value(json_object_get(j, what));
     json_decref(j);
     pc_test_exchange_free(&x);
-    return hits;
+    return n;
+}
+
+static long upstream_hits(void)
+{
+    return upstream_count("hits");
 }
 
 /* GET/POST path on the main proxy. */
@@ -287,6 +294,42 @@ static void test_large_answers_streamed(void **state)
     pc_test_exchange_free(&x);
 }
 
+/* Clients in parallel, each request on a new client connection (a new
+ * proxy thread): the upstream connections are kept alive and shared, not
+ * opened per request (the shared cache once kept only 4). */
+#define POOL_THREADS 8
+#define POOL_REQUESTS 15
+
+static void *pool_client(void *arg)
+{
+    long *failures = arg;
+    for (int i = 0; i < POOL_REQUESTS; i++) {
+        pc_test_exchange x;
+        through("GET", "/free/x", NULL, NULL, 0, &x);
+        *failures += x.status != 200;
+        pc_test_exchange_free(&x);
+    }
+    return NULL;
+}
+
+static void test_upstream_connections_kept_alive(void **state)
+{
+    (void)state;
+    pthread_t threads[POOL_THREADS];
+    long failures[POOL_THREADS] = {0};
+    long before = upstream_count("connections");
+    for (int i = 0; i < POOL_THREADS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, pool_client, &failures[i]), 0);
+    for (int i = 0; i < POOL_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(failures[i], 0);
+    }
+    long opened = upstream_count("connections") - before;
+    fprintf(stderr, "%d requests, %ld upstream connections opened\n",
+            POOL_THREADS * POOL_REQUESTS, opened);
+    assert_true(opened <= 2 * POOL_THREADS);
+}
+
 /* A client that sends half a header and waits: cut after --header-timeout 1. */
 static void test_slow_request_cut(void **state)
 {
@@ -414,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_paid_valid_replayed_forged),
         cmocka_unit_test(test_bodies_and_size_limit),
         cmocka_unit_test(test_large_answers_streamed),
+        cmocka_unit_test(test_upstream_connections_kept_alive),
         cmocka_unit_test(test_slow_request_cut),
         cmocka_unit_test(test_payment_server_down_or_slow),
         cmocka_unit_test(test_upstream_down_502),

@@ -7,7 +7,7 @@ usage: upstream.py PORT
   /big?n=N[&chunked=1]  N bytes of 'abcdefghij...' (Content-Length, or chunked in 64 KiB pieces)
   /slow?ms=N        answers after N ms
   /hop              an answer carrying hop-by-hop headers (Connection: x-secret, ...)
-  /hits             JSON {"hits": requests served so far, this one excluded}
+  /hits             JSON {"hits": requests served so far, this one excluded, "connections": accepted}
   anything else     200 "ok" (the pass-through benchmark's path)
 """
 import json
@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 HITS = [0]
+CONNECTIONS = [0]
 LOCK = threading.Lock()
 PATTERN = b"abcdefghijklmnopqrstuvwxyz0123456789" * 1820  # ~64 KiB
 
@@ -32,6 +33,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        with LOCK:
+            CONNECTIONS[0] += 1
         # header and body are separate writes: without this each answer on a kept-alive
         # connection waits ~40 ms for the client's delayed ACK (Nagle)
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -87,7 +90,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, b"{}", extra=[("Connection", "x-secret"), ("X-Secret", "1"),
                                          ("Keep-Alive", "timeout=5"), ("X-Kept", "1")])
         elif url.path == "/hits":
-            self.send(200, json.dumps({"hits": hits}).encode())
+            self.send(200, json.dumps({"hits": hits, "connections": CONNECTIONS[0]}).encode())
         else:
             self.send(200, b"ok", ctype="text/plain")
 
