@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -429,6 +430,84 @@ static void test_unknown_routes_free_option(void **state)
     assert_int_equal(pc_test_proc_stop(&p), 0); /* SIGTERM: a clean exit */
 }
 
+/* GET path on proxy p: the status. */
+static long status_at(const pc_test_proc *p, const char *path)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", p->url, path);
+    pc_test_exchange x;
+    pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 20000, &x);
+    long status = x.status;
+    pc_test_exchange_free(&x);
+    return status;
+}
+
+/* The file, then the environment, then the command line: each overrides the one before. */
+static void test_config_file_env_flags(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/pc-proxy-conf-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "# a config file\nmode = provider\nupstream = %s/\nroute = GET /free free\n"
+               "unknown-routes = deny   # 404\nlog-level = warn\n", W.upstream.url);
+    fclose(f);
+    const char *const file_only[] = {"--config", path, NULL};
+    pc_test_proc p;
+    assert_int_equal(pc_test_proxy_start(&p, PAYCHAN_PROXY, "proxy-conf", file_only), 0);
+    assert_int_equal(status_at(&p, "/free/x"), 200);
+    assert_int_equal(status_at(&p, "/elsewhere"), 404);
+    assert_int_equal(pc_test_proc_stop(&p), 0);
+    setenv("PAYCHAN_PROXY_UNKNOWN_ROUTES", "free", 1);
+    assert_int_equal(pc_test_proxy_start(&p, PAYCHAN_PROXY, "proxy-env", file_only), 0);
+    assert_int_equal(status_at(&p, "/elsewhere"), 200);
+    assert_int_equal(pc_test_proc_stop(&p), 0);
+    const char *const flag[] = {"--config", path, "--unknown-routes", "deny", NULL};
+    assert_int_equal(pc_test_proxy_start(&p, PAYCHAN_PROXY, "proxy-flag", flag), 0);
+    unsetenv("PAYCHAN_PROXY_UNKNOWN_ROUTES");
+    assert_int_equal(status_at(&p, "/elsewhere"), 404);
+    assert_int_equal(pc_test_proc_stop(&p), 0);
+    unlink(path);
+}
+
+/* Runs the proxy with args to the end: its exit status; its output in out. */
+static int run_proxy(const char *args, char *out, size_t cap)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", PAYCHAN_PROXY, args);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(out, 1, cap - 1, p) : 0;
+    out[n] = '\0';
+    int status = p ? pclose(p) : -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_usage_and_bad_configuration(void **state)
+{
+    (void)state;
+    static char out[64 * 1024];
+    assert_int_equal(run_proxy("--help", out, sizeof out), 0);
+    assert_non_null(strstr(out, "SYNOPSIS"));
+    assert_non_null(strstr(out, "--route"));
+    static const struct {
+        const char *args, *says;
+    } bad[] = {
+        {"--upstream http://127.0.0.1:1 --route 'GET nope free'", "--route"},
+        {"--upstream http://127.0.0.1:1 --route 'GET /x paid ghost 10'", "no account ghost"},
+        {"--upstream http://127.0.0.1:1 --account a:0x01", "--dev"},
+        {"--upstream ftp://x", "--upstream"},
+        {"--mode consumer --payment-server http://127.0.0.1:1", "--account"},
+        {"--port 70000", "--port"},
+        {"--no-such-option", "unknown option"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int status = run_proxy(bad[i].args, out, sizeof out);
+        if (status != 1 || !strstr(out, bad[i].says))
+            fail_msg("%s: exit %d, said: %s", bad[i].args, status, out);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -462,6 +541,8 @@ int main(void)
         cmocka_unit_test(test_payment_server_down_or_slow),
         cmocka_unit_test(test_upstream_down_502),
         cmocka_unit_test(test_unknown_routes_free_option),
+        cmocka_unit_test(test_config_file_env_flags),
+        cmocka_unit_test(test_usage_and_bad_configuration),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
