@@ -109,23 +109,45 @@ void px_provider_destroy(px_provider *p)
 
 /* ---- routing ------------------------------------------------------------------------------ */
 
-/* 1 when the raw path has a "." or ".." segment, plain or percent-encoded:
- * an upstream that resolves them could reach a paid path through a free
- * prefix ("/health/../v1/x"). */
+/* The length of the escape "%XY" (case-insensitive) at p[j], or 0. */
+static size_t escape_at(const char *p, size_t j, size_t len, const char *xy)
+{
+    return j + 2 < len && p[j] == '%' && p[j + 1] == xy[0] &&
+                   (p[j + 2] | 0x20) == (xy[1] | 0x20)
+               ? 3
+               : 0;
+}
+
+/* The length of a segment separator at p[j] as some upstream may read it:
+ * '/', '\', or their escapes %2F and %5C; 0 when there is none. */
+static size_t separator_at(const char *p, size_t j, size_t len)
+{
+    if (p[j] == '/' || p[j] == '\\')
+        return 1;
+    size_t n = escape_at(p, j, len, "2f");
+    return n ? n : escape_at(p, j, len, "5c");
+}
+
+/* 1 when the raw path has a "." or ".." segment, the dots plain or %2E,
+ * the separators any of separator_at's: an upstream that resolves them
+ * could reach a paid path through a free prefix ("/health/../v1/x",
+ * "/health/..%2fv1/x"). */
 static int has_dot_segment(const char *path, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (path[i] != '/')
+    for (size_t i = 0; i < len;) {
+        size_t sep = separator_at(path, i, len);
+        if (!sep) {
+            i++;
             continue;
-        size_t j = i + 1, dots = 0;
-        while (j < len && (path[j] == '.' || (j + 2 < len + 1 && path[j] == '%' &&
-                                              path[j + 1] == '2' &&
-                                              (path[j + 2] == 'e' || path[j + 2] == 'E')))) {
-            j += path[j] == '.' ? 1 : 3;
+        }
+        size_t j = i + sep, dots = 0, step;
+        while (j < len && (step = path[j] == '.' ? 1 : escape_at(path, j, len, "2e"))) {
+            j += step;
             dots++;
         }
-        if (dots && dots <= 2 && (j == len || path[j] == '/'))
+        if (dots && dots <= 2 && (j == len || separator_at(path, j, len)))
             return 1;
+        i = j > i + sep ? j : i + sep;
     }
     return 0;
 }

@@ -140,10 +140,17 @@ static void test_unknown_route_and_dot_segments(void **state)
     through("GET", "/free/../paid/x", NULL, NULL, 0, &x); /* a free prefix must not reach /paid */
     pc_test_expect_json_error(&x, 400, 300);
     pc_test_exchange_free(&x);
-    through("GET", "/free/%2e%2E/paid/x", NULL, NULL, 0, &x);
-    pc_test_expect_json_error(&x, 400, 300);
-    pc_test_exchange_free(&x);
+    static const char *const dotted[] = {"/free/%2e%2E/paid/x", "/free/..%2fpaid/x",
+                                         "/free/.%2E%5Cpaid", "/free/..\\paid", "/free/."};
+    for (size_t i = 0; i < sizeof dotted / sizeof dotted[0]; i++) {
+        through("GET", dotted[i], NULL, NULL, 0, &x);
+        pc_test_expect_json_error(&x, 400, 300);
+        pc_test_exchange_free(&x);
+    }
     assert_int_equal(upstream_hits(), before);
+    through("GET", "/free/..data/.hidden/a.b", NULL, NULL, 0, &x); /* dots inside names: fine */
+    assert_int_equal(x.status, 200);
+    pc_test_exchange_free(&x);
 }
 
 /* ---- payment --------------------------------------------------------------------------------- */
