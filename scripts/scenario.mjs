@@ -91,7 +91,8 @@ function shifted(s) {
 /** Builds only the programs the scenario runs (CMake target = file name), showing the progress:
  * a first build takes about a minute. */
 function build(s) {
-  const built = s.processes.filter((p) => p.command[0].startsWith('build/')); // not the Python services
+  // only the build directory's programs (shifted() put them there), not e.g. the Python services
+  const built = s.processes.filter((p) => !path.relative(OPTS.buildDir, p.command[0]).startsWith('..'));
   const targets = [...new Set(built.map((p) => path.basename(p.command[0])))];
   const cmake = (args) => {
     const r = spawnSync('cmake', args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });

@@ -497,6 +497,10 @@ static void test_usage_and_bad_configuration(void **state)
     assert_int_equal(run_proxy("--help", out, sizeof out), 0);
     assert_non_null(strstr(out, "SYNOPSIS"));
     assert_non_null(strstr(out, "--route"));
+    /* the documented example parses (--help after it: nothing starts) */
+    if (run_proxy("--config " PAYCHAN_SOURCE_DIR "/docs/paychan-proxy.conf.example --help", out,
+                  sizeof out) != 0)
+        fail_msg("docs/paychan-proxy.conf.example: %s", out);
     static const struct {
         const char *args, *says;
     } bad[] = {
