@@ -92,7 +92,8 @@ function shifted(s) {
  * a first build takes about a minute. */
 function build(s) {
   // only the build directory's programs (shifted() put them there), not e.g. the Python services
-  const built = s.processes.filter((p) => !path.relative(OPTS.buildDir, p.command[0]).startsWith('..'));
+  const under = (dir, exe) => !path.relative(path.resolve(ROOT, dir), path.resolve(ROOT, exe)).startsWith('..');
+  const built = s.processes.filter((p) => under(OPTS.buildDir, p.command[0]));
   const targets = [...new Set(built.map((p) => path.basename(p.command[0])))];
   const cmake = (args) => {
     const r = spawnSync('cmake', args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
