@@ -115,6 +115,38 @@ static void test_spend_limit(void **state)
     pc_test_exchange_free(&x);
 }
 
+/* A 402 without terms: the sidecar cannot open a channel and says so. */
+static void test_402_without_terms(void **state)
+{
+    (void)state;
+    pc_test_exchange x;
+    via_sidecar("/bare/x", NULL, &x);
+    pc_test_expect_json_error(&x, 502, 614);
+    pc_test_exchange_free(&x);
+}
+
+/* The consumer's Payment Server down: the channel cannot be opened (503, code 600). */
+static void test_payment_server_down(void **state)
+{
+    (void)state;
+    char down[64], target[256], key[128];
+    snprintf(down, sizeof down, "http://127.0.0.1:%d", pc_test_free_port());
+    snprintf(target, sizeof target, "prov %s 20 1000 500 1000000", W.provider.url);
+    pc_test_dev_account_arg("me", W.t->key[IT_CONSUMER], key, sizeof key);
+    const char *const args[] = {"--mode", "consumer", "--dev", "--account", key,
+                                "--payment-server", down, "--target", target,
+                                "--payment-timeout", "500", NULL};
+    pc_test_proc p;
+    assert_int_equal(pc_test_proxy_start(&p, PAYCHAN_PROXY, "sidecar-no-ps", args), 0);
+    char url[256];
+    snprintf(url, sizeof url, "%s/prov/paid/x", p.url);
+    pc_test_exchange x;
+    pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 20000, &x);
+    pc_test_expect_json_error(&x, 503, 600);
+    pc_test_exchange_free(&x);
+    assert_int_equal(pc_test_proc_stop(&p), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -130,14 +162,16 @@ static int setup(void **state)
                                  "--route", "GET /free free", NULL};
     if (pc_test_proxy_start(&W.provider, PAYCHAN_PROXY, "provider-proxy", pargs) != 0)
         return -1;
-    static char t1[256], t2[256], t3[256];
+    static char t1[256], t2[256], t3[256], t4[256];
     snprintf(t1, sizeof t1, "prov %s 20 1000 500 1000000", W.provider.url);
     snprintf(t2, sizeof t2, "cheap %s 5 1000 500 1000000", W.provider.url);
     snprintf(up_paid, sizeof up_paid, "%s/paid", W.provider.url);
     snprintf(t3, sizeof t3, "tight %s 20 1000 500 10", up_paid);
+    snprintf(t4, sizeof t4, "bare %s/402 20 1000 500 1000", W.upstream.url);
     const char *const cargs[] = {"--mode", "consumer", "--dev", "--account", me_key,
                                  "--payment-server", pc_test_paychand_url(W.t->consumer_server),
                                  "--target", t1, "--target", t2, "--target", t3,
+                                 "--target", t4,
                                  "--log-level", "debug", NULL};
     return pc_test_proxy_start(&W.sidecar, PAYCHAN_PROXY, "sidecar", cargs);
 }
@@ -159,6 +193,8 @@ int main(void)
         cmocka_unit_test(test_not_allow_listed),
         cmocka_unit_test(test_cost_above_maximum_refused),
         cmocka_unit_test(test_spend_limit),
+        cmocka_unit_test(test_402_without_terms),
+        cmocka_unit_test(test_payment_server_down),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,6 +7,7 @@ usage: upstream.py PORT
   /big?n=N[&chunked=1]  N bytes of 'abcdefghij...' (Content-Length, or chunked in 64 KiB pieces)
   /slow?ms=N        answers after N ms
   /hop              an answer carrying hop-by-hop headers (Connection: x-secret, ...)
+  /402...           402 without terms
   /hits             JSON {"hits": requests served so far, this one excluded, "connections": accepted}
   anything else     200 "ok" (the pass-through benchmark's path)
 """
@@ -89,6 +90,8 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/hop":
             self.send(200, b"{}", extra=[("Connection", "x-secret"), ("X-Secret", "1"),
                                          ("Keep-Alive", "timeout=5"), ("X-Kept", "1")])
+        elif url.path.startswith("/402"):
+            self.send(402, b'{"error": "pay, but no terms"}')
         elif url.path == "/hits":
             self.send(200, json.dumps({"hits": hits, "connections": CONNECTIONS[0]}).encode())
         else:
