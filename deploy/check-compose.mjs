@@ -599,7 +599,8 @@ async function main() {
   const yaml = await loadYamlModule();
   const scenarios = JSON.parse(readFileSync(path.join(DEPLOY, 'scenarios.json'), 'utf8'));
   const composeFiles = readdirSync(DEPLOY).filter((f) => /^docker-compose.*\.ya?ml$/.test(f)).sort();
-  const named = Object.values(scenarios.scenarios).map((s) => s.compose);
+  // a scenario without "compose" is native only (its compose file has not been written yet)
+  const named = Object.values(scenarios.scenarios).map((s) => s.compose).filter(Boolean);
   for (const f of named) if (!composeFiles.includes(f)) problem(`deploy/${f}`, 'named by deploy/scenarios.json but missing');
   for (const f of composeFiles) if (!named.includes(f)) problem(`deploy/${f}`, 'belongs to no scenario of deploy/scenarios.json');
 

@@ -91,7 +91,10 @@ function shifted(s) {
 /** Builds only the programs the scenario runs (CMake target = file name), showing the progress:
  * a first build takes about a minute. */
 function build(s) {
-  const targets = [...new Set(s.processes.map((p) => path.basename(p.command[0])))];
+  // only the build directory's programs (shifted() put them there), not e.g. the Python services
+  const under = (dir, exe) => !path.relative(path.resolve(ROOT, dir), path.resolve(ROOT, exe)).startsWith('..');
+  const built = s.processes.filter((p) => under(OPTS.buildDir, p.command[0]));
+  const targets = [...new Set(built.map((p) => path.basename(p.command[0])))];
   const cmake = (args) => {
     const r = spawnSync('cmake', args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0) die(`cmake ${args.join(' ')} failed`);

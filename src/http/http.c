@@ -53,6 +53,8 @@ struct pc_http {
     pthread_t acceptor;
     int acceptor_started, closing;
     int open[MAX_LOOPS]; /* open connections per loop (atomic) */
+    int raw;             /* bodies are not decoded (pc_http_options.raw) */
+    size_t max_body;
 };
 
 struct pc_http_request {
@@ -111,6 +113,24 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 
 /* ---- per-request state --------------------------------------------------------------- */
 
+static void free_headers(char **headers)
+{
+    for (size_t i = 0; headers && headers[i]; i++)
+        free(headers[i]);
+    free(headers);
+}
+
+/* Frees what an answer holds (one never sent, or the rest of one sent). */
+static void answer_free(pc_http_answer *a)
+{
+    json_decref(a->body);
+    free(a->body_raw);
+    free_headers(a->headers);
+    if (a->stream.read && a->stream.free)
+        a->stream.free(a->stream.arg);
+    memset(a, 0, sizeof *a);
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     pc_http_request *req = calloc(1, sizeof(*req));
@@ -135,11 +155,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (req->then) { /* resumed, but the client left first: let it clean up */
         pc_http_answer dropped = {0};
         req->then(req->then_arg, req, &dropped);
-        json_decref(dropped.body);
-        free(dropped.body_raw);
+        answer_free(&dropped);
     }
-    json_decref(req->answer.body); /* an answer not sent (client gone) */
-    free(req->answer.body_raw);
+    answer_free(&req->answer); /* an answer not sent (client gone) */
     json_decref(req->params);
     pc_bytes_free(&req->body);
     free(req->target);
@@ -149,11 +167,51 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- answering -------------------------------------------------------------------------- */
 
+/* libmicrohttpd's side of a pc_http_stream. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    pc_http_stream *st = cls;
+    long n = st->read(st->arg, pos, buf, max);
+    if (n == PC_HTTP_STREAM_END)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    pc_http_stream *st = cls;
+    if (st->free)
+        st->free(st->arg);
+    free(st);
+}
+
+/* The response of a streamed answer; the stream is handed over either way. */
+static struct MHD_Response *stream_response(pc_http_answer *a)
+{
+    pc_http_stream *st = malloc(sizeof *st);
+    struct MHD_Response *resp = NULL;
+    if (st) {
+        *st = a->stream;
+        resp = MHD_create_response_from_callback(
+            a->stream.size == PC_HTTP_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : a->stream.size,
+            32 * 1024, stream_read, st, stream_free);
+    }
+    if (!resp && st)
+        stream_free(st);
+    else if (!st && a->stream.free)
+        a->stream.free(a->stream.arg);
+    a->stream.read = NULL;
+    return resp;
+}
+
 /* Queues *a as the response; the answer's body is consumed either way. */
 static enum MHD_Result send_answer(struct MHD_Connection *conn, pc_http_answer *a)
 {
     struct MHD_Response *resp;
-    if (a->content_type) {
+    int streamed = a->stream.read != NULL;
+    if (streamed) {
+        resp = stream_response(a);
+    } else if (a->content_type) {
         resp = MHD_create_response_from_buffer(a->body_raw_len, a->body_raw,
                                                MHD_RESPMEM_MUST_FREE);
         if (!resp)
@@ -166,10 +224,17 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, pc_http_answer *
     }
     json_decref(a->body);
     a->body = NULL;
-    if (!resp)
+    if (!resp) {
+        answer_free(a);
         return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type",
-                            a->content_type ? a->content_type : "application/json");
+    }
+    if (a->content_type || !streamed)
+        MHD_add_response_header(resp, "Content-Type",
+                                a->content_type ? a->content_type : "application/json");
+    for (size_t i = 0; a->headers && a->headers[i] && a->headers[i + 1]; i += 2)
+        MHD_add_response_header(resp, a->headers[i], a->headers[i + 1]);
+    free_headers(a->headers);
+    a->headers = NULL;
     enum MHD_Result r = MHD_queue_response(conn, a->status, resp);
     MHD_destroy_response(resp);
     return r;
@@ -210,7 +275,7 @@ static int refuse_early(pc_http_request *req, pc_http_answer *a)
         error_answer(a, 414, PC_ERR_INVALID_ARGUMENT, "request target longer than 8 KiB");
     else if (header > MAX_HEADER)
         error_answer(a, 431, PC_ERR_INVALID_ARGUMENT, "request header longer than 16 KiB");
-    else if (length && strtoull(length, NULL, 10) > MAX_BODY)
+    else if (length && strtoull(length, NULL, 10) > req->http->max_body)
         error_answer(a, 413, PC_ERR_INVALID_ARGUMENT, "request body too large");
     else
         return 0;
@@ -263,7 +328,8 @@ static void *worker_main(void *arg)
 static int parse_params(pc_http_request *req)
 {
     pc_error err;
-    if (req->params_parsed++) /* once: a second pass would see every name twice */
+    if (req->params_parsed++ || req->http->raw) /* once: a second pass would see every
+                                                    name twice; raw: a proxy passes bodies */
         return 0;
     unsigned status = pc_params_parse(
         req->params, req->target, strcmp(req->method, "POST") == 0,
@@ -277,7 +343,7 @@ static int parse_params(pc_http_request *req)
 static void take_body(pc_http_request *req, const char *data, size_t len)
 {
     req->body_len += len;
-    if (req->body_len > MAX_BODY)
+    if (req->body_len > req->http->max_body)
         req->body_too_large = 1;
     else if (pc_bytes_append(&req->body, data, len) != 0)
         req->body_too_large = 1;
@@ -380,6 +446,26 @@ const uint8_t *pc_http_body(const pc_http_request *req, size_t *len)
 const char *pc_http_header(const pc_http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+typedef struct each_header_ctx {
+    int (*fn)(void *ctx, const char *name, const char *value);
+    void *ctx;
+} each_header_ctx;
+
+static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    each_header_ctx *e = cls;
+    return e->fn(e->ctx, key, value ? value : "") ? MHD_NO : MHD_YES;
+}
+
+void pc_http_each_header(const pc_http_request *req,
+                         int (*fn)(void *ctx, const char *name, const char *value), void *ctx)
+{
+    each_header_ctx e = {fn, ctx};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, each_header, &e);
 }
 
 /* ---- daemon ------------------------------------------------------------------------------ */
@@ -535,6 +621,8 @@ pc_http *pc_http_start(const char *address, int port, const pc_http_options *opt
     }
     h->handler = handler;
     h->ctx = ctx;
+    h->raw = opts && opts->raw;
+    h->max_body = opts && opts->max_body ? opts->max_body : MAX_BODY;
     pthread_mutex_init(&h->qlock, NULL);
     pthread_cond_init(&h->work, NULL);
     h->listen_fd = -1;

@@ -17,7 +17,9 @@
  * leave hanging or answer with its own HTML page are refused early with
  * the API's JSON error (code 300): a Transfer-Encoding other than chunked
  * (501), a target over 8 KiB (414), a header over 16 KiB (431), a declared
- * body over 64 KiB (413).
+ * body over 64 KiB (413; pc_http_options.max_body sets another bound).
+ * Request bodies are buffered whole; answers may be streamed
+ * (pc_http_answer.stream, for paychan-proxy).
  *
  * This module only moves requests and JSON answers; what the endpoints do
  * is in api.c. A request's parameters are its query arguments plus, for
@@ -38,6 +40,22 @@
 typedef struct pc_http pc_http;
 typedef struct pc_http_request pc_http_request;
 
+/* A streamed answer body (for a proxy): read() fills buf with up to max
+ * bytes of the body from offset pos and returns how many, 0 only while
+ * nothing is available yet (threads mode only: there it may block
+ * instead), PC_HTTP_STREAM_END at the end, PC_HTTP_STREAM_ERROR to cut the
+ * connection (the client sees a truncated body). free(arg) runs once the
+ * answer is done or dropped. */
+#define PC_HTTP_STREAM_END (-1L)
+#define PC_HTTP_STREAM_ERROR (-2L)
+#define PC_HTTP_SIZE_UNKNOWN UINT64_MAX /* sent chunked (HTTP/1.1) */
+typedef struct pc_http_stream {
+    long (*read)(void *arg, uint64_t pos, char *buf, size_t max);
+    void (*free)(void *arg);
+    void *arg;
+    uint64_t size; /* the body's length, or PC_HTTP_SIZE_UNKNOWN */
+} pc_http_stream;
+
 /* One answer: an HTTP status and a JSON body (reference owned by the answer). */
 typedef struct pc_http_answer {
     unsigned status;
@@ -45,6 +63,10 @@ typedef struct pc_http_answer {
     const char *content_type; /* NULL = application/json; else body_raw is sent */
     char *body_raw;           /* malloc'ed; the answer owns it (freed once sent) */
     size_t body_raw_len;
+    pc_http_stream stream;    /* read set: the body is streamed (content_type may be NULL:
+                                 then no Content-Type is added) */
+    char **headers;           /* NULL or malloc'ed {name, value, ..., NULL} of malloc'ed
+                                 strings: more response headers; the answer owns them */
 } pc_http_answer;
 
 /* What a handler did with a request. */
@@ -73,6 +95,9 @@ typedef struct pc_http_options {
     int loops;   /* pool: event loops (0 = one per online core) */
     int workers; /* pool: worker threads running the handler (0 = 4 per loop) */
     pc_http_limits limits; /* connection limits and deadlines, both modes (0s = defaults) */
+    int raw; /* 1: bodies are not decoded into parameters (any Content-Type, any
+                bytes: for a proxy); pc_http_param then sees the query only as sent */
+    size_t max_body; /* largest request body, buffered whole (0 = 64 KiB) */
 } pc_http_options;
 
 /* Starts listening on address:port (0 = any free port) with opts (NULL =
@@ -127,5 +152,10 @@ const uint8_t *pc_http_body(const pc_http_request *req, size_t *len);
 
 /* A request header (case-insensitive name), or NULL. */
 const char *pc_http_header(const pc_http_request *req, const char *name);
+
+/* Calls fn(ctx, name, value) for every request header, in the order sent;
+ * stops early when fn returns nonzero. */
+void pc_http_each_header(const pc_http_request *req,
+                         int (*fn)(void *ctx, const char *name, const char *value), void *ctx);
 
 #endif

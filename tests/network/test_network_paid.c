@@ -18,9 +18,7 @@
  *     50 requests after the grace period (50 x cost into the provider's
  *     funds, read on chain at that block) and pays them out; the provider's
  *     account gains exactly that minus the gas of its transactions. /payout
- *     afterwards moves the rest (nothing) and costs only its gas. At the
- *     network's prices each provider earned more than its gas, which the
- *     providers' /status accounts to the wei of the receipts.
+ *     afterwards moves the rest (nothing) and costs only its gas.
  *  4. 5 more actions pay with the new token ids; /terminate from
  *     PublicService: the providers' final redemption, then both Mediators
  *     terminated, empty, and the remaining deposit back with the consumer,
@@ -42,30 +40,24 @@
 #include <cmocka.h>
 
 #include "support/network.h"
+#include "support/network_checks.h"
 
 #define N_ACTIONS 50
 #define N_MORE_ACTIONS 5
 #define N_REFUSALS 9 /* test_refusals' requests */
 #define FUNDING_WEI 5000000000000000ULL /* 5 finney per Mediator (docs/protocol.md §8) */
-#define EVENT_DEADLINE_MS 90000         /* a few seconds normally; room for a loaded CI machine */
 #define LOG_LINES 40
 
 /* The two providers, indexed as their services. */
 enum { P_PERSISTENCE = PC_NET_PERSISTENCE, P_RANDOM = PC_NET_RANDOM, N_PROVIDERS = 2 };
 
-static const struct {
-    const char *name;     /* in PublicService's answers */
-    const char *service_path; /* the paid endpoint */
-    uint64_t cost;        /* wei per request */
-    int account;          /* pc_itest slot */
-} providers[N_PROVIDERS] = {
+static const pc_netc_provider providers[N_PROVIDERS] = {
     [P_PERSISTENCE] = {"persistence", "/save?nr=7", 20000000000000ULL, PC_NET_ACC_PERSISTENCE},
     [P_RANDOM] = {"random", "/randomNumber", 10000000000000ULL, PC_NET_ACC_RANDOM},
 };
 
 static pc_test_network *net;
-static pc_address mediator[N_PROVIDERS];
-static pc_u256 paid_token_id[N_PROVIDERS]; /* the token id of the first 50 actions */
+static pc_net_checks C; /* the Mediators, the first token ids, the shared checks (network_checks.h) */
 
 /* ---- failing with the story ------------------------------------------------------------------ */
 
@@ -85,25 +77,6 @@ static pc_u256 paid_token_id[N_PROVIDERS]; /* the token id of the first 50 actio
             net_fail("%s: %s wei, expected %s wei", (what), pc_itest_dec(&a_),                 \
                      pc_itest_dec(&e_));                                                         \
     } while (0)
-
-static pc_u256 wei(uint64_t v)
-{
-    return pc_u256_from_u64(v);
-}
-
-static pc_u256 sub(pc_u256 a, pc_u256 b)
-{
-    pc_u256 r;
-    net_check(pc_u256_sub(&r, &a, &b) == 0);
-    return r;
-}
-
-static pc_u256 add(pc_u256 a, pc_u256 b)
-{
-    pc_u256 r;
-    net_check(pc_u256_add(&r, &a, &b) == 0);
-    return r;
-}
 
 /* ---- HTTP ------------------------------------------------------------------------------------ */
 
@@ -134,7 +107,7 @@ static void provider_counts(int p, long long *paid, long long *served, long long
 {
     pc_test_reply r;
     json_t *body = get_ok((pc_net_service)p, &r, "/status");
-    json_t *m = json_object_get(json_object_get(body, "mediators"), pc_itest_addr(&mediator[p]));
+    json_t *m = json_object_get(json_object_get(body, "mediators"), pc_itest_addr(&C.mediator[p]));
     *paid = json_integer_value(json_object_get(m, "paidRequests"));
     *served = json_integer_value(json_object_get(body, "served"));
     *refused = json_integer_value(json_object_get(body, "refused"));
@@ -190,48 +163,9 @@ static void expect_refusal_at(int p, pc_test_reply *r, long code, const char *wh
 
 /* ---- the chain ------------------------------------------------------------------------------- */
 
-static pc_mediator_state state_of(int p)
-{
-    pc_mediator_state st;
-    pc_itest_state(&net->chain, &mediator[p], &st);
-    return st;
-}
-
-static pc_u256 earned(int p, uint64_t requests)
-{
-    pc_u256 r;
-    pc_u256 n = wei(requests), cost = wei(providers[p].cost);
-    net_check(pc_u256_mul(&r, &n, &cost) == 0);
-    return r;
-}
-
 /* Waits until Mediator p has at least n events of kind; *last = the newest. */
-static void wait_events(int p, pc_mediator_event_kind kind, size_t n, pc_mediator_event *last)
-{
-    size_t got = pc_itest_wait_events(&net->chain, &mediator[p], kind, n, EVENT_DEADLINE_MS, last);
-    if (got < n)
-        net_fail("%s's Mediator: %zu %s events after %d ms, expected %zu", providers[p].name,
-                 got, pc_mediator_event_name(kind), EVENT_DEADLINE_MS, n);
-}
-
 /* ---- 1. /init and 50 paid actions ------------------------------------------------------------ */
 
-static void check_new_mediator(int p)
-{
-    pc_mediator_terms terms;
-    pc_error err;
-    if (pc_mediator_read_terms(net->chain.rpc, &mediator[p], &terms, &err) != 0)
-        net_fail("terms of %s: %s", pc_itest_addr(&mediator[p]), err.message);
-    net_check(pc_address_equal(&terms.consumer, &net->chain.addr[PC_NET_ACC_PUBLIC]));
-    net_check(pc_address_equal(&terms.provider, &net->chain.addr[providers[p].account]));
-    net_check_u256(terms.cost_per_request, wei(providers[p].cost), "cost per request");
-    net_check(terms.termination_timeout == net->termination_timeout_s);
-    net_check(terms.token_redemption_timeout == net->token_redemption_timeout_s);
-    pc_mediator_state st = state_of(p);
-    net_check_u256(st.consumer_funds, wei(FUNDING_WEI), "consumer funds after /init");
-    net_check_u256(st.provider_funds, wei(0), "provider funds after /init");
-    net_check(!st.terminated && st.termination_started_at == 0);
-}
 
 /* One /action; checks its answer and returns the token ids it paid with. */
 static void one_action(pc_u256 ids[N_PROVIDERS])
@@ -254,7 +188,7 @@ static void one_action(pc_u256 ids[N_PROVIDERS])
         const char *m = member_string(body, "mediators", providers[p].name);
         pc_address addr;
         if (!id || pc_u256_parse_dec(id, &ids[p]) != 0 || !m || pc_address_parse(m, &addr) != 0 ||
-            !pc_address_equal(&addr, &mediator[p]))
+            !pc_address_equal(&addr, &C.mediator[p]))
             net_fail("/action: bad tokenIds or mediators for %s: %s", providers[p].name, r.text);
     }
     pc_test_reply_free(&r);
@@ -318,16 +252,16 @@ static void test_init_and_paid_actions(void **state)
               pc_address_equal(&consumer, &net->chain.addr[PC_NET_ACC_PUBLIC]));
     for (int p = 0; p < N_PROVIDERS; p++) {
         const char *m = member_string(body, "mediators", providers[p].name);
-        if (!m || pc_address_parse(m, &mediator[p]) != 0)
+        if (!m || pc_address_parse(m, &C.mediator[p]) != 0)
             net_fail("/init: no Mediator for %s: %s", providers[p].name, r.text);
-        check_new_mediator(p);
-        paid_token_id[p] = state_of(p).active_token_id;
+        pc_netc_check_new_mediator(&C, p);
+        C.paid_token_id[p] = pc_netc_state(&C, p).active_token_id;
     }
     pc_test_reply_free(&r);
     if (ready_of(PC_NET_PUBLIC, missing, sizeof missing) != 200)
         net_fail("public-service /ready after /init: missing \"%s\"", missing);
 
-    actions_with(N_ACTIONS, paid_token_id);
+    actions_with(N_ACTIONS, C.paid_token_id);
 
     for (int p = 0; p < N_PROVIDERS; p++) {
         long long paid, served, refused;
@@ -336,7 +270,7 @@ static void test_init_and_paid_actions(void **state)
             net_fail("%s counts %lld paid, %lld served, %lld refused; expected %d, %d, 0",
                      providers[p].name, paid, served, refused, N_ACTIONS, N_ACTIONS);
         /* Paid off chain: nothing moved yet. */
-        net_check_u256(state_of(p).consumer_funds, wei(FUNDING_WEI), "consumer funds");
+        net_check_u256(pc_netc_state(&C, p).consumer_funds, pc_netc_wei(FUNDING_WEI), "consumer funds");
     }
     body = get_ok(PC_NET_PERSISTENCE, &r, "/numbers?last=1000");
     net_check(json_integer_value(json_object_get(body, "count")) == N_ACTIONS);
@@ -348,70 +282,27 @@ static void test_init_and_paid_actions(void **state)
 
 /* ---- 2. refusals ----------------------------------------------------------------------------- */
 
+/* pc_netc_refusals' sender: tok (NULL: no payment headers) to persistence-service. */
+static void send_refusal(const pc_net_checks *c, const pc_itest_token *tok, long code,
+                         const char *what)
+{
+    (void)c;
+    pc_test_reply r;
+    if (tok)
+        send_token(P_PERSISTENCE, tok, &r);
+    else
+        pc_test_network_get(net, PC_NET_PERSISTENCE, NULL, &r, "%s",
+                            providers[P_PERSISTENCE].service_path);
+    expect_refusal(P_PERSISTENCE, &r, code, what);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
-    pc_itest *t = &net->chain;
-    pc_mediator_state before[N_PROVIDERS];
-    for (int p = 0; p < N_PROVIDERS; p++)
-        before[p] = state_of(p);
-    uint64_t block = pc_itest_block(t);
+    pc_netc_snapshot before;
+    pc_netc_take_snapshot(&C, &before);
     pc_test_reply r;
-    pc_itest_token tok;
-
-    /* No payment headers at all. */
-    pc_test_network_get(net, PC_NET_PERSISTENCE, NULL, &r, "/save?nr=7");
-    expect_refusal(P_PERSISTENCE, &r, 604, "no payment headers");
-
-    /* The consumer's token for the next count, signed by a key that is not the consumer's. */
-    pc_itest_sign_token(t, PC_NET_ACC_OUTSIDER, PC_NET_ACC_PUBLIC, &mediator[P_PERSISTENCE],
-                        &paid_token_id[P_PERSISTENCE], N_ACTIONS + 1, &tok);
-    send_token(P_PERSISTENCE, &tok, &r);
-    expect_refusal(P_PERSISTENCE, &r, 4, "forged token");
-
-    /* Replays: the very token of the last action (count 50; RFC 6979 signs it identically),
-     * and the first one. */
-    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, &mediator[P_PERSISTENCE],
-                        &paid_token_id[P_PERSISTENCE], N_ACTIONS, &tok);
-    send_token(P_PERSISTENCE, &tok, &r);
-    expect_refusal(P_PERSISTENCE, &r, 37, "replayed token (count 50)");
-    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, &mediator[P_PERSISTENCE],
-                        &paid_token_id[P_PERSISTENCE], 1, &tok);
-    send_token(P_PERSISTENCE, &tok, &r);
-    expect_refusal(P_PERSISTENCE, &r, 37, "replayed token (count 1)");
-
-    /* Incomplete: a genuine next token without its signature header. */
-    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, &mediator[P_PERSISTENCE],
-                        &paid_token_id[P_PERSISTENCE], N_ACTIONS + 1, &tok);
-    tok.signature[0] = '\0';
-    send_token(P_PERSISTENCE, &tok, &r);
-    expect_refusal(P_PERSISTENCE, &r, 604, "no x-pay-signature");
-
-    /* An outsider's own valid signature, naming itself as the sender: not the consumer. */
-    pc_itest_sign_token(t, PC_NET_ACC_OUTSIDER, PC_NET_ACC_OUTSIDER, &mediator[P_PERSISTENCE],
-                        &paid_token_id[P_PERSISTENCE], N_ACTIONS + 1, &tok);
-    send_token(P_PERSISTENCE, &tok, &r);
-    expect_refusal(P_PERSISTENCE, &r, 4, "token of a stranger");
-
-    /* The consumer's signature, but for a token id the Mediator never made active. */
-    pc_u256 other_id = pc_mediator_random_token_id();
-    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, &mediator[P_PERSISTENCE],
-                        &other_id, 1, &tok);
-    send_token(P_PERSISTENCE, &tok, &r);
-    expect_refusal(P_PERSISTENCE, &r, 36, "unknown token id");
-
-    /* More requests than the deposit covers (5 finney / 20,000 gwei = 250). */
-    uint64_t too_many = FUNDING_WEI / providers[P_PERSISTENCE].cost + 1;
-    pc_itest_sign_token(t, PC_NET_ACC_PUBLIC, PC_NET_ACC_PUBLIC, &mediator[P_PERSISTENCE],
-                        &paid_token_id[P_PERSISTENCE], too_many, &tok);
-    send_token(P_PERSISTENCE, &tok, &r);
-    expect_refusal(P_PERSISTENCE, &r, 34, "token over the deposit");
-
-    /* A genuine token that PublicService's Payment Server made for random-nr-service. */
-    it_headers(t, PC_NET_ACC_PUBLIC, &mediator[P_RANDOM], &tok);
-    net_check(tok.count == N_ACTIONS + 1);
-    send_token(P_PERSISTENCE, &tok, &r);
-    expect_refusal(P_PERSISTENCE, &r, 2, "token for another provider");
+    pc_netc_refusals(&C, N_ACTIONS, send_refusal);
 
     /* Nothing was counted, saved or sent; the consumer's funds are untouched on chain. */
     long long paid, served, refused;
@@ -422,94 +313,26 @@ static void test_refusals(void **state)
     json_t *body = get_ok(PC_NET_PERSISTENCE, &r, "/numbers?last=1000");
     net_check(json_integer_value(json_object_get(body, "count")) == N_ACTIONS);
     pc_test_reply_free(&r);
-    net_check(pc_itest_block(t) == block);
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        pc_mediator_state now = state_of(p);
-        net_check_u256(now.consumer_funds, before[p].consumer_funds, "consumer funds");
-        net_check_u256(now.provider_funds, before[p].provider_funds, "provider funds");
-        net_check_u256(now.active_token_id, before[p].active_token_id, "active token id");
-    }
+    pc_netc_check_unchanged(&C, &before);
 }
 
 /* ---- 3. redemption and payout ---------------------------------------------------------------- */
 
 /* GET /redeem or /payout on provider p; asserts every Mediator (the one) succeeded. */
-static void admin_call(int p, const char *action)
+static void admin_call(const pc_net_checks *c, int p, const char *action)
 {
     pc_test_reply r;
     char target[32];
     snprintf(target, sizeof target, "/%s", action);
-    json_t *body = get_ok((pc_net_service)p, &r, target);
-    json_t *entry = json_object_get(json_object_get(body, "mediators"),
-                                    pc_itest_addr(&mediator[p]));
-    if (json_integer_value(json_object_get(body, "count")) != 1 ||
-        !json_is_true(json_object_get(entry, "ok")) ||
-        (strcmp(action, "redeem") == 0 &&
-         !json_is_true(json_object_get(entry, "redemptionStarted"))))
-        net_fail("%s /%s: %s", providers[p].name, action, r.text);
+    pc_netc_check_admin_answer(c, p, action, get_ok((pc_net_service)p, &r, target), r.text);
     pc_test_reply_free(&r);
 }
 
-static void check_redemption(int p, uint64_t after_block, const pc_u256 *balance_before)
-{
-    pc_itest *t = &net->chain;
-    pc_mediator_event started, redeemed, paid;
-    pc_u256 amount = earned(p, N_ACTIONS), funds;
-    wait_events(p, PC_MEDIATOR_PAID_OUT, 1, &paid);
-    net_check(pc_itest_count_events(t, &mediator[p], PC_MEDIATOR_REDEMPTION_STARTED, &started) ==
-              1);
-    net_check(pc_itest_count_events(t, &mediator[p], PC_MEDIATOR_TOKEN_REDEEMED, &redeemed) ==
-              1);
-    net_check_u256(started.id_a, paid_token_id[p], "redemption started for token id");
-    net_check_u256(redeemed.id_a, paid_token_id[p], "redeemed token id");
-    net_check_u256(redeemed.amount_a, wei(N_ACTIONS), "redeemed request count");
-    net_check_u256(redeemed.amount_b, amount, "redeemed amount");
-    /* Into the provider's funds in the Mediator and out to the provider's account in the
-     * same transaction (redeemAndPayout) ... */
-    net_check(pc_test_network_u256_at(net, &mediator[p], "serviceProviderFunds",
-                                      redeemed.block_number - 1, &funds) == 0);
-    net_check_u256(funds, wei(0), "provider funds before the redemption");
-    net_check(memcmp(redeemed.tx_hash, paid.tx_hash, sizeof paid.tx_hash) == 0);
-    /* ... to the provider's account. */
-    net_check(pc_address_equal(&paid.party_a, &t->addr[providers[p].account]));
-    net_check_u256(paid.amount_a, amount, "paid out");
-    pc_mediator_state st = state_of(p);
-    net_check_u256(st.consumer_funds, sub(wei(FUNDING_WEI), amount), "consumer funds");
-    net_check_u256(st.provider_funds, wei(0), "provider funds after the payout");
-    net_check_u256(st.balance, st.consumer_funds, "ether the Mediator holds");
-    net_check(pc_u256_cmp(&st.active_token_id, &paid_token_id[p]) != 0 &&
-              !pc_u256_is_zero(&st.active_token_id));
-    pc_u256 fees = pc_itest_fees_since(t, providers[p].account, after_block);
-    net_check(!pc_u256_is_zero(&fees));
-    net_check_u256(add(pc_itest_balance(t, providers[p].account), fees),
-                   add(*balance_before, amount), "provider's account + gas (earned)");
-}
 
 static void test_redeem_and_payout(void **state)
 {
     (void)state;
-    pc_itest *t = &net->chain;
-    uint64_t block = pc_itest_block(t);
-    pc_u256 balance[N_PROVIDERS];
-    for (int p = 0; p < N_PROVIDERS; p++)
-        balance[p] = pc_itest_balance(t, providers[p].account);
-    for (int p = 0; p < N_PROVIDERS; p++)
-        admin_call(p, "redeem");
-    for (int p = 0; p < N_PROVIDERS; p++)
-        check_redemption(p, block, &balance[p]);
-
-    /* /payout now: the timer already paid out, so it moves nothing and costs only gas. */
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        pc_mediator_event paid;
-        admin_call(p, "payout");
-        wait_events(p, PC_MEDIATOR_PAID_OUT, 2, &paid);
-        net_check_u256(paid.amount_a, wei(0), "second payout");
-        pc_u256 fees = pc_itest_fees_since(t, providers[p].account, block);
-        net_check_u256(add(pc_itest_balance(t, providers[p].account), fees),
-                       add(balance[p], earned(p, N_ACTIONS)),
-                       "provider's account + gas after /payout");
-        net_check_u256(state_of(p).provider_funds, wei(0), "provider funds after /payout");
-    }
+    pc_netc_redeem_and_payout(&C, N_ACTIONS, admin_call);
 }
 
 /* The demo's economics (README, issue 15): at the example network's prices,
@@ -527,7 +350,7 @@ static void test_providers_net_positive(void **state)
         const char *fee = json_string_value(json_object_get(
             json_object_get(accounts, t->sender[providers[p].account]), "feeWei"));
         pc_u256 spent, receipts = pc_itest_fees_since(t, providers[p].account, 0);
-        pc_u256 income = earned(p, N_ACTIONS);
+        pc_u256 income = pc_netc_earned(&C, p, N_ACTIONS);
         if (!fee || pc_u256_parse_dec(fee, &spent) != 0)
             net_fail("/status of the providers' paychand has no gas for %s: %s",
                      providers[p].name, r.text);
@@ -546,63 +369,23 @@ static void consumer_terminates(void)
 {
     pc_test_reply r;
     json_t *body = get_ok(PC_NET_PUBLIC, &r, "/terminate");
-    uint64_t now = (uint64_t)time(NULL);
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        json_t *e = json_object_get(json_object_get(body, "mediators"), providers[p].name);
-        json_int_t at = json_integer_value(json_object_get(e, "willTerminateAt"));
-        pc_address addr;
-        const char *m = member_string(e, "mediator", NULL);
-        if (!json_is_true(json_object_get(e, "ok")) ||
-            !json_is_true(json_object_get(e, "terminationStarted")) ||
-            json_is_true(json_object_get(e, "terminated")) || !m ||
-            pc_address_parse(m, &addr) != 0 || !pc_address_equal(&addr, &mediator[p]) ||
-            at < (json_int_t)(now + net->termination_timeout_s) - 5 ||
-            at > (json_int_t)(now + net->termination_timeout_s) + 5)
-            net_fail("/terminate for %s: %s", providers[p].name, r.text);
-    }
+    for (int p = 0; p < N_PROVIDERS; p++)
+        pc_netc_check_terminate_entry(
+            &C, p, json_object_get(json_object_get(body, "mediators"), providers[p].name), r.text);
     pc_test_reply_free(&r);
 }
 
 static void test_more_actions_then_terminate(void **state)
 {
     (void)state;
-    pc_itest *t = &net->chain;
-    pc_u256 active[N_PROVIDERS], left[N_PROVIDERS], expected_back = {{0}};
+    pc_u256 active[N_PROVIDERS];
     for (int p = 0; p < N_PROVIDERS; p++)
-        active[p] = state_of(p).active_token_id;
+        active[p] = pc_netc_state(&C, p).active_token_id;
     actions_with(N_MORE_ACTIONS, active);
-
-    uint64_t block = pc_itest_block(t);
-    pc_u256 consumer_before = pc_itest_balance(t, PC_NET_ACC_PUBLIC), provider_before[N_PROVIDERS];
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        provider_before[p] = pc_itest_balance(t, providers[p].account);
-        left[p] = sub(wei(FUNDING_WEI), earned(p, N_ACTIONS + N_MORE_ACTIONS));
-        expected_back = add(expected_back, left[p]);
-    }
+    pc_netc_ending ending;
+    pc_netc_before_termination(&C, N_ACTIONS + N_MORE_ACTIONS, &ending);
     consumer_terminates();
-
-    for (int p = 0; p < N_PROVIDERS; p++) {
-        pc_mediator_event ended, redeemed;
-        wait_events(p, PC_MEDIATOR_TERMINATED, 1, &ended);
-        /* The providers' final redemption of the 5 newer requests came first. */
-        net_check(pc_itest_count_events(t, &mediator[p], PC_MEDIATOR_TOKEN_REDEEMED, &redeemed) ==
-                  2);
-        net_check_u256(redeemed.id_a, active[p], "finally redeemed token id");
-        net_check_u256(redeemed.amount_a, wei(N_MORE_ACTIONS), "finally redeemed request count");
-        net_check(redeemed.block_number < ended.block_number);
-        net_check(pc_address_equal(&ended.party_a, &t->addr[PC_NET_ACC_PUBLIC]));
-        net_check_u256(ended.amount_a, left[p], "consumer's payout at termination");
-        pc_mediator_state st = state_of(p);
-        net_check(st.terminated);
-        net_check_u256(st.consumer_funds, wei(0), "consumer funds after termination");
-        net_check_u256(st.provider_funds, wei(0), "provider funds after termination");
-        net_check_u256(st.balance, wei(0), "ether left in the Mediator");
-        /* The provider got the 5 newer requests (by its payout or the termination's). */
-        pc_u256 fees = pc_itest_fees_since(t, providers[p].account, block);
-        net_check_u256(add(pc_itest_balance(t, providers[p].account), fees),
-                       add(provider_before[p], earned(p, N_MORE_ACTIONS)),
-                       "provider's account + gas at the end");
-    }
+    pc_netc_check_ending(&C, &ending, N_MORE_ACTIONS);
     /* No payment is possible any more: /action fails and no provider serves it. */
     pc_test_reply r;
     pc_test_network_get(net, PC_NET_PUBLIC, NULL, &r, "/action");
@@ -615,11 +398,6 @@ static void test_more_actions_then_terminate(void **state)
         provider_counts(p, &paid, &served, &refused);
         net_check(served == N_ACTIONS + N_MORE_ACTIONS);
     }
-    pc_u256 fees = pc_itest_fees_since(t, PC_NET_ACC_PUBLIC, block);
-    net_check(!pc_u256_is_zero(&fees));
-    net_check_u256(add(pc_itest_balance(t, PC_NET_ACC_PUBLIC), fees),
-                   add(consumer_before, expected_back),
-                   "consumer's account + gas (the remaining deposit came back)");
 }
 
 /* ---- 5. clean shutdown ----------------------------------------------------------------------- */
@@ -632,12 +410,23 @@ static void test_clean_shutdown(void **state)
     assert_int_equal(status, 0);
 }
 
+static void print_service_logs(void)
+{
+    pc_test_network_print_service_logs(net, LOG_LINES);
+}
+
 /* ---- main ------------------------------------------------------------------------------------ */
 
 static int setup(void **state)
 {
     (void)state;
     net = pc_test_network_start_default();
+    C = (pc_net_checks){.net = net, .providers = providers, .funding_wei = FUNDING_WEI,
+                        .before_fail = print_service_logs};
+    if (net) {
+        C.termination_s = net->termination_timeout_s;
+        C.redemption_s = net->token_redemption_timeout_s;
+    }
     return net ? 0 : -1;
 }
 

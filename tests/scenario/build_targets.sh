@@ -22,5 +22,11 @@ for t in paychand persistence-service random-nr-service public-service; do
 done
 check "builds no test or benchmark" bash -c '! grep -Eq "Built target (test_|bench_|paychan_test_support)" <<<"$1"' _ "$out"
 check "starts nothing (--build-only)" bash -c '! grep -q "^running" <<<"$1"' _ "$out"
+# A scenario that also runs programs not built by CMake (the Python services of
+# example-network-proxy): only the build/ ones are CMake targets.
+out="$(node "$repo/scripts/scenario.mjs" example-network-proxy --build-only --build-dir "$build_dir" 2>&1)" || true
+echo "$out"
+check "builds only the CMake programs of example-network-proxy" grep -q "^building paychand, paychan-proxy in" <<<"$out"
+check "example-network-proxy builds" grep -q "Built target paychan-proxy\$" <<<"$out"
 echo "build_targets.sh: $pass passed, $fail failed"
 ((fail == 0))

@@ -468,7 +468,7 @@ pc_test_network *pc_test_network_start(const pc_test_network_options *opts)
     n->chain.provider_server = n->providers_server;
     if (make_clients(n) != 0)
         goto fail;
-    for (int s = 0; s < PC_NET_N_SERVICES; s++) /* the providers first: public calls them */
+    for (int s = 0; s < PC_NET_N_SERVICES && !opts->chain_only; s++) /* providers first */
         if (start_service(n, (pc_net_service)s, opts->service[s]) != 0)
             goto fail;
     return n;

@@ -54,6 +54,8 @@ typedef struct pc_test_network_options {
     uint64_t termination_timeout_s;        /* 0 = 8 */
     uint64_t token_redemption_timeout_s;   /* 0 = 4 */
     unsigned duty_interval_ms;             /* 0 = 200 */
+    int chain_only;                        /* 1: anvil and both Payment Servers, no service
+                                              (the test starts its own: service[] stay NULL) */
 } pc_test_network_options;
 
 typedef struct pc_net_process pc_net_process; /* one service process (network.c) */

@@ -1,0 +1,200 @@
+/* paychan-proxy, consumer mode, with real processes: anvil, both teams'
+ * paychand, the Python upstream behind a provider proxy (/paid at 10 wei,
+ * /free free) and the consumer sidecar of dev account 1 in front. The
+ * sidecar opens the channel itself on the first 402 and retries once, by
+ * route and as a forward proxy; it refuses targets not on its allow-list,
+ * terms above the maximum cost, and spending past the maximum. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "support/child.h"
+#include "support/integration.h"
+#include "support/proxy.h"
+
+typedef struct world {
+    pc_itest *t;
+    pc_test_proc upstream, provider, sidecar;
+} world;
+
+static world W;
+
+
+static void via_sidecar(const char *path, const char *const *headers, pc_test_exchange *x)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", W.sidecar.url, path);
+    pc_test_exchange_send("GET", url, headers, NULL, 0, NULL, 60000, x);
+}
+
+
+/* The payer the upstream was told of, or NULL (free). */
+static const char *paid_by(const pc_test_exchange *x)
+{
+    static char out[64];
+    json_t *j = json_loads(x->body, 0, NULL);
+    const char *v = json_string_value(json_object_get(json_object_get(j, "headers"),
+                                                      "x-paychan-consumer"));
+    snprintf(out, sizeof out, "%s", v ? v : "");
+    json_decref(j);
+    return v ? out : NULL;
+}
+
+static void test_first_contact_opens_channel_and_pays(void **state)
+{
+    (void)state;
+    pc_test_exchange x;
+    const char *const injected[] = {"x-pay-signature: 0xjunk", NULL};
+    via_sidecar("/prov/paid/one?a=1", injected, &x);
+    if (x.status != 200)
+        fprintf(stderr, "%s\n", x.body);
+    assert_int_equal(x.status, 200);
+    assert_string_equal(paid_by(&x), W.t->sender[IT_CONSUMER]);
+    pc_test_exchange_free(&x);
+    assert_true(pc_test_proc_log_contains(&W.sidecar, "target prov: channel open"));
+    for (int i = 0; i < 5; i++) { /* the channel is reused */
+        via_sidecar("/prov/paid/again", NULL, &x);
+        assert_int_equal(x.status, 200);
+        pc_test_exchange_free(&x);
+    }
+}
+
+static void test_forward_proxy_form(void **state)
+{
+    (void)state;
+    char url[256];
+    snprintf(url, sizeof url, "%s/paid/forwarded", W.provider.url);
+    pc_test_exchange x;
+    pc_test_exchange_send("GET", url, NULL, NULL, 0, W.sidecar.url, 60000, &x);
+    if (x.status != 200)
+        fprintf(stderr, "%s\n", x.body);
+    assert_int_equal(x.status, 200);
+    assert_string_equal(paid_by(&x), W.t->sender[IT_CONSUMER]);
+    pc_test_exchange_free(&x);
+}
+
+static void test_not_allow_listed(void **state)
+{
+    (void)state;
+    pc_test_exchange x;
+    via_sidecar("/stranger/paid/x", NULL, &x);
+    pc_test_expect_json_error(&x, 403, 611);
+    pc_test_exchange_free(&x);
+    char url[128];
+    snprintf(url, sizeof url, "%s/paid/x", W.upstream.url); /* the service, bypassing its proxy */
+    pc_test_exchange_send("GET", url, NULL, NULL, 0, W.sidecar.url, 20000, &x);
+    pc_test_expect_json_error(&x, 403, 611);
+    pc_test_exchange_free(&x);
+}
+
+static void test_cost_above_maximum_refused(void **state)
+{
+    (void)state;
+    pc_test_exchange x;
+    via_sidecar("/cheap/paid/x", NULL, &x);
+    pc_test_expect_json_error(&x, 402, 612);
+    pc_test_exchange_free(&x);
+    assert_false(pc_test_proc_log_contains(&W.sidecar, "target cheap: channel open"));
+}
+
+static void test_spend_limit(void **state)
+{
+    (void)state;
+    pc_test_exchange x;
+    via_sidecar("/tight/one", NULL, &x); /* max spend 10: one request at 10 wei */
+    assert_int_equal(x.status, 200);
+    pc_test_exchange_free(&x);
+    via_sidecar("/tight/two", NULL, &x);
+    pc_test_expect_json_error(&x, 402, 613);
+    pc_test_exchange_free(&x);
+}
+
+/* A 402 without terms: the sidecar cannot open a channel and says so. */
+static void test_402_without_terms(void **state)
+{
+    (void)state;
+    pc_test_exchange x;
+    via_sidecar("/bare/x", NULL, &x);
+    pc_test_expect_json_error(&x, 502, 614);
+    pc_test_exchange_free(&x);
+}
+
+/* The consumer's Payment Server down: the channel cannot be opened (503, code 600). */
+static void test_payment_server_down(void **state)
+{
+    (void)state;
+    char down[64], target[256], key[128];
+    snprintf(down, sizeof down, "http://127.0.0.1:%d", pc_test_free_port());
+    snprintf(target, sizeof target, "prov %s 20 1000 500 1000000", W.provider.url);
+    pc_test_dev_account_arg("me", W.t->key[IT_CONSUMER], key, sizeof key);
+    const char *const args[] = {"--mode", "consumer", "--dev", "--account", key,
+                                "--payment-server", down, "--target", target,
+                                "--payment-timeout", "500", NULL};
+    pc_test_proc p;
+    assert_int_equal(pc_test_proxy_start(&p, PAYCHAN_PROXY, "sidecar-no-ps", args), 0);
+    char url[256];
+    snprintf(url, sizeof url, "%s/prov/paid/x", p.url);
+    pc_test_exchange x;
+    pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 20000, &x);
+    pc_test_expect_json_error(&x, 503, 600);
+    pc_test_exchange_free(&x);
+    assert_int_equal(pc_test_proc_stop(&p), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    static char prov_key[128], me_key[128];
+    char up_paid[128];
+    if (!(W.t = pc_itest_start(NULL)) || pc_test_upstream_start(&W.upstream) != 0)
+        return -1;
+    pc_test_dev_account_arg("prov", W.t->key[IT_PROVIDER], prov_key, sizeof prov_key);
+    pc_test_dev_account_arg("me", W.t->key[IT_CONSUMER], me_key, sizeof me_key);
+    const char *const pargs[] = {"--mode", "provider", "--dev", "--upstream", W.upstream.url,
+                                 "--payment-server", pc_test_paychand_url(W.t->provider_server),
+                                 "--account", prov_key, "--route", "GET /paid paid prov 10",
+                                 "--route", "GET /free free", NULL};
+    if (pc_test_proxy_start(&W.provider, PAYCHAN_PROXY, "provider-proxy", pargs) != 0)
+        return -1;
+    static char t1[256], t2[256], t3[256], t4[256];
+    snprintf(t1, sizeof t1, "prov %s 20 1000 500 1000000", W.provider.url);
+    snprintf(t2, sizeof t2, "cheap %s 5 1000 500 1000000", W.provider.url);
+    snprintf(up_paid, sizeof up_paid, "%s/paid", W.provider.url);
+    snprintf(t3, sizeof t3, "tight %s 20 1000 500 10", up_paid);
+    snprintf(t4, sizeof t4, "bare %s/402 20 1000 500 1000", W.upstream.url);
+    const char *const cargs[] = {"--mode", "consumer", "--dev", "--account", me_key,
+                                 "--payment-server", pc_test_paychand_url(W.t->consumer_server),
+                                 "--target", t1, "--target", t2, "--target", t3,
+                                 "--target", t4,
+                                 "--log-level", "debug", NULL};
+    return pc_test_proxy_start(&W.sidecar, PAYCHAN_PROXY, "sidecar", cargs);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int rc = pc_test_proc_stop(&W.sidecar) | pc_test_proc_stop(&W.provider);
+    pc_test_proc_stop(&W.upstream);
+    pc_itest_stop(W.t);
+    return rc == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_first_contact_opens_channel_and_pays),
+        cmocka_unit_test(test_forward_proxy_form),
+        cmocka_unit_test(test_not_allow_listed),
+        cmocka_unit_test(test_cost_above_maximum_refused),
+        cmocka_unit_test(test_spend_limit),
+        cmocka_unit_test(test_402_without_terms),
+        cmocka_unit_test(test_payment_server_down),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
