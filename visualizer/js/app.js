@@ -71,7 +71,7 @@ async function connect(url) {
     if (seq !== state.connectSeq) return;
     $('node-status').textContent = 'not connected';
     showError(e instanceof RpcError ? e.message : `Connecting to ${url} failed: ${e.message}`);
-    $('view').innerHTML = `<p class="muted">Enter the JSON-RPC URL of an Ethereum node above (default ${esc(DEFAULT_NODE)}) and press Connect.</p>`;
+    if (route().view !== 'ops') $('view').innerHTML = `<p class="muted">Enter the JSON-RPC URL of an Ethereum node above (default ${esc(DEFAULT_NODE)}) and press Connect.</p>`;
   }
 }
 
@@ -134,7 +134,7 @@ async function render({ live = false } = {}) {
   markNav(view);
   const el = $('view');
   if (view === 'ops') {
-    if (!live) renderOps();
+    if (!live) renderOps(true);
     return;
   }
   if (!state.chain) return;
@@ -213,7 +213,8 @@ function opsConfig() {
   return ops.cfg;
 }
 
-function renderOps() {
+/** Draws the view; `start` (re)starts the poll, ending any earlier loop. */
+function renderOps(start) {
   const cfg = opsConfig();
   $('view').innerHTML = opsView(cfg, ops.summaries, Math.floor(Date.now() / 1000));
   $('ops-form').addEventListener('submit', (ev) => {
@@ -225,7 +226,7 @@ function renderOps() {
     ops.summaries = null;
     pollOps(++ops.seq);
   });
-  if (cfg.url && cfg.token && !ops.timer) pollOps(++ops.seq);
+  if (start && cfg.url && cfg.token) pollOps(++ops.seq);
 }
 
 async function pollOps(seq) {
@@ -246,7 +247,7 @@ async function pollOps(seq) {
   }
   if (route().view !== 'ops') return;
   // Keep what the operator is typing: re-render only when the form has no focus.
-  if (!document.activeElement?.closest?.('#ops-form')) renderOps();
+  if (!document.activeElement?.closest?.('#ops-form')) renderOps(false);
   ops.timer = setTimeout(() => pollOps(seq), OPS_POLL_MS);
 }
 
