@@ -247,7 +247,7 @@ async function pollOps(seq) {
   }
   if (route().view !== 'ops') return;
   // Keep what the operator is typing: re-render only when the form has no focus.
-  if (!document.activeElement?.closest?.('#ops-form')) renderOps(false);
+  if (!document.activeElement?.matches?.('#ops-form input')) renderOps(false);
   ops.timer = setTimeout(() => pollOps(seq), OPS_POLL_MS);
 }
 

@@ -128,7 +128,7 @@ for (const width of WIDTHS) {
       assert.ok(await panel.locator('.tick.y').count() >= 1, `${key} y ticks`);
       assert.ok(await panel.locator('.tick.x').count() >= 3, `${key} x ticks`);
     }
-    const xLabels = await page.locator('[data-testid="balance-chart"] g[data-series="gas"] .tick.x text').allInnerTexts();
+    const xLabels = await page.locator('[data-testid="balance-chart"] g[data-series="gas"] .tick.x text').evaluateAll((els) => els.map((e) => e.textContent));
     assert.ok(xLabels.every((t) => /^\d+$/.test(t)), xLabels.join());
     assert.equal(await page.locator('[data-testid="balance-chart"] path[data-line="providerGas"]').count(), 1);
     // The provider paid gas for three transactions; its line (gas added back) only ever rises.
