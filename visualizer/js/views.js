@@ -207,16 +207,19 @@ function chartPanel(s, pts, i, xMin, xMax) {
   const box = { w: w - left - right, h, margin: 10, xMin, xMax, yMin, yMax };
   const sy = (v) => (yMax === yMin ? h / 2 : h - box.margin - ((Number(v) - yMin) / (yMax - yMin)) * (h - 2 * box.margin));
   const sx = (x) => left + box.margin + ((x - xMin) / (xMax - xMin)) * (box.w - 2 * box.margin);
-  const yTicks = yt.map((t) => `<g class="tick y"><line class="grid" x1="${left}" x2="${w - right}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}"/>
-    <text x="${left - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${esc(amountText(t))}</text></g>`).join('');
+  // Balances of ~10000 ETH moving by finneys: when the labels collide, the others are offsets from the first.
+  const full = yt.map((t) => amountText(t));
+  const labels = new Set(full).size === full.length ? full : full.map((l, j) => (j === 0 ? l : `+${amountText(yt[j] - yt[0])}`));
+  const yTicks = yt.map((t, j) => `<g class="tick y"><line class="grid" x1="${left}" x2="${w - right}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}"/>
+    <text x="${left - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${esc(labels[j])}</text></g>`).join('');
   const xTicks = niceTicks(xMin, xMax, 6).map((b) => `<g class="tick x"><line class="axis" x1="${sx(Number(b)).toFixed(1)}" x2="${sx(Number(b)).toFixed(1)}" y1="${h}" y2="${h + 4}"/>
     <text x="${sx(Number(b)).toFixed(1)}" y="${h + 15}" text-anchor="middle">${esc(b)}</text></g>`).join('');
   const paths = s.lines.map(([k, color]) => {
     const { path } = stepPath(pts.map((p) => ({ x: p.block, y: p[k] })), box);
     return `<g transform="translate(${left} 0)"><path class="series" data-line="${k}" stroke="${color}" d="${path}"/></g>`;
   }).join('');
-  return `<g transform="translate(0 ${i * (h + gap)})" data-series="${s.key}">
-    <text class="label" x="0" y="14" style="fill:${s.lines[0][1]}">${esc(s.label)}</text>
+  return `<g transform="translate(0 ${16 + i * (h + gap)})" data-series="${s.key}">
+    <text class="label" x="${left}" y="-5" style="fill:${s.lines[0][1]}">${esc(s.label)}</text>
     ${yTicks}<line class="axis" x1="${left}" y1="0" x2="${left}" y2="${h}"/><line class="axis" x1="${left}" y1="${h}" x2="${w - right}" y2="${h}"/>
     ${xTicks}${paths}</g>`;
 }
@@ -230,7 +233,7 @@ function chartHtml(history) {
   const xMin = pts[0].block;
   const xMax = Math.max(pts[pts.length - 1].block, xMin + 1);
   const panels = SERIES.map((s, i) => chartPanel(s, pts, i, xMin, xMax)).join('');
-  const height = SERIES.length * (CHART.h + CHART.gap);
+  const height = 16 + SERIES.length * (CHART.h + CHART.gap);
   return `${note}<svg viewBox="0 0 ${CHART.w} ${height}" role="img" aria-label="balances of consumer, provider and Mediator, and the gas they paid, by block">
     ${panels}<text x="${CHART.w - CHART.right}" y="${height - 2}" text-anchor="end">block</text></svg>
     <p class="muted">Measured at every block with an event of this Mediator and at the head (${esc(pts.length)} points). The balances have the gas each party paid for this Mediator's transactions added back; the last panel shows that gas, summed over time.</p>`;
