@@ -83,6 +83,8 @@ export function devWallets(provider) {
 
 export const GWEI = 10n ** 9n;
 export const FINNEY = 10n ** 15n;
+/** M1's first token id: 77 digits. */
+export const M1_TOKEN = 10n ** 76n + 1001n;
 
 /** Deploys the MediatorFactory at its deterministic address (as devnet/start.sh does), from `wallet`. */
 export async function deployFactory(wallet) {
@@ -121,7 +123,7 @@ async function mined(txPromise) {
 /**
  * Creates the activity the browser tests check, and returns what the page must show:
  *  - M1: consumer -> persistence, 2 gwei/request, deposit 5 finney, a redemption of 7 requests
- *    (token id 1001) with a consumer-signed token, a payout, and a failed payout call by the
+ *    (token id M1_TOKEN, 77 digits) with a consumer-signed token, a payout, and a failed payout call by the
  *    consumer (reverts with OnlyServiceProvider, code 2);
  *  - M2: spare1 -> random, 1 gwei/request, deposits 3 + 1 finney, closed by the provider.
  */
@@ -131,7 +133,8 @@ export async function createActivity(url) {
   const chainId = (await provider.getNetwork()).chainId;
 
   await deployFactory(w.spare1); // block 1
-  const m1 = await deployMediator(w.consumer, w.persistence, { tokenId: 1001n, cost: 2n * GWEI });
+  // M1 uses 77-digit token ids, as paychand's random 256-bit ids are (the page shortens them).
+  const m1 = await deployMediator(w.consumer, w.persistence, { tokenId: M1_TOKEN, cost: 2n * GWEI });
   const m2 = await deployMediator(w.spare1, w.random, { tokenId: 2001n, cost: GWEI });
   const m1Addr = await m1.getAddress();
   const m2Addr = await m2.getAddress();
@@ -141,11 +144,11 @@ export async function createActivity(url) {
   await mined(m2.depositForServiceConsumer({ value: 1n * FINNEY }));
 
   const m1p = m1.connect(w.persistence);
-  await mined(m1p.startTokenRedemption(1002n));
+  await mined(m1p.startTokenRedemption(M1_TOKEN + 1n));
   await provider.send('evm_increaseTime', [21]);
   await provider.send('evm_mine', []);
   const requests = 7n;
-  const sig = await signToken(w.consumer, m1Addr, chainId, 1001n, requests);
+  const sig = await signToken(w.consumer, m1Addr, chainId, M1_TOKEN, requests);
   const redeem = await mined(m1p.redeemToken(requests, sig.v, sig.r, sig.s));
   await mined(m1p.payoutForServiceProvider());
 
@@ -160,7 +163,8 @@ export async function createActivity(url) {
     wallets: w,
     chainId,
     m1: { address: m1Addr, contract: m1, consumer: w.consumer.address, provider: w.persistence.address,
-      consumerFunds: 5n * FINNEY - requests * 2n * GWEI, providerFunds: 0n, paid: requests * 2n * GWEI, requests },
+      consumerFunds: 5n * FINNEY - requests * 2n * GWEI, providerFunds: 0n, paid: requests * 2n * GWEI, requests,
+      tokenId: M1_TOKEN },
     m2: { address: m2Addr, contract: m2, consumer: w.spare1.address, provider: w.random.address,
       consumerFunds: 0n, providerFunds: 0n, paid: 0n, requests: 0n },
     redeemTxHash: redeem.hash,

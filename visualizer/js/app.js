@@ -3,6 +3,8 @@
 
 import { Chain } from './chain.js';
 import { RpcClient, RpcError, probeNode } from './rpc.js';
+import { AdminClient, parseLabels, serviceSummaries } from './ops.js';
+import { opsView } from './opsview.js';
 import { blockView, blocksView, esc, mediatorPicker, mediatorView, servicesView, txView } from './views.js';
 
 const DEFAULT_NODE = 'http://localhost:8545';
@@ -11,6 +13,8 @@ const POLL_MS = 1000;
 // Blocks per page of the list; ?pageSize= changes it (1..100).
 const PAGE_SIZE = Math.min(100, Math.max(1, Number(new URLSearchParams(location.search).get('pageSize')) || 10));
 const $ = (id) => document.getElementById(id);
+const OPS_POLL_MS = 2000;
+const OPS_KEY = 'paychan.visualizer.ops';
 
 const state = {
   chain: null, head: -1, blocks: null, next: -1, fresh: new Set(),
@@ -67,7 +71,7 @@ async function connect(url) {
     if (seq !== state.connectSeq) return;
     $('node-status').textContent = 'not connected';
     showError(e instanceof RpcError ? e.message : `Connecting to ${url} failed: ${e.message}`);
-    $('view').innerHTML = `<p class="muted">Enter the JSON-RPC URL of an Ethereum node above (default ${esc(DEFAULT_NODE)}) and press Connect.</p>`;
+    if (route().view !== 'ops') $('view').innerHTML = `<p class="muted">Enter the JSON-RPC URL of an Ethereum node above (default ${esc(DEFAULT_NODE)}) and press Connect.</p>`;
   }
 }
 
@@ -129,6 +133,10 @@ async function render({ live = false } = {}) {
   const { view, arg } = route();
   markNav(view);
   const el = $('view');
+  if (view === 'ops') {
+    if (!live) renderOps(true);
+    return;
+  }
   if (!state.chain) return;
   if (live && (view === 'block' || view === 'tx')) return; // mined blocks never change
   const seq = ++state.renderSeq;
@@ -188,6 +196,61 @@ function wireInspectForm() {
   });
 }
 
+// The operations view polls paychand's admin API on its own timer, independent of the node.
+// Its settings live in sessionStorage: the admin token is forgotten when the tab closes.
+const ops = { cfg: null, summaries: null, timer: null, seq: 0 };
+
+function opsConfig() {
+  if (ops.cfg) return ops.cfg;
+  let saved = {};
+  try {
+    saved = JSON.parse(sessionStorage.getItem(OPS_KEY) ?? '{}');
+  } catch { /* storage off or bad: start empty */ }
+  const q = new URLSearchParams(location.search);
+  // Served by paychand at /visualizer/: its admin API is on the same origin.
+  const sameOrigin = /\/visualizer\/?$/.test(location.pathname) ? location.origin : '';
+  ops.cfg = { url: q.get('paychand') ?? saved.url ?? sameOrigin, token: saved.token ?? '', labelsText: q.get('labels') ?? saved.labelsText ?? '' };
+  return ops.cfg;
+}
+
+/** Draws the view; `start` (re)starts the poll, ending any earlier loop. */
+function renderOps(start) {
+  const cfg = opsConfig();
+  $('view').innerHTML = opsView(cfg, ops.summaries, Math.floor(Date.now() / 1000));
+  $('ops-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    Object.assign(cfg, { url: $('ops-url').value.trim(), token: $('ops-token').value, labelsText: $('ops-labels').value });
+    try {
+      sessionStorage.setItem(OPS_KEY, JSON.stringify(cfg));
+    } catch { /* the page still works for this visit */ }
+    ops.summaries = null;
+    pollOps(++ops.seq);
+  });
+  if (start && cfg.url && cfg.token) pollOps(++ops.seq);
+}
+
+async function pollOps(seq) {
+  clearTimeout(ops.timer);
+  ops.timer = null;
+  if (seq !== ops.seq || route().view !== 'ops') return;
+  const cfg = opsConfig();
+  try {
+    const snap = await new AdminClient(cfg.url, cfg.token).snapshot();
+    if (seq !== ops.seq) return;
+    ops.summaries = serviceSummaries(snap, { labels: parseLabels(cfg.labelsText), now: Math.floor(Date.now() / 1000) });
+    cfg.status = `${snap.channels.length} channel(s), ${ops.summaries.length} account(s)`;
+    showError('');
+  } catch (e) {
+    if (seq !== ops.seq) return;
+    cfg.status = 'not connected';
+    showError(e.message);
+  }
+  if (route().view !== 'ops') return;
+  // Keep what the operator is typing: re-render only when the form has no focus.
+  if (!document.activeElement?.matches?.('#ops-form input')) renderOps(false);
+  ops.timer = setTimeout(() => pollOps(seq), OPS_POLL_MS);
+}
+
 async function loadOlder() {
   const btn = $('older');
   btn.disabled = true;
@@ -206,6 +269,12 @@ function main() {
     connect($('node-url').value.trim() || DEFAULT_NODE);
   });
   window.addEventListener('hashchange', () => render());
+  // Copy buttons next to shortened token ids.
+  document.addEventListener('click', (ev) => {
+    const b = ev.target.closest?.('button[data-copy]');
+    if (!b) return;
+    navigator.clipboard?.writeText(b.dataset.copy).then(() => { b.textContent = 'copied'; }, () => { b.textContent = 'copy failed'; });
+  });
   markNav(route().view);
   connect(initialNodeUrl());
 }

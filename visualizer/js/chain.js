@@ -294,17 +294,18 @@ export class Chain {
   }
 
   /**
-   * Balances of the consumer, the provider and the Mediator (ether, plus the Mediator's internal
-   * consumer/provider funds) at every block with a Mediator event and at `head`.
-   * Resolves to { points: [{ block, time, consumer, provider, mediator }], error } - error is set
-   * when the node has no historical state (a non-archive node) for some blocks.
+   * Balances of the consumer, the provider and the Mediator at every block with a Mediator event and
+   * at `head`, with the gas the consumer and the provider paid (summed up to that block) for the
+   * transactions that emitted this Mediator's events, and their balances with that gas added back
+   * (consumerNet, providerNet). Resolves to { points: [{ block, time, consumer, provider, mediator,
+   * consumerGas, providerGas, consumerNet, providerNet }], error } - error is set when the node has
+   * no historical state (a non-archive node) for some blocks.
    */
   async balanceHistory(m, head) {
     const blocks = [...new Set([...m.events.map((e) => e.blockNumber), head])].sort((x, y) => x - y);
     const who = [m.getters.serviceConsumer, m.getters.serviceProvider, m.address];
     const calls = blocks.flatMap((b) => who.map((a) => ['eth_getBalance', [a, toHex(b)]]));
-    const results = await this.rpc.batch(calls);
-    const times = await this.blockTimes(blocks);
+    const [results, times, fees] = await Promise.all([this.rpc.batch(calls), this.blockTimes(blocks), this.gasFees(m)]);
     const points = [];
     let error = null;
     blocks.forEach((b, i) => {
@@ -314,9 +315,23 @@ export class Chain {
         error = bad.message;
         return;
       }
-      points.push({ block: b, time: times.get(b), consumer: toBigInt(r[0]), provider: toBigInt(r[1]), mediator: toBigInt(r[2]) });
+      const paid = (party) => fees.filter((f) => f.block <= b && f.from === party).reduce((sum, f) => sum + f.fee, 0n);
+      const [consumer, provider, mediator] = r.map(toBigInt);
+      const consumerGas = paid(checksum(who[0]));
+      const providerGas = paid(checksum(who[1]));
+      points.push({ block: b, time: times.get(b), consumer, provider, mediator, consumerGas, providerGas,
+        consumerNet: consumer + consumerGas, providerNet: provider + providerGas });
     });
     return { points, error };
+  }
+
+  /** The fee (gas used x effective gas price) of each transaction that emitted an event of Mediator `m`. */
+  async gasFees(m) {
+    const hashes = [...new Set(m.events.map((e) => e.txHash))];
+    const receipts = await this.rpc.batch(hashes.map((h) => ['eth_getTransactionReceipt', [h]]));
+    return receipts.filter((r) => r && !(r instanceof Error)).map((r) => ({
+      block: toNumber(r.blockNumber), from: checksum(r.from), fee: toBigInt(r.gasUsed) * toBigInt(r.effectiveGasPrice ?? '0x0'),
+    }));
   }
 
   /** The overview of every known Mediator: parties, state, wei paid, requests redeemed. */

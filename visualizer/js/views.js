@@ -2,6 +2,7 @@
 // (every value from the chain goes through esc()); app.js puts them into the document.
 
 import { describeCall, formatWei, shortAddress } from './decode.js';
+import { amountText, niceTicks, shortId, shortTime } from './format.js';
 import { buildGraph, compactWei, stepPath } from './model.js';
 
 export function esc(v) {
@@ -13,8 +14,20 @@ const blockLink = (n) => `<a href="#/block/${esc(n)}">#${esc(n)}</a>`;
 const txLink = (h, label) => `<a class="hash" href="#/tx/${esc(h)}">${esc(label ?? `${h.slice(0, 12)}…`)}</a>`;
 const mediatorLink = (a, label) => `<a class="hash" href="#/mediator/${esc(a)}">${esc(label ?? shortAddress(a))}</a>`;
 const addr = (a) => `<span class="hash" title="${esc(a)}">${esc(a)}</span>`;
-/** Wei shown exactly, with its ETH value beside it. */
-export const wei = (v, testid) => `<span class="mono"${testid ? ` data-testid="${esc(testid)}"` : ''}>${esc(BigInt(v ?? 0).toString())}</span> wei <span class="muted">(${esc(formatWei(v))})</span>`;
+/** Wei shown as ETH / gwei; the exact wei is in the tooltip and in data-wei (for tests and scripts). */
+export const wei = (v, testid) => {
+  const exact = BigInt(v ?? 0).toString();
+  return `<span class="amount" title="${esc(exact)} wei" data-wei="${esc(exact)}"${testid ? ` data-testid="${esc(testid)}"` : ''}>${esc(amountText(exact))}</span>`;
+};
+/** A token id, shortened when long; hover shows it all and the button copies it. */
+export const tokenId = (id, testid) => {
+  const full = String(id ?? '');
+  const short = shortId(full);
+  return `<span class="mono tokenid" title="${esc(full)}" data-full="${esc(full)}"${testid ? ` data-testid="${esc(testid)}"` : ''}>${esc(short)}</span>${
+    short !== full ? `<button type="button" class="copy" data-copy="${esc(full)}" title="copy the full token id">copy</button>` : ''}`;
+};
+/** A time on one line (UTC), the full ISO form on hover. */
+const when = (ts) => `<time class="nowrap" title="${esc(time(ts))}">${esc(shortTime(ts))}</time>`;
 const badge = (text, cls) => `<span class="badge ${esc(cls)}">${esc(text)}</span>`;
 
 /** Which decoded events of a list tx matter for its one-line label. */
@@ -30,7 +43,7 @@ export function blocksView(state) {
   const rows = state.blocks.map((b) => `
     <tr data-testid="block-row" data-block="${esc(b.number)}" class="${state.fresh.has(b.number) ? 'new' : ''}">
       <td>${blockLink(b.number)}</td>
-      <td>${esc(time(b.timestamp))}</td>
+      <td>${when(b.timestamp)}</td>
       <td>${b.txs.map((tx) => `<div class="txline" data-testid="block-tx">${txLink(tx.hash)}
         ${mediatorLink(tx.to)} <span data-testid="tx-label">${esc(txLabel(tx))}</span>
         ${tx.failed ? badge('failed', 'failed') : ''}</div>`).join('')}</td>
@@ -49,7 +62,17 @@ export function blocksView(state) {
 function argsTable(args, testid) {
   if (!args?.length) return '<span class="muted">no parameters</span>';
   return `<table class="args"${testid ? ` data-testid="${esc(testid)}"` : ''}>${args.map((a) => `
-    <tr><th>${esc(a.name)}</th><td class="muted">${esc(a.type)}</td><td class="mono" data-arg="${esc(a.name)}">${esc(Array.isArray(a.value) ? JSON.stringify(a.value) : a.value)}</td></tr>`).join('')}</table>`;
+    <tr><th>${esc(a.name)}</th><td class="muted">${esc(a.type)}</td><td class="mono" data-arg="${esc(a.name)}" data-value="${esc(rawArg(a))}">${argValue(a)}</td></tr>`).join('')}</table>`;
+}
+
+const rawArg = (a) => (Array.isArray(a.value) ? JSON.stringify(a.value) : String(a.value));
+const AMOUNT_ARG = /amount|funds|payout|cost|value/i;
+
+/** An argument's cell: wei amounts as ETH / gwei, token ids shortened, the rest as decoded. */
+function argValue(a) {
+  if (/^u?int/.test(a.type) && AMOUNT_ARG.test(a.name)) return wei(a.value);
+  if (/^u?int/.test(a.type) && /tokenid/i.test(a.name)) return tokenId(a.value);
+  return esc(rawArg(a));
 }
 
 function eventsHtml(events) {
@@ -111,9 +134,9 @@ function tokenHtml(g, now) {
   const soon = BigInt(g.soonExpiringTokenId);
   const until = Number(g.soonExpiringTokenIdTimeout);
   const grace = soon === 0n ? '<span class="muted">none (no redemption in progress)</span>'
-    : `<span class="mono">${esc(soon)}</span> - grace period ${until > now ? `ends ${esc(time(until))} (in ${esc(until - now)} s)` : `ended ${esc(time(until))}: ready to redeem`}`;
+    : `${tokenId(soon)} - grace period ${until > now ? `ends ${esc(time(until))} (in ${esc(until - now)} s)` : `ended ${esc(time(until))}: ready to redeem`}`;
   return `<dl class="kv">
-    <dt>active token id</dt><dd class="mono" data-testid="active-token">${esc(g.activeTokenId)}${BigInt(g.activeTokenId) === 0n ? ' <span class="muted">(final token taken into redemption)</span>' : ''}</dd>
+    <dt>active token id</dt><dd>${tokenId(g.activeTokenId, 'active-token')}${BigInt(g.activeTokenId) === 0n ? ' <span class="muted">(final token taken into redemption)</span>' : ''}</dd>
     <dt>soon-expiring token id</dt><dd data-testid="soon-expiring-token">${grace}</dd></dl>`;
 }
 
@@ -156,44 +179,64 @@ export function mediatorView(m, history, known) {
 
 function timelineHtml(events) {
   if (!events.length) return '<p class="muted">no events</p>';
-  return `<table data-testid="timeline"><thead><tr><th>time</th><th>block</th><th>event</th><th>details</th><th>tx</th></tr></thead><tbody>
-    ${events.map((e) => `<tr data-testid="timeline-event" data-event="${esc(e.name)}"><td>${esc(time(e.timestamp))}</td><td>${blockLink(e.blockNumber)}</td>
+  return `<div class="table-scroll"><table class="timeline" data-testid="timeline"><thead><tr><th>time (UTC)</th><th>block</th><th>event</th><th>details</th><th>tx</th></tr></thead><tbody>
+    ${events.map((e) => `<tr data-testid="timeline-event" data-event="${esc(e.name)}"><td data-testid="event-time">${when(e.timestamp)}</td><td>${blockLink(e.blockNumber)}</td>
       <td><b>${esc(e.name)}</b></td><td>${argsTable(e.args)}</td><td>${txLink(e.txHash)}</td></tr>`).join('')}
-  </tbody></table>`;
+  </tbody></table></div>`;
 }
 
+// Each party's ether balance with the gas it paid for this Mediator's transactions added back, so
+// that a line moves only with money moved through the Mediator; the gas has its own panel.
 const SERIES = [
-  { key: 'consumer', label: 'consumer (ether balance)', color: '#1f6feb' },
-  { key: 'provider', label: 'provider (ether balance)', color: '#1a7f37' },
-  { key: 'mediator', label: 'Mediator (ether held)', color: '#bf3989' },
+  { key: 'consumer', label: 'consumer balance, gas excluded', lines: [['consumerNet', '#1f6feb']] },
+  { key: 'provider', label: 'provider balance, gas excluded', lines: [['providerNet', '#1a7f37']] },
+  { key: 'mediator', label: 'Mediator (ether held)', lines: [['mediator', '#bf3989']] },
+  { key: 'gas', label: 'gas paid: consumer, provider', lines: [['consumerGas', '#1f6feb'], ['providerGas', '#1a7f37']] },
 ];
+const CHART = { w: 900, h: 110, left: 190, right: 14, gap: 34 };
 
-/** Three small step charts sharing the block axis: each party's balance has its own scale. */
+/** One panel: title, y ticks with their labels and grid lines, x ticks with block numbers, the lines. */
+function chartPanel(s, pts, i, xMin, xMax) {
+  const { w, h, left, right, gap } = CHART;
+  const values = pts.flatMap((p) => s.lines.map(([k]) => p[k]));
+  const lo = values.reduce((m, v) => (v < m ? v : m), values[0]);
+  const hi = values.reduce((m, v) => (v > m ? v : m), values[0]);
+  const yt = niceTicks(lo, hi, 3);
+  const yMin = Number(yt[0] < lo ? yt[0] : lo);
+  const yMax = Number(hi > yt[yt.length - 1] ? hi : yt[yt.length - 1]);
+  const box = { w: w - left - right, h, margin: 10, xMin, xMax, yMin, yMax };
+  const sy = (v) => (yMax === yMin ? h / 2 : h - box.margin - ((Number(v) - yMin) / (yMax - yMin)) * (h - 2 * box.margin));
+  const sx = (x) => left + box.margin + ((x - xMin) / (xMax - xMin)) * (box.w - 2 * box.margin);
+  // Balances of ~10000 ETH moving by finneys: when the labels collide, the others are offsets from the first.
+  const full = yt.map((t) => amountText(t));
+  const labels = new Set(full).size === full.length ? full : full.map((l, j) => (j === 0 ? l : `+${amountText(yt[j] - yt[0])}`));
+  const yTicks = yt.map((t, j) => `<g class="tick y"><line class="grid" x1="${left}" x2="${w - right}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}"/>
+    <text x="${left - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${esc(labels[j])}</text></g>`).join('');
+  const xTicks = niceTicks(xMin, xMax, 6).map((b) => `<g class="tick x"><line class="axis" x1="${sx(Number(b)).toFixed(1)}" x2="${sx(Number(b)).toFixed(1)}" y1="${h}" y2="${h + 4}"/>
+    <text x="${sx(Number(b)).toFixed(1)}" y="${h + 15}" text-anchor="middle">${esc(b)}</text></g>`).join('');
+  const paths = s.lines.map(([k, color]) => {
+    const { path } = stepPath(pts.map((p) => ({ x: p.block, y: p[k] })), box);
+    return `<g transform="translate(${left} 0)"><path class="series" data-line="${k}" stroke="${color}" d="${path}"/></g>`;
+  }).join('');
+  return `<g transform="translate(0 ${16 + i * (h + gap)})" data-series="${s.key}">
+    <text class="label" x="${left}" y="-5" style="fill:${s.lines[0][1]}">${esc(s.label)}</text>
+    ${yTicks}<line class="axis" x1="${left}" y1="0" x2="${left}" y2="${h}"/><line class="axis" x1="${left}" y1="${h}" x2="${w - right}" y2="${h}"/>
+    ${xTicks}${paths}</g>`;
+}
+
+/** Four small step charts sharing the block axis, each with its own scale and ticks. */
 function chartHtml(history) {
   if (!history) return '<p class="muted">loading…</p>';
   const pts = history.points;
   const note = history.error ? `<p class="muted">Some historical balances are missing (the node may not keep old state): ${esc(history.error)}</p>` : '';
   if (pts.length === 0) return `${note}<p class="muted">no balance data</p>`;
-  const w = 900;
-  const h = 110;
-  const left = 180;
   const xMin = pts[0].block;
   const xMax = Math.max(pts[pts.length - 1].block, xMin + 1);
-  const panels = SERIES.map((s, i) => {
-    const series = pts.map((p) => ({ x: p.block, y: p[s.key] }));
-    const { path } = stepPath(series, { w: w - left - 10, h, margin: 12, xMin, xMax });
-    const lo = pts.reduce((m, p) => (p[s.key] < m ? p[s.key] : m), pts[0][s.key]);
-    const hi = pts.reduce((m, p) => (p[s.key] > m ? p[s.key] : m), pts[0][s.key]);
-    return `<g transform="translate(0 ${i * (h + 18)})" data-series="${s.key}">
-      <text x="0" y="14" style="fill:${s.color};font-weight:600">${esc(s.label)}</text>
-      <text x="0" y="30">max ${esc(compactWei(hi))}</text><text x="0" y="${h - 4}">min ${esc(compactWei(lo))}</text>
-      <line class="axis" x1="${left}" y1="${h}" x2="${w - 10}" y2="${h}"/>
-      <g transform="translate(${left} 0)"><path class="series" stroke="${s.color}" d="${path}"/></g></g>`;
-  }).join('');
-  const height = SERIES.length * (h + 18) + 14;
-  return `${note}<svg viewBox="0 0 ${w} ${height}" role="img" aria-label="balances of consumer, provider and Mediator by block">
-    ${panels}<text x="${left}" y="${height - 2}">block ${esc(xMin)}</text><text x="${w - 10}" y="${height - 2}" text-anchor="end">block ${esc(pts[pts.length - 1].block)}</text></svg>
-    <p class="muted">Measured at every block with an event of this Mediator and at the head (${esc(pts.length)} points); each panel has its own scale.</p>`;
+  const panels = SERIES.map((s, i) => chartPanel(s, pts, i, xMin, xMax)).join('');
+  const height = 16 + SERIES.length * (CHART.h + CHART.gap);
+  return `${note}<svg viewBox="0 0 ${CHART.w} ${height}" role="img" aria-label="balances of consumer, provider and Mediator, and the gas they paid, by block">
+    ${panels}<text x="${CHART.w - CHART.right}" y="${height - 2}" text-anchor="end">block</text></svg>
+    <p class="muted">Measured at every block with an event of this Mediator and at the head (${esc(pts.length)} points). The balances have the gas each party paid for this Mediator's transactions added back; the last panel shows that gas, summed over time.</p>`;
 }
 
 export function mediatorPicker(known, current) {
@@ -240,9 +283,9 @@ export function servicesView(overview) {
   }).join('');
   const rows = edges.map((e) => `<tr data-testid="edge-row" data-mediator="${esc(e.id)}">
     <td class="hash">${esc(e.from)}</td><td class="hash">${esc(e.to)}</td><td>${mediatorLink(e.id, e.id)}</td>
-    <td class="mono" data-testid="edge-paid">${esc(e.paidWei)}</td><td data-testid="edge-requests">${esc(e.requestsRedeemed)}</td><td>${stateBadge(e.state)}</td></tr>`).join('');
+    <td>${wei(e.paidWei, 'edge-paid')}</td><td data-testid="edge-requests">${esc(e.requestsRedeemed)}</td><td>${stateBadge(e.state)}</td></tr>`).join('');
   return `<h2>Services and their payment channels</h2>
     <p class="muted legend">Each circle is an account (a service); each arrow a Mediator from consumer to provider, labelled with the wei paid by redemptions, the requests redeemed and its state. Click an arrow to inspect it.</p>
     <div class="graph"><svg viewBox="0 0 800 520" data-testid="graph"><defs>${markers}</defs>${edgeSvg}${nodeSvg}</svg></div>
-    <h3>Channels</h3><table data-testid="edges"><thead><tr><th>consumer</th><th>provider</th><th>Mediator</th><th>paid (wei)</th><th>requests redeemed</th><th>state</th></tr></thead><tbody>${rows}</tbody></table>`;
+    <h3>Channels</h3><table data-testid="edges"><thead><tr><th>consumer</th><th>provider</th><th>Mediator</th><th>paid</th><th>requests redeemed</th><th>state</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

@@ -49,6 +49,7 @@ after(async () => {
 const shot = (name) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 const open = (hash, node = anvil.url) => page.goto(`${base}?node=${encodeURIComponent(node)}${hash}`);
 const text = (sel) => page.locator(sel).first().innerText();
+const weiOf = (testid) => page.locator(`[data-testid="${testid}"]`).first().getAttribute('data-wei');
 
 test('a wrong node URL gives a clear error message', async () => {
   const closed = `http://127.0.0.1:${await freePort()}`;
@@ -102,8 +103,9 @@ test('the redemption transaction shows the decoded request count and amount', as
   assert.equal(await text('[data-testid="call-args"] [data-arg="requestCount"]'), String(act.m1.requests));
   const ev = page.locator('[data-testid="event"][data-event="TokenRedeemed"]');
   assert.equal(await ev.locator('[data-arg="requestCount"]').innerText(), '7');
-  assert.equal(await ev.locator('[data-arg="amount"]').innerText(), act.redeemAmount.toString());
-  assert.equal(await ev.locator('[data-arg="tokenId"]').innerText(), '1001');
+  assert.equal(await ev.locator('[data-arg="amount"]').getAttribute('data-value'), act.redeemAmount.toString());
+  assert.equal(await ev.locator('[data-arg="amount"]').innerText(), '14 gwei');
+  assert.equal(await ev.locator('[data-arg="tokenId"]').getAttribute('data-value'), act.m1.tokenId.toString());
   await shot('tx-redeem');
 });
 
@@ -133,16 +135,16 @@ test('the inspector shows each Mediator\'s parties, state and funds to the wei',
   for (const [name, m, state] of [['m1', act.m1, 'active'], ['m2', act.m2, 'terminated']]) {
     await open(`#/mediator/${m.address}`);
     await page.locator('[data-testid="consumer-funds"]').waitFor(WAIT);
-    assert.equal(await text('[data-testid="consumer-funds"]'), m.consumerFunds.toString(), `${name} consumer funds`);
-    assert.equal(await text('[data-testid="provider-funds"]'), m.providerFunds.toString(), `${name} provider funds`);
+    assert.equal(await weiOf('consumer-funds'), m.consumerFunds.toString(), `${name} consumer funds`);
+    assert.equal(await weiOf('provider-funds'), m.providerFunds.toString(), `${name} provider funds`);
     assert.equal(await text('[data-testid="consumer"]'), m.consumer);
     assert.equal(await text('[data-testid="provider"]'), m.provider);
     assert.equal(await text('[data-testid="mediator-state"]'), state);
-    assert.equal(await text('[data-testid="paid"]'), m.paid.toString());
+    assert.equal(await weiOf('paid'), m.paid.toString());
     assert.equal(await text('[data-testid="requests-redeemed"]'), m.requests.toString());
-    // the chart arrives after the balance history: three series with a drawn path each
+    // the chart arrives after the balance history: consumer, provider, Mediator and two gas lines
     await page.locator('[data-testid="balance-chart"] svg path.series').first().waitFor(WAIT);
-    assert.equal(await page.locator('[data-testid="balance-chart"] svg path.series').count(), 3);
+    assert.equal(await page.locator('[data-testid="balance-chart"] svg path.series').count(), 5);
     await shot(`mediator-${name}`);
   }
   assert.equal(await text('[data-testid="termination"]'), 'terminated');
@@ -154,7 +156,7 @@ test('the service graph has one edge per Mediator, consumer to provider, and lea
   await open('#/services');
   await page.locator('[data-testid="edge-row"]').first().waitFor(WAIT);
   const rows = await page.locator('[data-testid="edge-row"]').evaluateAll((els) => els.map((r) =>
-    [...r.querySelectorAll('td')].map((td) => td.innerText.trim())));
+    [...r.querySelectorAll('td')].map((td) => td.querySelector('[data-wei]')?.dataset.wei ?? td.innerText.trim())));
   const expect = [act.m1, act.m2].map((m) => [m.consumer, m.provider, m.address, m.paid.toString(), m.requests.toString()]);
   assert.deepEqual(rows.map((r) => r.slice(0, 5)).sort(), expect.sort());
   assert.deepEqual(rows.map((r) => r[5]).sort(), ['active', 'terminated']);
