@@ -155,6 +155,15 @@ static void test_status(void **state)
     cli_expect(&r, 0, "--port", port, "status");
     it_check(strstr(r.out, "chainId: ") != NULL);
     pc_test_cli_result_free(&r);
+    /* paychand's config file: its port and account, as paychand reads them */
+    char conf[256], text[4400];
+    snprintf(text, sizeof text, "port = %s\naccount = %s\n", port, account[IT_CONSUMER]);
+    write_file("paychand.conf", text, conf, sizeof conf);
+    cli_expect(&r, 0, "--config", conf, "--json", "keys", "list");
+    it_check(json_array_size(json_object_get(r.json, "keys")) == 1);
+    pc_test_cli_result_free(&r);
+    cli_expect(&r, 0, "-c", conf, "status");
+    pc_test_cli_result_free(&r);
     char closed[64];
     snprintf(closed, sizeof closed, "http://127.0.0.1:%d", pc_test_free_port());
     cli_expect(&r, 3, "--url", closed, "status");
