@@ -153,7 +153,8 @@ static int run_token_validate(pc_cli *cli, int argc, char **argv)
 
 const pc_cli_command pc_cli_chain_commands[] = {
     {"status", "", "paychand's health and identity (GET /status, unauthenticated): node,\n"
-                   "chain id, accounts and balances, storage, gas totals.\n", run_status},
+                   "chain id, accounts and balances, storage, gas totals. Exit 1 while paychand\n"
+                   "is not ready (503: what is missing is printed), so scripts can wait on it.\n", run_status},
     {"open", "PROVIDER [--cost WEI] [--termination S] [--redemption S] [--deposit WEI]\n"
              "                   [--threshold WEI] [--top-up WEI] [--reuse]",
      "Opens a payment channel to PROVIDER: deploys a Mediator (useService; defaults\n"
