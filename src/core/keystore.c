@@ -372,6 +372,25 @@ static size_t strip_one_newline(const char *s, size_t len)
     return len;
 }
 
+char *pc_keystore_read_secret_file(const char *path, size_t *len, pc_error *err)
+{
+    size_t n;
+    char *text = read_small_file(path, PC_KEYSTORE_MAX_PASSWORD_SIZE, "file", &n, err);
+    if (text) {
+        *len = strip_one_newline(text, n);
+        text[*len] = '\0';
+    }
+    return text;
+}
+
+void pc_keystore_free_secret(char *secret)
+{
+    if (!secret)
+        return;
+    pc_wipe(secret, PC_KEYSTORE_MAX_PASSWORD_SIZE + 1);
+    free(secret);
+}
+
 /* Prefixes the message in *err with the keystore's path, keeping the code. */
 static void name_file_in_error(pc_error *err, const char *path)
 {

@@ -55,4 +55,15 @@ int pc_keystore_decrypt_json(const char *json_text, const char *password, size_t
 int pc_keystore_load_file(const char *keystore_path, const char *password_path,
                           uint8_t seckey[32], pc_address *address, pc_error *err);
 
+/* Reads a small secret file the way pc_keystore_load_file reads a password
+ * file: its whole content (at most PC_KEYSTORE_MAX_PASSWORD_SIZE bytes)
+ * minus one trailing "\n" or "\r\n", NUL-terminated, its length in *len.
+ * Returns the malloc'ed text (free it with pc_keystore_free_secret), or NULL
+ * with PC_ERR_KEYSTORE naming the file. For the paychan CLI's password and
+ * key files. */
+char *pc_keystore_read_secret_file(const char *path, size_t *len, pc_error *err);
+
+/* Wipes and frees a text of pc_keystore_read_secret_file. NULL is a no-op. */
+void pc_keystore_free_secret(char *secret);
+
 #endif

@@ -677,6 +677,12 @@ int pc_config_load(pc_config *cfg, int argc, char **argv, pc_error *err)
     return rc;
 }
 
+int pc_config_option_takes_value(const char *name)
+{
+    const opt_spec *o = find_option(name);
+    return o ? o->kind != K_FLAG : -1;
+}
+
 static void print_option(FILE *out, const opt_spec *o)
 {
     char env[64], head[96];

@@ -88,6 +88,11 @@ typedef struct pc_config {
  * one thread at a time. */
 int pc_config_load(pc_config *cfg, int argc, char **argv, pc_error *err);
 
+/* Whether the long option `name` (without "--") takes a value: 1 yes, 0 a
+ * flag, -1 no such option (for programs such as the paychan CLI that pass
+ * paychand's options through to pc_config_load). */
+int pc_config_option_takes_value(const char *name);
+
 /* Prints the usage text with every option, its environment variable and default. */
 void pc_config_usage(FILE *out);
 
