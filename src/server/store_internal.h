@@ -28,6 +28,12 @@ typedef struct pc_store_ops {
     int (*get_mediator)(pc_store *s, const pc_address *mediator, pc_mediator_role role,
                         pc_mediator_record *rec, int *found, pc_error *err);
     int (*list_mediators)(pc_store *s, pc_mediator_record **recs, size_t *n, pc_error *err);
+    /* Optional (NULL: store.c sorts list_mediators' records): see
+     * pc_store_page_mediators. */
+    int (*page_mediators)(pc_store *s, const pc_mediator_filter *f, size_t offset, size_t limit,
+                          pc_mediator_record **recs, size_t *n, size_t *total, pc_error *err);
+    int (*issued_count)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
+                        uint64_t *count, int *found, pc_error *err);
     int (*delete_mediator)(pc_store *s, const pc_address *mediator, pc_mediator_role role,
                            pc_error *err);
     int (*claim_nonce)(pc_store *s, const uint8_t nonce[32], uint64_t expires_at, int *fresh,
@@ -76,6 +82,15 @@ typedef struct pc_record_list {
     pc_mediator_record *items;
     size_t n, cap;
 } pc_record_list;
+
+/* pc_store_page_mediators from list_mediators: every record read, then
+ * filtered, sorted and sliced (the fallback when a backend has no
+ * page_mediators, or cannot filter by account itself). */
+int pc_store_page_by_list(pc_store *s, const pc_mediator_filter *f, size_t offset, size_t limit,
+                          pc_mediator_record **recs, size_t *n, size_t *total, pc_error *err);
+
+/* Orders records by Mediator address then role (qsort). */
+int pc_record_compare(const void *a, const void *b);
 
 /* Appends *rec; 0, or -1 with *err on allocation failure. */
 int pc_record_list_push(pc_record_list *l, const pc_mediator_record *rec, pc_error *err);

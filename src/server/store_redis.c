@@ -36,6 +36,7 @@
 
 #include "core/logger.h"
 #include "server/store_redis_durability.h"
+#include "server/store_redis_admin.h"
 #include "server/store_redis_gas.h"
 #include "server/store_redis_scripts.h"
 #include "core/ticker.h"
@@ -721,6 +722,8 @@ static const pc_store_ops redis_ops = {
     .put_mediator = rd_put_mediator,
     .get_mediator = rd_get_mediator,
     .list_mediators = rd_list_mediators,
+    .page_mediators = pc_redis_page_mediators,
+    .issued_count = pc_redis_issued_count,
     .delete_mediator = rd_delete_mediator,
     .claim_nonce = rd_claim_nonce,
     .claim_chain = rd_claim_chain,
