@@ -124,35 +124,37 @@ static const char *endpoint_name(const pc_metrics *m, const char *const *names, 
     return i < m->n_endpoints ? names[i] : "other";
 }
 
+/* The non-zero counters[0 .. n-1] of one endpoint as name{endpoint, label}:
+ * the label is keys[k], or with keys NULL the index k; with keys the last
+ * counter is "other" (statuses not listed). */
+static void render_counts(pc_prom *out, const char *name, const char *label, const char *endpoint,
+                          const uint64_t *counters, size_t n, const unsigned *keys)
+{
+    const char *const label_names[] = {"endpoint", label};
+    for (size_t k = 0; k < n; k++) {
+        uint64_t v = LOAD(counters[k]);
+        char text[16];
+        int other = keys && k == n - 1;
+        if (!v)
+            continue;
+        snprintf(text, sizeof text, "%u", keys && !other ? keys[k] : (unsigned)k);
+        const char *values[] = {endpoint, other ? "other" : text};
+        pc_prom_sample_u64(out, name, &(pc_prom_labels){2, label_names, values}, v);
+    }
+}
+
 static void render_requests(const pc_metrics *m, const char *const *names, pc_prom *out)
 {
-    static const char *const by_status[] = {"endpoint", "status"};
-    static const char *const by_code[] = {"endpoint", "code"};
     pc_prom_family(out, "paychan_http_requests_total", "counter",
                    "Requests answered, by endpoint (route template) and HTTP status.");
     for (size_t i = 0; i <= m->n_endpoints; i++)
-        for (size_t s = 0; s < N_STATUSES; s++) {
-            uint64_t v = LOAD(m->endpoints[i].by_status[s]);
-            char status[16];
-            snprintf(status, sizeof status, "%u", s < N_STATUSES - 1 ? statuses[s] : 0);
-            const char *values[] = {endpoint_name(m, names, i),
-                                    s < N_STATUSES - 1 ? status : "other"};
-            if (v)
-                pc_prom_sample_u64(out, "paychan_http_requests_total",
-                                   &(pc_prom_labels){2, by_status, values}, v);
-        }
+        render_counts(out, "paychan_http_requests_total", "status", endpoint_name(m, names, i),
+                      m->endpoints[i].by_status, N_STATUSES, statuses);
     pc_prom_family(out, "paychan_http_errors_total", "counter",
                    "Error answers, by endpoint and the protocol's error code.");
     for (size_t i = 0; i <= m->n_endpoints; i++)
-        for (size_t c = 0; c < N_CODES; c++) {
-            uint64_t v = LOAD(m->endpoints[i].by_code[c]);
-            char code[16];
-            snprintf(code, sizeof code, "%zu", c);
-            const char *values[] = {endpoint_name(m, names, i), code};
-            if (v)
-                pc_prom_sample_u64(out, "paychan_http_errors_total",
-                                   &(pc_prom_labels){2, by_code, values}, v);
-        }
+        render_counts(out, "paychan_http_errors_total", "code", endpoint_name(m, names, i),
+                      m->endpoints[i].by_code, N_CODES, NULL);
     pc_prom_family(out, "paychan_http_request_duration_seconds", "histogram",
                    "Time from a request's first line to its answer, by endpoint.");
     static const char *const by_endpoint[] = {"endpoint"};

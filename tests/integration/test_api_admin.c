@@ -230,15 +230,7 @@ static void test_ten_thousand_records_paged(void **state)
 
 static int setup(void **state)
 {
-    pc_itest *t = pc_itest_start(NULL);
-    *state = t;
-    return t ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    pc_itest_stop(*state);
-    return 0;
+    return pc_itest_group_setup(state, NULL);
 }
 
 int main(void)
@@ -247,5 +239,5 @@ int main(void)
         cmocka_unit_test(test_channel_both_ends),
         cmocka_unit_test(test_ten_thousand_records_paged),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, pc_itest_group_teardown);
 }

@@ -196,18 +196,9 @@ static void test_logs_json_without_secrets(void **state)
 
 static int setup(void **state)
 {
-    static const char *args[] = {"--log-level", "debug", "--log-format", "json",
-                                 "--access-log", "1", NULL};
-    pc_itest_options o = {.args = args};
-    pc_itest *t = pc_itest_start(&o);
-    *state = t;
-    return t ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    pc_itest_stop(*state);
-    return 0;
+    static const char *const args[] = {"--log-level", "debug", "--log-format", "json",
+                                       "--access-log", "1", NULL};
+    return pc_itest_group_setup(state, args);
 }
 
 int main(void)
@@ -216,5 +207,5 @@ int main(void)
         cmocka_unit_test(test_metrics_move),
         cmocka_unit_test(test_logs_json_without_secrets),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, pc_itest_group_teardown);
 }
