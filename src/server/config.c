@@ -114,8 +114,8 @@ static const opt_spec options[] = {
      "text, or json: every log line one JSON object {time, level, msg}"},
     {"access-log", K_INT, OFF(access_log_every), 0, 1000000, NULL, "N", "0",
      "log one access line (method, path, status, code, microseconds) for\n"
-     "      every Nth request: 0 = none, 1 = every request (costs ~2 us each;\n"
-     "      see docs/benchmarks.md)"},
+     "      every Nth request: 0 = none, 1 = every request (a line costs ~3 us\n"
+     "      as text, ~10 us as JSON, under one stderr lock; docs/benchmarks.md)"},
     {"metrics-token", K_STRING, OFF(metrics_token), 0, 0, NULL, "TOKEN", NULL,
      "require `Authorization: Bearer TOKEN` on GET /metrics (none: open)"},
     {"visualizer", K_STRING, OFF(visualizer_dir), 0, 0, NULL, "DIR", NULL,
