@@ -154,8 +154,12 @@ void api_admin_channels(call *c)
     if (api_param_u64(c, "offset", "0", &offset) != 0 ||
         api_param_u64(c, "limit", CHANNELS_LIMIT_DEFAULT, &limit) != 0)
         return;
-    if (limit < 1 || limit > CHANNELS_LIMIT_MAX || offset > SIZE_MAX / 2) {
+    if (limit < 1 || limit > CHANNELS_LIMIT_MAX) {
         api_fail_code(c, PC_ERR_INVALID_ARGUMENT, "parameter limit: 1 to 1000");
+        return;
+    }
+    if (offset > PC_STORE_COUNT_MAX) { /* beyond any store, and beyond SQLite's int64 */
+        api_fail_code(c, PC_ERR_INVALID_ARGUMENT, "parameter offset: too large");
         return;
     }
     if (role && strcmp(role, "consumer") != 0 && strcmp(role, "provider") != 0) {

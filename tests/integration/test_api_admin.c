@@ -87,6 +87,12 @@ static void test_channel_both_ends(void **state)
     it_check(strcmp(json_string_value(json_object_get(token, "tokenId")), tok[0].token_id) == 0);
     it_check(json_integer_value(json_object_get(token, "highestCount")) == 3);
     pc_test_reply_free(&r);
+    pc_itest_get(t, IT_PROVIDER, &r, "/admin/channels?offset=1152921504606846976");
+    it_expect_bad_param(&r, "offset");
+    pc_test_reply_free(&r);
+    pc_itest_get(t, IT_PROVIDER, &r, "/admin/channels?limit=1001");
+    it_expect_bad_param(&r, "limit");
+    pc_test_reply_free(&r);
     snprintf(target, sizeof target, "/admin/channels/%s", t->sender[IT_STRANGER]);
     pc_itest_get(t, IT_PROVIDER, &r, "%s", target);
     it_expect_error(&r, 404, 404);
