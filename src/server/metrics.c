@@ -34,6 +34,7 @@ struct pc_metrics {
     uint64_t created, validated, rejected[N_CODES];
     uint64_t node_calls, node_errors;
     histogram node_latency;
+    histogram write_latency;
 };
 
 #define ADD(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)
@@ -106,6 +107,11 @@ void pc_metrics_node_call(pc_metrics *m, int ok, uint64_t micros)
     if (!ok)
         ADD(m->node_errors, 1);
     observe(&m->node_latency, micros);
+}
+
+void pc_metrics_durable_write(pc_metrics *m, uint64_t micros)
+{
+    observe(&m->write_latency, micros);
 }
 
 /* ---- rendering --------------------------------------------------------------------------- */
@@ -236,5 +242,8 @@ void pc_metrics_render(const pc_metrics *m, const char *const *endpoint_names,
     pc_prom_family(out, "paychan_node_call_duration_seconds", "histogram",
                    "Duration of one JSON-RPC call to the node.");
     render_histogram(out, "paychan_node_call_duration_seconds", NULL, &m->node_latency);
+    pc_prom_family(out, "paychan_store_write_duration_seconds", "histogram",
+                   "Duration of one durable write (SQLite: a group commit; Redis: a script).");
+    render_histogram(out, "paychan_store_write_duration_seconds", NULL, &m->write_latency);
     render_now(now, out);
 }

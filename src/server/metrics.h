@@ -39,6 +39,9 @@ void pc_metrics_token_rejected(pc_metrics *m, int code);
 /* One Ethereum node call: ok = 0 when it failed; its duration. */
 void pc_metrics_node_call(pc_metrics *m, int ok, uint64_t micros);
 
+/* One durable write of the store (a commit or a script) and its duration. */
+void pc_metrics_durable_write(pc_metrics *m, uint64_t micros);
+
 /* The values read at scrape time. */
 typedef struct pc_metrics_now {
     int open_connections;

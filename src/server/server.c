@@ -23,6 +23,11 @@ static void observe_node_call(void *ctx, const char *method, int ok, uint64_t mi
     pc_metrics_node_call(ctx, ok, micros);
 }
 
+static void observe_durable_write(void *ctx, uint64_t micros)
+{
+    pc_metrics_durable_write(ctx, micros);
+}
+
 static int make_clients(pc_server *s, pc_error *err)
 {
     /* Every node request is bounded: a call that needs a slow or hung node
@@ -117,6 +122,8 @@ static int open_store(pc_server *s, pc_error *err)
         o.sqlite_path = path;
     }
     s->store = pc_store_open(&o, err);
+    if (s->store)
+        pc_store_set_observer(s->store, observe_durable_write, s->metrics);
     if (s->store)
         pc_gas_ledger_attach(s); /* every transaction's gas is accounted from now on */
     return s->store ? 0 : -1;

@@ -330,6 +330,25 @@ int pc_record_list_push(pc_record_list *l, const pc_mediator_record *rec, pc_err
     return 0;
 }
 
+void pc_store_set_observer(pc_store *s, pc_store_observer observe, void *ctx)
+{
+    s->observe = observe;
+    s->observe_ctx = ctx;
+}
+
+uint64_t pc_store_clock_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+void pc_store_observed(pc_store *s, uint64_t start_us)
+{
+    if (s->observe)
+        s->observe(s->observe_ctx, pc_store_clock_us() - start_us);
+}
+
 uint64_t pc_store_now(void)
 {
     return (uint64_t)time(NULL);

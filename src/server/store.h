@@ -83,6 +83,13 @@ int pc_store_writable(const pc_store *s, char *why, size_t cap);
  * durable, so no count is acknowledged that a crash could lose. */
 int pc_store_accepts_data_loss(const pc_store *s);
 
+/* Called after each durable write with its duration in microseconds (SQLite:
+ * each batch, from BEGIN to its COMMIT on disk; Redis: each script sent),
+ * on the thread that wrote; for metrics, so it must be cheap. Set it before
+ * the store is used by other threads; NULL: none. */
+typedef void (*pc_store_observer)(void *ctx, uint64_t micros);
+void pc_store_set_observer(pc_store *s, pc_store_observer observe, void *ctx);
+
 /* ---- the chain the data belongs to ------------------------------------------------ */
 
 /* A chain's identity: its chain id and its genesis block's hash. The chain

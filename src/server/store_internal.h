@@ -67,7 +67,15 @@ struct pc_store {
     const pc_store_ops *ops;
     char description[160];
     int accepts_data_loss; /* see pc_store_accepts_data_loss */
+    pc_store_observer observe; /* see pc_store_set_observer */
+    void *observe_ctx;
 };
+
+/* A monotonic clock in microseconds, for the observer. */
+uint64_t pc_store_clock_us(void);
+
+/* Tells the observer (if any) that a durable write took since start_us. */
+void pc_store_observed(pc_store *s, uint64_t start_us);
 
 /* The backends' constructors (opts already checked for the backend). */
 pc_store *pc_store_sqlite_open(const pc_store_options *opts, pc_error *err);

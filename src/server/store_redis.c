@@ -251,7 +251,9 @@ static redisReply *run_script(redis_store *s, redisContext *c, int i, int nkeys,
         argv[3 + a] = args[a];
         argl[3 + a] = lens ? lens[a] : strlen(args[a]);
     }
+    uint64_t start = pc_store_clock_us();
     redisReply *r = redisCommandArgv(c, argc + 3, argv, argl);
+    pc_store_observed(&s->base, start);
     if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         freeReplyObject(r);
         char sha[41];

@@ -307,7 +307,9 @@ static void *writer_main(void *arg)
         s->head = s->tail = NULL;
         pthread_mutex_unlock(&s->qlock);
         pc_error err = {0};
+        uint64_t start = pc_store_clock_us();
         int ok = run_batch(s, batch, &err) == 0;
+        pc_store_observed(&s->base, start);
         write_op *async = NULL;
         pthread_mutex_lock(&s->qlock);
         if (!ok)

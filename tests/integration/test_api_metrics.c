@@ -5,7 +5,8 @@
  *  - /metrics parses as the Prometheus text format (support/prom_text.h),
  *    and after known requests its counters moved by exactly those: tokens
  *    created, validated and rejected by code, requests by endpoint and
- *    status, the latency histogram's count, node calls and transactions;
+ *    status, the latency histograms' counts (requests, durable writes),
+ *    node calls and transactions;
  *  - every line either server logged is one JSON object {time, level, msg},
  *    an access line was written per request, and no log holds any secret
  *    of the run: the services' keys, their request-MAC keys, the MACs and
@@ -109,6 +110,8 @@ static void test_metrics_move(void **state)
     it_check(moved(&p0, &p1, "paychan_http_requests_total",
                    "endpoint=\"/metrics\",status=\"200\"") == 1);
     it_check(pc_test_prom_value(&p1, "paychan_node_calls_total", "", 0) > 0);
+    it_check(moved(&p0, &p1, "paychan_store_write_duration_seconds_count", "") >= 1);
+    it_check(moved(&c0, &c1, "paychan_store_write_duration_seconds_count", "") >= 1);
     it_check(pc_test_prom_value(&p1, "paychan_unredeemed_wei", "", -1) >= (double)(2 * COST));
     it_check(pc_test_prom_value(&p1, "paychan_http_open_connections", "", -1) >= 1);
     pc_test_prom_free(&c0);

@@ -93,6 +93,7 @@ static void test_metrics_counters(void **state)
     pc_metrics_request(m, 7, 999, 0, 9000000); /* no route, odd status, 9 s */
     pc_metrics_tokens_created(m, 5);
     pc_metrics_node_call(m, 0, 2000);
+    pc_metrics_durable_write(m, 700); /* 0.7 ms: counted from the 1 ms bucket up */
     pc_prom w = {0};
     pc_test_prom p;
     pc_metrics_render(m, endpoints, &now, &w);
@@ -110,6 +111,10 @@ static void test_metrics_counters(void **state)
                                    "endpoint=\"other\",le=\"5\"", -1) == 0);
     assert_true(pc_test_prom_value(&p, "paychan_tokens_created_total", "", -1) == 5);
     assert_true(pc_test_prom_value(&p, "paychan_node_errors_total", "", -1) == 1);
+    assert_true(pc_test_prom_value(&p, "paychan_store_write_duration_seconds_bucket",
+                                   "le=\"0.0005\"", -1) == 0);
+    assert_true(pc_test_prom_value(&p, "paychan_store_write_duration_seconds_bucket",
+                                   "le=\"0.001\"", -1) == 1);
     assert_true(pc_test_prom_value(&p, "paychan_http_open_connections", "", -1) == 3);
     assert_true(pc_test_prom_value(&p, "paychan_gas_used_total", "", -1) == 90000);
     pc_test_prom_free(&p);
