@@ -33,6 +33,8 @@ struct pc_rpc {
     CURL **idle;
     size_t n_idle;
     size_t max_idle;
+    pc_rpc_observer observe; /* set before use (pc_rpc_set_observer); NULL: none */
+    void *observe_ctx;
 };
 
 /* ---- process-wide curl initialisation ------------------------------------ */
@@ -54,6 +56,13 @@ uint64_t pc_rpc_now_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+uint64_t pc_rpc_now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
 uint64_t pc_rpc_set_thread_deadline(uint64_t deadline_ms)
@@ -347,7 +356,27 @@ static int parse_answer(const pc_rpc *rpc, const char *method, const pc_bytes *b
     return ret;
 }
 
+void pc_rpc_set_observer(pc_rpc *rpc, pc_rpc_observer observe, void *ctx)
+{
+    rpc->observe = observe;
+    rpc->observe_ctx = ctx;
+}
+
+static int call_full(pc_rpc *rpc, const char *method, json_t *params, json_t **result,
+                     json_t **rpc_error, pc_error *err);
+
 int pc_rpc_call_full(pc_rpc *rpc, const char *method, json_t *params, json_t **result,
+                     json_t **rpc_error, pc_error *err)
+{
+    if (!rpc->observe)
+        return call_full(rpc, method, params, result, rpc_error, err);
+    uint64_t start = pc_rpc_now_us();
+    int ret = call_full(rpc, method, params, result, rpc_error, err);
+    rpc->observe(rpc->observe_ctx, method, ret != -1, pc_rpc_now_us() - start);
+    return ret;
+}
+
+static int call_full(pc_rpc *rpc, const char *method, json_t *params, json_t **result,
                      json_t **rpc_error, pc_error *err)
 {
     *result = NULL;

@@ -56,6 +56,18 @@ uint64_t pc_rpc_set_thread_deadline(uint64_t deadline_ms);
 /* Milliseconds of a monotonic clock, for pc_rpc_set_thread_deadline. */
 uint64_t pc_rpc_now_ms(void);
 
+/* Microseconds of the same monotonic clock. */
+uint64_t pc_rpc_now_us(void);
+
+/* Called after every call (pc_rpc_call*), on the calling thread: the
+ * method, ok = 0 when it failed without the node's answer (no answer, HTTP
+ * error, malformed; a JSON-RPC error object counts as an answer), and its
+ * duration. For metrics: it must be cheap. */
+typedef void (*pc_rpc_observer)(void *ctx, const char *method, int ok, uint64_t micros);
+
+/* Sets the observer (NULL: none); call before the client is used. */
+void pc_rpc_set_observer(pc_rpc *rpc, pc_rpc_observer observe, void *ctx);
+
 /* ---- generic calls ------------------------------------------------------ */
 
 /* Sends {"jsonrpc":"2.0","id":N,"method":method,"params":params}.

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -55,6 +56,8 @@ struct pc_http {
     int open[MAX_LOOPS]; /* open connections per loop (atomic) */
     int raw;             /* bodies are not decoded (pc_http_options.raw) */
     size_t max_body;
+    pc_http_observer observe; /* NULL: none (pc_http_options) */
+    void *observe_ctx;
 };
 
 struct pc_http_request {
@@ -73,6 +76,7 @@ struct pc_http_request {
     pc_bytes body;         /* the body as received (signed, protocol §3) */
     json_t *params;        /* query and body, decoded once complete (params.h) */
     int params_parsed;
+    uint64_t started_ns;   /* monotonic time the request line arrived, for observe */
     pc_http_answer answer; /* pool: the worker's answer, until sent */
     pc_http_request *next; /* pool: in the queue */
 };
@@ -111,6 +115,13 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
     return pc_http_guard_admit(h->guard, addr) ? MHD_YES : MHD_NO;
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 /* ---- per-request state --------------------------------------------------------------- */
 
 static void free_headers(char **headers)
@@ -140,6 +151,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         req->conn = conn;
         req->target = strdup(uri ? uri : "");
         req->params = json_object();
+        req->started_ns = now_ns();
     }
     return req;
 }
@@ -205,7 +217,7 @@ static struct MHD_Response *stream_response(pc_http_answer *a)
 }
 
 /* Queues *a as the response; the answer's body is consumed either way. */
-static enum MHD_Result send_answer(struct MHD_Connection *conn, pc_http_answer *a)
+static enum MHD_Result queue_answer(struct MHD_Connection *conn, pc_http_answer *a)
 {
     struct MHD_Response *resp;
     int streamed = a->stream.read != NULL;
@@ -240,9 +252,19 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, pc_http_answer *
     return r;
 }
 
+/* Tells the observer (before the body is consumed), then queues req's answer. */
+static enum MHD_Result send_answer(pc_http_request *req)
+{
+    pc_http *h = req->http;
+    if (h->observe)
+        h->observe(h->observe_ctx, req, &req->answer, (now_ns() - req->started_ns) / 1000u);
+    return queue_answer(req->conn, &req->answer);
+}
+
 static void error_answer(pc_http_answer *a, unsigned status, int code, const char *message)
 {
     a->status = status;
+    a->code = code;
     a->body = json_pack("{sssiss}", "name", pc_error_code_name(code), "code", code, "message",
                         message);
 }
@@ -367,7 +389,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->path = url;
         pc_http_guard_phase(h->guard, conn_fd(conn), PC_HTTP_BODY);
         if (refuse_early(req, &req->answer) != 0)
-            return send_answer(conn, &req->answer);
+            return send_answer(req);
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -381,26 +403,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->then = NULL;
         if (then)
             then(req->then_arg, req, &req->answer);
-        return send_answer(conn, &req->answer);
+        return send_answer(req);
     }
     pc_http_guard_phase(h->guard, conn_fd(conn), PC_HTTP_BUSY); /* complete: never shed now */
     if (req->body_too_large) {
         error_answer(&req->answer, 413, PC_ERR_INVALID_ARGUMENT, "request body too large");
-        return send_answer(conn, &req->answer);
+        return send_answer(req);
     }
     if (parse_params(req) != 0)
-        return send_answer(conn, &req->answer);
+        return send_answer(req);
     if (h->pool && !__atomic_load_n(&h->stopping, __ATOMIC_ACQUIRE)) { /* set under qlock */
         req->on_loop = 1;
         pc_http_step step = h->handler(h->ctx, req, &req->answer);
         req->on_loop = 0;
         if (step == PC_HTTP_ANSWERED)
-            return send_answer(conn, &req->answer);
+            return send_answer(req);
         if (step == PC_HTTP_SUSPENDED || enqueue(h, req) == 0)
             return MHD_YES;
     }
     h->handler(h->ctx, req, &req->answer); /* may block here: it answers */
-    return send_answer(conn, &req->answer);
+    return send_answer(req);
 }
 
 /* ---- handlers suspending on a loop --------------------------------------------------- */
@@ -623,6 +645,10 @@ pc_http *pc_http_start(const char *address, int port, const pc_http_options *opt
     h->ctx = ctx;
     h->raw = opts && opts->raw;
     h->max_body = opts && opts->max_body ? opts->max_body : MAX_BODY;
+    if (opts) {
+        h->observe = opts->observe;
+        h->observe_ctx = opts->observe_ctx;
+    }
     pthread_mutex_init(&h->qlock, NULL);
     pthread_cond_init(&h->work, NULL);
     h->listen_fd = -1;
@@ -685,4 +711,20 @@ int pc_http_loop_connections(const pc_http_request *req, int *open, int max)
     for (int i = 0; i < h->n_daemons && i < max; i++)
         open[i] = __atomic_load_n(&h->open[i], __ATOMIC_RELAXED);
     return h->n_daemons;
+}
+
+int pc_http_open_connections(const pc_http *h)
+{
+    int n = 0;
+    for (int i = 0; i < h->n_daemons; i++) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(h->daemons[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        n += info ? (int)info->num_connections : 0;
+    }
+    return n;
+}
+
+int pc_http_suspended(const pc_http *h)
+{
+    return __atomic_load_n(&h->suspended, __ATOMIC_RELAXED);
 }

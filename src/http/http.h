@@ -67,6 +67,7 @@ typedef struct pc_http_answer {
                                  then no Content-Type is added) */
     char **headers;           /* NULL or malloc'ed {name, value, ..., NULL} of malloc'ed
                                  strings: more response headers; the answer owns them */
+    int code;                 /* an error answer's protocol code (0: none), for observers */
 } pc_http_answer;
 
 /* What a handler did with a request. */
@@ -88,6 +89,14 @@ typedef pc_http_step (*pc_http_handler)(void *ctx, pc_http_request *req, pc_http
  * it still runs once (so it can free arg), and the answer is dropped. */
 typedef void (*pc_http_continue)(void *arg, pc_http_request *req, pc_http_answer *answer);
 
+/* Called once per answered request, just before its answer is queued, on
+ * the thread that sends it (a loop or a connection thread): the answer
+ * (status, code, body) and the microseconds since the request line arrived. For metrics and access
+ * logs; it must be cheap and must not block. Not called for requests the
+ * client abandoned before their answer. */
+typedef void (*pc_http_observer)(void *ctx, const pc_http_request *req,
+                                 const pc_http_answer *answer, uint64_t micros);
+
 typedef enum pc_http_mode { PC_HTTP_THREADS, PC_HTTP_POOL } pc_http_mode;
 
 typedef struct pc_http_options {
@@ -98,6 +107,8 @@ typedef struct pc_http_options {
     int raw; /* 1: bodies are not decoded into parameters (any Content-Type, any
                 bytes: for a proxy); pc_http_param then sees the query only as sent */
     size_t max_body; /* largest request body, buffered whole (0 = 64 KiB) */
+    pc_http_observer observe; /* NULL: none */
+    void *observe_ctx;
 } pc_http_options;
 
 /* Starts listening on address:port (0 = any free port) with opts (NULL =
@@ -116,6 +127,11 @@ int pc_http_port(const pc_http *h);
  * and in open[i] (up to max) the connections each holds now. Threads
  * mode: 0. For /status. */
 int pc_http_loop_connections(const pc_http_request *req, int *open, int max);
+
+/* The connections open now (all loops; threads mode: those the guard
+ * counts) and the requests suspended on a loop now, for metrics. */
+int pc_http_open_connections(const pc_http *h);
+int pc_http_suspended(const pc_http *h);
 
 /* ---- running a request on an event loop --------------------------------------- */
 

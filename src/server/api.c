@@ -3,6 +3,7 @@
 #include "server/api.h"
 #include "server/api_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,6 +40,7 @@ void api_fail(call *c, const pc_error *err, json_t *metadata)
     if (metadata)
         json_object_set_new(body, "metadata", metadata);
     c->answer->status = status_of(err->code);
+    c->answer->code = err->code;
     c->answer->body = body;
     pc_logf(c->answer->status >= 500 ? PC_LOG_WARN : PC_LOG_DEBUG, "%s %s -> %u code %d: %s",
             pc_http_method(c->req), pc_http_path(c->req), c->answer->status, err->code,
@@ -249,27 +251,35 @@ typedef struct route {
     pc_api_route info;
     void (*run)(call *c);                /* on a worker, after authentication */
     pc_http_step (*on_loop)(call *c);    /* NULL: always on a worker */
+    int tokens;                          /* API_TOKENS_*: what /metrics counts of it */
 } route;
 
 /* Every route paychand serves: the router below and pc_api_routes (and so
  * docs/openapi.yaml's test) read this one table. Templates: "{mediator}"
  * and "{amount}" match one path segment; a final "{file}" the rest. */
 static const route routes[] = {
-    {{"/status", 0, 0}, run_status, NULL},
-    {{"/health", 0, 0}, run_health, NULL},
-    {{"/ready", 0, 0}, run_ready, NULL},
-    {{"/visualizer/{file}", 0, 1}, run_visualizer, NULL},
-    {{"/useService", 1, 0}, api_use_service, NULL},
-    {{"/createSignatureHeaders", 1, 0}, api_create_signature_headers_many, many_on_loop},
-    {{"/contracts/{mediator}/deposit/{amount}", 1, 0}, run_deposit, NULL},
+    {{"/status", 0, 0}, run_status, NULL, 0},
+    {{"/health", 0, 0}, run_health, NULL, 0},
+    {{"/ready", 0, 0}, run_ready, NULL, 0},
+    {{"/visualizer/{file}", 0, 1}, run_visualizer, NULL, 0},
+    {{"/useService", 1, 0}, api_use_service, NULL, 0},
+    {{"/createSignatureHeaders", 1, 0}, api_create_signature_headers_many, many_on_loop,
+     API_TOKENS_CREATED},
+    {{"/contracts/{mediator}/deposit/{amount}", 1, 0}, run_deposit, NULL, 0},
     {{"/contracts/{mediator}/createSignatureHeaders", 1, 0}, api_create_signature_headers,
-     create_on_loop},
-    {{"/contracts/{mediator}/validateToken", 1, 0}, api_validate_token, validate_on_loop},
-    {{"/contracts/{mediator}/redeemToken", 1, 0}, api_redeem_token, NULL},
-    {{"/contracts/{mediator}/payout", 1, 0}, api_payout, NULL},
-    {{"/contracts/{mediator}/terminate", 1, 0}, api_terminate, NULL},
-    {{"/contracts/{mediator}/terminationStatus", 1, 0}, api_termination_status, NULL},
-    {{"/contracts/{mediator}/funds", 1, 0}, api_funds, NULL},
+     create_on_loop, API_TOKENS_CREATED},
+    {{"/contracts/{mediator}/validateToken", 1, 0}, api_validate_token, validate_on_loop,
+     API_TOKENS_VALIDATED},
+    {{"/contracts/{mediator}/redeemToken", 1, 0}, api_redeem_token, NULL, 0},
+    {{"/contracts/{mediator}/payout", 1, 0}, api_payout, NULL, 0},
+    {{"/contracts/{mediator}/terminate", 1, 0}, api_terminate, NULL, 0},
+    {{"/contracts/{mediator}/terminationStatus", 1, 0}, api_termination_status, NULL, 0},
+    {{"/contracts/{mediator}/funds", 1, 0}, api_funds, NULL, 0},
+    {{"/metrics", 0, 0}, api_metrics, NULL, 0}, /* its own optional bearer token */
+    {{"/admin/channels", 1, 0}, api_admin_channels, NULL, 0},
+    {{"/admin/channels/{mediator}", 1, 0}, api_admin_channel, NULL, 0},
+    {{"/admin/accounts", 1, 0}, api_admin_accounts, NULL, 0},
+    {{"/admin/transactions", 1, 0}, api_admin_transactions, NULL, 0},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -286,6 +296,26 @@ static int method_served(const char *method)
 const pc_api_route *pc_api_route_at(size_t i)
 {
     return i < N_ROUTES ? &routes[i].info : NULL;
+}
+
+size_t pc_api_route_count(void)
+{
+    return N_ROUTES;
+}
+
+static const char *route_names[N_ROUTES];
+
+static void fill_route_names(void)
+{
+    for (size_t i = 0; i < N_ROUTES; i++)
+        route_names[i] = routes[i].info.path;
+}
+
+const char *const *api_route_names(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fill_route_names);
+    return route_names;
 }
 
 /* Matches path against a template segment by segment; the variable
@@ -327,6 +357,15 @@ static const route *find_route(call *c, const char *path, const char **mediator)
     }
     *mediator = NULL;
     return NULL;
+}
+
+size_t api_route_index(pc_server *s, const char *path, int *tokens)
+{
+    call c = {.s = s}; /* match() writes the variable segments' text into it */
+    const char *mediator;
+    const route *r = find_route(&c, path, &mediator);
+    *tokens = r ? r->tokens : API_TOKENS_NONE;
+    return r ? (size_t)(r - routes) : N_ROUTES;
 }
 
 /* The Mediator segment (up to the next '/') into c->mediator: 0 or -1. */

@@ -32,4 +32,13 @@ const pc_api_route *pc_api_route_at(size_t i);
  * they need can block, and hands everything else to a worker. */
 pc_http_step pc_api_handle(void *ctx, pc_http_request *req, pc_http_answer *answer);
 
+/* The pc_http_observer of paychand (ctx: the pc_server): counts the
+ * request for /metrics (metrics.h) and writes the access log line
+ * (--access-log). */
+void pc_api_observe(void *ctx, const pc_http_request *req, const pc_http_answer *answer,
+                    uint64_t micros);
+
+/* The number of routes (pc_api_route_at). */
+size_t pc_api_route_count(void);
+
 #endif

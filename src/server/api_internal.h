@@ -84,6 +84,27 @@ void api_terminate(call *c);
 void api_termination_status(call *c);
 void api_funds(call *c);
 
+/* The admin API (api_admin.c) and GET /metrics (api_metrics.c). */
+void api_admin_channels(call *c);
+void api_admin_channel(call *c);
+void api_admin_accounts(call *c);
+void api_admin_transactions(call *c);
+void api_metrics(call *c);
+
+/* The value validated and not yet redeemed over every provider record (a
+ * page of records at a time), for /metrics: 0, or -1 with *err. */
+int api_admin_unredeemed(pc_server *s, pc_u256 *total, pc_error *err);
+
+/* What a route's answers carry, for the token counters of /metrics. */
+enum { API_TOKENS_NONE = 0, API_TOKENS_CREATED = 1, API_TOKENS_VALIDATED = 2 };
+
+/* The index of the route serving path (pc_api_route_count() when none) and
+ * its API_TOKENS_* kind in *tokens. */
+size_t api_route_index(pc_server *s, const char *path, int *tokens);
+
+/* The routes' path templates, by index (for the metrics' endpoint label). */
+const char *const *api_route_names(void);
+
 /* The same two per-request endpoints on an event loop (api_loop.c), given
  * the Mediator's fresh view; c->caller not yet authenticated. */
 pc_http_step api_create_on_loop(call *c, const pc_mediator_view *v);

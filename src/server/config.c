@@ -31,6 +31,7 @@ typedef enum opt_kind {
     K_PORT,      /* int in [1, 65535] */
     K_STORE,     /* sqlite | redis | memory */
     K_LOG_LEVEL, /* error | warn | info | debug */
+    K_LOG_FORMAT, /* text | json */
     K_HTTP_MODE, /* threads | pool */
     K_FLAG,      /* boolean switch: no argument on the command line */
     K_ACCOUNT,   /* KEYSTORE:PASSWORDFILE, repeatable */
@@ -110,6 +111,14 @@ static const opt_spec options[] = {
      "how long to wait for a transaction's receipt"},
     {"log-level", K_LOG_LEVEL, OFF(log_level), 0, 0, NULL, "LEVEL", "info",
      "error, warn, info or debug (logs go to stderr)"},
+    {"log-format", K_LOG_FORMAT, OFF(log_json), 0, 0, NULL, "FORMAT", "text",
+     "text, or json: every log line one JSON object {time, level, msg}"},
+    {"access-log", K_INT, OFF(access_log_every), 0, 1000000, NULL, "N", "0",
+     "log one access line (method, path, status, code, microseconds) for\n"
+     "      every Nth request: 0 = none, 1 = every request (a line costs ~3 us\n"
+     "      as text, ~10 us as JSON, under one stderr lock; docs/benchmarks.md)"},
+    {"metrics-token", K_STRING, OFF(metrics_token), 0, 0, NULL, "TOKEN", NULL,
+     "require `Authorization: Bearer TOKEN` on GET /metrics (none: open)"},
     {"visualizer", K_STRING, OFF(visualizer_dir), 0, 0, NULL, "DIR", NULL,
      "serve the static visualizer in DIR at /visualizer/ (none: not served; DIR must exist)"},
     {"http-mode", K_HTTP_MODE, OFF(http_mode), 0, 0, NULL, "MODE", "pool",
@@ -390,6 +399,10 @@ static int apply_value(load_ctx *ctx, const opt_spec *o, const char *value, int 
     case K_LOG_LEVEL:
         if (pc_logger_parse_level(value, &cfg->log_level) != 0)
             return fail(err, where, "expected error, warn, info or debug");
+        return 0;
+    case K_LOG_FORMAT:
+        if (pc_logger_parse_format(value, &cfg->log_json) != 0)
+            return fail(err, where, "expected text or json");
         return 0;
     case K_ACCOUNT:
         return add_account(ctx, value, level, where, err);

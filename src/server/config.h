@@ -62,6 +62,9 @@ typedef struct pc_config {
     uint64_t max_fee_per_gas;     /* --max-fee-per-gas WEI: only deadline-forced above it; 0 = none */
     int receipt_timeout_ms;     /* --receipt-timeout MS; default 60000 */
     pc_log_level log_level;     /* --log-level error|warn|info|debug; default info */
+    int log_json;               /* --log-format json: 1; text (default): 0 */
+    int access_log_every;       /* --access-log N: a line per Nth request; 0 = none */
+    char *metrics_token;        /* --metrics-token: bearer token for /metrics (NULL = open) */
     char *visualizer_dir;       /* --visualizer DIR: serve it at /visualizer/ (NULL = off) */
     pc_http_mode http_mode;     /* --http-mode threads|pool; default threads (see http.h) */
     int http_workers;           /* --http-workers: pool mode's worker threads; default 0 = 4 per core */

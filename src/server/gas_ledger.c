@@ -9,8 +9,13 @@
 #include "core/logger.h"
 #include "server/store.h"
 
-/* The functions of the Mediator (docs/protocol.md §6) our accounts call. */
+/* The functions of the Mediator and its factory (docs/protocol.md §6) our
+ * accounts call. Opening a channel is a call of the factory: "deploy". */
 static const char *const functions[][2] = {
+    {"createMediator(address,uint256,uint256,uint256,uint256)", "deploy"},
+    {"redeemAndPayout(uint256,uint8,bytes32,bytes32)", "redeemAndPayout"},
+    {"redeemPayoutAndStartRedemption(uint256,uint8,bytes32,bytes32,uint256)",
+     "redeemPayoutAndStartRedemption"},
     {"depositForServiceConsumer()", "deposit"},
     {"startTokenRedemption(uint256)", "startTokenRedemption"},
     {"redeemToken(uint256,uint8,bytes32,bytes32)", "redeemToken"},

@@ -21,6 +21,7 @@ int main(int argc, char **argv)
         return rc < 0 ? 2 : 0;
     }
     pc_logger_set_level(cfg.log_level);
+    pc_logger_set_json(cfg.log_json);
 
     /* Every thread started from here on inherits the blocked signals; only
      * this one waits for them. */

@@ -12,10 +12,22 @@
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/gas_ledger.h"
+#include "server/metrics.h"
 #include "server/duties.h"
 #include "http/http.h"
 
 /* The node client and the secp256k1 context: nothing is asked yet. */
+static void observe_node_call(void *ctx, const char *method, int ok, uint64_t micros)
+{
+    (void)method;
+    pc_metrics_node_call(ctx, ok, micros);
+}
+
+static void observe_durable_write(void *ctx, uint64_t micros)
+{
+    pc_metrics_durable_write(ctx, micros);
+}
+
 static int make_clients(pc_server *s, pc_error *err)
 {
     /* Every node request is bounded: a call that needs a slow or hung node
@@ -24,7 +36,11 @@ static int make_clients(pc_server *s, pc_error *err)
                         .max_response_bytes = (size_t)s->cfg->node_max_answer};
     if (!(s->secp = pc_secp_create()))
         return pc_error_set(err, PC_ERR_INTERNAL, "cannot create the secp256k1 context");
+    if (!(s->metrics = pc_metrics_create(pc_api_route_count())))
+        return pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
     s->rpc = pc_rpc_create(s->cfg->node_url, &o, err);
+    if (s->rpc)
+        pc_rpc_set_observer(s->rpc, observe_node_call, s->metrics);
     return s->rpc ? 0 : -1;
 }
 
@@ -107,6 +123,8 @@ static int open_store(pc_server *s, pc_error *err)
     }
     s->store = pc_store_open(&o, err);
     if (s->store)
+        pc_store_set_observer(s->store, observe_durable_write, s->metrics);
+    if (s->store)
         pc_gas_ledger_attach(s); /* every transaction's gas is accounted from now on */
     return s->store ? 0 : -1;
 }
@@ -125,7 +143,7 @@ static int start_http(pc_server *s, pc_error *err)
 {
     const pc_config *cfg = s->cfg;
     pc_http_options o = {.mode = cfg->http_mode, .loops = cfg->http_loops, .workers = cfg->http_workers,
-                         .limits = cfg->http_limits};
+                         .limits = cfg->http_limits, .observe = pc_api_observe, .observe_ctx = s};
     s->http = pc_http_start(cfg->listen_address, cfg->port, &o, pc_api_handle, s, err);
     return s->http ? 0 : -1;
 }
@@ -170,6 +188,8 @@ void pc_server_stop(pc_server *s)
     pc_accounts_free(s->accounts);
     pc_rpc_destroy(s->rpc);
     pc_secp_destroy(s->secp);
+    pc_metrics_free(s->metrics);
+    s->metrics = NULL;
     pc_address_set_free(&s->known[0]);
     pc_address_set_free(&s->known[1]);
     pthread_mutex_destroy(&s->known_lock);

@@ -23,6 +23,7 @@
 
 typedef struct pc_duties pc_duties;
 typedef struct pc_http pc_http;
+typedef struct pc_metrics pc_metrics;
 
 typedef struct pc_server {
     const pc_config *cfg;
@@ -35,6 +36,7 @@ typedef struct pc_server {
     pc_chain_cache *cache;   /* these two only once pc_readiness_chain_up */
     pc_duties *duties;
     pc_http *http;
+    pc_metrics *metrics; /* counters for GET /metrics (never NULL once started) */
     /* Used request signatures (auth.c), unless the store is shared (Redis). */
     pc_nonce_cache *nonces;
     uint64_t started_at_us; /* unix time in µs: earlier request stamps are refused (auth.c) */

@@ -180,6 +180,67 @@ int pc_store_list_mediators(pc_store *s, pc_mediator_record **recs, size_t *n, p
     return 0;
 }
 
+int pc_record_compare(const void *a, const void *b)
+{
+    const pc_mediator_record *x = a, *y = b;
+    int c = memcmp(x->mediator.bytes, y->mediator.bytes, 20);
+    return c ? c : (int)x->role - (int)y->role;
+}
+
+static int record_matches(const pc_mediator_record *r, const pc_mediator_filter *f)
+{
+    return (!f->role || r->role == f->role) &&
+           (!f->account || memcmp(r->account.bytes, f->account->bytes, 20) == 0);
+}
+
+int pc_store_page_by_list(pc_store *s, const pc_mediator_filter *f, size_t offset, size_t limit,
+                          pc_mediator_record **recs, size_t *n, size_t *total, pc_error *err)
+{
+    pc_mediator_record *all;
+    size_t n_all, kept = 0;
+    if (pc_store_list_mediators(s, &all, &n_all, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n_all; i++)
+        if (record_matches(&all[i], f))
+            all[kept++] = all[i];
+    qsort(all, kept, sizeof *all, pc_record_compare);
+    *total = kept;
+    *n = offset < kept ? (kept - offset < limit ? kept - offset : limit) : 0;
+    if (*n)
+        memmove(all, all + offset, *n * sizeof *all);
+    *recs = all;
+    return 0;
+}
+
+int pc_store_page_mediators(pc_store *s, const pc_mediator_filter *f, size_t offset,
+                            size_t limit, pc_mediator_record **recs, size_t *n, size_t *total,
+                            pc_error *err)
+{
+    *recs = NULL;
+    *n = *total = 0;
+    if (f->role && check_role(f->role, err) != 0)
+        return -1;
+    int rc = s->ops->page_mediators
+                 ? s->ops->page_mediators(s, f, offset, limit, recs, n, total, err)
+                 : pc_store_page_by_list(s, f, offset, limit, recs, n, total, err);
+    if (rc != 0 || *n == 0) { /* the header promises NULL for an empty page */
+        free(*recs);
+        *recs = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int pc_store_issued_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                          uint64_t *count, int *found, pc_error *err)
+{
+    uint8_t id[32];
+    pc_u256_to_be(token_id, id);
+    *count = 0;
+    *found = 0;
+    return s->ops->issued_count(s, mediator, id, count, found, err);
+}
+
 int pc_store_delete_mediator(pc_store *s, const pc_address *mediator, pc_mediator_role role,
                              pc_error *err)
 {
@@ -267,6 +328,25 @@ int pc_record_list_push(pc_record_list *l, const pc_mediator_record *rec, pc_err
     }
     l->items[l->n++] = *rec;
     return 0;
+}
+
+void pc_store_set_observer(pc_store *s, pc_store_observer observe, void *ctx)
+{
+    s->observe = observe;
+    s->observe_ctx = ctx;
+}
+
+uint64_t pc_store_clock_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+void pc_store_observed(pc_store *s, uint64_t start_us)
+{
+    if (s->observe)
+        s->observe(s->observe_ctx, pc_store_clock_us() - start_us);
 }
 
 uint64_t pc_store_now(void)

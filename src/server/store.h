@@ -83,6 +83,13 @@ int pc_store_writable(const pc_store *s, char *why, size_t cap);
  * durable, so no count is acknowledged that a crash could lose. */
 int pc_store_accepts_data_loss(const pc_store *s);
 
+/* Called after each durable write with its duration in microseconds (SQLite:
+ * each batch, from BEGIN to its COMMIT on disk; Redis: each script sent),
+ * on the thread that wrote; for metrics, so it must be cheap. Set it before
+ * the store is used by other threads; NULL: none. */
+typedef void (*pc_store_observer)(void *ctx, uint64_t micros);
+void pc_store_set_observer(pc_store *s, pc_store_observer observe, void *ctx);
+
 /* ---- the chain the data belongs to ------------------------------------------------ */
 
 /* A chain's identity: its chain id and its genesis block's hash. The chain
@@ -173,6 +180,29 @@ int pc_store_get_mediator(pc_store *s, const pc_address *mediator, pc_mediator_r
 /* All records (a Mediator served in both roles appears twice), malloc'ed
  * (free()); NULL when *n is 0. */
 int pc_store_list_mediators(pc_store *s, pc_mediator_record **recs, size_t *n, pc_error *err);
+
+/* Which records pc_store_page_mediators returns: role 0 = both roles;
+ * account NULL = every account of ours. */
+typedef struct pc_mediator_filter {
+    pc_mediator_role role;
+    const pc_address *account;
+} pc_mediator_filter;
+
+/* One page of the records matching f, ordered by Mediator address (bytes)
+ * then role: at most `limit` from position `offset`, malloc'ed (free();
+ * NULL when *n is 0), and in *total how many match in all. Meant for
+ * thousands of records: SQLite reads only the page (and counts with an
+ * index scan); Redis sorts the set's member names (not the records) and
+ * reads the page's records, except with an account filter (then it reads
+ * all records); memory sorts everything (tests only). */
+int pc_store_page_mediators(pc_store *s, const pc_mediator_filter *f, size_t offset,
+                            size_t limit, pc_mediator_record **recs, size_t *n, size_t *total,
+                            pc_error *err);
+
+/* The last count issued for (mediator, token_id) by pc_store_next_count,
+ * without taking one; *found = 0 when none was issued. */
+int pc_store_issued_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                          uint64_t *count, int *found, pc_error *err);
 
 /* Removes the record of (mediator, role) and that role's counters (as
  * pc_store_forget_counters); the other role's record and counters stay. */

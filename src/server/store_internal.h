@@ -28,6 +28,12 @@ typedef struct pc_store_ops {
     int (*get_mediator)(pc_store *s, const pc_address *mediator, pc_mediator_role role,
                         pc_mediator_record *rec, int *found, pc_error *err);
     int (*list_mediators)(pc_store *s, pc_mediator_record **recs, size_t *n, pc_error *err);
+    /* Optional (NULL: store.c sorts list_mediators' records): see
+     * pc_store_page_mediators. */
+    int (*page_mediators)(pc_store *s, const pc_mediator_filter *f, size_t offset, size_t limit,
+                          pc_mediator_record **recs, size_t *n, size_t *total, pc_error *err);
+    int (*issued_count)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
+                        uint64_t *count, int *found, pc_error *err);
     int (*delete_mediator)(pc_store *s, const pc_address *mediator, pc_mediator_role role,
                            pc_error *err);
     int (*claim_nonce)(pc_store *s, const uint8_t nonce[32], uint64_t expires_at, int *fresh,
@@ -61,7 +67,15 @@ struct pc_store {
     const pc_store_ops *ops;
     char description[160];
     int accepts_data_loss; /* see pc_store_accepts_data_loss */
+    pc_store_observer observe; /* see pc_store_set_observer */
+    void *observe_ctx;
 };
+
+/* A monotonic clock in microseconds, for the observer. */
+uint64_t pc_store_clock_us(void);
+
+/* Tells the observer (if any) that a durable write took since start_us. */
+void pc_store_observed(pc_store *s, uint64_t start_us);
 
 /* The backends' constructors (opts already checked for the backend). */
 pc_store *pc_store_sqlite_open(const pc_store_options *opts, pc_error *err);
@@ -76,6 +90,15 @@ typedef struct pc_record_list {
     pc_mediator_record *items;
     size_t n, cap;
 } pc_record_list;
+
+/* pc_store_page_mediators from list_mediators: every record read, then
+ * filtered, sorted and sliced (the fallback when a backend has no
+ * page_mediators, or cannot filter by account itself). */
+int pc_store_page_by_list(pc_store *s, const pc_mediator_filter *f, size_t offset, size_t limit,
+                          pc_mediator_record **recs, size_t *n, size_t *total, pc_error *err);
+
+/* Orders records by Mediator address then role (qsort). */
+int pc_record_compare(const void *a, const void *b);
 
 /* Appends *rec; 0, or -1 with *err on allocation failure. */
 int pc_record_list_push(pc_record_list *l, const pc_mediator_record *rec, pc_error *err);

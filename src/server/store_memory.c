@@ -215,6 +215,23 @@ static int mem_best_token(pc_store *s, const pc_address *mediator, const uint8_t
     return 0;
 }
 
+static int mem_issued_count(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
+                            uint64_t *count, int *found, pc_error *err)
+{
+    (void)err;
+    memory_store *m = (memory_store *)s;
+    uint8_t key[52];
+    counter_key(mediator, token_id, key);
+    pthread_mutex_lock(&m->lock);
+    mem_entry *e = map_find(&m->consumer, key, sizeof key);
+    if (e) {
+        *found = 1;
+        *count = e->v.count;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
 /* Drops the counters `role` keeps for the Mediator: issued or validated counts. */
 static void forget_locked(memory_store *m, const pc_address *mediator, pc_mediator_role role)
 {
@@ -435,6 +452,7 @@ static const pc_store_ops memory_ops = {
     .next_count = mem_next_count,
     .offer_count = mem_offer_count,
     .best_token = mem_best_token,
+    .issued_count = mem_issued_count,
     .forget_counters = mem_forget_counters,
     .put_mediator = mem_put_mediator,
     .get_mediator = mem_get_mediator,

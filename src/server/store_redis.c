@@ -36,6 +36,7 @@
 
 #include "core/logger.h"
 #include "server/store_redis_durability.h"
+#include "server/store_redis_admin.h"
 #include "server/store_redis_gas.h"
 #include "server/store_redis_scripts.h"
 #include "core/ticker.h"
@@ -250,7 +251,9 @@ static redisReply *run_script(redis_store *s, redisContext *c, int i, int nkeys,
         argv[3 + a] = args[a];
         argl[3 + a] = lens ? lens[a] : strlen(args[a]);
     }
+    uint64_t start = pc_store_clock_us();
     redisReply *r = redisCommandArgv(c, argc + 3, argv, argl);
+    pc_store_observed(&s->base, start);
     if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         freeReplyObject(r);
         char sha[41];
@@ -721,6 +724,8 @@ static const pc_store_ops redis_ops = {
     .put_mediator = rd_put_mediator,
     .get_mediator = rd_get_mediator,
     .list_mediators = rd_list_mediators,
+    .page_mediators = pc_redis_page_mediators,
+    .issued_count = pc_redis_issued_count,
     .delete_mediator = rd_delete_mediator,
     .claim_nonce = rd_claim_nonce,
     .claim_chain = rd_claim_chain,

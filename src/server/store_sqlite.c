@@ -11,6 +11,7 @@
  * and its migrations are in store_sqlite_schema.c. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "server/store_internal.h"
+#include "server/store_sqlite_admin.h"
 #include "server/store_sqlite_gas.h"
 #include "server/store_sqlite_schema.h"
 
@@ -306,7 +307,9 @@ static void *writer_main(void *arg)
         s->head = s->tail = NULL;
         pthread_mutex_unlock(&s->qlock);
         pc_error err = {0};
+        uint64_t start = pc_store_clock_us();
         int ok = run_batch(s, batch, &err) == 0;
+        pc_store_observed(&s->base, start);
         write_op *async = NULL;
         pthread_mutex_lock(&s->qlock);
         if (!ok)
@@ -503,14 +506,6 @@ static sqlite3_stmt *prepare_read(sqlite_store *s, const char *sql, pc_error *er
     return st;
 }
 
-static int copy_blob(sqlite3_stmt *st, int col, void *out, int len)
-{
-    if (sqlite3_column_bytes(st, col) != len)
-        return -1;
-    memcpy(out, sqlite3_column_blob(st, col), (size_t)len);
-    return 0;
-}
-
 static int sq_best_token(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
                          uint64_t *count, uint8_t sig[65], int *found, pc_error *err)
 {
@@ -525,7 +520,7 @@ static int sq_best_token(pc_store *base, const pc_address *mediator, const uint8
         if (rc == SQLITE_ROW) {
             *count = (uint64_t)sqlite3_column_int64(st, 0);
             *found = 1;
-            if (copy_blob(st, 1, sig, 65) != 0)
+            if (pc_sqlite_copy_blob(st, 1, sig, 65) != 0)
                 ret = pc_error_set(err, PC_ERR_INTERNAL, "SQLite store: corrupt signature row");
         } else if (rc != SQLITE_DONE) {
             ret = pc_sqlite_error(err, s->rdb, "best token");
@@ -536,32 +531,6 @@ static int sq_best_token(pc_store *base, const pc_address *mediator, const uint8
     return ret;
 }
 
-#define MEDIATOR_COLUMNS                                                                         \
-    "SELECT mediator, role, account, counterparty, deposit_amount, funding_threshold,"           \
-    " token_active_since, token_id, created_at FROM mediators"
-
-static int read_u256(sqlite3_stmt *st, int col, pc_u256 *v)
-{
-    uint8_t be[32];
-    if (copy_blob(st, col, be, 32) != 0)
-        return -1;
-    pc_u256_from_be(v, be);
-    return 0;
-}
-
-static int row_to_record(sqlite3_stmt *st, pc_mediator_record *rec)
-{
-    memset(rec, 0, sizeof *rec);
-    rec->role = (pc_mediator_role)sqlite3_column_int(st, 1);
-    rec->token_active_since = (uint64_t)sqlite3_column_int64(st, 6);
-    rec->created_at = (uint64_t)sqlite3_column_int64(st, 8);
-    return copy_blob(st, 0, rec->mediator.bytes, 20) || copy_blob(st, 2, rec->account.bytes, 20)
-                   || copy_blob(st, 3, rec->counterparty.bytes, 20)
-                   || read_u256(st, 4, &rec->deposit_amount)
-                   || read_u256(st, 5, &rec->funding_threshold) || read_u256(st, 7, &rec->token_id)
-               ? -1
-               : 0;
-}
 
 /* Runs a mediator query (mediator and role bound when mediator is not
  * NULL) and collects its rows. */
@@ -577,7 +546,7 @@ static int query_mediators(sqlite_store *s, const char *sql, const pc_address *m
     }
     while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         pc_mediator_record rec;
-        if (row_to_record(st, &rec) != 0)
+        if (pc_sqlite_row_to_record(st, &rec) != 0)
             ret = pc_error_set(err, PC_ERR_INTERNAL, "SQLite store: corrupt Mediator row");
         else
             ret = pc_record_list_push(out, &rec, err);
@@ -594,7 +563,7 @@ static int sq_get_mediator(pc_store *base, const pc_address *mediator, pc_mediat
 {
     pc_record_list l = {0};
     int ret = query_mediators((sqlite_store *)base,
-                              MEDIATOR_COLUMNS " WHERE mediator = ?1 AND role = ?2", mediator,
+                              PC_SQLITE_MEDIATOR_COLUMNS " WHERE mediator = ?1 AND role = ?2", mediator,
                               role, &l, err);
     if (ret == 0 && l.n == 1) {
         *rec = l.items[0];
@@ -607,13 +576,34 @@ static int sq_get_mediator(pc_store *base, const pc_address *mediator, pc_mediat
 static int sq_list_mediators(pc_store *base, pc_mediator_record **recs, size_t *n, pc_error *err)
 {
     pc_record_list l = {0};
-    if (query_mediators((sqlite_store *)base, MEDIATOR_COLUMNS, NULL, 0, &l, err) != 0) {
+    if (query_mediators((sqlite_store *)base, PC_SQLITE_MEDIATOR_COLUMNS, NULL, 0, &l, err) != 0) {
         free(l.items);
         return -1;
     }
     *recs = l.items;
     *n = l.n;
     return 0;
+}
+
+static int sq_page_mediators(pc_store *base, const pc_mediator_filter *f, size_t offset,
+                             size_t limit, pc_mediator_record **recs, size_t *n, size_t *total,
+                             pc_error *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    pthread_mutex_lock(&s->rlock);
+    int ret = pc_sqlite_page_mediators(s->rdb, f, offset, limit, recs, n, total, err);
+    pthread_mutex_unlock(&s->rlock);
+    return ret;
+}
+
+static int sq_issued_count(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
+                           uint64_t *count, int *found, pc_error *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    pthread_mutex_lock(&s->rlock);
+    int ret = pc_sqlite_issued_count(s->rdb, mediator, token_id, count, found, err);
+    pthread_mutex_unlock(&s->rlock);
+    return ret;
 }
 
 /* A one-off write at start-up, on the read connection: the writer's queue
@@ -690,6 +680,8 @@ static const pc_store_ops sqlite_ops = {
     .put_mediator = sq_put_mediator,
     .get_mediator = sq_get_mediator,
     .list_mediators = sq_list_mediators,
+    .page_mediators = sq_page_mediators,
+    .issued_count = sq_issued_count,
     .delete_mediator = sq_delete_mediator,
     .claim_nonce = sq_claim_nonce,
     .claim_chain = sq_claim_chain,

@@ -69,12 +69,12 @@ const servers = {}; // team -> {url, child}
 const wallets = {};
 
 /** A paychand of `team` on `nodeUrl`, once `started` answers 200 (/status: once ready). */
-async function startPaychand(team, key, { nodeUrl = anvil.url, started = '/status' } = {}) {
+async function startPaychand(team, key, { nodeUrl = anvil.url, started = '/status', more = [] } = {}) {
   const port = await freePort();
   const log = openSync(path.join(tmp, `${team}.log`), 'a');
   const child = spawn(PAYCHAND, ['--node-url', nodeUrl, '--chain-id', '31337', '--port', String(port),
     '--store', 'memory', '--dev', '--dev-key', key, '--duty-interval', '500',
-    '--visualizer', path.join(ROOT, 'visualizer'), '--data-dir', path.join(tmp, team)],
+    '--visualizer', path.join(ROOT, 'visualizer'), '--data-dir', path.join(tmp, team), ...more],
   { stdio: ['ignore', log, log] });
   const url = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 30000; ;) {
@@ -96,7 +96,7 @@ before(async () => {
   servers.provider = await startPaychand('provider', w.random.privateKey);
   // one whose node is not there: serving, not ready
   servers.nonode = await startPaychand('nonode', w.consumer.privateKey,
-    { nodeUrl: `http://127.0.0.1:${await freePort()}`, started: '/health' });
+    { nodeUrl: `http://127.0.0.1:${await freePort()}`, started: '/health', more: ['--metrics-token', 'scrape-me'] });
 });
 
 after(async () => {
@@ -148,8 +148,8 @@ function operationOf(pathname, method) {
 }
 
 /** Sends one call and checks the answer against the file; resolves to {status, body}. */
-async function call(method, target, { who, scheme, server } = {}) {
-  const headers = who ? authHeaders(who, method, target, scheme) : {};
+async function call(method, target, { who, scheme, server, extra = {} } = {}) {
+  const headers = { ...(who ? authHeaders(who, method, target, scheme) : {}), ...extra };
   const base = servers[server ?? who ?? 'consumer'].url;
   const res = await fetch(base + target, { method, headers });
   const type = res.headers.get('content-type') ?? '';
@@ -253,6 +253,32 @@ test('every operation answers as documented through a channel\'s life', async ()
   await expectOk('POST', validate(h2), { who: 'provider' });
   await expectError(412, 37, 'GET', validate(h1), { who: 'provider' });
   await expectError(400, 300, 'POST', `/contracts/${M}/validateToken?sender=0x12`, { who: 'provider' });
+
+  // the admin API (any served account) and the metrics
+  const page = await expectOk('GET', '/admin/channels?limit=10', { who: 'provider' });
+  assert.equal(page.total, 1);
+  assert.equal(page.channels[0].highestValidated, 2);
+  assert.equal((await expectOk('POST', '/admin/channels?role=consumer', { who: 'consumer' })).channels[0].highestIssued, 5);
+  await expectError(400, 300, 'GET', '/admin/channels?limit=0', { who: 'consumer' });
+  await expectError(400, 300, 'POST', '/admin/channels?role=judge', { who: 'consumer' });
+  await expectOk('GET', `/admin/channels/${M}`, { who: 'provider' });
+  await expectOk('POST', `/admin/channels/${M}`, { who: 'consumer' });
+  await expectError(404, 404, 'GET', `/admin/channels/${P}`, { who: 'consumer' });
+  await expectError(400, 300, 'POST', '/admin/channels/0x12', { who: 'consumer' });
+  await expectOk('GET', '/admin/accounts', { who: 'consumer' });
+  await expectOk('POST', '/admin/accounts', { who: 'provider' });
+  await expectError(412, 202, 'GET', '/admin/accounts');
+  await expectError(412, 202, 'POST', '/admin/accounts');
+  const txs = await expectOk('GET', '/admin/transactions?limit=5', { who: 'consumer' });
+  assert.ok(txs.transactions.some((t) => t.action === 'deploy'), JSON.stringify(txs));
+  await expectOk('POST', '/admin/transactions', { who: 'provider' });
+  await expectError(400, 300, 'GET', '/admin/transactions?limit=101', { who: 'consumer' });
+  await expectError(400, 300, 'POST', '/admin/transactions?limit=0', { who: 'consumer' });
+  assert.match(await expectOk('GET', '/metrics', { server: 'provider' }), /paychan_tokens_validated_total 2/);
+  await expectOk('POST', '/metrics');
+  await expectError(412, 201, 'GET', '/metrics', { server: 'nonode' });
+  await expectError(412, 201, 'POST', '/metrics', { server: 'nonode', extra: { authorization: 'Bearer wrong' } });
+  await expectOk('GET', '/metrics', { server: 'nonode', extra: { authorization: 'Bearer scrape-me' } });
 
   // funds and terminationStatus (either party)
   const funds = await expectOk('GET', `/contracts/${M}/funds`, { who: 'consumer' });

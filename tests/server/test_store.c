@@ -19,6 +19,7 @@
 #include "server/store.h"
 #include "support/redis.h"
 #include "support/store_check.h"
+#include "server/store_internal.h" /* pc_record_compare */
 
 typedef struct env {
     pc_store_backend backend;
@@ -718,6 +719,52 @@ static void test_gas_accounting(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
 
+/* Pages (admin API): every record once, by (Mediator, role), filters counted;
+ * and the consumer's counter read without taking a count. */
+static void test_page_mediators(void **state)
+{
+    env *e = *state;
+    pc_error err = {0};
+    pc_address acct[2];
+    pc_test_store_address(900, &acct[0]);
+    pc_test_store_address(901, &acct[1]);
+    for (unsigned i = 0; i < 30; i++) {
+        pc_mediator_record r = {.role = i % 2 ? PC_ROLE_PROVIDER : PC_ROLE_CONSUMER,
+                                .account = acct[i % 3 == 0]};
+        pc_test_store_address(i / 2, &r.mediator);
+        assert_int_equal(pc_store_put_mediator(e->store, &r, &err), 0);
+    }
+    pc_mediator_record *page, prev = {0};
+    size_t n, total, seen = 0, matching = 0;
+    for (size_t off = 0; off < 30; off += 7, free(page)) {
+        assert_int_equal(pc_store_page_mediators(e->store, &(pc_mediator_filter){0}, off, 7, &page,
+                                                 &n, &total, &err), 0);
+        assert_int_equal(total, 30);
+        assert_int_equal(n, off + 7 <= 30 ? 7 : 30 - off);
+        for (size_t i = 0; i < n; seen++, prev = page[i++])
+            assert_true(seen == 0 || pc_record_compare(&prev, &page[i]) < 0);
+    }
+    assert_int_equal(seen, 30);
+    assert_int_equal(pc_store_page_mediators(e->store, &(pc_mediator_filter){0}, 30, 5, &page,
+                                             &n, &total, &err), 0);
+    assert_true(n == 0 && page == NULL && total == 30);
+    pc_mediator_filter f = {.role = PC_ROLE_PROVIDER, .account = &acct[1]};
+    assert_int_equal(pc_store_page_mediators(e->store, &f, 0, 100, &page, &n, &total, &err), 0);
+    for (unsigned i = 0; i < 30; i++)
+        matching += i % 2 && i % 3 == 0;
+    assert_true(n == matching && total == matching && page[0].role == PC_ROLE_PROVIDER);
+    free(page);
+    pc_u256 id = pc_test_store_token_id(1);
+    uint64_t count = 9;
+    int found = 1;
+    assert_int_equal(pc_store_issued_count(e->store, &acct[0], &id, &count, &found, &err), 0);
+    assert_true(!found && count == 0);
+    next(e->store, &acct[0], &id);
+    next(e->store, &acct[0], &id);
+    assert_int_equal(pc_store_issued_count(e->store, &acct[0], &id, &count, &found, &err), 0);
+    assert_true(found && count == 2);
+}
+
 static int run_group(const char *name, env *e)
 {
     struct CMUnitTest tests[] = {
@@ -735,6 +782,7 @@ static int run_group(const char *name, env *e)
         T(test_chain_identity),
         T(test_async_forms),
         T(test_gas_accounting),
+        T(test_page_mediators),
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         tests[i].initial_state = e;

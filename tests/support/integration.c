@@ -478,3 +478,16 @@ size_t pc_itest_wait_events(pc_itest *t, const pc_address *m, pc_mediator_event_
         pc_itest_sleep_ms(100);
     }
 }
+
+int pc_itest_group_setup_with(void **state, const char *const *args, const char *paychand)
+{
+    pc_itest_options o = {.args = args};
+    *state = pc_itest_start_with(&o, paychand);
+    return *state ? 0 : -1;
+}
+
+int pc_itest_group_teardown(void **state)
+{
+    pc_itest_stop(*state);
+    return 0;
+}

@@ -91,6 +91,14 @@ pc_itest *pc_itest_start_with(const pc_itest_options *opts, const char *paychand
  * else NULL after printing the usage. */
 const char *pc_itest_backend_arg(int argc, char **argv, const char *allowed);
 
+/* cmocka group fixtures: pc_itest_start with `args` (NULL-terminated,
+ * kept: static storage) into *state, and pc_itest_stop of *state. */
+int pc_itest_group_setup_with(void **state, const char *const *args, const char *paychand);
+#ifdef PAYCHAN_PAYCHAND
+#define pc_itest_group_setup(state, args) pc_itest_group_setup_with((state), (args), PAYCHAN_PAYCHAND)
+#endif
+int pc_itest_group_teardown(void **state);
+
 /* Stops the servers (asserting nothing), anvil, and frees t. NULL is a no-op. */
 void pc_itest_stop(pc_itest *t);
 

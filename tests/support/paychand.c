@@ -338,9 +338,14 @@ int pc_test_paychand_wait_exit(pc_test_paychand *p, int ms)
 
 /* ---- logs --------------------------------------------------------------------------- */
 
+char *pc_test_paychand_log_text(const pc_test_paychand *p)
+{
+    return pc_test_read_file(p->log_path);
+}
+
 int pc_test_paychand_log_contains(const pc_test_paychand *p, const char *needle)
 {
-    char *text = pc_test_read_file(p->log_path);
+    char *text = pc_test_paychand_log_text(p);
     int found = text && strstr(text, needle) != NULL;
     free(text);
     return found;

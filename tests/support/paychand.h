@@ -69,6 +69,8 @@ int pc_test_paychand_restart_expect_exit(pc_test_paychand *p);
  * signal if killed), or -1 if it still runs (it is left running). */
 int pc_test_paychand_wait_exit(pc_test_paychand *p, int ms);
 
+/* The log collected so far (stderr), malloc'ed; NULL if unreadable. */
+char *pc_test_paychand_log_text(const pc_test_paychand *p);
 /* 1 if the log collected so far contains `needle`, else 0. */
 int pc_test_paychand_log_contains(const pc_test_paychand *p, const char *needle);
 
