@@ -46,6 +46,10 @@ pc_wallet *api_caller_view(call *c, pc_mediator_view *v);
  * answering the error. */
 int api_authenticate(call *c);
 
+/* 1 when the request carries `Authorization: Bearer <want>` exactly (compared
+ * in constant time over want's length), else 0. want must not be NULL. */
+int api_bearer_is(call *c, const char *want);
+
 /* validateToken's parameters into *t (its Mediator is c->mediator) and
  * *want: 0, or -1 after answering 400 (or 2 for a malformed signature). */
 int api_validate_params(call *c, pc_payment_headers *t, pc_payment_terms *want);

@@ -77,15 +77,7 @@ static void read_now(pc_server *s, pc_metrics_now *now)
 static int check_token(call *c)
 {
     const char *want = c->s->cfg->metrics_token;
-    const char *got = pc_http_header(c->req, "Authorization");
-    size_t n = want ? strlen(want) : 0;
-    if (!want)
-        return 0;
-    int ok = got && strncmp(got, "Bearer ", 7) == 0 && strlen(got + 7) == n;
-    unsigned diff = 0;
-    for (size_t i = 0; ok && i < n; i++) /* every byte: the time tells nothing of the token */
-        diff |= (unsigned char)got[7 + i] ^ (unsigned char)want[i];
-    if (ok && !diff)
+    if (!want || api_bearer_is(c, want))
         return 0;
     api_fail_code(c, PC_ERR_REQUEST_SIGNATURE_MISSING,
                   "GET /metrics needs `Authorization: Bearer <the --metrics-token>`");

@@ -119,6 +119,10 @@ static const opt_spec options[] = {
      "      as text, ~10 us as JSON, under one stderr lock; docs/benchmarks.md)"},
     {"metrics-token", K_STRING, OFF(metrics_token), 0, 0, NULL, "TOKEN", NULL,
      "require `Authorization: Bearer TOKEN` on GET /metrics (none: open)"},
+    {"admin-token-file", K_STRING, OFF(admin_token_file), 0, 0, NULL, "FILE", NULL,
+     "a file whose content is a bearer token that may read the /admin routes\n"
+     "      (GET only) without a service key: for the Visualizer's operations\n"
+     "      view (none: the admin routes need a service's credential)"},
     {"visualizer", K_STRING, OFF(visualizer_dir), 0, 0, NULL, "DIR", NULL,
      "serve the static visualizer in DIR at /visualizer/ (none: not served; DIR must exist)"},
     {"http-mode", K_HTTP_MODE, OFF(http_mode), 0, 0, NULL, "MODE", "pool",

@@ -65,6 +65,7 @@ typedef struct pc_config {
     int log_json;               /* --log-format json: 1; text (default): 0 */
     int access_log_every;       /* --access-log N: a line per Nth request; 0 = none */
     char *metrics_token;        /* --metrics-token: bearer token for /metrics (NULL = open) */
+    char *admin_token_file;     /* --admin-token-file: a bearer token that reads /admin (NULL = none) */
     char *visualizer_dir;       /* --visualizer DIR: serve it at /visualizer/ (NULL = off) */
     pc_http_mode http_mode;     /* --http-mode threads|pool; default threads (see http.h) */
     int http_workers;           /* --http-workers: pool mode's worker threads; default 0 = 4 per core */

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/keystore.h"
 #include "core/logger.h"
 #include "server/api.h"
 #include "server/auth.h"
@@ -107,6 +108,22 @@ static int check_visualizer(const pc_config *cfg, pc_error *err)
     return 0;
 }
 
+/* The admin bearer token, read once at start (a file: a secret stays out
+ * of argv and the environment). An empty file would admit everyone. */
+static int read_admin_token(pc_server *s, pc_error *err)
+{
+    size_t len;
+    if (!s->cfg->admin_token_file)
+        return 0;
+    if (!(s->admin_token = pc_keystore_read_secret_file(s->cfg->admin_token_file, &len, err)))
+        return -1;
+    if (len < 16)
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT,
+                            "--admin-token-file %s: the token must have at least 16 characters",
+                            s->cfg->admin_token_file);
+    return 0;
+}
+
 static int open_store(pc_server *s, pc_error *err)
 {
     char path[4096];
@@ -158,7 +175,7 @@ int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err)
     pthread_mutex_init(&s->known_lock, NULL);
     /* Everything that needs no node; the rest comes up in the background
      * (readiness.h) while HTTP already serves. */
-    if (check_visualizer(cfg, err) != 0 || make_clients(s, err) != 0 ||
+    if (check_visualizer(cfg, err) != 0 || read_admin_token(s, err) != 0 || make_clients(s, err) != 0 ||
         load_accounts(s, err) != 0 || open_store(s, err) != 0 || open_nonces(s, err) != 0 ||
         !(s->readiness = pc_readiness_start(s, err)) || start_http(s, err) != 0) {
         pc_server_stop(s);
@@ -201,4 +218,6 @@ void pc_server_stop(pc_server *s)
     s->accounts = NULL;
     s->rpc = NULL;
     s->secp = NULL;
+    pc_keystore_free_secret(s->admin_token);
+    s->admin_token = NULL;
 }

@@ -39,6 +39,7 @@ typedef struct pc_server {
     pc_metrics *metrics; /* counters for GET /metrics (never NULL once started) */
     /* Used request signatures (auth.c), unless the store is shared (Redis). */
     pc_nonce_cache *nonces;
+    char *admin_token;      /* --admin-token-file's content, or NULL (api.c) */
     uint64_t started_at_us; /* unix time in µs: earlier request stamps are refused (auth.c) */
     /* Mediators already registered in the store as ours, one set per role
      * (index role - 1: one server may serve both ends; see payments.c). */

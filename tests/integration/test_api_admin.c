@@ -8,7 +8,9 @@
  *  - 10,000 records written straight into a server's SQLite store, paged
  *    through GET /admin/channels a thousand at a time: every record exactly
  *    once, in order, each page in bounded time; the role and account
- *    filters count right; /admin/accounts and /metrics stay usable. */
+ *    filters count right; /admin/accounts and /metrics stay usable;
+ *  - --admin-token-file: its bearer token reads the /admin routes (GET)
+ *    without a service key, and nothing else. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,10 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "server/store.h"
+#include "support/http_probe.h"
 #include "support/integration.h"
 #include "support/prom_text.h"
 
@@ -234,6 +238,51 @@ static void test_ten_thousand_records_paged(void **state)
     pc_test_paychand_free(p);
 }
 
+/* One request to server p with an optional Authorization header; the status. */
+static long bearer_status(const pc_test_paychand *p, const char *method, const char *path,
+                          const char *authorization)
+{
+    char url[256], header[200];
+    snprintf(url, sizeof url, "%s%s", pc_test_paychand_url(p), path);
+    snprintf(header, sizeof header, "Authorization: %s", authorization ? authorization : "");
+    const char *headers[] = {header, NULL};
+    pc_test_probe probe = {.method = method, .url = url, .headers = authorization ? headers : NULL,
+                           .body = strcmp(method, "POST") == 0 ? "" : NULL};
+    pc_test_reply r;
+    it_check(pc_test_probe_send(&probe, &r, NULL) == 0);
+    long status = r.status;
+    pc_test_reply_free(&r);
+    return status;
+}
+
+/* The operations view's token: GETs of the /admin routes with it answer 200; a wrong or
+ * missing token, a POST, or any other route with it are refused. */
+static void test_admin_token(void **state)
+{
+    pc_itest *t = *state;
+    const char *token = "ops-view-token-0123456789";
+    char path[] = "/tmp/paychan-admin-token-XXXXXX";
+    int fd = mkstemp(path);
+    it_check(fd >= 0 && write(fd, token, strlen(token)) == (ssize_t)strlen(token));
+    close(fd);
+    const char *more[] = {"--admin-token-file", path, NULL};
+    pc_test_paychand *p = pc_itest_start_provider_server(t, "admin-token", NULL, more);
+    it_check(p != NULL);
+    char good[80];
+    snprintf(good, sizeof good, "Bearer %s", token);
+    it_check(bearer_status(p, "GET", "/admin/accounts", good) == 200);
+    it_check(bearer_status(p, "GET", "/admin/channels?limit=5", good) == 200);
+    it_check(bearer_status(p, "GET", "/admin/transactions", good) == 200);
+    it_check(bearer_status(p, "GET", "/admin/accounts", "Bearer ops-view-token-012345678X") == 412);
+    it_check(bearer_status(p, "GET", "/admin/accounts", NULL) == 412);
+    it_check(bearer_status(p, "POST", "/admin/accounts", good) == 412);
+    it_check(bearer_status(p, "GET", "/useService?serviceProvider=0x0000000000000000000000000000000000000001",
+                           good) == 412);
+    assert_int_equal(pc_test_paychand_stop(p), 0);
+    pc_test_paychand_free(p);
+    unlink(path);
+}
+
 static int setup(void **state)
 {
     return pc_itest_group_setup(state, NULL);
@@ -244,6 +293,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_channel_both_ends),
         cmocka_unit_test(test_ten_thousand_records_paged),
+        cmocka_unit_test(test_admin_token),
     };
     return cmocka_run_group_tests(tests, setup, pc_itest_group_teardown);
 }

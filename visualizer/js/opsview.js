@@ -16,7 +16,7 @@ const named = (addr, label) => (label
 export function opsForm(cfg) {
   return `<form id="ops-form" class="card ops-form" autocomplete="off">
     <label for="ops-url">paychand</label><input id="ops-url" type="url" size="28" value="${esc(cfg.url)}" placeholder="http://localhost:8080" spellcheck="false">
-    <label for="ops-token">admin token</label><input id="ops-token" type="password" size="20" value="${esc(cfg.token)}" placeholder="contents of --admin-token FILE">
+    <label for="ops-token">admin token</label><input id="ops-token" type="password" size="20" value="${esc(cfg.token)}" placeholder="contents of --admin-token-file FILE">
     <label for="ops-labels">labels</label><input id="ops-labels" size="30" value="${esc(cfg.labelsText)}" placeholder="0x…=search, 0x…=weather" spellcheck="false">
     <button id="ops-connect" type="submit">Watch</button>
     <span class="muted" data-testid="ops-status">${esc(cfg.status ?? '')}</span></form>`;
@@ -58,7 +58,7 @@ function serviceCard(s, now) {
 /** The view: form, a card per service, then every channel of the served accounts. */
 export function opsView(cfg, summaries, now) {
   const head = `<h2>Operations <span class="muted" data-testid="ops-live">${summaries ? `live · ${esc(shortTime(now))} UTC` : ''}</span></h2>${opsForm(cfg)}`;
-  if (!summaries) return `${head}<p class="muted">Enter the URL of a paychand and its admin token (paychand --admin-token FILE) and press Watch.</p>`;
+  if (!summaries) return `${head}<p class="muted">Enter the URL of a paychand and its admin token (paychand --admin-token-file FILE) and press Watch.</p>`;
   const rows = summaries.flatMap((s) => s.channels.map((c) => ({ s, c })));
   return `${head}<div class="services">${summaries.map((s) => serviceCard(s, now)).join('')}</div>
     <h3>Channels</h3><div class="table-scroll"><table data-testid="ops-channels"><thead><tr><th>Mediator</th><th>role</th><th>counterparty</th><th>cost</th><th>consumer funds</th><th>count</th><th>unredeemed</th><th>active token</th><th>next deadline</th><th>state</th><th>alerts</th></tr></thead>
