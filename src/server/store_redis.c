@@ -25,7 +25,15 @@
  * change at run time (CONFIG SET, a restart with another configuration),
  * they are checked again on every new connection and once a second by a
  * ticker thread; meanwhile counts are refused. Not per operation: that would
- * add a round trip to every count (CONFIG cannot run inside a script). */
+ * add a round trip to every count (CONFIG cannot run inside a script).
+ *
+ * High availability (store_redis_sentinel.h): with sentinels configured,
+ * every new connection goes to the primary the sentinels name, and a
+ * connection that fails or hears READONLY (a demoted primary) is dropped
+ * with the idle ones, so the next call finds the primary anew: a failover
+ * is followed without a restart. With wait_replicas > 0, a count is
+ * acknowledged only after `WAIT` says that many replicas have it too, so
+ * it survives the loss of the primary. */
 #include "server/store_internal.h"
 
 #include <hiredis/hiredis.h>
@@ -37,6 +45,8 @@
 #include "core/logger.h"
 #include "server/store_redis_durability.h"
 #include "server/store_redis_gas.h"
+#include "server/store_redis_record.h"
+#include "server/store_redis_sentinel.h"
 #include "server/store_redis_scripts.h"
 #include "core/ticker.h"
 
@@ -64,8 +74,11 @@ static const char *const script_source[SCRIPT_COUNT] = {
 
 typedef struct redis_store {
     pc_store base;
-    char host[128];
+    char host[128];             /* the primary; with sentinels, written under lock */
     int port;
+    pc_redis_sentinels sentinels; /* sentinels.n == 0: host:port directly */
+    int wait_replicas;            /* WAIT for this many replicas after each count; 0: no WAIT */
+    int wait_timeout_ms;
     char prefix[64];
     char sha[SCRIPT_COUNT][41]; /* set at open; a script's SHA1 never changes */
     pthread_mutex_t lock;       /* guards the idle pool */
@@ -137,7 +150,28 @@ static int rd_writable(const pc_store *base, char *why, size_t cap)
 
 /* ---- connections ------------------------------------------------------------------------- */
 
-static redisContext *connect_one(redis_store *s, pc_error *err)
+/* Connects to the primary the sentinels name and remembers its address
+ * (logged when it changed: a failover). */
+static redisContext *connect_via_sentinels(redis_store *s, pc_error *err)
+{
+    char host[sizeof s->host];
+    int port = 0, replicas = 0;
+    redisContext *c = pc_redis_sentinel_connect(&s->sentinels, CONNECT_TIMEOUT_MS, host,
+                                                sizeof host, &port, &replicas, err);
+    if (!c)
+        return NULL;
+    pthread_mutex_lock(&s->lock);
+    int moved = port != s->port || strcmp(host, s->host) != 0;
+    snprintf(s->host, sizeof s->host, "%s", host);
+    s->port = port;
+    pthread_mutex_unlock(&s->lock);
+    if (moved)
+        PC_LOG_W("Redis primary of \"%s\" is %s:%d (%d replicas)", s->sentinels.master_name,
+                 host, port, replicas);
+    return c;
+}
+
+static redisContext *connect_direct(redis_store *s, pc_error *err)
 {
     struct timeval tv = {.tv_sec = CONNECT_TIMEOUT_MS / 1000,
                          .tv_usec = (CONNECT_TIMEOUT_MS % 1000) * 1000};
@@ -148,6 +182,14 @@ static redisContext *connect_one(redis_store *s, pc_error *err)
         redisFree(c);
         return NULL;
     }
+    return c;
+}
+
+static redisContext *connect_one(redis_store *s, pc_error *err)
+{
+    redisContext *c = s->sentinels.n ? connect_via_sentinels(s, err) : connect_direct(s, err);
+    if (!c)
+        return NULL;
     struct timeval ct = {.tv_sec = COMMAND_TIMEOUT_MS / 1000, .tv_usec = 0};
     redisSetTimeout(c, ct);
     note_durability(s, c); /* a new connection may mean a restarted Redis */
@@ -193,6 +235,25 @@ static void give_back(redis_store *s, redisContext *c)
 
 /* ---- commands ------------------------------------------------------------------------- */
 
+/* An error reply that says this server is no longer the primary marks c as
+ * failed, so give_back drops it and the idle ones: the next connection
+ * asks the sentinels. (err is a public field of redisContext.) */
+static void note_error_reply(redisContext *c, const redisReply *r)
+{
+    if (r && r->type == REDIS_REPLY_ERROR && pc_redis_error_means_moved(r->str) && !c->err) {
+        c->err = REDIS_ERR_OTHER;
+        snprintf(c->errstr, sizeof c->errstr, "%s", r->str);
+    }
+}
+
+/* The replica half of acknowledging a write made on c: 0, or -1 with code 103. */
+static int replicate(redis_store *s, redisContext *c, pc_error *err)
+{
+    return s->wait_replicas > 0
+               ? pc_redis_wait_replicas(c, s->wait_replicas, s->wait_timeout_ms, err)
+               : 0;
+}
+
 /* Sends one command; NULL with *err on a connection fault or an error reply. */
 static redisReply *command(redis_store *s, redisContext *c, int argc, const char **argv,
                            const size_t *lens, pc_error *err)
@@ -204,6 +265,7 @@ static redisReply *command(redis_store *s, redisContext *c, int argc, const char
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
+        note_error_reply(c, r);
         pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d answered %s (to %s)", s->host,
                      s->port, r->str, argv[0]);
         freeReplyObject(r);
@@ -259,6 +321,7 @@ static redisReply *run_script(redis_store *s, redisContext *c, int i, int nkeys,
         r = redisCommandArgv(c, argc + 3, argv, argl);
     }
     if (!r || r->type == REDIS_REPLY_ERROR) {
+        note_error_reply(c, r);
         pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", s->host, s->port,
                      r ? r->str : c->err ? c->errstr : "no reply");
         freeReplyObject(r);
@@ -304,14 +367,14 @@ static int rd_next_count(pc_store *base, const pc_address *mediator, const uint8
         return -1;
     const char *args[] = {counter, ids, tid};
     redisReply *r = run_script(s, c, SCRIPT_NEXT_COUNT, 2, 3, args, NULL, err);
-    give_back(s, c);
-    if (!r)
-        return -1;
-    int ok = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
-    if (ok)
+    int ok = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+    int ret = !r ? -1 : !ok ? pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd counter answer")
+                            : replicate(s, c, err); /* refused: the count is a gap, never reused */
+    if (ret == 0)
         *count = (uint64_t)r->integer;
+    give_back(s, c);
     freeReplyObject(r);
-    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd counter answer");
+    return ret;
 }
 
 static int rd_offer_count(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
@@ -333,18 +396,21 @@ static int rd_offer_count(pc_store *base, const pc_address *mediator, const uint
     const char *args[] = {counter, ring, ids, dec, (const char *)sig, tid};
     size_t lens[] = {strlen(counter), strlen(ring), strlen(ids), strlen(dec), 65, 64};
     redisReply *r = run_script(s, c, SCRIPT_OFFER, 3, 6, args, lens, err);
-    give_back(s, c);
-    if (!r)
-        return -1;
-    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2
+    int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2
              && r->element[0]->type == REDIS_REPLY_INTEGER
              && r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer >= 0;
-    if (ok) {
+    int ret = !r ? -1 : !ok ? pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd offer answer") : 0;
+    if (ret == 0) {
         *verdict = pc_store_verdict_from_window((int)r->element[0]->integer);
         *highest = (uint64_t)r->element[1]->integer;
+        /* an acceptance wrote the count: replicated before it is acknowledged
+         * (refused, it stays seen: a retry needs the next count, never a replay) */
+        if (r->element[0]->integer != 0)
+            ret = replicate(s, c, err);
     }
+    give_back(s, c);
     freeReplyObject(r);
-    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd offer answer");
+    return ret;
 }
 
 static int rd_best_token(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
@@ -430,115 +496,32 @@ static int rd_delete_mediator(pc_store *base, const pc_address *mediator, pc_med
 
 /* ---- Mediator records ---------------------------------------------------------------- */
 
-/* The hash fields of a record, in this order, with their stored sizes (0 = decimal text). */
-static const char *const field_names[] = {"mediator", "role",   "account", "counterparty", "deposit",
-                                          "threshold", "since", "token",   "created"};
-enum { N_FIELDS = sizeof field_names / sizeof field_names[0] };
-
-typedef struct record_bytes {
-    char text[3][24]; /* role, since, created */
-    uint8_t deposit[32], threshold[32], token[32];
-    const char *value[N_FIELDS];
-    size_t len[N_FIELDS];
-} record_bytes;
-
-static void encode_record(const pc_mediator_record *rec, record_bytes *b)
-{
-    snprintf(b->text[0], 24, "%d", (int)rec->role);
-    snprintf(b->text[1], 24, "%llu", (unsigned long long)rec->token_active_since);
-    snprintf(b->text[2], 24, "%llu", (unsigned long long)rec->created_at);
-    pc_u256_to_be(&rec->deposit_amount, b->deposit);
-    pc_u256_to_be(&rec->funding_threshold, b->threshold);
-    pc_u256_to_be(&rec->token_id, b->token);
-    const void *v[N_FIELDS] = {rec->mediator.bytes, b->text[0], rec->account.bytes,
-                               rec->counterparty.bytes, b->deposit, b->threshold, b->text[1],
-                               b->token, b->text[2]};
-    size_t l[N_FIELDS] = {20, strlen(b->text[0]), 20, 20, 32, 32, strlen(b->text[1]), 32,
-                          strlen(b->text[2])};
-    for (int i = 0; i < N_FIELDS; i++) {
-        b->value[i] = v[i];
-        b->len[i] = l[i];
-    }
-}
-
 static int rd_put_mediator(pc_store *base, const pc_mediator_record *rec, pc_error *err)
 {
     redis_store *s = (redis_store *)base;
     char record[KEY_MAX], all[KEY_MAX], member[48];
     record_names(s, &rec->mediator, rec->role, record, member);
     snprintf(all, sizeof all, "%smediators", s->prefix);
-    record_bytes b;
-    encode_record(rec, &b);
-    const char *args[3 + 2 * N_FIELDS] = {record, all, member};
-    size_t lens[3 + 2 * N_FIELDS] = {strlen(record), strlen(all), strlen(member)};
-    for (int i = 0; i < N_FIELDS; i++) {
-        args[3 + 2 * i] = field_names[i];
-        lens[3 + 2 * i] = strlen(field_names[i]);
+    pc_redis_record_bytes b;
+    pc_redis_record_encode(rec, &b);
+    const char *args[3 + 2 * PC_REDIS_RECORD_FIELDS] = {record, all, member};
+    size_t lens[3 + 2 * PC_REDIS_RECORD_FIELDS] = {strlen(record), strlen(all), strlen(member)};
+    for (int i = 0; i < PC_REDIS_RECORD_FIELDS; i++) {
+        args[3 + 2 * i] = b.name[i];
+        lens[3 + 2 * i] = strlen(b.name[i]);
         args[4 + 2 * i] = b.value[i];
         lens[4 + 2 * i] = b.len[i];
     }
     redisContext *c = take(s, err);
     if (!c)
         return -1;
-    redisReply *r = run_script(s, c, SCRIPT_PUT_MEDIATOR, 2, 3 + 2 * N_FIELDS, args, lens, err);
+    redisReply *r = run_script(s, c, SCRIPT_PUT_MEDIATOR, 2, 3 + 2 * PC_REDIS_RECORD_FIELDS, args, lens,
+                               err);
     give_back(s, c);
     freeReplyObject(r);
     return r ? 0 : -1;
 }
 
-static int field_index(const redisReply *name)
-{
-    for (int i = 0; i < N_FIELDS; i++)
-        if (name->len == strlen(field_names[i]) && memcmp(name->str, field_names[i], name->len) == 0)
-            return i;
-    return -1;
-}
-
-static int copy_exact(const redisReply *v, void *out, size_t n)
-{
-    if (v->len != n)
-        return -1;
-    memcpy(out, v->str, n);
-    return 0;
-}
-
-static int decode_field(pc_mediator_record *rec, int i, const redisReply *v)
-{
-    uint8_t be[32];
-    switch (i) {
-    case 0: return copy_exact(v, rec->mediator.bytes, 20);
-    case 1: rec->role = (pc_mediator_role)atoi(v->str); return 0;
-    case 2: return copy_exact(v, rec->account.bytes, 20);
-    case 3: return copy_exact(v, rec->counterparty.bytes, 20);
-    case 6: rec->token_active_since = strtoull(v->str, NULL, 10); return 0;
-    case 8: rec->created_at = strtoull(v->str, NULL, 10); return 0;
-    default: break;
-    }
-    if (copy_exact(v, be, 32) != 0)
-        return -1;
-    pc_u256_from_be(i == 4 ? &rec->deposit_amount : i == 5 ? &rec->funding_threshold : &rec->token_id,
-                    be);
-    return 0;
-}
-
-/* Decodes an HGETALL answer: 1 decoded, 0 empty (no record), -1 corrupt. */
-static int decode_record(const redisReply *r, pc_mediator_record *rec)
-{
-    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2)
-        return -1;
-    if (r->elements == 0)
-        return 0;
-    memset(rec, 0, sizeof *rec);
-    unsigned have = 0;
-    for (size_t k = 0; k + 1 < r->elements; k += 2) {
-        int i = field_index(r->element[k]);
-        if (i < 0 || r->element[k + 1]->type != REDIS_REPLY_STRING
-            || decode_field(rec, i, r->element[k + 1]) != 0)
-            return -1;
-        have |= 1u << i;
-    }
-    return have == (1u << N_FIELDS) - 1 ? 1 : -1;
-}
 
 static int rd_get_mediator(pc_store *base, const pc_address *mediator, pc_mediator_role role,
                            pc_mediator_record *rec, int *found, pc_error *err)
@@ -554,7 +537,7 @@ static int rd_get_mediator(pc_store *base, const pc_address *mediator, pc_mediat
     give_back(s, c);
     if (!r)
         return -1;
-    int d = decode_record(r, rec);
+    int d = pc_redis_record_decode(r, rec);
     freeReplyObject(r);
     if (d < 0)
         return pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt record %s", record);
@@ -579,7 +562,7 @@ static int fetch_all(redis_store *s, redisContext *c, const redisReply *members,
                                 c->errstr);
         }
         pc_mediator_record rec;
-        int d = decode_record(reply, &rec);
+        int d = pc_redis_record_decode(reply, &rec);
         if (ret == 0 && d < 0)
             ret = pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt record of %s",
                                members->element[i]->str);
@@ -762,6 +745,21 @@ static int require_durability(redis_store *s, redisContext *c, pc_error *err)
     return 0;
 }
 
+/* Sets how many replicas must have a count: `wanted`, or with -1 (auto) 1
+ * when the primary has replicas now and 0 otherwise. Logged, since it is
+ * the guarantee the operator gets. */
+static void choose_wait(redis_store *s, redisContext *c, int wanted)
+{
+    int replicas = pc_redis_primary_replicas(c);
+    s->wait_replicas = wanted >= 0 ? wanted : replicas > 0 ? 1 : 0;
+    if (s->wait_replicas > 0)
+        PC_LOG_I("Redis store: a count is acknowledged once on the primary's AOF and on %d of "
+                 "its %d replicas (WAIT, %d ms)", s->wait_replicas, replicas, s->wait_timeout_ms);
+    else
+        PC_LOG_I("Redis store: a count is acknowledged once on the primary's AOF (no replica "
+                 "waited for%s)", replicas > 0 ? ": --redis-wait-replicas 0" : "");
+}
+
 /* Brings the key layout to version 2 (see pc_redis_migrate_lua). */
 static int migrate(redis_store *s, redisContext *c, pc_error *err)
 {
@@ -793,15 +791,27 @@ pc_store *pc_store_redis_open(const pc_store_options *opts, pc_error *err)
     const char *host = opts->redis_host && *opts->redis_host ? opts->redis_host : "127.0.0.1";
     snprintf(s->host, sizeof s->host, "%s", host);
     s->port = opts->redis_port ? opts->redis_port : 6379;
+    if (opts->redis_sentinels && *opts->redis_sentinels &&
+        pc_redis_sentinels_parse(opts->redis_sentinels, opts->redis_master_name, &s->sentinels,
+                                 err) != 0) {
+        rd_close(&s->base);
+        return NULL;
+    }
+    s->wait_timeout_ms = opts->redis_wait_timeout_ms > 0 ? opts->redis_wait_timeout_ms : 1000;
     s->durable = -1;
     s->base.accepts_data_loss = opts->redis_accept_data_loss;
     snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
-    snprintf(s->base.description, sizeof s->base.description, "redis:%s:%d", s->host, s->port);
+    if (s->sentinels.n)
+        snprintf(s->base.description, sizeof s->base.description, "redis-sentinel:%s",
+                 s->sentinels.master_name);
+    else
+        snprintf(s->base.description, sizeof s->base.description, "redis:%s:%d", s->host, s->port);
     redisContext *c = connect_one(s, err);
     if (!c) {
         rd_close(&s->base);
         return NULL;
     }
+    choose_wait(s, c, opts->redis_wait_replicas);
     int failed = require_durability(s, c, err);
     for (int i = 0; i < SCRIPT_COUNT && !failed; i++)
         failed = load_script(s, c, i, s->sha[i], err);
