@@ -40,7 +40,7 @@ int pc_redis_sentinels_parse(const char *list, const char *master_name, pc_redis
  * server that ROLE confirms is a primary. Returns the connection to it
  * (timeout_ms for connecting and for each command), its address in
  * host/port and the number of replicas it has in *replicas; NULL with err
- * (PC_ERR_INTERNAL naming every sentinel's answer) when none does. */
+ * (PC_ERR_STORAGE_NOT_DURABLE naming every sentinel's answer) when none does. */
 redisContext *pc_redis_sentinel_connect(const pc_redis_sentinels *s, int timeout_ms, char *host,
                                         size_t host_cap, int *port, int *replicas, pc_error *err);
 
