@@ -27,13 +27,10 @@
  * ticker thread; meanwhile counts are refused. Not per operation: that would
  * add a round trip to every count (CONFIG cannot run inside a script).
  *
- * High availability (store_redis_sentinel.h): with sentinels configured,
- * every new connection goes to the primary the sentinels name, and a
- * connection that fails or hears READONLY (a demoted primary) is dropped
- * with the idle ones, so the next call finds the primary anew: a failover
- * is followed without a restart. With wait_replicas > 0, a count is
- * acknowledged only after `WAIT` says that many replicas have it too, so
- * it survives the loss of the primary. */
+ * High availability (store_redis_sentinel.h): with sentinels, a new
+ * connection goes to the primary they name; one that fails or hears
+ * READONLY is dropped with the idle ones, so a failover is followed without
+ * a restart. With wait_replicas > 0 a count is acknowledged only after WAIT. */
 #include "server/store_internal.h"
 
 #include <hiredis/hiredis.h>
@@ -79,6 +76,7 @@ typedef struct redis_store {
     pc_redis_sentinels sentinels; /* sentinels.n == 0: host:port directly */
     int wait_replicas;            /* WAIT for this many replicas after each count; 0: no WAIT */
     int wait_timeout_ms;
+    int replicas; /* the primary's, as the ticker last saw them (atomic) */
     char prefix[64];
     char sha[SCRIPT_COUNT][41]; /* set at open; a script's SHA1 never changes */
     pthread_mutex_t lock;       /* guards the idle pool */
@@ -143,6 +141,12 @@ static int rd_writable(const pc_store *base, char *why, size_t cap)
     }
     if (!s->base.accepts_data_loss && !rd_durable(base)) {
         snprintf(why, cap, "Redis %s:%d does not persist every write", s->host, s->port);
+        return 0;
+    }
+    int replicas = __atomic_load_n(&s->replicas, __ATOMIC_ACQUIRE);
+    if (replicas < s->wait_replicas) {
+        snprintf(why, cap, "the Redis primary has %d replicas, counts wait for %d", replicas,
+                 s->wait_replicas);
         return 0;
     }
     return 1;
@@ -714,6 +718,19 @@ static const pc_store_ops redis_ops = {
     .recent_gas = pc_redis_recent_gas,
 };
 
+/* Records the primary's replicas (for rd_writable); a server that is no
+ * longer the primary (-1: demoted, yet reachable, so no connection error
+ * would tell) is dropped, so that the next connection asks the sentinels. */
+static void watch_role(redis_store *s, redisContext *c)
+{
+    int replicas = pc_redis_primary_replicas(c);
+    __atomic_store_n(&s->replicas, replicas, __ATOMIC_RELEASE);
+    if (replicas < 0 && s->sentinels.n && !c->err) {
+        c->err = REDIS_ERR_OTHER;
+        snprintf(c->errstr, sizeof c->errstr, "no longer the primary");
+    }
+}
+
 /* The ticker's job: one check on a pooled connection. */
 static void watch_durability(void *arg)
 {
@@ -723,6 +740,8 @@ static void watch_durability(void *arg)
     if (!c)
         return; /* Redis down: counts fail anyway; checked again on reconnecting */
     note_durability(s, c);
+    if (s->wait_replicas > 0 || s->sentinels.n)
+        watch_role(s, c);
     give_back(s, c);
 }
 
@@ -743,21 +762,6 @@ static int require_durability(redis_store *s, redisContext *c, pc_error *err)
              "--redis-accept-data-loss is set: acknowledged counts WILL BE LOST if Redis stops",
              s->host, s->port, why);
     return 0;
-}
-
-/* Sets how many replicas must have a count: `wanted`, or with -1 (auto) 1
- * when the primary has replicas now and 0 otherwise. Logged, since it is
- * the guarantee the operator gets. */
-static void choose_wait(redis_store *s, redisContext *c, int wanted)
-{
-    int replicas = pc_redis_primary_replicas(c);
-    s->wait_replicas = wanted >= 0 ? wanted : replicas > 0 ? 1 : 0;
-    if (s->wait_replicas > 0)
-        PC_LOG_I("Redis store: a count is acknowledged once on the primary's AOF and on %d of "
-                 "its %d replicas (WAIT, %d ms)", s->wait_replicas, replicas, s->wait_timeout_ms);
-    else
-        PC_LOG_I("Redis store: a count is acknowledged once on the primary's AOF (no replica "
-                 "waited for%s)", replicas > 0 ? ": --redis-wait-replicas 0" : "");
 }
 
 /* Brings the key layout to version 2 (see pc_redis_migrate_lua). */
@@ -811,7 +815,8 @@ pc_store *pc_store_redis_open(const pc_store_options *opts, pc_error *err)
         rd_close(&s->base);
         return NULL;
     }
-    choose_wait(s, c, opts->redis_wait_replicas);
+    s->wait_replicas = pc_redis_choose_wait(c, opts->redis_wait_replicas, s->wait_timeout_ms);
+    s->replicas = pc_redis_primary_replicas(c);
     int failed = require_durability(s, c, err);
     for (int i = 0; i < SCRIPT_COUNT && !failed; i++)
         failed = load_script(s, c, i, s->sha[i], err);

@@ -1,6 +1,8 @@
 /* store_redis_sentinel.c: see store_redis_sentinel.h. */
 #include "server/store_redis_sentinel.h"
 
+#include "core/logger.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,4 +145,17 @@ int pc_redis_wait_replicas(redisContext *c, int n, int timeout_ms, pc_error *err
     return pc_error_set(err, PC_ERR_STORAGE_NOT_DURABLE,
                         "only %lld of %d Redis replicas have the count within %d ms: it is not "
                         "acknowledged", got, n, timeout_ms);
+}
+
+int pc_redis_choose_wait(redisContext *c, int wanted, int timeout_ms)
+{
+    int replicas = pc_redis_primary_replicas(c);
+    int n = wanted >= 0 ? wanted : replicas > 0 ? 1 : 0;
+    if (n > 0)
+        PC_LOG_I("Redis store: a count is acknowledged once on the primary's AOF and on %d of "
+                 "its %d replicas (WAIT, %d ms)", n, replicas, timeout_ms);
+    else
+        PC_LOG_I("Redis store: a count is acknowledged once on the primary's AOF (no replica "
+                 "waited for%s)", replicas > 0 ? ": --redis-wait-replicas 0" : "");
+    return n;
 }

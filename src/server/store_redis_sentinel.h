@@ -57,4 +57,9 @@ int pc_redis_error_means_moved(const char *error);
  * the primary but not acknowledged: the caller refuses the count). */
 int pc_redis_wait_replicas(redisContext *c, int n, int timeout_ms, pc_error *err);
 
+/* How many replicas must have a count: `wanted`, or with -1 (auto) 1 when
+ * the primary behind c has replicas now, else 0. Logged, since it is the
+ * guarantee the operator gets. */
+int pc_redis_choose_wait(redisContext *c, int wanted, int timeout_ms);
+
 #endif
