@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "core/logger.h"
+#include "server/store_redis_claims.h"
 #include "server/store_redis_durability.h"
 #include "server/store_redis_gas.h"
 #include "server/store_redis_record.h"
@@ -604,69 +605,6 @@ static int rd_list_mediators(pc_store *base, pc_mediator_record **recs, size_t *
     return 0;
 }
 
-/* ---- nonces ------------------------------------------------------------------------------ */
-
-static int rd_claim_nonce(pc_store *base, const uint8_t nonce[32], uint64_t expires_at, int *fresh,
-                          pc_error *err)
-{
-    redis_store *s = (redis_store *)base;
-    char key[KEY_MAX], hex[65], ttl[24];
-    hex_of(nonce, 32, hex);
-    snprintf(key, sizeof key, "%snonce:%s", s->prefix, hex);
-    uint64_t now = pc_store_now();
-    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)(expires_at > now ? expires_at - now : 1));
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
-    const char *argv[] = {"SET", key, "1", "NX", "EX", ttl};
-    redisReply *r = command(s, c, 6, argv, NULL, err);
-    give_back(s, c);
-    if (!r)
-        return -1;
-    *fresh = r->type == REDIS_REPLY_STATUS; /* "OK"; a nil answer = already there */
-    freeReplyObject(r);
-    return 0;
-}
-
-/* ---- the chain ------------------------------------------------------------------------ */
-
-/* Parses "<chain id>:<genesis hash hex>"; 0 or -1. */
-static int parse_chain(const redisReply *r, pc_chain_identity *id)
-{
-    char *colon = r->type == REDIS_REPLY_STRING ? memchr(r->str, ':', r->len) : NULL;
-    if (!colon || colon == r->str || r->str + r->len - (colon + 1) != 64)
-        return -1;
-    char *end;
-    id->chain_id = strtoull(r->str, &end, 10);
-    return end == colon && pc_hex_decode(colon + 1, id->genesis_hash, 32) == 0 ? 0 : -1;
-}
-
-/* SET NX, then GET: the value never changes once set, so the pair needs no script. */
-static int rd_claim_chain(pc_store *base, const pc_chain_identity *node, pc_chain_identity *stored,
-                          int *adopted, pc_error *err)
-{
-    redis_store *s = (redis_store *)base;
-    char key[KEY_MAX], value[24 + 66];
-    snprintf(key, sizeof key, "%schain", s->prefix);
-    int n = snprintf(value, sizeof value, "%llu:", (unsigned long long)node->chain_id);
-    hex_of(node->genesis_hash, 32, value + n);
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
-    const char *set[] = {"SET", key, value, "NX"}, *get[] = {"GET", key};
-    redisReply *r = command(s, c, 4, set, NULL, err);
-    int answered = r != NULL;
-    *adopted = r && r->type == REDIS_REPLY_STATUS; /* "OK"; nil: a chain is recorded */
-    freeReplyObject(r);
-    r = answered ? command(s, c, 2, get, NULL, err) : NULL;
-    give_back(s, c);
-    if (!r)
-        return -1;
-    int ok = parse_chain(r, stored) == 0;
-    freeReplyObject(r);
-    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt %s", key);
-}
-
 /* ---- for store_redis_gas.c ---- */
 
 redisReply *pc_redis_store_command(pc_store *base, int argc, const char **argv,
@@ -709,8 +647,8 @@ static const pc_store_ops redis_ops = {
     .get_mediator = rd_get_mediator,
     .list_mediators = rd_list_mediators,
     .delete_mediator = rd_delete_mediator,
-    .claim_nonce = rd_claim_nonce,
-    .claim_chain = rd_claim_chain,
+    .claim_nonce = pc_redis_claim_nonce,
+    .claim_chain = pc_redis_claim_chain,
     .durable = rd_durable,
     .writable = rd_writable,
     .record_gas = pc_redis_record_gas,
