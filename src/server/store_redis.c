@@ -104,13 +104,24 @@ static int note_durability(redis_store *s, redisContext *c)
     int now = d == PC_REDIS_DURABLE;
     __atomic_store_n(&s->durable, now, __ATOMIC_RELEASE);
     if (was == 1 && !now)
-        PC_LOG_E("Redis %s:%d no longer persists every write (%s): %s", s->host, s->port, why,
+        PC_LOG_E("Redis %s:%d no longer persists every write (%s): %s", c->tcp.host, c->tcp.port,
+                 why,
                  s->base.accepts_data_loss
                      ? "acknowledged counts may be LOST (--redis-accept-data-loss)"
                      : "refusing counts (503, code 103) until appendonly yes + appendfsync always");
     else if (was == 0 && now)
-        PC_LOG_W("Redis %s:%d persists every write again: counts accepted", s->host, s->port);
+        PC_LOG_W("Redis %s:%d persists every write again: counts accepted", c->tcp.host,
+                 c->tcp.port);
     return now;
+}
+
+/* "host:port" of the primary, copied under the lock (the sentinels' answer
+ * moves it); where a connection is at hand, messages name its own address. */
+static void primary_name(redis_store *s, char out[160])
+{
+    pthread_mutex_lock(&s->lock);
+    snprintf(out, 160, "%s:%d", s->host, s->port);
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* 0 when a count may be acknowledged now, else -1 with code 103. */
@@ -118,9 +129,11 @@ static int check_durable(redis_store *s, pc_error *err)
 {
     if (s->base.accepts_data_loss || __atomic_load_n(&s->durable, __ATOMIC_ACQUIRE) == 1)
         return 0;
+    char name[160];
+    primary_name(s, name);
     return pc_error_set(err, PC_ERR_STORAGE_NOT_DURABLE,
-                        "Redis %s:%d does not persist every write (appendonly yes + appendfsync "
-                        "always): the count is not acknowledged", s->host, s->port);
+                        "Redis %s does not persist every write (appendonly yes + appendfsync "
+                        "always): the count is not acknowledged", name);
 }
 
 static int rd_durable(const pc_store *base)
@@ -133,15 +146,16 @@ static int rd_durable(const pc_store *base)
  * (unless data loss is accepted). Never waits. */
 static int rd_writable(const pc_store *base, char *why, size_t cap)
 {
-    const redis_store *s = (const redis_store *)base;
+    redis_store *s = (redis_store *)base; /* the lock of primary_name is not const */
+    char name[160];
+    primary_name(s, name);
     uint64_t age = pc_redis_monotonic_ms() - __atomic_load_n(&s->answered_at_ms, __ATOMIC_ACQUIRE);
     if (age > ANSWER_MAX_AGE_MS) {
-        snprintf(why, cap, "Redis %s:%d has not answered for %llu ms", s->host, s->port,
-                 (unsigned long long)age);
+        snprintf(why, cap, "Redis %s has not answered for %llu ms", name, (unsigned long long)age);
         return 0;
     }
     if (!s->base.accepts_data_loss && !rd_durable(base)) {
-        snprintf(why, cap, "Redis %s:%d does not persist every write", s->host, s->port);
+        snprintf(why, cap, "Redis %s does not persist every write", name);
         return 0;
     }
     int replicas = __atomic_load_n(&s->replicas, __ATOMIC_ACQUIRE);
@@ -260,19 +274,19 @@ static int replicate(redis_store *s, redisContext *c, pc_error *err)
 }
 
 /* Sends one command; NULL with *err on a connection fault or an error reply. */
-static redisReply *command(redis_store *s, redisContext *c, int argc, const char **argv,
+static redisReply *command(redisContext *c, int argc, const char **argv,
                            const size_t *lens, pc_error *err)
 {
     redisReply *r = redisCommandArgv(c, argc, argv, lens);
     if (!r) {
-        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", s->host, s->port,
+        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", c->tcp.host, c->tcp.port,
                      c->err ? c->errstr : "no reply");
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
         note_error_reply(c, r);
-        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d answered %s (to %s)", s->host,
-                     s->port, r->str, argv[0]);
+        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d answered %s (to %s)", c->tcp.host,
+                     c->tcp.port, r->str, argv[0]);
         freeReplyObject(r);
         return NULL;
     }
@@ -281,11 +295,11 @@ static redisReply *command(redis_store *s, redisContext *c, int argc, const char
 
 /* Loads script i; its SHA1 into sha (s->sha[i] at open only: other threads
  * read s->sha afterwards, and a reload yields the same SHA1 anyway). */
-static int load_script(redis_store *s, redisContext *c, int i, char sha[41], pc_error *err)
+static int load_script(redisContext *c, int i, char sha[41], pc_error *err)
 {
     const char *argv[] = {"SCRIPT", "LOAD", script_source[i]};
     size_t lens[] = {6, 4, strlen(script_source[i])};
-    redisReply *r = command(s, c, 3, argv, lens, err);
+    redisReply *r = command(c, 3, argv, lens, err);
     if (!r)
         return -1;
     int ok = r->type == REDIS_REPLY_STRING && r->len == 40;
@@ -321,13 +335,13 @@ static redisReply *run_script(redis_store *s, redisContext *c, int i, int nkeys,
     if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         freeReplyObject(r);
         char sha[41];
-        if (load_script(s, c, i, sha, err) != 0)
+        if (load_script(c, i, sha, err) != 0)
             return NULL;
         r = redisCommandArgv(c, argc + 3, argv, argl);
     }
     if (!r || r->type == REDIS_REPLY_ERROR) {
         note_error_reply(c, r);
-        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", s->host, s->port,
+        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", c->tcp.host, c->tcp.port,
                      r ? r->str : c->err ? c->errstr : "no reply");
         freeReplyObject(r);
         return NULL;
@@ -428,7 +442,7 @@ static int rd_best_token(pc_store *base, const pc_address *mediator, const uint8
     if (!c)
         return -1;
     const char *argv[] = {"HMGET", counter, "h", "s"};
-    redisReply *r = command(s, c, 4, argv, NULL, err);
+    redisReply *r = command(c, 4, argv, NULL, err);
     give_back(s, c);
     if (!r)
         return -1;
@@ -538,7 +552,7 @@ static int rd_get_mediator(pc_store *base, const pc_address *mediator, pc_mediat
     if (!c)
         return -1;
     const char *argv[] = {"HGETALL", record};
-    redisReply *r = command(s, c, 2, argv, NULL, err);
+    redisReply *r = command(c, 2, argv, NULL, err);
     give_back(s, c);
     if (!r)
         return -1;
@@ -563,8 +577,8 @@ static int fetch_all(redis_store *s, redisContext *c, const redisReply *members,
     for (size_t i = 0; i < members->elements; i++) {
         void *reply = NULL;
         if (redisGetReply(c, &reply) != REDIS_OK) {
-            return pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", s->host, s->port,
-                                c->errstr);
+            return pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", c->tcp.host,
+                                c->tcp.port, c->errstr);
         }
         pc_mediator_record rec;
         int d = pc_redis_record_decode(reply, &rec);
@@ -587,7 +601,7 @@ static int rd_list_mediators(pc_store *base, pc_mediator_record **recs, size_t *
     if (!c)
         return -1;
     const char *argv[] = {"SMEMBERS", all};
-    redisReply *members = command(s, c, 2, argv, NULL, err);
+    redisReply *members = command(c, 2, argv, NULL, err);
     pc_record_list l = {0};
     int ret = members ? 0 : -1;
     if (members && members->type != REDIS_REPLY_ARRAY)
@@ -614,7 +628,7 @@ redisReply *pc_redis_store_command(pc_store *base, int argc, const char **argv,
     redisContext *c = take(s, err);
     if (!c)
         return NULL;
-    redisReply *r = command(s, c, argc, argv, lens, err);
+    redisReply *r = command(c, argc, argv, lens, err);
     give_back(s, c);
     return r;
 }
@@ -694,11 +708,11 @@ static int require_durability(redis_store *s, redisContext *c, pc_error *err)
         return pc_error_set(err, PC_ERR_STORAGE_NOT_DURABLE,
                             "Redis %s:%d does not persist every write (%s): acknowledged counts "
                             "would be lost in a crash. Configure appendonly yes and appendfsync "
-                            "always, or start with --redis-accept-data-loss", s->host, s->port,
-                            why);
+                            "always, or start with --redis-accept-data-loss", c->tcp.host,
+                            c->tcp.port, why);
     PC_LOG_E("WARNING: Redis %s:%d does not persist every write (%s) and "
              "--redis-accept-data-loss is set: acknowledged counts WILL BE LOST if Redis stops",
-             s->host, s->port, why);
+             c->tcp.host, c->tcp.port, why);
     return 0;
 }
 
@@ -757,7 +771,7 @@ pc_store *pc_store_redis_open(const pc_store_options *opts, pc_error *err)
     s->replicas = pc_redis_primary_replicas(c);
     int failed = require_durability(s, c, err);
     for (int i = 0; i < SCRIPT_COUNT && !failed; i++)
-        failed = load_script(s, c, i, s->sha[i], err);
+        failed = load_script(c, i, s->sha[i], err);
     if (failed || migrate(s, c, err) != 0) {
         redisFree(c);
         rd_close(&s->base);

@@ -16,7 +16,8 @@ int pc_redis_claim_nonce(pc_store *base, const uint8_t nonce[32], uint64_t expir
     pc_hex_encode(nonce, 32, hex);
     snprintf(key, sizeof key, "%snonce:%s", pc_redis_store_prefix(base), hex + 2); /* no "0x" */
     uint64_t now = pc_store_now();
-    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)(expires_at > now ? expires_at - now : 1));
+    uint64_t left = expires_at > now ? expires_at - now : 1;
+    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)left);
     const char *argv[] = {"SET", key, "1", "NX", "EX", ttl};
     redisReply *r = pc_redis_store_command(base, 6, argv, NULL, err);
     if (!r)

@@ -117,7 +117,8 @@ redisContext *pc_redis_sentinel_connect(const pc_redis_sentinels *s, int timeout
         redisFree(c);
     }
     /* 103 (503): during a failover this is temporary, and nothing was written */
-    pc_error_set(err, PC_ERR_STORAGE_NOT_DURABLE, "Redis Sentinel: no primary for \"%s\" (%s%s%s%s%s)",
+    pc_error_set(err, PC_ERR_STORAGE_NOT_DURABLE,
+                 "Redis Sentinel: no primary for \"%s\" (%s%s%s%s%s)",
                  s->master_name, whys[0], s->n > 1 ? "; " : "", s->n > 1 ? whys[1] : "",
                  s->n > 2 ? "; " : "", s->n > 2 ? whys[2] : "");
     return NULL;

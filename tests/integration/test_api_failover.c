@@ -232,7 +232,8 @@ static void test_primary_partitioned(void **state)
 
 static int setup(void **state)
 {
-    if (!(redis[0] = pc_test_redis_start()) || !(redis[1] = pc_test_redis_start_replica(redis[0])) ||
+    if (!(redis[0] = pc_test_redis_start()) ||
+        !(redis[1] = pc_test_redis_start_replica(redis[0])) ||
         !(redis[2] = pc_test_redis_start_replica(redis[0])) ||
         !(sentinels = pc_test_sentinels_start(redis[0], 2, MASTER)))
         return -1;

@@ -44,7 +44,8 @@ static int replicas_online(int port)
 {
     redisReply *r = ask(port, "INFO %s", "replication");
     int n = 0;
-    for (const char *p = r && r->type == REDIS_REPLY_STRING ? r->str : NULL; p && (p = strstr(p, "state=online")); p++)
+    const char *p = r && r->type == REDIS_REPLY_STRING ? r->str : NULL;
+    for (; p && (p = strstr(p, "state=online")); p++)
         n++;
     freeReplyObject(r);
     return n;
@@ -56,7 +57,8 @@ static int sentinel_knows(int port, const char *name)
     redisReply *r = ask(port, "SENTINEL master %s", name);
     int n = -1;
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, "num-slaves") == 0)
+        if (r->element[i]->type == REDIS_REPLY_STRING &&
+            strcmp(r->element[i]->str, "num-slaves") == 0)
             n = atoi(r->element[i + 1]->str);
     freeReplyObject(r);
     return n;
@@ -138,7 +140,8 @@ int pc_test_sentinels_primary_port(const pc_test_sentinels *s)
 {
     for (int i = 0; i < PC_TEST_SENTINELS; i++) {
         redisReply *r = ask(s->port[i], "SENTINEL get-master-addr-by-name %s", s->name);
-        int port = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? atoi(r->element[1]->str) : -1;
+        int port = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2
+                       ? atoi(r->element[1]->str) : -1;
         freeReplyObject(r);
         if (port > 0)
             return port;
@@ -148,7 +151,8 @@ int pc_test_sentinels_primary_port(const pc_test_sentinels *s)
 
 int pc_test_sentinels_wait_replicas(const pc_test_sentinels *s, int n, int timeout_ms)
 {
-    for (int64_t end = pc_test_now_ms() + timeout_ms; pc_test_now_ms() < end; pc_test_sleep_ms(50)) {
+    int64_t end = pc_test_now_ms() + timeout_ms;
+    for (; pc_test_now_ms() < end; pc_test_sleep_ms(50)) {
         int port = pc_test_sentinels_primary_port(s);
         if (port > 0 && replicas_online(port) >= n)
             return 0;
