@@ -77,6 +77,16 @@ static const opt_spec options[] = {
      "run on a Redis that does not persist every write (appendonly yes +\n"
      "      appendfsync always are otherwise required): ACKNOWLEDGED COUNTS ARE LOST\n"
      "      when Redis stops (tokens then accepted or issued twice)"},
+    {"redis-sentinels", K_STRING, OFF(redis_sentinels), 0, 0, "REDIS_SENTINELS", "HOST:PORT,...",
+     NULL, "find the Redis primary through these Redis Sentinels (and follow a\n"
+     "      failover); --redis-host/--redis-port are then unused"},
+    {"redis-master-name", K_STRING, OFF(redis_master_name), 0, 0, "REDIS_MASTER_NAME", "NAME",
+     "mymaster", "the master name the sentinels monitor"},
+    {"redis-wait-replicas", K_INT, OFF(redis_wait_replicas), 0, 16, NULL, "N", NULL,
+     "acknowledge a count only once N replicas have it too (WAIT); default 1\n"
+     "      when the primary has replicas at start, else 0"},
+    {"redis-wait-timeout", K_INT, OFF(redis_wait_timeout_ms), 1, 5000, NULL, "MS", "1000",
+     "how long to WAIT for the replicas before refusing the count (503, 103)"},
     {"account", K_ACCOUNT, 0, 0, 0, NULL, "KEYSTORE:PASSWORDFILE", NULL,
      "serve the account of this V3 keystore, unlocked with the password file\n"
      "      (whole content minus one trailing newline); repeatable; in the\n"
@@ -677,6 +687,7 @@ static int load_sources(load_ctx *ctx, const cli_item *items, size_t n_items, pc
 int pc_config_load(pc_config *cfg, int argc, char **argv, pc_error *err)
 {
     memset(cfg, 0, sizeof(*cfg));
+    cfg->redis_wait_replicas = -1; /* unset: decided from the primary's replicas (store.h) */
     pc_error_clear(err);
     load_ctx ctx = {.cfg = cfg, .account_level = -1, .dev_key_level = -1};
     size_t n_items = 0;

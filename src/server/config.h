@@ -49,6 +49,10 @@ typedef struct pc_config {
     int redis_port;             /* --redis-port / REDIS_PORT; default 6379 */
     char *redis_prefix;         /* --redis-prefix; default paychan: */
     int redis_accept_data_loss; /* --redis-accept-data-loss: run on a Redis that may lose writes */
+    char *redis_sentinels;      /* --redis-sentinels HOST:PORT,...; NULL = no Sentinel */
+    char *redis_master_name;    /* --redis-master-name; default mymaster */
+    int redis_wait_replicas;    /* --redis-wait-replicas N; -1 (unset) = 1 if replicas exist */
+    int redis_wait_timeout_ms;  /* --redis-wait-timeout MS; default 1000 */
     pc_account_config accounts[PC_CONFIG_MAX_ACCOUNTS]; /* --account KEYSTORE:PASSWORDFILE */
     size_t n_accounts;
     int dev_mode;               /* --dev: allows --dev-key HEX (raw keys) */

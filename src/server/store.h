@@ -51,6 +51,12 @@ typedef struct pc_store_options {
     const char *redis_prefix;/* REDIS: key prefix, default "paychan:" (one team per prefix) */
     int redis_accept_data_loss; /* REDIS: run, and acknowledge counts, even while Redis may
                                  * lose acknowledged writes (see pc_store_durable) */
+    const char *redis_sentinels;   /* REDIS: "host:port,..." of Redis Sentinels, or NULL: then
+                                    * the primary is found through them (redis_host unused) */
+    const char *redis_master_name; /* REDIS with sentinels: the monitored master's name */
+    int redis_wait_replicas;   /* REDIS: replicas that must have a count before it is
+                                * acknowledged (WAIT); -1: 1 if the primary has replicas */
+    int redis_wait_timeout_ms; /* REDIS: how long WAIT waits (0: 1000) */
 } pc_store_options;
 
 /* Opens (and creates/migrates) the store. NULL + *err on failure, e.g.

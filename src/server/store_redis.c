@@ -25,7 +25,12 @@
  * change at run time (CONFIG SET, a restart with another configuration),
  * they are checked again on every new connection and once a second by a
  * ticker thread; meanwhile counts are refused. Not per operation: that would
- * add a round trip to every count (CONFIG cannot run inside a script). */
+ * add a round trip to every count (CONFIG cannot run inside a script).
+ *
+ * High availability (store_redis_sentinel.h): with sentinels, a new
+ * connection goes to the primary they name; one that fails or hears
+ * READONLY is dropped with the idle ones, so a failover is followed without
+ * a restart. With wait_replicas > 0 a count is acknowledged only after WAIT. */
 #include "server/store_internal.h"
 
 #include <hiredis/hiredis.h>
@@ -35,9 +40,12 @@
 #include <string.h>
 
 #include "core/logger.h"
+#include "server/store_redis_claims.h"
 #include "server/store_redis_durability.h"
 #include "server/store_redis_admin.h"
 #include "server/store_redis_gas.h"
+#include "server/store_redis_record.h"
+#include "server/store_redis_sentinel.h"
 #include "server/store_redis_scripts.h"
 #include "core/ticker.h"
 
@@ -65,8 +73,12 @@ static const char *const script_source[SCRIPT_COUNT] = {
 
 typedef struct redis_store {
     pc_store base;
-    char host[128];
+    char host[128];             /* the primary; with sentinels, written under lock */
     int port;
+    pc_redis_sentinels sentinels; /* sentinels.n == 0: host:port directly */
+    int wait_replicas;            /* WAIT for this many replicas after each count; 0: no WAIT */
+    int wait_timeout_ms;
+    int replicas; /* the primary's, as the ticker last saw them (atomic) */
     char prefix[64];
     char sha[SCRIPT_COUNT][41]; /* set at open; a script's SHA1 never changes */
     pthread_mutex_t lock;       /* guards the idle pool */
@@ -93,13 +105,24 @@ static int note_durability(redis_store *s, redisContext *c)
     int now = d == PC_REDIS_DURABLE;
     __atomic_store_n(&s->durable, now, __ATOMIC_RELEASE);
     if (was == 1 && !now)
-        PC_LOG_E("Redis %s:%d no longer persists every write (%s): %s", s->host, s->port, why,
+        PC_LOG_E("Redis %s:%d no longer persists every write (%s): %s", c->tcp.host, c->tcp.port,
+                 why,
                  s->base.accepts_data_loss
                      ? "acknowledged counts may be LOST (--redis-accept-data-loss)"
                      : "refusing counts (503, code 103) until appendonly yes + appendfsync always");
     else if (was == 0 && now)
-        PC_LOG_W("Redis %s:%d persists every write again: counts accepted", s->host, s->port);
+        PC_LOG_W("Redis %s:%d persists every write again: counts accepted", c->tcp.host,
+                 c->tcp.port);
     return now;
+}
+
+/* "host:port" of the primary, copied under the lock (the sentinels' answer
+ * moves it); where a connection is at hand, messages name its own address. */
+static void primary_name(redis_store *s, char out[160])
+{
+    pthread_mutex_lock(&s->lock);
+    snprintf(out, 160, "%s:%d", s->host, s->port);
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* 0 when a count may be acknowledged now, else -1 with code 103. */
@@ -107,9 +130,11 @@ static int check_durable(redis_store *s, pc_error *err)
 {
     if (s->base.accepts_data_loss || __atomic_load_n(&s->durable, __ATOMIC_ACQUIRE) == 1)
         return 0;
+    char name[160];
+    primary_name(s, name);
     return pc_error_set(err, PC_ERR_STORAGE_NOT_DURABLE,
-                        "Redis %s:%d does not persist every write (appendonly yes + appendfsync "
-                        "always): the count is not acknowledged", s->host, s->port);
+                        "Redis %s does not persist every write (appendonly yes + appendfsync "
+                        "always): the count is not acknowledged", name);
 }
 
 static int rd_durable(const pc_store *base)
@@ -122,15 +147,22 @@ static int rd_durable(const pc_store *base)
  * (unless data loss is accepted). Never waits. */
 static int rd_writable(const pc_store *base, char *why, size_t cap)
 {
-    const redis_store *s = (const redis_store *)base;
+    redis_store *s = (redis_store *)base; /* the lock of primary_name is not const */
+    char name[160];
+    primary_name(s, name);
     uint64_t age = pc_redis_monotonic_ms() - __atomic_load_n(&s->answered_at_ms, __ATOMIC_ACQUIRE);
     if (age > ANSWER_MAX_AGE_MS) {
-        snprintf(why, cap, "Redis %s:%d has not answered for %llu ms", s->host, s->port,
-                 (unsigned long long)age);
+        snprintf(why, cap, "Redis %s has not answered for %llu ms", name, (unsigned long long)age);
         return 0;
     }
     if (!s->base.accepts_data_loss && !rd_durable(base)) {
-        snprintf(why, cap, "Redis %s:%d does not persist every write", s->host, s->port);
+        snprintf(why, cap, "Redis %s does not persist every write", name);
+        return 0;
+    }
+    int replicas = __atomic_load_n(&s->replicas, __ATOMIC_ACQUIRE);
+    if (replicas < s->wait_replicas) {
+        snprintf(why, cap, "the Redis primary has %d replicas, counts wait for %d", replicas,
+                 s->wait_replicas);
         return 0;
     }
     return 1;
@@ -138,7 +170,28 @@ static int rd_writable(const pc_store *base, char *why, size_t cap)
 
 /* ---- connections ------------------------------------------------------------------------- */
 
-static redisContext *connect_one(redis_store *s, pc_error *err)
+/* Connects to the primary the sentinels name and remembers its address
+ * (logged when it changed: a failover). */
+static redisContext *connect_via_sentinels(redis_store *s, pc_error *err)
+{
+    char host[sizeof s->host];
+    int port = 0, replicas = 0;
+    redisContext *c = pc_redis_sentinel_connect(&s->sentinels, CONNECT_TIMEOUT_MS, host,
+                                                sizeof host, &port, &replicas, err);
+    if (!c)
+        return NULL;
+    pthread_mutex_lock(&s->lock);
+    int moved = port != s->port || strcmp(host, s->host) != 0;
+    snprintf(s->host, sizeof s->host, "%s", host);
+    s->port = port;
+    pthread_mutex_unlock(&s->lock);
+    if (moved)
+        PC_LOG_W("Redis primary of \"%s\" is %s:%d (%d replicas)", s->sentinels.master_name,
+                 host, port, replicas);
+    return c;
+}
+
+static redisContext *connect_direct(redis_store *s, pc_error *err)
 {
     struct timeval tv = {.tv_sec = CONNECT_TIMEOUT_MS / 1000,
                          .tv_usec = (CONNECT_TIMEOUT_MS % 1000) * 1000};
@@ -149,6 +202,14 @@ static redisContext *connect_one(redis_store *s, pc_error *err)
         redisFree(c);
         return NULL;
     }
+    return c;
+}
+
+static redisContext *connect_one(redis_store *s, pc_error *err)
+{
+    redisContext *c = s->sentinels.n ? connect_via_sentinels(s, err) : connect_direct(s, err);
+    if (!c)
+        return NULL;
     struct timeval ct = {.tv_sec = COMMAND_TIMEOUT_MS / 1000, .tv_usec = 0};
     redisSetTimeout(c, ct);
     note_durability(s, c); /* a new connection may mean a restarted Redis */
@@ -194,19 +255,39 @@ static void give_back(redis_store *s, redisContext *c)
 
 /* ---- commands ------------------------------------------------------------------------- */
 
+/* An error reply that says this server is no longer the primary marks c as
+ * failed, so give_back drops it and the idle ones: the next connection
+ * asks the sentinels. (err is a public field of redisContext.) */
+static void note_error_reply(redisContext *c, const redisReply *r)
+{
+    if (r && r->type == REDIS_REPLY_ERROR && pc_redis_error_means_moved(r->str) && !c->err) {
+        c->err = REDIS_ERR_OTHER;
+        snprintf(c->errstr, sizeof c->errstr, "%s", r->str);
+    }
+}
+
+/* The replica half of acknowledging a write made on c: 0, or -1 with code 103. */
+static int replicate(redis_store *s, redisContext *c, pc_error *err)
+{
+    return s->wait_replicas > 0
+               ? pc_redis_wait_replicas(c, s->wait_replicas, s->wait_timeout_ms, err)
+               : 0;
+}
+
 /* Sends one command; NULL with *err on a connection fault or an error reply. */
-static redisReply *command(redis_store *s, redisContext *c, int argc, const char **argv,
+static redisReply *command(redisContext *c, int argc, const char **argv,
                            const size_t *lens, pc_error *err)
 {
     redisReply *r = redisCommandArgv(c, argc, argv, lens);
     if (!r) {
-        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", s->host, s->port,
+        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", c->tcp.host, c->tcp.port,
                      c->err ? c->errstr : "no reply");
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d answered %s (to %s)", s->host,
-                     s->port, r->str, argv[0]);
+        note_error_reply(c, r);
+        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d answered %s (to %s)", c->tcp.host,
+                     c->tcp.port, r->str, argv[0]);
         freeReplyObject(r);
         return NULL;
     }
@@ -215,11 +296,11 @@ static redisReply *command(redis_store *s, redisContext *c, int argc, const char
 
 /* Loads script i; its SHA1 into sha (s->sha[i] at open only: other threads
  * read s->sha afterwards, and a reload yields the same SHA1 anyway). */
-static int load_script(redis_store *s, redisContext *c, int i, char sha[41], pc_error *err)
+static int load_script(redisContext *c, int i, char sha[41], pc_error *err)
 {
     const char *argv[] = {"SCRIPT", "LOAD", script_source[i]};
     size_t lens[] = {6, 4, strlen(script_source[i])};
-    redisReply *r = command(s, c, 3, argv, lens, err);
+    redisReply *r = command(c, 3, argv, lens, err);
     if (!r)
         return -1;
     int ok = r->type == REDIS_REPLY_STRING && r->len == 40;
@@ -257,12 +338,13 @@ static redisReply *run_script(redis_store *s, redisContext *c, int i, int nkeys,
     if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         freeReplyObject(r);
         char sha[41];
-        if (load_script(s, c, i, sha, err) != 0)
+        if (load_script(c, i, sha, err) != 0)
             return NULL;
         r = redisCommandArgv(c, argc + 3, argv, argl);
     }
     if (!r || r->type == REDIS_REPLY_ERROR) {
-        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", s->host, s->port,
+        note_error_reply(c, r);
+        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", c->tcp.host, c->tcp.port,
                      r ? r->str : c->err ? c->errstr : "no reply");
         freeReplyObject(r);
         return NULL;
@@ -307,14 +389,14 @@ static int rd_next_count(pc_store *base, const pc_address *mediator, const uint8
         return -1;
     const char *args[] = {counter, ids, tid};
     redisReply *r = run_script(s, c, SCRIPT_NEXT_COUNT, 2, 3, args, NULL, err);
-    give_back(s, c);
-    if (!r)
-        return -1;
-    int ok = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
-    if (ok)
+    int ok = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+    int ret = !r ? -1 : !ok ? pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd counter answer")
+                            : replicate(s, c, err); /* refused: the count is a gap, never reused */
+    if (ret == 0)
         *count = (uint64_t)r->integer;
+    give_back(s, c);
     freeReplyObject(r);
-    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd counter answer");
+    return ret;
 }
 
 static int rd_offer_count(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
@@ -336,18 +418,21 @@ static int rd_offer_count(pc_store *base, const pc_address *mediator, const uint
     const char *args[] = {counter, ring, ids, dec, (const char *)sig, tid};
     size_t lens[] = {strlen(counter), strlen(ring), strlen(ids), strlen(dec), 65, 64};
     redisReply *r = run_script(s, c, SCRIPT_OFFER, 3, 6, args, lens, err);
-    give_back(s, c);
-    if (!r)
-        return -1;
-    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2
+    int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2
              && r->element[0]->type == REDIS_REPLY_INTEGER
              && r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer >= 0;
-    if (ok) {
+    int ret = !r ? -1 : !ok ? pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd offer answer") : 0;
+    if (ret == 0) {
         *verdict = pc_store_verdict_from_window((int)r->element[0]->integer);
         *highest = (uint64_t)r->element[1]->integer;
+        /* an acceptance wrote the count: replicated before it is acknowledged
+         * (refused, it stays seen: a retry needs the next count, never a replay) */
+        if (r->element[0]->integer != 0)
+            ret = replicate(s, c, err);
     }
+    give_back(s, c);
     freeReplyObject(r);
-    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd offer answer");
+    return ret;
 }
 
 static int rd_best_token(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
@@ -360,7 +445,7 @@ static int rd_best_token(pc_store *base, const pc_address *mediator, const uint8
     if (!c)
         return -1;
     const char *argv[] = {"HMGET", counter, "h", "s"};
-    redisReply *r = command(s, c, 4, argv, NULL, err);
+    redisReply *r = command(c, 4, argv, NULL, err);
     give_back(s, c);
     if (!r)
         return -1;
@@ -433,115 +518,32 @@ static int rd_delete_mediator(pc_store *base, const pc_address *mediator, pc_med
 
 /* ---- Mediator records ---------------------------------------------------------------- */
 
-/* The hash fields of a record, in this order, with their stored sizes (0 = decimal text). */
-static const char *const field_names[] = {"mediator", "role",   "account", "counterparty", "deposit",
-                                          "threshold", "since", "token",   "created"};
-enum { N_FIELDS = sizeof field_names / sizeof field_names[0] };
-
-typedef struct record_bytes {
-    char text[3][24]; /* role, since, created */
-    uint8_t deposit[32], threshold[32], token[32];
-    const char *value[N_FIELDS];
-    size_t len[N_FIELDS];
-} record_bytes;
-
-static void encode_record(const pc_mediator_record *rec, record_bytes *b)
-{
-    snprintf(b->text[0], 24, "%d", (int)rec->role);
-    snprintf(b->text[1], 24, "%llu", (unsigned long long)rec->token_active_since);
-    snprintf(b->text[2], 24, "%llu", (unsigned long long)rec->created_at);
-    pc_u256_to_be(&rec->deposit_amount, b->deposit);
-    pc_u256_to_be(&rec->funding_threshold, b->threshold);
-    pc_u256_to_be(&rec->token_id, b->token);
-    const void *v[N_FIELDS] = {rec->mediator.bytes, b->text[0], rec->account.bytes,
-                               rec->counterparty.bytes, b->deposit, b->threshold, b->text[1],
-                               b->token, b->text[2]};
-    size_t l[N_FIELDS] = {20, strlen(b->text[0]), 20, 20, 32, 32, strlen(b->text[1]), 32,
-                          strlen(b->text[2])};
-    for (int i = 0; i < N_FIELDS; i++) {
-        b->value[i] = v[i];
-        b->len[i] = l[i];
-    }
-}
-
 static int rd_put_mediator(pc_store *base, const pc_mediator_record *rec, pc_error *err)
 {
     redis_store *s = (redis_store *)base;
     char record[KEY_MAX], all[KEY_MAX], member[48];
     record_names(s, &rec->mediator, rec->role, record, member);
     snprintf(all, sizeof all, "%smediators", s->prefix);
-    record_bytes b;
-    encode_record(rec, &b);
-    const char *args[3 + 2 * N_FIELDS] = {record, all, member};
-    size_t lens[3 + 2 * N_FIELDS] = {strlen(record), strlen(all), strlen(member)};
-    for (int i = 0; i < N_FIELDS; i++) {
-        args[3 + 2 * i] = field_names[i];
-        lens[3 + 2 * i] = strlen(field_names[i]);
+    pc_redis_record_bytes b;
+    pc_redis_record_encode(rec, &b);
+    const char *args[3 + 2 * PC_REDIS_RECORD_FIELDS] = {record, all, member};
+    size_t lens[3 + 2 * PC_REDIS_RECORD_FIELDS] = {strlen(record), strlen(all), strlen(member)};
+    for (int i = 0; i < PC_REDIS_RECORD_FIELDS; i++) {
+        args[3 + 2 * i] = b.name[i];
+        lens[3 + 2 * i] = strlen(b.name[i]);
         args[4 + 2 * i] = b.value[i];
         lens[4 + 2 * i] = b.len[i];
     }
     redisContext *c = take(s, err);
     if (!c)
         return -1;
-    redisReply *r = run_script(s, c, SCRIPT_PUT_MEDIATOR, 2, 3 + 2 * N_FIELDS, args, lens, err);
+    redisReply *r = run_script(s, c, SCRIPT_PUT_MEDIATOR, 2, 3 + 2 * PC_REDIS_RECORD_FIELDS, args, lens,
+                               err);
     give_back(s, c);
     freeReplyObject(r);
     return r ? 0 : -1;
 }
 
-static int field_index(const redisReply *name)
-{
-    for (int i = 0; i < N_FIELDS; i++)
-        if (name->len == strlen(field_names[i]) && memcmp(name->str, field_names[i], name->len) == 0)
-            return i;
-    return -1;
-}
-
-static int copy_exact(const redisReply *v, void *out, size_t n)
-{
-    if (v->len != n)
-        return -1;
-    memcpy(out, v->str, n);
-    return 0;
-}
-
-static int decode_field(pc_mediator_record *rec, int i, const redisReply *v)
-{
-    uint8_t be[32];
-    switch (i) {
-    case 0: return copy_exact(v, rec->mediator.bytes, 20);
-    case 1: rec->role = (pc_mediator_role)atoi(v->str); return 0;
-    case 2: return copy_exact(v, rec->account.bytes, 20);
-    case 3: return copy_exact(v, rec->counterparty.bytes, 20);
-    case 6: rec->token_active_since = strtoull(v->str, NULL, 10); return 0;
-    case 8: rec->created_at = strtoull(v->str, NULL, 10); return 0;
-    default: break;
-    }
-    if (copy_exact(v, be, 32) != 0)
-        return -1;
-    pc_u256_from_be(i == 4 ? &rec->deposit_amount : i == 5 ? &rec->funding_threshold : &rec->token_id,
-                    be);
-    return 0;
-}
-
-/* Decodes an HGETALL answer: 1 decoded, 0 empty (no record), -1 corrupt. */
-static int decode_record(const redisReply *r, pc_mediator_record *rec)
-{
-    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2)
-        return -1;
-    if (r->elements == 0)
-        return 0;
-    memset(rec, 0, sizeof *rec);
-    unsigned have = 0;
-    for (size_t k = 0; k + 1 < r->elements; k += 2) {
-        int i = field_index(r->element[k]);
-        if (i < 0 || r->element[k + 1]->type != REDIS_REPLY_STRING
-            || decode_field(rec, i, r->element[k + 1]) != 0)
-            return -1;
-        have |= 1u << i;
-    }
-    return have == (1u << N_FIELDS) - 1 ? 1 : -1;
-}
 
 static int rd_get_mediator(pc_store *base, const pc_address *mediator, pc_mediator_role role,
                            pc_mediator_record *rec, int *found, pc_error *err)
@@ -553,11 +555,11 @@ static int rd_get_mediator(pc_store *base, const pc_address *mediator, pc_mediat
     if (!c)
         return -1;
     const char *argv[] = {"HGETALL", record};
-    redisReply *r = command(s, c, 2, argv, NULL, err);
+    redisReply *r = command(c, 2, argv, NULL, err);
     give_back(s, c);
     if (!r)
         return -1;
-    int d = decode_record(r, rec);
+    int d = pc_redis_record_decode(r, rec);
     freeReplyObject(r);
     if (d < 0)
         return pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt record %s", record);
@@ -578,11 +580,11 @@ static int fetch_all(redis_store *s, redisContext *c, const redisReply *members,
     for (size_t i = 0; i < members->elements; i++) {
         void *reply = NULL;
         if (redisGetReply(c, &reply) != REDIS_OK) {
-            return pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", s->host, s->port,
-                                c->errstr);
+            return pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", c->tcp.host,
+                                c->tcp.port, c->errstr);
         }
         pc_mediator_record rec;
-        int d = decode_record(reply, &rec);
+        int d = pc_redis_record_decode(reply, &rec);
         if (ret == 0 && d < 0)
             ret = pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt record of %s",
                                members->element[i]->str);
@@ -602,7 +604,7 @@ static int rd_list_mediators(pc_store *base, pc_mediator_record **recs, size_t *
     if (!c)
         return -1;
     const char *argv[] = {"SMEMBERS", all};
-    redisReply *members = command(s, c, 2, argv, NULL, err);
+    redisReply *members = command(c, 2, argv, NULL, err);
     pc_record_list l = {0};
     int ret = members ? 0 : -1;
     if (members && members->type != REDIS_REPLY_ARRAY)
@@ -620,69 +622,6 @@ static int rd_list_mediators(pc_store *base, pc_mediator_record **recs, size_t *
     return 0;
 }
 
-/* ---- nonces ------------------------------------------------------------------------------ */
-
-static int rd_claim_nonce(pc_store *base, const uint8_t nonce[32], uint64_t expires_at, int *fresh,
-                          pc_error *err)
-{
-    redis_store *s = (redis_store *)base;
-    char key[KEY_MAX], hex[65], ttl[24];
-    hex_of(nonce, 32, hex);
-    snprintf(key, sizeof key, "%snonce:%s", s->prefix, hex);
-    uint64_t now = pc_store_now();
-    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)(expires_at > now ? expires_at - now : 1));
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
-    const char *argv[] = {"SET", key, "1", "NX", "EX", ttl};
-    redisReply *r = command(s, c, 6, argv, NULL, err);
-    give_back(s, c);
-    if (!r)
-        return -1;
-    *fresh = r->type == REDIS_REPLY_STATUS; /* "OK"; a nil answer = already there */
-    freeReplyObject(r);
-    return 0;
-}
-
-/* ---- the chain ------------------------------------------------------------------------ */
-
-/* Parses "<chain id>:<genesis hash hex>"; 0 or -1. */
-static int parse_chain(const redisReply *r, pc_chain_identity *id)
-{
-    char *colon = r->type == REDIS_REPLY_STRING ? memchr(r->str, ':', r->len) : NULL;
-    if (!colon || colon == r->str || r->str + r->len - (colon + 1) != 64)
-        return -1;
-    char *end;
-    id->chain_id = strtoull(r->str, &end, 10);
-    return end == colon && pc_hex_decode(colon + 1, id->genesis_hash, 32) == 0 ? 0 : -1;
-}
-
-/* SET NX, then GET: the value never changes once set, so the pair needs no script. */
-static int rd_claim_chain(pc_store *base, const pc_chain_identity *node, pc_chain_identity *stored,
-                          int *adopted, pc_error *err)
-{
-    redis_store *s = (redis_store *)base;
-    char key[KEY_MAX], value[24 + 66];
-    snprintf(key, sizeof key, "%schain", s->prefix);
-    int n = snprintf(value, sizeof value, "%llu:", (unsigned long long)node->chain_id);
-    hex_of(node->genesis_hash, 32, value + n);
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
-    const char *set[] = {"SET", key, value, "NX"}, *get[] = {"GET", key};
-    redisReply *r = command(s, c, 4, set, NULL, err);
-    int answered = r != NULL;
-    *adopted = r && r->type == REDIS_REPLY_STATUS; /* "OK"; nil: a chain is recorded */
-    freeReplyObject(r);
-    r = answered ? command(s, c, 2, get, NULL, err) : NULL;
-    give_back(s, c);
-    if (!r)
-        return -1;
-    int ok = parse_chain(r, stored) == 0;
-    freeReplyObject(r);
-    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt %s", key);
-}
-
 /* ---- for store_redis_gas.c ---- */
 
 redisReply *pc_redis_store_command(pc_store *base, int argc, const char **argv,
@@ -692,7 +631,7 @@ redisReply *pc_redis_store_command(pc_store *base, int argc, const char **argv,
     redisContext *c = take(s, err);
     if (!c)
         return NULL;
-    redisReply *r = command(s, c, argc, argv, lens, err);
+    redisReply *r = command(c, argc, argv, lens, err);
     give_back(s, c);
     return r;
 }
@@ -727,14 +666,27 @@ static const pc_store_ops redis_ops = {
     .page_mediators = pc_redis_page_mediators,
     .issued_count = pc_redis_issued_count,
     .delete_mediator = rd_delete_mediator,
-    .claim_nonce = rd_claim_nonce,
-    .claim_chain = rd_claim_chain,
+    .claim_nonce = pc_redis_claim_nonce,
+    .claim_chain = pc_redis_claim_chain,
     .durable = rd_durable,
     .writable = rd_writable,
     .record_gas = pc_redis_record_gas,
     .gas_totals = pc_redis_gas_totals,
     .recent_gas = pc_redis_recent_gas,
 };
+
+/* Records the primary's replicas (for rd_writable); a server that is no
+ * longer the primary (-1: demoted, yet reachable, so no connection error
+ * would tell) is dropped, so that the next connection asks the sentinels. */
+static void watch_role(redis_store *s, redisContext *c)
+{
+    int replicas = pc_redis_primary_replicas(c);
+    __atomic_store_n(&s->replicas, replicas, __ATOMIC_RELEASE);
+    if (replicas < 0 && s->sentinels.n && !c->err) {
+        c->err = REDIS_ERR_OTHER;
+        snprintf(c->errstr, sizeof c->errstr, "no longer the primary");
+    }
+}
 
 /* The ticker's job: one check on a pooled connection. */
 static void watch_durability(void *arg)
@@ -745,6 +697,8 @@ static void watch_durability(void *arg)
     if (!c)
         return; /* Redis down: counts fail anyway; checked again on reconnecting */
     note_durability(s, c);
+    if (s->wait_replicas > 0 || s->sentinels.n)
+        watch_role(s, c);
     give_back(s, c);
 }
 
@@ -759,11 +713,11 @@ static int require_durability(redis_store *s, redisContext *c, pc_error *err)
         return pc_error_set(err, PC_ERR_STORAGE_NOT_DURABLE,
                             "Redis %s:%d does not persist every write (%s): acknowledged counts "
                             "would be lost in a crash. Configure appendonly yes and appendfsync "
-                            "always, or start with --redis-accept-data-loss", s->host, s->port,
-                            why);
+                            "always, or start with --redis-accept-data-loss", c->tcp.host,
+                            c->tcp.port, why);
     PC_LOG_E("WARNING: Redis %s:%d does not persist every write (%s) and "
              "--redis-accept-data-loss is set: acknowledged counts WILL BE LOST if Redis stops",
-             s->host, s->port, why);
+             c->tcp.host, c->tcp.port, why);
     return 0;
 }
 
@@ -798,18 +752,31 @@ pc_store *pc_store_redis_open(const pc_store_options *opts, pc_error *err)
     const char *host = opts->redis_host && *opts->redis_host ? opts->redis_host : "127.0.0.1";
     snprintf(s->host, sizeof s->host, "%s", host);
     s->port = opts->redis_port ? opts->redis_port : 6379;
+    if (opts->redis_sentinels && *opts->redis_sentinels &&
+        pc_redis_sentinels_parse(opts->redis_sentinels, opts->redis_master_name, &s->sentinels,
+                                 err) != 0) {
+        rd_close(&s->base);
+        return NULL;
+    }
+    s->wait_timeout_ms = opts->redis_wait_timeout_ms > 0 ? opts->redis_wait_timeout_ms : 1000;
     s->durable = -1;
     s->base.accepts_data_loss = opts->redis_accept_data_loss;
     snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
-    snprintf(s->base.description, sizeof s->base.description, "redis:%s:%d", s->host, s->port);
+    if (s->sentinels.n)
+        snprintf(s->base.description, sizeof s->base.description, "redis-sentinel:%s",
+                 s->sentinels.master_name);
+    else
+        snprintf(s->base.description, sizeof s->base.description, "redis:%s:%d", s->host, s->port);
     redisContext *c = connect_one(s, err);
     if (!c) {
         rd_close(&s->base);
         return NULL;
     }
+    s->wait_replicas = pc_redis_choose_wait(c, opts->redis_wait_replicas, s->wait_timeout_ms);
+    s->replicas = pc_redis_primary_replicas(c);
     int failed = require_durability(s, c, err);
     for (int i = 0; i < SCRIPT_COUNT && !failed; i++)
-        failed = load_script(s, c, i, s->sha[i], err);
+        failed = load_script(c, i, s->sha[i], err);
     if (failed || migrate(s, c, err) != 0) {
         redisFree(c);
         rd_close(&s->base);

@@ -21,6 +21,7 @@
 struct pc_test_redis {
     pid_t pid;
     int port;
+    int primary_port; /* a replica: its primary's port; else 0 */
     char dir[64];
 };
 
@@ -66,11 +67,13 @@ static int wait_ready(pc_test_redis *r)
 /* Starts the server on r->port in r->dir: 0 ready, 1 exited early, -1 failed. */
 static int launch(pc_test_redis *r)
 {
-    char port[16];
+    char port[16], primary[16];
     snprintf(port, sizeof port, "%d", r->port);
+    snprintf(primary, sizeof primary, "%d", r->primary_port);
     char *argv[] = {(char *)server_path(), "--port", port, "--bind", "127.0.0.1", "--dir", r->dir,
                     "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-                    "--daemonize", "no", "--logfile", "", NULL};
+                    "--daemonize", "no", "--logfile", "", "--repl-diskless-sync-delay", "0",
+                    r->primary_port ? "--replicaof" : NULL, "127.0.0.1", primary, NULL};
     r->pid = pc_test_spawn(argv, NULL, -1);
     if (r->pid < 0) {
         perror("redis-server: fork");
@@ -109,6 +112,11 @@ static int binary_found(void)
 
 pc_test_redis *pc_test_redis_start(void)
 {
+    return pc_test_redis_start_replica(NULL);
+}
+
+pc_test_redis *pc_test_redis_start_replica(const pc_test_redis *primary)
+{
     if (!binary_found()) {
         fprintf(stderr, "%s not found (install it with scripts/install-deps.sh, or set "
                         "PAYCHAN_REDIS_SERVER)\n", server_path());
@@ -117,6 +125,7 @@ pc_test_redis *pc_test_redis_start(void)
     pc_test_redis *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
+    r->primary_port = primary ? primary->port : 0;
     snprintf(r->dir, sizeof r->dir, "/tmp/paychan-redis-XXXXXX");
     if (!mkdtemp(r->dir)) {
         perror("redis-server: mkdtemp");

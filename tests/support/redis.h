@@ -17,6 +17,10 @@ typedef struct pc_test_redis pc_test_redis;
  * redis-server is not installed. Call it from the main thread. */
 pc_test_redis *pc_test_redis_start(void);
 
+/* Starts a replica of primary (--replicaof) the same way; it answers PING
+ * before its first synchronisation ends (pc_test_sentinels_start waits for that). */
+pc_test_redis *pc_test_redis_start_replica(const pc_test_redis *primary);
+
 /* The host ("127.0.0.1") and port it listens on. */
 const char *pc_test_redis_host(const pc_test_redis *r);
 int pc_test_redis_port(const pc_test_redis *r);
