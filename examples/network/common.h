@@ -70,6 +70,7 @@ typedef struct ex_config {
     char random_url[512];
     char persistence_address[64];         /* "" = ask the service's /status */
     char random_address[64];
+    char funding_wei[80];                 /* deposit per Mediator (EX_FUNDING_WEI) */
     /* HTTP server (src/http): 0 = the layer's defaults */
     int http_workers;                     /* threads running requests that may block */
     int max_connections;                  /* open connections in total */
