@@ -486,7 +486,7 @@ static int threads_named(pid_t pid, const char *name)
     struct dirent *e;
     int n = 0;
     while (d && (e = readdir(d))) {
-        char comm_path[320], comm[64] = "";
+        char comm_path[400], comm[64] = "";
         snprintf(comm_path, sizeof comm_path, "%s/%s/comm", path, e->d_name);
         FILE *f = e->d_name[0] != '.' ? fopen(comm_path, "r") : NULL;
         if (f && fgets(comm, sizeof comm, f) && strncmp(comm, name, strlen(name)) == 0)
