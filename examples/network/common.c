@@ -82,7 +82,7 @@ static const ex_option options[] = {
     {"--log-level", "LOG_LEVEL", OPT_LEVEL, FIELD(log_level), 0, "LEVEL",
      "error, info or debug (debug logs every request)"},
     {"--http-workers", "HTTP_WORKERS", OPT_INT, FIELD(http_workers), 0, "N",
-     "threads running the requests that may block (0: 16 per core)"},
+     "threads running the requests that may block (0: 16 per core; at most 64 as loops)"},
     {"--http-blocking-loops", "HTTP_BLOCKING_LOOPS", OPT_BOOL, FIELD(http_blocking_loops), 0,
      NULL, "the --http-workers threads are event loops on which a request may wait for "
      "another process (false: one loop per core hands such requests to workers, two "

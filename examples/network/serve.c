@@ -141,9 +141,11 @@ ex_server *ex_server_start(ex_service *svc)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = cfg->http_workers > 0 ? cfg->http_workers
                                         : WORKERS_PER_CORE * (cores > 0 ? (int)cores : 1);
+    if (cfg->http_blocking_loops && threads > PC_HTTP_MAX_LOOPS)
+        threads = PC_HTTP_MAX_LOOPS;
     /* Blocking loops by default: nearly every request of a service waits on
      * a Payment Server or a provider, and handing it from a loop to a worker
-     * and back cost each service 65-100 µs per paid request (docs/benchmarks.md). */
+     * and back cost each service 40-80 µs per paid request (docs/benchmarks.md). */
     pc_http_options opts = {
         .mode = PC_HTTP_POOL,
         .loops = cfg->http_blocking_loops ? threads : 0,

@@ -501,7 +501,7 @@ static int threads_named(pid_t pid, const char *name)
 
 /* The services run their requests on the event loops themselves, which may
  * block there on the calls to other processes: no request is handed from a
- * loop to a worker thread and back (two thread wake-ups per request, 65-100
+ * loop to a worker thread and back (two thread wake-ups per request, 40-80
  * µs of each service's CPU per paid /action, docs/benchmarks.md). So no
  * service has worker threads, and /action (which waits on both providers on
  * PublicService's loop) still answers. */

@@ -21,7 +21,7 @@
 #define MAX_TARGET (8 * 1024)   /* below libmicrohttpd's buffer, so our 414 comes first */
 #define MAX_HEADER (16 * 1024)  /* likewise for 431 */
 #define MHD_BUFFER (32 * 1024)  /* libmicrohttpd's per-connection memory (its default) */
-#define MAX_LOOPS 64
+#define MAX_LOOPS PC_HTTP_MAX_LOOPS
 #define WORKERS_PER_LOOP 4
 
 /* What a daemon's connection callbacks get: the server and which loop. */

@@ -95,6 +95,8 @@ typedef void (*pc_http_continue)(void *arg, pc_http_request *req, pc_http_answer
 
 typedef enum pc_http_mode { PC_HTTP_THREADS, PC_HTTP_POOL } pc_http_mode;
 
+#define PC_HTTP_MAX_LOOPS 64 /* pool: more loops are cut to this many */
+
 typedef struct pc_http_options {
     pc_http_mode mode;
     int loops;   /* pool: event loops (0 = one per online core) */
