@@ -267,6 +267,10 @@ run_patterns nopay
 stop_scenario
 
 echo "example-network scenario..." >&2
+# 1 ether per Mediator: at the example prices (10,000 and 20,000 gwei per
+# request) 5 finney lasts 250 /save calls, and paychand's top-ups cannot keep
+# up with a thousand per second (the patterns then fail with InsufficientFunds).
+export FUNDING_WEI="${FUNDING_WEI:-1000000000000000000}"
 start_scenario example-network
 init_t0="$(date +%s.%N)"
 curl -fsS --max-time 120 "$PUBLIC_URL/init" >"$TMP/init.json" || die "/init failed: $(cat "$TMP/init.json" 2>/dev/null)"

@@ -46,7 +46,7 @@ void ex_log(int level, const char *fmt, ...)
 
 /* ---- configuration ----------------------------------------------------------------------- */
 
-enum opt_kind { OPT_STRING, OPT_INT, OPT_LONG, OPT_U64, OPT_BOOL, OPT_LEVEL };
+enum opt_kind { OPT_STRING, OPT_INT, OPT_LONG, OPT_U64, OPT_BOOL, OPT_LEVEL, OPT_WEI };
 
 typedef struct ex_option {
     const char *flag;
@@ -82,7 +82,11 @@ static const ex_option options[] = {
     {"--log-level", "LOG_LEVEL", OPT_LEVEL, FIELD(log_level), 0, "LEVEL",
      "error, info or debug (debug logs every request)"},
     {"--http-workers", "HTTP_WORKERS", OPT_INT, FIELD(http_workers), 0, "N",
-     "threads running the requests that may block (0: 16 per core)"},
+     "threads running the requests that may block (0: 16 per core; at most 64 as loops)"},
+    {"--http-blocking-loops", "HTTP_BLOCKING_LOOPS", OPT_BOOL, FIELD(http_blocking_loops), 0,
+     NULL, "the --http-workers threads are event loops on which a request may wait for "
+     "another process (false: one loop per core hands such requests to workers, two "
+     "thread wake-ups more each)"},
     {"--max-connections", "MAX_CONNECTIONS", OPT_INT, FIELD(max_connections), 0, "N",
      "open connections in total; past it the oldest idle one is shed (0: from the "
      "descriptor limit)"},
@@ -99,6 +103,8 @@ static const ex_option options[] = {
     {"--random-nr-service-address", "RANDOM_NR_SERVICE_ADDRESS", OPT_STRING,
      FIELD(random_address), EX_OPT_CALLS_PROVIDERS, "0xADDR",
      "random-nr-service's account (default: asked from its /status at /init)"},
+    {"--funding-wei", "FUNDING_WEI", OPT_WEI, FIELD(funding_wei), EX_OPT_CALLS_PROVIDERS, "WEI",
+     "deposit per Mediator at /init and per top-up (the top-up threshold stays 1 finney)"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -135,6 +141,8 @@ static void set_defaults(const ex_service_def *def, ex_config *cfg)
     cfg->log_level = EX_LOG_INFO;
     snprintf(cfg->persistence_url, sizeof cfg->persistence_url, "http://127.0.0.1:8001");
     snprintf(cfg->random_url, sizeof cfg->random_url, "http://127.0.0.1:8002");
+    snprintf(cfg->funding_wei, sizeof cfg->funding_wei, "%s", EX_FUNDING_WEI);
+    cfg->http_blocking_loops = 1;
 }
 
 static int parse_bool(const char *v, int *out)
@@ -196,6 +204,11 @@ static int set_option(const ex_option *o, ex_config *cfg, const char *v)
         return parse_bool(v, (int *)(void *)field);
     case OPT_LEVEL:
         return parse_level(v, (int *)(void *)field);
+    case OPT_WEI: /* a decimal amount; libpaychan checks its range */
+        if (!*v || strspn(v, "0123456789") != strlen(v) || strlen(v) >= o->size)
+            return -1;
+        memcpy(field, v, strlen(v) + 1);
+        return 0;
     }
     return -1;
 }
@@ -206,6 +219,7 @@ static void format_default(const ex_option *o, const ex_config *cfg, char *out, 
     static const char *const levels[] = {"error", "info", "debug"};
     switch (o->kind) {
     case OPT_STRING:
+    case OPT_WEI:
         snprintf(out, size, "%s", *field ? field : "(none)");
         break;
     case OPT_INT:

@@ -70,8 +70,10 @@ typedef struct ex_config {
     char random_url[512];
     char persistence_address[64];         /* "" = ask the service's /status */
     char random_address[64];
+    char funding_wei[80];                 /* deposit per Mediator (EX_FUNDING_WEI) */
     /* HTTP server (src/http): 0 = the layer's defaults */
     int http_workers;                     /* threads running requests that may block */
+    int http_blocking_loops;              /* those threads are loops that may block */
     int max_connections;                  /* open connections in total */
     int max_connections_per_client;       /* per client IP address */
 } ex_config;

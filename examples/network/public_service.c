@@ -80,7 +80,7 @@ static int add_target(ex_service *svc, int t, ex_answer *ans)
     paychan_target_config tc = {
         .name = target_names[t],
         .provider = provider,
-        .funding_wei = EX_FUNDING_WEI,
+        .funding_wei = svc->cfg.funding_wei,
         .auto_funding_threshold_wei = EX_AUTO_FUNDING_THRESHOLD_WEI,
         .cost_per_request_wei = target_costs[t],
         .termination_timeout_s = svc->cfg.termination_timeout_s,
@@ -151,7 +151,7 @@ static void handle_init(ex_service *svc, public_state *st, ex_answer *ans)
         return;
     ex_answer_json(ans, 200, json_pack("{sbsssossss}", "paymentActive", 1, "consumer",
                                        paychan_client_address(svc->client), "mediators",
-                                       mediators, "fundingPerMediator", EX_FUNDING_WEI,
+                                       mediators, "fundingPerMediator", svc->cfg.funding_wei,
                                        "autoFundingThreshold", EX_AUTO_FUNDING_THRESHOLD_WEI));
 }
 

@@ -139,10 +139,18 @@ ex_server *ex_server_start(ex_service *svc)
 {
     const ex_config *cfg = &svc->cfg;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = cfg->http_workers > 0 ? cfg->http_workers
+                                        : WORKERS_PER_CORE * (cores > 0 ? (int)cores : 1);
+    if (cfg->http_blocking_loops && threads > PC_HTTP_MAX_LOOPS)
+        threads = PC_HTTP_MAX_LOOPS;
+    /* Blocking loops by default: nearly every request of a service waits on
+     * a Payment Server or a provider, and handing it from a loop to a worker
+     * and back cost each service 40-80 µs per paid request (docs/benchmarks.md). */
     pc_http_options opts = {
         .mode = PC_HTTP_POOL,
-        .workers = cfg->http_workers > 0 ? cfg->http_workers
-                                         : WORKERS_PER_CORE * (cores > 0 ? (int)cores : 1),
+        .loops = cfg->http_blocking_loops ? threads : 0,
+        .workers = threads,
+        .loops_block = cfg->http_blocking_loops,
         .limits = {.max_connections = cfg->max_connections,
                    .max_per_client = cfg->max_connections_per_client},
     };
@@ -153,8 +161,8 @@ ex_server *ex_server_start(ex_service *svc)
         free(s);
         return NULL;
     }
-    ex_log_info("listening on http://%s:%d (%d workers)", cfg->listen, pc_http_port(s->http),
-                opts.workers);
+    ex_log_info("listening on http://%s:%d (%d %s)", cfg->listen, pc_http_port(s->http), threads,
+                cfg->http_blocking_loops ? "event loops, blocking allowed" : "workers");
     return s;
 }
 

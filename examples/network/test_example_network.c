@@ -6,6 +6,7 @@
  * that cannot be checked get 503; a Transfer-Encoding other than chunked
  * gets 501 at once. The paid network is tested end to end by
  * the integration tests. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -476,6 +477,46 @@ static void test_connections_take_no_threads(void **state)
     assert_true(to_random <= 4 + 4); /* + this test's own, of earlier tests */
 }
 
+/* Threads of pid named name (/proc/PID/task/TID/comm). */
+static int threads_named(pid_t pid, const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d))) {
+        char comm_path[400], comm[64] = "";
+        snprintf(comm_path, sizeof comm_path, "%s/%s/comm", path, e->d_name);
+        FILE *f = e->d_name[0] != '.' ? fopen(comm_path, "r") : NULL;
+        if (f && fgets(comm, sizeof comm, f) && strncmp(comm, name, strlen(name)) == 0)
+            n++;
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* The services run their requests on the event loops themselves, which may
+ * block there on the calls to other processes: no request is handed from a
+ * loop to a worker thread and back (two thread wake-ups per request, 40-80
+ * µs of each service's CPU per paid /action, docs/benchmarks.md). So no
+ * service has worker threads, and /action (which waits on both providers on
+ * PublicService's loop) still answers. */
+static void test_requests_run_on_the_loops(void **state)
+{
+    (void)state;
+    for (int i = 0; i < N_PROCS; i++)
+        assert_int_equal(threads_named(procs[i].pid, "http-worker"), 0);
+    for (int i = 0; i < 8; i++) {
+        reply r = get(procs[PUBLIC].url, "/action");
+        assert_int_equal(r.status, 200);
+        json_decref(r.body);
+    }
+}
+
 /* Exit status of a service run with argv (stdout discarded). */
 static int run_to_exit(char *const argv[])
 {
@@ -531,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_unsupported_transfer_encoding),
         cmocka_unit_test(test_health_and_ready),
         cmocka_unit_test(test_connections_take_no_threads),
+        cmocka_unit_test(test_requests_run_on_the_loops),
         cmocka_unit_test(test_help_and_bad_usage),
         cmocka_unit_test(test_sigterm_exits_0),
     };

@@ -22,7 +22,7 @@
 #define MAX_TARGET (8 * 1024)   /* below libmicrohttpd's buffer, so our 414 comes first */
 #define MAX_HEADER (16 * 1024)  /* likewise for 431 */
 #define MHD_BUFFER (32 * 1024)  /* libmicrohttpd's per-connection memory (its default) */
-#define MAX_LOOPS 64
+#define MAX_LOOPS PC_HTTP_MAX_LOOPS
 #define WORKERS_PER_LOOP 4
 
 /* What a daemon's connection callbacks get: the server and which loop. */
@@ -41,6 +41,7 @@ struct pc_http {
     int port;
     /* pool mode: complete requests waiting for a worker (FIFO), under qlock */
     int pool;
+    int loops_block; /* pool: handlers run (and may block) on their loop; no workers */
     pthread_mutex_t qlock;
     pthread_cond_t work;
     pc_http_request *head, *tail;
@@ -412,7 +413,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (parse_params(req) != 0)
         return send_answer(req);
-    if (h->pool && !__atomic_load_n(&h->stopping, __ATOMIC_ACQUIRE)) { /* set under qlock */
+    if (h->pool && !h->loops_block &&
+        !__atomic_load_n(&h->stopping, __ATOMIC_ACQUIRE)) { /* set under qlock */
         req->on_loop = 1;
         pc_http_step step = h->handler(h->ctx, req, &req->answer);
         req->on_loop = 0;
@@ -591,11 +593,12 @@ static int start_pool(pc_http *h, const pc_http_options *o, struct sockaddr_in *
     int loops = o->loops > 0 ? o->loops : (cores > 0 ? (int)cores : 1);
     if (loops > MAX_LOOPS)
         loops = MAX_LOOPS;
-    int workers = o->workers > 0 ? o->workers : WORKERS_PER_LOOP * loops;
+    int workers = o->loops_block ? 0 : o->workers > 0 ? o->workers : WORKERS_PER_LOOP * loops;
     h->pool = 1;
+    h->loops_block = o->loops_block;
     if ((h->listen_fd = listen_on(sa, &h->port)) < 0)
         return -1;
-    if (!(h->workers = calloc((size_t)workers, sizeof(*h->workers))))
+    if (workers && !(h->workers = calloc((size_t)workers, sizeof(*h->workers))))
         return -1;
     for (; h->n_workers < workers; h->n_workers++) {
         if (pthread_create(&h->workers[h->n_workers], NULL, worker_main, h) != 0)
@@ -611,7 +614,8 @@ static int start_pool(pc_http *h, const pc_http_options *o, struct sockaddr_in *
         return -1;
     pthread_setname_np(h->acceptor, "http-accept");
     h->acceptor_started = 1;
-    PC_LOG_I("HTTP pool mode: %d event loops, %d workers", loops, workers);
+    PC_LOG_I("HTTP pool mode: %d event loops%s, %d workers", loops,
+             h->loops_block ? " (handlers may block on them)" : "", workers);
     return 0;
 }
 

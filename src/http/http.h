@@ -10,6 +10,11 @@
  *    otherwise the request is taken off its loop (connection suspended) and
  *    run by a fixed pool of worker threads, which may block. Few threads
  *    compete for the cores however many connections are open.
+ *    With loops_block the handler runs on its loop and may block there
+ *    (no hand-off to a worker and back: two thread wake-ups less per
+ *    request), for servers whose requests mostly wait on other processes;
+ *    a waiting request then delays the other connections of its loop, so
+ *    such a server needs about as many loops as requests in flight.
  *
  * In both modes every connection passes http_guard.h first (limits per
  * client address and in total, shedding of idle and slow connections,
@@ -99,10 +104,14 @@ typedef void (*pc_http_observer)(void *ctx, const pc_http_request *req,
 
 typedef enum pc_http_mode { PC_HTTP_THREADS, PC_HTTP_POOL } pc_http_mode;
 
+#define PC_HTTP_MAX_LOOPS 64 /* pool: more loops are cut to this many */
+
 typedef struct pc_http_options {
     pc_http_mode mode;
     int loops;   /* pool: event loops (0 = one per online core) */
     int workers; /* pool: worker threads running the handler (0 = 4 per loop) */
+    int loops_block; /* pool: 1 = run every handler on its loop, blocking allowed
+                        (pc_http_on_loop() = 0; no workers) */
     pc_http_limits limits; /* connection limits and deadlines, both modes (0s = defaults) */
     int raw; /* 1: bodies are not decoded into parameters (any Content-Type, any
                 bytes: for a proxy); pc_http_param then sees the query only as sent */

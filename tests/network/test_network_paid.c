@@ -45,7 +45,11 @@
 #define N_ACTIONS 50
 #define N_MORE_ACTIONS 5
 #define N_REFUSALS 9 /* test_refusals' requests */
-#define FUNDING_WEI 5000000000000000ULL /* 5 finney per Mediator (docs/protocol.md §8) */
+/* Per Mediator: not the services' default of 5 finney (docs/protocol.md §8), to
+ * check that public-service deposits what FUNDING_WEI says (the benchmark
+ * funds 1 ether: 5 finney lasts 250 /save calls). */
+#define FUNDING_WEI 6000000000000000ULL
+#define FUNDING_WEI_TEXT "6000000000000000"
 #define LOG_LINES 40
 
 /* The two providers, indexed as their services. */
@@ -248,6 +252,8 @@ static void test_init_and_paid_actions(void **state)
     pc_address consumer;
     const char *c = member_string(body, "consumer", NULL);
     net_check(json_is_true(json_object_get(body, "paymentActive")));
+    const char *funding = member_string(body, "fundingPerMediator", NULL);
+    net_check(funding && strcmp(funding, FUNDING_WEI_TEXT) == 0);
     net_check(c && pc_address_parse(c, &consumer) == 0 &&
               pc_address_equal(&consumer, &net->chain.addr[PC_NET_ACC_PUBLIC]));
     for (int p = 0; p < N_PROVIDERS; p++) {
@@ -420,6 +426,7 @@ static void print_service_logs(void)
 static int setup(void **state)
 {
     (void)state;
+    setenv("FUNDING_WEI", FUNDING_WEI_TEXT, 1); /* public-service's, passed through */
     net = pc_test_network_start_default();
     C = (pc_net_checks){.net = net, .providers = providers, .funding_wei = FUNDING_WEI,
                         .before_fail = print_service_logs};
