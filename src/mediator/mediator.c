@@ -197,6 +197,12 @@ int pc_mediator_factory_ensure(pc_wallet *w, pc_tx_result *result, pc_error *err
     data.len = 32 + (size_t)n;
     rc = transact(w, "MediatorFactory deployment", &deployer, NULL, &data, result, NULL, err);
     pc_bytes_free(&data);
+    /* Anyone may deploy the factory: when another sender's deployment was
+     * mined first, ours fails (CREATE2 to a taken address), and the factory
+     * is there all the same. */
+    pc_error again;
+    if (rc != 0 && has_code(pc_wallet_rpc(w), &factory, &has, &again) == 0 && has)
+        return 0;
     if (rc == 0 && has_code(pc_wallet_rpc(w), &factory, &has, err) == 0 && !has)
         rc = pc_error_set(err, PC_ERR_DEPLOYMENT, "the deterministic deployment proxy did not "
                                                   "create the MediatorFactory at %s",

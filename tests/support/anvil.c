@@ -251,7 +251,25 @@ static int deploy_factory(pc_test_anvil *a)
     free(data);
     if (call_params(a, "eth_sendTransaction", params) != 0)
         return -1;
-    return a->block_time ? pc_test_anvil_mine(a) : 0;
+    if (a->block_time && pc_test_anvil_mine(a) != 0)
+        return -1;
+    /* anvil mines "instantly" but not before eth_sendTransaction returns:
+     * wait until the factory's code is there, so a test's own
+     * pc_mediator_factory_ensure never races this deployment. */
+    for (int i = 0; i < 500; i++) {
+        json_t *code = NULL;
+        pc_error err;
+        if (pc_rpc_call(a->rpc, "eth_getCode",
+                        json_pack("[ss]", pc_mediator_factory_address_hex, "latest"), &code,
+                        &err) == 0) {
+            int there = json_is_string(code) && strlen(json_string_value(code)) > 2;
+            json_decref(code);
+            if (there)
+                return 0;
+        }
+        pc_test_sleep_ms(20);
+    }
+    return -1;
 }
 
 int pc_test_anvil_increase_time(pc_test_anvil *a, uint64_t seconds)
