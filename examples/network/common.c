@@ -18,6 +18,8 @@
 
 #include <curl/curl.h>
 
+#include "core/stop_signals.h"
+
 /* ---- logging ----------------------------------------------------------------------------- */
 
 static int g_log_level = EX_LOG_INFO;
@@ -536,14 +538,10 @@ static int create_client(ex_service *svc)
     return 0;
 }
 
-/* Blocks until SIGTERM or SIGINT. The signals are blocked in every thread
- * (the server's threads inherit the mask), so only this sigwait sees them. */
+/* Blocks until SIGTERM or SIGINT (core/stop_signals.h). */
 static void wait_for_stop(const sigset_t *stop)
 {
-    int sig = 0;
-    while (sigwait(stop, &sig) != 0)
-        ;
-    ex_log_info("signal %d: shutting down", sig);
+    ex_log_info("signal %d: shutting down", pc_stop_signals_wait(stop));
 }
 
 int ex_service_main(const ex_service_def *def, int argc, char **argv)
@@ -556,11 +554,7 @@ int ex_service_main(const ex_service_def *def, int argc, char **argv)
     g_log_level = svc.cfg.log_level;
 
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    pc_stop_signals_block(&stop); /* before any thread starts */
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     int status = 1;

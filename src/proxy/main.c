@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "core/logger.h"
+#include "core/stop_signals.h"
 #include "http/http.h"
 #include "proxy/config.h"
 #include "proxy/consumer_side.h"
@@ -18,13 +19,6 @@
 
 /* Waits for SIGTERM or SIGINT (blocked in every thread: the HTTP threads
  * inherit the mask, so the signal is taken here only). */
-static int wait_for_stop(const sigset_t *set)
-{
-    int sig = 0;
-    sigwait(set, &sig);
-    return sig;
-}
-
 /* The running sides (one of them), for the admin port. */
 typedef struct sides {
     px_provider *provider;
@@ -91,11 +85,7 @@ int main(int argc, char **argv)
     }
     pc_logger_set_level(cfg.log_level);
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    pc_stop_signals_block(&set); /* before any thread starts */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     pc_upstream *u = pc_upstream_create(cfg.connect_timeout_ms, cfg.header_timeout_ms,
                                         cfg.idle_timeout_s);
@@ -114,7 +104,7 @@ int main(int argc, char **argv)
     if (h) {
         PC_LOG_I("paychan-proxy (%s) listening on http://%s:%d", cfg.mode == PX_PROVIDER
                  ? "provider" : "consumer", cfg.listen, pc_http_port(h));
-        int sig = wait_for_stop(&set);
+        int sig = pc_stop_signals_wait(&set);
         PC_LOG_I("signal %d: finishing the requests in flight", sig);
         pc_http_stop(admin);
         pc_http_stop(h);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "core/logger.h"
+#include "core/stop_signals.h"
 #include "server/config.h"
 #include "server/server.h"
 
@@ -23,14 +24,8 @@ int main(int argc, char **argv)
     pc_logger_set_level(cfg.log_level);
     pc_logger_set_json(cfg.log_json);
 
-    /* Every thread started from here on inherits the blocked signals; only
-     * this one waits for them. */
     sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    pc_stop_signals_block(&stop_signals); /* before any thread starts */
 
     pc_server server;
     if (pc_server_start(&server, &cfg, &err) != 0) {
@@ -38,8 +33,7 @@ int main(int argc, char **argv)
         pc_config_free(&cfg);
         return 1;
     }
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    int sig = pc_stop_signals_wait(&stop_signals);
     int failed = pc_server_failed(&server);
     if (failed)
         PC_LOG_I("stopping: cannot serve this chain (see above)");
