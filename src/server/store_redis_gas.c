@@ -88,19 +88,49 @@ int pc_redis_record_gas(pc_store *s, const pc_gas_tx *tx, pc_error *err)
     return r ? 0 : -1;
 }
 
-/* Adds one hash field "<hex>:<what>" = value to the totals; -1 if malformed. */
-static int take_field(const redisReply *name, const redisReply *value, pc_gas_total **totals,
-                      size_t *n, size_t *cap)
+int pc_redis_field_account(const redisReply *name, const redisReply *value, pc_address *account,
+                           unsigned long long *v)
 {
-    char hex[43] = "0x", *end;
-    pc_address key;
+    char hex[43] = "0x";
     if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING || name->len < 42 ||
         name->str[40] != ':')
         return -1;
     memcpy(hex + 2, name->str, 40);
-    unsigned long long v = strtoull(value->str, &end, 10);
+    *v = strtoull(value->str, NULL, 10);
+    return pc_address_parse(hex, account);
+}
+
+int pc_redis_hash_each(pc_store *s, const char *name, pc_redis_field_fn take, void *ctx,
+                       pc_error *err)
+{
+    char key[KEY_MAX];
+    pc_redis_key_named(s, name, key);
+    const char *argv[] = {"HGETALL", key};
+    redisReply *r = pc_redis_store_command(s, 2, argv, NULL, err);
+    if (!r)
+        return -1;
+    int ok = r->type == REDIS_REPLY_ARRAY;
+    for (size_t i = 0; ok && i + 1 < r->elements; i += 2)
+        ok = take(ctx, r->element[i], r->element[i + 1]) == 0;
+    freeReplyObject(r);
+    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: malformed %s", key);
+}
+
+/* The totals being read. */
+typedef struct gas_read {
+    pc_gas_total **totals;
+    size_t *n, cap;
+} gas_read;
+
+/* Adds one hash field "<hex>:<what>" = value to the totals; -1 if malformed. */
+static int take_field(void *ctx, const redisReply *name, const redisReply *value)
+{
+    gas_read *g = ctx;
+    pc_address key;
+    unsigned long long v;
     pc_gas_total *t;
-    if (*end || pc_address_parse(hex, &key) != 0 || !(t = pc_gas_total_find(totals, n, cap, &key)))
+    if (pc_redis_field_account(name, value, &key, &v) != 0 ||
+        !(t = pc_gas_total_find(g->totals, g->n, &g->cap, &key)))
         return -1;
     const char *what = name->str + 41;
     if (strcmp(what, "txs") == 0)
@@ -115,18 +145,8 @@ static int take_field(const redisReply *name, const redisReply *value, pc_gas_to
 int pc_redis_gas_totals(pc_store *s, pc_gas_scope scope, pc_gas_total **totals, size_t *n,
                         pc_error *err)
 {
-    char key[KEY_MAX];
-    size_t cap = 0;
-    pc_redis_key_named(s, scope_key[scope], key);
-    const char *argv[] = {"HGETALL", key};
-    redisReply *r = pc_redis_store_command(s, 2, argv, NULL, err);
-    if (!r)
-        return -1;
-    int ok = r->type == REDIS_REPLY_ARRAY;
-    for (size_t i = 0; ok && i + 1 < r->elements; i += 2)
-        ok = take_field(r->element[i], r->element[i + 1], totals, n, &cap) == 0;
-    freeReplyObject(r);
-    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: malformed %s", key);
+    gas_read g = {.totals = totals, .n = n};
+    return pc_redis_hash_each(s, scope_key[scope], take_field, &g, err);
 }
 
 int pc_redis_recent_gas(pc_store *s, pc_gas_tx **txs, size_t *n, pc_error *err)

@@ -38,6 +38,17 @@ void pc_redis_u256_parts(const pc_u256 *v, char parts[PC_REDIS_U256_PARTS][16]);
 /* Adds part `what` ("f0", "f1" or "f2") worth v to *total; -1 for another name. */
 int pc_redis_u256_add_part(pc_u256 *total, const char *what, unsigned long long v);
 
+/* The account of a totals hash field "<40 hex>:..." and its integer value
+ * (into *v): 0, or -1 when the field is malformed. */
+int pc_redis_field_account(const redisReply *name, const redisReply *value, pc_address *account,
+                           unsigned long long *v);
+
+/* Hands every (field, value) of the hash `name` (under the prefix) to take,
+ * which returns -1 for a malformed one: then the read fails. */
+typedef int (*pc_redis_field_fn)(void *ctx, const redisReply *name, const redisReply *value);
+int pc_redis_hash_each(pc_store *s, const char *name, pc_redis_field_fn take, void *ctx,
+                       pc_error *err);
+
 /* The operations of store_internal.h. */
 int pc_redis_record_gas(pc_store *s, const pc_gas_tx *tx, pc_error *err);
 int pc_redis_gas_totals(pc_store *s, pc_gas_scope scope, pc_gas_total **totals, size_t *n,

@@ -66,40 +66,33 @@ int pc_redis_record_money(pc_store *s, const pc_money_event *ev, int *fresh, pc_
     return r ? 0 : -1;
 }
 
+/* The totals being read. */
+typedef struct money_read {
+    pc_money_total **totals;
+    size_t *n, cap;
+} money_read;
+
 /* Adds one field "<hex>:<field>:f<i>" = value to the totals; -1 if malformed. */
-static int take_field(const redisReply *name, const redisReply *value, pc_money_total **totals,
-                      size_t *n, size_t *cap)
+static int take_field(void *ctx, const redisReply *name, const redisReply *value)
 {
-    char hex[43] = "0x", *end;
+    money_read *m = ctx;
     pc_address account;
+    unsigned long long v;
+    char *end;
     pc_money_total *t;
-    if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING || name->len < 45 ||
-        name->str[40] != ':')
+    if (pc_redis_field_account(name, value, &account, &v) != 0 || name->len < 45)
         return -1;
-    memcpy(hex + 2, name->str, 40);
     long field = strtol(name->str + 41, &end, 10);
-    unsigned long long v = strtoull(value->str, NULL, 10);
     if (*end != ':' || field < 0 || field >= PC_MONEY_FIELDS ||
-        pc_address_parse(hex, &account) != 0 ||
-        !(t = pc_money_total_find(totals, n, cap, &account)))
+        !(t = pc_money_total_find(m->totals, m->n, &m->cap, &account)))
         return -1;
     return pc_redis_u256_add_part(&t->amount[field], end + 1, v);
 }
 
 int pc_redis_money_totals(pc_store *s, pc_money_total **totals, size_t *n, pc_error *err)
 {
-    char key[KEY_MAX];
-    size_t cap = 0;
-    pc_redis_key_named(s, "money:acct", key);
-    const char *argv[] = {"HGETALL", key};
-    redisReply *r = pc_redis_store_command(s, 2, argv, NULL, err);
-    if (!r)
-        return -1;
-    int ok = r->type == REDIS_REPLY_ARRAY;
-    for (size_t i = 0; ok && i + 1 < r->elements; i += 2)
-        ok = take_field(r->element[i], r->element[i + 1], totals, n, &cap) == 0;
-    freeReplyObject(r);
-    return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: malformed %s", key);
+    money_read m = {.totals = totals, .n = n};
+    return pc_redis_hash_each(s, "money:acct", take_field, &m, err);
 }
 
 int pc_redis_last_redemption(pc_store *s, const pc_address *mediator, pc_redemption *r,
