@@ -8,9 +8,23 @@
 
 static int run_status(pc_cli *cli, int argc, char **argv)
 {
+    json_t *status = NULL, *accounts = NULL;
     if (pc_cli_parse(cli, argc, argv, NULL, NULL, 0, 0) < 0)
         return PC_CLI_USAGE;
-    return pc_cli_get_print(cli, "/status", PC_CALL_ANONYMOUS);
+    /* with an account configured, the money per account too (/admin/accounts),
+     * asked first: the anonymous client of /status would be kept for it */
+    int rc = pc_cli_config(cli);
+    if (rc == PC_CLI_OK && cli->cfg.n_accounts > 0)
+        rc = pc_cli_get(cli, "/admin/accounts", PC_CALL_READ, &accounts);
+    if (rc == PC_CLI_OK)
+        rc = pc_cli_get(cli, "/status", PC_CALL_ANONYMOUS, &status);
+    if (rc == PC_CLI_OK && accounts)
+        json_object_set(status, "money", json_object_get(accounts, "accounts"));
+    if (rc == PC_CLI_OK)
+        rc = pc_cli_print(cli, status);
+    json_decref(accounts);
+    json_decref(status);
+    return rc;
 }
 
 /* The commands taking one Mediator and calling /contracts/M/ACTION. */
@@ -153,8 +167,11 @@ static int run_token_validate(pc_cli *cli, int argc, char **argv)
 
 const pc_cli_command pc_cli_chain_commands[] = {
     {"status", "", "paychand's health and identity (GET /status, unauthenticated): node,\n"
-                   "chain id, accounts and balances, storage, gas totals. Exit 1 while paychand\n"
-                   "is not ready (503: what is missing is printed), so scripts can wait on it.\n", run_status},
+                   "chain id, accounts and balances, storage, gas totals; with an account\n"
+                   "configured also \"money\" per account (GET /admin/accounts: earned,\n"
+                   "unredeemed, redeemed, paid out, spent, paid, refunded, gas, in wei). Exit 1\n"
+                   "while paychand is not ready (503: what is missing is printed), so scripts\n"
+                   "can wait on it.\n", run_status},
     {"open", "PROVIDER [--cost WEI] [--termination S] [--redemption S] [--deposit WEI]\n"
              "                   [--threshold WEI] [--top-up WEI] [--reuse]",
      "Opens a payment channel to PROVIDER: deploys a Mediator (useService; defaults\n"

@@ -31,6 +31,8 @@ typedef struct channel {
     int have_token;
     uint64_t count;   /* highest issued (consumer) or validated (provider) */
     pc_u256 unredeemed;
+    int redeemed;     /* last is set */
+    pc_redemption last;
 } channel;
 
 /* The highest count of (mediator, token id) in role: issued or validated. */
@@ -66,6 +68,8 @@ static int load_channel(pc_server *s, const pc_mediator_record *rec, channel *ch
         highest_count(s, rec->role, &rec->mediator, &ch->token_id, &ch->count, err) != 0)
         return -1;
     value_of(ch, ch->count, &ch->unredeemed);
+    if (pc_store_last_redemption(s->store, &rec->mediator, &ch->last, &ch->redeemed, err) != 0)
+        return -1;
     if (rec->role == PC_ROLE_PROVIDER && ch->cached &&
         !pc_u256_is_zero(&ch->v.state.soon_expiring_token_id)) {
         uint64_t pending;
@@ -108,6 +112,14 @@ static json_t *cached_u256(const channel *ch, const pc_u256 *v)
     return ch->cached ? api_u256_json(v) : json_null();
 }
 
+static json_t *redemption_json(const channel *ch)
+{
+    if (!ch->redeemed)
+        return json_null();
+    return json_pack("{s:o, s:I, s:I}", "tokenId", api_u256_json(&ch->last.token_id), "count",
+                     (json_int_t)ch->last.count, "at", (json_int_t)ch->last.at);
+}
+
 static json_t *channel_json(const channel *ch)
 {
     const pc_mediator_record *r = ch->rec;
@@ -116,7 +128,7 @@ static json_t *channel_json(const channel *ch)
     json_t *validated = !consumer && ch->have_token ? json_integer((json_int_t)ch->count)
                                                     : json_null();
     return json_pack(
-        "{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:n, s:o, s:s}", "mediator",
+        "{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "mediator",
         api_address_json(&r->mediator), "role", role_name(r->role), "account",
         api_address_json(&r->account), "counterparty", api_address_json(&r->counterparty),
         "costPerRequest", cached_u256(ch, &ch->v.terms.cost_per_request), "consumerFunds",
@@ -124,7 +136,7 @@ static json_t *channel_json(const channel *ch)
         cached_u256(ch, &ch->v.state.provider_funds), "activeTokenId",
         ch->have_token ? api_u256_json(&ch->token_id) : json_null(), "highestIssued",
         issued, "highestValidated", validated, "unredeemedWei",
-        api_u256_json(&ch->unredeemed), "lastRedemption", "nextDeadline", deadline_json(ch),
+        api_u256_json(&ch->unredeemed), "lastRedemption", redemption_json(ch), "nextDeadline", deadline_json(ch),
         "state", state_name(ch));
 }
 
@@ -261,10 +273,10 @@ static json_t *account_entry(json_t *accounts, const pc_address *a)
     json_t *e = json_object_get(accounts, text);
     if (e)
         return e;
-    /* the amounts paychand does not record (yet) are null, not a made-up 0 */
-    e = json_pack("{s:{s:i, s:i}, s:s, s:n, s:n, s:n, s:n, s:s, s:i, s:i}", "roleCounts",
-                  "consumer", 0, "provider", 0, "unredeemedWei", "0", "earnedWei", "redeemedWei",
-                  "paidOutWei", "spentWei", "gasFeeWei", "0", "gasUsed", 0, "transactions", 0);
+    e = json_pack("{s:{s:i, s:i}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}",
+                  "roleCounts", "consumer", 0, "provider", 0, "unredeemedWei", "0", "earnedWei",
+                  "0", "redeemedWei", "0", "paidOutWei", "0", "spentWei", "0", "paidWei", "0",
+                  "refundedWei", "0", "gasFeeWei", "0", "gasUsed", 0, "transactions", 0);
     json_object_set_new(accounts, text, e);
     return e;
 }
@@ -288,6 +300,32 @@ static int add_record(pc_server *s, json_t *accounts, const pc_mediator_record *
     return 0;
 }
 
+/* The members of the money fields (store.h), in pc_money_field order. */
+static const char *const money_names[PC_MONEY_FIELDS] = {"redeemedWei", "paidOutWei", "spentWei",
+                                                         "paidWei", "refundedWei"};
+
+static void add_money(json_t *accounts, const pc_money_total *t)
+{
+    json_t *e = account_entry(accounts, &t->account);
+    for (int f = 0; f < PC_MONEY_FIELDS; f++)
+        json_object_set_new(e, money_names[f], api_u256_json(&t->amount[f]));
+}
+
+/* earnedWei = redeemedWei + unredeemedWei: the value validated here that
+ * the channels paid (redeemed) or still owe (validated, redeemable). */
+static void add_earned(json_t *accounts)
+{
+    const char *key;
+    json_t *e;
+    json_object_foreach(accounts, key, e) {
+        pc_u256 redeemed, unredeemed;
+        pc_u256_parse(json_string_value(json_object_get(e, "redeemedWei")), &redeemed);
+        pc_u256_parse(json_string_value(json_object_get(e, "unredeemedWei")), &unredeemed);
+        pc_u256_add(&redeemed, &redeemed, &unredeemed);
+        json_object_set_new(e, "earnedWei", api_u256_json(&redeemed));
+    }
+}
+
 static void add_gas(json_t *accounts, const pc_gas_total *t)
 {
     json_t *e = account_entry(accounts, &t->key);
@@ -302,21 +340,28 @@ void api_admin_accounts(call *c)
 {
     pc_mediator_record *recs = NULL;
     pc_gas_total *gas = NULL;
-    size_t n_recs = 0, n_gas = 0;
+    pc_money_total *money = NULL;
+    size_t n_recs = 0, n_gas = 0, n_money = 0;
     pc_error err;
     json_t *accounts = json_object();
     int rc = 0;
     for (size_t i = 0; i < pc_accounts_count(c->s->accounts); i++)
         account_entry(accounts, pc_accounts_address(c->s->accounts, i));
     if (pc_store_list_mediators(c->s->store, &recs, &n_recs, &err) != 0 ||
-        pc_store_gas_totals(c->s->store, PC_GAS_BY_ACCOUNT, &gas, &n_gas, &err) != 0)
+        pc_store_gas_totals(c->s->store, PC_GAS_BY_ACCOUNT, &gas, &n_gas, &err) != 0 ||
+        pc_store_money_totals(c->s->store, &money, &n_money, &err) != 0)
         rc = -1;
     for (size_t i = 0; rc == 0 && i < n_recs; i++)
         rc = add_record(c->s, accounts, &recs[i], &err);
     for (size_t i = 0; rc == 0 && i < n_gas; i++)
         add_gas(accounts, &gas[i]);
+    for (size_t i = 0; rc == 0 && i < n_money; i++)
+        add_money(accounts, &money[i]);
+    if (rc == 0)
+        add_earned(accounts);
     free(recs);
     free(gas);
+    free(money);
     if (rc != 0) {
         json_decref(accounts);
         api_fail(c, &err, NULL);
@@ -362,28 +407,4 @@ void api_admin_transactions(call *c)
         json_array_append_new(list, transaction_json(&txs[i]));
     free(txs);
     api_ok(c, json_pack("{s:o}", "transactions", list));
-}
-
-int api_admin_unredeemed(pc_server *s, pc_u256 *total, pc_error *err)
-{
-    pc_mediator_filter f = {.role = PC_ROLE_PROVIDER};
-    size_t offset = 0, n, all;
-    *total = (pc_u256){0};
-    do { /* a page at a time: never all records in memory at once */
-        pc_mediator_record *recs;
-        if (pc_store_page_mediators(s->store, &f, offset, CHANNELS_LIMIT_MAX, &recs, &n, &all,
-                                    err) != 0)
-            return -1;
-        for (size_t i = 0; i < n; i++) {
-            channel ch;
-            if (load_channel(s, &recs[i], &ch, err) != 0) {
-                free(recs);
-                return -1;
-            }
-            pc_u256_add(total, total, &ch.unredeemed);
-        }
-        free(recs);
-        offset += n;
-    } while (n > 0 && offset < all);
-    return 0;
 }

@@ -95,10 +95,6 @@ void api_admin_accounts(call *c);
 void api_admin_transactions(call *c);
 void api_metrics(call *c);
 
-/* The value validated and not yet redeemed over every provider record (a
- * page of records at a time), for /metrics: 0, or -1 with *err. */
-int api_admin_unredeemed(pc_server *s, pc_u256 *total, pc_error *err);
-
 /* What a route's answers carry, for the token counters of /metrics. */
 enum { API_TOKENS_NONE = 0, API_TOKENS_CREATED = 1, API_TOKENS_VALIDATED = 2 };
 

@@ -26,6 +26,8 @@ typedef struct pending {
     pc_http_continue finish; /* runs on the loop once committed */
     pc_payment_headers h;
     pc_store_result r;
+    pc_address provider; /* validateToken: the calling service, */
+    pc_u256 cost;        /* and the Mediator's cost per request */
 } pending;
 
 /* Store writer thread: the write is durable (or failed); back to the loop. */
@@ -98,6 +100,8 @@ static void finish_validate(void *arg, pc_http_request *req, pc_http_answer *ans
         api_fail(&c, &err, meta);
     else
         api_ok(&c, json_pack("{sb}", "valid", 1));
+    if (p->r.rc == 0)
+        pc_payment_counted(p->s, &p->provider, &p->h, &p->cost, p->r.verdict, p->r.highest);
     free(p);
 }
 
@@ -120,6 +124,8 @@ pc_http_step api_validate_on_loop(call *c, const pc_mediator_view *v)
         free(p);
         return PC_HTTP_ANSWERED;
     }
+    p->provider = c->caller;
+    p->cost = v->terms.cost_per_request;
     pc_http_suspend(c->req);
     pc_store_offer_count_async(c->s->store, &p->h.mediator, &p->h.token_id, p->h.request_count,
                                &p->h.signature, committed, p);

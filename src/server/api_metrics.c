@@ -68,9 +68,8 @@ static void read_now(pc_server *s, pc_metrics_now *now)
         pc_u256_add(&now->gas_fee_wei, &now->gas_fee_wei, &gas[i].fee);
     }
     free(gas);
-    if (pc_readiness_chain_up(s->readiness) &&
-        api_admin_unredeemed(s, &now->unredeemed_wei, &err) != 0)
-        PC_LOG_W("/metrics: reading the unredeemed value failed: %s", err.message);
+    /* a running total (unredeemed.h): no store read per channel */
+    now->unredeemed_wei = pc_unredeemed_total(s->unredeemed);
 }
 
 /* The bearer token of --metrics-token, when one is set: 0, or -1 after answering. */

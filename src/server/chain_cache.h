@@ -49,6 +49,11 @@ typedef struct pc_chain_cache_options {
     long read_deadline_ms;   /* longest a read of one Mediator may take as a whole; 0 = none */
     const pc_address *balance_accounts; /* accounts whose balances /status shows (copied) */
     size_t n_balance_accounts;
+    /* Called on the follower thread for every Mediator event it sees in new
+     * blocks (any Mediator's, cached or not), without the cache's locks
+     * held, so it may use the cache; NULL: none. */
+    void (*on_event)(void *ctx, const pc_mediator_event *ev);
+    void *on_event_ctx;
 } pc_chain_cache_options;
 
 /* The node as the follower last saw it. */

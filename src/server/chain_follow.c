@@ -111,6 +111,11 @@ static int follow_range(pc_chain_cache *c, uint64_t from, uint64_t to, pc_error 
         apply_log(c, &logs[i]);
     c->followed_block = to;
     pthread_mutex_unlock(&c->follow_lock);
+    for (size_t i = 0; c->opts.on_event && i < n; i++) {
+        pc_mediator_event ev;
+        if (pc_mediator_decode_event(&logs[i], &ev) == 0)
+            c->opts.on_event(c->opts.on_event_ctx, &ev);
+    }
     pc_logs_free(logs, n);
     return 0;
 }

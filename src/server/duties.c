@@ -23,6 +23,7 @@ typedef struct pass {
     size_t n, next; /* next: taken atomically */
     uint64_t now;
     int sent;       /* added atomically */
+    int seed;       /* the first pass: seeds the unredeemed total (unredeemed.h) */
     pthread_mutex_t fee_lock;
     int fee_known;  /* 1 read, -1 unreadable (under fee_lock) */
     pc_u256 fee_per_gas;
@@ -64,6 +65,8 @@ static void forget(duty *d)
         return;
     }
     pc_payment_unregister(d->s, &d->rec->mediator, d->rec->role);
+    if (d->rec->role == PC_ROLE_PROVIDER) /* what it did not redeem is gone */
+        pc_unredeemed_retire(d->s->unredeemed, &d->rec->mediator, NULL);
     pc_chain_cache_forget(d->s->cache, &d->rec->mediator);
     PC_LOG_I("duties: %s is terminated; forgotten as %s", d->addr, role_name(d));
 }
@@ -228,8 +231,23 @@ static int start_redemption(duty *d)
     return 1;
 }
 
+/* Adds the live token ids' validated value to the running total (first pass). */
+static void seed_unredeemed(duty *d)
+{
+    const pc_u256 *ids[] = {&d->v.state.active_token_id, &d->v.state.soon_expiring_token_id};
+    for (size_t i = 0; i < 2; i++) {
+        uint64_t count;
+        pc_signature sig;
+        if (!pc_u256_is_zero(ids[i]) && newest_token(d, ids[i], &count, &sig) == 1)
+            pc_unredeemed_raise(d->s->unredeemed, &d->rec->account, &d->rec->mediator, ids[i],
+                                &d->v.terms.cost_per_request, count);
+    }
+}
+
 static int provider_duties(duty *d)
 {
+    if (d->p->seed)
+        seed_unredeemed(d);
     const pc_mediator_state *st = &d->v.state;
     if (!pc_u256_is_zero(&st->soon_expiring_token_id))
         return d->now > st->soon_expiring_timeout ? finish_redemption(d) : 0;
@@ -314,6 +332,7 @@ int pc_duties_run_once(pc_server *s)
         return 0;
     }
     pthread_mutex_init(&p.fee_lock, NULL);
+    p.seed = pc_unredeemed_first_seeding(s->unredeemed);
     /* helpers only when there is more than one Mediator; this thread works too */
     for (; started + 1 < PC_DUTY_THREADS && started + 1 < p.n; started++)
         if (pthread_create(&helpers[started], NULL, pass_worker, &p) != 0)

@@ -7,6 +7,7 @@
 
 #include "core/abi.h"
 #include "core/logger.h"
+#include "server/money_ledger.h"
 #include "server/store.h"
 
 /* The functions of the Mediator and its factory (docs/protocol.md §6) our
@@ -57,6 +58,8 @@ static void observe(void *ctx, const pc_wallet *w, const pc_address *to, const u
     pc_error err;
     if (pc_store_record_gas(s->store, &tx, &err) != 0)
         PC_LOG_W("gas: recording the transaction failed (the totals miss it): %s", err.message);
+    if (r->status == 1) /* what it moved, at once (the follower would see it a tick later) */
+        pc_money_ledger_logs(s, r->logs, r->n_logs);
 }
 
 void pc_gas_ledger_attach(pc_server *s)

@@ -4,7 +4,8 @@
  * and fee (effective gas price x gas used) here: each one is logged and
  * recorded in the store (totals per account and per Mediator, and the
  * recent transactions; store.h), and /status reports the totals
- * (pc_gas_ledger_status). */
+ * (pc_gas_ledger_status). The same observer hands the receipt's Mediator
+ * events to the money ledger (money_ledger.h). */
 #ifndef PAYCHAN_SERVER_GAS_LEDGER_H
 #define PAYCHAN_SERVER_GAS_LEDGER_H
 

@@ -174,6 +174,13 @@ static int check_funds(const pc_mediator_view *v, uint64_t request_count, pc_err
     return 0;
 }
 
+void pc_payment_counted(pc_server *s, const pc_address *provider, const pc_payment_headers *t,
+                        const pc_u256 *cost, pc_count_verdict verdict, uint64_t highest)
+{
+    if (verdict != PC_COUNT_REPLAYED && s->unredeemed)
+        pc_unredeemed_raise(s->unredeemed, provider, &t->mediator, &t->token_id, cost, highest);
+}
+
 int pc_payment_count_outcome(const pc_payment_headers *t, pc_count_verdict verdict,
                              uint64_t highest, json_t **meta, pc_error *err)
 {
@@ -239,5 +246,6 @@ int pc_payment_validate(pc_server *s, const pc_address *provider, const pc_payme
         pc_store_offer_count(s->store, &t->mediator, &t->token_id, t->request_count,
                              &t->signature, &verdict, &highest, err) != 0)
         return -1;
+    pc_payment_counted(s, provider, t, &v.terms.cost_per_request, verdict, highest);
     return pc_payment_count_outcome(t, verdict, highest, metadata, err);
 }

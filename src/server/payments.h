@@ -81,6 +81,11 @@ int pc_payment_validate_prepare(pc_server *s, const pc_address *provider,
                                 const pc_payment_headers *t, const pc_payment_terms *required,
                                 const pc_mediator_view *v, json_t **metadata, pc_error *err);
 
+/* A count the store accepted (verdict, highest after) raises the running
+ * unredeemed total of the provider's account (unredeemed.h) at cost per request. */
+void pc_payment_counted(pc_server *s, const pc_address *provider, const pc_payment_headers *t,
+                        const pc_u256 *cost, pc_count_verdict verdict, uint64_t highest);
+
 /* The counter step's answer: 0 for an accepted count, else code 37 with
  * metadata {actualCount} (when metadata is not NULL). */
 int pc_payment_count_outcome(const pc_payment_headers *t, pc_count_verdict verdict,

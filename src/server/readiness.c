@@ -12,6 +12,7 @@
 
 #include "core/logger.h"
 #include "server/gas_ledger.h"
+#include "server/money_ledger.h"
 #include "server/duties.h"
 #include "server/server.h"
 #include "core/ticker.h"
@@ -153,7 +154,9 @@ static int start_cache(pc_server *s, pc_error *err)
     pc_chain_cache_options o = {.follow_interval_ms = s->cfg->follow_interval_ms,
                                 .read_deadline_ms = s->cfg->node_timeout_ms,
                                 .balance_accounts = accounts,
-                                .n_balance_accounts = n};
+                                .n_balance_accounts = n,
+                                .on_event = pc_money_ledger_event,
+                                .on_event_ctx = s};
     s->cache = pc_chain_cache_create(s->rpc, &o, err);
     free(accounts);
     return s->cache ? 0 : -1;

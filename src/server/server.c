@@ -181,6 +181,7 @@ int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err)
      * (readiness.h) while HTTP already serves. */
     if (check_visualizer(cfg, err) != 0 || read_admin_token(s, err) != 0 || make_clients(s, err) != 0 ||
         load_accounts(s, err) != 0 || open_store(s, err) != 0 || open_nonces(s, err) != 0 ||
+        !(s->unredeemed = pc_unredeemed_new()) ||
         !(s->readiness = pc_readiness_start(s, err)) || start_http(s, err) != 0) {
         pc_server_stop(s);
         return -1;
@@ -211,6 +212,8 @@ void pc_server_stop(pc_server *s)
     pc_secp_destroy(s->secp);
     pc_metrics_free(s->metrics);
     s->metrics = NULL;
+    pc_unredeemed_free(s->unredeemed);
+    s->unredeemed = NULL;
     pc_address_set_free(&s->known[0]);
     pc_address_set_free(&s->known[1]);
     pthread_mutex_destroy(&s->known_lock);

@@ -20,6 +20,7 @@
 #include "server/nonce_cache.h"
 #include "server/readiness.h"
 #include "server/store.h"
+#include "server/unredeemed.h"
 
 typedef struct pc_duties pc_duties;
 typedef struct pc_http pc_http;
@@ -37,6 +38,7 @@ typedef struct pc_server {
     pc_duties *duties;
     pc_http *http;
     pc_metrics *metrics; /* counters for GET /metrics (never NULL once started) */
+    pc_unredeemed *unredeemed; /* value validated, not yet redeemed (never NULL once started) */
     /* Used request signatures (auth.c), unless the store is shared (Redis). */
     pc_nonce_cache *nonces;
     char *admin_token;      /* --admin-token-file's content, or NULL (api.c) */

@@ -390,13 +390,13 @@ int pc_store_recent_gas(pc_store *s, pc_gas_tx **txs, size_t *n, pc_error *err)
     return rc;
 }
 
-static void put_u64(uint8_t *p, uint64_t v)
+void pc_put_u64(uint8_t *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--, v >>= 8)
         p[i] = (uint8_t)v;
 }
 
-static uint64_t get_u64(const uint8_t *p)
+uint64_t pc_get_u64(const uint8_t *p)
 {
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
@@ -410,11 +410,11 @@ void pc_gas_tx_encode(const pc_gas_tx *tx, uint8_t out[PC_GAS_TX_WIRE_LEN])
     memcpy(out + 32, tx->account.bytes, 20);
     memcpy(out + 52, tx->mediator.bytes, 20);
     memcpy(out + 72, tx->selector, 4);
-    put_u64(out + 76, tx->gas_used);
+    pc_put_u64(out + 76, tx->gas_used);
     pc_u256_to_be(&tx->fee, out + 84);
-    put_u64(out + 116, tx->block);
+    pc_put_u64(out + 116, tx->block);
     out[124] = (uint8_t)tx->status;
-    put_u64(out + 125, tx->at);
+    pc_put_u64(out + 125, tx->at);
 }
 
 void pc_gas_tx_decode(const uint8_t in[PC_GAS_TX_WIRE_LEN], pc_gas_tx *tx)
@@ -423,11 +423,11 @@ void pc_gas_tx_decode(const uint8_t in[PC_GAS_TX_WIRE_LEN], pc_gas_tx *tx)
     memcpy(tx->account.bytes, in + 32, 20);
     memcpy(tx->mediator.bytes, in + 52, 20);
     memcpy(tx->selector, in + 72, 4);
-    tx->gas_used = get_u64(in + 76);
+    tx->gas_used = pc_get_u64(in + 76);
     pc_u256_from_be(&tx->fee, in + 84);
-    tx->block = get_u64(in + 116);
+    tx->block = pc_get_u64(in + 116);
     tx->status = in[124];
-    tx->at = get_u64(in + 125);
+    tx->at = pc_get_u64(in + 125);
 }
 
 void pc_gas_total_add(pc_gas_total *t, uint64_t gas_used, const pc_u256 *fee)
@@ -439,22 +439,28 @@ void pc_gas_total_add(pc_gas_total *t, uint64_t gas_used, const pc_u256 *fee)
         t->fee = max;
 }
 
+void *pc_total_find(void **items, size_t item_size, size_t *n, size_t *cap,
+                    const pc_address *key)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (memcmp((char *)*items + i * item_size, key->bytes, 20) == 0)
+            return (char *)*items + i * item_size;
+    if (*n == *cap) {
+        size_t grown = *cap ? 2 * *cap : 8;
+        void *t = realloc(*items, grown * item_size);
+        if (!t)
+            return NULL;
+        *items = t;
+        *cap = grown;
+    }
+    char *t = (char *)*items + (*n)++ * item_size;
+    memset(t, 0, item_size);
+    memcpy(t, key->bytes, 20);
+    return t;
+}
+
 pc_gas_total *pc_gas_total_find(pc_gas_total **totals, size_t *n, size_t *cap,
                                 const pc_address *key)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (pc_address_equal(&(*totals)[i].key, key))
-            return &(*totals)[i];
-    if (*n == *cap) {
-        size_t grown = *cap ? 2 * *cap : 8;
-        pc_gas_total *t = realloc(*totals, grown * sizeof *t);
-        if (!t)
-            return NULL;
-        *totals = t;
-        *cap = grown;
-    }
-    pc_gas_total *t = &(*totals)[(*n)++];
-    memset(t, 0, sizeof *t);
-    t->key = *key;
-    return t;
+    return pc_total_find((void **)totals, sizeof **totals, n, cap, key);
 }

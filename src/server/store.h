@@ -256,6 +256,62 @@ int pc_store_gas_totals(pc_store *s, pc_gas_scope scope, pc_gas_total **totals, 
  * malloc'ed (free()); NULL when *n is 0. */
 int pc_store_recent_gas(pc_store *s, pc_gas_tx **txs, size_t *n, pc_error *err);
 
+/* ---- money moved (Mediator events that moved value to or from our accounts) ---------- */
+
+/* The amounts kept per account, each summed from the Mediator events that
+ * moved it (docs/architecture.md, "Money ledger"). */
+typedef enum pc_money_field {
+    PC_MONEY_REDEEMED,  /* provider: TokenRedeemed amounts of its Mediators */
+    PC_MONEY_PAID_OUT,  /* provider: PaidOut amounts, and its payout at Terminated */
+    PC_MONEY_SPENT,     /* consumer: Deposited amounts (the creation's deposit too) */
+    PC_MONEY_PAID,      /* consumer: TokenRedeemed amounts of its Mediators (paid to providers) */
+    PC_MONEY_REFUNDED,  /* consumer: its payout at Terminated */
+    PC_MONEY_FIELDS
+} pc_money_field;
+
+/* One amount added to one account's field. */
+typedef struct pc_money_entry {
+    pc_address account;
+    pc_money_field field;
+    pc_u256 amount;       /* wei, below 2^96 (more than all ether there is) */
+} pc_money_entry;
+
+/* A Mediator's last redemption that took effect (its TokenRedeemed event). */
+typedef struct pc_redemption {
+    pc_u256 token_id;
+    uint64_t count;
+    uint64_t at;          /* unix time it was recorded */
+} pc_redemption;
+
+/* What one event moved, recorded at most once (by id). */
+typedef struct pc_money_event {
+    uint8_t id[36];       /* the transaction hash, then the log index (4 bytes big-endian) */
+    pc_money_entry entries[2];
+    size_t n;             /* entries used */
+    int has_redemption;   /* TokenRedeemed: redemption becomes mediator's last one */
+    pc_address mediator;
+    pc_redemption redemption;
+} pc_money_event;
+
+/* The amounts of one account. */
+typedef struct pc_money_total {
+    pc_address account;
+    pc_u256 amount[PC_MONEY_FIELDS];
+} pc_money_total;
+
+/* Records ev unless an event of the same id was recorded before (the
+ * wallet's receipt and the chain follower both report our transactions'
+ * events; several instances may share the store): atomically, durable on
+ * return. *fresh (may be NULL) = 1 when it was recorded now. */
+int pc_store_record_money(pc_store *s, const pc_money_event *ev, int *fresh, pc_error *err);
+
+/* The amounts per account, malloc'ed (free()); NULL when *n is 0. */
+int pc_store_money_totals(pc_store *s, pc_money_total **totals, size_t *n, pc_error *err);
+
+/* The last redemption of mediator; *found = 0 when none was recorded. */
+int pc_store_last_redemption(pc_store *s, const pc_address *mediator, pc_redemption *r,
+                             int *found, pc_error *err);
+
 /* ---- asynchronous forms (for callers that must not block, e.g. event loops) ---- */
 
 /* The outcome of an asynchronous call: rc 0 or -1 with err, and the same

@@ -47,6 +47,11 @@ typedef struct pc_store_ops {
     int (*gas_totals)(pc_store *s, pc_gas_scope scope, pc_gas_total **totals, size_t *n,
                       pc_error *err);
     int (*recent_gas)(pc_store *s, pc_gas_tx **txs, size_t *n, pc_error *err);
+    /* Money moved (store.h); the list malloc'ed, *n set. */
+    int (*record_money)(pc_store *s, const pc_money_event *ev, int *fresh, pc_error *err);
+    int (*money_totals)(pc_store *s, pc_money_total **totals, size_t *n, pc_error *err);
+    int (*last_redemption)(pc_store *s, const pc_address *mediator, pc_redemption *r,
+                           int *found, pc_error *err);
     /* Optional (NULL: store.c runs the blocking form and calls done). Inputs
      * are the caller's: copy what is needed after returning. */
     /* n at once (token ids big-endian, 32 bytes each), queued together */
@@ -118,6 +123,26 @@ void pc_gas_total_add(pc_gas_total *t, uint64_t gas_used, const pc_u256 *fee);
  * (zero) when missing; NULL when memory runs out. */
 pc_gas_total *pc_gas_total_find(pc_gas_total **totals, size_t *n, size_t *cap,
                                 const pc_address *key);
+
+/* The item whose first 20 bytes are key in the array *items (of item_size
+ * bytes each; *n used, *cap allocated), appended (zeroed, key set) when
+ * missing; NULL when memory runs out. Totals of gas and of money use it. */
+void *pc_total_find(void **items, size_t item_size, size_t *n, size_t *cap,
+                    const pc_address *key);
+
+/* 8 bytes big-endian, for the wire forms. */
+void pc_put_u64(uint8_t *p, uint64_t v);
+uint64_t pc_get_u64(const uint8_t *p);
+
+/* The total of account in the array *totals (*n used, *cap allocated),
+ * appended (zero) when missing; NULL when memory runs out. */
+pc_money_total *pc_money_total_find(pc_money_total **totals, size_t *n, size_t *cap,
+                                    const pc_address *account);
+
+/* The fixed binary form of a pc_redemption: token id (32), count (8), at (8). */
+#define PC_REDEMPTION_WIRE_LEN 48
+void pc_redemption_encode(const pc_redemption *r, uint8_t out[PC_REDEMPTION_WIRE_LEN]);
+void pc_redemption_decode(const uint8_t in[PC_REDEMPTION_WIRE_LEN], pc_redemption *r);
 
 /* The current unix time in seconds. */
 uint64_t pc_store_now(void);

@@ -22,6 +22,7 @@ typedef struct mem_entry {
         } provider;
         pc_mediator_record record;
         uint64_t expires_at; /* nonce */
+        pc_redemption redemption; /* a Mediator's last */
     } v;
 } mem_entry;
 
@@ -34,6 +35,9 @@ typedef struct memory_store {
     pc_store base;
     pthread_mutex_t lock;
     mem_map consumer, provider, mediators, nonces;
+    mem_map money_seen, redemptions; /* event ids (36 bytes); last redemption per Mediator */
+    pc_money_total *money;           /* per account, searched linearly */
+    size_t n_money, cap_money;
     unsigned claims_since_sweep;
     pc_chain_identity chain; /* valid when has_chain */
     int has_chain;
@@ -426,9 +430,72 @@ static int mem_recent_gas(pc_store *s, pc_gas_tx **txs, size_t *n, pc_error *err
     return have && !*txs ? out_of_memory(err) : 0;
 }
 
+/* ---- money ------------------------------------------------------------------------- */
+
+/* Adds the entries of a fresh event; the lock held. -1 when out of memory. */
+static int add_money(memory_store *m, const pc_money_event *ev)
+{
+    for (size_t i = 0; i < ev->n; i++) {
+        const pc_money_entry *e = &ev->entries[i];
+        pc_money_total *t = pc_money_total_find(&m->money, &m->n_money, &m->cap_money, &e->account);
+        if (!t)
+            return -1;
+        pc_u256_add(&t->amount[e->field], &t->amount[e->field], &e->amount);
+    }
+    if (ev->has_redemption) {
+        mem_entry *r = map_get_or_add(&m->redemptions, ev->mediator.bytes, 20);
+        if (!r)
+            return -1;
+        r->v.redemption = ev->redemption;
+    }
+    return 0;
+}
+
+static int mem_record_money(pc_store *s, const pc_money_event *ev, int *fresh, pc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    pthread_mutex_lock(&m->lock);
+    size_t before = m->money_seen.n;
+    mem_entry *seen = map_get_or_add(&m->money_seen, ev->id, sizeof ev->id);
+    *fresh = seen && m->money_seen.n > before;
+    int rc = !seen || (*fresh && add_money(m, ev) != 0) ? -1 : 0;
+    pthread_mutex_unlock(&m->lock);
+    return rc == 0 ? 0 : out_of_memory(err);
+}
+
+static int mem_money_totals(pc_store *s, pc_money_total **totals, size_t *n, pc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    pthread_mutex_lock(&m->lock);
+    size_t have = m->n_money;
+    *totals = have ? malloc(have * sizeof **totals) : NULL;
+    if (*totals) {
+        memcpy(*totals, m->money, have * sizeof **totals);
+        *n = have;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return have && !*totals ? out_of_memory(err) : 0;
+}
+
+static int mem_last_redemption(pc_store *s, const pc_address *mediator, pc_redemption *r,
+                               int *found, pc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    (void)err;
+    pthread_mutex_lock(&m->lock);
+    mem_entry *e = map_find(&m->redemptions, mediator->bytes, 20);
+    if ((*found = e != NULL))
+        *r = e->v.redemption;
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
 static void mem_close(pc_store *s)
 {
     memory_store *m = (memory_store *)s;
+    free(m->money);
+    map_free(&m->money_seen);
+    map_free(&m->redemptions);
     free(m->totals[0]);
     free(m->totals[1]);
     map_free(&m->consumer);
@@ -463,6 +530,9 @@ static const pc_store_ops memory_ops = {
     .record_gas = mem_record_gas,
     .gas_totals = mem_gas_totals,
     .recent_gas = mem_recent_gas,
+    .record_money = mem_record_money,
+    .money_totals = mem_money_totals,
+    .last_redemption = mem_last_redemption,
 };
 
 pc_store *pc_store_memory_open(pc_error *err)
@@ -477,7 +547,7 @@ pc_store *pc_store_memory_open(pc_error *err)
     strcpy(m->base.description, "memory");
     m->base.accepts_data_loss = 1;
     if (map_grow(&m->consumer) || map_grow(&m->provider) || map_grow(&m->mediators)
-        || map_grow(&m->nonces)) {
+        || map_grow(&m->nonces) || map_grow(&m->money_seen) || map_grow(&m->redemptions)) {
         mem_close(&m->base);
         out_of_memory(err);
         return NULL;

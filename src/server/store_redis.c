@@ -7,8 +7,8 @@
  * connection that failed is dropped together with the idle ones (they most
  * likely point at the same dead server); the next call connects anew.
  *
- * Keys (all under the prefix, hex without "0x"; layout version 2, see
- * pc_redis_migrate_lua for version 1): cc:<mediator>:<token id> the
+ * Keys (all under the prefix, hex without "0x"; layout version 3, see
+ * pc_redis_migrate_lua for versions 1 and 2): cc:<mediator>:<token id> the
  * consumer's counter (counts issued) and cids:<mediator> the set of its
  * token ids; pc:<mediator>:<token id> the provider's counter hash (counts
  * validated), pw:<mediator>:<token id> its ring of seen counts and
@@ -17,7 +17,8 @@
  * schema the layout version; chain the chain the data belongs to, as
  * "<chain id>:<genesis hash>" (a key a layout 2 store may lack: it is
  * then adopted, so no layout change); gas:acct and gas:med the gas totals and
- * gas:recent the newest transactions (store_redis_gas.c). One server serving both ends of a Mediator thus
+ * gas:recent the newest transactions (store_redis_gas.c); money:acct,
+ * money:events and money:last the money ledger (store_redis_money.c). One server serving both ends of a Mediator thus
  * keeps two records and two separate counters per token id.
  *
  * Durability comes from the server's appendonly yes + appendfsync always:
@@ -44,6 +45,7 @@
 #include "server/store_redis_durability.h"
 #include "server/store_redis_admin.h"
 #include "server/store_redis_gas.h"
+#include "server/store_redis_money.h"
 #include "server/store_redis_record.h"
 #include "server/store_redis_sentinel.h"
 #include "server/store_redis_scripts.h"
@@ -673,6 +675,9 @@ static const pc_store_ops redis_ops = {
     .record_gas = pc_redis_record_gas,
     .gas_totals = pc_redis_gas_totals,
     .recent_gas = pc_redis_recent_gas,
+    .record_money = pc_redis_record_money,
+    .money_totals = pc_redis_money_totals,
+    .last_redemption = pc_redis_last_redemption,
 };
 
 /* Records the primary's replicas (for rd_writable); a server that is no
@@ -721,7 +726,7 @@ static int require_durability(redis_store *s, redisContext *c, pc_error *err)
     return 0;
 }
 
-/* Brings the key layout to version 2 (see pc_redis_migrate_lua). */
+/* Brings the key layout to version 3 (see pc_redis_migrate_lua). */
 static int migrate(redis_store *s, redisContext *c, pc_error *err)
 {
     char version[KEY_MAX];

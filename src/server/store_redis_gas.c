@@ -7,8 +7,8 @@
 
 #include "server/store_internal.h"
 
-#define KEY_MAX 256
-#define FEE_PARTS 3
+#define KEY_MAX PC_REDIS_KEY_MAX
+#define FEE_PARTS PC_REDIS_U256_PARTS
 
 static const char *const scope_key[2] = {"gas:acct", "gas:med"};
 
@@ -27,16 +27,36 @@ static const char record_lua[] =
     "redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[8]) - 1)\n"
     "return 1\n";
 
-static void hex40(const pc_address *a, char out[41])
+void pc_redis_hex40(const pc_address *a, char out[41])
 {
     char tmp[PC_ADDRESS_TEXT_LEN];
     pc_hex_encode(a->bytes, 20, tmp);
     strcpy(out, tmp + 2);
 }
 
-static void key_named(const pc_store *s, const char *name, char out[KEY_MAX])
+void pc_redis_key_named(const pc_store *s, const char *name, char out[KEY_MAX])
 {
     snprintf(out, KEY_MAX, "%s%s", pc_redis_store_prefix(s), name);
+}
+
+void pc_redis_u256_parts(const pc_u256 *v, char parts[PC_REDIS_U256_PARTS][16])
+{
+    snprintf(parts[0], 16, "%llu", (unsigned long long)(v->limb[0] & 0xffffffffu));
+    snprintf(parts[1], 16, "%llu", (unsigned long long)(v->limb[0] >> 32));
+    snprintf(parts[2], 16, "%llu", (unsigned long long)v->limb[1]);
+}
+
+int pc_redis_u256_add_part(pc_u256 *total, const char *what, unsigned long long v)
+{
+    if (what[0] != 'f' || what[1] < '0' || what[1] > '2' || what[2])
+        return -1;
+    pc_u256 part = pc_u256_from_u64(v), shifted = {{0}};
+    int i = what[1] - '0'; /* part i counts units of 2^(32 i) */
+    shifted.limb[i / 2] = i % 2 ? part.limb[0] << 32 : part.limb[0];
+    if (i % 2)
+        shifted.limb[i / 2 + 1] = part.limb[0] >> 32;
+    pc_u256_add(total, total, &shifted);
+    return 0;
 }
 
 int pc_redis_record_gas(pc_store *s, const pc_gas_tx *tx, pc_error *err)
@@ -47,16 +67,14 @@ int pc_redis_record_gas(pc_store *s, const pc_gas_tx *tx, pc_error *err)
     uint8_t wire[PC_GAS_TX_WIRE_LEN];
     if (tx->fee.limb[3] || tx->fee.limb[2] || tx->fee.limb[1] >> 32)
         return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "a fee of 2^96 wei or more");
-    key_named(s, scope_key[0], keys[0]);
-    key_named(s, scope_key[1], keys[1]);
-    key_named(s, "gas:recent", keys[2]);
-    hex40(&tx->account, account);
+    pc_redis_key_named(s, scope_key[0], keys[0]);
+    pc_redis_key_named(s, scope_key[1], keys[1]);
+    pc_redis_key_named(s, "gas:recent", keys[2]);
+    pc_redis_hex40(&tx->account, account);
     if (!pc_address_equal(&tx->mediator, &none))
-        hex40(&tx->mediator, mediator);
+        pc_redis_hex40(&tx->mediator, mediator);
     snprintf(gas, sizeof gas, "%llu", (unsigned long long)tx->gas_used);
-    snprintf(parts[0], sizeof parts[0], "%llu", (unsigned long long)(tx->fee.limb[0] & 0xffffffffu));
-    snprintf(parts[1], sizeof parts[1], "%llu", (unsigned long long)(tx->fee.limb[0] >> 32));
-    snprintf(parts[2], sizeof parts[2], "%llu", (unsigned long long)tx->fee.limb[1]);
+    pc_redis_u256_parts(&tx->fee, parts);
     snprintf(keep, sizeof keep, "%d", PC_STORE_RECENT_TXS);
     pc_gas_tx_encode(tx, wire);
     const char *argv[] = {"EVAL", record_lua, "3", keys[0], keys[1], keys[2], account, mediator,
@@ -70,57 +88,71 @@ int pc_redis_record_gas(pc_store *s, const pc_gas_tx *tx, pc_error *err)
     return r ? 0 : -1;
 }
 
-/* Adds one hash field "<hex>:<what>" = value to the totals; -1 if malformed. */
-static int take_field(const redisReply *name, const redisReply *value, pc_gas_total **totals,
-                      size_t *n, size_t *cap)
+int pc_redis_field_account(const redisReply *name, const redisReply *value, pc_address *account,
+                           unsigned long long *v)
 {
-    char hex[43] = "0x", *end;
-    pc_address key;
+    char hex[43] = "0x";
     if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING || name->len < 42 ||
         name->str[40] != ':')
         return -1;
     memcpy(hex + 2, name->str, 40);
-    unsigned long long v = strtoull(value->str, &end, 10);
-    pc_gas_total *t;
-    if (*end || pc_address_parse(hex, &key) != 0 || !(t = pc_gas_total_find(totals, n, cap, &key)))
-        return -1;
-    const char *what = name->str + 41;
-    if (strcmp(what, "txs") == 0)
-        t->txs = v;
-    else if (strcmp(what, "gas") == 0)
-        t->gas_used = v;
-    else if (what[0] == 'f' && what[1] >= '0' && what[1] <= '2' && !what[2]) {
-        pc_u256 part = pc_u256_from_u64(v), shifted = {{0}};
-        int i = what[1] - '0'; /* part i counts units of 2^(32 i) */
-        shifted.limb[i / 2] = i % 2 ? part.limb[0] << 32 : part.limb[0];
-        if (i % 2)
-            shifted.limb[i / 2 + 1] = part.limb[0] >> 32;
-        pc_u256_add(&t->fee, &t->fee, &shifted);
-    }
-    return 0;
+    *v = strtoull(value->str, NULL, 10);
+    return pc_address_parse(hex, account);
 }
 
-int pc_redis_gas_totals(pc_store *s, pc_gas_scope scope, pc_gas_total **totals, size_t *n,
-                        pc_error *err)
+int pc_redis_hash_each(pc_store *s, const char *name, pc_redis_field_fn take, void *ctx,
+                       pc_error *err)
 {
     char key[KEY_MAX];
-    size_t cap = 0;
-    key_named(s, scope_key[scope], key);
+    pc_redis_key_named(s, name, key);
     const char *argv[] = {"HGETALL", key};
     redisReply *r = pc_redis_store_command(s, 2, argv, NULL, err);
     if (!r)
         return -1;
     int ok = r->type == REDIS_REPLY_ARRAY;
     for (size_t i = 0; ok && i + 1 < r->elements; i += 2)
-        ok = take_field(r->element[i], r->element[i + 1], totals, n, &cap) == 0;
+        ok = take(ctx, r->element[i], r->element[i + 1]) == 0;
     freeReplyObject(r);
     return ok ? 0 : pc_error_set(err, PC_ERR_INTERNAL, "Redis store: malformed %s", key);
+}
+
+/* The totals being read. */
+typedef struct gas_read {
+    pc_gas_total **totals;
+    size_t *n, cap;
+} gas_read;
+
+/* Adds one hash field "<hex>:<what>" = value to the totals; -1 if malformed. */
+static int take_field(void *ctx, const redisReply *name, const redisReply *value)
+{
+    gas_read *g = ctx;
+    pc_address key;
+    unsigned long long v;
+    pc_gas_total *t;
+    if (pc_redis_field_account(name, value, &key, &v) != 0 ||
+        !(t = pc_gas_total_find(g->totals, g->n, &g->cap, &key)))
+        return -1;
+    const char *what = name->str + 41;
+    if (strcmp(what, "txs") == 0)
+        t->txs = v;
+    else if (strcmp(what, "gas") == 0)
+        t->gas_used = v;
+    else
+        (void)pc_redis_u256_add_part(&t->fee, what, v); /* other fields: a newer paychand's */
+    return 0;
+}
+
+int pc_redis_gas_totals(pc_store *s, pc_gas_scope scope, pc_gas_total **totals, size_t *n,
+                        pc_error *err)
+{
+    gas_read g = {.totals = totals, .n = n};
+    return pc_redis_hash_each(s, scope_key[scope], take_field, &g, err);
 }
 
 int pc_redis_recent_gas(pc_store *s, pc_gas_tx **txs, size_t *n, pc_error *err)
 {
     char key[KEY_MAX];
-    key_named(s, "gas:recent", key);
+    pc_redis_key_named(s, "gas:recent", key);
     const char *argv[] = {"LRANGE", key, "0", "-1"};
     redisReply *r = pc_redis_store_command(s, 4, argv, NULL, err);
     if (!r)

@@ -87,16 +87,19 @@ static const char pc_redis_put_mediator_lua[] =
     "redis.call('SADD', KEYS[2], ARGV[1])\n"
     "return 1\n";
 
-/* Brings the key layout of ARGV[1] (the prefix) from version 1 to 2, once
- * (KEYS[1] holds the version). Version 1 had one record per Mediator
+/* Brings the key layout of ARGV[1] (the prefix) from version 1 or 2 to 3, once
+ * (KEYS[1] holds the version). Version 3 adds the money keys, which start
+ * empty (store_redis_money.h). Version 1 had one record per Mediator
  * (med:<m>, member <m>) and one token-id set (ids:<m>) for both roles;
  * version 2 has one record per role (med:<m>:<role>, member <m>:<role>),
  * and ids:<m> lists the provider's token ids while cids:<m> lists the
- * consumer's. Returns the number of records moved. */
+ * consumer's. Returns the number of records moved from version 1. */
 static const char pc_redis_migrate_lua[] =
-    "if redis.call('GET', KEYS[1]) == '2' then return 0 end\n"
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v == '3' then return 0 end\n"
     "local p = ARGV[1]\n"
     "local moved = 0\n"
+    "if v ~= '2' then\n"
     "for _, m in ipairs(redis.call('SMEMBERS', p .. 'mediators')) do\n"
     "  if not string.find(m, ':', 1, true) then\n"
     "    local role = redis.call('HGET', p .. 'med:' .. m, 'role')\n"
@@ -116,7 +119,8 @@ static const char pc_redis_migrate_lua[] =
     "    end\n"
     "  end\n"
     "end\n"
-    "redis.call('SET', KEYS[1], '2')\n"
+    "end\n" /* 2 -> 3: the money keys (store_redis_money.h) start empty */
+    "redis.call('SET', KEYS[1], '3')\n"
     "return moved\n";
 
 #endif

@@ -13,6 +13,7 @@
 #include "server/store_internal.h"
 #include "server/store_sqlite_admin.h"
 #include "server/store_sqlite_gas.h"
+#include "server/store_sqlite_money.h"
 #include "server/store_sqlite_schema.h"
 
 #include <pthread.h>
@@ -649,6 +650,35 @@ static int sq_recent_gas(pc_store *base, pc_gas_tx **txs, size_t *n, pc_error *e
     return ret;
 }
 
+/* Money events are as few as gas records: written on the read connection too. */
+static int sq_record_money(pc_store *base, const pc_money_event *ev, int *fresh, pc_error *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    pthread_mutex_lock(&s->rlock);
+    int ret = pc_sqlite_record_money(s->rdb, ev, fresh, err);
+    pthread_mutex_unlock(&s->rlock);
+    return ret;
+}
+
+static int sq_money_totals(pc_store *base, pc_money_total **totals, size_t *n, pc_error *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    pthread_mutex_lock(&s->rlock);
+    int ret = pc_sqlite_money_totals(s->rdb, totals, n, err);
+    pthread_mutex_unlock(&s->rlock);
+    return ret;
+}
+
+static int sq_last_redemption(pc_store *base, const pc_address *mediator, pc_redemption *r,
+                              int *found, pc_error *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    pthread_mutex_lock(&s->rlock);
+    int ret = pc_sqlite_last_redemption(s->rdb, mediator, r, found, err);
+    pthread_mutex_unlock(&s->rlock);
+    return ret;
+}
+
 /* ---- open and close ------------------------------------------------------------------ */
 
 static void sq_close(pc_store *base)
@@ -690,6 +720,9 @@ static const pc_store_ops sqlite_ops = {
     .record_gas = sq_record_gas,
     .gas_totals = sq_gas_totals,
     .recent_gas = sq_recent_gas,
+    .record_money = sq_record_money,
+    .money_totals = sq_money_totals,
+    .last_redemption = sq_last_redemption,
 };
 
 static int open_writer(sqlite_store *s, const char *path, pc_error *err)

@@ -88,17 +88,13 @@ int pc_sqlite_record_gas(sqlite3 *db, const pc_gas_tx *tx, pc_error *err)
     return 0;
 }
 
-/* Runs a one-parameter query (param < 0: none) and hands each row to take,
- * which appends it to the array *items of item_size; 0 or -1. */
-typedef int (*row_taker)(sqlite3_stmt *st, void *item);
-
-static int collect(sqlite3 *db, const char *sql, int param, row_taker take, size_t item_size,
-                   void **items, size_t *n, pc_error *err)
+int pc_sqlite_collect(sqlite3 *db, const char *sql, int param, pc_sqlite_row_taker take,
+                      size_t item_size, void **items, size_t *n, pc_error *err)
 {
     sqlite3_stmt *st = NULL;
     size_t cap = 0;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return pc_sqlite_error(err, db, "gas read");
+        return pc_sqlite_error(err, db, "read");
     if (param >= 0)
         sqlite3_bind_int(st, 1, param);
     int rc;
@@ -114,7 +110,7 @@ static int collect(sqlite3 *db, const char *sql, int param, row_taker take, size
             (*n)++;
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : pc_sqlite_error(err, db, "gas read");
+    return rc == SQLITE_DONE ? 0 : pc_sqlite_error(err, db, "read");
 }
 
 static int take_total(sqlite3_stmt *st, void *item)
@@ -140,12 +136,12 @@ static int take_tx(sqlite3_stmt *st, void *item)
 int pc_sqlite_gas_totals(sqlite3 *db, pc_gas_scope scope, pc_gas_total **totals, size_t *n,
                          pc_error *err)
 {
-    return collect(db, "SELECT key, txs, gas_used, fee FROM gas_totals WHERE scope = ?1",
+    return pc_sqlite_collect(db, "SELECT key, txs, gas_used, fee FROM gas_totals WHERE scope = ?1",
                    (int)scope, take_total, sizeof **totals, (void **)totals, n, err);
 }
 
 int pc_sqlite_recent_gas(sqlite3 *db, pc_gas_tx **txs, size_t *n, pc_error *err)
 {
-    return collect(db, "SELECT tx FROM gas_txs ORDER BY seq DESC", -1, take_tx, sizeof **txs,
+    return pc_sqlite_collect(db, "SELECT tx FROM gas_txs ORDER BY seq DESC", -1, take_tx, sizeof **txs,
                    (void **)txs, n, err);
 }

@@ -29,16 +29,16 @@ function deadlineHtml(c, now) {
 
 function channelRow(c, now) {
   return `<tr data-testid="ops-channel" data-mediator="${esc(c.mediator)}" data-role="${esc(c.role)}">
-    <td><a class="hash" href="#/mediator/${esc(c.mediator)}" title="${esc(c.mediator)}">${esc(shortAddress(c.mediator))}</a></td>
-    <td>${esc(c.role)}</td><td>${named(c.counterparty, c.counterpartyLabel)}</td>
-    <td>${wei(c.costPerRequest)}</td>
-    <td>${c.consumerFunds === null || c.consumerFunds === undefined ? '<span class="muted">?</span>' : wei(c.consumerFunds)}</td>
-    <td>${esc(c.role === 'provider' ? (c.highestValidated ?? '-') : (c.highestIssued ?? '-'))}</td>
-    <td>${wei(c.unredeemedWei ?? 0)}</td>
-    <td>${c.activeTokenId ? tokenId(c.activeTokenId) : '<span class="muted">-</span>'}</td>
-    <td data-testid="ops-deadline">${deadlineHtml(c, now)}</td>
-    <td><span class="badge ${esc(c.state === 'open' ? 'active' : c.state)}">${esc(c.state)}</span></td>
-    <td data-testid="ops-alerts">${c.alerts.map((a) => `<span class="alert ${esc(a)}" data-alert="${esc(a)}">${esc(ALERT_TEXT[a])}</span>`).join('')}</td></tr>`;
+    <td data-label="Mediator"><a class="hash" href="#/mediator/${esc(c.mediator)}" title="${esc(c.mediator)}">${esc(shortAddress(c.mediator))}</a></td>
+    <td data-label="role">${esc(c.role)}</td><td data-label="counterparty">${named(c.counterparty, c.counterpartyLabel)}</td>
+    <td data-label="cost">${wei(c.costPerRequest)}</td>
+    <td data-label="consumer funds">${c.consumerFunds === null || c.consumerFunds === undefined ? '<span class="muted">?</span>' : wei(c.consumerFunds)}</td>
+    <td data-label="count">${esc(c.role === 'provider' ? (c.highestValidated ?? '-') : (c.highestIssued ?? '-'))}</td>
+    <td data-label="unredeemed">${wei(c.unredeemedWei ?? 0)}</td>
+    <td data-label="active token">${c.activeTokenId ? tokenId(c.activeTokenId) : '<span class="muted">-</span>'}</td>
+    <td data-label="next deadline" data-testid="ops-deadline">${deadlineHtml(c, now)}</td>
+    <td data-label="state"><span class="badge ${esc(c.state === 'open' ? 'active' : c.state)}">${esc(c.state)}</span></td>
+    <td data-label="alerts" data-testid="ops-alerts">${c.alerts.map((a) => `<span class="alert ${esc(a)}" data-alert="${esc(a)}">${esc(ALERT_TEXT[a])}</span>`).join('')}</td></tr>`;
 }
 
 function serviceCard(s, now) {
@@ -61,7 +61,7 @@ export function opsView(cfg, summaries, now) {
   if (!summaries) return `${head}<p class="muted">Enter the URL of a paychand and its admin token (paychand --admin-token-file FILE) and press Watch.</p>`;
   const rows = summaries.flatMap((s) => s.channels.map((c) => ({ s, c })));
   return `${head}<div class="services">${summaries.map((s) => serviceCard(s, now)).join('')}</div>
-    <h3>Channels</h3><div class="table-scroll"><table data-testid="ops-channels"><thead><tr><th>Mediator</th><th>role</th><th>counterparty</th><th>cost</th><th>consumer funds</th><th>count</th><th>unredeemed</th><th>active token</th><th>next deadline</th><th>state</th><th>alerts</th></tr></thead>
+    <h3>Channels</h3><div class="table-scroll" data-testid="ops-channels-box"><table class="stacked" data-testid="ops-channels"><thead><tr><th>Mediator</th><th>role</th><th>counterparty</th><th>cost</th><th>consumer funds</th><th>count</th><th>unredeemed</th><th>active token</th><th>next deadline</th><th>state</th><th>alerts</th></tr></thead>
     <tbody>${rows.map(({ c }) => channelRow(c, now)).join('')}</tbody></table></div>
     <p class="muted">Alerts: funds low = the consumer's funds cover fewer than 100 requests; timeout near = a deadline within an hour; redemption pending = validated requests not redeemed yet.</p>`;
 }

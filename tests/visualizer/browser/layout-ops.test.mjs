@@ -172,6 +172,11 @@ for (const width of WIDTHS) {
     assert.deepEqual(await alerts(M[0], 'consumer'), []);
     assert.match(await page.locator(`[data-testid="ops-channel"][data-mediator="${M[0]}"][data-role="provider"] [data-testid="ops-deadline"]`).innerText(), /redemption timeout in (9|10) min/);
     await assertNoOverflow(`ops at ${width}`);
+    // The channel table fits its box (rows stack when narrow): no sideways scrolling.
+    const box = await page.locator('[data-testid="ops-channels-box"]').evaluate((b) => ({ sw: b.scrollWidth, cw: b.clientWidth }));
+    assert.ok(box.sw <= box.cw, `the channel table scrolls sideways at ${width} px: ${box.sw} > ${box.cw}`);
+    const pageBox = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
+    assert.ok(pageBox.sw <= pageBox.cw, `the page scrolls sideways at ${width} px`);
     await shot(`ops-${width}`);
     // Live: paychand's numbers move, the page follows without a reload.
     fake.set(adminData(3));
