@@ -41,10 +41,10 @@ static const char *const migrations[] = {
     /* 5: money moved (store_sqlite_money.c): the amounts per (account, field),
      * the ids of the events recorded, each Mediator's last redemption. A store
      * of version 4 starts them at zero: it never recorded amounts. */
-    "CREATE TABLE money_totals(account BLOB NOT NULL, field INTEGER NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS money_totals(account BLOB NOT NULL, field INTEGER NOT NULL,"
     "  amount BLOB NOT NULL, PRIMARY KEY(account, field)) WITHOUT ROWID;"
-    "CREATE TABLE money_events(id BLOB PRIMARY KEY) WITHOUT ROWID;"
-    "CREATE TABLE redemptions(mediator BLOB PRIMARY KEY, redemption BLOB NOT NULL) WITHOUT ROWID;",
+    "CREATE TABLE IF NOT EXISTS money_events(id BLOB PRIMARY KEY) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS redemptions(mediator BLOB PRIMARY KEY, redemption BLOB NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
