@@ -231,7 +231,8 @@ static int start_redemption(duty *d)
     return 1;
 }
 
-/* Adds the live token ids' validated value to the running total (first pass). */
+/* Adds the live token ids' validated value to the running total (the first
+ * pass; every pass on a store other instances may share). */
 static void seed_unredeemed(duty *d)
 {
     const pc_u256 *ids[] = {&d->v.state.active_token_id, &d->v.state.soon_expiring_token_id};
@@ -332,7 +333,9 @@ int pc_duties_run_once(pc_server *s)
         return 0;
     }
     pthread_mutex_init(&p.fee_lock, NULL);
-    p.seed = pc_unredeemed_first_seeding(s->unredeemed);
+    /* Redis may be shared by several instances: each pass folds the others'
+     * validations into our total (raising is idempotent) */
+    p.seed = pc_unredeemed_first_seeding(s->unredeemed) || s->cfg->store == PC_STORE_REDIS;
     /* helpers only when there is more than one Mediator; this thread works too */
     for (; started + 1 < PC_DUTY_THREADS && started + 1 < p.n; started++)
         if (pthread_create(&helpers[started], NULL, pass_worker, &p) != 0)

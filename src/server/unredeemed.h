@@ -8,8 +8,9 @@
  * Mediator retires the id (the total shrinks by its value). It lives in
  * memory: after a start, the first duties pass seeds it from the store
  * (the live token ids of every provider record), and validations seed the
- * ids they see. With several instances on one Redis, each counts its own
- * validations on top of what it seeded (docs/architecture.md). Thread-safe. */
+ * ids they see. With several instances on one Redis, every duties pass
+ * seeds again, so each instance's total takes in the others' validations
+ * within one duties interval (docs/architecture.md). Thread-safe. */
 #ifndef PAYCHAN_SERVER_UNREDEEMED_H
 #define PAYCHAN_SERVER_UNREDEEMED_H
 

@@ -9,6 +9,8 @@
  *    the channel's lastRedemption is the chain's TokenRedeemed; /metrics'
  *    unredeemed value follows validations and the redemption; `paychan
  *    status` prints the same amounts; all of it survives a restart;
+ *  - redis: a second instance on the same store reports the unredeemed value
+ *    the first one validated (its duties passes fold it in);
  *  - redis: with 2,000 provider records in the store, a /metrics scrape
  *    costs a handful of Redis commands (counted by Redis), not one per record. */
 #include <setjmp.h>
@@ -76,16 +78,23 @@ static void expect_amount(pc_itest *t, int who, const char *key, const char *wan
     it_fail("%s of %s: %s, expected %s", key, t->sender[who], got, want);
 }
 
+/* paychan_unredeemed_wei in a /metrics answer, into got[100] ("(none)" if absent). */
+static void unredeemed_metric(pc_test_reply *r, char got[100])
+{
+    const char *line = r->text ? strstr(r->text, "\npaychan_unredeemed_wei ") : NULL;
+    strcpy(got, "(none)");
+    if (line)
+        sscanf(line + strlen("\npaychan_unredeemed_wei "), "%99s", got);
+    pc_test_reply_free(r);
+}
+
 /* paychan_unredeemed_wei of the provider's server. */
 static void expect_unredeemed_metric(pc_itest *t, const char *want)
 {
     pc_test_reply r;
+    char got[100];
     pc_itest_get(t, IT_PROVIDER, &r, "/metrics");
-    const char *line = r.text ? strstr(r.text, "\npaychan_unredeemed_wei ") : NULL;
-    char got[100] = "(none)";
-    if (line)
-        sscanf(line + strlen("\npaychan_unredeemed_wei "), "%99s", got);
-    pc_test_reply_free(&r);
+    unredeemed_metric(&r, got);
     if (strcmp(got, want) != 0)
         it_fail("paychan_unredeemed_wei %s, expected %s", got, want);
 }
@@ -203,6 +212,44 @@ static void test_paid_redeemed_paid_out(void **state)
     expect_ledger(t, &c_out, &p_in, &m, tok[0].token_id);
 }
 
+/* ---- several instances on one Redis ---------------------------------------------------- */
+
+/* A second provider instance on the same Redis started before the first one
+ * validated anything: its duties passes take in the first one's validations,
+ * so both report the store's unredeemed value (not each its own share). */
+static void test_instances_share_the_total(void **state)
+{
+    pc_itest *t = *state;
+    pc_address m;
+    pc_u256 id;
+    pc_itest_token tok[PAID];
+    pc_test_reply r;
+    char got[100] = "";
+    if (strcmp(store, "redis") != 0)
+        skip();
+    pc_test_paychand *b = pc_itest_start_provider_server(t, "provider-b", NULL, NULL);
+    assert_non_null(b);
+    pc_test_client *c = pc_itest_client(t, b, IT_PROVIDER);
+    it_open_channel(t, &TERMS, DEPOSIT, &m, &id);
+    usleep(600 * 1000); /* b's first duties passes (every 200 ms) are over */
+    for (int i = 0; i < PAID; i++)
+        it_headers(t, IT_CONSUMER, &m, &tok[i]);
+    for (int i = 0; i < PAID; i++)
+        it_validate_ok(t, &tok[i], &TERMS); /* through the first instance only */
+    expect_unredeemed_metric(t, dec(PAID * COST));
+    for (int waited = 0; waited < WAIT_MS && strcmp(got, dec(PAID * COST)) != 0; waited += 100) {
+        pc_test_get(c, &r, "/metrics");
+        unredeemed_metric(&r, got);
+        usleep(100 * 1000);
+    }
+    if (strcmp(got, dec(PAID * COST)) != 0)
+        it_fail("the second instance reports %s unredeemed wei, the store holds %s", got,
+                dec(PAID * COST));
+    pc_test_client_destroy(c);
+    assert_int_equal(pc_test_paychand_stop(b), 0);
+    pc_test_paychand_free(b);
+}
+
 /* ---- the cost of a scrape ----------------------------------------------------------------- */
 
 /* The sum of the calls of every command Redis has run so far. */
@@ -296,6 +343,7 @@ int main(int argc, char **argv)
         return 2;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paid_redeemed_paid_out),
+        cmocka_unit_test(test_instances_share_the_total),
         cmocka_unit_test(test_scrape_reads_no_records),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
