@@ -46,8 +46,13 @@ export function duration(seconds) {
   let out;
   if (s < 120) out = `${s} s`;
   else if (s < 7200) out = `${Math.round(s / 60)} min`;
-  else if (s < 172800) out = `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
-  else out = `${Math.floor(s / 86400)} d ${Math.round((s % 86400) / 3600)} h`;
+  else if (s < 172800) {
+    const m = Math.round(s / 60); // rounded as a whole, so 86,399 s is "24 h 0 min", not "23 h 60 min"
+    out = `${Math.floor(m / 60)} h ${m % 60} min`;
+  } else {
+    const h = Math.round(s / 3600);
+    out = `${Math.floor(h / 24)} d ${h % 24} h`;
+  }
   return seconds < 0 ? `${out} ago` : `in ${out}`;
 }
 

@@ -20,6 +20,10 @@ test('long ids are shortened, times fit one line, durations and ticks read well'
   assert.equal(shortTime(0), '1970-01-01 00:00:00');
   assert.equal(duration(90), 'in 90 s');
   assert.equal(duration(-4000), '67 min ago');
+  assert.equal(duration(86399), 'in 24 h 0 min'); // was "23 h 60 min"
+  assert.equal(duration(7199), 'in 120 min');
+  assert.equal(duration(3 * 86400 - 600), 'in 3 d 0 h'); // was "2 d 24 h"
+  assert.equal(duration(-(2 * 86400 + 5 * 3600)), '2 d 5 h ago');
   assert.deepEqual(niceTicks(0n, 5n * 10n ** 15n, 4), [0n, 2n * 10n ** 15n, 4n * 10n ** 15n]);
   assert.deepEqual(niceTicks(3, 17, 5), [4n, 6n, 8n, 10n, 12n, 14n, 16n]);
   assert.deepEqual(niceTicks(5, 5), [5n]);
