@@ -256,11 +256,41 @@ static int after_402(px_consumer *c, channel *ch, const char *body, pc_http_answ
     return rc;
 }
 
+/* GET /health (the sidecar serves) and /ready (its Payment Server is
+ * ready too), answered by the sidecar itself when no target has that
+ * name: for orchestrators' probes. 1 when *a is filled. */
+static int own_probe(px_consumer *c, const pc_http_request *req, pc_http_answer *a)
+{
+    const char *path = pc_http_path(req);
+    int health = strcmp(path, "/health") == 0, ready = strcmp(path, "/ready") == 0;
+    if ((!health && !ready) || strcmp(pc_http_method(req), "GET") != 0)
+        return 0;
+    unsigned status = 200;
+    char url[1024], why[256] = "";
+    snprintf(url, sizeof url, "%s/ready", c->cfg->payment_server);
+    pc_upstream_call *u = ready ? pc_upstream_start(c->u, "GET", url, NULL, NULL, 0, &status,
+                                                    why, sizeof why)
+                                : NULL;
+    if (u)
+        status = pc_upstream_status(u);
+    pc_upstream_free(u);
+    if (status == 200) {
+        a->status = 200;
+        a->body = json_pack("{ssss}", "status", ready ? "ready" : "serving", "mode", "consumer");
+    } else {
+        px_error(a, 503, PAYCHAN_E_SERVER_DOWN, "NotReady", "the Payment Server is not ready (%u%s%s)",
+                 status, why[0] ? ": " : "", why);
+    }
+    return 1;
+}
+
 pc_http_step px_consumer_handle(void *ctx, pc_http_request *req, pc_http_answer *a)
 {
     px_consumer *c = ctx;
     char *url = NULL;
     channel *ch = resolve(c, pc_http_target(req), &url);
+    if (!ch && own_probe(c, req, a))
+        return PC_HTTP_ANSWERED;
     if (!ch) {
         px_error(a, 403, PX_E_NOT_ALLOWED, "TargetNotAllowed",
                  "%.200s is not an allow-listed target of this sidecar", pc_http_target(req));

@@ -180,6 +180,21 @@ static void test_spend_limit(void **state)
     pc_test_exchange_free(&x);
 }
 
+/* The sidecar's own probes (no target is named health or ready): /health
+ * while it serves, /ready while its Payment Server is ready too. */
+static void test_own_health_and_ready(void **state)
+{
+    (void)state;
+    pc_test_exchange x;
+    via_sidecar("/health", NULL, &x);
+    assert_int_equal(x.status, 200);
+    pc_test_exchange_free(&x);
+    via_sidecar("/ready", NULL, &x);
+    assert_int_equal(x.status, 200);
+    assert_non_null(strstr(x.body, "\"ready\""));
+    pc_test_exchange_free(&x);
+}
+
 /* A 402 without terms: the sidecar cannot open a channel and says so. */
 static void test_402_without_terms(void **state)
 {
@@ -208,6 +223,10 @@ static void test_payment_server_down(void **state)
     pc_test_exchange x;
     pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 20000, &x);
     pc_test_expect_json_error(&x, 503, 600);
+    pc_test_exchange_free(&x);
+    snprintf(url, sizeof url, "%s/ready", p.url);
+    pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 20000, &x);
+    pc_test_expect_json_error(&x, 503, 600); /* not ready without its Payment Server */
     pc_test_exchange_free(&x);
     assert_int_equal(pc_test_proc_stop(&p), 0);
 }
@@ -259,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_not_allow_listed),
         cmocka_unit_test(test_cost_above_maximum_refused),
         cmocka_unit_test(test_spend_limit),
+        cmocka_unit_test(test_own_health_and_ready),
         cmocka_unit_test(test_402_without_terms),
         cmocka_unit_test(test_payment_server_down),
     };
