@@ -42,7 +42,7 @@ static size_t take_front(px_token_batch *b, px_token_waiter **batch)
 static void sign_batch(paychan_client *client, const char *name, px_token_waiter **batch,
                        size_t n)
 {
-    const char *names[PAYCHAN_SIGN_MANY_MAX];
+    const char *names[PAYCHAN_SIGN_MANY_MAX] = {NULL};
     paychan_payment_headers out[PAYCHAN_SIGN_MANY_MAX];
     paychan_error e = {0};
     for (size_t i = 0; i < n; i++)
