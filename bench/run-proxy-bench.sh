@@ -113,29 +113,34 @@ start persistence "$PERS" PORT="$PERS" PAYMENT_SERVER_URL="http://127.0.0.1:$PS_
   KEYSTORE="$KS/persistence.json" PASSWORD_FILE="$PW" -- "$svc/persistence-service"
 start random "$RAND" PORT="$RAND" PAYMENT_SERVER_URL="http://127.0.0.1:$PS_PROV" \
   KEYSTORE="$KS/random.json" PASSWORD_FILE="$PW" -- "$svc/random-nr-service"
+FUND=1000000000000000000 THRESHOLD=1000000000000000
+# Funding as in run-network-bench.sh: the seed's 5 finney at the seed's prices lasts ~500 /actions,
+# and automatic top-ups do not keep up at c=20 (the pattern then fails with InsufficientFunds).
 start public "$PUB" PORT="$PUB" PAYMENT_SERVER_URL="http://127.0.0.1:$PS_PUB" \
-  KEYSTORE="$KS/consumer.json" PASSWORD_FILE="$PW" \
+  KEYSTORE="$KS/consumer.json" PASSWORD_FILE="$PW" FUNDING_WEI="$FUND" \
   PERSISTENCE_SERVICE_URL="http://127.0.0.1:$PERS" RANDOM_NR_SERVICE_URL="http://127.0.0.1:$RAND" \
   -- "$svc/public-service"
 curl -fsS --max-time 120 "http://127.0.0.1:$PUB/init" >/dev/null || bench_die "/init failed"
 patterns libpaychan
 stop_named persistence random public
 
-# ---- 2. sidecars -------------------------------------------------------------------------------
+# ---- 2. sidecars ----
+# The same prices and funding as the libpaychan path (the seed's prices; 1 ether, topped up below
+# the seed's threshold), so that both paths make the same redemptions and top-ups.---------------------------------------------------------------------------
 nopay=(PAYMENT_INACTIVE=true)
 proxy="$BUILD/src/proxy/paychan-proxy"
 start persistence-svc "$PERS_IN" PORT="$PERS_IN" "${nopay[@]}" -- "$svc/persistence-service"
 start random-svc "$RAND_IN" PORT="$RAND_IN" "${nopay[@]}" -- "$svc/random-nr-service"
 start persistence-proxy "$PERS" -- "$proxy" --mode provider --port "$PERS" --log-level warn \
   --upstream "http://127.0.0.1:$PERS_IN" --payment-server "http://127.0.0.1:$PS_PROV" \
-  --account "persistence:$KS/persistence.json:$PW" --route "GET /save paid persistence 2000000000 40 20"
+  --account "persistence:$KS/persistence.json:$PW" --route "GET /save paid persistence 20000000000000 40 20"
 start random-proxy "$RAND" -- "$proxy" --mode provider --port "$RAND" --log-level warn \
   --upstream "http://127.0.0.1:$RAND_IN" --payment-server "http://127.0.0.1:$PS_PROV" \
-  --account "random:$KS/random.json:$PW" --route "GET /randomNumber paid random 1000000000 40 20"
+  --account "random:$KS/random.json:$PW" --route "GET /randomNumber paid random 10000000000000 40 20"
 start sidecar "$SIDECAR" -- "$proxy" --mode consumer --port "$SIDECAR" --log-level warn \
   --payment-server "http://127.0.0.1:$PS_PUB" --account "public:$KS/consumer.json:$PW" \
-  --target "persistence http://127.0.0.1:$PERS 2000000000 5000000000000000 1000000000000000 1000000000000000000" \
-  --target "random http://127.0.0.1:$RAND 1000000000 5000000000000000 1000000000000000 1000000000000000000"
+  --target "persistence http://127.0.0.1:$PERS 20000000000000 $FUND $THRESHOLD 100000000000000000000" \
+  --target "random http://127.0.0.1:$RAND 10000000000000 $FUND $THRESHOLD 100000000000000000000"
 start public "$PUB" PORT="$PUB" "${nopay[@]}" \
   PERSISTENCE_SERVICE_URL="http://127.0.0.1:$SIDECAR/persistence" \
   RANDOM_NR_SERVICE_URL="http://127.0.0.1:$SIDECAR/random" -- "$svc/public-service"

@@ -424,6 +424,8 @@ function checkContext(df) {
 /** Maps one scenario token to its container form; `hostOf(port)` names the service on a port,
  *  `secretOf(repoPath)` the secret holding a key file. */
 function containerToken(token, hostOf, where, secretOf) {
+  // a value of several words (paychan-proxy's --target 'NAME URL ...'): each word on its own
+  if (/\s/.test(token)) return token.split(' ').map((w) => containerToken(w, hostOf, where, secretOf)).join(' ');
   if (token.startsWith('${RUN}')) return `${CONTAINER_VIEW.dataDir}/${token.slice('${RUN}'.length)}`;
   if (token === '127.0.0.1' || token === 'localhost') return CONTAINER_VIEW.listenAny;
   const url = /^(https?):\/\/(?:127\.0\.0\.1|localhost):(\d+)(\/.*)?$/.exec(token);

@@ -5,14 +5,15 @@ which charges for them (provider mode) or pays for them (consumer mode). See REA
 
 usage: services.py persistence|random|public [PORT [PERSISTENCE_URL RANDOM_URL]]
 
-  PORT                      where to listen (127.0.0.1); also from the environment
+  PORT                      where to listen; also from the environment
+  LISTEN                    the address to listen on (default 127.0.0.1; 0.0.0.0 in containers)
   PERSISTENCE_SERVICE_URL   public: where /save goes (its consumer sidecar's route)
   RANDOM_NR_SERVICE_URL     public: where /randomNumber goes (likewise)
 
 persistence: /save?nr=N -> {"saved": N, "count"}; /numbers[?last=K] -> {"count", "numbers"}
 random:      /randomNumber -> {"randomNumber": n}, 0 <= n < 1000000
 public:      /action -> {"randomNumber", "saved": true, "trace": [...]}: one of each, paid by its sidecar
-all:         /health, /status -> {"status": "serving", "service"}
+all:         /health, /ready, /status -> {"status": "serving", "service"}
 A provider's refusal comes back from /action as 502 {"error", "status", "code": its code, "answer"}.
 """
 import http.client
@@ -128,7 +129,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        if url.path in ("/health", "/status"):
+        if url.path in ("/health", "/ready", "/status"):
             answer = 200, {"status": "serving", "service": self.service}
         else:
             answer = SERVICES[self.service](url.path, query) or (404, {"error": "no such endpoint"})
@@ -149,7 +150,7 @@ def main():
     if len(sys.argv) == 5:
         os.environ["PERSISTENCE_SERVICE_URL"], os.environ["RANDOM_NR_SERVICE_URL"] = sys.argv[3:5]
     port = int(sys.argv[2] if len(sys.argv) > 2 else os.environ.get("PORT", "9000"))
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer((os.environ.get("LISTEN", "127.0.0.1"), port), Handler)
     server.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server.serve_forever()

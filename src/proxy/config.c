@@ -71,7 +71,11 @@ static const spec specs[] = {
     {"max-body", K_INT, OFF(max_body_kib), 1, 65536, "KIB", "64",
      "largest request body (buffered whole: it is signed and may be resent); 413 above"},
     {"max-connections", K_INT, OFF(threads), 1, 65536, "N", "1024",
-     "open client connections at most (one thread each)"},
+     "open client connections at most"},
+    {"http-loops", K_INT, OFF(http_loops), 0, 64, "N", "0",
+     "event loops serving the clients; a request waiting on the Payment\n"
+     "Server or the upstream holds its loop, so about as many as requests\n"
+     "in flight (0 = 16 per core, at most 64)"},
     {"header-timeout", K_INT, OFF(request_header_timeout_s), 1, 3600, "SECONDS", "10",
      "a request's header must arrive within this"},
     {"body-timeout", K_INT, OFF(request_body_timeout_s), 1, 3600, "SECONDS", "30",

@@ -82,6 +82,7 @@ typedef struct px_config {
     int idle_timeout_s;       /* --upstream-idle-timeout; default 30 */
     int max_body_kib;         /* --max-body KIB; default 64 */
     int threads;              /* --max-connections; default 1024 */
+    int http_loops;           /* --http-loops; 0 = 16 per core (at most 64) */
     int request_header_timeout_s; /* --header-timeout; default 10 */
     int request_body_timeout_s;   /* --body-timeout; default 30 */
     pc_log_level log_level;

@@ -11,6 +11,7 @@
 #include "core/u256.h"
 #include "paychan.h"
 #include "proxy/forward.h"
+#include "proxy/token_batch.h"
 
 #define MAX_402_BODY (16 * 1024)
 
@@ -21,6 +22,7 @@ typedef struct channel {
     paychan_client *client; /* set once the channel is open; never replaced */
     pc_u256 cost, max_cost, max_spend, spent;
     unsigned long long paid; /* tokens taken */
+    px_token_batch batch;    /* requests in flight share their calls for tokens */
 } channel;
 
 struct px_consumer {
@@ -42,6 +44,7 @@ px_consumer *px_consumer_create(const px_config *cfg, pc_upstream *u, pc_error *
         channel *ch = &c->channels[i];
         ch->t = &cfg->targets[i];
         pthread_mutex_init(&ch->lock, NULL);
+        px_token_batch_init(&ch->batch);
         pc_u256_parse_dec(ch->t->max_cost, &ch->max_cost);
         pc_u256_parse_dec(ch->t->max_spend, &ch->max_spend);
     }
@@ -55,6 +58,7 @@ void px_consumer_destroy(px_consumer *c)
     for (size_t i = 0; i < c->cfg->n_targets; i++) {
         paychan_client_destroy(c->channels[i].client);
         pthread_mutex_destroy(&c->channels[i].lock);
+        px_token_batch_destroy(&c->channels[i].batch);
     }
     free(c);
 }
@@ -150,9 +154,9 @@ static int open_channel(px_consumer *c, channel *ch, const paychan_target_config
 
 /* ---- paying ------------------------------------------------------------------------------- */
 
-/* The five x-pay-* header lines for the next request on ch, after
- * checking the maximum spend; 0, or -1 with *a filled. */
-static int sign(channel *ch, char lines[5][160], pc_http_answer *a)
+/* Counts the next request's cost against the maximum spend: 0, or -1
+ * with *a filled when it would go past it. */
+static int reserve(channel *ch, pc_http_answer *a)
 {
     pc_u256 next;
     pthread_mutex_lock(&ch->lock);
@@ -163,15 +167,33 @@ static int sign(channel *ch, char lines[5][160], pc_http_answer *a)
         ch->paid++;
     }
     pthread_mutex_unlock(&ch->lock);
-    if (over) {
+    if (over)
         px_error(a, 402, PX_E_SPEND_LIMIT, "SpendLimitReached",
                  "target %s: the maximum spend of %s wei is reached", ch->t->name,
                  ch->t->max_spend);
+    return over ? -1 : 0;
+}
+
+/* Gives back a reservation whose token was never signed. */
+static void unreserve(channel *ch)
+{
+    pthread_mutex_lock(&ch->lock);
+    pc_u256_sub(&ch->spent, &ch->spent, &ch->cost);
+    ch->paid--;
+    pthread_mutex_unlock(&ch->lock);
+}
+
+/* The five x-pay-* header lines for the next request on ch, after
+ * checking the maximum spend; the token comes in a call shared with the
+ * other requests to ch in flight (token_batch.h). 0, or -1 with *a filled. */
+static int sign(channel *ch, char lines[5][160], pc_http_answer *a)
+{
+    if (reserve(ch, a) != 0)
         return -1;
-    }
     paychan_payment_headers h;
     paychan_error e = {0};
-    if (paychan_sign_request(ch->client, ch->t->name, &h, &e) != 0) {
+    if (px_token_batch_sign(&ch->batch, ch->client, ch->t->name, &h, &e) != 0) {
+        unreserve(ch);
         px_error(a, 503, e.code, "TokenUnavailable", "no token for target %s: %s", ch->t->name,
                  e.message);
         return -1;
@@ -234,11 +256,41 @@ static int after_402(px_consumer *c, channel *ch, const char *body, pc_http_answ
     return rc;
 }
 
+/* GET /health (the sidecar serves) and /ready (its Payment Server is
+ * ready too), answered by the sidecar itself when no target has that
+ * name: for orchestrators' probes. 1 when *a is filled. */
+static int own_probe(px_consumer *c, const pc_http_request *req, pc_http_answer *a)
+{
+    const char *path = pc_http_path(req);
+    int health = strcmp(path, "/health") == 0, ready = strcmp(path, "/ready") == 0;
+    if ((!health && !ready) || strcmp(pc_http_method(req), "GET") != 0)
+        return 0;
+    unsigned status = 200;
+    char url[1024], why[256] = "";
+    snprintf(url, sizeof url, "%s/ready", c->cfg->payment_server);
+    pc_upstream_call *u = ready ? pc_upstream_start(c->u, "GET", url, NULL, NULL, 0, &status,
+                                                    why, sizeof why)
+                                : NULL;
+    if (u)
+        status = pc_upstream_status(u);
+    pc_upstream_free(u);
+    if (status == 200) {
+        a->status = 200;
+        a->body = json_pack("{ssss}", "status", ready ? "ready" : "serving", "mode", "consumer");
+    } else {
+        px_error(a, 503, PAYCHAN_E_SERVER_DOWN, "NotReady", "the Payment Server is not ready (%u%s%s)",
+                 status, why[0] ? ": " : "", why);
+    }
+    return 1;
+}
+
 pc_http_step px_consumer_handle(void *ctx, pc_http_request *req, pc_http_answer *a)
 {
     px_consumer *c = ctx;
     char *url = NULL;
     channel *ch = resolve(c, pc_http_target(req), &url);
+    if (!ch && own_probe(c, req, a))
+        return PC_HTTP_ANSWERED;
     if (!ch) {
         px_error(a, 403, PX_E_NOT_ALLOWED, "TargetNotAllowed",
                  "%.200s is not an allow-listed target of this sidecar", pc_http_target(req));
@@ -275,8 +327,9 @@ static json_t *target_status(channel *ch)
     const char *m = client ? paychan_target_mediator(client, ch->t->name) : NULL;
     pthread_mutex_lock(&ch->lock);
     pc_u256_to_dec(&ch->spent, spent);
-    json_t *out = json_pack("{s:s?,s:I,s:s}", "mediator", m, "paidRequests",
-                            (json_int_t)ch->paid, "spent", spent);
+    json_t *out = json_pack("{s:s?,s:I,s:s,s:I}", "mediator", m, "paidRequests",
+                            (json_int_t)ch->paid, "spent", spent, "tokenCalls",
+                            (json_int_t)px_token_batch_calls(&ch->batch));
     pthread_mutex_unlock(&ch->lock);
     return out;
 }

@@ -19,7 +19,7 @@ px_consumer *px_consumer_create(const px_config *cfg, pc_upstream *u, pc_error *
 
 void px_consumer_destroy(px_consumer *c);
 
-/* The pc_http handler (threads mode): ctx is the px_consumer. */
+/* The pc_http handler (blocking: threads mode or loops_block): ctx is the px_consumer. */
 pc_http_step px_consumer_handle(void *ctx, pc_http_request *req, pc_http_answer *a);
 
 /* The admin port's actions (docs/proxy.md): "status" (each target's

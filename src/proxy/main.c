@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -55,10 +56,24 @@ static pc_http *start_admin(const px_config *cfg, sides *s)
     return h;
 }
 
+/* The event loops to serve on: --http-loops, or 16 per core (each may
+ * hold a request waiting on the Payment Server or the upstream). */
+static int http_loops(const px_config *cfg)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int loops = cfg->http_loops > 0 ? cfg->http_loops : 16 * (cores > 0 ? (int)cores : 1);
+    return loops < PC_HTTP_MAX_LOOPS ? loops : PC_HTTP_MAX_LOOPS;
+}
+
+/* Serves on event loops that may block (as the example services do): a
+ * request runs to its end on its connection's loop, the upstream's answer
+ * streamed from there, with no thread per connection and no hand-off. */
 static pc_http *start_http(const px_config *cfg, pc_http_handler handler, void *ctx)
 {
     pc_http_options opts = {
-        .mode = PC_HTTP_THREADS, /* answers are streamed by blocking on the upstream */
+        .mode = PC_HTTP_POOL,
+        .loops = http_loops(cfg),
+        .loops_block = 1,
         .raw = 1,
         .max_body = (size_t)cfg->max_body_kib * 1024,
         .limits = {.max_connections = cfg->threads,

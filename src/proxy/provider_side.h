@@ -20,7 +20,7 @@ px_provider *px_provider_create(const px_config *cfg, pc_upstream *u, pc_error *
 
 void px_provider_destroy(px_provider *p);
 
-/* The pc_http handler (threads mode): ctx is the px_provider. */
+/* The pc_http handler (blocking: threads mode or loops_block): ctx is the px_provider. */
 pc_http_step px_provider_handle(void *ctx, pc_http_request *req, pc_http_answer *a);
 
 /* The admin port's actions (docs/proxy.md): "status" (the Mediators that

@@ -3,8 +3,8 @@
  *
  * One call sends a buffered request and waits for the answer's status and
  * headers; its body is then either streamed to the proxy's client as it
- * arrives (pc_upstream_answer: pull mode, the client's connection thread
- * drives libcurl whenever it needs more bytes, so a slow client slows the
+ * arrives (pc_upstream_answer: pull mode, the thread serving the client's
+ * connection - its event loop - drives libcurl whenever it needs more bytes, so a slow client slows the
  * upstream transfer down rather than filling memory) or read whole, up to a
  * bound (pc_upstream_read_all, for a 402's terms). Every call shares one
  * connection cache (keep-alive to each upstream) and DNS cache. */
@@ -48,8 +48,9 @@ int pc_upstream_read_all(pc_upstream_call *c, size_t max, char **out, size_t *le
 /* Hands the call over to *a: the status, the end-to-end headers (RFC 9110
  * §7.6.1: the hop-by-hop ones are dropped, pc_proxy_header_is_hop_by_hop)
  * and the body, streamed (Content-Length kept when the upstream sent one,
- * else chunked). The call belongs to the answer from then on. Threads mode
- * of pc_http only (the stream blocks). */
+ * else chunked). The call belongs to the answer from then on. For a
+ * pc_http whose handlers may block (threads mode, or pool mode with
+ * loops_block): the stream waits for the upstream's bytes. */
 void pc_upstream_answer(pc_upstream_call *c, const char *method, pc_http_answer *a);
 
 /* Ends a call not handed over. NULL is a no-op. */

@@ -4,7 +4,9 @@
  * sidecar opens the channel itself on the first 402 and retries once, by
  * route and as a forward proxy; it refuses targets not on its allow-list,
  * terms above the maximum cost, and spending past the maximum. */
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +18,8 @@
 
 #include "support/child.h"
 #include "support/integration.h"
+#include "support/paychand.h"
+#include "support/prom_text.h"
 #include "support/proxy.h"
 
 typedef struct world {
@@ -63,6 +67,67 @@ static void test_first_contact_opens_channel_and_pays(void **state)
         assert_int_equal(x.status, 200);
         pc_test_exchange_free(&x);
     }
+}
+
+/* The consumer's Payment Server's calls for tokens so far (both forms of
+ * createSignatureHeaders, answered 200) and the tokens they carried. */
+static void token_calls(double *calls, double *tokens)
+{
+    char url[128], why[300] = "";
+    snprintf(url, sizeof url, "%s/metrics", pc_test_paychand_url(W.t->consumer_server));
+    pc_test_exchange x;
+    pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 10000, &x);
+    pc_test_prom p = {0};
+    assert_int_equal(x.status, 200);
+    if (pc_test_prom_parse(x.body, &p, why, sizeof why) != 0)
+        fail_msg("/metrics does not parse: %s", why);
+    *calls = pc_test_prom_value(&p, "paychan_http_requests_total",
+                                "endpoint=\"/contracts/{mediator}/createSignatureHeaders\","
+                                "status=\"200\"", 0) +
+             pc_test_prom_value(&p, "paychan_http_requests_total",
+                                "endpoint=\"/createSignatureHeaders\",status=\"200\"", 0);
+    *tokens = pc_test_prom_value(&p, "paychan_tokens_created_total", "", 0);
+    pc_test_prom_free(&p);
+    pc_test_exchange_free(&x);
+}
+
+static void *paid_in_parallel(void *arg)
+{
+    via_sidecar("/prov/paid/batch", NULL, arg);
+    return NULL;
+}
+
+/* Requests to a target in flight together get their tokens in one call to
+ * the Payment Server. The consumer's paychand is held (SIGSTOP) while they
+ * arrive: the first one's call waits on it and the others queue, so 12
+ * requests take 2 calls (they took 12, one each). Every one is paid. */
+static void test_tokens_in_flight_share_a_call(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    double calls0, tokens0, calls1, tokens1;
+    token_calls(&calls0, &tokens0);
+    pid_t ps = (pid_t)pc_test_paychand_pid(W.t->consumer_server);
+    pthread_t threads[N];
+    pc_test_exchange x[N];
+    assert_int_equal(kill(ps, SIGSTOP), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, paid_in_parallel, &x[i]), 0);
+    pc_test_sleep_ms(400); /* all of them reach the sidecar (its --payment-timeout is 2 s) */
+    assert_int_equal(kill(ps, SIGCONT), 0);
+    for (int i = 0; i < N; i++) {
+        pthread_join(threads[i], NULL);
+        if (x[i].status != 200)
+            fprintf(stderr, "%s\n", x[i].body);
+        assert_int_equal(x[i].status, 200);
+        assert_string_equal(paid_by(&x[i]), W.t->sender[IT_CONSUMER]);
+        pc_test_exchange_free(&x[i]);
+    }
+    token_calls(&calls1, &tokens1);
+    fprintf(stderr, "%d requests in flight: %.0f tokens in %.0f calls\n", N, tokens1 - tokens0,
+            calls1 - calls0);
+    assert_true(tokens1 - tokens0 == N);
+    assert_true(calls1 - calls0 <= 3);
 }
 
 static void test_forward_proxy_form(void **state)
@@ -115,6 +180,21 @@ static void test_spend_limit(void **state)
     pc_test_exchange_free(&x);
 }
 
+/* The sidecar's own probes (no target is named health or ready): /health
+ * while it serves, /ready while its Payment Server is ready too. */
+static void test_own_health_and_ready(void **state)
+{
+    (void)state;
+    pc_test_exchange x;
+    via_sidecar("/health", NULL, &x);
+    assert_int_equal(x.status, 200);
+    pc_test_exchange_free(&x);
+    via_sidecar("/ready", NULL, &x);
+    assert_int_equal(x.status, 200);
+    assert_non_null(strstr(x.body, "\"ready\""));
+    pc_test_exchange_free(&x);
+}
+
 /* A 402 without terms: the sidecar cannot open a channel and says so. */
 static void test_402_without_terms(void **state)
 {
@@ -143,6 +223,10 @@ static void test_payment_server_down(void **state)
     pc_test_exchange x;
     pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 20000, &x);
     pc_test_expect_json_error(&x, 503, 600);
+    pc_test_exchange_free(&x);
+    snprintf(url, sizeof url, "%s/ready", p.url);
+    pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 20000, &x);
+    pc_test_expect_json_error(&x, 503, 600); /* not ready without its Payment Server */
     pc_test_exchange_free(&x);
     assert_int_equal(pc_test_proc_stop(&p), 0);
 }
@@ -189,10 +273,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_contact_opens_channel_and_pays),
+        cmocka_unit_test(test_tokens_in_flight_share_a_call),
         cmocka_unit_test(test_forward_proxy_form),
         cmocka_unit_test(test_not_allow_listed),
         cmocka_unit_test(test_cost_above_maximum_refused),
         cmocka_unit_test(test_spend_limit),
+        cmocka_unit_test(test_own_health_and_ready),
         cmocka_unit_test(test_402_without_terms),
         cmocka_unit_test(test_payment_server_down),
     };

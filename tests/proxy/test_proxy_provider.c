@@ -338,14 +338,48 @@ static void test_upstream_connections_kept_alive(void **state)
     assert_true(opened <= 2 * POOL_THREADS);
 }
 
+/* A TCP connection to the main proxy, or -1. */
+static int connect_proxy(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)W.proxy.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* The proxy serves on event loops: open connections cost it no thread (a
+ * thread per connection made 64 idle ones 64 threads, and a thread switch
+ * per hop), and requests are still answered while they are open. */
+static void test_connections_take_no_threads(void **state)
+{
+    (void)state;
+    enum { N = 64 };
+    int before = pc_test_proc_threads(&W.proxy), fds[N];
+    for (int i = 0; i < N; i++)
+        assert_true((fds[i] = connect_proxy()) >= 0);
+    pc_test_sleep_ms(300); /* the acceptor hands them to the loops */
+    int during = pc_test_proc_threads(&W.proxy);
+    pc_test_exchange x;
+    through("GET", "/free/while-open", NULL, NULL, 0, &x);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    fprintf(stderr, "proxy threads: %d, with %d idle connections: %d\n", before, N, during);
+    assert_int_equal(x.status, 200);
+    pc_test_exchange_free(&x);
+    assert_true(before > 0);
+    assert_true(during <= before + 2);
+}
+
 /* A client that sends half a header and waits: cut after --header-timeout 1. */
 static void test_slow_request_cut(void **state)
 {
     (void)state;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)W.proxy.port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    int fd = connect_proxy();
+    assert_true(fd >= 0);
     const char half[] = "GET /free/x HTTP/1.1\r\nHost: slow\r\n";
     assert_int_equal(write(fd, half, sizeof half - 1), (ssize_t)(sizeof half - 1));
     struct timeval tv = {.tv_sec = 8};
@@ -548,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_bodies_and_size_limit),
         cmocka_unit_test(test_large_answers_streamed),
         cmocka_unit_test(test_upstream_connections_kept_alive),
+        cmocka_unit_test(test_connections_take_no_threads),
         cmocka_unit_test(test_slow_request_cut),
         cmocka_unit_test(test_payment_server_down_or_slow),
         cmocka_unit_test(test_upstream_down_502),

@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <curl/curl.h>
 
 #include "support/child.h"
@@ -120,6 +122,19 @@ int pc_test_proc_log_contains(const pc_test_proc *p, const char *needle)
     int found = text && strstr(text, needle);
     free(text);
     return found;
+}
+
+int pc_test_proc_threads(const pc_test_proc *p)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)p->pid);
+    DIR *d = opendir(path);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return d ? n : -1;
 }
 
 /* ---- one exchange ------------------------------------------------------------------------ */

@@ -39,6 +39,9 @@ int pc_test_proc_stop(pc_test_proc *p);
 /* 1 when p's log contains needle. */
 int pc_test_proc_log_contains(const pc_test_proc *p, const char *needle);
 
+/* The threads p runs now (/proc/PID/task), or -1. */
+int pc_test_proc_threads(const pc_test_proc *p);
+
 /* One HTTP exchange's result. */
 typedef struct pc_test_exchange {
     long status;   /* 0: no answer */
