@@ -90,6 +90,16 @@ int pc_chain_cache_get(pc_chain_cache *c, const pc_address *mediator, pc_mediato
 int pc_chain_cache_get_current(pc_chain_cache *c, const pc_address *mediator,
                                pc_mediator_view *out, pc_error *err);
 
+/* The view of `mediator` as read from the node at or after since_ms (wall
+ * clock, ms): the cached one if its read began then or later, else one read
+ * now (a read in flight is shared only if it began then or later). For
+ * deciding about something that arrived at since_ms and that a change on
+ * chain made just before could make valid: a new token id is active the
+ * moment its startTokenRedemption is mined, and the consumer may have seen
+ * that block before us. Fails as pc_chain_cache_get_current. */
+int pc_chain_cache_get_read_since(pc_chain_cache *c, const pc_address *mediator,
+                                  uint64_t since_ms, pc_mediator_view *out, pc_error *err);
+
 /* The cached view of `mediator` if it is within its bound, without ever
  * waiting (no node read, no waiting on a lock): 1 with *out filled, else 0
  * (then pc_chain_cache_get is the way). For event loops. */
