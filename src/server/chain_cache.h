@@ -18,8 +18,10 @@
  * again (refresh ahead, by a second thread) once half their bound is over.
  *
  * A request waits on the node only for a Mediator's first use, after our own
- * transaction changed it (pc_chain_cache_invalidate), or when its state is
- * past its bound. Concurrent readers of one Mediator share one read and its
+ * transaction changed it (pc_chain_cache_invalidate), when its state is
+ * past its bound, or when it must be judged on a state read after it
+ * arrived (pc_chain_cache_get_read_since: a token of an id the cache does
+ * not know, which may have become active a moment ago). Concurrent readers of one Mediator share one read and its
  * outcome (no one retries after another's failure), and a failed read never
  * discards a state still within its bound: that state is served instead.
  * After a failed read, a Mediator without a usable state fails at once for a
