@@ -224,10 +224,17 @@ static pc_http_step create_on_loop(call *c)
     return loop_view(c, PC_ROLE_CONSUMER, &v) ? api_create_on_loop(c, &v) : PC_HTTP_BLOCKS;
 }
 
+/* A token id the cached state does not know goes to a worker: the chain
+ * is asked before it is refused (pc_payment_validate), which may wait. */
 static pc_http_step validate_on_loop(call *c)
 {
     pc_mediator_view v;
-    return loop_view(c, PC_ROLE_PROVIDER, &v) ? api_validate_on_loop(c, &v) : PC_HTTP_BLOCKS;
+    pc_u256 id;
+    const char *id_text = pc_http_param(c->req, "tokenId");
+    if (!loop_view(c, PC_ROLE_PROVIDER, &v) ||
+        (id_text && pc_u256_parse(id_text, &id) == 0 && !pc_payment_token_id_known(&v.state, &id)))
+        return PC_HTTP_BLOCKS;
+    return api_validate_on_loop(c, &v);
 }
 
 /* The several-Mediators form of createSignatureHeaders, when every

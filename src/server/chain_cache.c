@@ -202,6 +202,7 @@ static int load_locked(pc_chain_cache *c, entry *e, pc_error *err)
     pc_mediator_view view = e->view;
     int need_terms = !e->has_terms;
     e->loading = 1;
+    e->load_started_ms = now_ms();
     e->want_refresh = 0; /* an invalidation from now on asks for another read */
     pthread_mutex_unlock(&e->lock);
     /* however slowly the node answers each of its requests, a read waits
@@ -314,14 +315,33 @@ static int get_locked(pc_chain_cache *c, entry *e, int current, pc_mediator_view
     return current ? -1 : after_failure(c, e, out);
 }
 
-static int get(pc_chain_cache *c, const pc_address *mediator, int current,
+/* A state read at or after since_ms (lock held): the cached one if it is,
+ * the read in flight if it began then or later, else a new read. */
+static int get_since_locked(pc_chain_cache *c, entry *e, uint64_t since_ms,
+                            pc_mediator_view *out, pc_error *err)
+{
+    if (e->loading && e->load_started_ms < since_ms)
+        wait_for_read(e, NULL); /* began too early to tell: let it end, then decide */
+    if (!e->loading && e->has_state && e->view.fetched_at_ms >= since_ms) {
+        *out = e->view;
+        return 0;
+    }
+    if (read_now(c, e, err) != 0)
+        return -1;
+    *out = e->view;
+    return 0;
+}
+
+/* current: read now; since_ms (if not 0): read at or after then; else cached if fresh. */
+static int get(pc_chain_cache *c, const pc_address *mediator, int current, uint64_t since_ms,
                pc_mediator_view *out, pc_error *err)
 {
     entry *e = acquire(c, mediator);
     if (!e)
         return pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
     pthread_mutex_lock(&e->lock);
-    int rc = get_locked(c, e, current, out, err);
+    int rc = since_ms ? get_since_locked(c, e, since_ms, out, err)
+                      : get_locked(c, e, current, out, err);
     pthread_mutex_unlock(&e->lock);
     cache_release(c, e);
     return rc;
@@ -330,13 +350,19 @@ static int get(pc_chain_cache *c, const pc_address *mediator, int current,
 int pc_chain_cache_get(pc_chain_cache *c, const pc_address *mediator, pc_mediator_view *out,
                        pc_error *err)
 {
-    return get(c, mediator, 0, out, err);
+    return get(c, mediator, 0, 0, out, err);
 }
 
 int pc_chain_cache_get_current(pc_chain_cache *c, const pc_address *mediator,
                                pc_mediator_view *out, pc_error *err)
 {
-    return get(c, mediator, 1, out, err);
+    return get(c, mediator, 1, 0, out, err);
+}
+
+int pc_chain_cache_get_read_since(pc_chain_cache *c, const pc_address *mediator,
+                                  uint64_t since_ms, pc_mediator_view *out, pc_error *err)
+{
+    return get(c, mediator, 0, since_ms ? since_ms : 1, out, err);
 }
 
 int pc_chain_cache_peek(pc_chain_cache *c, const pc_address *mediator, pc_mediator_view *out)

@@ -18,8 +18,10 @@
  * again (refresh ahead, by a second thread) once half their bound is over.
  *
  * A request waits on the node only for a Mediator's first use, after our own
- * transaction changed it (pc_chain_cache_invalidate), or when its state is
- * past its bound. Concurrent readers of one Mediator share one read and its
+ * transaction changed it (pc_chain_cache_invalidate), when its state is
+ * past its bound, or when it must be judged on a state read after it
+ * arrived (pc_chain_cache_get_read_since: a token of an id the cache does
+ * not know, which may have become active a moment ago). Concurrent readers of one Mediator share one read and its
  * outcome (no one retries after another's failure), and a failed read never
  * discards a state still within its bound: that state is served instead.
  * After a failed read, a Mediator without a usable state fails at once for a
@@ -94,6 +96,16 @@ int pc_chain_cache_get(pc_chain_cache *c, const pc_address *mediator, pc_mediato
  * than a second ago); the cached state stays either way. */
 int pc_chain_cache_get_current(pc_chain_cache *c, const pc_address *mediator,
                                pc_mediator_view *out, pc_error *err);
+
+/* The view of `mediator` as read from the node at or after since_ms (wall
+ * clock, ms): the cached one if its read began then or later, else one read
+ * now (a read in flight is shared only if it began then or later). For
+ * deciding about something that arrived at since_ms and that a change on
+ * chain made just before could make valid: a new token id is active the
+ * moment its startTokenRedemption is mined, and the consumer may have seen
+ * that block before us. Fails as pc_chain_cache_get_current. */
+int pc_chain_cache_get_read_since(pc_chain_cache *c, const pc_address *mediator,
+                                  uint64_t since_ms, pc_mediator_view *out, pc_error *err);
 
 /* The cached view of `mediator` if it is within its bound, without ever
  * waiting (no node read, no waiting on a lock): 1 with *out filled, else 0

@@ -28,6 +28,7 @@ typedef struct entry {
     int followed;          /* the follower applies its events after at_block */
     uint64_t at_block;     /* the block the state was read at (or caught up to) */
     unsigned load_gen;     /* +1 at the end of every read, so waiters see its outcome */
+    uint64_t load_started_ms; /* wall clock when the read in flight (or the last one) began */
     int last_rc;           /* outcome of the last read: 0 or -1 (then last_err) */
     pc_error last_err;
     uint64_t failed_at_ms; /* when the last read failed (0: it did not) */

@@ -232,16 +232,61 @@ int pc_payment_validate_prepare(pc_server *s, const pc_address *provider,
     return check_against_view(provider, t, required, v, metadata, err);
 }
 
+/* Wall clock in ms, as the chain cache stamps its reads. */
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int pc_payment_token_id_known(const pc_mediator_state *st, const pc_u256 *token_id)
+{
+    return (!pc_u256_is_zero(&st->active_token_id) &&
+            pc_u256_cmp(token_id, &st->active_token_id) == 0) ||
+           (!pc_u256_is_zero(&st->soon_expiring_token_id) &&
+            pc_u256_cmp(token_id, &st->soon_expiring_token_id) == 0);
+}
+
+/* check_against_view, where a token id the view does not know at all is
+ * judged on a state read after the token arrived (arrived_ms): a new id is
+ * active as soon as its startTokenRedemption is mined, and the consumer may
+ * see that block before our cached state does (our follower's interval;
+ * another instance, an operator, or our own duty whose receipt is still on
+ * its way sent it). The grace period covers the old id, nothing covers the
+ * new one, so refusing it from the cache refused valid tokens (code 36
+ * under load, issue 11). */
+static int check_current(pc_server *s, const pc_address *provider, const pc_payment_headers *t,
+                         const pc_payment_terms *required, pc_mediator_view *v,
+                         uint64_t arrived_ms, json_t **metadata, pc_error *err)
+{
+    if (check_against_view(provider, t, required, v, metadata, err) == 0)
+        return 0;
+    if (err->code != PC_ERR_UNKNOWN_TOKEN_ID || pc_payment_token_id_known(&v->state, &t->token_id))
+        return -1;
+    if (metadata) {
+        json_decref(*metadata);
+        *metadata = NULL;
+    }
+    if (pc_chain_cache_get_read_since(s->cache, &t->mediator, arrived_ms, v, err) != 0)
+        return -1;
+    return check_against_view(provider, t, required, v, metadata, err);
+}
+
 int pc_payment_validate(pc_server *s, const pc_address *provider, const pc_payment_headers *t,
                         const pc_payment_terms *required, json_t **metadata, pc_error *err)
 {
+    uint64_t arrived_ms = wall_ms();
     pc_mediator_view v;
     pc_count_verdict verdict;
     uint64_t highest;
+    pc_error local;
+    if (!err)
+        err = &local;
     if (metadata)
         *metadata = NULL;
     if (check_token_itself(s, t, err) != 0 || pc_chain_cache_get(s->cache, &t->mediator, &v, err) ||
-        check_against_view(provider, t, required, &v, metadata, err) != 0 ||
+        check_current(s, provider, t, required, &v, arrived_ms, metadata, err) != 0 ||
         pc_payment_register(s, &t->mediator, PC_ROLE_PROVIDER, provider, &t->sender, err) != 0 ||
         pc_store_offer_count(s->store, &t->mediator, &t->token_id, t->request_count,
                              &t->signature, &verdict, &highest, err) != 0)
