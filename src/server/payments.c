@@ -214,6 +214,41 @@ static int check_against_view(const pc_address *provider, const pc_payment_heade
     return 0;
 }
 
+int pc_payment_view_accepts(const pc_mediator_view *v, const pc_u256 *token_id,
+                            uint64_t request_count)
+{
+    pc_error ignored;
+    return check_token_id(&v->state, token_id, NULL, &ignored) == 0 &&
+           check_funds(v, request_count, &ignored) == 0;
+}
+
+/* check_against_view, and when the cached state refused the token for its funds or its id,
+ * once more against the state read from the node now: both only move forward on chain (a
+ * deposit, a redemption's new token id), and a change made through another paychand instance
+ * sharing our store, or by the consumer directly, reaches our cache only with the follower's
+ * next round. Only a token whose signature checked out gets here, so only the consumer can
+ * make us ask the node; if the read fails, the refusal stands. */
+static int check_against_current_view(pc_server *s, const pc_address *provider,
+                                      const pc_payment_headers *t,
+                                      const pc_payment_terms *required, pc_mediator_view *v,
+                                      json_t **metadata, pc_error *err)
+{
+    pc_mediator_view fresh;
+    pc_error read_err;
+    if (check_against_view(provider, t, required, v, metadata, err) == 0)
+        return 0;
+    if (err->code != PC_ERR_INSUFFICIENT_FUNDS && err->code != PC_ERR_UNKNOWN_TOKEN_ID)
+        return -1;
+    if (pc_chain_cache_get_current(s->cache, &t->mediator, &fresh, &read_err) != 0)
+        return -1;
+    if (metadata) {
+        json_decref(*metadata);
+        *metadata = NULL;
+    }
+    *v = fresh;
+    return check_against_view(provider, t, required, v, metadata, err);
+}
+
 int pc_payment_validate_prepare(pc_server *s, const pc_address *provider,
                                 const pc_payment_headers *t, const pc_payment_terms *required,
                                 const pc_mediator_view *v, json_t **metadata, pc_error *err)
@@ -234,7 +269,7 @@ int pc_payment_validate(pc_server *s, const pc_address *provider, const pc_payme
     if (metadata)
         *metadata = NULL;
     if (check_token_itself(s, t, err) != 0 || pc_chain_cache_get(s->cache, &t->mediator, &v, err) ||
-        check_against_view(provider, t, required, &v, metadata, err) != 0 ||
+        check_against_current_view(s, provider, t, required, &v, metadata, err) != 0 ||
         pc_payment_register(s, &t->mediator, PC_ROLE_PROVIDER, provider, &t->sender, err) != 0 ||
         pc_store_offer_count(s->store, &t->mediator, &t->token_id, t->request_count,
                              &t->signature, &verdict, &highest, err) != 0)

@@ -75,6 +75,13 @@ int pc_payment_create_prepare(pc_server *s, const pc_address *consumer,
 /* Signs h (its count set) with the key of h->sender, served here. */
 int pc_payment_sign(pc_server *s, pc_payment_headers *h, pc_error *err);
 
+/* 1 when view v accepts a token of this id and count (active or in its grace
+ * period, covered by the consumer's funds): an event loop may decide then;
+ * otherwise a worker's pc_payment_validate reads the Mediator again before
+ * refusing (the state may have moved on through another instance). */
+int pc_payment_view_accepts(const pc_mediator_view *v, const pc_u256 *token_id,
+                            uint64_t request_count);
+
 /* Provider side: every step of pc_payment_validate before the counter,
  * against view v; failures as pc_payment_validate reports them. */
 int pc_payment_validate_prepare(pc_server *s, const pc_address *provider,
