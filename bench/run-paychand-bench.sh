@@ -106,18 +106,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  local p
-  for _ in $(seq 50); do
-    # below the kernel's ephemeral range (32768-60999): a port there can be
-    # the local end of some outgoing connection, free to connect to but not to bind
-    p=$((20000 + RANDOM % 12000))
-    port_in_use "$p" || { echo "$p"; return; }
-  done
-  die "no free port found"
-}
-
-chain_port="$(free_port)"
+chain_port="$(bench_free_port)"
 node_url="$("$REPO/devnet/start.sh" --port "$chain_port" --state-dir "$TMP/chain" | tail -n 1)"
 
 read -r -a server_args <<<"${PAYCHAN_BENCH_SERVER_ARGS:-}"
@@ -125,7 +114,7 @@ read -r -a server_args <<<"${PAYCHAN_BENCH_SERVER_ARGS:-}"
 # start_paychand NAME KEYSTORE: starts a paychand serving that account; sets $url.
 start_paychand() {
   local name="$1" keystore="$2" port
-  port="$(free_port)"
+  port="$(bench_free_port)"
   mkdir -p "$TMP/$name"
   "$PAYCHAND" --node-url "$node_url" --chain-id "$CHAIN_ID" --port "$port" \
     --store "$store" --data-dir "$TMP/$name" --account "$keystore:$PASSWORD" \
@@ -150,26 +139,9 @@ CLK_TCK="$(getconf CLK_TCK)"
 
 consumer_key=(--keystore "$KEYS/consumer.json" --password-file "$PASSWORD")
 provider_key=(--keystore "$KEYS/persistence.json" --password-file "$PASSWORD")
-provider_address="$(sed -n 's/.*"address": *"\(0x[0-9a-fA-F]*\)".*/\1/p' \
-  "$REPO/devnet/dev-only/accounts.json" | sed -n 2p | tr 'A-F' 'a-f')"
-
-# json_field NAME: the string value of "NAME" in the JSON object on stdin.
-json_field() {
-  sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p"
-}
 
 # ---- the Mediator: deployed and funded through the consumer's API ------------------------
-answer="$("$LOADGEN" call --url "$consumer_url" "${consumer_key[@]}" \
-  "/useService?serviceProvider=$provider_address&costPerRequest=1&terminationTimeout=3600&tokenRedemptionTimeout=3600")"
-mediator="$(json_field mediatorAddress <<<"$answer")"
-[[ -n "$mediator" ]] || die "useService answered: $answer"
-# 1000 ETH at 1 wei per request: funds never run out
-"$LOADGEN" call --url "$consumer_url" "${consumer_key[@]}" \
-  "/contracts/$mediator/deposit/1000000000000000000000" >/dev/null
-answer="$("$LOADGEN" call --url "$consumer_url" "${consumer_key[@]}" \
-  "/contracts/$mediator/createSignatureHeaders")"
-token_id="$(json_field x-pay-token-id <<<"$answer")"
-[[ -n "$token_id" ]] || die "createSignatureHeaders answered: $answer"
+bench_open_mediator "$LOADGEN" "$consumer_url"
 
 echo "# paychand benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
