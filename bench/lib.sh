@@ -2,6 +2,11 @@
 # bench/lib.sh: helpers shared by the benchmark scripts (sourced, not run).
 # The sourcing script sets BENCH_NAME (for messages) and REPO.
 
+# The DEVELOPMENT keys and chain id every benchmark uses.
+KEYS="$REPO/devnet/dev-only/keystores"
+PASSWORD="$REPO/devnet/dev-only/password.txt"
+CHAIN_ID=31337
+
 # Prints the message prefixed with the script's name and exits 1.
 bench_die() {
   echo "$BENCH_NAME: $*" >&2
@@ -71,4 +76,35 @@ bench_open_mediator() {
   answer="$("$loadgen" call --url "$url" "${key[@]}" "/contracts/$mediator/createSignatureHeaders")"
   token_id="$(bench_json_field x-pay-token-id <<<"$answer")"
   [[ -n "$token_id" ]] || bench_die "createSignatureHeaders answered: $answer"
+}
+
+# bench_options ARG...: the command line of a benchmark whose options are all "--NAME VALUE"
+# (setting the variable NAME, dashes as underscores, which the script declared in
+# BENCH_OPTIONS) plus --keep (keep=1) and -h/--help (the script's usage function).
+bench_options() {
+  local name
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --keep) keep=1; shift; continue ;;
+      -h|--help) usage; exit 0 ;;
+    esac
+    name="${1#--}"
+    name="${name//-/_}"
+    [[ "$1" == --* && " $BENCH_OPTIONS " == *" $name "* ]] || bench_die "unknown argument '$1' (see --help)"
+    [[ $# -ge 2 ]] || bench_die "option $1 needs a value"
+    printf -v "$name" '%s' "$2"
+    shift 2
+  done
+}
+
+# bench_wait_ok PID URL LOG: waits (10 s at most) until URL answers 200, dying with LOG shown if
+# process PID exits first.
+bench_wait_ok() {
+  local pid="$1" url="$2" log="$3"
+  for _ in $(seq 100); do
+    curl -fs --max-time 1 "$url" >/dev/null 2>&1 && return
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; bench_die "the server of $url exited"; }
+    sleep 0.1
+  done
+  bench_die "$url did not answer 200 within 10 s (see $log)"
 }

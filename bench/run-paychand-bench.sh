@@ -12,9 +12,6 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$SCRIPT_DIR/.." && pwd)"
 BUILD="${PAYCHAN_BENCH_BUILD:-$REPO/build-bench}"
-KEYS="$REPO/devnet/dev-only/keystores"
-PASSWORD="$REPO/devnet/dev-only/password.txt"
-CHAIN_ID=31337
 
 connections="1 8 32"
 endpoints="validate create"
@@ -121,12 +118,7 @@ start_paychand() {
     --log-level warn ${server_args[@]+"${server_args[@]}"} 2>"$TMP/$name.log" &
   pids+=($!)
   url="http://127.0.0.1:$port"
-  for _ in $(seq 100); do
-    curl -fs --max-time 1 "$url/status" >/dev/null 2>&1 && return
-    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$TMP/$name.log" >&2; die "paychand $name exited"; }
-    sleep 0.1
-  done
-  die "paychand $name did not answer /status within 10 s"
+  bench_wait_ok "${pids[-1]}" "$url/status" "$TMP/$name.log"
 }
 start_paychand consumer "$KEYS/consumer.json"
 consumer_url="$url"

@@ -13,19 +13,14 @@
 # everything it started. Not a test. See --help.
 set -euo pipefail
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$SCRIPT_DIR/.." && pwd)"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH_NAME=run-scale-bench.sh
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"
 BUILD="${PAYCHAN_BENCH_BUILD:-$REPO/build-bench}"
-KEYS="$REPO/devnet/dev-only/keystores"
-PASSWORD="$REPO/devnet/dev-only/password.txt"
-CHAIN_ID=31337
 
-instances="1 2 4"
-connections=32
-warmup=1
-duration=5
-wait_rounds=3
-keep=0
+BENCH_OPTIONS="instances connections warmup duration wait_rounds"
+instances="1 2 4" connections=32 warmup=1 duration=5 wait_rounds=3 keep=0
 
 usage() {
   cat <<USAGE
@@ -51,26 +46,9 @@ valid (every answer 200 and correct).
 USAGE
 }
 
-BENCH_NAME=run-scale-bench.sh
-# shellcheck source=bench/lib.sh
-source "$SCRIPT_DIR/lib.sh"
-die() { bench_die "$@"; }
-
-while [[ $# -gt 0 ]]; do
-  [[ "$1" == --keep || "$1" == -h || "$1" == --help || $# -ge 2 ]] || die "option $1 needs a value"
-  case "$1" in
-    --instances) instances="$2"; shift 2 ;;
-    --connections) connections="$2"; shift 2 ;;
-    --warmup) warmup="$2"; shift 2 ;;
-    --duration) duration="$2"; shift 2 ;;
-    --wait-rounds) wait_rounds="$2"; shift 2 ;;
-    --keep) keep=1; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) die "unknown argument '$1' (see --help)" ;;
-  esac
-done
+bench_options "$@"
 for tool in haproxy redis-server redis-cli; do
-  command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh installs it)"
+  command -v "$tool" >/dev/null || bench_die "$tool is missing (scripts/install-deps.sh installs it)"
 done
 
 PAYCHAND="$BUILD/src/server/paychand"
@@ -110,7 +88,7 @@ start_redis() {
     redis-cli -p "$port" ping >/dev/null 2>&1 && return
     sleep 0.05
   done
-  die "redis $name did not start (see $TMP/$name.log)"
+  bench_die "redis $name did not start (see $TMP/$name.log)"
 }
 start_redis redis-primary
 redis_port="$port"
@@ -121,7 +99,7 @@ for _ in $(seq 200); do
   redis-cli -p "$redis_port" info replication | grep -q 'state=online' && break
   sleep 0.05
 done
-redis-cli -p "$redis_port" info replication | grep -q 'state=online' || die "the replica did not come online"
+redis-cli -p "$redis_port" info replication | grep -q 'state=online' || bench_die "the replica did not come online"
 
 # start_instance NAME WAIT: a paychand serving the dev consumer and provider on the Redis
 # primary, acknowledging once WAIT replicas have a count; waits for /ready; sets $url.
@@ -135,12 +113,7 @@ start_instance() {
     2>"$TMP/$name.log" &
   group+=($!)
   url="http://127.0.0.1:$port"
-  for _ in $(seq 200); do
-    curl -fs --max-time 1 "$url/ready" >/dev/null 2>&1 && return
-    kill -0 "${group[-1]}" 2>/dev/null || { cat "$TMP/$name.log" >&2; die "paychand $name exited"; }
-    sleep 0.05
-  done
-  die "paychand $name not ready within 10 s"
+  bench_wait_ok "${group[-1]}" "$url/ready" "$TMP/$name.log"
 }
 
 # start_balanced N: N instances behind HAProxy (deploy/haproxy.cfg with N server lines); sets
@@ -167,7 +140,7 @@ start_balanced() {
     ((seen == n)) && return
     sleep 0.1
   done
-  die "HAProxy did not put all $n instances in rotation (see $TMP/haproxy-$n.log)"
+  bench_die "HAProxy did not put all $n instances in rotation (see $TMP/haproxy-$n.log)"
 }
 
 # ticks_of PID...: the CPU ticks of these processes together.
@@ -259,4 +232,4 @@ for i in $(seq 0 $((wait_rounds - 1))); do
 done
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-((failed == 0)) || die "at least one run had errors: its figures are invalid"
+((failed == 0)) || bench_die "at least one run had errors: its figures are invalid"
