@@ -40,7 +40,9 @@ every request is pre-signed before the measurement (client crypto not measured).
   --wait-rounds N     rounds of the WAIT 0 / WAIT 1 comparison, 3 s each side (default 3)
   --keep              keep the temp dir (logs, configuration) and print its path
 
-Environment: PAYCHAN_BENCH_BUILD = build directory (default <repo>/build-bench).
+Environment: PAYCHAN_BENCH_BUILD = build directory (default <repo>/build-bench),
+PAYCHAN_BENCH_SERVER_ARGS = extra paychand options for every instance, split at spaces
+(e.g. "--http-workers 32").
 Needs haproxy, redis-server (scripts/install-deps.sh). Exit status 0 only if every run was
 valid (every answer 200 and correct).
 USAGE
@@ -55,6 +57,7 @@ PAYCHAND="$BUILD/src/server/paychand"
 LOADGEN="$BUILD/bench/bench_paychand"
 bench_build "$BUILD" paychand bench_paychand
 CLK_TCK="$(getconf CLK_TCK)"
+read -r -a server_args <<<"${PAYCHAN_BENCH_SERVER_ARGS:-}"
 
 # ---- processes we start, stopped on any exit ---------------------------------------------
 TMP="$(mktemp -d /tmp/scale-bench.XXXXXX)"
@@ -110,7 +113,7 @@ start_instance() {
   "$PAYCHAND" --node-url "$node_url" --chain-id "$CHAIN_ID" --port "$port" --data-dir "$TMP/$name" \
     --store redis --redis-port "$redis_port" --redis-wait-replicas "$wait" --log-level warn \
     --account "$KEYS/consumer.json:$PASSWORD" --account "$KEYS/persistence.json:$PASSWORD" \
-    2>"$TMP/$name.log" &
+    ${server_args[@]+"${server_args[@]}"} 2>"$TMP/$name.log" &
   group+=($!)
   url="http://127.0.0.1:$port"
   bench_wait_ok "${group[-1]}" "$url/ready" "$TMP/$name.log"
@@ -174,7 +177,7 @@ run_load() {
 echo "# paychand scaled out behind HAProxy, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 echo "command: bench/run-scale-bench.sh --instances \"$instances\" --connections $connections --warmup $warmup --duration $duration --wait-rounds $wait_rounds"
-echo "paychand Release, --store redis (primary + 1 replica, appendfsync always, WAIT 1), HAProxy $(haproxy -v | head -n 1 | cut -d' ' -f3) with deploy/haproxy.cfg, request auth mac; one bench_paychand thread drives $connections keep-alive connections to HAProxy"
+echo "paychand Release, extra options: ${PAYCHAN_BENCH_SERVER_ARGS:-(none)}, --store redis (primary + 1 replica, appendfsync always, WAIT 1), HAProxy $(haproxy -v | head -n 1 | cut -d' ' -f3) with deploy/haproxy.cfg, request auth mac; one bench_paychand thread drives $connections keep-alive connections to HAProxy"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
