@@ -12,9 +12,6 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$SCRIPT_DIR/.." && pwd)"
 BUILD="${PAYCHAN_BENCH_BUILD:-$REPO/build-bench}"
-KEYS="$REPO/devnet/dev-only/keystores"
-PASSWORD="$REPO/devnet/dev-only/password.txt"
-CHAIN_ID=31337
 
 connections="1 8 32"
 endpoints="validate create"
@@ -106,18 +103,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  local p
-  for _ in $(seq 50); do
-    # below the kernel's ephemeral range (32768-60999): a port there can be
-    # the local end of some outgoing connection, free to connect to but not to bind
-    p=$((20000 + RANDOM % 12000))
-    port_in_use "$p" || { echo "$p"; return; }
-  done
-  die "no free port found"
-}
-
-chain_port="$(free_port)"
+chain_port="$(bench_free_port)"
 node_url="$("$REPO/devnet/start.sh" --port "$chain_port" --state-dir "$TMP/chain" | tail -n 1)"
 
 read -r -a server_args <<<"${PAYCHAN_BENCH_SERVER_ARGS:-}"
@@ -125,19 +111,14 @@ read -r -a server_args <<<"${PAYCHAN_BENCH_SERVER_ARGS:-}"
 # start_paychand NAME KEYSTORE: starts a paychand serving that account; sets $url.
 start_paychand() {
   local name="$1" keystore="$2" port
-  port="$(free_port)"
+  port="$(bench_free_port)"
   mkdir -p "$TMP/$name"
   "$PAYCHAND" --node-url "$node_url" --chain-id "$CHAIN_ID" --port "$port" \
     --store "$store" --data-dir "$TMP/$name" --account "$keystore:$PASSWORD" \
     --log-level warn ${server_args[@]+"${server_args[@]}"} 2>"$TMP/$name.log" &
   pids+=($!)
   url="http://127.0.0.1:$port"
-  for _ in $(seq 100); do
-    curl -fs --max-time 1 "$url/status" >/dev/null 2>&1 && return
-    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$TMP/$name.log" >&2; die "paychand $name exited"; }
-    sleep 0.1
-  done
-  die "paychand $name did not answer /status within 10 s"
+  bench_wait_ok "${pids[-1]}" "$url/status" "$TMP/$name.log"
 }
 start_paychand consumer "$KEYS/consumer.json"
 consumer_url="$url"
@@ -150,26 +131,9 @@ CLK_TCK="$(getconf CLK_TCK)"
 
 consumer_key=(--keystore "$KEYS/consumer.json" --password-file "$PASSWORD")
 provider_key=(--keystore "$KEYS/persistence.json" --password-file "$PASSWORD")
-provider_address="$(sed -n 's/.*"address": *"\(0x[0-9a-fA-F]*\)".*/\1/p' \
-  "$REPO/devnet/dev-only/accounts.json" | sed -n 2p | tr 'A-F' 'a-f')"
-
-# json_field NAME: the string value of "NAME" in the JSON object on stdin.
-json_field() {
-  sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p"
-}
 
 # ---- the Mediator: deployed and funded through the consumer's API ------------------------
-answer="$("$LOADGEN" call --url "$consumer_url" "${consumer_key[@]}" \
-  "/useService?serviceProvider=$provider_address&costPerRequest=1&terminationTimeout=3600&tokenRedemptionTimeout=3600")"
-mediator="$(json_field mediatorAddress <<<"$answer")"
-[[ -n "$mediator" ]] || die "useService answered: $answer"
-# 1000 ETH at 1 wei per request: funds never run out
-"$LOADGEN" call --url "$consumer_url" "${consumer_key[@]}" \
-  "/contracts/$mediator/deposit/1000000000000000000000" >/dev/null
-answer="$("$LOADGEN" call --url "$consumer_url" "${consumer_key[@]}" \
-  "/contracts/$mediator/createSignatureHeaders")"
-token_id="$(json_field x-pay-token-id <<<"$answer")"
-[[ -n "$token_id" ]] || die "createSignatureHeaders answered: $answer"
+bench_open_mediator "$LOADGEN" "$consumer_url"
 
 echo "# paychand benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"

@@ -313,7 +313,10 @@ function checkDockerfileShape(df) {
   const tests = /Dockerfile\.tests$/.test(df.file);
   if (tests) return; // one stage on purpose: running the tests needs the toolchain
   const final = df.stages[df.stages.length - 1];
-  if (df.stages.length < 2) problem(where, 'must be multi-stage (a build stage and a runtime stage)');
+  // An image that only installs Debian packages and copies files (HAProxy, Redis) has no build
+  // output to separate from its tools: one stage is right there.
+  const builds = df.stages.some((s) => s.instrs.some((i) => i.op === 'RUN' && /\b(cmake|make|npm|gcc|cc)\b/.test(i.args)));
+  if (df.stages.length < 2 && builds) problem(where, 'must be multi-stage (a build stage and a runtime stage)');
   if (final.image !== CONTAINER_VIEW.runtimeImage) problem(where, `runtime stage must be FROM ${CONTAINER_VIEW.runtimeImage}, is ${final.image}`);
   for (const i of final.instrs) {
     if (i.op === 'RUN' && /apt-get\s+install/.test(i.args)) {
@@ -422,12 +425,24 @@ function checkContext(df) {
 // scenarios.json -> what each container must run.
 
 /** Maps one scenario token to its container form; `hostOf(port)` names the service on a port,
- *  `secretOf(repoPath)` the secret holding a key file. */
-function containerToken(token, hostOf, where, secretOf) {
+ *  `secretOf(repoPath)` the secret holding a key file. `next` is the token after it: a local
+ *  address followed by a port of the scenario names that service (Redis's `--replicaof HOST
+ *  PORT`, Sentinel's `monitor NAME HOST PORT QUORUM`); else it is a listen address. Local
+ *  HOST:PORT tokens and comma lists of them (--redis-sentinels, HAProxy's servers) name services too. */
+function containerToken(token, hostOf, where, secretOf, next) {
   // a value of several words (paychan-proxy's --target 'NAME URL ...'): each word on its own
-  if (/\s/.test(token)) return token.split(' ').map((w) => containerToken(w, hostOf, where, secretOf)).join(' ');
+  if (/\s/.test(token)) {
+    const words = token.split(' ');
+    return words.map((w, i) => containerToken(w, hostOf, where, secretOf, words[i + 1])).join(' ');
+  }
   if (token.startsWith('${RUN}')) return `${CONTAINER_VIEW.dataDir}/${token.slice('${RUN}'.length)}`;
-  if (token === '127.0.0.1' || token === 'localhost') return CONTAINER_VIEW.listenAny;
+  const local = (host) => host === '127.0.0.1' || host === 'localhost';
+  const service = (port) => hostOf(+port) ?? (problem(where, `${token}: no service of this scenario listens on port ${port}`), '?');
+  if (local(token) && /^\d+$/.test(next ?? '') && hostOf(+next)) return hostOf(+next);
+  if (local(token)) return CONTAINER_VIEW.listenAny;
+  if (/^(?:(?:127\.0\.0\.1|localhost):\d+,)*(?:127\.0\.0\.1|localhost):\d+$/.test(token)) {
+    return token.split(',').map((hp) => `${service(hp.split(':')[1])}:${hp.split(':')[1]}`).join(',');
+  }
   const url = /^(https?):\/\/(?:127\.0\.0\.1|localhost):(\d+)(\/.*)?$/.exec(token);
   if (url) {
     const host = hostOf(+url[2]);
@@ -520,8 +535,8 @@ function checkDepends(svc, needed, readyServices, where) {
 function checkProcess(proc, svc, ctx) {
   const where = `${ctx.file}: service ${proc.name}`;
   const img = serviceImage(svc, ctx.dockerfiles);
-  const tokenOf = (t) => containerToken(t, ctx.hostOf, `${ctx.file}: service ${proc.name}`, ctx.secretOf);
-  const argv = proc.command.map(tokenOf);
+  const tokenOf = (t, next) => containerToken(t, ctx.hostOf, `${ctx.file}: service ${proc.name}`, ctx.secretOf, next);
+  const argv = proc.command.map((t, i, all) => tokenOf(t, all[i + 1]));
   const env = Object.fromEntries(Object.entries(proc.env ?? {}).map(([k, v]) => [k, tokenOf(v)]));
   const actual = effectiveArgv(svc, img);
   compareArgv(argv, actual, where);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# containers-setup.sh: makes a container engine ready for deploy/ (the four images and the four
-# compose scenarios). Idempotent; scripts/test-containers runs it first.
+# containers-setup.sh: makes a container engine ready for deploy/ (its images and compose
+# scenarios). Idempotent; scripts/test-containers runs it first.
 #
 #   Docker: used as it is when a Docker engine answers (`docker info`) and `docker compose` (v2)
 #           is there; nothing is installed.

@@ -27,7 +27,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 debian_packages=(
     build-essential cmake pkg-config git curl ca-certificates
     libsecp256k1-dev nettle-dev libssl-dev libcurl4-openssl-dev libjansson-dev
-    libsqlite3-dev libhiredis-dev redis-server redis-sentinel libmicrohttpd-dev libcmocka-dev
+    libsqlite3-dev libhiredis-dev redis-server redis-sentinel haproxy libmicrohttpd-dev libcmocka-dev
     nodejs npm chromium fonts-liberation
 )
 ((bench)) && debian_packages+=(apache2-utils linux-perf)

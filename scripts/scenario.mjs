@@ -7,6 +7,7 @@
 //                                      then stop everything (and wait until it is gone)
 //   scripts/scenario <name> --detach   start and leave it running
 //   scripts/scenario stop <name>       stop what a detached run started
+//   scripts/scenario restart <name> <process>   start one process of a detached run again
 //   scripts/scenario list              the scenarios
 //
 // Logs, PIDs and data of a scenario live in run/<name>/ (one <process>.log
@@ -33,6 +34,7 @@ function die(message) {
 function usage() {
   console.log(`usage: scripts/scenario <name> [--detach] [--no-build] [OPTIONS]
        scripts/scenario stop <name> [--run-dir DIR]
+       scripts/scenario restart <name> <process> [--run-dir DIR] [--port-offset N]
        scripts/scenario list
 
 Runs a scenario of the seed natively (no Docker), as defined in
@@ -136,6 +138,19 @@ function stopChain(name) {
     spawnSync(path.join(ROOT, 'devnet', 'stop.sh'), ['--state-dir', dir], { cwd: ROOT, stdio: 'inherit' });
 }
 
+/** A command's program: a repository path, or a bare name looked up on the PATH (Debian's
+ * redis-server, haproxy, ...: scripts/install-deps.sh installs them). */
+function programPath(exe) {
+  if (!exe.includes('/')) {
+    const dir = (process.env.PATH ?? '').split(':').find((d) => d && existsSync(path.join(d, exe)));
+    if (!dir) throw new Error(`${exe} is not on the PATH (scripts/install-deps.sh installs it)`);
+    return path.join(dir, exe);
+  }
+  const program = path.resolve(ROOT, exe);
+  if (!existsSync(program)) throw new Error(`${exe} is missing (run without --no-build)`);
+  return program;
+}
+
 // The processes started by this run (foreground: watched until the stop).
 const started = [];
 
@@ -144,8 +159,7 @@ const started = [];
 async function startProcess(name, p) {
   const log = openSync(path.join(runDir(name), `${p.name}.log`), 'a');
   const [exe, ...args] = p.command.map((a) => expand(a, name));
-  const program = path.resolve(ROOT, exe);
-  if (!existsSync(program)) throw new Error(`${exe} is missing (run without --no-build)`);
+  const program = programPath(exe);
   const child = spawn(program, args, {
     cwd: ROOT, detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...(p.env ?? {}) },
   });
@@ -207,6 +221,24 @@ async function stayInForeground(name) {
   process.exit(stopSignal ? 0 : 1);
 }
 
+/** Starts one process of a detached run again (after it died or was killed), as the scenario
+ * defines it: e.g. one paychand instance of example-network-ha. Stops it first if it runs. */
+async function restart(name, processName) {
+  const p = shifted(DEFS.scenarios[name]).processes?.find((q) => q.name === processName);
+  if (!p) die(`scenario ${name} has no process '${processName}'`);
+  const pidFile = path.join(runDir(name), `${p.name}.pid`);
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    if (alive(pid)) process.kill(pid, 'SIGTERM');
+    while (alive(pid)) await sleep(50);
+  }
+  try {
+    await startProcess(name, p);
+  } catch (e) {
+    die(e.message);
+  }
+}
+
 async function start(name, { detach, noBuild, buildOnly }) {
   const s = shifted(DEFS.scenarios[name]);
   if (s.run) { // integration tests: one command
@@ -253,6 +285,9 @@ if (argv.length === 0 || argv.includes('-h') || argv.includes('--help')) {
 }
 if (argv[0] === 'list') {
   for (const [n, s] of Object.entries(DEFS.scenarios)) console.log(`${n.padEnd(18)} ${s.description}`);
+} else if (argv[0] === 'restart') {
+  if (!DEFS.scenarios[argv[1]]) die(`no scenario '${argv[1]}' (scripts/scenario list)`);
+  await restart(argv[1], argv[2]);
 } else if (argv[0] === 'stop') {
   if (!DEFS.scenarios[argv[1]]) die(`no scenario '${argv[1]}' (scripts/scenario list)`);
   await stop(argv[1]);

@@ -224,17 +224,25 @@ static pc_http_step create_on_loop(call *c)
     return loop_view(c, PC_ROLE_CONSUMER, &v) ? api_create_on_loop(c, &v) : PC_HTTP_BLOCKS;
 }
 
-/* A token id the cached state does not know goes to a worker: the chain
- * is asked before it is refused (pc_payment_validate), which may wait. */
+/* 1 when the cached view accepts the token's id and count; else a worker
+ * decides, after reading the Mediator again (pc_payment_view_accepts). Bad
+ * parameters also go to the worker, which answers them. */
+static int loop_view_accepts(call *c, const pc_mediator_view *v)
+{
+    const char *id = pc_http_param(c->req, "tokenId"), *count = pc_http_param(c->req, "reqCount");
+    pc_u256 token_id, n;
+    uint64_t request_count;
+    return id && count && pc_u256_parse(id, &token_id) == 0 && pc_u256_parse(count, &n) == 0 &&
+           pc_u256_to_u64(&n, &request_count) == 0 &&
+           pc_payment_view_accepts(v, &token_id, request_count);
+}
+
 static pc_http_step validate_on_loop(call *c)
 {
     pc_mediator_view v;
-    pc_u256 id;
-    const char *id_text = pc_http_param(c->req, "tokenId");
-    if (!loop_view(c, PC_ROLE_PROVIDER, &v) ||
-        (id_text && pc_u256_parse(id_text, &id) == 0 && !pc_payment_token_id_known(&v.state, &id)))
-        return PC_HTTP_BLOCKS;
-    return api_validate_on_loop(c, &v);
+    return loop_view(c, PC_ROLE_PROVIDER, &v) && loop_view_accepts(c, &v)
+               ? api_validate_on_loop(c, &v)
+               : PC_HTTP_BLOCKS;
 }
 
 /* The several-Mediators form of createSignatureHeaders, when every

@@ -221,6 +221,14 @@ static int check_against_view(const pc_address *provider, const pc_payment_heade
     return 0;
 }
 
+int pc_payment_view_accepts(const pc_mediator_view *v, const pc_u256 *token_id,
+                            uint64_t request_count)
+{
+    pc_error ignored;
+    return check_token_id(&v->state, token_id, NULL, &ignored) == 0 &&
+           check_funds(v, request_count, &ignored) == 0;
+}
+
 int pc_payment_validate_prepare(pc_server *s, const pc_address *provider,
                                 const pc_payment_headers *t, const pc_payment_terms *required,
                                 const pc_mediator_view *v, json_t **metadata, pc_error *err)
@@ -240,7 +248,9 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int pc_payment_token_id_known(const pc_mediator_state *st, const pc_u256 *token_id)
+/* 1 when token_id is the active or the soon-expiring id of st (whether or
+ * not its grace period is over). */
+static int token_id_known(const pc_mediator_state *st, const pc_u256 *token_id)
 {
     return (!pc_u256_is_zero(&st->active_token_id) &&
             pc_u256_cmp(token_id, &st->active_token_id) == 0) ||
@@ -248,21 +258,27 @@ int pc_payment_token_id_known(const pc_mediator_state *st, const pc_u256 *token_
             pc_u256_cmp(token_id, &st->soon_expiring_token_id) == 0);
 }
 
-/* check_against_view, where a token id the view does not know at all is
- * judged on a state read after the token arrived (arrived_ms): a new id is
- * active as soon as its startTokenRedemption is mined, and the consumer may
- * see that block before our cached state does (our follower's interval;
- * another instance, an operator, or our own duty whose receipt is still on
- * its way sent it). The grace period covers the old id, nothing covers the
- * new one, so refusing it from the cache refused valid tokens (code 36
- * under load, issue 11). */
+/* check_against_view, where a token the view refuses for its funds (34) or
+ * for an id it does not know at all (36) is judged again on a state read
+ * after the token arrived (arrived_ms; tokens arriving together share the
+ * read). Both move only forward on chain and count at once: a new id is
+ * active as soon as its startTokenRedemption is mined, a deposit as soon as
+ * it is mined, and the consumer (or another instance sharing our store, an
+ * operator, or our own duty whose receipt is still on its way) may see that
+ * block before our cached state does. The grace period covers the old id,
+ * nothing covers the new one or new funds, so refusing them from the cache
+ * refused valid tokens (code 36 under load, issue 11; 34 behind a balancer
+ * right after a deposit, issue 16). Only a token whose signature recovered
+ * to the Mediator's consumer gets here, so only the consumer can make us
+ * ask the node; if it cannot be asked, the answer is its error (101). */
 static int check_current(pc_server *s, const pc_address *provider, const pc_payment_headers *t,
                          const pc_payment_terms *required, pc_mediator_view *v,
                          uint64_t arrived_ms, json_t **metadata, pc_error *err)
 {
     if (check_against_view(provider, t, required, v, metadata, err) == 0)
         return 0;
-    if (err->code != PC_ERR_UNKNOWN_TOKEN_ID || pc_payment_token_id_known(&v->state, &t->token_id))
+    int stale_id = err->code == PC_ERR_UNKNOWN_TOKEN_ID && !token_id_known(&v->state, &t->token_id);
+    if (!stale_id && err->code != PC_ERR_INSUFFICIENT_FUNDS)
         return -1;
     if (metadata) {
         json_decref(*metadata);

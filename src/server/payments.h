@@ -50,9 +50,9 @@ typedef struct pc_payment_terms {
  * On failure err->code is the protocol's code; *metadata (may be NULL) receives
  * a new JSON object for the codes that carry some (36: tokenID, 37:
  * actualCount), else stays NULL. A token id that the cached state knows
- * neither as active nor as soon-expiring is checked against a state read
- * after the call began before it is refused (36), or 101 if the node
- * cannot be asked. */
+ * neither as active nor as soon-expiring, or a count its cached funds do not
+ * cover, is checked against a state read after the call began before it is
+ * refused (36, 34), or 101 if the node cannot be asked. */
 int pc_payment_validate(pc_server *s, const pc_address *provider, const pc_payment_headers *token,
                         const pc_payment_terms *required, json_t **metadata, pc_error *err);
 
@@ -78,11 +78,12 @@ int pc_payment_create_prepare(pc_server *s, const pc_address *consumer,
 /* Signs h (its count set) with the key of h->sender, served here. */
 int pc_payment_sign(pc_server *s, pc_payment_headers *h, pc_error *err);
 
-/* 1 when token_id is the active or the soon-expiring id of st (whether or
- * not its grace period is over). A token of any other id goes to
- * pc_payment_validate, which asks the chain before refusing it: the id may
- * have become active after st was read. */
-int pc_payment_token_id_known(const pc_mediator_state *st, const pc_u256 *token_id);
+/* 1 when view v accepts a token of this id and count (active or in its grace
+ * period, covered by the consumer's funds): an event loop may decide then;
+ * otherwise a worker's pc_payment_validate reads the Mediator again before
+ * refusing (the state may have moved on through another instance). */
+int pc_payment_view_accepts(const pc_mediator_view *v, const pc_u256 *token_id,
+                            uint64_t request_count);
 
 /* Provider side: every step of pc_payment_validate before the counter,
  * against view v; failures as pc_payment_validate reports them. */

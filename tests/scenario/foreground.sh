@@ -13,61 +13,16 @@ set -euo pipefail
 build_dir="$1" scenario="$2" signal="$3"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 work="$(mktemp -d)"
-runner_pid=""
-pass=0 fail=0
-
-check() { # check DESCRIPTION COMMAND...: counts and prints the outcome
-    local what="$1"; shift
-    if "$@"; then echo "ok   $what"; pass=$((pass + 1)); else echo "FAIL $what"; fail=$((fail + 1)); fi
-}
-
-cleanup() {
-    [[ -n "$runner_pid" ]] && kill -KILL "$runner_pid" 2>/dev/null || true
-    node "$repo/scripts/scenario.mjs" stop "$scenario" --run-dir "$work/run" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# The scenario's ports, shifted, each with its readiness path (none: "-"), from deploy/scenarios.json.
-endpoints_of() {
-    node -e '
-      const d = require(process.argv[1]); const s = d.scenarios[process.argv[2]];
-      const off = Number(process.argv[3]);
-      for (const p of s.processes) console.log(`${p.port + off} ${p.ready ?? "-"}`);
-      if (s.chain) console.log(`${d.chain.port + off} -`);' \
-      "$repo/deploy/scenarios.json" "$scenario" "$1"
-}
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=tests/scenario/lib.sh
+source "$repo/tests/scenario/lib.sh"
+trap stop_scenario_and_clean EXIT
 
 # Job control: a background job then gets SIGINT like a foreground one would (else bash ignores it).
 set -m
 started=0
-for _ in 1 2 3 4 5; do
-    offset=$((10000 + RANDOM % 14000)) # ports below 32768: outside the kernel's ephemeral range
-    endpoints="$(endpoints_of "$offset")"
-    ports="$(cut -d' ' -f1 <<<"$endpoints" | tr '\n' ' ')"
-    all_free=1
-    for p in $ports; do port_free "$p" || all_free=0; done
-    ((all_free)) || continue
-    node "$repo/scripts/scenario.mjs" "$scenario" --no-build --build-dir "$build_dir" \
-        --port-offset "$offset" --run-dir "$work/run" >"$work/out.log" 2>&1 &
-    runner_pid=$!
-    for _ in $(seq 600); do # up to 60 s to start
-        grep -q "^running;" "$work/out.log" && { started=1; break; }
-        kill -0 "$runner_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    ((started)) && break
-    wait "$runner_pid" || true
-    runner_pid=""
-    # a port taken meanwhile by another process (a parallel test) is worth another try
-    cat "$work/out.log"
-    for log in "$work/run"/*.log; do [[ -f "$log" ]] && { echo "--- $log"; tail -n 15 "$log"; }; done
-    grep -Eq "is in use|exited with" "$work/out.log" || break
-    rm -rf "$work/run"
-done
-cat "$work/out.log"
+# ports below 32768: outside the kernel's ephemeral range
+start_scenario 10000 14000 && started=1
+ports="$(cut -d' ' -f1 <<<"$endpoints" | tr '\n' ' ')"
 check "scenario $scenario started" test "$started" = 1
 ((started)) || { echo "foreground.sh: $pass passed, $fail failed"; exit 1; }
 
