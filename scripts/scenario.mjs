@@ -125,6 +125,27 @@ async function waitListening(port, child, name) {
   throw new Error(`${name} does not listen on ${port} after ${READY_MS} ms`);
 }
 
+/** Waits until GET readyPath on the process's port answers 2xx (its readiness: a Payment Server
+ * with its node, store and keys; the balancer with an instance in rotation), so that "running"
+ * means the scenario serves. Throws with the last answer after READY_MS. */
+async function waitReady(port, readyPath, child, name) {
+  const deadline = Date.now() + READY_MS;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: see its log`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}${readyPath}`, { signal: AbortSignal.timeout(2000) });
+      const body = (await r.text()).replace(/\s+/g, ' ').slice(0, 200);
+      if (r.ok) return;
+      last = `${r.status} ${body}`;
+    } catch (e) {
+      last = e.message;
+    }
+    await sleep(200);
+  }
+  throw new Error(`${name} is not ready after ${READY_MS} ms: GET ${readyPath} answered ${last}`);
+}
+
 function startChain(name) {
   const r = spawnSync(path.join(ROOT, 'devnet', 'start.sh'),
     ['--port', String(chainPort()), '--chain-id', String(DEFS.chain.chainId), '--state-dir', path.join(runDir(name), 'chain')],
@@ -168,7 +189,9 @@ async function startProcess(name, p) {
   child.unref();
   started.push({ name: p.name, child });
   await waitListening(p.port, child, p.name);
-  console.log(`  ${p.name.padEnd(20)} http://127.0.0.1:${p.port}   log ${shortPath(path.join(runDir(name), `${p.name}.log`))}`);
+  if (p.ready) await waitReady(p.port, p.ready, child, p.name);
+  const where = /redis/.test(path.basename(program)) ? `redis://127.0.0.1:${p.port}` : `http://127.0.0.1:${p.port}`;
+  console.log(`  ${p.name.padEnd(20)} ${where.padEnd(24)} log ${shortPath(path.join(runDir(name), `${p.name}.log`))}`);
 }
 
 const shortPath = (p) => (p.startsWith(`${ROOT}/`) ? path.relative(ROOT, p) : p);

@@ -16,7 +16,8 @@ static const char *cell(const json_t *obj, const char *key, char *buf, size_t ca
     return "-";
 }
 
-/* The funds of the channel's own side, and the highest count of its role. */
+/* One channel: the consumer's funds (what backs the tokens, for either role: the
+ * operations view's "funds low"), and the highest count of its role. */
 static void print_channel_row(const json_t *c)
 {
     char b[6][32], deadline[64] = "-";
@@ -25,10 +26,10 @@ static void print_channel_row(const json_t *c)
     if (json_is_object(next))
         snprintf(deadline, sizeof deadline, "%s@%s", cell(next, "what", b[1], 32),
                  cell(next, "at", b[2], 32));
-    printf("%-42s %-8s %-42s %12s %20s %8s %20s %-28s %s\n", cell(c, "mediator", b[3], 32),
+    printf("%-42s %-8s %-42s %20s %20s %8s %20s %-28s %s\n", cell(c, "mediator", b[3], 32),
            cell(c, "role", b[0], 32), cell(c, "counterparty", b[4], 32),
            cell(c, "costPerRequest", b[5], 32),
-           cell(c, consumer ? "consumerFunds" : "providerFunds", b[1], 32),
+           cell(c, "consumerFunds", b[1], 32),
            cell(c, consumer ? "highestIssued" : "highestValidated", b[2], 32),
            cell(c, "unredeemedWei", b[3], 32), deadline, cell(c, "state", b[4], 32));
 }
@@ -38,8 +39,8 @@ static int print_channels(const pc_cli *cli, const json_t *answer)
     const json_t *list = json_object_get(answer, "channels");
     if (cli->json || !json_is_array(list))
         return pc_cli_print(cli, answer);
-    printf("%-42s %-8s %-42s %12s %20s %8s %20s %-28s %s\n", "MEDIATOR", "ROLE", "COUNTERPARTY",
-           "COST", "FUNDS", "COUNT", "UNREDEEMED", "NEXT DEADLINE", "STATE");
+    printf("%-42s %-8s %-42s %20s %20s %8s %20s %-28s %s\n", "MEDIATOR", "ROLE", "COUNTERPARTY",
+           "COST (WEI)", "CONSUMER FUNDS", "COUNT", "UNREDEEMED (WEI)", "NEXT DEADLINE", "STATE");
     for (size_t i = 0; i < json_array_size(list); i++)
         print_channel_row(json_array_get(list, i));
     json_int_t total = json_integer_value(json_object_get(answer, "total"));

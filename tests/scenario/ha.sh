@@ -61,6 +61,10 @@ wait_rotation() {
     done
     return 1
 }
+# "running" means serving: the runner waited for each process's ready path, the balancer's too
+ready_code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$lb/ready")"
+check "the balancer is ready as soon as the runner says running (GET /ready: $ready_code)" \
+    test "$ready_code" = 200
 check "both instances in rotation once ready" wait_rotation "paychand1 paychand2 "
 
 init="$(curl -s --max-time 120 "$public/init")"
