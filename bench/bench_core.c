@@ -9,11 +9,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/ecdsa.h"
-#include "core/eip712.h"
-#include "core/hash.h"
-#include "core/rlp.h"
-#include "core/tx.h"
+#include "core/crypto/ecdsa.h"
+#include "core/crypto/eip712.h"
+#include "core/crypto/hash.h"
+#include "core/encoding/rlp.h"
+#include "core/chain/tx.h"
 
 typedef struct bench_state {
     pc_secp *secp;

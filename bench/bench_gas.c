@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/eip712.h"
-#include "core/wallet.h"
+#include "core/crypto/eip712.h"
+#include "core/chain/wallet.h"
 #include "mediator/mediator.h"
 #include "support/anvil.h"
 

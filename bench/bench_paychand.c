@@ -36,12 +36,12 @@
 #include <unistd.h>
 
 #include "bench_wire.h"
-#include "core/ecdsa.h"
-#include "core/request_auth.h"
-#include "core/eip712.h"
-#include "core/hash.h"
-#include "core/keystore.h"
-#include "core/u256.h"
+#include "core/crypto/ecdsa.h"
+#include "core/crypto/request_auth.h"
+#include "core/crypto/eip712.h"
+#include "core/crypto/hash.h"
+#include "core/crypto/keystore.h"
+#include "core/encoding/u256.h"
 
 #define MAX_CONNECTIONS 256
 #define BODY_CAP 2048

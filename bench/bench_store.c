@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/store.h"
+#include "server/store/store.h"
 #include "support/redis.h"
 #include "support/store_check.h"
 

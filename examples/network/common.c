@@ -18,7 +18,7 @@
 
 #include <curl/curl.h>
 
-#include "core/stop_signals.h"
+#include "core/runtime/stop_signals.h"
 
 /* ---- logging ----------------------------------------------------------------------------- */
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "core/bytes.h"
+#include "core/encoding/bytes.h"
 
 #define CALL_MAX_BODY (16 * 1024 * 1024)
 

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/keystore.h"
-#include "core/keystore_write.h"
+#include "core/crypto/keystore.h"
+#include "core/crypto/keystore_write.h"
 
 /* DIR/UTC--<time>--<address without 0x>, geth's name; created 0600, never overwritten. */
 static int write_keystore(const char *dir, const pc_address *addr, const char *json, char *path,

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "client/client_internal.h"
-#include "core/keystore.h"
-#include "core/request_auth.h"
+#include "core/crypto/keystore.h"
+#include "core/crypto/request_auth.h"
 
 /* ---- errors --------------------------------------------------------------------------- */
 

@@ -15,9 +15,9 @@
 #include <jansson.h>
 
 #include "client/paychan.h"
-#include "core/ecdsa.h"
-#include "core/hex.h"
-#include "core/u256.h"
+#include "core/crypto/ecdsa.h"
+#include "core/encoding/hex.h"
+#include "core/encoding/u256.h"
 
 /* Idle connections kept for reuse; more may be open while calls run. */
 #define PC_CLIENT_POOL_MAX 32

@@ -7,8 +7,8 @@
 #include <time.h>
 
 #include "client/client_internal.h"
-#include "core/request_auth.h"
-#include "core/hash.h"
+#include "core/crypto/request_auth.h"
+#include "core/crypto/hash.h"
 
 /* ---- request authentication -------------------------------------------------------------- */
 

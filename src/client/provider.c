@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "client/client_internal.h"
-#include "core/error.h"
+#include "core/runtime/error.h"
 
 int paychan_set_provider_terms(paychan_client *c, const paychan_provider_terms *t,
                                paychan_error *err)

@@ -14,8 +14,8 @@
 
 #include <microhttpd.h>
 
-#include "core/bytes.h"
-#include "core/logger.h"
+#include "core/encoding/bytes.h"
+#include "core/runtime/logger.h"
 #include "http/params.h"
 
 #define MAX_BODY (64 * 1024)

@@ -39,7 +39,7 @@
 
 #include <jansson.h>
 
-#include "core/error.h"
+#include "core/runtime/error.h"
 #include "http/http_guard.h"
 
 typedef struct pc_http pc_http;

@@ -17,8 +17,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "core/logger.h"
-#include "core/ticker.h"
+#include "core/runtime/logger.h"
+#include "core/runtime/ticker.h"
 
 #define BUCKETS 4096
 #define FD_RESERVE 512    /* descriptors kept for the node, the store, files */

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/hex.h"
+#include "core/encoding/hex.h"
 
 /* Percent-decodes text[0..len) into out (room for len + 1 bytes), '+' as a
  * space when plus_is_space. Returns the decoded length, or -1 for a '%'

@@ -25,7 +25,7 @@
 
 #include <jansson.h>
 
-#include "core/error.h"
+#include "core/runtime/error.h"
 
 /* Adds the fields of form-encoded text (a query string without its '?', or
  * a form body; len bytes, NULs included) to params. 0, or -1 with err

@@ -21,12 +21,12 @@
 
 #include <stdint.h>
 
-#include "core/abi.h"
-#include "core/error.h"
-#include "core/hex.h"
-#include "core/rpc.h"
-#include "core/u256.h"
-#include "core/wallet.h"
+#include "core/encoding/abi.h"
+#include "core/runtime/error.h"
+#include "core/encoding/hex.h"
+#include "core/chain/rpc.h"
+#include "core/encoding/u256.h"
+#include "core/chain/wallet.h"
 
 /* The immutable terms of a Mediator: read once, cache forever. */
 typedef struct pc_mediator_terms {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/tx.h"
+#include "core/chain/tx.h"
 
 /* eth_call of a getter taking at most one uint256 argument; stores the
  * returned data (at least one word) in *ret. */

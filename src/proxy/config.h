@@ -22,8 +22,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core/error.h"
-#include "core/logger.h"
+#include "core/runtime/error.h"
+#include "core/runtime/logger.h"
 
 #define PX_MAX_ACCOUNTS 16
 #define PX_MAX_ROUTES 64

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/logger.h"
-#include "core/u256.h"
+#include "core/runtime/logger.h"
+#include "core/encoding/u256.h"
 #include "paychan.h"
 #include "proxy/forward.h"
 #include "proxy/token_batch.h"

@@ -7,7 +7,7 @@
 #ifndef PAYCHAN_PROXY_CONSUMER_SIDE_H
 #define PAYCHAN_PROXY_CONSUMER_SIDE_H
 
-#include "core/error.h"
+#include "core/runtime/error.h"
 #include "http/http.h"
 #include "proxy/config.h"
 #include "proxy/upstream.h"

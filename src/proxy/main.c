@@ -10,8 +10,8 @@
 
 #include <curl/curl.h>
 
-#include "core/logger.h"
-#include "core/stop_signals.h"
+#include "core/runtime/logger.h"
+#include "core/runtime/stop_signals.h"
 #include "http/http.h"
 #include "proxy/config.h"
 #include "proxy/consumer_side.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/logger.h"
+#include "core/runtime/logger.h"
 #include "paychan.h"
 #include "proxy/forward.h"
 

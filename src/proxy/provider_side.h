@@ -6,7 +6,7 @@
 #ifndef PAYCHAN_PROXY_PROVIDER_SIDE_H
 #define PAYCHAN_PROXY_PROVIDER_SIDE_H
 
-#include "core/error.h"
+#include "core/runtime/error.h"
 #include "http/http.h"
 #include "proxy/config.h"
 #include "proxy/upstream.h"

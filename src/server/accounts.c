@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/keystore.h"
-#include "core/request_auth.h"
+#include "core/crypto/keystore.h"
+#include "core/crypto/request_auth.h"
 
 struct pc_accounts {
     size_t n;

@@ -9,11 +9,11 @@
 
 #include <stddef.h>
 
-#include "core/ecdsa.h"
-#include "core/error.h"
-#include "core/hex.h"
-#include "core/rpc.h"
-#include "core/wallet.h"
+#include "core/crypto/ecdsa.h"
+#include "core/runtime/error.h"
+#include "core/encoding/hex.h"
+#include "core/chain/rpc.h"
+#include "core/chain/wallet.h"
 #include "server/config.h"
 
 typedef struct pc_accounts pc_accounts;

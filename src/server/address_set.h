@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "core/hex.h"
+#include "core/encoding/hex.h"
 
 typedef struct pc_address_set {
     pc_address *slots;

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/hash.h"
-#include "core/request_auth.h"
+#include "core/crypto/hash.h"
+#include "core/crypto/request_auth.h"
 
 /* Unix seconds, optionally with a fraction ("1764457272.123456"): signatures
  * are deterministic, so a client repeating a call within one second makes

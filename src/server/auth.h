@@ -26,9 +26,9 @@
 
 #include <stdint.h>
 
-#include "core/error.h"
-#include "core/hex.h"
-#include "core/request_auth.h"
+#include "core/runtime/error.h"
+#include "core/encoding/hex.h"
+#include "core/crypto/request_auth.h"
 #include "server/server.h"
 
 typedef struct pc_auth_request {

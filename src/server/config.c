@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/ecdsa.h"
-#include "core/hex.h"
+#include "core/crypto/ecdsa.h"
+#include "core/encoding/hex.h"
 
 #ifndef PAYCHAN_VERSION
 #define PAYCHAN_VERSION "0.1.0"

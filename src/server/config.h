@@ -22,10 +22,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core/error.h"
-#include "core/logger.h"
+#include "core/runtime/error.h"
+#include "core/runtime/logger.h"
 #include "http/http.h"
-#include "server/store.h"
+#include "server/store/store.h"
 
 #define PC_CONFIG_MAX_ACCOUNTS 32
 

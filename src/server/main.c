@@ -5,8 +5,8 @@
 #include <signal.h>
 #include <stdio.h>
 
-#include "core/logger.h"
-#include "core/stop_signals.h"
+#include "core/runtime/logger.h"
+#include "core/runtime/stop_signals.h"
 #include "server/config.h"
 #include "server/server.h"
 

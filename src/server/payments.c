@@ -4,8 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/eip712.h"
-#include "core/logger.h"
+#include "core/crypto/eip712.h"
+#include "core/runtime/logger.h"
 
 /* ---- registration of the Mediators we work for ------------------------------------- */
 

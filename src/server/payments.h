@@ -8,10 +8,10 @@
 
 #include <jansson.h>
 
-#include "core/error.h"
-#include "core/hex.h"
-#include "core/u256.h"
-#include "server/chain_cache.h"
+#include "core/runtime/error.h"
+#include "core/encoding/hex.h"
+#include "core/encoding/u256.h"
+#include "server/chain/chain_cache.h"
 #include "server/server.h"
 
 /* The five x-pay-* headers of docs/protocol.md §2 for one request. */

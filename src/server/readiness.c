@@ -10,12 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/logger.h"
-#include "server/gas_ledger.h"
-#include "server/money_ledger.h"
-#include "server/duties.h"
+#include "core/runtime/logger.h"
+#include "server/money/gas_ledger.h"
+#include "server/money/money_ledger.h"
+#include "server/money/duties.h"
 #include "server/server.h"
-#include "core/ticker.h"
+#include "core/runtime/ticker.h"
 
 #define FIRST_RETRY_MS 250L /* also how often the starter looks */
 #define MAX_RETRY_MS 5000L /* a node that comes back is found within this */

@@ -20,8 +20,8 @@
 
 #include <stddef.h>
 
-#include "core/error.h"
-#include "server/chain_cache.h"
+#include "core/runtime/error.h"
+#include "server/chain/chain_cache.h"
 
 typedef struct pc_server pc_server;
 typedef struct pc_readiness pc_readiness;

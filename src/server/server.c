@@ -8,13 +8,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "core/keystore.h"
-#include "core/logger.h"
-#include "server/api.h"
+#include "core/crypto/keystore.h"
+#include "core/runtime/logger.h"
+#include "server/api/api.h"
 #include "server/auth.h"
-#include "server/gas_ledger.h"
-#include "server/metrics.h"
-#include "server/duties.h"
+#include "server/money/gas_ledger.h"
+#include "server/api/metrics.h"
+#include "server/money/duties.h"
 #include "http/http.h"
 
 /* The node client and the secp256k1 context: nothing is asked yet. */

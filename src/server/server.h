@@ -11,16 +11,16 @@
 
 #include <pthread.h>
 
-#include "core/ecdsa.h"
-#include "core/rpc.h"
+#include "core/crypto/ecdsa.h"
+#include "core/chain/rpc.h"
 #include "server/accounts.h"
 #include "server/address_set.h"
-#include "server/chain_cache.h"
+#include "server/chain/chain_cache.h"
 #include "server/config.h"
 #include "server/nonce_cache.h"
 #include "server/readiness.h"
-#include "server/store.h"
-#include "server/unredeemed.h"
+#include "server/store/store.h"
+#include "server/money/unredeemed.h"
 
 typedef struct pc_duties pc_duties;
 typedef struct pc_http pc_http;

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/eip712.h"
-#include "core/keystore.h"
+#include "core/crypto/eip712.h"
+#include "core/crypto/keystore.h"
 #include "mediator/mediator.h"
 
 typedef struct demo_options {

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "core/keystore.h"
+#include "core/crypto/keystore.h"
 #include "support/child.h"
 #include "support/cli_run.h"
 #include "support/integration.h"

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "../client/fake_server.h"
-#include "core/request_auth.h"
+#include "core/crypto/request_auth.h"
 #include "support/cli_run.h"
 
 #define KEY "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"

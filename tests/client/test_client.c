@@ -18,8 +18,8 @@
 #include <jansson.h>
 
 #include "client/client_internal.h"
-#include "core/hash.h"
-#include "core/request_auth.h"
+#include "core/crypto/hash.h"
+#include "core/crypto/request_auth.h"
 #include "fake_server.h"
 
 #define DEV_KEY_0 "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"

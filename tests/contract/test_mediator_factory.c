@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "core/tx.h"
+#include "core/chain/tx.h"
 #include "mediator/mediator.h"
 #include "support/mediator_fixture.h"
 

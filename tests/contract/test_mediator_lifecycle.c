@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "core/eip712.h"
+#include "core/crypto/eip712.h"
 #include "mediator/mediator.h"
 #include "support/mediator_fixture.h"
 

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "core/abi.h"
-#include "core/eip712.h"
+#include "core/encoding/abi.h"
+#include "core/crypto/eip712.h"
 #include "mediator/mediator.h"
 #include "support/mediator_fixture.h"
 

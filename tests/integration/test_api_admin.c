@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "server/store.h"
+#include "server/store/store.h"
 #include "support/http_probe.h"
 #include "support/integration.h"
 #include "support/prom_text.h"

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "core/eip712.h"
+#include "core/crypto/eip712.h"
 #include "support/integration.h"
 
 static const pc_itest_terms TERMS = {.cost = 1000, .termination = 100, .redemption = 50};

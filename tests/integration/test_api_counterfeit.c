@@ -20,8 +20,8 @@
 #include <jansson.h>
 #include <stdio.h>
 
-#include "core/bytes.h"
-#include "core/wallet.h"
+#include "core/encoding/bytes.h"
+#include "core/chain/wallet.h"
 #include "support/integration.h"
 
 static const pc_itest_terms TERMS = {.cost = 1000, .termination = 100, .redemption = 50};

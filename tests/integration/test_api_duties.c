@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "core/wallet.h"
+#include "core/chain/wallet.h"
 #include "support/integration.h"
 
 #define COST 1000u

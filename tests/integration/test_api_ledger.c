@@ -25,7 +25,7 @@
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
 
-#include "server/store.h"
+#include "server/store/store.h"
 #include "support/cli_run.h"
 #include "support/integration.h"
 #include "support/redis.h"

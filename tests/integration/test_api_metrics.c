@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "core/request_auth.h"
+#include "core/crypto/request_auth.h"
 #include "support/integration.h"
 #include "support/prom_text.h"
 

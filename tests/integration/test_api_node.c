@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "core/wallet.h"
+#include "core/chain/wallet.h"
 #include "support/integration.h"
 #include "support/node_proxy.h"
 

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "core/hex.h"
+#include "core/encoding/hex.h"
 #include "support/anvil.h"
 #include "support/child.h"
 #include "support/payclient.h"

@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "core/wallet.h"
+#include "core/chain/wallet.h"
 #include "support/integration.h"
 
 /* Long timeouts: the provider's cached state stays within its bound (30 s)

@@ -4,7 +4,7 @@
  * (openapi.test.mjs) checks docs/openapi.yaml against it. */
 #include <stdio.h>
 
-#include "server/api.h"
+#include "server/api/api.h"
 
 int main(void)
 {

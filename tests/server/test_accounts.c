@@ -15,11 +15,11 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/ecdsa.h"
-#include "core/error.h"
-#include "core/hex.h"
-#include "core/rpc.h"
-#include "core/wallet.h"
+#include "core/crypto/ecdsa.h"
+#include "core/runtime/error.h"
+#include "core/encoding/hex.h"
+#include "core/chain/rpc.h"
+#include "core/chain/wallet.h"
 #include "server/accounts.h"
 #include "server/config.h"
 

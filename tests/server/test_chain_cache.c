@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 
-#include "server/chain_cache.h"
+#include "server/chain/chain_cache.h"
 #include "support/mediator_fixture.h"
 
 #define N_THREADS 8

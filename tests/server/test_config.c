@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "core/error.h"
+#include "core/runtime/error.h"
 #include "server/config.h"
 
 #define MAX_ARGS 80

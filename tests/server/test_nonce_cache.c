@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 
-#include "core/hash.h"
+#include "core/crypto/hash.h"
 #include "server/nonce_cache.h"
 
 static void nonce_of(uint64_t i, uint8_t out[32])

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "support/child.h"
-#include "server/store_redis_sentinel.h"
+#include "server/store/redis/store_redis_sentinel.h"
 
 static void test_parse(void **state)
 {

@@ -16,10 +16,10 @@
 
 #include <cmocka.h>
 
-#include "server/store.h"
+#include "server/store/store.h"
 #include "support/redis.h"
 #include "support/store_check.h"
-#include "server/store_internal.h" /* pc_record_compare */
+#include "server/store/store_internal.h" /* pc_record_compare */
 
 typedef struct env {
     pc_store_backend backend;

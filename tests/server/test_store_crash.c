@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "server/store.h"
+#include "server/store/store.h"
 #include "support/redis.h"
 #include "support/store_check.h"
 

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
 
-#include "server/store.h"
+#include "server/store/store.h"
 #include "support/redis.h"
 #include "support/store_check.h"
 

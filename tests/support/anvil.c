@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/rpc.h"
+#include "core/chain/rpc.h"
 #include "mediator/mediator_artifact.h"
 #include "support/child.h"
 

@@ -12,8 +12,8 @@
 
 #include <stdint.h>
 
-#include "core/hex.h"
-#include "core/u256.h"
+#include "core/encoding/hex.h"
+#include "core/encoding/u256.h"
 
 typedef struct pc_test_anvil pc_test_anvil;
 

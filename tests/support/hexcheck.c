@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "core/hex.h"
+#include "core/encoding/hex.h"
 
 uint8_t *pc_test_unhex(const char *hex, size_t *len)
 {

@@ -11,7 +11,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "core/hex.h"
+#include "core/encoding/hex.h"
 #include "support/anvil.h"
 
 static double now_ms(void)

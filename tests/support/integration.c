@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "core/eip712.h"
+#include "core/crypto/eip712.h"
 
 #define LOG_LINES_ON_FAILURE 40
 

@@ -20,10 +20,10 @@
 
 #include <stdint.h>
 
-#include "core/ecdsa.h"
-#include "core/hex.h"
-#include "core/rpc.h"
-#include "core/u256.h"
+#include "core/crypto/ecdsa.h"
+#include "core/encoding/hex.h"
+#include "core/chain/rpc.h"
+#include "core/encoding/u256.h"
 #include "mediator/mediator.h"
 #include "support/anvil.h"
 #include "support/payclient.h"

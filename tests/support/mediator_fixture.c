@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "core/eip712.h"
+#include "core/crypto/eip712.h"
 
 /* ---- the chain ------------------------------------------------------------------ */
 

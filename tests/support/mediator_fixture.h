@@ -17,14 +17,14 @@
 
 #include <stdint.h>
 
-#include "core/abi.h"
-#include "core/bytes.h"
-#include "core/ecdsa.h"
-#include "core/error.h"
-#include "core/hex.h"
-#include "core/rpc.h"
-#include "core/u256.h"
-#include "core/wallet.h"
+#include "core/encoding/abi.h"
+#include "core/encoding/bytes.h"
+#include "core/crypto/ecdsa.h"
+#include "core/runtime/error.h"
+#include "core/encoding/hex.h"
+#include "core/chain/rpc.h"
+#include "core/encoding/u256.h"
+#include "core/chain/wallet.h"
 #include "mediator/mediator.h"
 #include "support/anvil.h"
 

@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/hash.h"
-#include "core/keystore.h"
+#include "core/crypto/hash.h"
+#include "core/crypto/keystore.h"
 #include "support/child.h"
 
 #define CHAIN_ID "31337"             /* pc_test_anvil's default */

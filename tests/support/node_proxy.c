@@ -14,7 +14,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#include "core/bytes.h"
+#include "core/encoding/bytes.h"
 
 #define MAX_METHODS 64
 #define MAX_BODY (1u << 20)

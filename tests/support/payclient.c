@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/ecdsa.h"
-#include "core/request_auth.h"
-#include "core/hash.h"
+#include "core/crypto/ecdsa.h"
+#include "core/crypto/request_auth.h"
+#include "core/crypto/hash.h"
 
 struct pc_test_client {
     CURL *curl;

@@ -24,7 +24,7 @@
 
 #include <jansson.h>
 
-#include "core/hex.h"
+#include "core/encoding/hex.h"
 
 typedef struct pc_test_client pc_test_client;
 

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/store.h"
+#include "server/store/store.h"
 
 /* A made-up but well-formed signature that encodes `count` (so a stored
  * signature shows which count it came with). */

@@ -14,9 +14,9 @@
 
 #include "support/hexcheck.h"
 
-#include "core/abi.h"
-#include "core/hex.h"
-#include "core/rpc.h"
+#include "core/encoding/abi.h"
+#include "core/encoding/hex.h"
+#include "core/chain/rpc.h"
 
 static void assert_u256_dec(const pc_u256 *v, const char *expected)
 {

@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
-#include "core/ecdsa.h"
-#include "core/hash.h"
-#include "core/hex.h"
+#include "core/crypto/ecdsa.h"
+#include "core/crypto/hash.h"
+#include "core/encoding/hex.h"
 
 static pc_secp *secp;
 

@@ -14,10 +14,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/ecdsa.h"
-#include "core/eip712.h"
-#include "core/hex.h"
-#include "core/u256.h"
+#include "core/crypto/ecdsa.h"
+#include "core/crypto/eip712.h"
+#include "core/encoding/hex.h"
+#include "core/encoding/u256.h"
 #include "support/fixtures.h"
 
 /* One fixture case, parsed. */

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "core/hash.h"
-#include "core/hex.h"
+#include "core/crypto/hash.h"
+#include "core/encoding/hex.h"
 
 static void assert_digest(const uint8_t got[32], const char *expected_hex)
 {

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "core/hex.h"
+#include "core/encoding/hex.h"
 
 static void test_roundtrip(void **state)
 {

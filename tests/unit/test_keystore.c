@@ -24,9 +24,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/error.h"
-#include "core/hex.h"
-#include "core/keystore.h"
+#include "core/runtime/error.h"
+#include "core/encoding/hex.h"
+#include "core/crypto/keystore.h"
 #include "support/fixtures.h"
 
 #define OFFICIAL_PASSWORD "testpassword"

@@ -11,9 +11,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/ecdsa.h"
-#include "core/keystore.h"
-#include "core/keystore_write.h"
+#include "core/crypto/ecdsa.h"
+#include "core/crypto/keystore.h"
+#include "core/crypto/keystore_write.h"
 
 static const char PW[] = "p\0ss word"; /* a NUL inside: lengths are explicit */
 

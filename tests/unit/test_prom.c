@@ -1,5 +1,5 @@
-/* Unit: the Prometheus text writer (src/server/prom.h) and paychand's
- * metrics (src/server/metrics.h), read back with the strict reader of
+/* Unit: the Prometheus text writer (src/server/api/prom.h) and paychand's
+ * metrics (src/server/api/metrics.h), read back with the strict reader of
  * tests/support/prom_text.h: families, labels with characters that need
  * escaping, cumulative histogram buckets, and counters that move by
  * exactly what was recorded, also from several threads at once. */
@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "server/metrics.h"
-#include "server/prom.h"
+#include "server/api/metrics.h"
+#include "server/api/prom.h"
 #include "support/prom_text.h"
 
 static void parse_ok(const pc_prom *w, pc_test_prom *out)

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "core/request_auth.h"
+#include "core/crypto/request_auth.h"
 #include "support/hexcheck.h"
 
 #define SENDER "0x1e9407b242dcda08b804627097fb9afc19abf4b8"

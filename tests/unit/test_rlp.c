@@ -12,9 +12,9 @@
 
 #include "support/hexcheck.h"
 
-#include "core/hex.h"
-#include "core/rlp.h"
-#include "core/u256.h"
+#include "core/encoding/hex.h"
+#include "core/encoding/rlp.h"
+#include "core/encoding/u256.h"
 
 /* Asserts that the encoded bytes are `hex` ("0x" + lowercase digits). */
 static void assert_encoded(const pc_bytes *b, const char *hex)

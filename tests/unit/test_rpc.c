@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/ecdsa.h"
-#include "core/rpc.h"
-#include "core/tx.h"
+#include "core/crypto/ecdsa.h"
+#include "core/chain/rpc.h"
+#include "core/chain/tx.h"
 #include "support/anvil.h"
 
 static pc_test_anvil *anvil;

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/rpc.h"
+#include "core/chain/rpc.h"
 
 static int64_t now_ms(void)
 {

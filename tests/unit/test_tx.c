@@ -15,13 +15,13 @@
 #include "support/hexcheck.h"
 #include <jansson.h>
 
-#include "core/ecdsa.h"
-#include "core/hash.h"
-#include "core/hex.h"
-#include "core/rlp.h"
-#include "core/rpc.h"
-#include "core/tx.h"
-#include "core/u256.h"
+#include "core/crypto/ecdsa.h"
+#include "core/crypto/hash.h"
+#include "core/encoding/hex.h"
+#include "core/encoding/rlp.h"
+#include "core/chain/rpc.h"
+#include "core/chain/tx.h"
+#include "core/encoding/u256.h"
 #include "support/anvil.h"
 #include "support/fixtures.h"
 

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "core/u256.h"
+#include "core/encoding/u256.h"
 
 #define MAX_DEC "115792089237316195423570985008687907853269984665640564039457584007913129639935"
 #define MAX_HEX "0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
