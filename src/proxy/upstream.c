@@ -371,6 +371,26 @@ static char **end_to_end_headers(pc_upstream_call *c)
     return out;
 }
 
+/* Moves a body that is already in whole (the transfer is over) into *a
+ * as a buffer, so that the server sends it with the header in one write:
+ * streamed, it went as two, and the client often woke up twice. 1 when
+ * done; 0 leaves the call as it was. */
+static int whole_body(pc_upstream_call *c, pc_http_answer *a)
+{
+    if (!c->done || c->result != CURLE_OK || c->paused)
+        return 0;
+    size_t n = c->len - c->off;
+    char *body = c->buf ? c->buf : malloc(1);
+    if (!body)
+        return 0;
+    memmove(body, body + c->off, n);
+    c->buf = NULL;
+    c->len = c->off = c->cap = 0;
+    a->body_raw = body; /* content_type NULL: the upstream's is among the headers */
+    a->body_raw_len = n;
+    return 1;
+}
+
 void pc_upstream_answer(pc_upstream_call *c, const char *method, pc_http_answer *a)
 {
     unsigned status = pc_upstream_status(c);
@@ -379,6 +399,11 @@ void pc_upstream_answer(pc_upstream_call *c, const char *method, pc_http_answer 
     int bodiless = strcmp(method, "HEAD") == 0 || status == 204 || status == 304;
     a->status = status;
     a->content_type = NULL; /* the upstream's own Content-Type is among the headers */
+    if (!bodiless && whole_body(c, a)) {
+        a->headers = end_to_end_headers(c);
+        pc_upstream_free(c);
+        return;
+    }
     a->headers = end_to_end_headers(c);
     a->stream = (pc_http_stream){
         .read = stream_read, .free = stream_free, .arg = c,
