@@ -10,6 +10,7 @@
 
 #define PAUSE_AT (256 * 1024) /* bytes buffered before the transfer waits for the client */
 #define MAX_HEADERS 128
+#define WHOLE_MAX (16 * 1024) /* a body this small is awaited and sent with the header */
 #define MAX_IDLE_CONNECTIONS 64 /* kept-alive connections of one idle handle pair */
 #define MAX_IDLE_PAIRS 256       /* handle pairs kept between calls */
 
@@ -181,9 +182,9 @@ static long now_ms(void)
     return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
 }
 
-/* Drives the transfer until the header is in (want_header) or body bytes
- * are buffered, or it ends. 0, or -1 past the deadline (0 = none). */
-static int pump(pc_upstream_call *c, int want_header, long deadline)
+/* Drives the transfer until the header is in (want_header) or `bytes`
+ * body bytes are buffered, or it ends. 0, or -1 past the deadline (0 = none). */
+static int pump(pc_upstream_call *c, int want_header, size_t bytes, long deadline)
 {
     for (;;) {
         int running = 0, left;
@@ -194,7 +195,7 @@ static int pump(pc_upstream_call *c, int want_header, long deadline)
                 c->done = 1;
                 c->result = m->data.result;
             }
-        if (c->done || (want_header ? c->headers_done : c->len > c->off))
+        if (c->done || (want_header ? c->headers_done : c->len - c->off >= bytes))
             return 0;
         if (deadline && now_ms() >= deadline)
             return -1;
@@ -286,7 +287,7 @@ pc_upstream_call *pc_upstream_start(pc_upstream *u, const char *method, const ch
     }
     set_request(c, method, url, headers, body, len);
     curl_multi_add_handle(c->multi, c->easy);
-    if (pump(c, 1, now_ms() + u->header_ms) != 0) {
+    if (pump(c, 1, 0, now_ms() + u->header_ms) != 0) {
         *status = 504;
         snprintf(why, why_len, "the upstream did not answer within %ld ms", u->header_ms);
     } else if (!c->headers_done) {
@@ -324,7 +325,7 @@ int pc_upstream_read_all(pc_upstream_call *c, size_t max, char **out, size_t *le
 {
     size_t cap = max + 1, n = 0;
     char *text = malloc(cap);
-    while (text && pump(c, 0, 0) == 0 && n < cap) {
+    while (text && pump(c, 0, 1, 0) == 0 && n < cap) {
         if (c->len == c->off && c->done)
             break;
         n += take(c, text + n, cap - n);
@@ -344,7 +345,7 @@ static long stream_read(void *arg, uint64_t pos, char *buf, size_t max)
     (void)pos;
     pc_upstream_call *c = arg;
     if (c->len == c->off && !c->done)
-        pump(c, 0, 0); /* the low-speed limit ends a stalled transfer */
+        pump(c, 0, 1, 0); /* the low-speed limit ends a stalled transfer */
     if (c->len > c->off)
         return (long)take(c, buf, max);
     return c->result == CURLE_OK ? PC_HTTP_STREAM_END : PC_HTTP_STREAM_ERROR;
@@ -375,8 +376,12 @@ static char **end_to_end_headers(pc_upstream_call *c)
  * as a buffer, so that the server sends it with the header in one write:
  * streamed, it went as two, and the client often woke up twice. 1 when
  * done; 0 leaves the call as it was. */
-static int whole_body(pc_upstream_call *c, pc_http_answer *a)
+static int whole_body(pc_upstream_call *c, curl_off_t length, pc_http_answer *a)
 {
+    /* a small body often follows its header in a second write (Python's
+     * http.server): worth the wait, the client waits for it anyway */
+    if (!c->done && length >= 0 && length <= WHOLE_MAX)
+        pump(c, 0, (size_t)length, now_ms() + c->u->header_ms);
     if (!c->done || c->result != CURLE_OK || c->paused)
         return 0;
     size_t n = c->len - c->off;
@@ -399,7 +404,7 @@ void pc_upstream_answer(pc_upstream_call *c, const char *method, pc_http_answer 
     int bodiless = strcmp(method, "HEAD") == 0 || status == 204 || status == 304;
     a->status = status;
     a->content_type = NULL; /* the upstream's own Content-Type is among the headers */
-    if (!bodiless && whole_body(c, a)) {
+    if (!bodiless && whole_body(c, length, a)) {
         a->headers = end_to_end_headers(c);
         pc_upstream_free(c);
         return;

@@ -6,6 +6,7 @@
  * never a client's claim), the 402 terms, forged and replayed tokens,
  * hop-by-hop headers, streamed multi-MB answers, body and time limits,
  * and the Payment Server or the upstream down. */
+#define _GNU_SOURCE /* strcasestr */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <linux/tcp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -303,7 +305,7 @@ static void test_large_answers_streamed(void **state)
 }
 
 /* Clients in parallel, each request on a new client connection (a new
- * proxy thread): the upstream connections are kept alive and shared, not
+ * proxy thread): the upstream connections are kept alive and reused, not
  * opened per request (the shared cache once kept only 4). */
 #define POOL_THREADS 8
 #define POOL_REQUESTS 15
@@ -372,6 +374,49 @@ static void test_connections_take_no_threads(void **state)
     pc_test_exchange_free(&x);
     assert_true(before > 0);
     assert_true(during <= before + 2);
+}
+
+/* Reads one answer (header and Content-Length bytes of body) from fd into
+ * buf[cap]; its length, or -1. */
+static ssize_t read_answer(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r <= 0)
+            return -1;
+        buf[n += (size_t)r] = '\0';
+        const char *end = strstr(buf, "\r\n\r\n"), *cl = strcasestr(buf, "content-length:");
+        if (end && cl && n >= (size_t)(end + 4 - buf) + strtoul(cl + 15, NULL, 10))
+            return (ssize_t)n;
+    }
+}
+
+/* A small answer the upstream sent whole goes back header and body in one
+ * TCP segment (streamed, they went as two writes, and a client such as the
+ * sidecar woke up for each), with the upstream's Content-Type once. */
+static void test_small_answer_in_one_segment(void **state)
+{
+    (void)state;
+    int fd = connect_proxy();
+    assert_true(fd >= 0);
+    const char req[] = "GET /free/one HTTP/1.1\r\nHost: one\r\n\r\n";
+    assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[8192];
+    ssize_t n = read_answer(fd, buf, sizeof buf);
+    struct tcp_info ti = {0};
+    socklen_t len = sizeof ti;
+    assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    close(fd);
+    assert_true(n > 0);
+    assert_memory_equal(buf, "HTTP/1.1 200", 12);
+    const char *ct = strcasestr(buf, "\r\ncontent-type:");
+    assert_non_null(ct);
+    assert_null(strcasestr(ct + 2, "\r\ncontent-type:"));
+    fprintf(stderr, "answer of %zd bytes in %u data segments\n", n, ti.tcpi_data_segs_in);
+    assert_int_equal(ti.tcpi_data_segs_in, 1);
 }
 
 /* A client that sends half a header and waits: cut after --header-timeout 1. */
@@ -583,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_large_answers_streamed),
         cmocka_unit_test(test_upstream_connections_kept_alive),
         cmocka_unit_test(test_connections_take_no_threads),
+        cmocka_unit_test(test_small_answer_in_one_segment),
         cmocka_unit_test(test_slow_request_cut),
         cmocka_unit_test(test_payment_server_down_or_slow),
         cmocka_unit_test(test_upstream_down_502),
