@@ -219,12 +219,18 @@ static void set_request(pc_upstream_call *c, const char *method, const char *url
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L); /* chunks in, chunks out */
+    /* each branch sets the method over what the handle's last call left */
     if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
     } else if (len || strcmp(method, "GET") != 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 0L); /* a HEAD's */
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
     }
 }
 
@@ -258,7 +264,8 @@ static void return_handles(pc_upstream_call *c)
         free_pair(h);
         return;
     }
-    curl_easy_reset(h.easy); /* the connections stay in the multi handle's cache */
+    /* no curl_easy_reset: it freed and reallocated the handle's buffers, ~10 us
+     * a call here; set_request sets every option a call uses */
     pthread_mutex_lock(&c->u->lock);
     int kept = c->u->n_idle < MAX_IDLE_PAIRS;
     if (kept)

@@ -376,6 +376,30 @@ static void test_connections_take_no_threads(void **state)
     assert_true(during <= before + 2);
 }
 
+/* Calls one after another reuse the same curl handles, which are not reset
+ * between calls: each goes upstream with its own method and body only. */
+static void test_methods_in_turn(void **state)
+{
+    (void)state;
+    static const char *const methods[] = {"HEAD", "POST", "GET", "HEAD", "PUT", "GET"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        int body = strcmp(methods[i], "POST") == 0 || strcmp(methods[i], "PUT") == 0;
+        pc_test_exchange x;
+        through(methods[i], "/echo/turn", NULL, body ? "abc" : NULL, body ? 3 : 0, &x);
+        assert_int_equal(x.status, 200);
+        if (strcmp(methods[i], "HEAD") == 0) {
+            assert_true(x.len == 0);
+        } else {
+            json_t *root = json_loads(x.body, 0, NULL);
+            assert_string_equal(json_string_value(json_object_get(root, "method")), methods[i]);
+            assert_int_equal(json_integer_value(json_object_get(root, "bodyLength")),
+                             body ? 3 : 0);
+            json_decref(root);
+        }
+        pc_test_exchange_free(&x);
+    }
+}
+
 /* Reads one answer (header and Content-Length bytes of body) from fd into
  * buf[cap]; its length, or -1. */
 static ssize_t read_answer(int fd, char *buf, size_t cap)
@@ -629,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_upstream_connections_kept_alive),
         cmocka_unit_test(test_connections_take_no_threads),
         cmocka_unit_test(test_small_answer_in_one_segment),
+        cmocka_unit_test(test_methods_in_turn),
         cmocka_unit_test(test_slow_request_cut),
         cmocka_unit_test(test_payment_server_down_or_slow),
         cmocka_unit_test(test_upstream_down_502),
