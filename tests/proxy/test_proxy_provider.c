@@ -400,6 +400,18 @@ static void test_methods_in_turn(void **state)
     }
 }
 
+/* A connection to the main proxy on which text is sent, reads timing out
+ * after timeout_s seconds. */
+static int send_raw(const char *text, int timeout_s)
+{
+    int fd = connect_proxy();
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    struct timeval tv = {.tv_sec = timeout_s};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
 /* Reads one answer (header and Content-Length bytes of body) from fd into
  * buf[cap]; its length, or -1. */
 static ssize_t read_answer(int fd, char *buf, size_t cap)
@@ -422,12 +434,7 @@ static ssize_t read_answer(int fd, char *buf, size_t cap)
 static void test_small_answer_in_one_segment(void **state)
 {
     (void)state;
-    int fd = connect_proxy();
-    assert_true(fd >= 0);
-    const char req[] = "GET /free/one HTTP/1.1\r\nHost: one\r\n\r\n";
-    assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
-    struct timeval tv = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int fd = send_raw("GET /free/one HTTP/1.1\r\nHost: one\r\n\r\n", 10);
     char buf[8192];
     ssize_t n = read_answer(fd, buf, sizeof buf);
     struct tcp_info ti = {0};
@@ -447,12 +454,7 @@ static void test_small_answer_in_one_segment(void **state)
 static void test_slow_request_cut(void **state)
 {
     (void)state;
-    int fd = connect_proxy();
-    assert_true(fd >= 0);
-    const char half[] = "GET /free/x HTTP/1.1\r\nHost: slow\r\n";
-    assert_int_equal(write(fd, half, sizeof half - 1), (ssize_t)(sizeof half - 1));
-    struct timeval tv = {.tv_sec = 8};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int fd = send_raw("GET /free/x HTTP/1.1\r\nHost: slow\r\n", 8);
     int64_t start = pc_test_now_ms();
     char buf[512];
     ssize_t n;
