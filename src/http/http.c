@@ -221,10 +221,10 @@ static struct MHD_Response *stream_response(pc_http_answer *a)
 static enum MHD_Result queue_answer(struct MHD_Connection *conn, pc_http_answer *a)
 {
     struct MHD_Response *resp;
-    int streamed = a->stream.read != NULL;
+    int streamed = a->stream.read != NULL, raw = a->content_type || a->body_raw;
     if (streamed) {
         resp = stream_response(a);
-    } else if (a->content_type) {
+    } else if (raw) {
         resp = MHD_create_response_from_buffer(a->body_raw_len, a->body_raw,
                                                MHD_RESPMEM_MUST_FREE);
         if (!resp)
@@ -241,7 +241,7 @@ static enum MHD_Result queue_answer(struct MHD_Connection *conn, pc_http_answer 
         answer_free(a);
         return MHD_NO;
     }
-    if (a->content_type || !streamed)
+    if (a->content_type || (!streamed && !raw))
         MHD_add_response_header(resp, "Content-Type",
                                 a->content_type ? a->content_type : "application/json");
     for (size_t i = 0; a->headers && a->headers[i] && a->headers[i + 1]; i += 2)

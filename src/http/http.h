@@ -66,7 +66,9 @@ typedef struct pc_http_answer {
     unsigned status;
     json_t *body;
     const char *content_type; /* NULL = application/json; else body_raw is sent */
-    char *body_raw;           /* malloc'ed; the answer owns it (freed once sent) */
+    char *body_raw;           /* malloc'ed; the answer owns it (freed once sent); set with
+                                 content_type NULL: sent with no Content-Type added (one
+                                 may be among headers) */
     size_t body_raw_len;
     pc_http_stream stream;    /* read set: the body is streamed (content_type may be NULL:
                                  then no Content-Type is added) */

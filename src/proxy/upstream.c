@@ -10,27 +10,33 @@
 
 #define PAUSE_AT (256 * 1024) /* bytes buffered before the transfer waits for the client */
 #define MAX_HEADERS 128
-#define MAX_IDLE_CONNECTIONS 1024 /* kept-alive upstream connections, all upstreams */
+#define WHOLE_MAX (16 * 1024) /* a body this small is awaited and sent with the header */
+#define MAX_IDLE_CONNECTIONS 64 /* kept-alive connections of one idle handle pair */
+#define MAX_IDLE_PAIRS 256       /* handle pairs kept between calls */
 
-struct pc_upstream {
-    CURLSH *share;
-    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
-    long connect_ms, header_ms, idle_s;
-    pthread_key_t spare; /* per thread: handles kept for its next call */
-};
-
-/* A thread's handles between its calls: creating a multi handle costs a
- * socketpair and a few allocations, a third of a pass-through's time. */
+/* A call's curl handles, kept between calls with the connections they
+ * hold open: creating a multi handle costs a socketpair and a few
+ * allocations, a third of a pass-through's time. Each multi handle keeps
+ * its own connections: a connection cache shared by every call (CURLSH)
+ * made its lock the proxy's one contended mutex (curl searches the cache,
+ * polling candidates, with it held), a futex wait per request or so at 20
+ * clients. */
 typedef struct handles {
     CURL *easy;
     CURLM *multi;
 } handles;
 
+struct pc_upstream {
+    long connect_ms, header_ms, idle_s;
+    pthread_mutex_t lock; /* the idle pairs */
+    handles idle[MAX_IDLE_PAIRS];
+    size_t n_idle;        /* the last one freed is taken first: its connections are warm */
+};
+
 struct pc_upstream_call {
     pc_upstream *u;
     CURL *easy;
     CURLM *multi;
-    pthread_t thread;      /* where the handles came from */
     char *buf;             /* body bytes received and not yet taken */
     size_t len, off, cap;
     int paused;            /* the write callback paused the transfer */
@@ -42,45 +48,20 @@ struct pc_upstream_call {
     struct curl_slist *request_headers;
 };
 
-/* ---- shared caches ---------------------------------------------------------------------- */
+/* ---- the idle handle pairs ------------------------------------------------------------- */
 
-static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *arg)
+static void free_pair(handles h)
 {
-    (void)h, (void)a;
-    pthread_mutex_lock(&((pc_upstream *)arg)->locks[d]);
-}
-
-static void share_unlock(CURL *h, curl_lock_data d, void *arg)
-{
-    (void)h;
-    pthread_mutex_unlock(&((pc_upstream *)arg)->locks[d]);
-}
-
-static void free_handles(void *arg)
-{
-    handles *h = arg;
-    if (!h)
-        return;
-    curl_easy_cleanup(h->easy);
-    curl_multi_cleanup(h->multi);
-    free(h);
+    curl_easy_cleanup(h.easy);
+    curl_multi_cleanup(h.multi);
 }
 
 pc_upstream *pc_upstream_create(long connect_ms, long header_ms, long idle_s)
 {
     pc_upstream *u = calloc(1, sizeof *u);
-    if (!u || !(u->share = curl_share_init())) {
-        free(u);
+    if (!u)
         return NULL;
-    }
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_init(&u->locks[i], NULL);
-    curl_share_setopt(u->share, CURLSHOPT_LOCKFUNC, share_lock);
-    curl_share_setopt(u->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-    curl_share_setopt(u->share, CURLSHOPT_USERDATA, u);
-    curl_share_setopt(u->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    curl_share_setopt(u->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    pthread_key_create(&u->spare, free_handles); /* freed when its thread ends */
+    pthread_mutex_init(&u->lock, NULL);
     u->connect_ms = connect_ms;
     u->header_ms = header_ms;
     u->idle_s = idle_s;
@@ -91,12 +72,9 @@ void pc_upstream_destroy(pc_upstream *u)
 {
     if (!u)
         return;
-    free_handles(pthread_getspecific(u->spare)); /* this thread's; the others' went with them */
-    pthread_setspecific(u->spare, NULL);
-    pthread_key_delete(u->spare);
-    curl_share_cleanup(u->share);
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_destroy(&u->locks[i]);
+    for (size_t i = 0; i < u->n_idle; i++)
+        free_pair(u->idle[i]);
+    pthread_mutex_destroy(&u->lock);
     free(u);
 }
 
@@ -204,9 +182,9 @@ static long now_ms(void)
     return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
 }
 
-/* Drives the transfer until the header is in (want_header) or body bytes
- * are buffered, or it ends. 0, or -1 past the deadline (0 = none). */
-static int pump(pc_upstream_call *c, int want_header, long deadline)
+/* Drives the transfer until the header is in (want_header) or `bytes`
+ * body bytes are buffered, or it ends. 0, or -1 past the deadline (0 = none). */
+static int pump(pc_upstream_call *c, int want_header, size_t bytes, long deadline)
 {
     for (;;) {
         int running = 0, left;
@@ -217,7 +195,7 @@ static int pump(pc_upstream_call *c, int want_header, long deadline)
                 c->done = 1;
                 c->result = m->data.result;
             }
-        if (c->done || (want_header ? c->headers_done : c->len > c->off))
+        if (c->done || (want_header ? c->headers_done : c->len - c->off >= bytes))
             return 0;
         if (deadline && now_ms() >= deadline)
             return -1;
@@ -230,7 +208,6 @@ static void set_request(pc_upstream_call *c, const char *method, const char *url
 {
     CURL *e = c->easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_SHARE, c->u->share);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->u->connect_ms);
@@ -242,54 +219,60 @@ static void set_request(pc_upstream_call *c, const char *method, const char *url
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L); /* chunks in, chunks out */
+    /* each branch sets the method over what the handle's last call left */
     if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
     } else if (len || strcmp(method, "GET") != 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 0L); /* a HEAD's */
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
     }
 }
 
-/* The thread's spare handles, or new ones. 0 or -1. */
+/* An idle pair (with its open connections) or a new one. 0 or -1. */
 static int take_handles(pc_upstream *u, pc_upstream_call *c)
 {
-    handles *h = pthread_getspecific(u->spare);
-    c->thread = pthread_self();
-    if (h && h->easy) {
-        c->easy = h->easy;
-        c->multi = h->multi;
-        h->easy = NULL; /* in use */
-        return 0;
+    pthread_mutex_lock(&u->lock);
+    if (u->n_idle) {
+        handles h = u->idle[--u->n_idle];
+        c->easy = h.easy;
+        c->multi = h.multi;
     }
+    pthread_mutex_unlock(&u->lock);
+    if (c->easy)
+        return 0;
     c->easy = curl_easy_init();
     c->multi = curl_multi_init();
-    /* The shared cache keeps at most the returning multi handle's limit
-     * (default 4 x its one easy handle): past it, every call closed an idle
-     * connection and the next one connected again. */
+    /* the multi handle's cache keeps 4 x its one easy handle by default:
+     * a sidecar paying several targets would reconnect to some each call */
     if (c->multi)
         curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)MAX_IDLE_CONNECTIONS);
     return c->easy && c->multi ? 0 : -1;
 }
 
-/* Gives the call's handles back to its thread for the next call, or frees
- * them (another thread, or that thread already has spares). */
+/* Keeps the call's handles for the next call, or frees them when enough
+ * are idle. */
 static void return_handles(pc_upstream_call *c)
 {
-    handles *h = NULL;
-    if (c->easy && c->multi && pthread_equal(c->thread, pthread_self())) {
-        h = pthread_getspecific(c->u->spare);
-        if (!h && (h = calloc(1, sizeof *h)))
-            pthread_setspecific(c->u->spare, h);
-    }
-    if (h && !h->easy) {
-        curl_easy_reset(c->easy); /* keeps its connection cache: the share's */
-        h->easy = c->easy;
-        h->multi = c->multi;
+    handles h = {c->easy, c->multi};
+    if (!h.easy || !h.multi) {
+        free_pair(h);
         return;
     }
-    curl_easy_cleanup(c->easy);
-    curl_multi_cleanup(c->multi);
+    /* no curl_easy_reset: it freed and reallocated the handle's buffers, ~10 us
+     * a call here; set_request sets every option a call uses */
+    pthread_mutex_lock(&c->u->lock);
+    int kept = c->u->n_idle < MAX_IDLE_PAIRS;
+    if (kept)
+        c->u->idle[c->u->n_idle++] = h;
+    pthread_mutex_unlock(&c->u->lock);
+    if (!kept)
+        free_pair(h);
 }
 
 pc_upstream_call *pc_upstream_start(pc_upstream *u, const char *method, const char *url,
@@ -298,19 +281,20 @@ pc_upstream_call *pc_upstream_start(pc_upstream *u, const char *method, const ch
 {
     pc_upstream_call *c = calloc(1, sizeof *c);
     *status = 502;
-    if (!c)
-        curl_slist_free_all(headers);
-    else
+    if (c) {
         c->request_headers = headers;
-    if (c && take_handles(u, c) != 0) {
+        c->u = u;
+    }
+    if (!c || take_handles(u, c) != 0) {
         snprintf(why, why_len, "out of memory");
+        if (!c)
+            curl_slist_free_all(headers);
         pc_upstream_free(c);
         return NULL;
     }
-    c->u = u;
     set_request(c, method, url, headers, body, len);
     curl_multi_add_handle(c->multi, c->easy);
-    if (pump(c, 1, now_ms() + u->header_ms) != 0) {
+    if (pump(c, 1, 0, now_ms() + u->header_ms) != 0) {
         *status = 504;
         snprintf(why, why_len, "the upstream did not answer within %ld ms", u->header_ms);
     } else if (!c->headers_done) {
@@ -348,7 +332,7 @@ int pc_upstream_read_all(pc_upstream_call *c, size_t max, char **out, size_t *le
 {
     size_t cap = max + 1, n = 0;
     char *text = malloc(cap);
-    while (text && pump(c, 0, 0) == 0 && n < cap) {
+    while (text && pump(c, 0, 1, 0) == 0 && n < cap) {
         if (c->len == c->off && c->done)
             break;
         n += take(c, text + n, cap - n);
@@ -368,7 +352,7 @@ static long stream_read(void *arg, uint64_t pos, char *buf, size_t max)
     (void)pos;
     pc_upstream_call *c = arg;
     if (c->len == c->off && !c->done)
-        pump(c, 0, 0); /* the low-speed limit ends a stalled transfer */
+        pump(c, 0, 1, 0); /* the low-speed limit ends a stalled transfer */
     if (c->len > c->off)
         return (long)take(c, buf, max);
     return c->result == CURLE_OK ? PC_HTTP_STREAM_END : PC_HTTP_STREAM_ERROR;
@@ -395,6 +379,30 @@ static char **end_to_end_headers(pc_upstream_call *c)
     return out;
 }
 
+/* Moves a body that is already in whole (the transfer is over) into *a
+ * as a buffer, so that the server sends it with the header in one write:
+ * streamed, it went as two, and the client often woke up twice. 1 when
+ * done; 0 leaves the call as it was. */
+static int whole_body(pc_upstream_call *c, curl_off_t length, pc_http_answer *a)
+{
+    /* a small body often follows its header in a second write (Python's
+     * http.server): worth the wait, the client waits for it anyway */
+    if (!c->done && length >= 0 && length <= WHOLE_MAX)
+        pump(c, 0, (size_t)length, now_ms() + c->u->header_ms);
+    if (!c->done || c->result != CURLE_OK || c->paused)
+        return 0;
+    size_t n = c->len - c->off;
+    char *body = c->buf ? c->buf : malloc(1);
+    if (!body)
+        return 0;
+    memmove(body, body + c->off, n);
+    c->buf = NULL;
+    c->len = c->off = c->cap = 0;
+    a->body_raw = body; /* content_type NULL: the upstream's is among the headers */
+    a->body_raw_len = n;
+    return 1;
+}
+
 void pc_upstream_answer(pc_upstream_call *c, const char *method, pc_http_answer *a)
 {
     unsigned status = pc_upstream_status(c);
@@ -403,6 +411,11 @@ void pc_upstream_answer(pc_upstream_call *c, const char *method, pc_http_answer 
     int bodiless = strcmp(method, "HEAD") == 0 || status == 204 || status == 304;
     a->status = status;
     a->content_type = NULL; /* the upstream's own Content-Type is among the headers */
+    if (!bodiless && whole_body(c, length, a)) {
+        a->headers = end_to_end_headers(c);
+        pc_upstream_free(c);
+        return;
+    }
     a->headers = end_to_end_headers(c);
     a->stream = (pc_http_stream){
         .read = stream_read, .free = stream_free, .arg = c,

@@ -6,8 +6,10 @@
  * arrives (pc_upstream_answer: pull mode, the thread serving the client's
  * connection - its event loop - drives libcurl whenever it needs more bytes, so a slow client slows the
  * upstream transfer down rather than filling memory) or read whole, up to a
- * bound (pc_upstream_read_all, for a 402's terms). Every call shares one
- * connection cache (keep-alive to each upstream) and DNS cache. */
+ * bound (pc_upstream_read_all, for a 402's terms). Calls take their curl
+ * handles from a pool of idle ones, each keeping its connections alive, so
+ * a call reuses a connection as long as no more calls run at once than
+ * before, with no lock held while curl looks for one. */
 #ifndef PAYCHAN_PROXY_UPSTREAM_H
 #define PAYCHAN_PROXY_UPSTREAM_H
 
@@ -21,7 +23,7 @@
 typedef struct pc_upstream pc_upstream;
 typedef struct pc_upstream_call pc_upstream_call;
 
-/* The shared caches. connect_ms bounds connecting, header_ms the wait for
+/* The pool of idle handles. connect_ms bounds connecting, header_ms the wait for
  * the answer's header, and a body that stalls for idle_s seconds is cut.
  * NULL when out of memory. */
 pc_upstream *pc_upstream_create(long connect_ms, long header_ms, long idle_s);

@@ -6,6 +6,7 @@
  * never a client's claim), the 402 terms, forged and replayed tokens,
  * hop-by-hop headers, streamed multi-MB answers, body and time limits,
  * and the Payment Server or the upstream down. */
+#define _GNU_SOURCE /* strcasestr */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <linux/tcp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -303,7 +305,7 @@ static void test_large_answers_streamed(void **state)
 }
 
 /* Clients in parallel, each request on a new client connection (a new
- * proxy thread): the upstream connections are kept alive and shared, not
+ * proxy thread): the upstream connections are kept alive and reused, not
  * opened per request (the shared cache once kept only 4). */
 #define POOL_THREADS 8
 #define POOL_REQUESTS 15
@@ -374,16 +376,85 @@ static void test_connections_take_no_threads(void **state)
     assert_true(during <= before + 2);
 }
 
+/* Calls one after another reuse the same curl handles, which are not reset
+ * between calls: each goes upstream with its own method and body only. */
+static void test_methods_in_turn(void **state)
+{
+    (void)state;
+    static const char *const methods[] = {"HEAD", "POST", "GET", "HEAD", "PUT", "GET"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        int body = strcmp(methods[i], "POST") == 0 || strcmp(methods[i], "PUT") == 0;
+        pc_test_exchange x;
+        through(methods[i], "/echo/turn", NULL, body ? "abc" : NULL, body ? 3 : 0, &x);
+        assert_int_equal(x.status, 200);
+        if (strcmp(methods[i], "HEAD") == 0) {
+            assert_true(x.len == 0);
+        } else {
+            json_t *root = json_loads(x.body, 0, NULL);
+            assert_string_equal(json_string_value(json_object_get(root, "method")), methods[i]);
+            assert_int_equal(json_integer_value(json_object_get(root, "bodyLength")),
+                             body ? 3 : 0);
+            json_decref(root);
+        }
+        pc_test_exchange_free(&x);
+    }
+}
+
+/* A connection to the main proxy on which text is sent, reads timing out
+ * after timeout_s seconds. */
+static int send_raw(const char *text, int timeout_s)
+{
+    int fd = connect_proxy();
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    struct timeval tv = {.tv_sec = timeout_s};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* Reads one answer (header and Content-Length bytes of body) from fd into
+ * buf[cap]; its length, or -1. */
+static ssize_t read_answer(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r <= 0)
+            return -1;
+        buf[n += (size_t)r] = '\0';
+        const char *end = strstr(buf, "\r\n\r\n"), *cl = strcasestr(buf, "content-length:");
+        if (end && cl && n >= (size_t)(end + 4 - buf) + strtoul(cl + 15, NULL, 10))
+            return (ssize_t)n;
+    }
+}
+
+/* A small answer the upstream sent whole goes back header and body in one
+ * TCP segment (streamed, they went as two writes, and a client such as the
+ * sidecar woke up for each), with the upstream's Content-Type once. */
+static void test_small_answer_in_one_segment(void **state)
+{
+    (void)state;
+    int fd = send_raw("GET /free/one HTTP/1.1\r\nHost: one\r\n\r\n", 10);
+    char buf[8192];
+    ssize_t n = read_answer(fd, buf, sizeof buf);
+    struct tcp_info ti = {0};
+    socklen_t len = sizeof ti;
+    assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    close(fd);
+    assert_true(n > 0);
+    assert_memory_equal(buf, "HTTP/1.1 200", 12);
+    const char *ct = strcasestr(buf, "\r\ncontent-type:");
+    assert_non_null(ct);
+    assert_null(strcasestr(ct + 2, "\r\ncontent-type:"));
+    fprintf(stderr, "answer of %zd bytes in %u data segments\n", n, ti.tcpi_data_segs_in);
+    assert_int_equal(ti.tcpi_data_segs_in, 1);
+}
+
 /* A client that sends half a header and waits: cut after --header-timeout 1. */
 static void test_slow_request_cut(void **state)
 {
     (void)state;
-    int fd = connect_proxy();
-    assert_true(fd >= 0);
-    const char half[] = "GET /free/x HTTP/1.1\r\nHost: slow\r\n";
-    assert_int_equal(write(fd, half, sizeof half - 1), (ssize_t)(sizeof half - 1));
-    struct timeval tv = {.tv_sec = 8};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int fd = send_raw("GET /free/x HTTP/1.1\r\nHost: slow\r\n", 8);
     int64_t start = pc_test_now_ms();
     char buf[512];
     ssize_t n;
@@ -583,6 +654,8 @@ int main(void)
         cmocka_unit_test(test_large_answers_streamed),
         cmocka_unit_test(test_upstream_connections_kept_alive),
         cmocka_unit_test(test_connections_take_no_threads),
+        cmocka_unit_test(test_small_answer_in_one_segment),
+        cmocka_unit_test(test_methods_in_turn),
         cmocka_unit_test(test_slow_request_cut),
         cmocka_unit_test(test_payment_server_down_or_slow),
         cmocka_unit_test(test_upstream_down_502),
