@@ -87,6 +87,10 @@ static const opt_spec options[] = {
      "      when the primary has replicas at start, else 0"},
     {"redis-wait-timeout", K_INT, OFF(redis_wait_timeout_ms), 1, 5000, NULL, "MS", "1000",
      "how long to WAIT for the replicas before refusing the count (503, 103)"},
+    {"redis-command-timeout", K_INT, OFF(redis_command_timeout_ms), 500, 600000, NULL, "MS",
+     "10000", "how long one Redis command may take before the connection is dropped\n"
+     "      and the primary looked up again: bounds how long a hung or partitioned\n"
+     "      primary holds requests (must exceed --redis-wait-timeout by 500 ms)"},
     {"account", K_ACCOUNT, 0, 0, 0, NULL, "KEYSTORE:PASSWORDFILE", NULL,
      "serve the account of this V3 keystore, unlocked with the password file\n"
      "      (whole content minus one trailing newline); repeatable; in the\n"

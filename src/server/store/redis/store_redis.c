@@ -52,7 +52,7 @@
 #include "core/runtime/ticker.h"
 
 #define CONNECT_TIMEOUT_MS 2000
-#define COMMAND_TIMEOUT_MS 10000
+#define COMMAND_TIMEOUT_MS 10000 /* default bound of one command (--redis-command-timeout) */
 #define KEY_MAX 256
 #define DURABILITY_CHECK_MS 1000
 #define ANSWER_MAX_AGE_MS 3000 /* writable only if Redis answered this recently */
@@ -80,6 +80,7 @@ typedef struct redis_store {
     pc_redis_sentinels sentinels; /* sentinels.n == 0: host:port directly */
     int wait_replicas;            /* WAIT for this many replicas after each count; 0: no WAIT */
     int wait_timeout_ms;
+    int command_timeout_ms; /* a command taking longer drops its connection */
     int replicas; /* the primary's, as the ticker last saw them (atomic) */
     char prefix[64];
     char sha[SCRIPT_COUNT][41]; /* set at open; a script's SHA1 never changes */
@@ -212,7 +213,8 @@ static redisContext *connect_one(redis_store *s, pc_error *err)
     redisContext *c = s->sentinels.n ? connect_via_sentinels(s, err) : connect_direct(s, err);
     if (!c)
         return NULL;
-    struct timeval ct = {.tv_sec = COMMAND_TIMEOUT_MS / 1000, .tv_usec = 0};
+    struct timeval ct = {.tv_sec = s->command_timeout_ms / 1000,
+                         .tv_usec = (s->command_timeout_ms % 1000) * 1000};
     redisSetTimeout(c, ct);
     note_durability(s, c); /* a new connection may mean a restarted Redis */
     return c;
@@ -764,6 +766,15 @@ pc_store *pc_store_redis_open(const pc_store_options *opts, pc_error *err)
         return NULL;
     }
     s->wait_timeout_ms = opts->redis_wait_timeout_ms > 0 ? opts->redis_wait_timeout_ms : 1000;
+    s->command_timeout_ms =
+        opts->redis_command_timeout_ms > 0 ? opts->redis_command_timeout_ms : COMMAND_TIMEOUT_MS;
+    if (s->command_timeout_ms < s->wait_timeout_ms + 500) { /* WAIT itself would time out */
+        pc_error_set(err, PC_ERR_INTERNAL,
+                     "--redis-command-timeout (%d ms) must exceed --redis-wait-timeout (%d ms) "
+                     "by at least 500 ms", s->command_timeout_ms, s->wait_timeout_ms);
+        rd_close(&s->base);
+        return NULL;
+    }
     s->durable = -1;
     s->base.accepts_data_loss = opts->redis_accept_data_loss;
     snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
