@@ -91,6 +91,9 @@ static const opt_spec options[] = {
      "10000", "how long one Redis command may take before the connection is dropped\n"
      "      and the primary looked up again: bounds how long a hung or partitioned\n"
      "      primary holds requests (must exceed --redis-wait-timeout by 500 ms)"},
+    {"redis-start-timeout", K_INT, OFF(redis_start_timeout_ms), 0, 600000, NULL, "MS", "30000",
+     "at start, how long to keep trying a Redis (or its sentinels) that cannot\n"
+     "      be reached before giving up (0: give up at once)"},
     {"account", K_ACCOUNT, 0, 0, 0, NULL, "KEYSTORE:PASSWORDFILE", NULL,
      "serve the account of this V3 keystore, unlocked with the password file\n"
      "      (whole content minus one trailing newline); repeatable; in the\n"

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "server/store/store.h"
+#include "support/child.h"
 #include "support/redis.h"
 #include "support/store_check.h"
 
@@ -327,6 +328,47 @@ static void test_redis_unreachable(void **state)
     assert_non_null(strstr(err.message, "127.0.0.1:1"));
 }
 
+/* The open of test_redis_waited_for_at_start, on its own thread: the Redis
+ * must be restarted by the test's thread, since a spawned child dies with
+ * the thread that spawned it (PR_SET_PDEATHSIG). */
+typedef struct open_later {
+    pc_store_options o;
+    pc_store *s;
+    pc_error err;
+    int64_t took_ms;
+} open_later;
+
+static void *open_store_now(void *arg)
+{
+    open_later *w = arg;
+    int64_t start = pc_test_now_ms();
+    w->s = pc_store_open(&w->o, &w->err);
+    w->took_ms = pc_test_now_ms() - start;
+    return NULL;
+}
+
+/* A Redis that comes up a second after the store is opened (a compose file, a
+ * reboot): with a start wait the open keeps trying and succeeds; without, it
+ * fails at once (test_redis_unreachable). */
+static void test_redis_waited_for_at_start(void **state)
+{
+    (void)state;
+    pc_test_redis_crash(redis);
+    open_later w = {.o = {.backend = PC_STORE_REDIS, .redis_host = pc_test_redis_host(redis),
+                          .redis_port = pc_test_redis_port(redis), .redis_prefix = "start-wait:",
+                          .redis_start_wait_ms = 15000}};
+    pthread_t opener;
+    assert_int_equal(pthread_create(&opener, NULL, open_store_now, &w), 0);
+    pc_test_sleep_ms(1000);
+    assert_int_equal(pc_test_redis_restart(redis), 0);
+    pthread_join(opener, NULL);
+    if (!w.s)
+        fail_msg("pc_store_open: %s", w.err.message);
+    print_message("opened %lld ms after the Redis had gone\n", (long long)w.took_ms);
+    assert_true(w.took_ms >= 900 && w.took_ms < 10000);
+    pc_store_close(w.s);
+}
+
 /* ---- fixtures ------------------------------------------------------------------------------ */
 
 static int setup(void **state)
@@ -361,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_redis_two_instances_accept_once),
         cmocka_unit_test(test_redis_crash_and_reconnect),
         cmocka_unit_test(test_redis_unreachable),
+        cmocka_unit_test(test_redis_waited_for_at_start),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -57,6 +57,8 @@ typedef struct pc_store_options {
     int redis_wait_replicas;   /* REDIS: replicas that must have a count before it is
                                 * acknowledged (WAIT); -1: 1 if the primary has replicas */
     int redis_wait_timeout_ms; /* REDIS: how long WAIT waits (0: 1000) */
+    int redis_start_wait_ms; /* REDIS: how long pc_store_open retries a Redis (or sentinels,
+                                or primary) it cannot reach (0: fails at once) */
     int redis_command_timeout_ms; /* REDIS: bound of one command (0: 10000); more than
                                      redis_wait_timeout_ms + 500, else the open fails */
 } pc_store_options;

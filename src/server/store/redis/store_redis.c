@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/runtime/logger.h"
 #include "server/store/redis/store_redis_claims.h"
@@ -218,6 +219,28 @@ static redisContext *connect_one(redis_store *s, pc_error *err)
     redisSetTimeout(c, ct);
     note_durability(s, c); /* a new connection may mean a restarted Redis */
     return c;
+}
+
+/* connect_one, retried for up to wait_ms while Redis (or every sentinel, or
+ * the primary they name) cannot be reached: at start, a paychand started
+ * together with its Redis (a compose file, a reboot) waits for it instead of
+ * exiting. A refusal once connected (not durable, bad scripts) is not retried. */
+static redisContext *connect_at_start(redis_store *s, int wait_ms, pc_error *err)
+{
+    struct timespec start, now, pause = {.tv_sec = 0, .tv_nsec = 250 * 1000000L};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (int attempt = 1;; attempt++) {
+        redisContext *c = connect_one(s, err);
+        if (c)
+            return c;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long elapsed = (now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
+        if (elapsed >= wait_ms)
+            return NULL;
+        if (attempt == 1)
+            PC_LOG_W("%s; retrying for up to %d ms (--redis-start-timeout)", err->message, wait_ms);
+        nanosleep(&pause, NULL);
+    }
 }
 
 static redisContext *take(redis_store *s, pc_error *err)
@@ -783,7 +806,7 @@ pc_store *pc_store_redis_open(const pc_store_options *opts, pc_error *err)
                  s->sentinels.master_name);
     else
         snprintf(s->base.description, sizeof s->base.description, "redis:%s:%d", s->host, s->port);
-    redisContext *c = connect_one(s, err);
+    redisContext *c = connect_at_start(s, opts->redis_start_wait_ms, err);
     if (!c) {
         rd_close(&s->base);
         return NULL;
