@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "core/encoding/bytes.h"
+#include "support/curl_body.h"
 
 #define MAX_METHODS 64
 #define MAX_BODY (1u << 20)
@@ -116,11 +117,6 @@ static struct MHD_Response *huge_answer(json_t *id, uint64_t bytes)
     return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, huge_read, h, free);
 }
 
-static size_t collect(char *data, size_t size, size_t n, void *out)
-{
-    return pc_bytes_append(out, data, size * n) == 0 ? size * n : 0;
-}
-
 /* Forwards body to the node; its answer (or a 502). */
 static struct MHD_Response *forward(pc_test_node_proxy *p, const char *body, size_t len,
                                     unsigned *status)
@@ -136,7 +132,7 @@ static struct MHD_Response *forward(pc_test_node_proxy *p, const char *body, siz
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, pc_test_curl_collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     long code = 502;

@@ -15,6 +15,7 @@
 #include "core/crypto/ecdsa.h"
 #include "core/crypto/request_auth.h"
 #include "core/crypto/hash.h"
+#include "support/curl_body.h"
 
 struct pc_test_client {
     CURL *curl;
@@ -173,25 +174,6 @@ static int auth_headers(const pc_test_client *c, const char *target, const pc_re
 
 /* ---- exchange ------------------------------------------------------------------------- */
 
-typedef struct sink {
-    char *data;
-    size_t len;
-} sink;
-
-static size_t collect(char *data, size_t size, size_t n, void *ctx)
-{
-    sink *s = ctx;
-    size_t add = size * n;
-    char *grown = realloc(s->data, s->len + add + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + s->len, data, add);
-    s->len += add;
-    grown[s->len] = '\0';
-    s->data = grown;
-    return add;
-}
-
 /* What a POST signs: its Content-Type and body, or auth's signed_body. */
 static pc_request_body signed_body(const pc_test_auth *a, const char *content_type,
                                    const char *body, size_t len)
@@ -212,7 +194,7 @@ int pc_test_request_body(pc_test_client *c, const char *method, const char *targ
 {
     static const pc_test_auth stamped = {.mode = PC_TEST_AUTH_STAMPED};
     struct curl_slist *headers = NULL;
-    sink answer = {0};
+    pc_bytes answer = {0};
     char url[2048];
     const pc_test_auth *a = auth ? auth : &stamped;
     int is_post = strcmp(method, "POST") == 0 && !a->sign_as_get;
@@ -228,7 +210,7 @@ int pc_test_request_body(pc_test_client *c, const char *method, const char *targ
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, pc_test_curl_collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -242,7 +224,7 @@ int pc_test_request_body(pc_test_client *c, const char *method, const char *targ
     else
         rc = -1;
     curl_slist_free_all(headers);
-    out->text = answer.data ? answer.data : strdup("");
+    out->text = pc_test_bytes_take_string(&answer);
     if (out->text && *out->text)
         out->body = json_loads(out->text, 0, NULL);
     return rc;

@@ -25,6 +25,7 @@
 #include <curl/curl.h>
 
 #include "support/child.h"
+#include "support/curl_body.h"
 
 #define MAX_ARGS 64
 
@@ -139,30 +140,12 @@ int pc_test_proc_threads(const pc_test_proc *p)
 
 /* ---- one exchange ------------------------------------------------------------------------ */
 
-typedef struct buf {
-    char *data;
-    size_t len;
-} buf;
-
-static size_t collect(char *data, size_t size, size_t n, void *arg)
-{
-    buf *b = arg;
-    size_t len = size * n;
-    char *d = realloc(b->data, b->len + len + 1);
-    if (!d)
-        return 0;
-    memcpy(d + b->len, data, len);
-    b->data = d;
-    b->len += len;
-    d[b->len] = '\0';
-    return len;
-}
 
 void pc_test_exchange_send(const char *method, const char *url, const char *const *headers,
                            const char *body, size_t len, const char *proxy, long timeout_ms,
                            pc_test_exchange *x)
 {
-    buf h = {0}, b = {0};
+    pc_bytes h = {0}, b = {0};
     struct curl_slist *list = NULL;
     for (size_t i = 0; headers && headers[i]; i++)
         list = curl_slist_append(list, headers[i]);
@@ -176,9 +159,9 @@ void pc_test_exchange_send(const char *method, const char *url, const char *cons
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms ? timeout_ms : 10000L);
     curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L); /* dot segments are sent as written */
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, pc_test_curl_collect);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, pc_test_curl_collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -194,9 +177,9 @@ void pc_test_exchange_send(const char *method, const char *url, const char *cons
         if (in_name)
             h.data[i] = (char)tolower((unsigned char)h.data[i]);
     }
-    x->headers = h.data ? h.data : strdup("");
-    x->body = b.data ? b.data : strdup("");
     x->len = b.len;
+    x->headers = pc_test_bytes_take_string(&h);
+    x->body = pc_test_bytes_take_string(&b);
 }
 
 const char *pc_test_exchange_header(const pc_test_exchange *x, const char *name)
