@@ -334,9 +334,12 @@ typedef struct pc_store_result {
  * the call returns. It must not block. */
 typedef void (*pc_store_done)(void *arg, const pc_store_result *result);
 
-/* 1 when the asynchronous forms never make the caller wait (SQLite queues
- * to its writer thread, memory is immediate); 0 when they run the blocking
- * call on the caller's thread (Redis). */
+/* 1 when the asynchronous forms never make the caller wait for another
+ * caller's work: memory is immediate; SQLite queues to its writer thread
+ * while a commit runs, and when it is idle commits the caller's operation
+ * on the caller's thread (one fsync, the callback then runs before the call
+ * returns). 0 when they run the blocking call on the caller's thread, which
+ * may wait on the network (Redis). */
 int pc_store_async_is_nonblocking(const pc_store *s);
 
 /* pc_store_next_count, returning at once; the count arrives in done(). */

@@ -5,8 +5,13 @@
  * upserts/s), so every write is queued to one writer thread, which takes all
  * queued operations, runs them in one transaction, commits once and only then
  * wakes their callers (each its own: the callers of the next batch sleep on). Under load many operations share one fsync; a caller
- * still returns only after the commit that contains its operation. The single
- * writer also gives per-key atomicity for free. Reads use a second connection
+ * still returns only after the commit that contains its operation. When no
+ * batch is running and nothing is queued, the caller commits its own
+ * operation on its own thread instead (one fsync it would have waited for
+ * anyway, without the two thread wake-ups of the hand-over: measured at
+ * c=1 on validateToken, p50 0.29-0.33 -> 0.26-0.29 ms, CPU 180-240 -> 140-170
+ * us per request). One batch runs at a time, whoever runs it, which also
+ * gives per-key atomicity for free. Reads use a second connection
  * (WAL lets it read the last commit while the writer writes). The schema
  * and its migrations are in store_sqlite_schema.c. */
 #define _GNU_SOURCE /* pthread_setname_np */
@@ -97,6 +102,7 @@ typedef struct sqlite_store {
     pthread_mutex_t qlock;
     pthread_cond_t work;
     write_op *head, *tail;
+    int committing;    /* a batch runs (on the writer or inline on its caller) */
     int stopping;
     char batch_error[256]; /* why the last failed batch failed (under qlock) */
     uint64_t last_sweep;
@@ -295,63 +301,98 @@ static void finish_async(write_op *list, const pc_error *failure)
     }
 }
 
+/* Runs batch as the committer: the caller set s->committing under qlock
+ * and released the lock. One transaction; then the blocking callers are
+ * woken and the asynchronous ones called (after the role is given up, so
+ * the next batch can start meanwhile: the callbacks never touch wdb). */
+static void commit_batch(sqlite_store *s, write_op *batch)
+{
+    pc_error err = {0};
+    uint64_t start = pc_store_clock_us();
+    int ok = run_batch(s, batch, &err) == 0;
+    pc_store_observed(&s->base, start);
+    write_op *async = NULL;
+    pthread_mutex_lock(&s->qlock);
+    if (!ok)
+        snprintf(s->batch_error, sizeof s->batch_error, "%s", err.message);
+    for (write_op *op = batch, *next; op; op = next) {
+        next = op->next; /* op may be gone once its caller wakes */
+        op->done = ok ? 1 : -1;
+        if (op->then) {
+            op->next = async;
+            async = op;
+        } else {
+            pthread_cond_signal(&op->woken);
+        }
+    }
+    s->committing = 0;
+    if (s->head || s->stopping)
+        pthread_cond_signal(&s->work); /* what queued up meanwhile, or the close */
+    pthread_mutex_unlock(&s->qlock);
+    finish_async(async, ok ? NULL : &err);
+}
+
 static void *writer_main(void *arg)
 {
     sqlite_store *s = arg;
     pthread_mutex_lock(&s->qlock);
     for (;;) {
-        while (!s->head && !s->stopping)
+        while ((!s->head || s->committing) && !s->stopping)
             pthread_cond_wait(&s->work, &s->qlock);
+        if (s->committing) { /* closing while a caller commits inline: let it finish */
+            pthread_cond_wait(&s->work, &s->qlock);
+            continue;
+        }
         if (!s->head)
             break; /* stopping, and everything queued is done */
         write_op *batch = s->head;
         s->head = s->tail = NULL;
+        s->committing = 1;
         pthread_mutex_unlock(&s->qlock);
-        pc_error err = {0};
-        uint64_t start = pc_store_clock_us();
-        int ok = run_batch(s, batch, &err) == 0;
-        pc_store_observed(&s->base, start);
-        write_op *async = NULL;
-        pthread_mutex_lock(&s->qlock);
-        if (!ok)
-            snprintf(s->batch_error, sizeof s->batch_error, "%s", err.message);
-        for (write_op *op = batch, *next; op; op = next) {
-            next = op->next; /* op may be gone once its caller wakes */
-            op->done = ok ? 1 : -1;
-            if (op->then) {
-                op->next = async;
-                async = op;
-            } else {
-                pthread_cond_signal(&op->woken);
-            }
-        }
-        pthread_mutex_unlock(&s->qlock);
-        finish_async(async, ok ? NULL : &err);
+        commit_batch(s, batch);
         pthread_mutex_lock(&s->qlock);
     }
     pthread_mutex_unlock(&s->qlock);
     return NULL;
 }
 
-/* Appends op to the queue and wakes the writer (caller holds qlock). */
-static void enqueue_locked(sqlite_store *s, write_op *op)
+/* Caller holds qlock; first..(its last `next`) is a list of operations.
+ * When no batch is running and nothing waits, the caller becomes the
+ * committer of its own list and 1 is returned: it runs commit_batch right
+ * away, on its own thread, saving the hand-over to the writer and back
+ * (two thread wake-ups, ~0.1 ms of latency at low load). Otherwise the
+ * list is queued for the writer (group commit under load) and 0 returned. */
+static int claim_or_queue_locked(sqlite_store *s, write_op *first)
 {
-    op->next = NULL;
-    op->done = 0;
+    for (write_op *op = first; op; op = op->next)
+        op->done = 0;
+    if (!s->committing && !s->head) {
+        s->committing = 1;
+        return 1;
+    }
+    write_op *last = first;
+    while (last->next)
+        last = last->next;
     if (s->tail)
-        s->tail->next = op;
+        s->tail->next = first;
     else
-        s->head = op;
-    s->tail = op;
+        s->head = first;
+    s->tail = last;
     pthread_cond_signal(&s->work);
+    return 0;
 }
 
-/* Queues op and waits for the commit that contains it. */
+/* Runs op in a commit and waits until that commit is done. */
 static int submit(sqlite_store *s, write_op *op, pc_error *err)
 {
     pthread_cond_init(&op->woken, NULL);
+    op->next = NULL;
     pthread_mutex_lock(&s->qlock);
-    enqueue_locked(s, op);
+    if (claim_or_queue_locked(s, op)) {
+        pthread_mutex_unlock(&s->qlock);
+        commit_batch(s, op);
+        pthread_mutex_lock(&s->qlock);
+    }
     while (!op->done)
         pthread_cond_wait(&op->woken, &s->qlock);
     int ok = op->done > 0;
@@ -409,18 +450,19 @@ static write_op *async_op(op_kind kind, const pc_address *mediator, const uint8_
     return op;
 }
 
-/* Queues an asynchronous op; while stopping (writer gone) it fails at once. */
-/* Queues a list of asynchronous ops (linked by next) together: the writer
- * cannot take a batch in between, so one commit covers them all. */
+/* Commits or queues a list of asynchronous ops (linked by next) together:
+ * the writer cannot take a batch in between, so one commit covers them
+ * all. While stopping (writer gone) they fail at once. */
 static void submit_async_list(sqlite_store *s, write_op *first)
 {
+    if (!first)
+        return;
     pthread_mutex_lock(&s->qlock);
     int stopping = s->stopping;
-    for (write_op *op = first, *next; op && !stopping; op = next) {
-        next = op->next;
-        enqueue_locked(s, op);
-    }
+    int now = !stopping && claim_or_queue_locked(s, first);
     pthread_mutex_unlock(&s->qlock);
+    if (now)
+        commit_batch(s, first);
     if (stopping) {
         pc_error err;
         pc_error_set(&err, PC_ERR_INTERNAL, "SQLite store: closing");
