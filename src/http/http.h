@@ -1,9 +1,11 @@
 /* http.h: paychand's HTTP side on libmicrohttpd, keep-alive, GET and POST
  * alike, in one of two modes:
  *  - threads: one thread per connection (MHD's own mode);
- *  - pool: one epoll event loop per core (a daemon each, sharing the port
- *    through SO_REUSEPORT, not MHD's thread pool: in 4 of 11 measured runs
- *    the pool put all 32 connections on one worker). The handler runs on
+ *  - pool: one epoll event loop per core, our own threads (loop.h: each
+ *    drives a libmicrohttpd daemon from outside and a curl multi handle;
+ *    an acceptor thread gives every connection to the least loaded loop;
+ *    not MHD's thread pool: in 4 of 11 measured runs the pool put all 32
+ *    connections on one worker). The handler runs on
  *    the loop when it can answer without blocking, or suspend the
  *    connection while another thread finishes (the hot endpoints wait for
  *    their durable write this way);
@@ -15,6 +17,9 @@
  *    request), for servers whose requests mostly wait on other processes;
  *    a waiting request then delays the other connections of its loop, so
  *    such a server needs about as many loops as requests in flight.
+ *    A handler on a loop may also call other HTTP servers without blocking
+ *    (pc_http_fetch: the transfer runs on its loop's curl multi handle, a
+ *    callback on the loop gets the result and resumes the request).
  *
  * In both modes every connection passes http_guard.h first (limits per
  * client address and in total, shedding of idle and slow connections,
@@ -37,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "core/runtime/error.h"
@@ -146,7 +152,8 @@ int pc_http_suspended(const pc_http *h);
 
 /* ---- running a request on an event loop --------------------------------------- */
 
-/* 1 while the handler runs on an event loop (must not block), else 0. */
+/* 1 while the handler runs on an event loop (must not block), and in
+ * continuations and pc_http_fetched callbacks (on the loop), else 0. */
 int pc_http_on_loop(const pc_http_request *req);
 
 /* On a loop: suspends the connection until pc_http_resume. The handler then
@@ -157,6 +164,24 @@ void pc_http_suspend(pc_http_request *req);
 /* Resumes a suspended request: then(arg, ...) runs on its loop and answers.
  * After this call req belongs to the loop again. */
 void pc_http_resume(pc_http_request *req, pc_http_continue then, void *arg);
+
+/* Runs when a transfer started with pc_http_fetch ends, on the loop that
+ * started it. result is curl's (CURLE_OK: an HTTP answer came, of any
+ * status). easy is the caller's again (reuse it or clean it up). It may
+ * start more fetches for the same request or pc_http_resume it; it must
+ * not block. */
+typedef void (*pc_http_fetched)(void *arg, CURL *easy, CURLcode result);
+
+/* Pool mode, on the loop that owns req (in a handler while
+ * pc_http_on_loop(req) = 1, in a pc_http_continue, or in a pc_http_fetched
+ * callback of that loop): runs easy on the loop's curl multi handle without
+ * blocking; done(arg, easy, result) follows exactly once, on this loop.
+ * Connections are kept alive per loop. The handler must have called
+ * pc_http_suspend(req) and return PC_HTTP_SUSPENDED; a done callback
+ * resumes it eventually. Set CURLOPT_TIMEOUT_MS on easy (pc_http_stop
+ * waits for fetches in flight). Returns 0, or -1 (threads mode, not on
+ * req's loop, out of memory): then done is not called. */
+int pc_http_fetch(pc_http_request *req, CURL *easy, pc_http_fetched done, void *arg);
 
 /* ---- reading a request (valid during the handler call; in pool mode a
  * suspended connection keeps them until it resumes) ---- */
