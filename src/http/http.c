@@ -12,10 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <microhttpd.h>
 
 #include "core/encoding/bytes.h"
 #include "core/runtime/logger.h"
+#include "http/loop.h"
 #include "http/params.h"
 
 #define MAX_BODY (64 * 1024)
@@ -33,6 +35,7 @@ typedef struct loop_ref {
 
 struct pc_http {
     struct MHD_Daemon *daemons[MAX_LOOPS];
+    pc_loop *loops[MAX_LOOPS]; /* pool mode: the thread driving each daemon */
     loop_ref refs[MAX_LOOPS];
     pc_http_guard *guard; /* connection limits and deadlines */
     int n_daemons;
@@ -56,6 +59,7 @@ struct pc_http {
     int acceptor_started, closing;
     int open[MAX_LOOPS]; /* open connections per loop (atomic) */
     int raw;             /* bodies are not decoded (pc_http_options.raw) */
+    int curl_inited;     /* pool: curl_global_init done, for pc_http_fetch */
     size_t max_body;
     pc_http_observer observe; /* NULL: none (pc_http_options) */
     void *observe_ctx;
@@ -70,6 +74,8 @@ struct pc_http_request {
     int on_loop;           /* the handler is running on an event loop */
     int resumed;           /* pc_http_resume ran: answer on the next call */
     pc_http *http;
+    int loop;              /* pool: the index of its loop */
+    pc_loop_waiter resume; /* pool: its place in the loop's resume queue */
     pc_http_continue then; /* set by pc_http_resume (may be NULL): runs on the loop first */
     void *then_arg;
     size_t body_len;       /* bytes received so far */
@@ -145,10 +151,12 @@ static void answer_free(pc_http_answer *a)
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
+    const loop_ref *ref = cls;
     pc_http_request *req = calloc(1, sizeof(*req));
-    pc_http_guard_phase(((pc_http *)cls)->guard, conn_fd(conn), PC_HTTP_HEADER);
+    pc_http_guard_phase(ref->h->guard, conn_fd(conn), PC_HTTP_HEADER);
     if (req) {
-        req->http = cls;
+        req->http = ref->h;
+        req->loop = ref->index;
         req->conn = conn;
         req->target = strdup(uri ? uri : "");
         req->params = json_object();
@@ -167,6 +175,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (req->then) { /* resumed, but the client left first: let it clean up */
         pc_http_answer dropped = {0};
+        req->on_loop = 1;
         req->then(req->then_arg, req, &dropped);
         answer_free(&dropped);
     }
@@ -402,8 +411,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         pc_http_continue then = req->then;
         req->resumed = 0;
         req->then = NULL;
-        if (then)
+        if (then) {
+            req->on_loop = 1;
             then(req->then_arg, req, &req->answer);
+            req->on_loop = 0;
+        }
         return send_answer(req);
     }
     pc_http_guard_phase(h->guard, conn_fd(conn), PC_HTTP_BUSY); /* complete: never shed now */
@@ -446,8 +458,41 @@ void pc_http_resume(pc_http_request *req, pc_http_continue then, void *arg)
     req->then = then;
     req->then_arg = arg;
     req->resumed = 1;
-    MHD_resume_connection(req->conn); /* from here on the loop owns req */
-    __atomic_sub_fetch(&h->suspended, 1, __ATOMIC_ACQ_REL);
+    /* from here on the loop owns req; MHD resumes it on the loop's thread only */
+    if (h->loops[req->loop])
+        pc_loop_resume(h->loops[req->loop], &req->resume, req->conn);
+    else /* threads mode: MHD's own threads */
+        MHD_resume_connection(req->conn);
+    __atomic_sub_fetch(&h->suspended, 1, __ATOMIC_ACQ_REL); /* after: stop waits for both */
+}
+
+/* A fetch in flight: whose, and whom to tell. */
+typedef struct fetch_call {
+    pc_http_request *req;
+    pc_http_fetched done;
+    void *arg;
+} fetch_call;
+
+static void on_fetched(void *arg, CURL *easy, CURLcode result)
+{
+    fetch_call call = *(fetch_call *)arg;
+    free(arg);
+    int was = call.req->on_loop; /* req lives on: a resume takes effect in MHD_run */
+    call.req->on_loop = 1;
+    call.done(call.arg, easy, result);
+    call.req->on_loop = was;
+}
+
+int pc_http_fetch(pc_http_request *req, CURL *easy, pc_http_fetched done, void *arg)
+{
+    pc_loop *l = req->http->loops[req->loop];
+    fetch_call *call = malloc(sizeof *call);
+    if (!l || !call || !pc_loop_is_current(l))
+        return free(call), -1;
+    *call = (fetch_call){req, done, arg};
+    if (pc_loop_fetch(l, easy, on_fetched, call) != 0)
+        return free(call), -1;
+    return 0;
 }
 
 /* ---- request accessors ------------------------------------------------------------------ */
@@ -508,7 +553,7 @@ static struct MHD_Daemon *start_daemon(pc_http *h, unsigned flags, const struct 
         flags | MHD_USE_ERROR_LOG, sa ? ntohs(sa->sin_port) : 0,
         sa ? on_accept : NULL, h, /* pool mode: the acceptor admits */
         on_request, h,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &h->refs[index],
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, &h->refs[index],
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, /* inactivity, e.g. a client not reading */
@@ -563,7 +608,8 @@ static void *acceptor_main(void *arg)
     for (;;) {
         struct sockaddr_in peer;
         socklen_t len = sizeof peer;
-        int fd = accept4(h->listen_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+        int fd = accept4(h->listen_fd, (struct sockaddr *)&peer, &len,
+                         SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0) {
             if (__atomic_load_n(&h->closing, __ATOMIC_ACQUIRE))
                 return NULL;
@@ -579,11 +625,16 @@ static void *acceptor_main(void *arg)
         }
         int loop = least_loaded(h);
         __atomic_add_fetch(&h->open[loop], 1, __ATOMIC_RELAXED); /* on_connection: -1 */
-        if (MHD_add_connection(h->daemons[loop], fd, (struct sockaddr *)&peer, len) != MHD_YES) {
-            __atomic_sub_fetch(&h->open[loop], 1, __ATOMIC_RELAXED); /* MHD closed fd */
-            pc_http_guard_cancel(h->guard, (struct sockaddr *)&peer);
-        }
+        pc_loop_add(h->loops[loop], fd, (struct sockaddr *)&peer, len); /* adds on its thread */
     }
+}
+
+/* A loop could not take a connection the acceptor gave it (MHD closed it). */
+static void add_failed(void *ctx, const struct sockaddr *peer)
+{
+    loop_ref *ref = ctx;
+    __atomic_sub_fetch(&ref->h->open[ref->index], 1, __ATOMIC_RELAXED);
+    pc_http_guard_cancel(ref->h->guard, peer);
 }
 
 /* Pool mode: the workers, one epoll loop per core, and the acceptor. */
@@ -605,11 +656,21 @@ static int start_pool(pc_http *h, const pc_http_options *o, struct sockaddr_in *
             return -1;
         pthread_setname_np(h->workers[h->n_workers], "http-worker"); /* for top -H */
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                     MHD_USE_NO_LISTEN_SOCKET;
-    for (; h->n_daemons < loops; h->n_daemons++)
-        if (!(h->daemons[h->n_daemons] = start_daemon(h, flags, NULL, h->n_daemons)))
+    /* our loops drive the daemons (loop.h): no MHD thread, no ITC (0.9.75 drops
+     * it without one), no TURBO (its adds skip the epoll set) */
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) /* for pc_http_fetch; counted */
+        return -1;
+    h->curl_inited = 1;
+    for (; h->n_daemons < loops; h->n_daemons++) {
+        int i = h->n_daemons;
+        if (!(h->daemons[i] = start_daemon(h, flags, NULL, i)))
             return -1;
+        if (!(h->loops[i] = pc_loop_start(h->daemons[i], "http-loop", add_failed, &h->refs[i]))) {
+            MHD_stop_daemon(h->daemons[i]);
+            return -1;
+        }
+    }
     if (pthread_create(&h->acceptor, NULL, acceptor_main, h) != 0)
         return -1;
     pthread_setname_np(h->acceptor, "http-accept");
@@ -693,8 +754,12 @@ void pc_http_stop(pc_http *h)
      * their work (the store's writer, still running): wait for them */
     while (__atomic_load_n(&h->suspended, __ATOMIC_ACQUIRE) > 0)
         usleep(1000);
-    for (int i = 0; i < h->n_daemons; i++)
+    for (int i = 0; i < h->n_daemons; i++) {
+        pc_loop_stop(h->loops[i]); /* after its queued resumes and fetches in flight */
         MHD_stop_daemon(h->daemons[i]);
+    }
+    if (h->curl_inited)
+        curl_global_cleanup();
     pc_http_guard_destroy(h->guard); /* after the daemons: they report closes to it */
     free(h->workers);
     pthread_cond_destroy(&h->work);

@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "core/runtime/error.h"
@@ -146,7 +147,8 @@ int pc_http_suspended(const pc_http *h);
 
 /* ---- running a request on an event loop --------------------------------------- */
 
-/* 1 while the handler runs on an event loop (must not block), else 0. */
+/* 1 while the handler runs on an event loop (must not block), and in
+ * continuations and pc_http_fetched callbacks (on the loop), else 0. */
 int pc_http_on_loop(const pc_http_request *req);
 
 /* On a loop: suspends the connection until pc_http_resume. The handler then
@@ -157,6 +159,24 @@ void pc_http_suspend(pc_http_request *req);
 /* Resumes a suspended request: then(arg, ...) runs on its loop and answers.
  * After this call req belongs to the loop again. */
 void pc_http_resume(pc_http_request *req, pc_http_continue then, void *arg);
+
+/* Runs when a transfer started with pc_http_fetch ends, on the loop that
+ * started it. result is curl's (CURLE_OK: an HTTP answer came, of any
+ * status). easy is the caller's again (reuse it or clean it up). It may
+ * start more fetches for the same request or pc_http_resume it; it must
+ * not block. */
+typedef void (*pc_http_fetched)(void *arg, CURL *easy, CURLcode result);
+
+/* Pool mode, on the loop that owns req (in a handler while
+ * pc_http_on_loop(req) = 1, in a pc_http_continue, or in a pc_http_fetched
+ * callback of that loop): runs easy on the loop's curl multi handle without
+ * blocking; done(arg, easy, result) follows exactly once, on this loop.
+ * Connections are kept alive per loop. The handler must have called
+ * pc_http_suspend(req) and return PC_HTTP_SUSPENDED; a done callback
+ * resumes it eventually. Set CURLOPT_TIMEOUT_MS on easy (pc_http_stop
+ * waits for fetches in flight). Returns 0, or -1 (threads mode, not on
+ * req's loop, out of memory): then done is not called. */
+int pc_http_fetch(pc_http_request *req, CURL *easy, pc_http_fetched done, void *arg);
 
 /* ---- reading a request (valid during the handler call; in pool mode a
  * suspended connection keeps them until it resumes) ---- */
