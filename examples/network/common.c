@@ -87,8 +87,8 @@ static const ex_option options[] = {
      "threads running the requests that may block (0: 16 per core; at most 64 as loops)"},
     {"--http-blocking-loops", "HTTP_BLOCKING_LOOPS", OPT_BOOL, FIELD(http_blocking_loops), 0,
      NULL, "the --http-workers threads are event loops on which a request may wait for "
-     "another process (false: one loop per core hands such requests to workers, two "
-     "thread wake-ups more each)"},
+     "another process (default false: one loop per core runs the paid requests' calls "
+     "without blocking and hands the other calls to workers)"},
     {"--max-connections", "MAX_CONNECTIONS", OPT_INT, FIELD(max_connections), 0, "N",
      "open connections in total; past it the oldest idle one is shed (0: from the "
      "descriptor limit)"},
@@ -144,7 +144,6 @@ static void set_defaults(const ex_service_def *def, ex_config *cfg)
     snprintf(cfg->persistence_url, sizeof cfg->persistence_url, "http://127.0.0.1:8001");
     snprintf(cfg->random_url, sizeof cfg->random_url, "http://127.0.0.1:8002");
     snprintf(cfg->funding_wei, sizeof cfg->funding_wei, "%s", EX_FUNDING_WEI);
-    cfg->http_blocking_loops = 1;
 }
 
 static int parse_bool(const char *v, int *out)

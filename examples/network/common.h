@@ -184,9 +184,10 @@ typedef void (*ex_fetched)(void *arg, CURL *easy, CURLcode result);
 /* Runs easy for a begun request (ex_service_def.begin): on its event loop's
  * curl multi without blocking, then done(arg, easy, result) on that loop;
  * on a worker (or a loop that may block) with curl_easy_perform, done
- * called before this returns. Returns 0, or -1 when it could not start
- * (then done is not called). The easy handle must carry CURLOPT_TIMEOUT_MS. */
-int ex_request_fetch(ex_request *req, CURL *easy, ex_fetched done, void *arg);
+ * called before this returns. done follows exactly once: at once with
+ * CURLE_FAILED_INIT when the transfer cannot start. The easy handle must
+ * carry CURLOPT_TIMEOUT_MS. */
+void ex_request_fetch(ex_request *req, CURL *easy, ex_fetched done, void *arg);
 
 /* Sends the answer of a begun request (takes *ans) and ends req's use: from
  * begin itself or from a done callback of ex_request_fetch. */

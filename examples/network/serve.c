@@ -7,7 +7,7 @@
 #include "common.h"
 #include "http/http.h"
 
-#define WORKERS_PER_CORE 16 /* the workers mostly wait on calls to other processes */
+#define WORKERS_PER_CORE 16 /* the workers wait on calls to other processes */
 
 /* A request; begun ones (ex_service_def.begin) live on the heap until they are answered. */
 struct ex_request {
@@ -15,7 +15,7 @@ struct ex_request {
     ex_answer ans;  /* begun: the answer ex_request_finish handed over */
     int on_loop;    /* begun on an event loop that must not block */
     int in_begin;   /* the service's begin has not returned yet */
-    int suspended;  /* the connection waits for pc_http_resume */
+    int suspended;  /* a transfer started on the loop: the connection waits */
     int finished;
 };
 
@@ -110,17 +110,20 @@ static void to_http(ex_answer *ans, pc_http_answer *out)
 
 /* ---- requests served without blocking ------------------------------------------------------ */
 
-int ex_request_fetch(ex_request *req, CURL *easy, ex_fetched done, void *arg)
+void ex_request_fetch(ex_request *req, CURL *easy, ex_fetched done, void *arg)
 {
     if (!req->on_loop) { /* a worker, or a loop that may block: wait here */
         done(arg, easy, curl_easy_perform(easy));
-        return 0;
+        return;
     }
-    if (!req->suspended) {
+    if (pc_http_fetch(req->http, easy, done, arg) != 0) {
+        done(arg, easy, CURLE_FAILED_INIT); /* out of memory: the call fails as such */
+        return;
+    }
+    if (!req->suspended) { /* done runs on the loop only after the handler returned */
         pc_http_suspend(req->http);
         req->suspended = 1;
     }
-    return pc_http_fetch(req->http, easy, done, arg);
 }
 
 /* Sends a begun request's answer and frees it. */
@@ -142,7 +145,7 @@ void ex_request_finish(ex_request *req, ex_answer *ans)
 {
     req->ans = *ans;
     req->finished = 1;
-    if (req->suspended && !req->in_begin) /* else begin_request sends it */
+    if (!req->in_begin) /* a done callback, suspended; else begin_request sends it */
         pc_http_resume(req->http, resumed, req);
 }
 
@@ -160,14 +163,11 @@ static int begin_request(ex_service *svc, pc_http_request *r, pc_http_answer *ou
         return 0;
     }
     req->in_begin = 0;
-    *step = PC_HTTP_SUSPENDED;
-    if (!req->finished) /* a transfer runs: its done callback finishes */
-        return 1;
-    if (req->suspended) { /* finished after suspending (a transfer could not start) */
-        pc_http_resume(r, resumed, req);
+    if (!req->finished) { /* a transfer runs (suspended): a done callback finishes */
+        *step = PC_HTTP_SUSPENDED;
         return 1;
     }
-    answer_begun(req, out);
+    answer_begun(req, out); /* answered at once, or on a worker after blocking calls */
     *step = PC_HTTP_ANSWERED;
     return 1;
 }
@@ -216,9 +216,12 @@ ex_server *ex_server_start(ex_service *svc)
                                         : WORKERS_PER_CORE * (cores > 0 ? (int)cores : 1);
     if (cfg->http_blocking_loops && threads > PC_HTTP_MAX_LOOPS)
         threads = PC_HTTP_MAX_LOOPS;
-    /* Blocking loops by default: nearly every request of a service waits on
-     * a Payment Server or a provider, and handing it from a loop to a worker
-     * and back cost each service 40-80 µs per paid request (docs/benchmarks.md). */
+    /* One loop per core by default that never blocks: the paid hot paths
+     * (ex_service_def.begin) run their calls to the Payment Server and the
+     * providers on the loop's curl multi (ex_request_fetch); the rare calls
+     * that block (/init, /status?funds, /ready, admin) go to the workers.
+     * --http-blocking-loops restores --http-workers loops that may block
+     * (every call then waits on its loop, docs/benchmarks.md). */
     pc_http_options opts = {
         .mode = PC_HTTP_POOL,
         .loops = cfg->http_blocking_loops ? threads : 0,
