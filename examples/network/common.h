@@ -7,15 +7,22 @@
  *   - serving HTTP (serve.c) on the HTTP layer paychand uses (src/http,
  *     http.h): one event loop per core fed by an acceptor, keep-alive, GET
  *     and POST alike, the connection guard's limits and deadlines, strict
- *     parameters. A request the service declares quick (ex_service_def.quick)
- *     is answered on its loop; every other one (it may call the Payment
- *     Server or another service) runs on a bounded pool of worker threads
- *     while its connection is suspended. No thread per connection;
+ *     parameters. The paid hot path a service begins (ex_service_def.begin)
+ *     runs on its loop without blocking: its outgoing calls are easy
+ *     handles run on the loop's curl multi (ex_request_fetch), each
+ *     completion takes the next step, the last hands the answer over
+ *     (ex_request_finish). A request the service declares quick
+ *     (ex_service_def.quick) is answered on its loop; every other one (a
+ *     blocking call to the Payment Server or another service: /init,
+ *     /ready, ...) runs on a bounded pool of worker threads while its
+ *     connection is suspended. No thread per connection;
  *   - /health (200 while the process serves) and /ready (200 when it can do
  *     its job, else 503 saying what is missing), answered for every service;
- *   - an outgoing HTTP client on libcurl (one keep-alive handle per worker
- *     thread, so connections to the providers outlive the callers' own)
- *     that can attach the x-pay-* payment headers to a call;
+ *   - an outgoing HTTP client on libcurl that can attach the x-pay-*
+ *     payment headers to a call: built into an easy handle (ex_call) that a
+ *     loop runs without blocking, or run at once (ex_http_get); idle
+ *     handles are kept per thread, so connections to the providers outlive
+ *     the callers' own;
  *   - logging to stderr.
  *
  * These services are examples of how a microservice uses libpaychan: the
