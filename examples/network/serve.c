@@ -237,8 +237,12 @@ ex_server *ex_server_start(ex_service *svc)
         free(s);
         return NULL;
     }
-    ex_log_info("listening on http://%s:%d (%d %s)", cfg->listen, pc_http_port(s->http), threads,
-                cfg->http_blocking_loops ? "event loops, blocking allowed" : "workers");
+    if (cfg->http_blocking_loops)
+        ex_log_info("listening on http://%s:%d (%d event loops, blocking allowed)", cfg->listen,
+                    pc_http_port(s->http), threads);
+    else
+        ex_log_info("listening on http://%s:%d (one event loop per core, %d workers for "
+                    "blocking calls)", cfg->listen, pc_http_port(s->http), threads);
     return s;
 }
 
