@@ -480,7 +480,7 @@ static void test_connections_take_no_threads(void **state)
 /* Context switches so far of one thread (/proc/PID/task/TID/status); 0 if unreadable. */
 static long thread_switches(const char *task_dir)
 {
-    char path[400], line[128];
+    char path[440], line[128];
     long n = 0, v;
     snprintf(path, sizeof path, "%s/status", task_dir);
     FILE *f = fopen(path, "r");
