@@ -1,9 +1,11 @@
 /* http.h: paychand's HTTP side on libmicrohttpd, keep-alive, GET and POST
  * alike, in one of two modes:
  *  - threads: one thread per connection (MHD's own mode);
- *  - pool: one epoll event loop per core (a daemon each, sharing the port
- *    through SO_REUSEPORT, not MHD's thread pool: in 4 of 11 measured runs
- *    the pool put all 32 connections on one worker). The handler runs on
+ *  - pool: one epoll event loop per core, our own threads (loop.h: each
+ *    drives a libmicrohttpd daemon from outside and a curl multi handle;
+ *    an acceptor thread gives every connection to the least loaded loop;
+ *    not MHD's thread pool: in 4 of 11 measured runs the pool put all 32
+ *    connections on one worker). The handler runs on
  *    the loop when it can answer without blocking, or suspend the
  *    connection while another thread finishes (the hot endpoints wait for
  *    their durable write this way);
@@ -15,6 +17,9 @@
  *    request), for servers whose requests mostly wait on other processes;
  *    a waiting request then delays the other connections of its loop, so
  *    such a server needs about as many loops as requests in flight.
+ *    A handler on a loop may also call other HTTP servers without blocking
+ *    (pc_http_fetch: the transfer runs on its loop's curl multi handle, a
+ *    callback on the loop gets the result and resumes the request).
  *
  * In both modes every connection passes http_guard.h first (limits per
  * client address and in total, shedding of idle and slow connections,

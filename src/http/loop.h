@@ -28,8 +28,9 @@ typedef struct pc_loop_waiter {
     struct pc_loop_waiter *next;
 } pc_loop_waiter;
 
-/* Runs on the loop when MHD_add_connection refused a handed-over socket
- * (MHD closed it), so the caller can undo its bookkeeping for peer. */
+/* Runs when a handed-over socket was not taken (closed): on the loop when
+ * MHD_add_connection refused it, in pc_loop_add when out of memory; so the
+ * caller can undo its bookkeeping for peer. Thread-safe, cheap. */
 typedef void (*pc_loop_add_failed)(void *ctx, const struct sockaddr *peer);
 
 /* Ends a transfer started with pc_loop_fetch, on the loop (see http.h's

@@ -57,6 +57,7 @@ typedef struct job {
     int results[2];    /* curl results, in completion order */
     int n_results;
     char *bodies[2];
+    long connects[2];  /* new connections each fetch opened (0: one kept alive) */
     int was_on_loop;   /* pc_http_on_loop(req) inside done */
 } job;
 
@@ -65,10 +66,10 @@ static void answer_job(void *arg, pc_http_request *req, pc_http_answer *a)
     job *j = arg;
     __atomic_add_fetch(&continued, 1, __ATOMIC_ACQ_REL);
     a->status = 200;
-    a->body = json_pack("{si si si ss ss si}", "n", j->n_results, "r0", j->results[0], "r1",
-                        j->results[1], "b0", j->bodies[0] ? j->bodies[0] : "", "b1",
+    a->body = json_pack("{si si si ss ss si si}", "n", j->n_results, "r0", j->results[0],
+                        "r1", j->results[1], "b0", j->bodies[0] ? j->bodies[0] : "", "b1",
                         j->bodies[1] ? j->bodies[1] : "", "on_loop",
-                        j->was_on_loop && pc_http_on_loop(req));
+                        j->was_on_loop && pc_http_on_loop(req), "c1", (int)j->connects[1]);
     free(j->bodies[0]);
     free(j->bodies[1]);
     free(j);
@@ -83,6 +84,7 @@ static void fetched(void *arg, CURL *easy, CURLcode result)
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&body);
     j->was_on_loop = pc_http_on_loop(j->req);
     if (j->n_results < 2) {
+        curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &j->connects[j->n_results]);
         j->bodies[j->n_results] = pc_test_bytes_take_string(body);
         j->results[j->n_results++] = (int)result;
     }
@@ -217,9 +219,10 @@ static int teardown(void **state)
 
 /* GETs target and checks the job's answer: n fetches ended, with curl
  * results r0, r1 and bodies b0, b1 (NULL: not checked), and
- * pc_http_on_loop was 1 in done and in the continuation. The time taken. */
-static double expect_job(const char *target, int n, int r0, int r1, const char *b0,
-                         const char *b1)
+ * pc_http_on_loop was 1 in done and in the continuation. The time taken;
+ * the answer in *out unless NULL (then freed). */
+static double expect_job_reply(const char *target, int n, int r0, int r1, const char *b0,
+                               const char *b1, pc_test_reply *out)
 {
     pc_test_reply r;
     double ms = get(target, 5000, &r);
@@ -232,8 +235,17 @@ static double expect_job(const char *target, int n, int r0, int r1, const char *
     if (b1)
         assert_string_equal(body_str(&r, "b1"), b1);
     assert_int_equal(body_int(&r, "on_loop"), 1);
-    pc_test_reply_free(&r);
+    if (out)
+        *out = r;
+    else
+        pc_test_reply_free(&r);
     return ms;
+}
+
+static double expect_job(const char *target, int n, int r0, int r1, const char *b0,
+                         const char *b1)
+{
+    return expect_job_reply(target, n, r0, r1, b0, b1, NULL);
 }
 
 static void test_fetch_then_resume(void **state)
@@ -253,8 +265,11 @@ static void test_two_concurrent_fetches(void **state)
 static void test_chained_fetch(void **state)
 {
     (void)state;
-    expect_job("/chain", 2, CURLE_OK, CURLE_OK, "{\"from\":\"/fast\"}",
-               "{\"from\":\"/second\"}");
+    pc_test_reply r;
+    expect_job_reply("/chain", 2, CURLE_OK, CURLE_OK, "{\"from\":\"/fast\"}",
+                     "{\"from\":\"/second\"}", &r);
+    assert_int_equal(body_int(&r, "c1"), 0); /* the loop kept the first one's connection */
+    pc_test_reply_free(&r);
 }
 
 static void test_upstream_down(void **state)
