@@ -355,8 +355,11 @@ int paychan_sign_requests_end(paychan_call *call, CURLcode result, paychan_payme
 {
     json_t *answer;
     pc_client_clear(err);
-    if (!call || call->job != PC_JOB_SIGN_MANY)
-        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "not a paychan_sign_requests_begin call");
+    if (!call || call->job != PC_JOB_SIGN_MANY) { /* freed all the same: the contract */
+        paychan_call_free(call);
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "not a %s call",
+                              "paychan_sign_requests_begin");
+    }
     if (!out) { /* the counts are taken, but there is nowhere to put them */
         paychan_call_free(call);
         return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no output");

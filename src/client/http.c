@@ -143,8 +143,8 @@ static int auth_headers(const paychan_client *c, const char *target, pc_client_c
 
 /* The failure of a transfer as our codes: no connection, no answer in time,
  * or something that is not an HTTP answer of the API. */
-static int transfer_failure(CURLcode rc, const pc_client_sink *body, const char *detail, long timeout_ms,
-                            paychan_error *err)
+static int transfer_failure(CURLcode rc, const pc_client_sink *body, const char *detail,
+                            long timeout_ms, paychan_error *err)
 {
     const char *why = *detail ? detail : curl_easy_strerror(rc);
     switch (rc) {

@@ -142,9 +142,11 @@ int paychan_validate_payment_end(paychan_call *call, CURLcode result, paychan_er
 {
     json_t *answer;
     pc_client_clear(err);
-    if (!call || call->job != PC_JOB_VALIDATE)
-        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0,
-                              "not a paychan_validate_payment_begin call");
+    if (!call || call->job != PC_JOB_VALIDATE) { /* freed all the same: the contract */
+        paychan_call_free(call);
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "not a %s call",
+                              "paychan_validate_payment_begin");
+    }
     int rc = pc_client_call_end(call, result, &answer, err);
     return rc == PAYCHAN_CALL_AGAIN ? rc : validate_finish(call, rc, answer, err);
 }

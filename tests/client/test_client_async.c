@@ -20,6 +20,8 @@
 
 #define FUNDING "1000000000000000" /* 1 finney */
 static const paychan_provider_terms TERMS = {"1000", 100, 50};
+/* anvil's dev account 0: a key for a client whose Payment Server is down */
+#define DEV_KEY "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 typedef live_pair async_test;
 
@@ -65,7 +67,8 @@ static void run_jobs(job *jobs, size_t n)
             if (end_job(j, result))
                 open--;
             else /* the same call, a fresh stamp */
-                assert_int_equal(curl_multi_add_handle(multi, paychan_call_easy(j->call)), CURLM_OK);
+                assert_int_equal(curl_multi_add_handle(multi, paychan_call_easy(j->call)),
+                                 CURLM_OK);
         }
         if (open > 0)
             curl_multi_poll(multi, NULL, 0, 100, NULL);
@@ -175,7 +178,7 @@ static void test_server_down(void **state)
 {
     (void)state;
     paychan_config cfg = {.server_url = "http://127.0.0.1:1", .timeout_ms = 2000,
-                          .dev_key_hex = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"};
+                          .dev_key_hex = DEV_KEY};
     paychan_client *c;
     paychan_error err, blocking;
     paychan_payment_headers h = {"0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
