@@ -87,8 +87,8 @@ static const ex_option options[] = {
      "threads running the requests that may block (0: 16 per core; at most 64 as loops)"},
     {"--http-blocking-loops", "HTTP_BLOCKING_LOOPS", OPT_BOOL, FIELD(http_blocking_loops), 0,
      NULL, "the --http-workers threads are event loops on which a request may wait for "
-     "another process (false: one loop per core hands such requests to workers, two "
-     "thread wake-ups more each)"},
+     "another process (default false: one loop per core runs the paid requests' calls "
+     "without blocking and hands the other calls to workers)"},
     {"--max-connections", "MAX_CONNECTIONS", OPT_INT, FIELD(max_connections), 0, "N",
      "open connections in total; past it the oldest idle one is shed (0: from the "
      "descriptor limit)"},
@@ -144,7 +144,6 @@ static void set_defaults(const ex_service_def *def, ex_config *cfg)
     snprintf(cfg->persistence_url, sizeof cfg->persistence_url, "http://127.0.0.1:8001");
     snprintf(cfg->random_url, sizeof cfg->random_url, "http://127.0.0.1:8002");
     snprintf(cfg->funding_wei, sizeof cfg->funding_wei, "%s", EX_FUNDING_WEI);
-    cfg->http_blocking_loops = 1;
 }
 
 static int parse_bool(const char *v, int *out)
@@ -378,36 +377,68 @@ json_t *ex_mediator_state_json(paychan_client *c, const char *mediator)
     return o;
 }
 
-/* ---- outgoing calls (libcurl, one keep-alive handle per thread) -------------------------- */
+/* ---- outgoing calls (libcurl, idle handles kept per thread) ----------------------------- */
+
+/* A thread's idle handles: their connections (with curl_easy_perform) and
+ * buffers outlive a call. A loop ends its calls on its own thread, so a
+ * handle never changes threads and the list needs no lock. */
+#define IDLE_HANDLES_MAX 64
+typedef struct idle_handles {
+    CURL *h[IDLE_HANDLES_MAX];
+    size_t n;
+} idle_handles;
 
 static pthread_key_t curl_key;
 static pthread_once_t curl_key_once = PTHREAD_ONCE_INIT;
 
-static void curl_handle_free(void *h)
+static void idle_handles_free(void *arg)
 {
-    curl_easy_cleanup(h);
+    idle_handles *idle = arg;
+    while (idle->n > 0)
+        curl_easy_cleanup(idle->h[--idle->n]);
+    free(idle);
 }
 
 static void curl_key_create(void)
 {
-    pthread_key_create(&curl_key, curl_handle_free);
+    pthread_key_create(&curl_key, idle_handles_free);
 }
 
-/* This thread's handle: its connections stay open between calls. */
-static CURL *thread_curl(void)
+/* This thread's idle list, created on first use; NULL when out of memory. */
+static idle_handles *thread_idle(void)
 {
     pthread_once(&curl_key_once, curl_key_create);
-    CURL *h = pthread_getspecific(curl_key);
-    if (!h) {
-        h = curl_easy_init();
-        if (!h)
-            return NULL;
+    idle_handles *idle = pthread_getspecific(curl_key);
+    if (!idle && (idle = calloc(1, sizeof *idle)) && pthread_setspecific(curl_key, idle) != 0) {
+        free(idle);
+        idle = NULL;
+    }
+    return idle;
+}
+
+/* An idle handle of this thread, or a new one; NULL when out of memory. */
+static CURL *handle_take(void)
+{
+    idle_handles *idle = thread_idle();
+    if (idle && idle->n > 0)
+        return idle->h[--idle->n];
+    CURL *h = curl_easy_init();
+    if (h) {
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        pthread_setspecific(curl_key, h);
     }
     return h;
+}
+
+/* Keeps h for this thread's next call, or closes it when enough are idle. */
+static void handle_give(CURL *h)
+{
+    idle_handles *idle = thread_idle();
+    if (idle && idle->n < IDLE_HANDLES_MAX)
+        idle->h[idle->n++] = h;
+    else
+        curl_easy_cleanup(h);
 }
 
 typedef struct body_buf {
@@ -457,42 +488,73 @@ static struct curl_slist *payment_headers(const paychan_payment_headers *pay)
     return l;
 }
 
+struct ex_call {
+    CURL *h;
+    struct curl_slist *headers;
+    body_buf body;
+    char error[CURL_ERROR_SIZE];
+};
+
+ex_call *ex_call_begin(const char *url, const paychan_payment_headers *pay, long timeout_ms)
+{
+    ex_call *call = calloc(1, sizeof *call);
+    if (!call)
+        return NULL;
+    call->headers = pay ? payment_headers(pay) : NULL;
+    if ((pay && !call->headers) || !(call->h = handle_take())) {
+        curl_slist_free_all(call->headers);
+        free(call);
+        return NULL;
+    }
+    CURL *h = call->h;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, call->headers);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &call->body);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, call->error);
+    return call;
+}
+
+CURL *ex_call_easy(ex_call *call)
+{
+    return call->h;
+}
+
+int ex_call_end(ex_call *call, CURLcode result, ex_reply *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = -1;
+    if (result == CURLE_OK) {
+        curl_easy_getinfo(call->h, CURLINFO_RESPONSE_CODE, &out->status);
+        if (call->body.data)
+            out->body = json_loadb(call->body.data, call->body.len, 0, NULL);
+        rc = 0;
+    } else {
+        snprintf(out->error, sizeof out->error, "%s",
+                 call->error[0] ? call->error : curl_easy_strerror(result));
+    }
+    /* the handle outlives the call: drop pointers into it */
+    curl_easy_setopt(call->h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(call->h, CURLOPT_ERRORBUFFER, NULL);
+    handle_give(call->h);
+    curl_slist_free_all(call->headers);
+    free(call->body.data);
+    free(call);
+    return rc;
+}
+
 int ex_http_get(const char *url, const paychan_payment_headers *pay, long timeout_ms,
                 ex_reply *out)
 {
-    memset(out, 0, sizeof *out);
-    CURL *h = thread_curl();
-    struct curl_slist *headers = pay ? payment_headers(pay) : NULL;
-    if (!h || (pay && !headers)) {
+    ex_call *call = ex_call_begin(url, pay, timeout_ms);
+    if (!call) {
+        memset(out, 0, sizeof *out);
         snprintf(out->error, sizeof out->error, "out of memory");
         return -1;
     }
-    body_buf body = {0};
-    char curl_error[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_error);
-    CURLcode rc = curl_easy_perform(h);
-    /* The handle outlives this call: drop pointers to our stack. */
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-    curl_slist_free_all(headers);
-    int result = -1;
-    if (rc == CURLE_OK) {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
-        if (body.data)
-            out->body = json_loadb(body.data, body.len, 0, NULL);
-        result = 0;
-    } else {
-        snprintf(out->error, sizeof out->error, "%s",
-                 curl_error[0] ? curl_error : curl_easy_strerror(rc));
-    }
-    free(body.data);
-    return result;
+    return ex_call_end(call, curl_easy_perform(call->h), out);
 }
 
 void ex_reply_free(ex_reply *r)

@@ -7,15 +7,22 @@
  *   - serving HTTP (serve.c) on the HTTP layer paychand uses (src/http,
  *     http.h): one event loop per core fed by an acceptor, keep-alive, GET
  *     and POST alike, the connection guard's limits and deadlines, strict
- *     parameters. A request the service declares quick (ex_service_def.quick)
- *     is answered on its loop; every other one (it may call the Payment
- *     Server or another service) runs on a bounded pool of worker threads
- *     while its connection is suspended. No thread per connection;
+ *     parameters. The paid hot path a service begins (ex_service_def.begin)
+ *     runs on its loop without blocking: its outgoing calls are easy
+ *     handles run on the loop's curl multi (ex_request_fetch), each
+ *     completion takes the next step, the last hands the answer over
+ *     (ex_request_finish). A request the service declares quick
+ *     (ex_service_def.quick) is answered on its loop; every other one (a
+ *     blocking call to the Payment Server or another service: /init,
+ *     /ready, ...) runs on a bounded pool of worker threads while its
+ *     connection is suspended. No thread per connection;
  *   - /health (200 while the process serves) and /ready (200 when it can do
  *     its job, else 503 saying what is missing), answered for every service;
- *   - an outgoing HTTP client on libcurl (one keep-alive handle per worker
- *     thread, so connections to the providers outlive the callers' own)
- *     that can attach the x-pay-* payment headers to a call;
+ *   - an outgoing HTTP client on libcurl that can attach the x-pay-*
+ *     payment headers to a call: built into an easy handle (ex_call) that a
+ *     loop runs without blocking, or run at once (ex_http_get); idle
+ *     handles are kept per thread, so connections to the providers outlive
+ *     the callers' own;
  *   - logging to stderr.
  *
  * These services are examples of how a microservice uses libpaychan: the
@@ -25,6 +32,7 @@
 
 #include <stdint.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "paychan.h"
@@ -103,6 +111,12 @@ typedef struct ex_service_def {
     int (*setup)(ex_service *svc);
     /* One request; must fill *ans. Runs on many threads at once. */
     void (*handle)(ex_service *svc, const ex_request *req, ex_answer *ans);
+    /* The service's paid hot path, served without blocking: starts req
+     * (its outgoing calls through ex_request_fetch) and returns 1; req is
+     * then the service's until it hands the answer to ex_request_finish.
+     * 0 = not such a request (handle serves it). May run on an event loop
+     * (then it must not block) or on a worker. NULL = none. */
+    int (*begin)(ex_service *svc, ex_request *req);
     /* 1 when handle answers req without blocking (no call to the Payment
      * Server or another service, no lock held for long): it then runs on
      * the event loop, saving a hand-over to a worker. NULL = never. */
@@ -168,6 +182,24 @@ const char *ex_request_header(const ex_request *req, const char *name);
 /* A paychan_header_getter over a request: pass the request as ctx. */
 const char *ex_header_getter(void *ctx, const char *name);
 
+/* ---- serving without blocking (serve.c) --------------------------------------------------- */
+
+/* Called when an outgoing transfer of a begun request ended: result is
+ * curl's. On the request's event loop (or at once on a worker). */
+typedef void (*ex_fetched)(void *arg, CURL *easy, CURLcode result);
+
+/* Runs easy for a begun request (ex_service_def.begin): on its event loop's
+ * curl multi without blocking, then done(arg, easy, result) on that loop;
+ * on a worker (or a loop that may block) with curl_easy_perform, done
+ * called before this returns. done follows exactly once: at once with
+ * CURLE_FAILED_INIT when the transfer cannot start. The easy handle must
+ * carry CURLOPT_TIMEOUT_MS. */
+void ex_request_fetch(ex_request *req, CURL *easy, ex_fetched done, void *arg);
+
+/* Sends the answer of a begun request (takes *ans) and ends req's use: from
+ * begin itself or from a done callback of ex_request_fetch. */
+void ex_request_finish(ex_request *req, ex_answer *ans);
+
 /* ---- answers ----------------------------------------------------------------------------- */
 
 /* Sets a JSON answer; takes the reference to body. */
@@ -200,7 +232,21 @@ typedef struct ex_reply {
     char error[256]; /* why no answer came (status 0) */
 } ex_reply;
 
-/* GETs url on this thread's keep-alive handle, with the payment headers of
+/* One GET built into a libcurl easy handle (an idle one of this thread:
+ * its connection and buffers are kept), with the payment headers of `pay`
+ * unless it is NULL, waiting at most timeout_ms; NULL when out of memory.
+ * Run ex_call_easy(call) (ex_request_fetch, or curl_easy_perform), then
+ * ex_call_end, on the thread that began it. */
+typedef struct ex_call ex_call;
+ex_call *ex_call_begin(const char *url, const paychan_payment_headers *pay, long timeout_ms);
+CURL *ex_call_easy(ex_call *call);
+
+/* Reads the end of call's transfer (result: curl's) into *out and frees
+ * the call (its handle back to this thread's idle ones). As ex_http_get:
+ * 0 when an HTTP answer came, -1 otherwise; free *out with ex_reply_free. */
+int ex_call_end(ex_call *call, CURLcode result, ex_reply *out);
+
+/* GETs url on one of this thread's keep-alive handles, with the payment headers of
  * `pay` unless it is NULL, waiting at most timeout_ms. Returns 0 when an
  * HTTP answer came (of any status), -1 otherwise. Free *out with
  * ex_reply_free in both cases. */

@@ -61,10 +61,10 @@ static int parse_number(const char *text, json_int_t *out)
     return 0;
 }
 
-static void handle_save(persistence *ps, const ex_request *req, ex_answer *ans)
+/* /save, once paid. */
+static void serve_save(ex_service *svc, const ex_request *req, ex_answer *ans)
 {
-    if (!ex_provider_take_payment(ps->provider, req, ans))
-        return;
+    persistence *ps = svc->data;
     json_int_t n;
     if (parse_number(ex_request_param(req, "nr"), &n) != 0) {
         ex_answer_error(ans, 400, "nr must be an integer: /save?nr=N");
@@ -97,13 +97,21 @@ static void handle_numbers(persistence *ps, const ex_request *req, ex_answer *an
     ex_answer_json(ans, 200, json_pack("{sIso}", "count", (json_int_t)count, "numbers", list));
 }
 
+/* The paid /save, without blocking. */
+static int begin(ex_service *svc, ex_request *req)
+{
+    persistence *ps = svc->data;
+    if (strcmp(ex_request_path(req), "/save") != 0)
+        return 0;
+    ex_provider_serve_paid(ps->provider, req, serve_save);
+    return 1;
+}
+
 static void handle(ex_service *svc, const ex_request *req, ex_answer *ans)
 {
     persistence *ps = svc->data;
     const char *path = ex_request_path(req);
-    if (strcmp(path, "/save") == 0)
-        handle_save(ps, req, ans);
-    else if (strcmp(path, "/numbers") == 0)
+    if (strcmp(path, "/numbers") == 0)
         handle_numbers(ps, req, ans);
     else if (!ex_provider_handle_common(ps->provider, req, ans))
         ex_answer_not_found(ans, req);
@@ -153,6 +161,7 @@ static const ex_service_def persistence_service = {
     .default_payment_server_url = "http://127.0.0.1:3001",
     .default_keystore = "devnet/dev-only/keystores/persistence.json",
     .setup = setup,
+    .begin = begin,
     .handle = handle,
     .quick = quick,
     .teardown = teardown,

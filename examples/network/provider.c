@@ -114,24 +114,75 @@ static void refuse(ex_provider *p, ex_answer *ans, const paychan_error *why)
            fault ? "refused" : "not checked", ans->status, why->message, why->code);
 }
 
-int ex_provider_take_payment(ex_provider *p, const ex_request *req, ex_answer *ans)
+/* ---- paid requests, served without blocking ---------------------------------------------- */
+
+/* One request whose payment is being checked. */
+typedef struct paid_request {
+    ex_provider *p;
+    ex_request *req;
+    ex_provider_serve serve;
+    paychan_payment_headers h;
+    paychan_call *call; /* validateToken, in flight */
+} paid_request;
+
+/* Serves the request once its payment is settled (rc 0: paid, or payment
+ * off) or refuses it (why), and hands over the answer. */
+static void settle(paid_request *pr, int rc, const paychan_error *why)
 {
-    paychan_client *c = p->svc->client;
-    if (!c) {
+    ex_provider *p = pr->p;
+    ex_answer ans = {0};
+    if (rc != 0) {
+        refuse(p, &ans, why);
+    } else if (p->svc->client) {
+        note_paid(p, pr->h.mediator);
+        pr->serve(p->svc, pr->req, &ans);
+    } else {
         pthread_mutex_lock(&p->lock);
         p->served++;
         pthread_mutex_unlock(&p->lock);
-        return 1;
+        pr->serve(p->svc, pr->req, &ans);
     }
-    paychan_payment_headers h;
+    ex_request_finish(pr->req, &ans);
+}
+
+static void on_validated(void *arg, CURL *easy, CURLcode result)
+{
+    paid_request *pr = arg;
     paychan_error err = {0};
-    if (paychan_read_payment_headers(ex_header_getter, (void *)req, &h, &err) != 0 ||
-        paychan_validate_payment(c, &h, &err) != 0) {
-        refuse(p, ans, &err);
-        return 0;
+    (void)easy;
+    int rc = paychan_validate_payment_end(pr->call, result, &err);
+    if (rc == PAYCHAN_CALL_AGAIN) { /* a fresh stamp after a 205 */
+        ex_request_fetch(pr->req, paychan_call_easy(pr->call), on_validated, pr);
+        return;
     }
-    note_paid(p, h.mediator);
-    return 1;
+    settle(pr, rc, &err);
+    free(pr);
+}
+
+void ex_provider_serve_paid(ex_provider *p, ex_request *req, ex_provider_serve serve)
+{
+    paid_request now = {.p = p, .req = req, .serve = serve};
+    paychan_error err = {0};
+    if (!p->svc->client) {
+        settle(&now, 0, NULL);
+        return;
+    }
+    paid_request *pr = malloc(sizeof *pr);
+    if (!pr) {
+        err.code = PAYCHAN_E_NO_MEMORY;
+        snprintf(err.message, sizeof err.message, "out of memory");
+        settle(&now, -1, &err);
+        return;
+    }
+    *pr = now;
+    if (paychan_read_payment_headers(ex_header_getter, req, &pr->h, &err) != 0 ||
+        !(pr->call = paychan_validate_payment_begin(p->svc->client, &pr->h, &err))) {
+        settle(pr, -1, &err);
+        free(pr);
+        return;
+    }
+    /* on the request's loop (or here, on a worker) */
+    ex_request_fetch(req, paychan_call_easy(pr->call), on_validated, pr);
 }
 
 /* ---- admin endpoints --------------------------------------------------------------------- */

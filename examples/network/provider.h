@@ -21,15 +21,20 @@ ex_provider *ex_provider_create(ex_service *svc, const char *cost_wei);
 /* Frees p. NULL is a no-op. */
 void ex_provider_destroy(ex_provider *p);
 
-/* Takes the payment of one request: reads its x-pay-* headers and has the
- * Payment Server validate them. Returns 1 when the request is paid (or
- * payment is switched off): serve it. Returns 0 when it is not, with *ans
- * filled: 402 and the body of paychan_payment_required_body for a missing,
- * invalid or insufficient payment; 503 with the same body when the payment
- * could not be checked (Payment Server down, slow, or failing itself). The
- * body gives a short reason and the code, never an internal address; the
- * detail goes to the log. */
-int ex_provider_take_payment(ex_provider *p, const ex_request *req, ex_answer *ans);
+/* Fills *ans for a request whose payment was taken (or with payment off). */
+typedef void (*ex_provider_serve)(ex_service *svc, const ex_request *req, ex_answer *ans);
+
+/* Serves one paid request without blocking (for ex_service_def.begin):
+ * reads its x-pay-* headers and has the Payment Server validate them
+ * (paychan_validate_payment_begin, run on the request's loop by
+ * ex_request_fetch), then serve fills the answer and the request is
+ * finished (ex_request_finish). With payment off it is served at once. A
+ * request that is not paid is answered 402 with the body of
+ * paychan_payment_required_body for a missing, invalid or insufficient
+ * payment; 503 with the same body when the payment could not be checked
+ * (Payment Server down, slow, or failing itself). The body gives a short
+ * reason and the code, never an internal address; the detail goes to the log. */
+void ex_provider_serve_paid(ex_provider *p, ex_request *req, ex_provider_serve serve);
 
 /* Answers the endpoints every provider has, returning 1 when path was one
  * of them (and *ans is filled), else 0:

@@ -155,14 +155,24 @@ static void handle_init(ex_service *svc, public_state *st, ex_answer *ans)
                                        "autoFundingThreshold", EX_AUTO_FUNDING_THRESHOLD_WEI));
 }
 
-/* ---- /action ----------------------------------------------------------------------------- */
+/* ---- /action, served without blocking ------------------------------------------------------ */
 
+/* One /action between its steps: sign both tokens -> /randomNumber (paid) ->
+ * /save (paid) -> the answer. Each step's call runs on the request's loop
+ * (ex_request_fetch); its done callback takes the next step. */
 typedef struct action {
     ex_service *svc;
+    ex_request *req;
     json_t *trace;                            /* [{"step", "ms"}] */
     json_t *token_ids;                        /* {"random": id, "persistence": id} */
     json_t *mediators;
-    double step_start;
+    double start, step_start;
+    paychan_payment_headers pay[N_TARGETS];
+    paychan_call *sign;                       /* in flight */
+    ex_call *call;                            /* in flight, to target */
+    int target;
+    char url[700];
+    json_int_t number;
 } action;
 
 static void trace_step(action *a, const char *step)
@@ -174,42 +184,71 @@ static void trace_step(action *a, const char *step)
     a->step_start = now;
 }
 
-/* With payment on: the payment headers of both calls of one /action, signed
- * at once (both Payment Server calls run concurrently: one round trip). */
-static int sign_both(action *a, paychan_payment_headers pay[2], ex_answer *ans)
+static void action_free(action *a)
 {
-    const char *names[2] = {target_names[RANDOM], target_names[PERSISTENCE]};
-    paychan_error err = {0};
-    if (paychan_sign_requests(a->svc->client, names, 2, pay, &err) != 0) {
-        ex_answer_paychan_error(ans, status_of(&err), "cannot sign the payments", &err);
-        return -1;
-    }
-    trace_step(a, "signTokens");
-    for (int t = 0; t < 2; t++) {
-        json_object_set_new(a->token_ids, names[t], json_string(pay[t].token_id));
-        json_object_set_new(a->mediators, names[t], json_string(pay[t].mediator));
-    }
-    return 0;
+    json_decref(a->trace);
+    json_decref(a->token_ids);
+    json_decref(a->mediators);
+    free(a);
 }
 
-/* Calls `path` of target t with the payment headers pay (NULL: payment
- * off). 0 = it answered 200 (reply in *r, free it); -1 = *ans filled with
- * the failure. */
-static int call_target(action *a, int t, const paychan_payment_headers *pay,
-                       const char *call_step, const char *path, ex_reply *r, ex_answer *ans)
+/* Ends a failed /action: *ans (with the trace so far) is the answer. */
+static void action_failed(action *a, ex_answer *ans)
+{
+    json_object_set(ans->body, "trace", a->trace);
+    ex_request_finish(a->req, ans);
+    action_free(a);
+}
+
+/* Ends a served /action: the number, the tokens, the Mediators and the trace. */
+static void action_done(action *a)
+{
+    public_state *st = a->svc->data;
+    int paid = a->svc->client != NULL;
+    ex_answer ans = {0};
+    a->step_start = a->start;
+    trace_step(a, "total");
+    atomic_fetch_add(&st->actions, 1);
+    json_t *body = json_pack("{sIsbsOsO}", "randomNumber", a->number, "saved", 1, "tokenIds",
+                             paid ? a->token_ids : json_null(), "mediators",
+                             paid ? a->mediators : json_null());
+    json_object_set(body, "trace", a->trace);
+    ex_answer_json(&ans, 200, body);
+    ex_request_finish(a->req, &ans);
+    action_free(a);
+}
+
+static void on_answered(void *arg, CURL *easy, CURLcode result);
+
+/* Calls `path` of target t (with its payment headers when paying). */
+static void call_target(action *a, int t, const char *path)
 {
     ex_service *svc = a->svc;
-    char url[700];
-    snprintf(url, sizeof url, "%s%s", target_url(svc, t), path);
-    if (ex_http_get(url, pay, svc->cfg.timeout_ms, r) != 0) {
-        ex_answer_error(ans, 502, "%s: %s", url, r->error);
+    snprintf(a->url, sizeof a->url, "%s%s", target_url(svc, t), path);
+    a->target = t;
+    a->call = ex_call_begin(a->url, svc->client ? &a->pay[t] : NULL, svc->cfg.timeout_ms);
+    if (!a->call) {
+        ex_answer ans = {0};
+        ex_answer_error(&ans, 502, "%s: out of memory", a->url);
+        action_failed(a, &ans);
+        return;
+    }
+    ex_request_fetch(a->req, ex_call_easy(a->call), on_answered, a);
+}
+
+/* The provider's answer to the current call: 0 = 200 with a JSON object
+ * (in *r, free it); -1 = *ans filled with the failure. */
+static int check_reply(action *a, int rc, ex_reply *r, ex_answer *ans)
+{
+    if (rc != 0) {
+        ex_answer_error(ans, 502, "%s: %s", a->url, r->error);
         ex_reply_free(r);
         return -1;
     }
-    trace_step(a, call_step);
+    trace_step(a, a->target == RANDOM ? "getRandomNumber" : "saveNumber");
     if (r->status != 200 || !json_is_object(r->body)) {
         json_t *body = json_pack("{sssssI}", "error", "a provider refused the call", "url",
-                                 url, "status", (json_int_t)r->status);
+                                 a->url, "status", (json_int_t)r->status);
         json_object_set(body, "answer", r->body ? r->body : json_null());
         ex_answer_json(ans, 502, body);
         ex_reply_free(r);
@@ -218,69 +257,106 @@ static int call_target(action *a, int t, const paychan_payment_headers *pay,
     return 0;
 }
 
-/* The steps of /action; on failure *ans holds the reason. */
-static int run_action(action *a, json_int_t *number, ex_answer *ans)
+/* What the provider answered, checked; the next step. */
+static void on_answered(void *arg, CURL *easy, CURLcode result)
 {
+    action *a = arg;
     ex_reply r;
-    paychan_payment_headers pay[2];
-    int paid = a->svc->client != NULL;
-    if (paid && sign_both(a, pay, ans) != 0)
-        return -1;
-    if (call_target(a, RANDOM, paid ? &pay[0] : NULL, "getRandomNumber", "/randomNumber", &r,
-                    ans) != 0)
-        return -1;
-    json_t *n = json_object_get(r.body, "randomNumber");
-    int ok = json_is_integer(n);
-    *number = json_integer_value(n);
-    ex_reply_free(&r);
-    if (!ok) {
-        ex_answer_error(ans, 502, "random-nr-service answered no randomNumber");
-        return -1;
+    ex_answer ans = {0};
+    (void)easy;
+    if (check_reply(a, ex_call_end(a->call, result, &r), &r, &ans) != 0) {
+        action_failed(a, &ans);
+        return;
     }
-    char path[64];
-    snprintf(path, sizeof path, "/save?nr=%" JSON_INTEGER_FORMAT, *number);
-    if (call_target(a, PERSISTENCE, paid ? &pay[1] : NULL, "saveNumber", path, &r, ans) != 0)
-        return -1;
-    ok = json_integer_value(json_object_get(r.body, "saved")) == *number;
+    json_t *v = json_object_get(r.body, a->target == RANDOM ? "randomNumber" : "saved");
+    int ok = a->target == RANDOM ? json_is_integer(v) : json_integer_value(v) == a->number;
+    if (a->target == RANDOM)
+        a->number = json_integer_value(v);
     ex_reply_free(&r);
-    if (!ok) {
-        ex_answer_error(ans, 502,
+    if (!ok && a->target == RANDOM)
+        ex_answer_error(&ans, 502, "random-nr-service answered no randomNumber");
+    else if (!ok)
+        ex_answer_error(&ans, 502,
                         "persistence-service did not confirm saving %" JSON_INTEGER_FORMAT,
-                        *number);
-        return -1;
+                        a->number);
+    if (!ok) {
+        action_failed(a, &ans);
+    } else if (a->target == RANDOM) {
+        char path[64];
+        snprintf(path, sizeof path, "/save?nr=%" JSON_INTEGER_FORMAT, a->number);
+        call_target(a, PERSISTENCE, path);
+    } else {
+        action_done(a);
     }
-    return 0;
 }
 
-static void handle_action(ex_service *svc, public_state *st, ex_answer *ans)
+/* Both tokens signed (in one call: one round trip): the random number next. */
+static void on_signed(void *arg, CURL *easy, CURLcode result)
 {
-    if (svc->client && !atomic_load(&st->ready)) {
-        ex_answer_error(ans, 409, "payment channels not initialised: call /init first");
+    action *a = arg;
+    paychan_error err = {0};
+    (void)easy;
+    int rc = paychan_sign_requests_end(a->sign, result, a->pay, &err);
+    if (rc == PAYCHAN_CALL_AGAIN) { /* a fresh stamp after a 205 */
+        ex_request_fetch(a->req, paychan_call_easy(a->sign), on_signed, a);
         return;
     }
-    double start = ex_now_ms();
-    action a = {.svc = svc, .trace = json_array(), .token_ids = json_object(),
-                .mediators = json_object(), .step_start = start};
-    json_int_t number = 0;
-    if (run_action(&a, &number, ans) != 0) {
-        json_object_set(ans->body, "trace", a.trace);
-        json_decref(a.trace);
-        json_decref(a.token_ids);
-        json_decref(a.mediators);
+    if (rc != 0) {
+        ex_answer ans = {0};
+        ex_answer_paychan_error(&ans, status_of(&err), "cannot sign the payments", &err);
+        action_failed(a, &ans);
         return;
     }
-    a.step_start = start;
-    trace_step(&a, "total");
-    atomic_fetch_add(&st->actions, 1);
-    json_t *body = json_pack("{sIsbsoso}", "randomNumber", number, "saved", 1, "tokenIds",
-                             svc->client ? a.token_ids : json_null(), "mediators",
-                             svc->client ? a.mediators : json_null());
+    trace_step(a, "signTokens");
+    for (int t = 0; t < N_TARGETS; t++) {
+        json_object_set_new(a->token_ids, target_names[t], json_string(a->pay[t].token_id));
+        json_object_set_new(a->mediators, target_names[t], json_string(a->pay[t].mediator));
+    }
+    call_target(a, RANDOM, "/randomNumber");
+}
+
+/* A new /action of req; NULL when out of memory. */
+static action *action_new(ex_service *svc, ex_request *req)
+{
+    action *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->svc = svc;
+    a->req = req;
+    a->start = a->step_start = ex_now_ms();
+    a->trace = json_array();
+    a->token_ids = json_object();
+    a->mediators = json_object();
+    if (!a->trace || !a->token_ids || !a->mediators) {
+        action_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void begin_action(ex_service *svc, public_state *st, ex_request *req)
+{
+    ex_answer ans = {0};
+    action *a = NULL;
+    if (svc->client && !atomic_load(&st->ready))
+        ex_answer_error(&ans, 409, "payment channels not initialised: call /init first");
+    else if (!(a = action_new(svc, req)))
+        ex_answer_error(&ans, 500, "out of memory");
+    if (!a) {
+        ex_request_finish(req, &ans);
+        return;
+    }
     if (!svc->client) {
-        json_decref(a.token_ids);
-        json_decref(a.mediators);
+        call_target(a, RANDOM, "/randomNumber");
+        return;
     }
-    json_object_set_new(body, "trace", a.trace);
-    ex_answer_json(ans, 200, body);
+    paychan_error err = {0};
+    if (!(a->sign = paychan_sign_requests_begin(svc->client, target_names, N_TARGETS, &err))) {
+        ex_answer_paychan_error(&ans, status_of(&err), "cannot sign the payments", &err);
+        action_failed(a, &ans);
+        return;
+    }
+    ex_request_fetch(req, paychan_call_easy(a->sign), on_signed, a);
 }
 
 /* ---- /terminate, /status ----------------------------------------------------------------- */
@@ -345,13 +421,20 @@ static void handle_status(ex_service *svc, public_state *st, const ex_request *r
     ex_answer_json(ans, 200, body);
 }
 
+/* /action, the paid hot path, without blocking. */
+static int begin(ex_service *svc, ex_request *req)
+{
+    if (strcmp(ex_request_path(req), "/action") != 0)
+        return 0;
+    begin_action(svc, svc->data, req);
+    return 1;
+}
+
 static void handle(ex_service *svc, const ex_request *req, ex_answer *ans)
 {
     public_state *st = svc->data;
     const char *path = ex_request_path(req);
-    if (strcmp(path, "/action") == 0)
-        handle_action(svc, st, ans);
-    else if (strcmp(path, "/init") == 0)
+    if (strcmp(path, "/init") == 0)
         handle_init(svc, st, ans);
     else if (strcmp(path, "/terminate") == 0)
         handle_terminate(svc, st, ans);
@@ -362,7 +445,7 @@ static void handle(ex_service *svc, const ex_request *req, ex_answer *ans)
 }
 
 /* /status without ?funds=true reads counters only: on the event loop. /action
- * calls the providers (and with payment the Payment Server): on a worker. */
+ * is begun (its calls run on the loop); the rest may block: on a worker. */
 static int quick(ex_service *svc, const ex_request *req)
 {
     (void)svc;
@@ -419,6 +502,7 @@ static const ex_service_def public_service = {
     .default_keystore = "devnet/dev-only/keystores/consumer.json",
     .options = EX_OPT_CALLS_PROVIDERS,
     .setup = setup,
+    .begin = begin,
     .handle = handle,
     .quick = quick,
     .not_ready = not_ready,

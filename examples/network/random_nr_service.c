@@ -24,10 +24,11 @@ static int random_number(json_int_t *out)
     return 0;
 }
 
-static void handle_random(ex_provider *p, const ex_request *req, ex_answer *ans)
+/* /randomNumber, once paid. */
+static void serve_random(ex_service *svc, const ex_request *req, ex_answer *ans)
 {
-    if (!ex_provider_take_payment(p, req, ans))
-        return;
+    (void)svc;
+    (void)req;
     json_int_t n;
     if (random_number(&n) != 0) {
         ex_answer_error(ans, 500, "no random number available");
@@ -36,12 +37,18 @@ static void handle_random(ex_provider *p, const ex_request *req, ex_answer *ans)
     ex_answer_json(ans, 200, json_pack("{sI}", "randomNumber", n));
 }
 
+/* The paid /randomNumber, without blocking. */
+static int begin(ex_service *svc, ex_request *req)
+{
+    if (strcmp(ex_request_path(req), "/randomNumber") != 0)
+        return 0;
+    ex_provider_serve_paid(svc->data, req, serve_random);
+    return 1;
+}
+
 static void handle(ex_service *svc, const ex_request *req, ex_answer *ans)
 {
-    ex_provider *p = svc->data;
-    if (strcmp(ex_request_path(req), "/randomNumber") == 0)
-        handle_random(p, req, ans);
-    else if (!ex_provider_handle_common(p, req, ans))
+    if (!ex_provider_handle_common(svc->data, req, ans))
         ex_answer_not_found(ans, req);
 }
 
@@ -75,6 +82,7 @@ static const ex_service_def random_nr_service = {
     .default_payment_server_url = "http://127.0.0.1:3001",
     .default_keystore = "devnet/dev-only/keystores/random.json",
     .setup = setup,
+    .begin = begin,
     .handle = handle,
     .quick = quick,
     .teardown = teardown,

@@ -7,10 +7,16 @@
 #include "common.h"
 #include "http/http.h"
 
-#define WORKERS_PER_CORE 16 /* the workers mostly wait on calls to other processes */
+#define WORKERS_PER_CORE 16 /* the workers wait on calls to other processes */
 
+/* A request; begun ones (ex_service_def.begin) live on the heap until they are answered. */
 struct ex_request {
     pc_http_request *http;
+    ex_answer ans;  /* begun: the answer ex_request_finish handed over */
+    int on_loop;    /* begun on an event loop that must not block */
+    int in_begin;   /* the service's begin has not returned yet */
+    int suspended;  /* a transfer started on the loop: the connection waits */
+    int finished;
 };
 
 struct ex_server {
@@ -102,6 +108,70 @@ static void to_http(ex_answer *ans, pc_http_answer *out)
     }
 }
 
+/* ---- requests served without blocking ------------------------------------------------------ */
+
+void ex_request_fetch(ex_request *req, CURL *easy, ex_fetched done, void *arg)
+{
+    if (!req->on_loop) { /* a worker, or a loop that may block: wait here */
+        done(arg, easy, curl_easy_perform(easy));
+        return;
+    }
+    if (pc_http_fetch(req->http, easy, done, arg) != 0) {
+        done(arg, easy, CURLE_FAILED_INIT); /* out of memory: the call fails as such */
+        return;
+    }
+    if (!req->suspended) { /* done runs on the loop only after the handler returned */
+        pc_http_suspend(req->http);
+        req->suspended = 1;
+    }
+}
+
+/* Sends a begun request's answer and frees it. */
+static void answer_begun(ex_request *req, pc_http_answer *out)
+{
+    ex_log_debug("%s %s -> %u", ex_request_method(req), ex_request_path(req), req->ans.status);
+    to_http(&req->ans, out);
+    free(req);
+}
+
+/* On the loop after pc_http_resume. */
+static void resumed(void *arg, pc_http_request *r, pc_http_answer *out)
+{
+    (void)r;
+    answer_begun(arg, out);
+}
+
+void ex_request_finish(ex_request *req, ex_answer *ans)
+{
+    req->ans = *ans;
+    req->finished = 1;
+    if (!req->in_begin) /* a done callback, suspended; else begin_request sends it */
+        pc_http_resume(req->http, resumed, req);
+}
+
+/* Offers r to the service's begin; 1 when it took it (*step says what
+ * follows), 0 when the service serves it otherwise. */
+static int begin_request(ex_service *svc, pc_http_request *r, pc_http_answer *out,
+                         pc_http_step *step)
+{
+    ex_request *req = calloc(1, sizeof *req);
+    if (!req)
+        return 0;
+    *req = (ex_request){.http = r, .on_loop = pc_http_on_loop(r), .in_begin = 1};
+    if (!svc->def->begin(svc, req)) {
+        free(req);
+        return 0;
+    }
+    req->in_begin = 0;
+    if (!req->finished) { /* a transfer runs (suspended): a done callback finishes */
+        *step = PC_HTTP_SUSPENDED;
+        return 1;
+    }
+    answer_begun(req, out); /* answered at once, or on a worker after blocking calls */
+    *step = PC_HTTP_ANSWERED;
+    return 1;
+}
+
 static int is_path(const ex_request *req, const char *path)
 {
     return strcmp(ex_request_path(req), path) == 0;
@@ -115,6 +185,9 @@ static pc_http_step on_request(void *ctx, pc_http_request *r, pc_http_answer *ou
     ex_answer ans = {0};
     int allowed = strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ||
                   strcmp(method, "HEAD") == 0;
+    pc_http_step step;
+    if (allowed && svc->def->begin && begin_request(svc, r, out, &step))
+        return step;
     int quick = !allowed || is_path(&req, "/health") ||
                 (svc->def->quick && svc->def->quick(svc, &req));
     if (pc_http_on_loop(r) && !quick)
@@ -143,9 +216,12 @@ ex_server *ex_server_start(ex_service *svc)
                                         : WORKERS_PER_CORE * (cores > 0 ? (int)cores : 1);
     if (cfg->http_blocking_loops && threads > PC_HTTP_MAX_LOOPS)
         threads = PC_HTTP_MAX_LOOPS;
-    /* Blocking loops by default: nearly every request of a service waits on
-     * a Payment Server or a provider, and handing it from a loop to a worker
-     * and back cost each service 40-80 µs per paid request (docs/benchmarks.md). */
+    /* One loop per core by default that never blocks: the paid hot paths
+     * (ex_service_def.begin) run their calls to the Payment Server and the
+     * providers on the loop's curl multi (ex_request_fetch); the rare calls
+     * that block (/init, /status?funds, /ready, admin) go to the workers.
+     * --http-blocking-loops restores --http-workers loops that may block
+     * (every call then waits on its loop, docs/benchmarks.md). */
     pc_http_options opts = {
         .mode = PC_HTTP_POOL,
         .loops = cfg->http_blocking_loops ? threads : 0,
@@ -161,8 +237,12 @@ ex_server *ex_server_start(ex_service *svc)
         free(s);
         return NULL;
     }
-    ex_log_info("listening on http://%s:%d (%d %s)", cfg->listen, pc_http_port(s->http), threads,
-                cfg->http_blocking_loops ? "event loops, blocking allowed" : "workers");
+    if (cfg->http_blocking_loops)
+        ex_log_info("listening on http://%s:%d (%d event loops, blocking allowed)", cfg->listen,
+                    pc_http_port(s->http), threads);
+    else
+        ex_log_info("listening on http://%s:%d (one event loop per core, %d workers for "
+                    "blocking calls)", cfg->listen, pc_http_port(s->http), threads);
     return s;
 }
 

@@ -111,6 +111,55 @@ typedef enum pc_client_call_kind {
     PC_CALL_ANONYMOUS    /* /status: no x-pay-* headers */
 } pc_client_call_kind;
 
+/* The answer body as it arrives; too_large once it passed PC_CLIENT_MAX_ANSWER. */
+typedef struct pc_client_sink {
+    char *data;
+    size_t len;
+    int too_large;
+} pc_client_sink;
+
+/* What a paychan_call (paychan.h) ends in: how its answer is read. */
+typedef enum pc_client_call_job {
+    PC_JOB_PLAIN = 0, /* the JSON object, for pc_client_get */
+    PC_JOB_SIGN_MANY, /* paychan_sign_requests_end: headers for mediators[0..n) */
+    PC_JOB_VALIDATE   /* paychan_validate_payment_end: {"valid": true} */
+} pc_client_call_job;
+
+/* One GET to the Payment Server in flight: a pooled handle and everything it
+ * points to until the transfer ends. Blocking and non-blocking calls share it. */
+struct paychan_call {
+    paychan_client *c;
+    CURL *h;
+    char *target; /* kept to re-arm the call with a fresh stamp (205) */
+    char *url;
+    struct curl_slist *headers;
+    char detail[CURL_ERROR_SIZE];
+    pc_client_sink body;
+    long timeout;
+    pc_client_call_kind kind;
+    int retried; /* the one 205 retry was taken */
+    pc_client_call_job job;
+    size_t n;    /* PC_JOB_SIGN_MANY */
+    char mediators[PAYCHAN_SIGN_MANY_MAX][PC_ADDRESS_TEXT_LEN];
+};
+
+/* Begins a GET of target (see pc_client_get): takes a pooled handle and sets
+ * it up with a fresh stamp, for the caller to run (curl_easy_perform or a
+ * multi). timeout_ms 0 = as for kind. NULL with *err when out of memory. */
+paychan_call *pc_client_call_begin(paychan_client *c, const char *target,
+                                   pc_client_call_kind kind, long timeout_ms, paychan_error *err);
+
+/* Reads the end of call's transfer (cc: its curl result) as pc_client_get
+ * does: 0 with *answer, -1 with *err, or PAYCHAN_CALL_AGAIN when the
+ * Payment Server refused the stamp as replayed (205) for the first time:
+ * the call is set up again with a fresh stamp, to be run once more. Never
+ * frees the call (paychan_call_free does). */
+int pc_client_call_end(paychan_call *call, CURLcode cc, json_t **answer, paychan_error *err);
+
+/* Runs call to its end on this thread (curl_easy_perform, and once more
+ * after a 205): pc_client_call_end's 0 or -1, never PAYCHAN_CALL_AGAIN. */
+int pc_client_call_perform(paychan_call *call, json_t **answer, paychan_error *err);
+
 /* GETs base_url + target (path and query, sent exactly as signed). On a 2xx
  * answer with a JSON object body stores that object in *answer (the caller
  * json_decref's it) and returns 0. Otherwise returns -1 with *err:

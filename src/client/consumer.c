@@ -296,32 +296,87 @@ int paychan_sign_request(paychan_client *c, const char *name, paychan_payment_he
     return headers_of(c, answer, mediator, out, err);
 }
 
-int paychan_sign_requests(paychan_client *c, const char *const *names, size_t n,
-                          paychan_payment_headers *out, paychan_error *err)
+paychan_call *paychan_sign_requests_begin(paychan_client *c, const char *const *names, size_t n,
+                                          paychan_error *err)
 {
     char mediators[PAYCHAN_SIGN_MANY_MAX][PC_ADDRESS_TEXT_LEN];
     char target[32 + PAYCHAN_SIGN_MANY_MAX * PC_ADDRESS_TEXT_LEN] = "/createSignatureHeaders?mediators=";
     pc_client_clear(err);
-    if (!c || !names || !out || n == 0 || n > PAYCHAN_SIGN_MANY_MAX)
-        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client, names or output, or n not "
-                                                        "in 1..%d", PAYCHAN_SIGN_MANY_MAX);
+    if (!c || !names || n == 0 || n > PAYCHAN_SIGN_MANY_MAX) {
+        pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client or names, or n not in 1..%d",
+                       PAYCHAN_SIGN_MANY_MAX);
+        return NULL;
+    }
     for (size_t i = 0; i < n; i++) { /* nothing is sent unless every name is ready */
         if (target_mediator(c, names[i], mediators[i], err) != 0)
-            return -1;
+            return NULL;
         if (i > 0)
             strcat(target, ",");
         strcat(target, mediators[i]);
     }
-    json_t *answer;
-    if (pc_client_get(c, target, PC_CALL_READ, &answer, err) != 0)
-        return -1;
+    paychan_call *call = pc_client_call_begin(c, target, PC_CALL_READ, 0, err);
+    if (call) {
+        call->job = PC_JOB_SIGN_MANY;
+        call->n = n;
+        memcpy(call->mediators, mediators, n * sizeof mediators[0]);
+    }
+    return call;
+}
+
+/* The n headers of a createSignatureHeaders?mediators= answer (consumed). */
+static int headers_of_many(const paychan_call *call, json_t *answer, paychan_payment_headers *out,
+                           paychan_error *err)
+{
     json_t *list = json_object_get(answer, "headers");
-    int rc = json_array_size(list) == n ? 0
-                                        : pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200,
-                                                         "createSignatureHeaders: not %zu headers",
-                                                         n);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = headers_of(c, json_incref(json_array_get(list, i)), mediators[i], &out[i], err);
+    int rc = json_array_size(list) == call->n
+                 ? 0
+                 : pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200,
+                                  "createSignatureHeaders: not %zu headers", call->n);
+    for (size_t i = 0; i < call->n && rc == 0; i++)
+        rc = headers_of(call->c, json_incref(json_array_get(list, i)), call->mediators[i],
+                        &out[i], err);
     json_decref(answer);
     return rc;
+}
+
+/* The end of a sign call whose transfer ended in rc (0 with answer, or -1):
+ * its headers, then the call freed. */
+static int sign_finish(paychan_call *call, int rc, json_t *answer, paychan_payment_headers *out,
+                       paychan_error *err)
+{
+    if (rc == 0)
+        rc = headers_of_many(call, answer, out, err);
+    paychan_call_free(call);
+    return rc;
+}
+
+int paychan_sign_requests_end(paychan_call *call, CURLcode result, paychan_payment_headers *out,
+                              paychan_error *err)
+{
+    json_t *answer;
+    pc_client_clear(err);
+    if (!call || call->job != PC_JOB_SIGN_MANY) { /* freed all the same: the contract */
+        paychan_call_free(call);
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "not a %s call",
+                              "paychan_sign_requests_begin");
+    }
+    if (!out) { /* the counts are taken, but there is nowhere to put them */
+        paychan_call_free(call);
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no output");
+    }
+    int rc = pc_client_call_end(call, result, &answer, err);
+    return rc == PAYCHAN_CALL_AGAIN ? rc : sign_finish(call, rc, answer, out, err);
+}
+
+int paychan_sign_requests(paychan_client *c, const char *const *names, size_t n,
+                          paychan_payment_headers *out, paychan_error *err)
+{
+    json_t *answer;
+    if (!out)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no output");
+    paychan_call *call = paychan_sign_requests_begin(c, names, n, err);
+    if (!call)
+        return -1;
+    int rc = pc_client_call_perform(call, &answer, err); /* before answer is read */
+    return sign_finish(call, rc, answer, out, err);
 }

@@ -93,15 +93,9 @@ static void checkin(pc_client_pool *p, CURL *h)
 
 /* ---- one exchange -------------------------------------------------------------------------- */
 
-typedef struct sink {
-    char *data;
-    size_t len;
-    int too_large;
-} sink;
-
 static size_t collect(char *data, size_t size, size_t n, void *ctx)
 {
-    sink *s = ctx;
+    pc_client_sink *s = ctx;
     size_t add = size * n;
     if (s->len + add > PC_CLIENT_MAX_ANSWER) {
         s->too_large = 1;
@@ -149,8 +143,8 @@ static int auth_headers(const paychan_client *c, const char *target, pc_client_c
 
 /* The failure of a transfer as our codes: no connection, no answer in time,
  * or something that is not an HTTP answer of the API. */
-static int transfer_failure(CURLcode rc, const sink *body, const char *detail, long timeout_ms,
-                            paychan_error *err)
+static int transfer_failure(CURLcode rc, const pc_client_sink *body, const char *detail,
+                            long timeout_ms, paychan_error *err)
 {
     const char *why = *detail ? detail : curl_easy_strerror(rc);
     switch (rc) {
@@ -192,7 +186,7 @@ static void excerpt(const char *text, char out[64])
 }
 
 /* An HTTP answer: a JSON object on 2xx, else the server's error object. */
-static int read_answer(long status, const sink *body, json_t **answer, paychan_error *err)
+static int read_answer(long status, const pc_client_sink *body, json_t **answer, paychan_error *err)
 {
     char shown[64];
     json_t *obj = body->data ? json_loads(body->data, JSON_REJECT_DUPLICATES, NULL) : NULL;
@@ -219,75 +213,118 @@ static int read_answer(long status, const sink *body, json_t **answer, paychan_e
     return rc;
 }
 
-/* One GET in flight: the handle and what it points to until it is done. */
-typedef struct transfer {
-    CURL *h;
-    char *url;
-    struct curl_slist *headers;
-    char detail[CURL_ERROR_SIZE];
-    sink body;
-    long timeout;
-} transfer;
-
-/* Prepares t->h (a pooled handle) to GET target; 0, or -1 with *err. */
-static int transfer_setup(paychan_client *c, transfer *t, const char *target,
-                          pc_client_call_kind kind, paychan_error *err)
+/* Sets call->h (a pooled handle) up to GET call->target with a fresh stamp;
+ * 0, or -1 with *err. */
+static int transfer_setup(paychan_call *call, paychan_error *err)
 {
-    size_t url_len = strlen(c->base_url) + strlen(target) + 1;
-    if (!t->timeout)
-        t->timeout = kind == PC_CALL_CHAIN ? 10 * c->timeout_ms : c->timeout_ms;
-    t->detail[0] = '\0';
-    if (!(t->url = malloc(url_len)) || auth_headers(c, target, kind, &t->headers) != 0)
+    paychan_client *c = call->c;
+    size_t url_len = strlen(c->base_url) + strlen(call->target) + 1;
+    call->detail[0] = '\0';
+    if (!(call->url = malloc(url_len)) ||
+        auth_headers(c, call->target, call->kind, &call->headers) != 0)
         return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory building the request");
-    snprintf(t->url, url_len, "%s%s", c->base_url, target);
-    CURL *h = t->h;
+    snprintf(call->url, url_len, "%s%s", c->base_url, call->target);
+    CURL *h = call->h;
     /* no curl_easy_reset (~10 us: it frees the handle's buffers): every
      * call sets the same options, all of them, below */
-    curl_easy_setopt(h, CURLOPT_URL, t->url);
+    curl_easy_setopt(h, CURLOPT_URL, call->url);
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, call->headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t->body);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->detail);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, t->timeout);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, t->timeout);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &call->body);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, call->detail);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, call->timeout);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, call->timeout);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);   /* threads: no SIGALRM for timeouts */
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* the target goes out exactly as signed */
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     return 0;
 }
 
-/* The answer of a finished transfer (cc: its curl result). */
-static int transfer_finish(transfer *t, CURLcode cc, json_t **answer, paychan_error *err)
+/* Frees what one transfer allocated (not the handle, not the target). */
+static void transfer_clear(paychan_call *call)
 {
+    curl_easy_setopt(call->h, CURLOPT_ERRORBUFFER, NULL); /* the call may be freed next */
+    curl_slist_free_all(call->headers);
+    free(call->body.data);
+    free(call->url);
+    call->headers = NULL;
+    call->body = (pc_client_sink){0};
+    call->url = NULL;
+}
+
+paychan_call *pc_client_call_begin(paychan_client *c, const char *target,
+                                   pc_client_call_kind kind, long timeout_ms, paychan_error *err)
+{
+    paychan_call *call = calloc(1, sizeof *call);
+    if (!call || !(call->target = strdup(target))) {
+        free(call);
+        pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory building the request");
+        return NULL;
+    }
+    call->c = c;
+    call->kind = kind;
+    call->timeout = timeout_ms ? timeout_ms : kind == PC_CALL_CHAIN ? 10 * c->timeout_ms
+                                                                    : c->timeout_ms;
+    if (!(call->h = checkout(&c->pool))) {
+        pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "cannot create a curl handle");
+    } else if (transfer_setup(call, err) == 0) {
+        return call;
+    }
+    paychan_call_free(call);
+    return NULL;
+}
+
+int pc_client_call_end(paychan_call *call, CURLcode cc, json_t **answer, paychan_error *err)
+{
+    paychan_error why;
     long status = 0;
-    if (cc != CURLE_OK)
-        return transfer_failure(cc, &t->body, t->detail, t->timeout, err);
-    curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
-    return read_answer(status, &t->body, answer, err);
-}
-
-/* Frees what the transfer allocated (not the handle). */
-static void transfer_clear(transfer *t)
-{
-    curl_easy_setopt(t->h, CURLOPT_ERRORBUFFER, NULL); /* t->detail may go out of scope */
-    curl_slist_free_all(t->headers);
-    free(t->body.data);
-    free(t->url);
-    t->headers = NULL;
-    t->body = (sink){0};
-    t->url = NULL;
-}
-
-/* One GET of target; see pc_client_get. */
-static int exchange(paychan_client *c, CURL *h, const char *target, pc_client_call_kind kind,
-                    long timeout_ms, json_t **answer, paychan_error *err)
-{
-    transfer t = {.h = h, .timeout = timeout_ms};
-    int rc = transfer_setup(c, &t, target, kind, err);
+    int rc;
+    *answer = NULL;
+    if (cc != CURLE_OK) {
+        rc = transfer_failure(cc, &call->body, call->detail, call->timeout, &why);
+    } else {
+        curl_easy_getinfo(call->h, CURLINFO_RESPONSE_CODE, &status);
+        rc = read_answer(status, &call->body, answer, &why);
+    }
     if (rc == 0)
-        rc = transfer_finish(&t, curl_easy_perform(h), answer, err);
-    transfer_clear(&t);
+        return 0;
+    /* 205: the server refused before doing anything, so a fresh stamp is safe */
+    if (why.code == 205 && !call->retried) {
+        call->retried = 1;
+        transfer_clear(call);
+        if (transfer_setup(call, &why) == 0)
+            return PAYCHAN_CALL_AGAIN;
+    }
+    call->retried = 1;
+    if (err)
+        *err = why;
+    return -1;
+}
+
+CURL *paychan_call_easy(paychan_call *call)
+{
+    return call ? call->h : NULL;
+}
+
+void paychan_call_free(paychan_call *call)
+{
+    if (!call)
+        return;
+    if (call->h) {
+        transfer_clear(call);
+        checkin(&call->c->pool, call->h);
+    }
+    free(call->target);
+    free(call);
+}
+
+int pc_client_call_perform(paychan_call *call, json_t **answer, paychan_error *err)
+{
+    int rc;
+    do
+        rc = pc_client_call_end(call, curl_easy_perform(call->h), answer, err);
+    while (rc == PAYCHAN_CALL_AGAIN);
     return rc;
 }
 
@@ -301,17 +338,11 @@ int pc_client_get_within(paychan_client *c, const char *target, pc_client_call_k
                          long timeout_ms, json_t **answer, paychan_error *err)
 {
     *answer = NULL;
-    CURL *h = checkout(&c->pool);
-    if (!h)
-        return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "cannot create a curl handle");
-    paychan_error first;
-    int rc = exchange(c, h, target, kind, timeout_ms, answer, &first);
-    /* 205: the server refused before doing anything, so a fresh stamp is safe */
-    if (rc != 0 && first.code == 205)
-        rc = exchange(c, h, target, kind, timeout_ms, answer, &first);
-    checkin(&c->pool, h);
-    if (rc != 0 && err)
-        *err = first;
+    paychan_call *call = pc_client_call_begin(c, target, kind, timeout_ms, err);
+    if (!call)
+        return -1;
+    int rc = pc_client_call_perform(call, answer, err);
+    paychan_call_free(call);
     return rc;
 }
 

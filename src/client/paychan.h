@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <curl/curl.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -192,6 +194,55 @@ int paychan_error_is_payment_fault(const paychan_error *err);
  * Payment Server is unreachable", ...); log err->message for the operator.
  * The string is err->message or a constant. */
 const char *paychan_error_public_message(const paychan_error *err);
+
+/* ---- non-blocking calls ----------------------------------------------------------------- */
+
+/* The two calls of a paid request's hot path, for a service that runs its
+ * own event loop: *_begin builds the call to the Payment Server into a
+ * libcurl easy handle and sends nothing; the caller runs that handle on its
+ * own curl multi (or with curl_easy_perform), then hands its result to
+ * *_end, which reads the answer. Same checks, codes and messages as the
+ * blocking forms, which are this code run with curl_easy_perform.
+ *
+ * The easy handle belongs to the call (and, between calls, to the client's
+ * pool of idle handles, so connections and buffers are kept): do not clean
+ * it up or change its options; CURLOPT_PRIVATE is the caller's. Remove it
+ * from your multi before *_end or paychan_call_free. A call may begin on
+ * one thread and end on another, but is used by one thread at a time; the
+ * client must outlive its calls. */
+typedef struct paychan_call paychan_call;
+
+/* *_end's answer: the Payment Server refused the call's stamp as replayed
+ * (205, another process stamped the same microsecond). The call is set up
+ * again with a fresh stamp (once per call): run paychan_call_easy(call) again. */
+#define PAYCHAN_CALL_AGAIN 1
+
+/* paychan_sign_requests as a call; NULL with *err (nothing sent: an unknown
+ * or uninitialised target, n out of range, out of memory). */
+paychan_call *paychan_sign_requests_begin(paychan_client *c, const char *const *names, size_t n,
+                                          paychan_error *err);
+
+/* paychan_validate_payment as a call; NULL with *err (no terms, headers
+ * that are not of their form, out of memory). */
+paychan_call *paychan_validate_payment_begin(paychan_client *c, const paychan_payment_headers *h,
+                                             paychan_error *err);
+
+/* The handle to run; NULL for a NULL call. */
+CURL *paychan_call_easy(paychan_call *call);
+
+/* After the call's transfer ended with result (CURLMsg.data.result, or
+ * curl_easy_perform's): 0 = signed, out[i] for names[i]; -1 = failed, *err
+ * as paychan_sign_requests; PAYCHAN_CALL_AGAIN = re-armed, run it again.
+ * The call is freed unless PAYCHAN_CALL_AGAIN is returned. */
+int paychan_sign_requests_end(paychan_call *call, CURLcode result, paychan_payment_headers *out,
+                              paychan_error *err);
+
+/* The same for paychan_validate_payment: 0 = paid, -1 = refuse (*err),
+ * PAYCHAN_CALL_AGAIN = run it again; freed unless PAYCHAN_CALL_AGAIN. */
+int paychan_validate_payment_end(paychan_call *call, CURLcode result, paychan_error *err);
+
+/* Abandons a call that has not ended (its handle out of any multi). NULL is a no-op. */
+void paychan_call_free(paychan_call *call);
 
 /* ---- administration (either side, on one Mediator) ---------------------------------- */
 

@@ -75,13 +75,11 @@ static int add_param(char *target, size_t cap, const char *name, const char *val
     return pc_client_url_encode(value, target + n, cap - n);
 }
 
-int paychan_validate_payment(paychan_client *c, const paychan_payment_headers *h,
-                             paychan_error *err)
+/* The validateToken target of h under c's terms into target[cap]; 0, or -1 with *err. */
+static int validate_target(paychan_client *c, const paychan_payment_headers *h, char *target,
+                           size_t cap, paychan_error *err)
 {
-    char target[1024], min_cost[PC_CLIENT_WEI_LEN], tt[24], trt[24];
-    pc_client_clear(err);
-    if (!c || !h)
-        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client or no headers");
+    char min_cost[PC_CLIENT_WEI_LEN], tt[24], trt[24];
     pthread_mutex_lock(&c->lock);
     int has_terms = c->has_terms;
     memcpy(min_cost, c->min_cost, sizeof min_cost);
@@ -92,28 +90,76 @@ int paychan_validate_payment(paychan_client *c, const paychan_payment_headers *h
         return pc_client_fail(err, PAYCHAN_E_CONFIG, 0,
                               "no provider terms (paychan_set_provider_terms)");
     /* the Mediator goes into the path: it must be an address, nothing else */
-    if (pc_client_mediator_path(h->mediator, "validateToken", target, sizeof target, err) != 0)
+    if (pc_client_mediator_path(h->mediator, "validateToken", target, cap, err) != 0)
         return pc_client_fail(err, PC_ERR_INVALID_ARGUMENT, 0,
                               "x-pay-mediator is not an address");
-    if (add_param(target, sizeof target, "sender", h->sender) ||
-        add_param(target, sizeof target, "mediator", h->mediator) ||
-        add_param(target, sizeof target, "signature", h->signature) ||
-        add_param(target, sizeof target, "tokenId", h->token_id) ||
-        add_param(target, sizeof target, "reqCount", h->request_count) ||
-        add_param(target, sizeof target, "minCostPerRequest", min_cost) ||
-        add_param(target, sizeof target, "terminationTimeout", tt) ||
-        add_param(target, sizeof target, "tokenRedemptionTimeout", trt))
+    if (add_param(target, cap, "sender", h->sender) ||
+        add_param(target, cap, "mediator", h->mediator) ||
+        add_param(target, cap, "signature", h->signature) ||
+        add_param(target, cap, "tokenId", h->token_id) ||
+        add_param(target, cap, "reqCount", h->request_count) ||
+        add_param(target, cap, "minCostPerRequest", min_cost) ||
+        add_param(target, cap, "terminationTimeout", tt) ||
+        add_param(target, cap, "tokenRedemptionTimeout", trt))
         return pc_client_fail(err, PC_ERR_INVALID_ARGUMENT, 0, "payment headers too long");
-    json_t *answer;
+    return 0;
+}
+
+paychan_call *paychan_validate_payment_begin(paychan_client *c, const paychan_payment_headers *h,
+                                             paychan_error *err)
+{
+    char target[1024];
+    pc_client_clear(err);
+    if (!c || !h) {
+        pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client or no headers");
+        return NULL;
+    }
+    if (validate_target(c, h, target, sizeof target, err) != 0)
+        return NULL;
+    paychan_call *call = pc_client_call_begin(c, target, PC_CALL_READ, 0, err);
+    if (call)
+        call->job = PC_JOB_VALIDATE;
+    return call;
+}
+
+/* The end of a validate call whose transfer ended in rc (0 with answer, or
+ * -1): paid only on {"valid": true}; then the call freed. */
+static int validate_finish(paychan_call *call, int rc, json_t *answer, paychan_error *err)
+{
     int valid = 0;
-    if (pc_client_get(c, target, PC_CALL_READ, &answer, err) != 0)
-        return -1;
-    int rc = pc_client_answer_bool(answer, "validateToken", "valid", &valid, err);
+    paychan_call_free(call);
+    if (rc != 0)
+        return rc;
+    rc = pc_client_answer_bool(answer, "validateToken", "valid", &valid, err);
     json_decref(answer);
     if (rc == 0 && !valid)
         rc = pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200,
                             "validateToken answered valid: false without an error");
     return rc;
+}
+
+int paychan_validate_payment_end(paychan_call *call, CURLcode result, paychan_error *err)
+{
+    json_t *answer;
+    pc_client_clear(err);
+    if (!call || call->job != PC_JOB_VALIDATE) { /* freed all the same: the contract */
+        paychan_call_free(call);
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "not a %s call",
+                              "paychan_validate_payment_begin");
+    }
+    int rc = pc_client_call_end(call, result, &answer, err);
+    return rc == PAYCHAN_CALL_AGAIN ? rc : validate_finish(call, rc, answer, err);
+}
+
+int paychan_validate_payment(paychan_client *c, const paychan_payment_headers *h,
+                             paychan_error *err)
+{
+    json_t *answer;
+    paychan_call *call = paychan_validate_payment_begin(c, h, err);
+    if (!call)
+        return -1;
+    int rc = pc_client_call_perform(call, &answer, err); /* before answer is read */
+    return validate_finish(call, rc, answer, err);
 }
 
 /* A CamelCase name for the codes of paychan.h, else the protocol's name. */

@@ -16,31 +16,16 @@
 #include <cmocka.h>
 
 #include "client/paychan.h"
-#include "support/integration.h"
+#include "live_pair.h"
 
 #define FUNDING "1000000000000000" /* 1 finney */
 static const paychan_provider_terms TERMS = {"1000", 100, 50};
 
 typedef struct chain_test {
-    pc_itest *it;
-    paychan_client *consumer, *provider;
+    live_pair live;
     char mediator[PC_ADDRESS_TEXT_LEN];
     uint64_t last_count;
 } chain_test;
-
-static paychan_client *client_of(pc_itest *it, const pc_test_paychand *server, int who)
-{
-    char key[67];
-    pc_hex_encode(it->key[who], 32, key);
-    /* generous: CI runs this on a loaded 2-core machine */
-    paychan_config cfg = {.server_url = pc_test_paychand_url(server), .dev_key_hex = key,
-                          .timeout_ms = 30000};
-    paychan_client *c = NULL;
-    paychan_error err;
-    if (paychan_client_create(&cfg, &c, &err) != 0)
-        fail_msg("paychan_client_create: %d %s", err.code, err.message);
-    return c;
-}
 
 /* ---- consumer: init -------------------------------------------------------------------------- */
 
@@ -48,29 +33,29 @@ static void test_init(void **state)
 {
     chain_test *t = *state;
     paychan_error err;
-    paychan_target_config target = {.name = "svc", .provider = t->it->sender[IT_PROVIDER],
+    paychan_target_config target = {.name = "svc", .provider = t->live.it->sender[IT_PROVIDER],
                                      .funding_wei = FUNDING, .cost_per_request_wei = "1000",
                                      .termination_timeout_s = 100, .token_redemption_timeout_s = 50,
                                      .reuse_existing_mediator = 1};
-    assert_int_equal(paychan_add_target(t->consumer, &target, &err), 0);
-    if (paychan_init(t->consumer, &err) != 0)
+    assert_int_equal(paychan_add_target(t->live.consumer, &target, &err), 0);
+    if (paychan_init(t->live.consumer, &err) != 0)
         fail_msg("init: %d %s", err.code, err.message);
-    const char *m = paychan_target_mediator(t->consumer, "svc");
+    const char *m = paychan_target_mediator(t->live.consumer, "svc");
     assert_non_null(m);
     snprintf(t->mediator, sizeof t->mediator, "%s", m);
 
     pc_address addr;
     pc_mediator_state st;
     assert_int_equal(pc_address_parse(m, &addr), 0);
-    pc_itest_state(t->it, &addr, &st);
+    pc_itest_state(t->live.it, &addr, &st);
     assert_string_equal(pc_itest_dec(&st.consumer_funds), FUNDING);
 
     /* again: the live Mediator is reused, and not funded again while its
      * consumer funds still cover the funding amount */
-    if (paychan_init(t->consumer, &err) != 0)
+    if (paychan_init(t->live.consumer, &err) != 0)
         fail_msg("init again: %d %s", err.code, err.message);
-    assert_string_equal(paychan_target_mediator(t->consumer, "svc"), t->mediator);
-    pc_itest_state(t->it, &addr, &st);
+    assert_string_equal(paychan_target_mediator(t->live.consumer, "svc"), t->mediator);
+    pc_itest_state(t->live.it, &addr, &st);
     assert_string_equal(pc_itest_dec(&st.consumer_funds), FUNDING);
 }
 
@@ -84,7 +69,7 @@ static void test_init_tops_up_the_difference(void **state)
     chain_test *t = *state;
     paychan_error err;
     /* 0.5 finney per request, 1 finney funding, top up below 0.6 finney; a 2 s grace period */
-    paychan_target_config target = {.name = "topup", .provider = t->it->sender[IT_PROVIDER],
+    paychan_target_config target = {.name = "topup", .provider = t->live.it->sender[IT_PROVIDER],
                                      .funding_wei = FUNDING,
                                      .auto_funding_threshold_wei = "600000000000000",
                                      .cost_per_request_wei = "500000000000000",
@@ -93,40 +78,40 @@ static void test_init_tops_up_the_difference(void **state)
     paychan_target_config bad = target;
     bad.name = "bad";
     bad.auto_funding_threshold_wei = "1000000000000001";
-    assert_int_equal(paychan_add_target(t->consumer, &bad, &err), -1);
+    assert_int_equal(paychan_add_target(t->live.consumer, &bad, &err), -1);
     assert_int_equal(err.code, PAYCHAN_E_CONFIG);
-    assert_int_equal(paychan_add_target(t->consumer, &target, &err), 0);
-    if (paychan_init(t->consumer, &err) != 0)
+    assert_int_equal(paychan_add_target(t->live.consumer, &target, &err), 0);
+    if (paychan_init(t->live.consumer, &err) != 0)
         fail_msg("init: %d %s", err.code, err.message);
     pc_address m;
     pc_mediator_state st;
-    assert_int_equal(pc_address_parse(paychan_target_mediator(t->consumer, "topup"), &m), 0);
-    pc_itest_state(t->it, &m, &st);
+    assert_int_equal(pc_address_parse(paychan_target_mediator(t->live.consumer, "topup"), &m), 0);
+    pc_itest_state(t->live.it, &m, &st);
     assert_string_equal(pc_itest_dec(&st.consumer_funds), FUNDING);
 
     /* one paid request, redeemed by the provider's Payment Server: 0.5 finney left */
-    paychan_client *provider = client_of(t->it, t->it->provider_server, IT_PROVIDER);
+    paychan_client *provider = live_client(t->live.it, t->live.it->provider_server, IT_PROVIDER);
     static const paychan_provider_terms terms = {"1000", 100, 2};
     paychan_payment_headers h;
     assert_int_equal(paychan_set_provider_terms(provider, &terms, &err), 0);
-    if (paychan_sign_request(t->consumer, "topup", &h, &err) != 0 ||
+    if (paychan_sign_request(t->live.consumer, "topup", &h, &err) != 0 ||
         paychan_validate_payment(provider, &h, &err) != 0 ||
         paychan_redeem(provider, pc_itest_addr(&m), &err) != 0)
         fail_msg("pay and redeem: %d %s", err.code, err.message);
-    assert_int_equal(pc_itest_wait_events(t->it, &m, PC_MEDIATOR_TOKEN_REDEEMED, 1, 60000, NULL), 1);
-    pc_itest_state(t->it, &m, &st);
+    assert_int_equal(pc_itest_wait_events(t->live.it, &m, PC_MEDIATOR_TOKEN_REDEEMED, 1, 60000, NULL), 1);
+    pc_itest_state(t->live.it, &m, &st);
     assert_string_equal(pc_itest_dec(&st.consumer_funds), "500000000000000");
 
     /* below the threshold: topped up by 0.5 finney to the funding (it was 1.5 finney) */
-    if (paychan_init(t->consumer, &err) != 0)
+    if (paychan_init(t->live.consumer, &err) != 0)
         fail_msg("init again: %d %s", err.code, err.message);
-    pc_itest_state(t->it, &m, &st);
+    pc_itest_state(t->live.it, &m, &st);
     assert_string_equal(pc_itest_dec(&st.consumer_funds), FUNDING);
-    assert_int_equal(pc_itest_count_events(t->it, &m, PC_MEDIATOR_DEPOSITED, NULL), 2);
+    assert_int_equal(pc_itest_count_events(t->live.it, &m, PC_MEDIATOR_DEPOSITED, NULL), 2);
     /* at the funding: nothing more */
-    if (paychan_init(t->consumer, &err) != 0)
+    if (paychan_init(t->live.consumer, &err) != 0)
         fail_msg("init a third time: %d %s", err.code, err.message);
-    assert_int_equal(pc_itest_count_events(t->it, &m, PC_MEDIATOR_DEPOSITED, NULL), 2);
+    assert_int_equal(pc_itest_count_events(t->live.it, &m, PC_MEDIATOR_DEPOSITED, NULL), 2);
     paychan_client_destroy(provider);
 }
 
@@ -149,43 +134,43 @@ static void test_sign_and_validate(void **state)
     paychan_error err;
     paychan_payment_headers sent[3];
     for (int i = 0; i < 3; i++) {
-        if (paychan_sign_request(t->consumer, "svc", &sent[i], &err) != 0)
+        if (paychan_sign_request(t->live.consumer, "svc", &sent[i], &err) != 0)
             fail_msg("sign_request: %d %s", err.code, err.message);
         char want[8];
         snprintf(want, sizeof want, "%d", i + 1);
         assert_string_equal(sent[i].request_count, want);
-        assert_string_equal(sent[i].sender, t->it->sender[IT_CONSUMER]);
+        assert_string_equal(sent[i].sender, t->live.it->sender[IT_CONSUMER]);
         assert_string_equal(sent[i].mediator, t->mediator);
         assert_string_equal(sent[i].token_id, sent[0].token_id);
     }
     t->last_count = 3;
-    assert_int_equal(paychan_set_provider_terms(t->provider, &TERMS, &err), 0);
+    assert_int_equal(paychan_set_provider_terms(t->live.provider, &TERMS, &err), 0);
     for (int i = 0; i < 3; i++) {
         paychan_payment_headers got; /* as the provider reads them off the request */
         assert_int_equal(paychan_read_payment_headers(header_of, &sent[i], &got, &err), 0);
-        if (paychan_validate_payment(t->provider, &got, &err) != 0)
+        if (paychan_validate_payment(t->live.provider, &got, &err) != 0)
             fail_msg("validate count %d: %d %s", i + 1, err.code, err.message);
     }
     /* a replay is refused with 37, and the 402 body says so */
-    assert_int_equal(paychan_validate_payment(t->provider, &sent[1], &err), -1);
+    assert_int_equal(paychan_validate_payment(t->live.provider, &sent[1], &err), -1);
     assert_int_equal(err.code, 37);
     assert_int_equal(err.http_status, 412);
-    char *body = paychan_payment_required_body(t->provider, &err);
+    char *body = paychan_payment_required_body(t->live.provider, &err);
     assert_non_null(strstr(body, "\"code\":37"));
-    assert_non_null(strstr(body, t->it->sender[IT_PROVIDER]));
+    assert_non_null(strstr(body, t->live.it->sender[IT_PROVIDER]));
     free(body);
 
     /* a forged token (a digit of s changed) is refused with 4 */
     paychan_payment_headers forged;
-    assert_int_equal(paychan_sign_request(t->consumer, "svc", &forged, &err), 0);
+    assert_int_equal(paychan_sign_request(t->live.consumer, "svc", &forged, &err), 0);
     t->last_count++;
     forged.signature[80] = forged.signature[80] == '0' ? '1' : '0';
-    assert_int_equal(paychan_validate_payment(t->provider, &forged, &err), -1);
+    assert_int_equal(paychan_validate_payment(t->live.provider, &forged, &err), -1);
     assert_int_equal(err.code, 4);
 
     /* the consumer is not the provider of its own Mediator */
-    assert_int_equal(paychan_set_provider_terms(t->consumer, &TERMS, &err), 0);
-    assert_int_equal(paychan_validate_payment(t->consumer, &sent[2], &err), -1);
+    assert_int_equal(paychan_set_provider_terms(t->live.consumer, &TERMS, &err), 0);
+    assert_int_equal(paychan_validate_payment(t->live.consumer, &sent[2], &err), -1);
     assert_true(err.code > 0 && err.code < PAYCHAN_E_SERVER_DOWN);
 }
 
@@ -205,8 +190,8 @@ static void *signer(void *arg)
     for (int i = 0; i < SIGNS_PER_THREAD; i++) {
         paychan_payment_headers h;
         paychan_error err;
-        if (paychan_sign_request(job->t->consumer, "svc", &h, &err) != 0 ||
-            paychan_validate_payment(job->t->provider, &h, &err) != 0) {
+        if (paychan_sign_request(job->t->live.consumer, "svc", &h, &err) != 0 ||
+            paychan_validate_payment(job->t->live.provider, &h, &err) != 0) {
             fprintf(stderr, "thread call failed: %d %s\n", err.code, err.message);
             job->failures++;
             continue;
@@ -247,47 +232,47 @@ static void test_admin(void **state)
     chain_test *t = *state;
     paychan_error err;
     paychan_funds funds;
-    assert_int_equal(paychan_funds_of(t->consumer, t->mediator, &funds, &err), 0);
+    assert_int_equal(paychan_funds_of(t->live.consumer, t->mediator, &funds, &err), 0);
     assert_string_equal(funds.consumer_wei, FUNDING);
     assert_string_equal(funds.provider_wei, "0");
-    assert_int_equal(paychan_funds_of(t->provider, t->mediator, &funds, &err), 0);
+    assert_int_equal(paychan_funds_of(t->live.provider, t->mediator, &funds, &err), 0);
     assert_string_equal(funds.consumer_wei, FUNDING);
 
     char *status = NULL;
-    assert_int_equal(paychan_status(t->consumer, &status, &err), 0);
+    assert_int_equal(paychan_status(t->live.consumer, &status, &err), 0);
     assert_non_null(strstr(status, "\"accounts\""));
-    assert_non_null(strstr(status, t->it->sender[IT_CONSUMER]));
+    assert_non_null(strstr(status, t->live.it->sender[IT_CONSUMER]));
     free(status);
 
     paychan_termination term;
-    assert_int_equal(paychan_termination_status(t->consumer, t->mediator, &term, &err), 0);
+    assert_int_equal(paychan_termination_status(t->live.consumer, t->mediator, &term, &err), 0);
     assert_int_equal(term.terminated, 0);
     assert_int_equal(term.running, 0);
 
     /* the provider starts a redemption of the active token */
-    if (paychan_redeem(t->provider, t->mediator, &err) != 0)
+    if (paychan_redeem(t->live.provider, t->mediator, &err) != 0)
         fail_msg("redeem: %d %s", err.code, err.message);
-    assert_int_equal(paychan_redeem(t->consumer, t->mediator, &err), -1);
+    assert_int_equal(paychan_redeem(t->live.consumer, t->mediator, &err), -1);
     assert_int_equal(err.code, 2); /* only the provider */
 
     /* the consumer starts the termination timeout ... */
     int terminated = -1;
-    if (paychan_terminate(t->consumer, t->mediator, &terminated, &err) != 0)
+    if (paychan_terminate(t->live.consumer, t->mediator, &terminated, &err) != 0)
         fail_msg("terminate (consumer): %d %s", err.code, err.message);
     assert_int_equal(terminated, 0);
-    assert_int_equal(paychan_termination_status(t->provider, t->mediator, &term, &err), 0);
+    assert_int_equal(paychan_termination_status(t->live.provider, t->mediator, &term, &err), 0);
     assert_int_equal(term.terminated, 0);
     assert_int_equal(term.running, 1);
     assert_true(term.will_terminate_at > (uint64_t)time(NULL) - 600);
 
     /* ... and the provider closes at once */
-    if (paychan_terminate(t->provider, t->mediator, &terminated, &err) != 0)
+    if (paychan_terminate(t->live.provider, t->mediator, &terminated, &err) != 0)
         fail_msg("terminate (provider): %d %s", err.code, err.message);
     assert_int_equal(terminated, 1);
-    assert_int_equal(paychan_termination_status(t->consumer, t->mediator, &term, &err), 0);
+    assert_int_equal(paychan_termination_status(t->live.consumer, t->mediator, &term, &err), 0);
     assert_int_equal(term.terminated, 1);
     paychan_payment_headers h;
-    assert_int_equal(paychan_sign_request(t->consumer, "svc", &h, &err), -1);
+    assert_int_equal(paychan_sign_request(t->live.consumer, "svc", &h, &err), -1);
     assert_int_equal(err.code, 1); /* terminated */
 }
 
@@ -295,7 +280,7 @@ static void test_admin(void **state)
 static void test_unknown_account(void **state)
 {
     chain_test *t = *state;
-    paychan_client *stranger = client_of(t->it, t->it->consumer_server, IT_STRANGER);
+    paychan_client *stranger = live_client(t->live.it, t->live.it->consumer_server, IT_STRANGER);
     paychan_error err;
     paychan_funds funds;
     assert_int_equal(paychan_funds_of(stranger, t->mediator, &funds, &err), -1);
@@ -306,14 +291,11 @@ static void test_unknown_account(void **state)
 
 static int setup(void **state)
 {
-    static const pc_itest_options opts = {.store = "memory"};
     chain_test *t = calloc(1, sizeof *t);
-    if (!t || !(t->it = pc_itest_start(&opts))) {
+    if (!t || live_pair_start(&t->live) != 0) {
         free(t);
         return -1;
     }
-    t->consumer = client_of(t->it, t->it->consumer_server, IT_CONSUMER);
-    t->provider = client_of(t->it, t->it->provider_server, IT_PROVIDER);
     *state = t;
     return 0;
 }
@@ -321,9 +303,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     chain_test *t = *state;
-    paychan_client_destroy(t->consumer);
-    paychan_client_destroy(t->provider);
-    pc_itest_stop(t->it);
+    live_pair_stop(&t->live);
     free(t);
     return 0;
 }
