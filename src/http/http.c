@@ -20,73 +20,7 @@
 #include "http/loop.h"
 #include "http/params.h"
 
-#define MAX_BODY (64 * 1024)
-#define MAX_TARGET (8 * 1024)   /* below libmicrohttpd's buffer, so our 414 comes first */
-#define MAX_HEADER (16 * 1024)  /* likewise for 431 */
-#define MHD_BUFFER (32 * 1024)  /* libmicrohttpd's per-connection memory (its default) */
-#define MAX_LOOPS PC_HTTP_MAX_LOOPS
-#define WORKERS_PER_LOOP 4
-
-/* What a daemon's connection callbacks get: the server and which loop. */
-typedef struct loop_ref {
-    pc_http *h;
-    int index;
-} loop_ref;
-
-struct pc_http {
-    struct MHD_Daemon *daemons[MAX_LOOPS];
-    pc_loop *loops[MAX_LOOPS]; /* pool mode: the thread driving each daemon */
-    loop_ref refs[MAX_LOOPS];
-    pc_http_guard *guard; /* connection limits and deadlines */
-    int n_daemons;
-    pc_http_handler handler;
-    void *ctx;
-    int port;
-    /* pool mode: complete requests waiting for a worker (FIFO), under qlock */
-    int pool;
-    int loops_block; /* pool: handlers run (and may block) on their loop; no workers */
-    pthread_mutex_t qlock;
-    pthread_cond_t work;
-    pc_http_request *head, *tail;
-    int stopping; /* no more queuing: requests are answered on their loop */
-    pthread_t *workers;
-    int n_workers;
-    int suspended;        /* loop requests suspended by their handler (atomic: no lock
-                             on the hot path) */
-    /* pool mode: our listening socket and the thread that accepts on it */
-    int listen_fd;
-    pthread_t acceptor;
-    int acceptor_started, closing;
-    int open[MAX_LOOPS]; /* open connections per loop (atomic) */
-    int raw;             /* bodies are not decoded (pc_http_options.raw) */
-    int curl_inited;     /* pool: curl_global_init done, for pc_http_fetch */
-    size_t max_body;
-    pc_http_observer observe; /* NULL: none (pc_http_options) */
-    void *observe_ctx;
-};
-
-struct pc_http_request {
-    struct MHD_Connection *conn;
-    char *target;          /* raw request target */
-    const char *method;
-    const char *path;
-    int started;           /* the access handler was called once */
-    int on_loop;           /* the handler is running on an event loop */
-    int resumed;           /* pc_http_resume ran: answer on the next call */
-    pc_http *http;
-    int loop;              /* pool: the index of its loop */
-    pc_loop_waiter resume; /* pool: its place in the loop's resume queue */
-    pc_http_continue then; /* set by pc_http_resume (may be NULL): runs on the loop first */
-    void *then_arg;
-    size_t body_len;       /* bytes received so far */
-    int body_too_large;
-    pc_bytes body;         /* the body as received (signed, protocol §3) */
-    json_t *params;        /* query and body, decoded once complete (params.h) */
-    int params_parsed;
-    uint64_t started_ns;   /* monotonic time the request line arrived, for observe */
-    pc_http_answer answer; /* pool: the worker's answer, until sent */
-    pc_http_request *next; /* pool: in the queue */
-};
+#include "http/http_internal.h"
 
 static int conn_fd(struct MHD_Connection *conn)
 {
@@ -381,6 +315,32 @@ static void take_body(pc_http_request *req, const char *data, size_t len)
         req->body_too_large = 1;
 }
 
+/* Runs the continuation pc_http_resume left (if any) and sends the answer. */
+static enum MHD_Result answer_resumed(pc_http_request *req)
+{
+    pc_http_continue then = req->then;
+    req->resumed = 0;
+    req->then = NULL;
+    if (then) {
+        req->on_loop = 1;
+        then(req->then_arg, req, &req->answer);
+        req->on_loop = 0;
+    }
+    return send_answer(req);
+}
+
+/* The handler returned PC_HTTP_SUSPENDED on its loop (see pc_http_suspend). */
+static enum MHD_Result suspended_by_handler(pc_http_request *req)
+{
+    int deferred = req->suspend_deferred, inline_resume = req->resumed_in_handler;
+    req->suspend_deferred = req->resumed_in_handler = 0;
+    if (deferred && inline_resume)
+        return answer_resumed(req);
+    if (deferred)
+        MHD_suspend_connection(req->conn);
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -407,17 +367,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (req->resumed) { /* a worker answered, or a continuation answers now */
-        pc_http_continue then = req->then;
-        req->resumed = 0;
-        req->then = NULL;
-        if (then) {
-            req->on_loop = 1;
-            then(req->then_arg, req, &req->answer);
-            req->on_loop = 0;
-        }
-        return send_answer(req);
-    }
+    if (req->resumed) /* a worker answered, or a continuation answers now */
+        return answer_resumed(req);
     pc_http_guard_phase(h->guard, conn_fd(conn), PC_HTTP_BUSY); /* complete: never shed now */
     if (req->body_too_large) {
         error_answer(&req->answer, 413, PC_ERR_INVALID_ARGUMENT, "request body too large");
@@ -427,114 +378,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return send_answer(req);
     if (h->pool && !h->loops_block &&
         !__atomic_load_n(&h->stopping, __ATOMIC_ACQUIRE)) { /* set under qlock */
-        req->on_loop = 1;
+        req->on_loop = req->in_handler = 1;
         pc_http_step step = h->handler(h->ctx, req, &req->answer);
-        req->on_loop = 0;
+        req->on_loop = req->in_handler = 0;
         if (step == PC_HTTP_ANSWERED)
             return send_answer(req);
-        if (step == PC_HTTP_SUSPENDED || enqueue(h, req) == 0)
+        if (step == PC_HTTP_SUSPENDED)
+            return suspended_by_handler(req);
+        if (enqueue(h, req) == 0)
             return MHD_YES;
     }
     h->handler(h->ctx, req, &req->answer); /* may block here: it answers */
     return send_answer(req);
-}
-
-/* ---- handlers suspending on a loop --------------------------------------------------- */
-
-int pc_http_on_loop(const pc_http_request *req)
-{
-    return req->on_loop;
-}
-
-void pc_http_suspend(pc_http_request *req)
-{
-    __atomic_add_fetch(&req->http->suspended, 1, __ATOMIC_ACQ_REL);
-    MHD_suspend_connection(req->conn);
-}
-
-void pc_http_resume(pc_http_request *req, pc_http_continue then, void *arg)
-{
-    pc_http *h = req->http;
-    req->then = then;
-    req->then_arg = arg;
-    req->resumed = 1;
-    /* from here on the loop owns req; MHD resumes it on the loop's thread only */
-    if (h->loops[req->loop])
-        pc_loop_resume(h->loops[req->loop], &req->resume, req->conn);
-    else /* threads mode: MHD's own threads */
-        MHD_resume_connection(req->conn);
-    __atomic_sub_fetch(&h->suspended, 1, __ATOMIC_ACQ_REL); /* after: stop waits for both */
-}
-
-/* A fetch in flight: whose, and whom to tell. */
-typedef struct fetch_call {
-    pc_http_request *req;
-    pc_http_fetched done;
-    void *arg;
-} fetch_call;
-
-static void on_fetched(void *arg, CURL *easy, CURLcode result)
-{
-    fetch_call call = *(fetch_call *)arg;
-    free(arg);
-    int was = call.req->on_loop; /* req lives on: a resume takes effect in MHD_run */
-    call.req->on_loop = 1;
-    call.done(call.arg, easy, result);
-    call.req->on_loop = was;
-}
-
-int pc_http_fetch(pc_http_request *req, CURL *easy, pc_http_fetched done, void *arg)
-{
-    pc_loop *l = req->http->loops[req->loop];
-    fetch_call *call = malloc(sizeof *call);
-    if (!l || !call || !pc_loop_is_current(l))
-        return free(call), -1;
-    *call = (fetch_call){req, done, arg};
-    if (pc_loop_fetch(l, easy, on_fetched, call) != 0)
-        return free(call), -1;
-    return 0;
-}
-
-/* ---- request accessors ------------------------------------------------------------------ */
-
-const char *pc_http_method(const pc_http_request *req) { return req->method; }
-const char *pc_http_path(const pc_http_request *req) { return req->path; }
-const char *pc_http_target(const pc_http_request *req) { return req->target; }
-
-const char *pc_http_param(const pc_http_request *req, const char *name)
-{
-    return json_string_value(json_object_get(req->params, name));
-}
-
-const uint8_t *pc_http_body(const pc_http_request *req, size_t *len)
-{
-    *len = req->body.len;
-    return req->body.data;
-}
-
-const char *pc_http_header(const pc_http_request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-typedef struct each_header_ctx {
-    int (*fn)(void *ctx, const char *name, const char *value);
-    void *ctx;
-} each_header_ctx;
-
-static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
-{
-    (void)kind;
-    each_header_ctx *e = cls;
-    return e->fn(e->ctx, key, value ? value : "") ? MHD_NO : MHD_YES;
-}
-
-void pc_http_each_header(const pc_http_request *req,
-                         int (*fn)(void *ctx, const char *name, const char *value), void *ctx)
-{
-    each_header_ctx e = {fn, ctx};
-    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, each_header, &e);
 }
 
 /* ---- daemon ------------------------------------------------------------------------------ */

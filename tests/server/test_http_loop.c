@@ -120,10 +120,19 @@ static int start_fetch(job *j, const char *url, long timeout_ms)
     return -1;
 }
 
-static void *resume_later(void *arg) /* a foreign thread (like the store's writer) */
+/* A foreign thread (like the store's writer) resuming a request. */
+typedef struct foreign {
+    pc_http_request *req;
+    useconds_t delay_us; /* 0: at once, racing the handler's return */
+} foreign;
+
+static void *resume_later(void *arg)
 {
-    usleep(5000);
-    pc_http_resume(arg, answer_job, calloc(1, sizeof(job)));
+    foreign f = *(foreign *)arg;
+    free(arg);
+    if (f.delay_us)
+        usleep(f.delay_us);
+    pc_http_resume(f.req, answer_job, calloc(1, sizeof(job)));
     return NULL;
 }
 
@@ -141,10 +150,16 @@ static pc_http_step front_handler(void *ctx, pc_http_request *req, pc_http_answe
     job *j = calloc(1, sizeof *j);
     j->req = req;
     pc_http_suspend(req);
-    if (!strcmp(path, "/foreign")) {
+    if (!strcmp(path, "/inline")) { /* done while the handler runs: a store commit inline */
+        pc_http_resume(req, answer_job, j);
+        return PC_HTTP_SUSPENDED;
+    }
+    if (!strcmp(path, "/foreign") || !strcmp(path, "/race")) {
         free(j);
+        foreign *f = malloc(sizeof *f);
+        *f = (foreign){req, !strcmp(path, "/race") ? 0 : 5000};
         pthread_t t;
-        pthread_create(&t, NULL, resume_later, req);
+        pthread_create(&t, NULL, resume_later, f);
         pthread_detach(t);
         return PC_HTTP_SUSPENDED;
     }
@@ -341,6 +356,33 @@ static void test_foreign_resume_is_prompt(void **state)
     }
 }
 
+/* A handler whose work finished while it ran (the store committed inline)
+ * is answered at once, its continuation run once; a foreign thread that
+ * resumes while the handler returns (before MHD suspended the connection)
+ * is answered too, promptly. */
+static void test_resume_inside_the_handler(void **state)
+{
+    (void)state;
+    int before = __atomic_load_n(&continued, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < 50; i++) {
+        pc_test_reply r;
+        get("/inline", 5000, &r);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(body_int(&r, "on_loop"), 0); /* no fetch ran */
+        pc_test_reply_free(&r);
+    }
+    assert_int_equal(__atomic_load_n(&continued, __ATOMIC_ACQUIRE), before + 50);
+    for (int i = 0; i < 200; i++) {
+        pc_test_reply r;
+        double ms = get("/race", 5000, &r);
+        assert_int_equal(r.status, 200);
+        pc_test_reply_free(&r);
+        assert_true(ms < 50);
+    }
+    assert_int_equal(__atomic_load_n(&continued, __ATOMIC_ACQUIRE), before + 250);
+    assert_int_equal(pc_http_suspended(front), 0);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -376,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_client_gone_mid_fetch),
         cmocka_unit_test(test_stop_with_fetch_in_flight),
         cmocka_unit_test(test_foreign_resume_is_prompt),
+        cmocka_unit_test(test_resume_inside_the_handler),
         cmocka_unit_test(test_new_connections_p99),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
