@@ -6,7 +6,6 @@
  * that cannot be checked get 503; a Transfer-Encoding other than chunked
  * gets 501 at once. The paid network is tested end to end by
  * the integration tests. */
-#include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -477,26 +476,23 @@ static void test_connections_take_no_threads(void **state)
     assert_true(to_random <= 4 + 4); /* + this test's own, of earlier tests */
 }
 
+typedef struct name_count {
+    const char *name;
+    int n;
+} name_count;
+
+static void count_named(void *arg, const char *comm)
+{
+    name_count *c = arg;
+    c->n += strncmp(comm, c->name, strlen(c->name)) == 0;
+}
+
 /* Threads of pid named name (/proc/PID/task/TID/comm). */
 static int threads_named(pid_t pid, const char *name)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    struct dirent *e;
-    int n = 0;
-    while (d && (e = readdir(d))) {
-        char comm_path[400], comm[64] = "";
-        snprintf(comm_path, sizeof comm_path, "%s/%s/comm", path, e->d_name);
-        FILE *f = e->d_name[0] != '.' ? fopen(comm_path, "r") : NULL;
-        if (f && fgets(comm, sizeof comm, f) && strncmp(comm, name, strlen(name)) == 0)
-            n++;
-        if (f)
-            fclose(f);
-    }
-    if (d)
-        closedir(d);
-    return n;
+    name_count c = {name, 0};
+    pc_test_each_thread(pid, "comm", count_named, &c);
+    return c.n;
 }
 
 /* The services run their requests on the event loops themselves, which may

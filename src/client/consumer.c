@@ -299,8 +299,14 @@ int paychan_sign_request(paychan_client *c, const char *name, paychan_payment_he
 int paychan_sign_requests(paychan_client *c, const char *const *names, size_t n,
                           paychan_payment_headers *out, paychan_error *err)
 {
+#define SIGN_MANY_PREFIX "/createSignatureHeaders?mediators="
     char mediators[PAYCHAN_SIGN_MANY_MAX][PC_ADDRESS_TEXT_LEN];
-    char target[32 + PAYCHAN_SIGN_MANY_MAX * PC_ADDRESS_TEXT_LEN] = "/createSignatureHeaders?mediators=";
+    /* the prefix with its NUL, then per address its 42 characters and a
+     * comma, in the address text's room (43 with its NUL); 32 bytes for the
+     * 34-byte prefix overflowed by 2 with the most names */
+    char target[sizeof SIGN_MANY_PREFIX + PAYCHAN_SIGN_MANY_MAX * PC_ADDRESS_TEXT_LEN] =
+        SIGN_MANY_PREFIX;
+    size_t len = strlen(target);
     pc_client_clear(err);
     if (!c || !names || !out || n == 0 || n > PAYCHAN_SIGN_MANY_MAX)
         return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client, names or output, or n not "
@@ -308,10 +314,10 @@ int paychan_sign_requests(paychan_client *c, const char *const *names, size_t n,
     for (size_t i = 0; i < n; i++) { /* nothing is sent unless every name is ready */
         if (target_mediator(c, names[i], mediators[i], err) != 0)
             return -1;
-        if (i > 0)
-            strcat(target, ",");
-        strcat(target, mediators[i]);
+        len += (size_t)snprintf(target + len, sizeof target - len, "%s%s", i ? "," : "",
+                                mediators[i]);
     }
+#undef SIGN_MANY_PREFIX
     json_t *answer;
     if (pc_client_get(c, target, PC_CALL_READ, &answer, err) != 0)
         return -1;
