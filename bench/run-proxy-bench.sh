@@ -8,8 +8,12 @@
 #     channels on its first 402 (the warm-up);
 #     both at the seed's n=100 c=1 and n=2000 c=20 (bench_http, kept-alive);
 #  3. a provider proxy passing unpaid requests (--unknown-routes free) to a
-#     trivial upstream (random-nr-service with payment off) at 32 connections.
-# Prints RESULT lines and the CPU each process spent per request. Not a test.
+#     trivial upstream (random-nr-service with payment off) at 32 connections;
+#  and, for the c=1 breakdown (n=1000 c=1 each), the same /action with payment
+#  off twice more: the C services alone, and behind the same proxies with
+#  every route free (the four extra loopback hops without any payment work).
+# Prints RESULT lines, the CPU each process spent per request and a
+# BREAKDOWN line of the c=1 gap (hops, payment work of each path). Not a test.
 # Ports: PAYCHAN_BENCH_PORT_BASE (default 12000, below the ephemeral range) + the seed's (8001 -> 20001, ...),
 # so that it runs next to the scenarios. DEVELOPMENT keys and chain only.
 set -euo pipefail
@@ -91,6 +95,15 @@ measure() {
   echo "    cpu_us_per_req:$cpu"
 }
 
+declare -A P50=() # p50 (ms) at n=1000 c=1 by label, for the breakdown
+latency() { # latency LABEL: the warm-up, then n=1000 c=1 on /action, its p50 kept
+  local out
+  "$LOADGEN" -n 50 -c 1 "http://127.0.0.1:$PUB/action" >/dev/null || bench_die "$1: warm-up failed"
+  out="$(measure "$1" 1000 1 "http://127.0.0.1:$PUB/action")"
+  echo "$out"
+  P50[$1]="$(sed -n 's/.* p50_ms=\([0-9.]*\).*/\1/p' <<<"$out" | head -n 1)"
+}
+
 patterns() { # patterns LABEL: the warm-up, then n=100 c=1 and n=2000 c=20 on /action
   "$LOADGEN" -n 50 -c 1 "http://127.0.0.1:$PUB/action" >"$TMP/$1.warmup" ||
     { cat "$TMP/$1.warmup"; bench_die "$1: the warm-up failed"; }
@@ -122,6 +135,15 @@ start public "$PUB" PORT="$PUB" PAYMENT_SERVER_URL="http://127.0.0.1:$PS_PUB" \
   -- "$svc/public-service"
 curl -fsS --max-time 120 "http://127.0.0.1:$PUB/init" >/dev/null || bench_die "/init failed"
 patterns libpaychan
+latency libpaychan
+stop_named persistence random public
+
+# ---- 1b. the same services unpaid: the floor both paths build on -------------------------------
+start persistence "$PERS" PORT="$PERS" PAYMENT_INACTIVE=true -- "$svc/persistence-service"
+start random "$RAND" PORT="$RAND" PAYMENT_INACTIVE=true -- "$svc/random-nr-service"
+start public "$PUB" PORT="$PUB" PAYMENT_INACTIVE=true PERSISTENCE_SERVICE_URL="http://127.0.0.1:$PERS" \
+  RANDOM_NR_SERVICE_URL="http://127.0.0.1:$RAND" -- "$svc/public-service"
+latency unpaid
 stop_named persistence random public
 
 # ---- 2. sidecars ----
@@ -131,20 +153,32 @@ nopay=(PAYMENT_INACTIVE=true)
 proxy="$BUILD/src/proxy/paychan-proxy"
 start persistence-svc "$PERS_IN" PORT="$PERS_IN" "${nopay[@]}" -- "$svc/persistence-service"
 start random-svc "$RAND_IN" PORT="$RAND_IN" "${nopay[@]}" -- "$svc/random-nr-service"
+# consumer_side: PublicService with payment off and the consumer sidecar it calls the providers through
+consumer_side() {
+  start sidecar "$SIDECAR" -- "$proxy" --mode consumer --port "$SIDECAR" --log-level warn \
+    --payment-server "http://127.0.0.1:$PS_PUB" --account "public:$KS/consumer.json:$PW" \
+    --target "persistence http://127.0.0.1:$PERS 20000000000000 $FUND $THRESHOLD 100000000000000000000" \
+    --target "random http://127.0.0.1:$RAND 10000000000000 $FUND $THRESHOLD 100000000000000000000"
+  start public "$PUB" PORT="$PUB" "${nopay[@]}" \
+    PERSISTENCE_SERVICE_URL="http://127.0.0.1:$SIDECAR/persistence" \
+    RANDOM_NR_SERVICE_URL="http://127.0.0.1:$SIDECAR/random" -- "$svc/public-service"
+}
+# the hops alone: the same proxies with every route free (no 402, so no channel and no token)
+free=(--mode provider --log-level warn --unknown-routes free)
+start persistence-proxy "$PERS" -- "$proxy" "${free[@]}" --port "$PERS" --upstream "http://127.0.0.1:$PERS_IN"
+start random-proxy "$RAND" -- "$proxy" "${free[@]}" --port "$RAND" --upstream "http://127.0.0.1:$RAND_IN"
+consumer_side
+latency sidecars-unpaid
+stop_named public sidecar persistence-proxy random-proxy
 start persistence-proxy "$PERS" -- "$proxy" --mode provider --port "$PERS" --log-level warn \
   --upstream "http://127.0.0.1:$PERS_IN" --payment-server "http://127.0.0.1:$PS_PROV" \
   --account "persistence:$KS/persistence.json:$PW" --route "GET /save paid persistence 20000000000000 40 20"
 start random-proxy "$RAND" -- "$proxy" --mode provider --port "$RAND" --log-level warn \
   --upstream "http://127.0.0.1:$RAND_IN" --payment-server "http://127.0.0.1:$PS_PROV" \
   --account "random:$KS/random.json:$PW" --route "GET /randomNumber paid random 10000000000000 40 20"
-start sidecar "$SIDECAR" -- "$proxy" --mode consumer --port "$SIDECAR" --log-level warn \
-  --payment-server "http://127.0.0.1:$PS_PUB" --account "public:$KS/consumer.json:$PW" \
-  --target "persistence http://127.0.0.1:$PERS 20000000000000 $FUND $THRESHOLD 100000000000000000000" \
-  --target "random http://127.0.0.1:$RAND 10000000000000 $FUND $THRESHOLD 100000000000000000000"
-start public "$PUB" PORT="$PUB" "${nopay[@]}" \
-  PERSISTENCE_SERVICE_URL="http://127.0.0.1:$SIDECAR/persistence" \
-  RANDOM_NR_SERVICE_URL="http://127.0.0.1:$SIDECAR/random" -- "$svc/public-service"
+consumer_side
 patterns sidecars
+latency sidecars
 stop_named public sidecar persistence-proxy random-proxy persistence-svc paychand-public \
   paychand-providers
 
@@ -155,4 +189,8 @@ start pass-proxy "$PASS" -- "$proxy" --mode provider --port "$PASS" --log-level 
 measure "pass-through" 30000 32 "http://127.0.0.1:$PASS/randomNumber"
 measure "pass-through" 30000 32 "http://127.0.0.1:$PASS/randomNumber"
 measure "upstream-direct" 30000 32 "http://127.0.0.1:$RAND_IN/randomNumber"
+awk -v u="${P50[unpaid]}" -v h="${P50[sidecars-unpaid]}" -v l="${P50[libpaychan]}" \
+  -v s="${P50[sidecars]}" 'BEGIN { printf "BREAKDOWN c=1 p50 ms: unpaid %.3f; hops (sidecars-unpaid - unpaid) %+.3f; " \
+  "payment libpaychan (libpaychan - unpaid) %+.3f; payment sidecars (sidecars - sidecars-unpaid) %+.3f; " \
+  "gap (sidecars - libpaychan) %+.3f\n", u, h - u, l - u, s - h, s - l }'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -6,7 +6,6 @@
  * that cannot be checked get 503; a Transfer-Encoding other than chunked
  * gets 501 at once. The paid network is tested end to end by
  * the integration tests. */
-#include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -477,47 +476,36 @@ static void test_connections_take_no_threads(void **state)
     assert_true(to_random <= 4 + 4); /* + this test's own, of earlier tests */
 }
 
-/* Context switches so far of one thread (/proc/PID/task/TID/status); 0 if unreadable. */
-static long thread_switches(const char *task_dir)
+typedef struct name_count {
+    const char *name;
+    int n;
+    long switches;
+} name_count;
+
+/* One thread's /proc status: counts it, and its context switches, when
+ * its name starts with c->name. */
+static void count_named(void *arg, const char *status)
 {
-    char path[440], line[128];
-    long n = 0, v;
-    snprintf(path, sizeof path, "%s/status", task_dir);
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1 ||
-            sscanf(line, "nonvoluntary_ctxt_switches: %ld", &v) == 1)
-            n += v;
-    if (f)
-        fclose(f);
-    return n;
+    name_count *c = arg;
+    char name[64] = "";
+    long v;
+    if (sscanf(status, "Name:\t%63s", name) != 1 || strncmp(name, c->name, strlen(c->name)) != 0)
+        return;
+    c->n++;
+    for (const char *line = status; line; line = strchr(line + 1, '\n'))
+        if (sscanf(line, "\nvoluntary_ctxt_switches: %ld", &v) == 1 ||
+            sscanf(line, "\nnonvoluntary_ctxt_switches: %ld", &v) == 1)
+            c->switches += v;
 }
 
-/* Threads of pid named name (/proc/PID/task/TID/comm); their context
+/* Threads of pid named name (/proc/PID/task/TID/status); their context
  * switches so far into *switches. */
 static int threads_named(pid_t pid, const char *name, long *switches)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    struct dirent *e;
-    int n = 0;
-    *switches = 0;
-    while (d && (e = readdir(d))) {
-        char task[400], comm_path[420], comm[64] = "";
-        snprintf(task, sizeof task, "%s/%s", path, e->d_name);
-        snprintf(comm_path, sizeof comm_path, "%s/comm", task);
-        FILE *f = e->d_name[0] != '.' ? fopen(comm_path, "r") : NULL;
-        if (f && fgets(comm, sizeof comm, f) && strncmp(comm, name, strlen(name)) == 0) {
-            n++;
-            *switches += thread_switches(task);
-        }
-        if (f)
-            fclose(f);
-    }
-    if (d)
-        closedir(d);
-    return n;
+    name_count c = {name, 0, 0};
+    pc_test_each_thread(pid, "status", count_named, &c);
+    *switches = c.switches;
+    return c.n;
 }
 
 /* The paid hot paths (/action's calls, a provider's paid endpoint) run on

@@ -299,8 +299,14 @@ int paychan_sign_request(paychan_client *c, const char *name, paychan_payment_he
 paychan_call *paychan_sign_requests_begin(paychan_client *c, const char *const *names, size_t n,
                                           paychan_error *err)
 {
+#define SIGN_MANY_PREFIX "/createSignatureHeaders?mediators="
     char mediators[PAYCHAN_SIGN_MANY_MAX][PC_ADDRESS_TEXT_LEN];
-    char target[32 + PAYCHAN_SIGN_MANY_MAX * PC_ADDRESS_TEXT_LEN] = "/createSignatureHeaders?mediators=";
+    /* the prefix with its NUL, then per address its 42 characters and a
+     * comma, in the address text's room (43 with its NUL); 32 bytes for the
+     * 34-byte prefix overflowed by 2 with the most names */
+    char target[sizeof SIGN_MANY_PREFIX + PAYCHAN_SIGN_MANY_MAX * PC_ADDRESS_TEXT_LEN] =
+        SIGN_MANY_PREFIX;
+    size_t len = strlen(target);
     pc_client_clear(err);
     if (!c || !names || n == 0 || n > PAYCHAN_SIGN_MANY_MAX) {
         pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client or names, or n not in 1..%d",
@@ -310,10 +316,10 @@ paychan_call *paychan_sign_requests_begin(paychan_client *c, const char *const *
     for (size_t i = 0; i < n; i++) { /* nothing is sent unless every name is ready */
         if (target_mediator(c, names[i], mediators[i], err) != 0)
             return NULL;
-        if (i > 0)
-            strcat(target, ",");
-        strcat(target, mediators[i]);
+        len += (size_t)snprintf(target + len, sizeof target - len, "%s%s", i ? "," : "",
+                                mediators[i]);
     }
+#undef SIGN_MANY_PREFIX
     paychan_call *call = pc_client_call_begin(c, target, PC_CALL_READ, 0, err);
     if (call) {
         call->job = PC_JOB_SIGN_MANY;

@@ -5,7 +5,9 @@
  * their tokens in one paychan_sign_requests call (one round trip and one
  * durable write in paychand for all), while the requests that arrive
  * meanwhile queue for the next call. A request alone is not delayed: it
- * leads at once. Like group commit, the batch grows with the load. */
+ * leads at once. Like group commit, the batch grows with the load. A
+ * waiting request is woken once: when its token is in, or to lead the
+ * next call. */
 #ifndef PAYCHAN_PROXY_TOKEN_BATCH_H
 #define PAYCHAN_PROXY_TOKEN_BATCH_H
 
@@ -19,8 +21,7 @@ typedef struct px_token_waiter px_token_waiter;
 /* One target's queue. Zero-initialised memory plus px_token_batch_init. */
 typedef struct px_token_batch {
     pthread_mutex_t lock;
-    pthread_cond_t done;      /* a batch was signed */
-    px_token_waiter *head, **tail;
+    px_token_waiter *head, **tail; /* the requests not signed yet, in arrival order */
     int leading;              /* a call to the Payment Server is under way */
     unsigned long long calls; /* calls made, for /status */
 } px_token_batch;

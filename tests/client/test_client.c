@@ -386,6 +386,31 @@ static void test_signing_signature(void **state)
     "\"x-pay-token-id\":\"987654321\",\"x-pay-req-count\":\"3\","                                  \
     "\"x-pay-signature\":\"" SIG_HEX "\"}"
 
+/* As many names as one call takes (the sidecar's full batch): every
+ * address goes out in the one request target (its buffer was 2 bytes
+ * short of 16 addresses: a stack overflow), every answer comes back. */
+static void sign_the_most_at_once(paychan_client *c, fake_server *f)
+{
+    enum { N = PAYCHAN_SIGN_MANY_MAX };
+    char answer[16 + N * (sizeof HEADERS_JSON + 1)] = "{\"headers\":[";
+    char want[64 + N * sizeof MEDIATOR] = "/createSignatureHeaders?mediators=";
+    const char *names[N];
+    paychan_payment_headers out[N];
+    paychan_error err;
+    for (int i = 0; i < N; i++) {
+        names[i] = "random";
+        strcat(answer, i ? "," HEADERS_JSON : HEADERS_JSON);
+        strcat(want, i ? "," MEDIATOR : MEDIATOR);
+    }
+    strcat(answer, "]}");
+    fake_reply(f, "/createSignatureHeaders", 200, answer, 1);
+    assert_int_equal(paychan_sign_requests(c, names, N, out, &err), 0);
+    assert_int_equal(fake_request_count(f), 8);
+    expect_signed(f, 7, DEV_ADDR_0, want);
+    for (int i = 0; i < N; i++)
+        assert_string_equal(out[i].signature, SIG_HEX);
+}
+
 /* init sends useService with the target's terms and deposit with its
  * funding; sign_request turns createSignatureHeaders into the headers. */
 static void test_consumer_calls(void **state)
@@ -466,6 +491,7 @@ static void test_consumer_calls(void **state)
     assert_int_equal(paychan_sign_requests(c, names, PAYCHAN_SIGN_MANY_MAX + 1, two, &err), -1);
     assert_int_equal(err.code, PAYCHAN_E_CONFIG);
     assert_int_equal(fake_request_count(f), 7);
+    sign_the_most_at_once(c, f);
     paychan_client_destroy(c);
     fake_stop(f);
 }

@@ -97,37 +97,117 @@ static void *paid_in_parallel(void *arg)
     return NULL;
 }
 
+typedef struct burst {
+    int n;
+    pthread_t threads[32];
+    pc_test_exchange x[32];
+} burst;
+
+/* Sends b->n paid requests at once, each from its own thread. */
+static void burst_start(burst *b)
+{
+    assert_true(b->n <= 32);
+    for (int i = 0; i < b->n; i++)
+        assert_int_equal(pthread_create(&b->threads[i], NULL, paid_in_parallel, &b->x[i]), 0);
+}
+
+/* Waits for them: every one must be answered 200 and paid. */
+static void burst_finish(burst *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        pthread_join(b->threads[i], NULL);
+        if (b->x[i].status != 200)
+            fprintf(stderr, "%s\n", b->x[i].body);
+        assert_int_equal(b->x[i].status, 200);
+        assert_string_equal(paid_by(&b->x[i]), W.t->sender[IT_CONSUMER]);
+        pc_test_exchange_free(&b->x[i]);
+    }
+}
+
+/* n paid requests sent together while the consumer's paychand is held
+ * (SIGSTOP): the first one's call waits on it and the others queue behind
+ * it in the sidecar. */
+static void paid_burst(int n)
+{
+    pid_t ps = (pid_t)pc_test_paychand_pid(W.t->consumer_server);
+    burst b = {.n = n};
+    assert_int_equal(kill(ps, SIGSTOP), 0);
+    burst_start(&b);
+    pc_test_sleep_ms(400); /* all of them reach the sidecar (its --payment-timeout is 2 s) */
+    assert_int_equal(kill(ps, SIGCONT), 0);
+    burst_finish(&b);
+}
+
 /* Requests to a target in flight together get their tokens in one call to
- * the Payment Server. The consumer's paychand is held (SIGSTOP) while they
- * arrive: the first one's call waits on it and the others queue, so 12
- * requests take 2 calls (they took 12, one each). Every one is paid. */
+ * the Payment Server: 12 requests take 2 calls (they took 12, one each). */
 static void test_tokens_in_flight_share_a_call(void **state)
 {
     (void)state;
     enum { N = 12 };
     double calls0, tokens0, calls1, tokens1;
     token_calls(&calls0, &tokens0);
-    pid_t ps = (pid_t)pc_test_paychand_pid(W.t->consumer_server);
-    pthread_t threads[N];
-    pc_test_exchange x[N];
-    assert_int_equal(kill(ps, SIGSTOP), 0);
-    for (int i = 0; i < N; i++)
-        assert_int_equal(pthread_create(&threads[i], NULL, paid_in_parallel, &x[i]), 0);
-    pc_test_sleep_ms(400); /* all of them reach the sidecar (its --payment-timeout is 2 s) */
-    assert_int_equal(kill(ps, SIGCONT), 0);
-    for (int i = 0; i < N; i++) {
-        pthread_join(threads[i], NULL);
-        if (x[i].status != 200)
-            fprintf(stderr, "%s\n", x[i].body);
-        assert_int_equal(x[i].status, 200);
-        assert_string_equal(paid_by(&x[i]), W.t->sender[IT_CONSUMER]);
-        pc_test_exchange_free(&x[i]);
-    }
+    paid_burst(N);
     token_calls(&calls1, &tokens1);
     fprintf(stderr, "%d requests in flight: %.0f tokens in %.0f calls\n", N, tokens1 - tokens0,
             calls1 - calls0);
     assert_true(tokens1 - tokens0 == N);
     assert_true(calls1 - calls0 <= 3);
+}
+
+static void add_sleeps(void *arg, const char *status)
+{
+    static const char key[] = "\nvoluntary_ctxt_switches:"; /* not nonvoluntary_ */
+    const char *line = strstr(status, key);
+    if (line)
+        *(long *)arg += strtol(line + strlen(key), NULL, 10);
+}
+
+/* The times the sidecar's threads went to sleep so far (voluntary context
+ * switches, summed over its threads). */
+static long sidecar_sleeps(void)
+{
+    long total = 0;
+    pc_test_each_thread(W.sidecar.pid, "status", add_sleeps, &total);
+    return total;
+}
+
+/* A request queued behind another's token call sleeps until its own token
+ * is in (or it is to lead the next call), and is woken for nothing else:
+ * with one condition variable for the queue, each batch signed and each
+ * change of leader woke every queued request, most of them only to sleep
+ * again. 32 requests queue while the consumer's paychand is held; the
+ * provider proxy is held too, so that the sleeps counted from paychand's
+ * release until all 32 tokens are out are those of the token queue (each
+ * request then waits on the held upstream, once). Woken once, a request
+ * slept 1.1-2.0 times there; woken by every broadcast, 4.5-4.8 times. */
+static void test_queued_requests_woken_once(void **state)
+{
+    (void)state;
+    pid_t ps = (pid_t)pc_test_paychand_pid(W.t->consumer_server);
+    burst b = {.n = 32};
+    double calls0, tokens0, calls, tokens;
+    paid_burst(b.n); /* warm: connections for 32 requests at once are open */
+    token_calls(&calls0, &tokens0);
+    assert_int_equal(kill(ps, SIGSTOP), 0);
+    assert_int_equal(kill(W.provider.pid, SIGSTOP), 0);
+    burst_start(&b);
+    pc_test_sleep_ms(400); /* all 32 in the sidecar, 31 queued behind the first */
+    long before = sidecar_sleeps();
+    assert_int_equal(kill(ps, SIGCONT), 0);
+    for (int i = 0; i < 500; i++) { /* until the 32 tokens are out */
+        token_calls(&calls, &tokens);
+        if (tokens - tokens0 >= b.n)
+            break;
+        pc_test_sleep_ms(5);
+    }
+    pc_test_sleep_ms(20); /* the last batch's requests reach the held upstream */
+    double per_request = (double)(sidecar_sleeps() - before) / b.n;
+    assert_int_equal(kill(W.provider.pid, SIGCONT), 0);
+    burst_finish(&b);
+    fprintf(stderr, "%d requests queued for tokens: %.0f tokens in %.0f calls, %.2f sleeps per "
+            "request\n", b.n, tokens - tokens0, calls - calls0, per_request);
+    assert_true(tokens - tokens0 == b.n);
+    assert_true(per_request < 3.5);
 }
 
 static void test_forward_proxy_form(void **state)
@@ -274,6 +354,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_contact_opens_channel_and_pays),
         cmocka_unit_test(test_tokens_in_flight_share_a_call),
+        cmocka_unit_test(test_queued_requests_woken_once),
         cmocka_unit_test(test_forward_proxy_form),
         cmocka_unit_test(test_not_allow_listed),
         cmocka_unit_test(test_cost_above_maximum_refused),

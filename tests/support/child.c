@@ -1,6 +1,7 @@
 /* child.c (test support): see child.h. */
 #include "support/child.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -196,4 +197,27 @@ void pc_test_untrack(void *obj)
         }
     }
     pthread_mutex_unlock(&tracked_lock);
+}
+
+int pc_test_each_thread(pid_t pid, const char *name, void (*fn)(void *arg, const char *text),
+                        void *arg)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d))) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/%s/%s", dir, e->d_name, name);
+        char *text = e->d_name[0] != '.' ? pc_test_read_file(path) : NULL;
+        if (text) {
+            fn(arg, text);
+            n++;
+        }
+        free(text);
+    }
+    if (d)
+        closedir(d);
+    return n;
 }

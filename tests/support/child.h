@@ -38,6 +38,12 @@ int pc_test_terminate(pid_t pid, const char *name, int grace_ms);
 /* The whole file at path as a malloc'ed NUL-terminated string, or NULL. */
 char *pc_test_read_file(const char *path);
 
+/* Calls fn(arg, text) with the file `name` of every thread of pid
+ * (/proc/PID/task/TID/NAME, e.g. "comm" or "status") read whole. Returns
+ * the number of threads whose file was read. */
+int pc_test_each_thread(pid_t pid, const char *name, void (*fn)(void *arg, const char *text),
+                        void *arg);
+
 /* Prints the last max_lines lines (0 = all) of the log file at path to
  * stderr, framed by `title` (e.g. a process's name). */
 void pc_test_print_log_tail(const char *title, const char *path, size_t max_lines);
