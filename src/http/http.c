@@ -109,7 +109,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (req->then) { /* resumed, but the client left first: let it clean up */
         pc_http_answer dropped = {0};
-        req->on_loop = 1;
+        req->on_loop = req->abandoned = 1;
         req->then(req->then_arg, req, &dropped);
         answer_free(&dropped);
     }
@@ -315,21 +315,27 @@ static void take_body(pc_http_request *req, const char *data, size_t len)
         req->body_too_large = 1;
 }
 
-/* Runs the continuation pc_http_resume left (if any) and sends the answer. */
+static enum MHD_Result suspended_by_handler(pc_http_request *req);
+
+/* Runs the continuation pc_http_resume left (if any) and sends the
+ * answer, unless the continuation suspended the request again. */
 static enum MHD_Result answer_resumed(pc_http_request *req)
 {
     pc_http_continue then = req->then;
     req->resumed = 0;
     req->then = NULL;
     if (then) {
-        req->on_loop = 1;
+        req->on_loop = req->in_handler = 1;
         then(req->then_arg, req, &req->answer);
-        req->on_loop = 0;
+        req->on_loop = req->in_handler = 0;
+        if (req->suspend_deferred) /* it waits for something more */
+            return suspended_by_handler(req);
     }
     return send_answer(req);
 }
 
-/* The handler returned PC_HTTP_SUSPENDED on its loop (see pc_http_suspend). */
+/* The handler (or a continuation) suspended the request on its loop (see
+ * pc_http_suspend). */
 static enum MHD_Result suspended_by_handler(pc_http_request *req)
 {
     int deferred = req->suspend_deferred, inline_resume = req->resumed_in_handler;

@@ -53,10 +53,12 @@ typedef struct pc_http_request pc_http_request;
 
 /* A streamed answer body (for a proxy): read() fills buf with up to max
  * bytes of the body from offset pos and returns how many, 0 only while
- * nothing is available yet (threads mode only: there it may block
- * instead), PC_HTTP_STREAM_END at the end, PC_HTTP_STREAM_ERROR to cut the
+ * nothing is available yet (on an event loop only after
+ * pc_http_stream_wait, which keeps libmicrohttpd from calling it again
+ * in a busy loop; in threads mode it may block instead),
+ * PC_HTTP_STREAM_END at the end, PC_HTTP_STREAM_ERROR to cut the
  * connection (the client sees a truncated body). free(arg) runs once the
- * answer is done or dropped. */
+ * answer is done or dropped. In pool mode both run on the request's loop. */
 #define PC_HTTP_STREAM_END (-1L)
 #define PC_HTTP_STREAM_ERROR (-2L)
 #define PC_HTTP_SIZE_UNKNOWN UINT64_MAX /* sent chunked (HTTP/1.1) */
@@ -161,9 +163,27 @@ int pc_http_on_loop(const pc_http_request *req);
  * exactly once (from any thread, possibly before the handler returns). */
 void pc_http_suspend(pc_http_request *req);
 
-/* Resumes a suspended request: then(arg, ...) runs on its loop and answers.
+/* Resumes a suspended request: then(arg, ...) runs on its loop and answers,
+ * or, like a handler, calls pc_http_suspend again (a request waiting on
+ * several things in turn, some of them on other threads); then it
+ * answers nothing now and one more pc_http_resume follows.
  * After this call req belongs to the loop again. */
 void pc_http_resume(pc_http_request *req, pc_http_continue then, void *arg);
+
+/* 1 in a continuation run for a request whose client went away (its
+ * answer is dropped): it must only free what it holds, neither suspend
+ * nor fetch. Else 0. */
+int pc_http_abandoned(const pc_http_request *req);
+
+/* Pool mode, in a pc_http_stream read on req's loop that has nothing to
+ * send yet and returns 0: suspends the connection, so libmicrohttpd does
+ * not call read again in a busy loop, until pc_http_stream_wake. */
+void pc_http_stream_wait(pc_http_request *req);
+
+/* Any thread: more of a stream's body is available (or its end): resumes
+ * the connection of req waiting in pc_http_stream_wait, and read runs
+ * again on its loop. A no-op when it is not waiting. */
+void pc_http_stream_wake(pc_http_request *req);
 
 /* Runs when a transfer started with pc_http_fetch ends, on the loop that
  * started it. result is curl's (CURLE_OK: an HTTP answer came, of any

@@ -74,6 +74,8 @@ struct pc_http_request {
     pc_http *http;
     int loop;              /* pool: the index of its loop */
     pc_loop_waiter resume; /* pool: its place in the loop's resume queue */
+    int stream_waiting;    /* pc_http_stream_wait: suspended until woken (atomic) */
+    int abandoned;         /* the client went away: the continuation only frees */
     pc_http_continue then; /* set by pc_http_resume (may be NULL): runs on the loop first */
     void *then_arg;
     size_t body_len;       /* bytes received so far */

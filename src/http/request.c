@@ -51,6 +51,35 @@ void pc_http_resume(pc_http_request *req, pc_http_continue then, void *arg)
     __atomic_sub_fetch(&h->suspended, 1, __ATOMIC_ACQ_REL); /* after: stop waits for both */
 }
 
+int pc_http_abandoned(const pc_http_request *req)
+{
+    return req->abandoned;
+}
+
+/* ---- streamed answers waiting for their next bytes ------------------------------------- */
+
+/* libmicrohttpd calls a content reader that returned 0 again on every
+ * pass of the loop: a suspended connection is left alone until resumed. */
+void pc_http_stream_wait(pc_http_request *req)
+{
+    if (__atomic_exchange_n(&req->stream_waiting, 1, __ATOMIC_ACQ_REL))
+        return;
+    __atomic_add_fetch(&req->http->suspended, 1, __ATOMIC_ACQ_REL);
+    MHD_suspend_connection(req->conn);
+}
+
+void pc_http_stream_wake(pc_http_request *req)
+{
+    pc_http *h = req->http;
+    if (!__atomic_exchange_n(&req->stream_waiting, 0, __ATOMIC_ACQ_REL))
+        return;
+    if (h->loops[req->loop])
+        pc_loop_resume(h->loops[req->loop], &req->resume, req->conn);
+    else
+        MHD_resume_connection(req->conn);
+    __atomic_sub_fetch(&h->suspended, 1, __ATOMIC_ACQ_REL);
+}
+
 /* A fetch in flight: whose, and whom to tell. */
 typedef struct fetch_call {
     pc_http_request *req;

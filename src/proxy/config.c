@@ -73,9 +73,9 @@ static const spec specs[] = {
     {"max-connections", K_INT, OFF(threads), 1, 65536, "N", "1024",
      "open client connections at most"},
     {"http-loops", K_INT, OFF(http_loops), 0, 64, "N", "0",
-     "event loops serving the clients; a request waiting on the Payment\n"
-     "Server or the upstream holds its loop, so about as many as requests\n"
-     "in flight (0 = 16 per core, at most 64)"},
+     "event loops serving the clients; no request holds its loop while it\n"
+     "waits on the Payment Server or the upstream (0 = one per core, at\n"
+     "most 64)"},
     {"header-timeout", K_INT, OFF(request_header_timeout_s), 1, 3600, "SECONDS", "10",
      "a request's header must arrive within this"},
     {"body-timeout", K_INT, OFF(request_body_timeout_s), 1, 3600, "SECONDS", "30",

@@ -183,57 +183,6 @@ static void unreserve(channel *ch)
     pthread_mutex_unlock(&ch->lock);
 }
 
-/* The five x-pay-* header lines for the next request on ch, after
- * checking the maximum spend; the token comes in a call shared with the
- * other requests to ch in flight (token_batch.h). 0, or -1 with *a filled. */
-static int sign(channel *ch, char lines[5][160], pc_http_answer *a)
-{
-    if (reserve(ch, a) != 0)
-        return -1;
-    paychan_payment_headers h;
-    paychan_error e = {0};
-    if (px_token_batch_sign(&ch->batch, ch->client, ch->t->name, &h, &e) != 0) {
-        unreserve(ch);
-        px_error(a, 503, e.code, "TokenUnavailable", "no token for target %s: %s", ch->t->name,
-                 e.message);
-        return -1;
-    }
-    snprintf(lines[0], 160, "%s: %s", PAYCHAN_HEADER_SENDER, h.sender);
-    snprintf(lines[1], 160, "%s: %s", PAYCHAN_HEADER_MEDIATOR, h.mediator);
-    snprintf(lines[2], 160, "%s: %s", PAYCHAN_HEADER_TOKEN_ID, h.token_id);
-    snprintf(lines[3], 160, "%s: %s", PAYCHAN_HEADER_REQ_COUNT, h.request_count);
-    snprintf(lines[4], 160, "%s: %s", PAYCHAN_HEADER_SIGNATURE, h.signature);
-    return 0;
-}
-
-/* One call to the target: paid when the channel is open. Returns the call
- * (its header in), or NULL with *a filled. */
-static pc_upstream_call *call(px_consumer *c, channel *ch, const pc_http_request *req,
-                              const char *url, pc_http_answer *a)
-{
-    char lines[5][160];
-    const char *extra[6] = {NULL};
-    if (__atomic_load_n(&ch->client, __ATOMIC_ACQUIRE)) {
-        if (sign(ch, lines, a) != 0)
-            return NULL;
-        for (int i = 0; i < 5; i++)
-            extra[i] = lines[i];
-    }
-    struct curl_slist *headers = px_upstream_headers(req, extra);
-    size_t len;
-    const uint8_t *body = pc_http_body(req, &len);
-    unsigned status;
-    char why[256];
-    pc_upstream_call *u = headers ? pc_upstream_start(c->u, pc_http_method(req), url, headers,
-                                                      body, len, &status, why, sizeof why)
-                                  : NULL;
-    if (!u)
-        px_error(a, headers ? status : 500, PX_E_UPSTREAM,
-                 headers ? "UpstreamDown" : "InternalError", "target %s: %s", ch->t->name,
-                 headers ? why : "out of memory");
-    return u;
-}
-
 /* After a 402 from the target (its body read): opens the channel if it is
  * not open yet (once, under the lock), else tops it up (paychan_init
  * again: the funds may be spent). 0 when a retry may pay, else -1 with *a. */
@@ -256,32 +205,191 @@ static int after_402(px_consumer *c, channel *ch, const char *body, pc_http_answ
     return rc;
 }
 
+/* ---- one request ------------------------------------------------------------------------- */
+
+/* A request to a target, from its handler until it is answered. */
+typedef struct flow {
+    px_consumer *c;
+    channel *ch;
+    pc_http_request *req;
+    char *url;
+    px_token_waiter w;       /* its token, when the channel is open */
+    int retried;             /* the one retry after a 402 is under way */
+    char *terms;             /* that 402's body */
+    int top_up_rc;           /* after_402's result, and its answer when it failed: */
+    pc_http_answer refused;
+} flow;
+
+static void flow_free(flow *f)
+{
+    free(f->url);
+    free(f->terms);
+    free(f);
+}
+
+/* Ends f with answer *a given now (in its continuation) or later. */
+static void give_up(flow *f, pc_http_answer *a)
+{
+    px_answer_later(f->req, a);
+    flow_free(f);
+}
+
+static void send_call(flow *f);
+
+/* After the retry's top-up, on the request's loop. */
+static void retry(void *arg, pc_http_request *req, pc_http_answer *a)
+{
+    flow *f = arg;
+    if (!pc_http_abandoned(req) && f->top_up_rc == 0) {
+        pc_http_suspend(req);
+        send_call(f);
+        return;
+    }
+    *a = f->refused; /* dropped when the client is gone */
+    flow_free(f);
+}
+
+/* Opens or tops up the channel off the loops (paychan_init blocks on
+ * the chain), then resumes the request for its retry. */
+static void *top_up(void *arg)
+{
+    flow *f = arg;
+    f->top_up_rc = after_402(f->c, f->ch, f->terms, &f->refused);
+    pc_http_resume(f->req, retry, f);
+    return NULL;
+}
+
+/* The target's answer, on the request's loop: a first 402 opens or tops
+ * up the channel and the request is sent once more; else it goes back. */
+static void on_answer(void *arg, pc_http_request *req, pc_upstream_call *u, pc_http_answer *a)
+{
+    flow *f = arg;
+    char why[8];
+    if (u && !f->retried && !pc_upstream_failed(u, why, sizeof why) &&
+        pc_upstream_status(u) == 402) {
+        size_t len;
+        int readable = pc_upstream_read_all(u, MAX_402_BODY, &f->terms, &len) == 0;
+        pc_upstream_free(u);
+        pthread_t t;
+        f->retried = 1;
+        if (!readable) {
+            px_error(a, 502, PX_E_BAD_TERMS, "BadTerms", "target %s: unreadable 402 answer",
+                     f->ch->t->name);
+        } else if (pthread_create(&t, NULL, top_up, f) == 0) {
+            pthread_detach(t);
+            pc_http_suspend(req);
+            return;
+        } else {
+            px_error(a, 503, PAYCHAN_E_NO_MEMORY, "ChannelUnavailable",
+                     "target %s: no thread to open the channel", f->ch->t->name);
+        }
+    } else if (u) {
+        px_forward_answer(req, u, f->ch->t->name, a);
+    }
+    PC_LOG_D("%s %s -> %u", pc_http_method(req), f->url, a->status);
+    flow_free(f);
+}
+
+/* Sends the request to the target with extra header lines (or none). */
+static void forward(flow *f, const char *const *extra)
+{
+    pc_http_answer a = {0};
+    struct curl_slist *headers = px_upstream_headers(f->req, extra);
+    if (!headers)
+        px_error(&a, 500, PC_ERR_INTERNAL, "InternalError", "out of memory");
+    else if (px_forward(f->c->u, f->req, f->url, headers, f->ch->t->name, on_answer, f, &a) == 0)
+        return;
+    give_up(f, &a);
+}
+
+/* The token is in (or not), on the request's loop: the paid call. */
+static void on_token(void *arg, pc_http_request *req, pc_http_answer *a)
+{
+    flow *f = arg;
+    if (f->w.rc != 0)
+        unreserve(f->ch); /* never signed */
+    if (pc_http_abandoned(req)) {
+        flow_free(f);
+        return;
+    }
+    if (f->w.rc != 0) {
+        px_error(a, 503, f->w.err.code, "TokenUnavailable", "no token for target %s: %s",
+                 f->ch->t->name, f->w.err.message);
+        flow_free(f);
+        return;
+    }
+    const paychan_payment_headers *h = &f->w.out;
+    char lines[5][160];
+    snprintf(lines[0], 160, "%s: %s", PAYCHAN_HEADER_SENDER, h->sender);
+    snprintf(lines[1], 160, "%s: %s", PAYCHAN_HEADER_MEDIATOR, h->mediator);
+    snprintf(lines[2], 160, "%s: %s", PAYCHAN_HEADER_TOKEN_ID, h->token_id);
+    snprintf(lines[3], 160, "%s: %s", PAYCHAN_HEADER_REQ_COUNT, h->request_count);
+    snprintf(lines[4], 160, "%s: %s", PAYCHAN_HEADER_SIGNATURE, h->signature);
+    const char *extra[] = {lines[0], lines[1], lines[2], lines[3], lines[4], NULL};
+    pc_http_suspend(req);
+    forward(f, extra);
+}
+
+/* One call to the target (req suspended): paid when the channel is open,
+ * after checking the maximum spend and taking a token (token_batch.h). */
+static void send_call(flow *f)
+{
+    paychan_client *client = __atomic_load_n(&f->ch->client, __ATOMIC_ACQUIRE);
+    pc_http_answer a = {0};
+    if (!client) {
+        forward(f, NULL);
+    } else if (reserve(f->ch, &a) != 0) {
+        give_up(f, &a);
+    } else {
+        f->w = (px_token_waiter){.req = f->req, .then = on_token, .arg = f};
+        px_token_batch_sign(&f->ch->batch, client, f->ch->t->name, &f->w);
+    }
+}
+
+/* ---- probes ------------------------------------------------------------------------------- */
+
+/* /ready: the Payment Server's own /ready answered (or not). */
+static void on_ready_probe(void *arg, pc_http_request *req, pc_upstream_call *u,
+                           pc_http_answer *a)
+{
+    (void)arg, (void)req;
+    char why[256] = "";
+    unsigned status = u ? pc_upstream_failed(u, why, sizeof why) : 0;
+    if (u && !status)
+        status = pc_upstream_status(u);
+    pc_upstream_free(u);
+    if (!u)
+        return;
+    if (status == 200) {
+        a->status = 200;
+        a->body = json_pack("{ssss}", "status", "ready", "mode", "consumer");
+    } else {
+        px_error(a, 503, PAYCHAN_E_SERVER_DOWN, "NotReady",
+                 "the Payment Server is not ready (%u%s%s)", status, why[0] ? ": " : "", why);
+    }
+}
+
 /* GET /health (the sidecar serves) and /ready (its Payment Server is
  * ready too), answered by the sidecar itself when no target has that
- * name: for orchestrators' probes. 1 when *a is filled. */
-static int own_probe(px_consumer *c, const pc_http_request *req, pc_http_answer *a)
+ * name: for orchestrators' probes. PC_HTTP_ANSWERED or PC_HTTP_SUSPENDED
+ * for a probe, else -1. */
+static int own_probe(px_consumer *c, pc_http_request *req, pc_http_answer *a)
 {
     const char *path = pc_http_path(req);
     int health = strcmp(path, "/health") == 0, ready = strcmp(path, "/ready") == 0;
     if ((!health && !ready) || strcmp(pc_http_method(req), "GET") != 0)
-        return 0;
-    unsigned status = 200;
-    char url[1024], why[256] = "";
-    snprintf(url, sizeof url, "%s/ready", c->cfg->payment_server);
-    pc_upstream_call *u = ready ? pc_upstream_start(c->u, "GET", url, NULL, NULL, 0, &status,
-                                                    why, sizeof why)
-                                : NULL;
-    if (u)
-        status = pc_upstream_status(u);
-    pc_upstream_free(u);
-    if (status == 200) {
+        return -1;
+    if (health) {
         a->status = 200;
-        a->body = json_pack("{ssss}", "status", ready ? "ready" : "serving", "mode", "consumer");
-    } else {
-        px_error(a, 503, PAYCHAN_E_SERVER_DOWN, "NotReady", "the Payment Server is not ready (%u%s%s)",
-                 status, why[0] ? ": " : "", why);
+        a->body = json_pack("{ssss}", "status", "serving", "mode", "consumer");
+        return PC_HTTP_ANSWERED;
     }
-    return 1;
+    char url[1024];
+    snprintf(url, sizeof url, "%s/ready", c->cfg->payment_server);
+    if (px_forward(c->u, req, url, NULL, NULL, on_ready_probe, NULL, a) != 0)
+        return PC_HTTP_ANSWERED;
+    pc_http_suspend(req);
+    return PC_HTTP_SUSPENDED;
 }
 
 pc_http_step px_consumer_handle(void *ctx, pc_http_request *req, pc_http_answer *a)
@@ -289,32 +397,24 @@ pc_http_step px_consumer_handle(void *ctx, pc_http_request *req, pc_http_answer 
     px_consumer *c = ctx;
     char *url = NULL;
     channel *ch = resolve(c, pc_http_target(req), &url);
-    if (!ch && own_probe(c, req, a))
-        return PC_HTTP_ANSWERED;
-    if (!ch) {
-        px_error(a, 403, PX_E_NOT_ALLOWED, "TargetNotAllowed",
-                 "%.200s is not an allow-listed target of this sidecar", pc_http_target(req));
+    int probe = ch ? -1 : own_probe(c, req, a);
+    if (probe >= 0)
+        return (pc_http_step)probe;
+    flow *f = ch ? calloc(1, sizeof *f) : NULL;
+    if (!f) {
+        free(url);
+        if (ch)
+            px_error(a, 500, PC_ERR_INTERNAL, "InternalError", "out of memory");
+        else
+            px_error(a, 403, PX_E_NOT_ALLOWED, "TargetNotAllowed",
+                     "%.200s is not an allow-listed target of this sidecar",
+                     pc_http_target(req));
         return PC_HTTP_ANSWERED;
     }
-    pc_upstream_call *u = call(c, ch, req, url, a);
-    if (u && pc_upstream_status(u) == 402) {
-        char *body = NULL;
-        size_t len;
-        int readable = pc_upstream_read_all(u, MAX_402_BODY, &body, &len) == 0;
-        pc_upstream_free(u);
-        u = NULL;
-        if (!readable)
-            px_error(a, 502, PX_E_BAD_TERMS, "BadTerms", "target %s: unreadable 402 answer",
-                     ch->t->name);
-        else if (after_402(c, ch, body, a) == 0)
-            u = call(c, ch, req, url, a); /* the one retry: its answer goes back as it is */
-        free(body);
-    }
-    if (u)
-        pc_upstream_answer(u, pc_http_method(req), a);
-    PC_LOG_D("%s %s -> %u", pc_http_method(req), url, a->status);
-    free(url);
-    return PC_HTTP_ANSWERED;
+    *f = (flow){.c = c, .ch = ch, .req = req, .url = url};
+    pc_http_suspend(req); /* send_call may answer at once: resumed inline */
+    send_call(f);
+    return PC_HTTP_SUSPENDED;
 }
 
 /* ---- administration ------------------------------------------------------------------------ */

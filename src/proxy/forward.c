@@ -69,21 +69,86 @@ struct curl_slist *px_upstream_headers(const pc_http_request *req, const char *c
     return c.list;
 }
 
-void px_forward(pc_upstream *u, const pc_http_request *req, const char *url,
-                struct curl_slist *headers, pc_http_answer *a)
+/* An upstream call in flight for a request. */
+typedef struct forwarding {
+    pc_http_request *req;
+    pc_upstream_call *c;
+    px_forwarded done;
+    void *arg;
+    const char *label;
+} forwarding;
+
+static void forwarded(void *arg, pc_http_request *req, pc_http_answer *a)
+{
+    forwarding f = *(forwarding *)arg;
+    free(arg);
+    if (pc_http_abandoned(req)) {
+        pc_upstream_free(f.c);
+        f.c = NULL;
+    }
+    if (f.done)
+        f.done(f.arg, req, f.c, a);
+    else if (f.c)
+        px_forward_answer(req, f.c, f.label, a);
+}
+
+static void on_ready(void *arg, pc_upstream_call *c)
+{
+    (void)c;
+    forwarding *f = arg;
+    pc_http_resume(f->req, forwarded, f);
+}
+
+int px_forward(pc_upstream *u, pc_http_request *req, const char *url,
+               struct curl_slist *headers, const char *label, px_forwarded done, void *arg,
+               pc_http_answer *a)
 {
     size_t len;
     const uint8_t *body = pc_http_body(req, &len);
-    unsigned status;
+    forwarding *f = malloc(sizeof *f);
+    if (f) {
+        *f = (forwarding){.req = req, .done = done, .arg = arg, .label = label};
+        f->c = pc_upstream_start(u, req, pc_http_method(req), url, headers, body, len, on_ready,
+                                 f);
+    } else {
+        curl_slist_free_all(headers);
+    }
+    if (f && f->c)
+        return 0;
+    free(f);
+    px_error(a, 500, PC_ERR_INTERNAL, "InternalError", "out of memory");
+    return -1;
+}
+
+void px_forward_answer(pc_http_request *req, pc_upstream_call *c, const char *label,
+                       pc_http_answer *a)
+{
     char why[256];
-    pc_upstream_call *c = pc_upstream_start(u, pc_http_method(req), url, headers, body, len,
-                                            &status, why, sizeof why);
-    if (!c) {
-        px_error(a, status, PX_E_UPSTREAM, status == 504 ? "UpstreamTimeout" : "UpstreamDown",
-                 "%s", why);
+    unsigned status = pc_upstream_failed(c, why, sizeof why);
+    if (!status) {
+        pc_upstream_answer(c, pc_http_method(req), a);
         return;
     }
-    pc_upstream_answer(c, pc_http_method(req), a);
+    pc_upstream_free(c);
+    px_error(a, status, PX_E_UPSTREAM, status == 504 ? "UpstreamTimeout" : "UpstreamDown",
+             "%s%s%s%s", label ? "target " : "", label ? label : "", label ? ": " : "", why);
+}
+
+static void answer_now(void *arg, pc_http_request *req, pc_http_answer *a)
+{
+    (void)req;
+    *a = *(pc_http_answer *)arg; /* dropped by the server when the client is gone */
+    free(arg);
+}
+
+void px_answer_later(pc_http_request *req, pc_http_answer *a)
+{
+    pc_http_answer *copy = malloc(sizeof *copy);
+    if (copy) { /* else (out of memory) an empty answer: the connection is closed */
+        *copy = *a;
+        memset(a, 0, sizeof *a);
+    }
+    pc_http_resume(req, copy ? answer_now : NULL, copy);
 }
 
 void px_error(pc_http_answer *a, unsigned status, int code, const char *name,

@@ -1,6 +1,7 @@
 /* forward.h: what both sides of paychan-proxy do with a request they pass
  * on: the header lines that go upstream (end-to-end headers only, payment
- * headers removed), the upstream call with its errors, and the JSON error
+ * headers removed), the upstream call on the request's loop with its
+ * errors, answers given later from a loop callback, and the JSON error
  * answers in the protocol's shape ({"name", "code", "message"}). */
 #ifndef PAYCHAN_PROXY_FORWARD_H
 #define PAYCHAN_PROXY_FORWARD_H
@@ -25,11 +26,31 @@
  * Content-Type, Accept) the client did not send. NULL when out of memory. */
 struct curl_slist *px_upstream_headers(const pc_http_request *req, const char *const *extra);
 
-/* Sends the request (its method and buffered body) to url with headers
- * (taken over) and hands the answer to *a streamed; on failure *a is 502 or 504 with code
- * PX_E_UPSTREAM. */
-void px_forward(pc_upstream *u, const pc_http_request *req, const char *url,
-                struct curl_slist *headers, pc_http_answer *a);
+/* What a side does with the upstream's answer, in a continuation on the
+ * request's loop: c is its own (px_forward_answer, or free it), NULL when
+ * the client went away (pc_http_abandoned(req): then it only frees). It
+ * may suspend req again (pc_http_resume follows later). */
+typedef void (*px_forwarded)(void *arg, pc_http_request *req, pc_upstream_call *c,
+                             pc_http_answer *a);
+
+/* On req's loop, req suspended or about to be (the handler returns
+ * PC_HTTP_SUSPENDED after a 0): sends req (its method and buffered body)
+ * to url with headers (taken over); once the answer is in, req is resumed
+ * and the answer goes back as it is (done NULL) or to done(arg, ...).
+ * label names the target in error messages (NULL: none). 0, or -1 when
+ * nothing started: *a is then 500, done is not called. */
+int px_forward(pc_upstream *u, pc_http_request *req, const char *url,
+               struct curl_slist *headers, const char *label, px_forwarded done, void *arg,
+               pc_http_answer *a);
+
+/* Answers with c: handed over, or when the call failed 502 or 504 with
+ * code PX_E_UPSTREAM (the message prefixed with "target label: "). */
+void px_forward_answer(pc_http_request *req, pc_upstream_call *c, const char *label,
+                       pc_http_answer *a);
+
+/* Resumes the suspended req with *a as its answer (taken over; *a is
+ * cleared), from any thread. */
+void px_answer_later(pc_http_request *req, pc_http_answer *a);
 
 /* *a = status with {"name": name, "code": code, "message": message}. */
 void px_error(pc_http_answer *a, unsigned status, int code, const char *name,

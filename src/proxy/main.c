@@ -56,24 +56,27 @@ static pc_http *start_admin(const px_config *cfg, sides *s)
     return h;
 }
 
-/* The event loops to serve on: --http-loops, or 16 per core (each may
- * hold a request waiting on the Payment Server or the upstream). */
+/* The event loops to serve on: --http-loops, or one per core (no request
+ * blocks a loop: the calls to the Payment Server and the upstream run on
+ * the loop's curl multi handle). */
 static int http_loops(const px_config *cfg)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int loops = cfg->http_loops > 0 ? cfg->http_loops : 16 * (cores > 0 ? (int)cores : 1);
+    int loops = cfg->http_loops > 0 ? cfg->http_loops : cores > 0 ? (int)cores : 1;
     return loops < PC_HTTP_MAX_LOOPS ? loops : PC_HTTP_MAX_LOOPS;
 }
 
-/* Serves on event loops that may block (as the example services do): a
- * request runs to its end on its connection's loop, the upstream's answer
- * streamed from there, with no thread per connection and no hand-off. */
+/* Serves on event loops that never block (as the example services do): a
+ * request runs to its end on its connection's loop, its calls on the
+ * loop's curl multi handle, the upstream's answer streamed from there,
+ * with no thread per connection and no hand-off. Opening or topping up a
+ * channel (paychan_init, which waits for the chain) runs on a thread of
+ * its own. */
 static pc_http *start_http(const px_config *cfg, pc_http_handler handler, void *ctx)
 {
     pc_http_options opts = {
         .mode = PC_HTTP_POOL,
         .loops = http_loops(cfg),
-        .loops_block = 1,
         .raw = 1,
         .max_body = (size_t)cfg->max_body_kib * 1024,
         .limits = {.max_connections = cfg->threads,

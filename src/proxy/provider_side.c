@@ -224,26 +224,106 @@ static void record(px_provider *p, const char *m, paychan_client *c, const char 
     pthread_mutex_unlock(&p->lock);
 }
 
-/* 0 when the request carries a payment the Payment Server accepts for c
- * (*sender = the payer); else fills *a (402, or 503 when it cannot tell). */
-static int check_payment(px_provider *p, paychan_client *c, pc_http_request *req,
-                         paychan_payment_headers *ph, pc_http_answer *a)
+/* The refusal of a payment (why): 402 with the terms, or 503 when the
+ * Payment Server could not tell. */
+static void refuse(px_provider *p, paychan_client *c, const pc_http_request *req,
+                   const paychan_error *why, pc_http_answer *a)
 {
-    paychan_error e = {0};
-    if (paychan_read_payment_headers(header_getter, req, ph, &e) == 0 &&
-        paychan_validate_payment(c, ph, &e) == 0)
-        return 0;
     __atomic_add_fetch(&p->refused, 1, __ATOMIC_RELAXED);
-    if (paychan_error_is_payment_fault(&e)) {
-        PC_LOG_D("402 %s %s: %s (code %d)", pc_http_method(req), pc_http_target(req), e.message,
-                 e.code);
-        payment_required(p, c, &e, a);
-    } else {
-        PC_LOG_W("payment not checked, 503: %s (code %d)", e.message, e.code);
-        px_error(a, 503, e.code, "PaymentUnavailable", "%s",
-                 paychan_error_public_message(&e));
-        a->headers = px_one_header("Retry-After", "1");
+    if (paychan_error_is_payment_fault(why)) {
+        PC_LOG_D("402 %s %s: %s (code %d)", pc_http_method(req), pc_http_target(req),
+                 why->message, why->code);
+        payment_required(p, c, why, a);
+        return;
     }
+    PC_LOG_W("payment not checked, 503: %s (code %d)", why->message, why->code);
+    px_error(a, 503, why->code, "PaymentUnavailable", "%s", paychan_error_public_message(why));
+    a->headers = px_one_header("Retry-After", "1");
+}
+
+/* Passes req upstream, with the payer's address (NULL on a free route);
+ * its answer goes back as it is. 0, or -1 with *a filled. */
+static int pass_on(px_provider *p, pc_http_request *req, const char *sender, pc_http_answer *a)
+{
+    const char *target = pc_http_target(req);
+    char consumer[128] = "";
+    if (sender)
+        snprintf(consumer, sizeof consumer, "x-paychan-consumer: %s", sender);
+    const char *extra[] = {consumer[0] ? consumer : NULL, NULL};
+    struct curl_slist *headers = px_upstream_headers(req, extra);
+    size_t url_len = strlen(p->cfg->upstream) + strlen(target) + 1;
+    char *url = headers ? malloc(url_len) : NULL;
+    int rc = -1;
+    if (!url) {
+        curl_slist_free_all(headers);
+        px_error(a, 500, PC_ERR_INTERNAL, "InternalError", "out of memory");
+    } else {
+        snprintf(url, url_len, "%s%s", p->cfg->upstream, target);
+        rc = px_forward(p->u, req, url, headers, NULL, NULL, NULL, a); /* curl copied url */
+    }
+    PC_LOG_D("%s %s -> upstream%s", pc_http_method(req), target, sender ? " (paid)" : "");
+    free(url);
+    return rc;
+}
+
+/* A paid request while the Payment Server checks its payment. */
+typedef struct paid {
+    px_provider *p;
+    pc_http_request *req;
+    paychan_client *c;
+    const char *account;
+    paychan_payment_headers ph;
+    paychan_call *call;
+} paid;
+
+/* The Payment Server answered (on the request's loop): the request goes
+ * upstream, or is refused. */
+static void on_validated(void *arg, CURL *easy, CURLcode result)
+{
+    (void)easy;
+    paid *pd = arg;
+    paychan_error e = {0};
+    int rc = paychan_validate_payment_end(pd->call, result, &e);
+    if (rc == PAYCHAN_CALL_AGAIN) { /* a fresh stamp after a 205 */
+        if (pc_http_fetch(pd->req, paychan_call_easy(pd->call), on_validated, pd) == 0)
+            return;
+        paychan_call_free(pd->call);
+        e = (paychan_error){.code = PC_ERR_INTERNAL, .message = "out of memory"};
+        rc = -1;
+    }
+    pc_http_answer a = {0};
+    if (rc != 0)
+        refuse(pd->p, pd->c, pd->req, &e, &a);
+    else
+        record(pd->p, pd->ph.mediator, pd->c, pd->account);
+    if (rc != 0 || pass_on(pd->p, pd->req, pd->ph.sender, &a) != 0)
+        px_answer_later(pd->req, &a);
+    free(pd);
+}
+
+/* Starts the check of the request's payment on its loop: 0, or -1 with
+ * *a filled (no payment, or a malformed one: 402). */
+static int check_payment(px_provider *p, const px_route *r, pc_http_request *req,
+                         pc_http_answer *a)
+{
+    paid *pd = calloc(1, sizeof *pd);
+    paychan_error e = {0};
+    if (!pd) {
+        px_error(a, 500, PC_ERR_INTERNAL, "InternalError", "out of memory");
+        return -1;
+    }
+    *pd = (paid){.p = p, .req = req, .c = p->clients[r - p->cfg->routes],
+                 .account = p->cfg->accounts[r->account].name};
+    if (paychan_read_payment_headers(header_getter, req, &pd->ph, &e) == 0 &&
+        (pd->call = paychan_validate_payment_begin(pd->c, &pd->ph, &e))) {
+        if (pc_http_fetch(req, paychan_call_easy(pd->call), on_validated, pd) == 0)
+            return 0;
+        paychan_call_free(pd->call);
+        px_error(a, 500, PC_ERR_INTERNAL, "InternalError", "out of memory");
+    } else {
+        refuse(p, pd->c, req, &e, a);
+    }
+    free(pd);
     return -1;
 }
 
@@ -266,29 +346,12 @@ pc_http_step px_provider_handle(void *ctx, pc_http_request *req, pc_http_answer 
                  (int)(path_len > 200 ? 200 : path_len), target);
         return PC_HTTP_ANSWERED;
     }
-    char consumer[128] = "";
-    if (kind == PX_ROUTE_PAID) {
-        paychan_payment_headers ph;
-        paychan_client *c = p->clients[r - p->cfg->routes];
-        if (check_payment(p, c, req, &ph, a) != 0)
-            return PC_HTTP_ANSWERED;
-        record(p, ph.mediator, c, p->cfg->accounts[r->account].name);
-        snprintf(consumer, sizeof consumer, "x-paychan-consumer: %s", ph.sender);
-    }
-    const char *extra[] = {consumer[0] ? consumer : NULL, NULL};
-    struct curl_slist *headers = px_upstream_headers(req, extra);
-    size_t url_len = strlen(p->cfg->upstream) + strlen(target) + 1;
-    char *url = malloc(url_len);
-    if (!headers || !url) {
-        curl_slist_free_all(headers);
-        px_error(a, 500, PC_ERR_INTERNAL, "InternalError", "out of memory");
-    } else {
-        snprintf(url, url_len, "%s%s", p->cfg->upstream, target);
-        px_forward(p->u, req, url, headers, a);
-    }
-    PC_LOG_D("%s %s -> %u%s", method, target, a->status, consumer[0] ? " (paid)" : "");
-    free(url);
-    return PC_HTTP_ANSWERED;
+    /* the call started runs on this loop once the handler has returned */
+    int started = kind == PX_ROUTE_PAID ? check_payment(p, r, req, a) : pass_on(p, req, NULL, a);
+    if (started != 0)
+        return PC_HTTP_ANSWERED;
+    pc_http_suspend(req);
+    return PC_HTTP_SUSPENDED;
 }
 
 /* ---- administration ---------------------------------------------------------------------- */

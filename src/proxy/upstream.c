@@ -11,50 +11,38 @@
 #define PAUSE_AT (256 * 1024) /* bytes buffered before the transfer waits for the client */
 #define MAX_HEADERS 128
 #define WHOLE_MAX (16 * 1024) /* a body this small is awaited and sent with the header */
-#define MAX_IDLE_CONNECTIONS 64 /* kept-alive connections of one idle handle pair */
-#define MAX_IDLE_PAIRS 256       /* handle pairs kept between calls */
+#define MAX_IDLE 256          /* easy handles kept between calls */
 
-/* A call's curl handles, kept between calls with the connections they
- * hold open: creating a multi handle costs a socketpair and a few
- * allocations, a third of a pass-through's time. Each multi handle keeps
- * its own connections: a connection cache shared by every call (CURLSH)
- * made its lock the proxy's one contended mutex (curl searches the cache,
- * polling candidates, with it held), a futex wait per request or so at 20
- * clients. */
-typedef struct handles {
-    CURL *easy;
-    CURLM *multi;
-} handles;
-
+/* Easy handles are kept between calls (with their buffers; no
+ * curl_easy_reset: it freed and reallocated them, ~10 us a call): the
+ * connections themselves stay in each loop's curl multi handle. */
 struct pc_upstream {
     long connect_ms, header_ms, idle_s;
-    pthread_mutex_t lock; /* the idle pairs */
-    handles idle[MAX_IDLE_PAIRS];
-    size_t n_idle;        /* the last one freed is taken first: its connections are warm */
+    pthread_mutex_t lock; /* the idle handles */
+    CURL *idle[MAX_IDLE];
+    size_t n_idle;
 };
 
+/* A call lives while its transfer runs (the loop's reference) and while
+ * its owner holds it (the handler, then the streamed answer): refs. */
 struct pc_upstream_call {
     pc_upstream *u;
     CURL *easy;
-    CURLM *multi;
+    pc_http_request *req;  /* whose loop runs the transfer; NULL once the answer is gone */
+    pc_upstream_ready ready;
+    void *ready_arg;
+    int refs;
     char *buf;             /* body bytes received and not yet taken */
     size_t len, off, cap;
     int paused;            /* the write callback paused the transfer */
-    int headers_done, done;
+    int headers_done, whole, ready_fired, done, waiting, abandoned, timed_out;
+    long header_due;       /* monotonic ms: the header must be in by then */
     CURLcode result;
     char *headers[2 * MAX_HEADERS + 1]; /* the final answer's, name/value pairs */
     size_t n_headers;
     char *connection;      /* its Connection header */
     struct curl_slist *request_headers;
 };
-
-/* ---- the idle handle pairs ------------------------------------------------------------- */
-
-static void free_pair(handles h)
-{
-    curl_easy_cleanup(h.easy);
-    curl_multi_cleanup(h.multi);
-}
 
 pc_upstream *pc_upstream_create(long connect_ms, long header_ms, long idle_s)
 {
@@ -73,7 +61,7 @@ void pc_upstream_destroy(pc_upstream *u)
     if (!u)
         return;
     for (size_t i = 0; i < u->n_idle; i++)
-        free_pair(u->idle[i]);
+        curl_easy_cleanup(u->idle[i]);
     pthread_mutex_destroy(&u->lock);
     free(u);
 }
@@ -108,6 +96,31 @@ int pc_proxy_header_is_hop_by_hop(const char *name, const char *connection)
 
 /* ---- one call ----------------------------------------------------------------------------- */
 
+static long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+/* The owner learns that the answer can be handed over (once). */
+static void fire_ready(pc_upstream_call *c)
+{
+    if (c->ready_fired)
+        return;
+    c->ready_fired = 1;
+    c->ready(c->ready_arg, c);
+}
+
+/* The streamed answer waits for bytes that came: its reader runs again. */
+static void wake(pc_upstream_call *c)
+{
+    if (c->waiting && c->req) {
+        c->waiting = 0;
+        pc_http_stream_wake(c->req);
+    }
+}
+
 static void drop_headers(pc_upstream_call *c)
 {
     for (size_t i = 0; i < 2 * c->n_headers; i++)
@@ -131,6 +144,14 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
         long status = 0;
         curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
         c->headers_done = status >= 200;
+        curl_off_t length = -1;
+        curl_easy_getinfo(c->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+        /* a small body often follows its header in a second write (Python's
+         * http.server): worth the wait, the client waits for it anyway; a
+         * 402's terms are read whole */
+        c->whole = length >= 0 && length <= WHOLE_MAX;
+        if (c->headers_done && !c->whole && status != 402)
+            fire_ready(c); /* streamed: the owner answers now */
         return len;
     }
     const char *colon = memchr(data, ':', len);
@@ -154,8 +175,11 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
     pc_upstream_call *c = arg;
     size_t len = size * n;
+    if (c->abandoned)
+        return 0; /* the client is gone: fails the transfer */
     if (c->len - c->off >= PAUSE_AT) {
         c->paused = 1;
+        fire_ready(c); /* too long to wait for: streamed */
         return CURL_WRITEFUNC_PAUSE; /* delivered again once resumed */
     }
     if (c->off && c->off == c->len)
@@ -172,35 +196,18 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     }
     memcpy(c->buf + c->len, data, len);
     c->len += len;
+    wake(c);
     return len;
 }
 
-static long now_ms(void)
+/* Cuts a transfer whose answer is gone, and one with no header in time. */
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
-}
-
-/* Drives the transfer until the header is in (want_header) or `bytes`
- * body bytes are buffered, or it ends. 0, or -1 past the deadline (0 = none). */
-static int pump(pc_upstream_call *c, int want_header, size_t bytes, long deadline)
-{
-    for (;;) {
-        int running = 0, left;
-        curl_multi_perform(c->multi, &running);
-        CURLMsg *m;
-        while ((m = curl_multi_info_read(c->multi, &left)))
-            if (m->msg == CURLMSG_DONE) {
-                c->done = 1;
-                c->result = m->data.result;
-            }
-        if (c->done || (want_header ? c->headers_done : c->len - c->off >= bytes))
-            return 0;
-        if (deadline && now_ms() >= deadline)
-            return -1;
-        curl_multi_poll(c->multi, NULL, 0, 200, NULL);
-    }
+    (void)dt, (void)dn, (void)ut, (void)un;
+    pc_upstream_call *c = arg;
+    if (!c->headers_done && now_ms() >= c->header_due)
+        c->timed_out = 1;
+    return c->abandoned || c->timed_out;
 }
 
 static void set_request(pc_upstream_call *c, const char *method, const char *url,
@@ -219,6 +226,9 @@ static void set_request(pc_upstream_call *c, const char *method, const char *url
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L); /* chunks in, chunks out */
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, c);
     /* each branch sets the method over what the handle's last call left */
     if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -234,77 +244,99 @@ static void set_request(pc_upstream_call *c, const char *method, const char *url
     }
 }
 
-/* An idle pair (with its open connections) or a new one. 0 or -1. */
-static int take_handles(pc_upstream *u, pc_upstream_call *c)
+/* An idle easy handle or a new one. */
+static CURL *take_handle(pc_upstream *u)
+{
+    CURL *e = NULL;
+    pthread_mutex_lock(&u->lock);
+    if (u->n_idle)
+        e = u->idle[--u->n_idle];
+    pthread_mutex_unlock(&u->lock);
+    return e ? e : curl_easy_init();
+}
+
+/* Keeps the handle for the next call, or frees it when enough are idle. */
+static void return_handle(pc_upstream *u, CURL *e)
 {
     pthread_mutex_lock(&u->lock);
-    if (u->n_idle) {
-        handles h = u->idle[--u->n_idle];
-        c->easy = h.easy;
-        c->multi = h.multi;
-    }
-    pthread_mutex_unlock(&u->lock);
-    if (c->easy)
-        return 0;
-    c->easy = curl_easy_init();
-    c->multi = curl_multi_init();
-    /* the multi handle's cache keeps 4 x its one easy handle by default:
-     * a sidecar paying several targets would reconnect to some each call */
-    if (c->multi)
-        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)MAX_IDLE_CONNECTIONS);
-    return c->easy && c->multi ? 0 : -1;
-}
-
-/* Keeps the call's handles for the next call, or frees them when enough
- * are idle. */
-static void return_handles(pc_upstream_call *c)
-{
-    handles h = {c->easy, c->multi};
-    if (!h.easy || !h.multi) {
-        free_pair(h);
-        return;
-    }
-    /* no curl_easy_reset: it freed and reallocated the handle's buffers, ~10 us
-     * a call here; set_request sets every option a call uses */
-    pthread_mutex_lock(&c->u->lock);
-    int kept = c->u->n_idle < MAX_IDLE_PAIRS;
+    int kept = e && u->n_idle < MAX_IDLE;
     if (kept)
-        c->u->idle[c->u->n_idle++] = h;
-    pthread_mutex_unlock(&c->u->lock);
+        u->idle[u->n_idle++] = e;
+    pthread_mutex_unlock(&u->lock);
     if (!kept)
-        free_pair(h);
+        curl_easy_cleanup(e);
 }
 
-pc_upstream_call *pc_upstream_start(pc_upstream *u, const char *method, const char *url,
-                                    struct curl_slist *headers, const uint8_t *body,
-                                    size_t len, unsigned *status, char *why, size_t why_len)
+static void destroy(pc_upstream_call *c)
+{
+    return_handle(c->u, c->easy);
+    drop_headers(c);
+    curl_slist_free_all(c->request_headers);
+    free(c->buf);
+    free(c);
+}
+
+/* Drops one reference: the transfer's, or the owner's (then a transfer
+ * still running is cut: unpaused, its next write fails it). */
+static void release(pc_upstream_call *c, int owner)
+{
+    if (owner) {
+        c->req = NULL;
+        c->abandoned = !c->done;
+        if (c->abandoned && c->paused) {
+            c->paused = 0;
+            curl_easy_pause(c->easy, CURLPAUSE_CONT);
+        }
+    }
+    if (--c->refs == 0)
+        destroy(c);
+}
+
+static void on_done(void *arg, CURL *easy, CURLcode result)
+{
+    (void)easy;
+    pc_upstream_call *c = arg;
+    c->done = 1;
+    c->result = result;
+    if (c->req)
+        fire_ready(c);
+    wake(c);
+    release(c, 0);
+}
+
+pc_upstream_call *pc_upstream_start(pc_upstream *u, pc_http_request *req, const char *method,
+                                    const char *url, struct curl_slist *headers,
+                                    const uint8_t *body, size_t len, pc_upstream_ready ready,
+                                    void *arg)
 {
     pc_upstream_call *c = calloc(1, sizeof *c);
-    *status = 502;
-    if (c) {
-        c->request_headers = headers;
-        c->u = u;
-    }
-    if (!c || take_handles(u, c) != 0) {
-        snprintf(why, why_len, "out of memory");
-        if (!c)
-            curl_slist_free_all(headers);
-        pc_upstream_free(c);
+    if (!c || !(c->easy = take_handle(u))) {
+        curl_slist_free_all(headers);
+        free(c);
         return NULL;
     }
+    *c = (pc_upstream_call){.u = u, .easy = c->easy, .req = req, .ready = ready,
+                            .ready_arg = arg, .refs = 2, .request_headers = headers,
+                            .header_due = now_ms() + u->header_ms};
     set_request(c, method, url, headers, body, len);
-    curl_multi_add_handle(c->multi, c->easy);
-    if (pump(c, 1, 0, now_ms() + u->header_ms) != 0) {
-        *status = 504;
-        snprintf(why, why_len, "the upstream did not answer within %ld ms", u->header_ms);
-    } else if (!c->headers_done) {
-        snprintf(why, why_len, "the upstream is unreachable or broke the connection (%s)",
-                 curl_easy_strerror(c->result));
-    } else {
-        return c;
+    if (pc_http_fetch(req, c->easy, on_done, c) != 0) {
+        destroy(c);
+        return NULL;
     }
-    pc_upstream_free(c);
-    return NULL;
+    return c;
+}
+
+unsigned pc_upstream_failed(const pc_upstream_call *c, char *why, size_t why_len)
+{
+    if (c->headers_done)
+        return 0;
+    if (c->timed_out) {
+        snprintf(why, why_len, "the upstream did not answer within %ld ms", c->u->header_ms);
+        return 504;
+    }
+    snprintf(why, why_len, "the upstream is unreachable or broke the connection (%s)",
+             curl_easy_strerror(c->result));
+    return 502;
 }
 
 unsigned pc_upstream_status(const pc_upstream_call *c)
@@ -323,24 +355,18 @@ static size_t take(pc_upstream_call *c, char *out, size_t max)
     c->off += n;
     if (c->off == c->len && c->paused) {
         c->paused = 0;
-        curl_easy_pause(c->easy, CURLPAUSE_CONT);
+        curl_easy_pause(c->easy, CURLPAUSE_CONT); /* on the loop: may write at once */
     }
     return n;
 }
 
 int pc_upstream_read_all(pc_upstream_call *c, size_t max, char **out, size_t *len)
 {
-    size_t cap = max + 1, n = 0;
-    char *text = malloc(cap);
-    while (text && pump(c, 0, 1, 0) == 0 && n < cap) {
-        if (c->len == c->off && c->done)
-            break;
-        n += take(c, text + n, cap - n);
-    }
-    if (!text || n > max || c->result != CURLE_OK) {
-        free(text);
+    size_t n = c->len - c->off;
+    char *text = c->done && c->result == CURLE_OK && n <= max ? malloc(n + 1) : NULL;
+    if (!text)
         return -1;
-    }
+    memcpy(text, c->buf + c->off, n);
     text[n] = '\0';
     *out = text;
     *len = n;
@@ -351,16 +377,18 @@ static long stream_read(void *arg, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     pc_upstream_call *c = arg;
-    if (c->len == c->off && !c->done)
-        pump(c, 0, 1, 0); /* the low-speed limit ends a stalled transfer */
     if (c->len > c->off)
         return (long)take(c, buf, max);
-    return c->result == CURLE_OK ? PC_HTTP_STREAM_END : PC_HTTP_STREAM_ERROR;
+    if (c->done)
+        return c->result == CURLE_OK ? PC_HTTP_STREAM_END : PC_HTTP_STREAM_ERROR;
+    c->waiting = 1; /* on_body or on_done wakes it */
+    pc_http_stream_wait(c->req);
+    return 0;
 }
 
 static void stream_free(void *arg)
 {
-    pc_upstream_free(arg);
+    release(arg, 1);
 }
 
 /* The answer's end-to-end headers as a pc_http_answer header list. */
@@ -379,16 +407,12 @@ static char **end_to_end_headers(pc_upstream_call *c)
     return out;
 }
 
-/* Moves a body that is already in whole (the transfer is over) into *a
- * as a buffer, so that the server sends it with the header in one write:
+/* Moves a body that is in whole (the transfer is over) into *a as a
+ * buffer, so that the server sends it with the header in one write:
  * streamed, it went as two, and the client often woke up twice. 1 when
  * done; 0 leaves the call as it was. */
-static int whole_body(pc_upstream_call *c, curl_off_t length, pc_http_answer *a)
+static int whole_body(pc_upstream_call *c, pc_http_answer *a)
 {
-    /* a small body often follows its header in a second write (Python's
-     * http.server): worth the wait, the client waits for it anyway */
-    if (!c->done && length >= 0 && length <= WHOLE_MAX)
-        pump(c, 0, (size_t)length, now_ms() + c->u->header_ms);
     if (!c->done || c->result != CURLE_OK || c->paused)
         return 0;
     size_t n = c->len - c->off;
@@ -411,12 +435,11 @@ void pc_upstream_answer(pc_upstream_call *c, const char *method, pc_http_answer 
     int bodiless = strcmp(method, "HEAD") == 0 || status == 204 || status == 304;
     a->status = status;
     a->content_type = NULL; /* the upstream's own Content-Type is among the headers */
-    if (!bodiless && whole_body(c, length, a)) {
-        a->headers = end_to_end_headers(c);
+    a->headers = end_to_end_headers(c);
+    if (!bodiless && whole_body(c, a)) {
         pc_upstream_free(c);
         return;
     }
-    a->headers = end_to_end_headers(c);
     a->stream = (pc_http_stream){
         .read = stream_read, .free = stream_free, .arg = c,
         .size = bodiless ? 0 : length >= 0 ? (uint64_t)length : PC_HTTP_SIZE_UNKNOWN};
@@ -424,13 +447,6 @@ void pc_upstream_answer(pc_upstream_call *c, const char *method, pc_http_answer 
 
 void pc_upstream_free(pc_upstream_call *c)
 {
-    if (!c)
-        return;
-    if (c->multi && c->easy)
-        curl_multi_remove_handle(c->multi, c->easy);
-    return_handles(c);
-    drop_headers(c);
-    curl_slist_free_all(c->request_headers);
-    free(c->buf);
-    free(c);
+    if (c)
+        release(c, 1);
 }

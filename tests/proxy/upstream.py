@@ -4,7 +4,8 @@
 usage: upstream.py PORT
 
   /echo...          JSON: method, path (raw target), headers (lower-case names), body length
-  /big?n=N[&chunked=1]  N bytes of 'abcdefghij...' (Content-Length, or chunked in 64 KiB pieces)
+  /big?n=N[&chunked=1][&pause=MS]  N bytes of 'abcdefghij...' (Content-Length, or chunked
+                    in 64 KiB pieces; pause: MS ms before each piece after the first)
   /slow?ms=N        answers after N ms
   /hop              an answer carrying hop-by-hop headers (Connection: x-secret, ...)
   /402...           402 without terms
@@ -50,7 +51,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def big(self, n, chunked):
+    def big(self, n, chunked, pause_ms=0):
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         if chunked:
@@ -58,7 +59,12 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_header("Content-Length", str(n))
         self.end_headers()
+        first = True
         while n > 0:
+            if pause_ms and not first:
+                self.wfile.flush()
+                time.sleep(pause_ms / 1000.0)
+            first = False
             piece = PATTERN[: min(n, len(PATTERN))]
             n -= len(piece)
             if chunked:
@@ -83,7 +89,8 @@ class Handler(BaseHTTPRequestHandler):
                    "bodyLength": len(body), "body": body.decode("latin-1")[:200]}
             self.send(200, json.dumps(out).encode(), extra=[("X-Upstream", "echo")])
         elif url.path == "/big":
-            self.big(int(query.get("n", "0")), query.get("chunked") == "1")
+            self.big(int(query.get("n", "0")), query.get("chunked") == "1",
+                     int(query.get("pause", "0")))
         elif url.path == "/slow":
             time.sleep(int(query.get("ms", "0")) / 1000)
             self.send(200, b'{"slow":true}')
