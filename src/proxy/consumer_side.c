@@ -23,6 +23,11 @@ typedef struct channel {
     pc_u256 cost, max_cost, max_spend, spent;
     unsigned long long paid; /* tokens taken */
     px_token_batch batch;    /* requests in flight share their calls for tokens */
+    /* one opening or top-up at a time, off the loops; the requests that hit
+     * a 402 meanwhile wait for its outcome (under wlock) */
+    pthread_mutex_t wlock;
+    int topping_up;
+    struct flow *top_up_waiters;
 } channel;
 
 struct px_consumer {
@@ -44,6 +49,7 @@ px_consumer *px_consumer_create(const px_config *cfg, pc_upstream *u, pc_error *
         channel *ch = &c->channels[i];
         ch->t = &cfg->targets[i];
         pthread_mutex_init(&ch->lock, NULL);
+        pthread_mutex_init(&ch->wlock, NULL);
         px_token_batch_init(&ch->batch);
         pc_u256_parse_dec(ch->t->max_cost, &ch->max_cost);
         pc_u256_parse_dec(ch->t->max_spend, &ch->max_spend);
@@ -58,6 +64,7 @@ void px_consumer_destroy(px_consumer *c)
     for (size_t i = 0; i < c->cfg->n_targets; i++) {
         paychan_client_destroy(c->channels[i].client);
         pthread_mutex_destroy(&c->channels[i].lock);
+        pthread_mutex_destroy(&c->channels[i].wlock);
         px_token_batch_destroy(&c->channels[i].batch);
     }
     free(c);
@@ -218,6 +225,7 @@ typedef struct flow {
     char *terms;             /* that 402's body */
     int top_up_rc;           /* after_402's result, and its answer when it failed: */
     pc_http_answer refused;
+    struct flow *next_waiter; /* channel.top_up_waiters */
 } flow;
 
 static void flow_free(flow *f)
@@ -250,13 +258,49 @@ static void retry(void *arg, pc_http_request *req, pc_http_answer *a)
 }
 
 /* Opens or tops up the channel off the loops (paychan_init blocks on
- * the chain), then resumes the request for its retry. */
+ * the chain), then resumes the request for its retry, and with it every
+ * request that hit a 402 of this target meanwhile (same outcome). So the
+ * threads are one per target at most, however many requests get a 402. */
 static void *top_up(void *arg)
 {
     flow *f = arg;
-    f->top_up_rc = after_402(f->c, f->ch, f->terms, &f->refused);
+    channel *ch = f->ch;
+    f->top_up_rc = after_402(f->c, ch, f->terms, &f->refused);
+    pthread_mutex_lock(&ch->wlock);
+    flow *waiters = ch->top_up_waiters;
+    ch->top_up_waiters = NULL;
+    ch->topping_up = 0;
+    pthread_mutex_unlock(&ch->wlock);
+    for (flow *w = waiters, *next; w; w = next) {
+        next = w->next_waiter;
+        w->top_up_rc = f->top_up_rc;
+        w->refused = (pc_http_answer){.status = f->refused.status,
+                                      .body = json_deep_copy(f->refused.body)};
+        pc_http_resume(w->req, retry, w);
+    }
     pc_http_resume(f->req, retry, f);
     return NULL;
+}
+
+/* Has f's request wait for the channel's opening or top-up: joins the
+ * one under way, or starts it. 0, or -1 when no thread could be made. */
+static int wait_for_top_up(flow *f)
+{
+    channel *ch = f->ch;
+    pthread_t t;
+    int rc = 0;
+    pthread_mutex_lock(&ch->wlock);
+    if (ch->topping_up) {
+        f->next_waiter = ch->top_up_waiters;
+        ch->top_up_waiters = f;
+    } else if (pthread_create(&t, NULL, top_up, f) == 0) {
+        ch->topping_up = 1;
+        pthread_detach(t);
+    } else {
+        rc = -1;
+    }
+    pthread_mutex_unlock(&ch->wlock);
+    return rc;
 }
 
 /* The target's answer, on the request's loop: a first 402 opens or tops
@@ -270,13 +314,11 @@ static void on_answer(void *arg, pc_http_request *req, pc_upstream_call *u, pc_h
         size_t len;
         int readable = pc_upstream_read_all(u, MAX_402_BODY, &f->terms, &len) == 0;
         pc_upstream_free(u);
-        pthread_t t;
         f->retried = 1;
         if (!readable) {
             px_error(a, 502, PX_E_BAD_TERMS, "BadTerms", "target %s: unreadable 402 answer",
                      f->ch->t->name);
-        } else if (pthread_create(&t, NULL, top_up, f) == 0) {
-            pthread_detach(t);
+        } else if (wait_for_top_up(f) == 0) {
             pc_http_suspend(req);
             return;
         } else {

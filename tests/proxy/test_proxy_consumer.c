@@ -91,9 +91,11 @@ static void token_calls(double *calls, double *tokens)
     pc_test_exchange_free(&x);
 }
 
+static const char *burst_path = "/prov/paid/batch"; /* what a burst asks for */
+
 static void *paid_in_parallel(void *arg)
 {
-    via_sidecar("/prov/paid/batch", NULL, arg);
+    via_sidecar(burst_path, NULL, arg);
     return NULL;
 }
 
@@ -152,6 +154,43 @@ static void test_tokens_in_flight_share_a_call(void **state)
             calls1 - calls0);
     assert_true(tokens1 - tokens0 == N);
     assert_true(calls1 - calls0 <= 3);
+}
+
+static void count_thread(void *arg, const char *comm)
+{
+    (void)comm;
+    ++*(int *)arg;
+}
+
+static int sidecar_threads(void)
+{
+    int n = 0;
+    pc_test_each_thread(W.sidecar.pid, "comm", count_thread, &n);
+    return n;
+}
+
+/* Many requests meeting a target's first 402 at once: one opening runs
+ * (off the loops, on one thread), the others wait for it and are then
+ * retried and paid. The consumer's paychand is held so the opening hangs
+ * meanwhile: with a thread per 402, 12 requests made 12 threads. */
+static void test_first_contact_burst_opens_once(void **state)
+{
+    (void)state;
+    pid_t ps = (pid_t)pc_test_paychand_pid(W.t->consumer_server);
+    burst b = {.n = 12};
+    int before = sidecar_threads();
+    burst_path = "/prov2/paid/burst";
+    assert_int_equal(kill(ps, SIGSTOP), 0);
+    burst_start(&b);
+    pc_test_sleep_ms(600); /* all 12 got their 402 and wait for the channel */
+    int during = sidecar_threads();
+    assert_int_equal(kill(ps, SIGCONT), 0);
+    burst_finish(&b);
+    burst_path = "/prov/paid/batch";
+    fprintf(stderr, "sidecar threads: %d before, %d while 12 requests waited for the channel\n",
+            before, during);
+    assert_true(during - before <= 1);
+    assert_true(pc_test_proc_log_contains(&W.sidecar, "target prov2: channel open"));
 }
 
 static void add_sleeps(void *arg, const char *status)
@@ -326,16 +365,17 @@ static int setup(void **state)
                                  "--route", "GET /free free", NULL};
     if (pc_test_proxy_start(&W.provider, PAYCHAN_PROXY, "provider-proxy", pargs) != 0)
         return -1;
-    static char t1[256], t2[256], t3[256], t4[256];
+    static char t1[256], t2[256], t3[256], t4[256], t5[256];
     snprintf(t1, sizeof t1, "prov %s 20 1000 500 1000000", W.provider.url);
     snprintf(t2, sizeof t2, "cheap %s 5 1000 500 1000000", W.provider.url);
     snprintf(up_paid, sizeof up_paid, "%s/paid", W.provider.url);
     snprintf(t3, sizeof t3, "tight %s 20 1000 500 10", up_paid);
     snprintf(t4, sizeof t4, "bare %s/402 20 1000 500 1000", W.upstream.url);
+    snprintf(t5, sizeof t5, "prov2 %s 20 1000 500 1000000", W.provider.url);
     const char *const cargs[] = {"--mode", "consumer", "--dev", "--account", me_key,
                                  "--payment-server", pc_test_paychand_url(W.t->consumer_server),
                                  "--target", t1, "--target", t2, "--target", t3,
-                                 "--target", t4,
+                                 "--target", t4, "--target", t5,
                                  "--log-level", "debug", NULL};
     return pc_test_proxy_start(&W.sidecar, PAYCHAN_PROXY, "sidecar", cargs);
 }
@@ -354,6 +394,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_contact_opens_channel_and_pays),
         cmocka_unit_test(test_tokens_in_flight_share_a_call),
+        cmocka_unit_test(test_first_contact_burst_opens_once),
         cmocka_unit_test(test_queued_requests_woken_once),
         cmocka_unit_test(test_forward_proxy_form),
         cmocka_unit_test(test_not_allow_listed),
