@@ -238,6 +238,10 @@ static int transfer_setup(paychan_call *call, paychan_error *err)
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);   /* threads: no SIGALRM for timeouts */
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* the target goes out exactly as signed */
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    /* the team's own Payment Server, reached directly: http_proxy in the
+     * environment (e.g. a paychan-proxy sidecar's address, for a service's
+     * other calls) must not carry it */
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
     return 0;
 }
 

@@ -217,6 +217,10 @@ static void set_request(pc_upstream_call *c, const char *method, const char *url
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* straight to the configured URL whatever http_proxy says: a sidecar
+     * often shares the environment of the service it serves, whose
+     * http_proxy names the sidecar itself */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->u->connect_ms);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->u->idle_s);

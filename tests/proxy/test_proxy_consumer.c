@@ -350,6 +350,41 @@ static void test_payment_server_down(void **state)
     assert_int_equal(pc_test_proc_stop(&p), 0);
 }
 
+/* A sidecar started with http_proxy (and HTTP_PROXY, ALL_PROXY) in its
+ * environment, as it gets when it shares the service's environment whose
+ * proxy variable names the sidecar: its own calls (to its Payment Server
+ * through libpaychan, to the target) still go straight to their URLs.
+ * Before, curl sent them to the proxy named there (here a dead port) and
+ * the paid request failed. */
+static void test_proxy_variables_ignored(void **state)
+{
+    (void)state;
+    static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"};
+    char dead[64], me_key[128], target[256], url[256];
+    snprintf(dead, sizeof dead, "http://127.0.0.1:%d", pc_test_free_port());
+    pc_test_dev_account_arg("me", W.t->key[IT_CONSUMER], me_key, sizeof me_key);
+    snprintf(target, sizeof target, "prov %s 20 1000 500 1000000", W.provider.url);
+    const char *const args[] = {"--mode", "consumer", "--dev", "--account", me_key,
+                                "--payment-server", pc_test_paychand_url(W.t->consumer_server),
+                                "--target", target, NULL};
+    for (size_t i = 0; i < 4; i++)
+        setenv(vars[i], dead, 1);
+    pc_test_proc p;
+    int started = pc_test_proxy_start(&p, PAYCHAN_PROXY, "sidecar-env-proxy", args);
+    for (size_t i = 0; i < 4; i++) /* only the sidecar has them: not this test's client */
+        unsetenv(vars[i]);
+    assert_int_equal(started, 0);
+    snprintf(url, sizeof url, "%s/prov/paid/env", p.url);
+    pc_test_exchange x;
+    pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 30000, &x);
+    if (x.status != 200)
+        fprintf(stderr, "%s\n", x.body);
+    assert_int_equal(x.status, 200);
+    assert_string_equal(paid_by(&x), W.t->sender[IT_CONSUMER]);
+    pc_test_exchange_free(&x);
+    assert_int_equal(pc_test_proc_stop(&p), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -403,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_own_health_and_ready),
         cmocka_unit_test(test_402_without_terms),
         cmocka_unit_test(test_payment_server_down),
+        cmocka_unit_test(test_proxy_variables_ignored),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
