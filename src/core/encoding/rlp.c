@@ -34,17 +34,24 @@ static size_t make_prefix(uint8_t base, size_t len, uint8_t prefix[RLP_PREFIX_MA
     return 1 + n;
 }
 
+/* Appends the prefix of a `len`-byte payload (base as for make_prefix),
+ * then the payload itself. 0, or -1 when out of memory. */
+static int put_prefixed(pc_bytes *out, uint8_t base, const uint8_t *payload, size_t len)
+{
+    uint8_t prefix[RLP_PREFIX_MAX];
+    size_t plen = make_prefix(base, len, prefix);
+    if (pc_bytes_reserve(out, plen + len) != 0)
+        return -1;
+    pc_bytes_append(out, prefix, plen);
+    return pc_bytes_append(out, payload, len);
+}
+
 int pc_rlp_put_bytes(pc_bytes *out, const uint8_t *data, size_t len)
 {
     /* A single byte below 0x80 is its own encoding. */
     if (len == 1 && data[0] < RLP_STRING_BASE)
         return pc_bytes_push(out, data[0]);
-    uint8_t prefix[RLP_PREFIX_MAX];
-    size_t plen = make_prefix(RLP_STRING_BASE, len, prefix);
-    if (pc_bytes_reserve(out, plen + len) != 0)
-        return -1;
-    pc_bytes_append(out, prefix, plen);
-    return pc_bytes_append(out, data, len);
+    return put_prefixed(out, RLP_STRING_BASE, data, len);
 }
 
 int pc_rlp_put_u64(pc_bytes *out, uint64_t v)
@@ -86,12 +93,7 @@ int pc_rlp_list_end(pc_bytes *out, const pc_rlp_list *list)
 
 int pc_rlp_put_list_payload(pc_bytes *out, const uint8_t *items, size_t len)
 {
-    uint8_t prefix[RLP_PREFIX_MAX];
-    size_t plen = make_prefix(RLP_LIST_BASE, len, prefix);
-    if (pc_bytes_reserve(out, plen + len) != 0)
-        return -1;
-    pc_bytes_append(out, prefix, plen);
-    return pc_bytes_append(out, items, len);
+    return put_prefixed(out, RLP_LIST_BASE, items, len);
 }
 
 /* Reads the big-endian length of a long-form prefix: `lenlen` bytes at
