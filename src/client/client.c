@@ -170,7 +170,7 @@ void paychan_client_destroy(paychan_client *c)
         return;
     pc_wipe(c->key, sizeof c->key);
     pc_wipe(c->mac_key, sizeof c->mac_key);
-    pc_client_pool_free(&c->pool);
+    pc_curl_pool_free(&c->pool);
     pc_secp_destroy(c->secp);
     for (size_t i = 0; i < c->n_targets; i++) {
         free(c->targets[i]->name);

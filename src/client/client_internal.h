@@ -18,6 +18,7 @@
 #include "core/crypto/ecdsa.h"
 #include "core/encoding/hex.h"
 #include "core/encoding/u256.h"
+#include "core/runtime/curl_pool.h"
 
 /* Idle connections kept for reuse; more may be open while calls run. */
 #define PC_CLIENT_POOL_MAX 32
@@ -41,12 +42,6 @@ typedef struct pc_client_target {
     char mediator[PC_ADDRESS_TEXT_LEN]; /* "" until init; written under the client's lock */
 } pc_client_target;
 
-/* A stack of idle curl handles; the mutex guards only checkout and checkin. */
-typedef struct pc_client_pool {
-    pthread_mutex_t lock;
-    CURL *idle[PC_CLIENT_POOL_MAX];
-    size_t n_idle;
-} pc_client_pool;
 
 struct paychan_client {
     char *base_url;   /* without a trailing '/' */
@@ -56,7 +51,7 @@ struct paychan_client {
     uint8_t mac_key[32]; /* request MAC key (core/request_auth.h) */
     int auth;            /* PAYCHAN_AUTH_MAC or PAYCHAN_AUTH_SIGNATURE */
     char address[PC_ADDRESS_TEXT_LEN];
-    pc_client_pool pool;
+    pc_curl_pool pool; /* idle handles to the Payment Server */
 
     pthread_mutex_t lock; /* the targets list, their Mediators, the provider terms */
     pc_client_target **targets; /* each allocated once: pointers stay valid */
@@ -174,9 +169,8 @@ int pc_client_get(paychan_client *c, const char *target, pc_client_call_kind kin
 int pc_client_get_within(paychan_client *c, const char *target, pc_client_call_kind kind,
                          long timeout_ms, json_t **answer, paychan_error *err);
 
-/* Sets up / tears down the pool. */
-int pc_client_pool_init(pc_client_pool *p);
-void pc_client_pool_free(pc_client_pool *p);
+/* Sets up the pool (and curl, once per process); pc_curl_pool_free tears it down. */
+int pc_client_pool_init(pc_curl_pool *p);
 
 /* ---- answers ------------------------------------------------------------------------------ */
 

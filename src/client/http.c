@@ -50,45 +50,19 @@ static void curl_init_once(void)
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-int pc_client_pool_init(pc_client_pool *p)
+int pc_client_pool_init(pc_curl_pool *p)
 {
     pthread_once(&curl_once, curl_init_once);
     if (curl_init_rc != CURLE_OK)
         return -1;
-    p->n_idle = 0;
-    return pthread_mutex_init(&p->lock, NULL) == 0 ? 0 : -1;
-}
-
-void pc_client_pool_free(pc_client_pool *p)
-{
-    for (size_t i = 0; i < p->n_idle; i++)
-        curl_easy_cleanup(p->idle[i]);
-    p->n_idle = 0;
-    pthread_mutex_destroy(&p->lock);
+    return pc_curl_pool_init(p, PC_CLIENT_POOL_MAX);
 }
 
 /* An idle handle (with its open connection) or a new one; NULL when out of memory. */
-static CURL *checkout(pc_client_pool *p)
+static CURL *checkout(pc_curl_pool *p)
 {
-    CURL *h = NULL;
-    pthread_mutex_lock(&p->lock);
-    if (p->n_idle > 0)
-        h = p->idle[--p->n_idle];
-    pthread_mutex_unlock(&p->lock);
+    CURL *h = pc_curl_pool_take(p);
     return h ? h : curl_easy_init();
-}
-
-/* Keeps h for the next call, or closes it when enough are idle. */
-static void checkin(pc_client_pool *p, CURL *h)
-{
-    pthread_mutex_lock(&p->lock);
-    if (p->n_idle < PC_CLIENT_POOL_MAX) {
-        p->idle[p->n_idle++] = h;
-        h = NULL;
-    }
-    pthread_mutex_unlock(&p->lock);
-    if (h)
-        curl_easy_cleanup(h);
 }
 
 /* ---- one exchange -------------------------------------------------------------------------- */
@@ -317,7 +291,7 @@ void paychan_call_free(paychan_call *call)
         return;
     if (call->h) {
         transfer_clear(call);
-        checkin(&call->c->pool, call->h);
+        pc_curl_pool_give(&call->c->pool, call->h);
     }
     free(call->target);
     free(call);

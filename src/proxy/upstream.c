@@ -1,5 +1,6 @@
 /* upstream.c: see upstream.h. */
 #include "proxy/upstream.h"
+#include "core/runtime/curl_pool.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -18,9 +19,7 @@
  * connections themselves stay in each loop's curl multi handle. */
 struct pc_upstream {
     long connect_ms, header_ms, idle_s;
-    pthread_mutex_t lock; /* the idle handles */
-    CURL *idle[MAX_IDLE];
-    size_t n_idle;
+    pc_curl_pool idle;
 };
 
 /* A call lives while its transfer runs (the loop's reference) and while
@@ -49,7 +48,10 @@ pc_upstream *pc_upstream_create(long connect_ms, long header_ms, long idle_s)
     pc_upstream *u = calloc(1, sizeof *u);
     if (!u)
         return NULL;
-    pthread_mutex_init(&u->lock, NULL);
+    if (pc_curl_pool_init(&u->idle, MAX_IDLE) != 0) {
+        free(u);
+        return NULL;
+    }
     u->connect_ms = connect_ms;
     u->header_ms = header_ms;
     u->idle_s = idle_s;
@@ -60,9 +62,7 @@ void pc_upstream_destroy(pc_upstream *u)
 {
     if (!u)
         return;
-    for (size_t i = 0; i < u->n_idle; i++)
-        curl_easy_cleanup(u->idle[i]);
-    pthread_mutex_destroy(&u->lock);
+    pc_curl_pool_free(&u->idle);
     free(u);
 }
 
@@ -251,29 +251,13 @@ static void set_request(pc_upstream_call *c, const char *method, const char *url
 /* An idle easy handle or a new one. */
 static CURL *take_handle(pc_upstream *u)
 {
-    CURL *e = NULL;
-    pthread_mutex_lock(&u->lock);
-    if (u->n_idle)
-        e = u->idle[--u->n_idle];
-    pthread_mutex_unlock(&u->lock);
+    CURL *e = pc_curl_pool_take(&u->idle);
     return e ? e : curl_easy_init();
-}
-
-/* Keeps the handle for the next call, or frees it when enough are idle. */
-static void return_handle(pc_upstream *u, CURL *e)
-{
-    pthread_mutex_lock(&u->lock);
-    int kept = e && u->n_idle < MAX_IDLE;
-    if (kept)
-        u->idle[u->n_idle++] = e;
-    pthread_mutex_unlock(&u->lock);
-    if (!kept)
-        curl_easy_cleanup(e);
 }
 
 static void destroy(pc_upstream_call *c)
 {
-    return_handle(c->u, c->easy);
+    pc_curl_pool_give(&c->u->idle, c->easy);
     drop_headers(c);
     curl_slist_free_all(c->request_headers);
     free(c->buf);

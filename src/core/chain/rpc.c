@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "core/chain/rpc_internal.h"
+#include "core/runtime/curl_pool.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000L
 #define DEFAULT_REQUEST_TIMEOUT_MS 10000L
@@ -29,10 +30,7 @@ struct pc_rpc {
     atomic_uint_fast64_t next_id;
     pc_nonce_table *nonces;
 
-    pthread_mutex_t pool_lock; /* guards idle/n_idle only */
-    CURL **idle;
-    size_t n_idle;
-    size_t max_idle;
+    pc_curl_pool pool; /* idle handles, their options set (new_handle) */
     pc_rpc_observer observe; /* set before use (pc_rpc_set_observer); NULL: none */
     void *observe_ctx;
 };
@@ -128,12 +126,10 @@ pc_rpc *pc_rpc_create(const char *url, const pc_rpc_options *opts, pc_error *err
     rpc->request_timeout_ms = option_or(o.request_timeout_ms, DEFAULT_REQUEST_TIMEOUT_MS);
     if (rpc->connect_timeout_ms > rpc->request_timeout_ms)
         rpc->connect_timeout_ms = rpc->request_timeout_ms;
-    rpc->max_idle = o.max_idle_handles ? o.max_idle_handles : DEFAULT_MAX_IDLE_HANDLES;
     rpc->max_response_bytes = o.max_response_bytes ? o.max_response_bytes
                                                    : DEFAULT_MAX_RESPONSE_BYTES;
     atomic_init(&rpc->next_id, 1);
     rpc->url = strdup(url);
-    rpc->idle = calloc(rpc->max_idle, sizeof *rpc->idle);
     rpc->nonces = pc_nonce_table_new();
     /* "Expect:" stops curl from waiting for 100-continue on larger bodies. */
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
@@ -141,10 +137,10 @@ pc_rpc *pc_rpc_create(const char *url, const pc_rpc_options *opts, pc_error *err
         rpc->headers = curl_slist_append(h, "Expect:");
     if (!rpc->headers)
         curl_slist_free_all(h);
-    if (!rpc->url || !rpc->idle || !rpc->nonces || !rpc->headers
-        || pthread_mutex_init(&rpc->pool_lock, NULL) != 0) {
+    if (!rpc->url || !rpc->nonces || !rpc->headers
+        || pc_curl_pool_init(&rpc->pool, o.max_idle_handles ? o.max_idle_handles
+                                                            : DEFAULT_MAX_IDLE_HANDLES) != 0) {
         free(rpc->url);
-        free(rpc->idle);
         pc_nonce_table_free(rpc->nonces);
         curl_slist_free_all(rpc->headers);
         free(rpc);
@@ -158,10 +154,7 @@ void pc_rpc_destroy(pc_rpc *rpc)
 {
     if (!rpc)
         return;
-    for (size_t i = 0; i < rpc->n_idle; i++)
-        curl_easy_cleanup(rpc->idle[i]);
-    free(rpc->idle);
-    pthread_mutex_destroy(&rpc->pool_lock);
+    pc_curl_pool_free(&rpc->pool);
     curl_slist_free_all(rpc->headers);
     pc_nonce_table_free(rpc->nonces);
     free(rpc->url);
@@ -203,24 +196,8 @@ static CURL *new_handle(const pc_rpc *rpc)
 
 static CURL *checkout(pc_rpc *rpc)
 {
-    CURL *h = NULL;
-    pthread_mutex_lock(&rpc->pool_lock);
-    if (rpc->n_idle > 0)
-        h = rpc->idle[--rpc->n_idle];
-    pthread_mutex_unlock(&rpc->pool_lock);
+    CURL *h = pc_curl_pool_take(&rpc->pool);
     return h ? h : new_handle(rpc);
-}
-
-static void checkin(pc_rpc *rpc, CURL *h)
-{
-    pthread_mutex_lock(&rpc->pool_lock);
-    if (rpc->n_idle < rpc->max_idle) {
-        rpc->idle[rpc->n_idle++] = h;
-        h = NULL;
-    }
-    pthread_mutex_unlock(&rpc->pool_lock);
-    if (h)
-        curl_easy_cleanup(h);
 }
 
 /* ---- one HTTP exchange ---------------------------------------------------------- */
@@ -274,7 +251,7 @@ static int http_post(pc_rpc *rpc, const char *method, const char *request, pc_by
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
-    checkin(rpc, h);
+    pc_curl_pool_give(&rpc->pool, h);
 
     if (rc != CURLE_OK) {
         pc_bytes_free(&s.body);

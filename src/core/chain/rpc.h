@@ -30,7 +30,7 @@ typedef struct pc_rpc pc_rpc;
 typedef struct pc_rpc_options {
     long connect_timeout_ms;   /* 0 = 2000 (never more than request_timeout_ms) */
     long request_timeout_ms;   /* whole exchange; 0 = 10000 */
-    size_t max_idle_handles;   /* curl handles kept for reuse; 0 = 8 */
+    size_t max_idle_handles;   /* curl handles kept for reuse; 0 = 8, at most PC_CURL_POOL_MAX */
     size_t max_response_bytes; /* larger answers fail with PC_ERR_NODE, read no further; 0 = 4 MiB */
 } pc_rpc_options;
 
