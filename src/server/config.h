@@ -55,6 +55,7 @@ typedef struct pc_config {
     int redis_wait_timeout_ms;  /* --redis-wait-timeout MS; default 1000 */
     int redis_command_timeout_ms; /* --redis-command-timeout MS; default 10000 */
     int redis_start_timeout_ms;   /* --redis-start-timeout MS; default 30000 */
+    int count_sync_delay_ms;      /* --count-sync-delay MS; default 20 (store.h) */
     pc_account_config accounts[PC_CONFIG_MAX_ACCOUNTS]; /* --account KEYSTORE:PASSWORDFILE */
     size_t n_accounts;
     int dev_mode;               /* --dev: allows --dev-key HEX (raw keys) */

@@ -137,7 +137,8 @@ static int open_store(pc_server *s, pc_error *err)
                           .redis_wait_replicas = s->cfg->redis_wait_replicas,
                           .redis_wait_timeout_ms = s->cfg->redis_wait_timeout_ms,
                           .redis_command_timeout_ms = s->cfg->redis_command_timeout_ms,
-                          .redis_start_wait_ms = s->cfg->redis_start_timeout_ms};
+                          .redis_start_wait_ms = s->cfg->redis_start_timeout_ms,
+                          .count_sync_delay_ms = s->cfg->count_sync_delay_ms};
     if (s->cfg->store == PC_STORE_SQLITE) {
         if (make_dirs(s->cfg->data_dir, err) != 0)
             return -1;

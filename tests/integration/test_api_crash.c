@@ -7,7 +7,9 @@
  * (refused as a replay), and the redemption finished by its timer must pay
  * at least the highest acknowledged count. Also: kill -9 right after a
  * redemption was started (the restarted server finishes it), and SIGTERM in
- * the middle of a stream (exit 0, nothing acknowledged lost). */
+ * the middle of a stream (exit 0, nothing acknowledged lost); and on the
+ * consumer's side, no count issued twice after a kill -9 that came before
+ * the issued counts' fsync. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -239,6 +241,32 @@ static void test_kill9_during_redemption(void **state)
     free(l);
 }
 
+/* The consumer's server hands out tokens before their counts are fsync'ed
+ * (--count-sync-delay, 20 ms by default): a kill -9 right after a run of
+ * tokens still loses none of their counts, so none is issued twice. */
+static void test_kill9_after_tokens_issues_no_count_twice(void **state)
+{
+    pc_itest *t = *state;
+    pc_address m;
+    pc_itest_token tok;
+    it_use_service(t, IT_CONSUMER, &QUICK, 0, &m);
+    it_deposit(t, IT_CONSUMER, &m, 1000000000, 0);
+    for (int round = 0; round < 3; round++) {
+        uint64_t last = 0;
+        for (int i = 0; i < 200; i++) {
+            it_headers(t, IT_CONSUMER, &m, &tok);
+            it_check(tok.count > last);
+            last = tok.count;
+        }
+        pc_test_paychand_kill9(t->consumer_server); /* within 20 ms of the last token */
+        assert_int_equal(pc_test_paychand_restart(t->consumer_server), 0);
+        it_headers(t, IT_CONSUMER, &m, &tok);
+        if (tok.count != last + 1)
+            it_fail("round %d: %llu issued before the kill -9, %llu after it", round,
+                    (unsigned long long)last, (unsigned long long)tok.count);
+    }
+}
+
 /* kill -9 of the consumer's server while its termination timeout runs: the
  * restarted server resumes the Mediator from its store and finalizes it. */
 static void test_consumer_restart_resumes_termination(void **state)
@@ -291,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_sigterm_during_validation_stream),
         cmocka_unit_test(test_kill9_during_redemption),
         cmocka_unit_test(test_consumer_restart_resumes_termination),
+        cmocka_unit_test(test_kill9_after_tokens_issues_no_count_twice),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

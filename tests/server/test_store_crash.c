@@ -1,6 +1,7 @@
 /* test_store_crash: durability and sharing of the Payment Server store:
  * SQLite data survives close/reopen and a kill -9 of the writing process
- * (every acknowledged count is stored); a Redis store survives a crash of
+ * (every acknowledged count is stored, and every issued count, even those
+ * whose fsync was still to come); a Redis store survives a crash of
  * redis-server, reports an unreachable server naming host:port and
  * reconnects on the next call; two Redis store instances (as two paychand
  * processes) offering the same counts at once accept each exactly once. */
@@ -34,14 +35,21 @@ static void new_db_path(char path[160])
     snprintf(path, 160, "%s/c%d.db", dir, ++serial);
 }
 
-static pc_store *open_sqlite(const char *path)
+/* count_sync_delay_ms: how late issued counts may be fsync'ed (store.h). */
+static pc_store *open_sqlite_syncing_late(const char *path, int count_sync_delay_ms)
 {
-    pc_store_options o = {.backend = PC_STORE_SQLITE, .sqlite_path = path};
+    pc_store_options o = {.backend = PC_STORE_SQLITE, .sqlite_path = path,
+                          .count_sync_delay_ms = count_sync_delay_ms};
     pc_error err = {0};
     pc_store *s = pc_store_open(&o, &err);
     if (!s)
         fprintf(stderr, "pc_store_open(%s): %s\n", path, err.message);
     return s;
+}
+
+static pc_store *open_sqlite(const char *path)
+{
+    return open_sqlite_syncing_late(path, 0);
 }
 
 static pc_store *open_redis(const char *prefix, pc_error *err)
@@ -149,43 +157,57 @@ enum { CHILD_THREADS = 4, KILL_AFTER_ACKS = 3000 };
 typedef struct child_worker {
     pc_store *store;
     int fd, first;
+    int issue; /* consumer side: takes counts instead of offering them */
 } child_worker;
 
-/* In the child: offers first, first + 4, ... and writes each acknowledged
- * count to the pipe (one short write() each, so lines never interleave). */
-static void *child_offer(void *arg)
+/* Writes one count to the pipe (one short write(), so lines never interleave). */
+static void report_count(int fd, uint64_t c)
+{
+    char line[32];
+    int n = snprintf(line, sizeof line, "%llu\n", (unsigned long long)c);
+    if (write(fd, line, (size_t)n) != n)
+        _exit(4);
+}
+
+/* In the child: offers first, first + 4, ... and reports each acknowledged
+ * count; or (issue) takes counts and reports each one issued. */
+static void *child_work(void *arg)
 {
     child_worker *w = arg;
     pc_address m;
     pc_test_store_address(5, &m);
     pc_u256 id = pc_test_store_token_id(5);
     for (uint64_t c = (uint64_t)w->first; c < 10000000; c += CHILD_THREADS) {
+        if (w->issue) {
+            uint64_t issued;
+            if (pc_store_next_count(w->store, &m, &id, &issued, NULL) != 0)
+                _exit(3);
+            report_count(w->fd, issued);
+            continue;
+        }
         pc_signature sig;
         pc_test_count_sig(c, &sig);
         pc_count_verdict v;
         uint64_t h;
         if (pc_store_offer_count(w->store, &m, &id, c, &sig, &v, &h, NULL) != 0)
             _exit(3);
-        if (v != PC_COUNT_REPLAYED) {
-            char line[32];
-            int n = snprintf(line, sizeof line, "%llu\n", (unsigned long long)c);
-            if (write(w->fd, line, (size_t)n) != n)
-                _exit(4);
-        }
+        if (v != PC_COUNT_REPLAYED)
+            report_count(w->fd, c);
     }
     return NULL;
 }
 
-static void run_child(const char *path, int fd)
+/* issue: the consumer side, with issued counts fsync'ed up to 1 s late. */
+static void run_child(const char *path, int fd, int issue)
 {
-    pc_store *s = open_sqlite(path);
+    pc_store *s = open_sqlite_syncing_late(path, issue ? 1000 : 0);
     if (!s)
         _exit(2);
     pthread_t t[CHILD_THREADS];
     child_worker w[CHILD_THREADS];
     for (int i = 0; i < CHILD_THREADS; i++) {
-        w[i] = (child_worker){.store = s, .fd = fd, .first = i + 1};
-        pthread_create(&t[i], NULL, child_offer, &w[i]);
+        w[i] = (child_worker){.store = s, .fd = fd, .first = i + 1, .issue = issue};
+        pthread_create(&t[i], NULL, child_work, &w[i]);
     }
     for (int i = 0; i < CHILD_THREADS; i++)
         pthread_join(t[i], NULL);
@@ -213,30 +235,40 @@ static size_t read_acks(FILE *in, pid_t child, size_t stop_after, uint64_t *acks
     return n < cap ? n : cap;
 }
 
-static void test_sqlite_kill9_keeps_acknowledged_counts(void **state)
+static uint64_t acks[1 << 20];
+
+/* Runs run_child(path, issue) and kills it with SIGKILL after
+ * KILL_AFTER_ACKS reported counts. Returns how many it reported (in
+ * acks[]); *max the largest. */
+static size_t run_and_kill_child(const char *path, int issue, uint64_t *max)
 {
-    (void)state;
-    char path[160];
-    new_db_path(path);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0) {
         close(fds[0]);
-        run_child(path, fds[1]);
+        run_child(path, fds[1], issue);
     }
     close(fds[1]);
     FILE *in = fdopen(fds[0], "r");
     assert_non_null(in);
-    static uint64_t acks[1 << 20];
-    uint64_t max;
-    size_t n = read_acks(in, child, KILL_AFTER_ACKS, acks, sizeof acks / sizeof acks[0], &max);
+    size_t n = read_acks(in, child, KILL_AFTER_ACKS, acks, sizeof acks / sizeof acks[0], max);
     fclose(in);
     int status;
     assert_int_equal(waitpid(child, &status, 0), child);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL); /* killed, not finished */
     assert_true(n >= KILL_AFTER_ACKS);
+    return n;
+}
+
+static void test_sqlite_kill9_keeps_acknowledged_counts(void **state)
+{
+    (void)state;
+    char path[160];
+    new_db_path(path);
+    uint64_t max;
+    size_t n = run_and_kill_child(path, 0, &max);
 
     pc_store *s = open_sqlite(path);
     assert_non_null(s);
@@ -253,6 +285,48 @@ static void test_sqlite_kill9_keeps_acknowledged_counts(void **state)
     pc_store_close(s);
     printf("kill -9 after %zu acknowledged counts (max %llu), stored highest %llu\n", n,
            (unsigned long long)max, (unsigned long long)stored);
+}
+
+static int compare_counts(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Issued counts committed without their fsync (count_sync_delay_ms) are
+ * still in the file after a kill -9: only a power loss could take them
+ * back. The count goes on past every count the killed process issued. */
+static void test_sqlite_kill9_keeps_counts_issued_before_their_fsync(void **state)
+{
+    (void)state;
+    char path[160];
+    new_db_path(path);
+    uint64_t max;
+    size_t n = run_and_kill_child(path, 1, &max);
+    qsort(acks, n, sizeof acks[0], compare_counts);
+    for (size_t i = 1; i < n; i++)
+        if (acks[i] == acks[i - 1])
+            fail_msg("count %llu issued twice", (unsigned long long)acks[i]);
+
+    pc_store *s = open_sqlite_syncing_late(path, 1000);
+    assert_non_null(s);
+    pc_address m;
+    pc_test_store_address(5, &m);
+    pc_u256 id = pc_test_store_token_id(5);
+    uint64_t next;
+    assert_int_equal(pc_store_next_count(s, &m, &id, &next, NULL), 0);
+    if (next <= max)
+        fail_msg("issued up to %llu before the kill, but the next count is %llu",
+                 (unsigned long long)max, (unsigned long long)next);
+    pc_store_close(s);
+    s = open_sqlite(path); /* closed within the delay: the close synced it */
+    assert_non_null(s);
+    uint64_t after_close;
+    assert_int_equal(pc_store_next_count(s, &m, &id, &after_close, NULL), 0);
+    assert_int_equal(after_close, next + 1);
+    pc_store_close(s);
+    printf("kill -9 after %zu issued counts (max %llu), next %llu\n", n,
+           (unsigned long long)max, (unsigned long long)next);
 }
 
 /* ---- Redis --------------------------------------------------------------------------------- */
@@ -400,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_sqlite_reopen_keeps_everything),
         cmocka_unit_test(test_sqlite_refuses_newer_schema_and_bad_path),
         cmocka_unit_test(test_sqlite_kill9_keeps_acknowledged_counts),
+        cmocka_unit_test(test_sqlite_kill9_keeps_counts_issued_before_their_fsync),
         cmocka_unit_test(test_redis_two_instances_accept_once),
         cmocka_unit_test(test_redis_crash_and_reconnect),
         cmocka_unit_test(test_redis_unreachable),

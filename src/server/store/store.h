@@ -21,7 +21,17 @@
  * is durable (fsync'ed by SQLite, or acknowledged by Redis configured with
  * appendonly yes + appendfsync always; while Redis is not, counts are
  * refused, see pc_store_durable); so "valid" is never answered for a count
- * that a crash could lose. All functions are thread-safe; a store may be used by any
+ * that a crash could lose.
+ *
+ * Issued counts (the consumer side's counter) are the one exception, when
+ * count_sync_delay_ms > 0 (SQLite): a batch of only issued counts is
+ * committed without waiting for the disk (WAL, synchronous=NORMAL: it
+ * survives a crash of the process, not of the machine), and the writer
+ * fsyncs it at most count_sync_delay_ms later. No money can be lost by
+ * it: a power loss can take back only counts issued in that window; the
+ * consumer then issues them again, the provider refuses each one it has
+ * already seen (code 37) and the count moves past them. Provider counts,
+ * which acknowledge payments, are always fsync'ed before they return. All functions are thread-safe; a store may be used by any
  * number of request threads at once. Every function returns 0 on success
  * and -1 on failure with *err filled (PC_ERR_INTERNAL for storage faults). */
 #ifndef PAYCHAN_SERVER_STORE_H
@@ -61,6 +71,10 @@ typedef struct pc_store_options {
                                 or primary) it cannot reach (0: fails at once) */
     int redis_command_timeout_ms; /* REDIS: bound of one command (0: 10000); more than
                                      redis_wait_timeout_ms + 500, else the open fails */
+    int count_sync_delay_ms; /* SQLITE: how long an issued count (consumer side,
+                              * pc_store_next_count) may stay written but not yet
+                              * fsync'ed; 0: fsync'ed before it is returned. See
+                              * "Issued counts" below. */
 } pc_store_options;
 
 /* Opens (and creates/migrates) the store. NULL + *err on failure, e.g.
@@ -123,7 +137,8 @@ int pc_store_check_chain_identity(pc_store *s, uint64_t chain_id, const uint8_t 
 /* ---- consumer side ----------------------------------------------------------------- */
 
 /* Atomically increments and returns the request counter of (mediator,
- * token_id); the first call for a token id returns 1. Durable on return. */
+ * token_id); the first call for a token id returns 1. Durable on return
+ * (within count_sync_delay_ms against a power loss, see above). */
 int pc_store_next_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
                         uint64_t *count, pc_error *err);
 
