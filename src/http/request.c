@@ -36,8 +36,10 @@ void pc_http_resume(pc_http_request *req, pc_http_continue then, void *arg)
     pc_http *h = req->http;
     req->then = then;
     req->then_arg = arg;
-    if (req->suspend_deferred && req->in_handler && h->loops[req->loop] &&
-        pc_loop_is_current(h->loops[req->loop])) { /* see pc_http_suspend */
+    /* the loop's own thread first: only it may read in_handler and
+     * suspend_deferred, which it writes (another thread's resume is queued) */
+    if (h->loops[req->loop] && pc_loop_is_current(h->loops[req->loop]) && req->in_handler &&
+        req->suspend_deferred) { /* see pc_http_suspend */
         req->resumed_in_handler = 1;
         __atomic_sub_fetch(&h->suspended, 1, __ATOMIC_ACQ_REL);
         return;

@@ -168,8 +168,10 @@ static int start_http(pc_server *s, pc_error *err)
     const pc_config *cfg = s->cfg;
     pc_http_options o = {.mode = cfg->http_mode, .loops = cfg->http_loops, .workers = cfg->http_workers,
                          .limits = cfg->http_limits, .observe = pc_api_observe, .observe_ctx = s};
-    s->http = pc_http_start(cfg->listen_address, cfg->port, &o, pc_api_handle, s, err);
-    return s->http ? 0 : -1;
+    /* requests are served (/metrics reads s->http) before pc_http_start returns */
+    pc_http *http = pc_http_start(cfg->listen_address, cfg->port, &o, pc_api_handle, s, err);
+    __atomic_store_n(&s->http, http, __ATOMIC_RELEASE);
+    return http ? 0 : -1;
 }
 
 int pc_server_start(pc_server *s, const pc_config *cfg, pc_error *err)

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -248,7 +249,7 @@ static void test_huge_answer_refused(void **state)
 typedef struct depositor {
     fixture *f;
     pc_address m;
-    volatile int stop;
+    atomic_int stop;
     int sent;
 } depositor;
 
@@ -260,7 +261,7 @@ static void *deposit_loop(void *arg)
     pc_wallet *w = pc_wallet_create(d->f->t->rpc, d->f->t->secp, d->f->t->key[IT_CONSUMER], &o,
                                     &err);
     pc_u256 amount = pc_u256_from_u64(1000);
-    while (w && !d->stop)
+    while (w && !atomic_load(&d->stop))
         d->sent += pc_mediator_deposit(w, &d->m, &amount, NULL, NULL, &err) == 0;
     pc_wallet_destroy(w);
     return NULL;
@@ -289,7 +290,7 @@ static void test_reads_racing_deposits(void **state)
         }
         pc_test_reply_free(&r);
     }
-    d.stop = 1;
+    atomic_store(&d.stop, 1);
     pthread_join(thread, NULL);
     printf("%d reads racing %d deposits: %d refused; inconsistent reads retried: %s\n", reads,
            d.sent, refused,

@@ -56,8 +56,9 @@ static void read_now(pc_server *s, pc_metrics_now *now)
     size_t n = 0;
     pc_error err;
     memset(now, 0, sizeof *now);
-    now->open_connections = s->http ? pc_http_open_connections(s->http) : 0;
-    now->suspended_requests = s->http ? pc_http_suspended(s->http) : 0;
+    pc_http *http = __atomic_load_n(&s->http, __ATOMIC_ACQUIRE); /* see start_http */
+    now->open_connections = http ? pc_http_open_connections(http) : 0;
+    now->suspended_requests = http ? pc_http_suspended(http) : 0;
     now->mediators[0] = pc_payment_registered_count(s, PC_ROLE_CONSUMER);
     now->mediators[1] = pc_payment_registered_count(s, PC_ROLE_PROVIDER);
     if (pc_store_gas_totals(s->store, PC_GAS_BY_ACCOUNT, &gas, &n, &err) != 0)
