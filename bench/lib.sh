@@ -108,3 +108,15 @@ bench_wait_ok() {
   done
   bench_die "$url did not answer 200 within 10 s (see $log)"
 }
+
+# bench_netfilter_note: warns when NAT rules put connection tracking on the
+# loopback path (podman/netavark leaves them behind after a container has
+# run, e.g. after scripts/test's deploy_containers): every new connection
+# then costs more (measured: ab -l on the unpaid /action 6,400-7,500 req/s
+# with them, 7,700-8,600 without, docs/benchmarks.md).
+bench_netfilter_note() {
+  if command -v nft >/dev/null 2>&1 && nft list ruleset 2>/dev/null | grep -q 'type nat hook'; then
+    echo "note: NAT rules are loaded (nft list ruleset): connection tracking slows loopback" \
+      "connections; figures are not comparable with a machine without them"
+  fi
+}

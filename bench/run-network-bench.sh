@@ -296,6 +296,7 @@ echo "/action calls before the patterns; latency over all N requests."
 echo "Everything shares the machine's $(nproc) cores."
 echo
 echo "load average before: $load_before   after: $load_after (other work on the machine skews the figures)"
+bench_netfilter_note
 echo
 echo "## /action: without payment | with payment"
 echo

@@ -144,6 +144,7 @@ echo "requests pre-signed before each run (client crypto not measured); one clie
 echo "drives all connections with epoll (load generator: $LOADGEN)."
 echo
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
+bench_netfilter_note
 echo
 echo "## raw crypto, one core (bench_core, same run)"
 "$CORE" "$core_seconds" | grep -E 'secp256k1|token (sign|verify)'

@@ -112,6 +112,7 @@ patterns() { # patterns LABEL: the warm-up, then n=100 c=1 and n=2000 c=20 on /a
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_netfilter_note
 "$REPO/devnet/start.sh" --port "$CHAIN" --state-dir "$TMP/chain" >/dev/null
 paychand=("$BUILD/src/server/paychand" --node-url "http://127.0.0.1:$CHAIN" --chain-id 31337
           --listen 127.0.0.1)

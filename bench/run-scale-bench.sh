@@ -179,6 +179,7 @@ echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/c
 echo "command: bench/run-scale-bench.sh --instances \"$instances\" --connections $connections --warmup $warmup --duration $duration --wait-rounds $wait_rounds"
 echo "paychand Release, extra options: ${PAYCHAN_BENCH_SERVER_ARGS:-(none)}, --store redis (primary + 1 replica, appendfsync always, WAIT 1), HAProxy $(haproxy -v | head -n 1 | cut -d' ' -f3) with deploy/haproxy.cfg, request auth mac; one bench_paychand thread drives $connections keep-alive connections to HAProxy"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_netfilter_note
 echo
 
 rows=()
