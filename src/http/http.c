@@ -299,7 +299,8 @@ static int parse_params(pc_http_request *req)
         return 0;
     unsigned status = pc_params_parse(
         req->params, req->target, strcmp(req->method, "POST") == 0,
-        pc_http_header(req, "Content-Type"), (const char *)req->body.data, req->body.len, &err);
+        pc_http_header(req, "Content-Type"), (const char *)req->body.data, req->body.len,
+        req->http->structured_params, &err);
     if (status)
         error_answer(&req->answer, status, err.code, err.message);
     return status ? -1 : 0;
@@ -574,6 +575,7 @@ pc_http *pc_http_start(const char *address, int port, const pc_http_options *opt
     if (opts) {
         h->observe = opts->observe;
         h->observe_ctx = opts->observe_ctx;
+        h->structured_params = opts->structured_params;
     }
     pthread_mutex_init(&h->qlock, NULL);
     pthread_cond_init(&h->work, NULL);

@@ -126,6 +126,9 @@ typedef struct pc_http_options {
     int raw; /* 1: bodies are not decoded into parameters (any Content-Type, any
                 bytes: for a proxy); pc_http_param then sees the query only as sent */
     size_t max_body; /* largest request body, buffered whole (0 = 64 KiB) */
+    const char *const *structured_params; /* JSON body members that may be arrays or
+                                             objects (params.h), NULL-terminated; NULL:
+                                             none. Kept, not copied. */
     pc_http_observer observe; /* NULL: none */
     void *observe_ctx;
 } pc_http_options;

@@ -56,6 +56,7 @@ struct pc_http {
     int raw;             /* bodies are not decoded (pc_http_options.raw) */
     int curl_inited;     /* pool: curl_global_init done, for pc_http_fetch */
     size_t max_body;
+    const char *const *structured_params; /* pc_http_options.structured_params */
     pc_http_observer observe; /* NULL: none (pc_http_options) */
     void *observe_ctx;
 };

@@ -100,7 +100,17 @@ int pc_params_add_form(json_t *params, const char *text, size_t len, pc_error *e
     return rc;
 }
 
-int pc_params_add_json(json_t *params, const char *text, size_t len, pc_error *err)
+/* 1 when name is one of the NULL-terminated names (names may be NULL). */
+static int named(const char *const *names, const char *name)
+{
+    for (size_t i = 0; names && names[i]; i++)
+        if (strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+int pc_params_add_json(json_t *params, const char *text, size_t len,
+                       const char *const *structured, pc_error *err)
 {
     json_error_t jerr;
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -114,8 +124,9 @@ int pc_params_add_json(json_t *params, const char *text, size_t len, pc_error *e
     }
     json_object_foreach(doc, key, value) {
         char *text_value = NULL;
-        if (json_is_integer(value) || json_is_boolean(value))
-            text_value = json_dumps(value, JSON_ENCODE_ANY);
+        if (json_is_integer(value) || json_is_boolean(value) ||
+            ((json_is_array(value) || json_is_object(value)) && named(structured, key)))
+            text_value = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
         if (json_is_string(value))
             rc = add(params, key, json_string_value(value), json_string_length(value), err);
         else if (text_value)
@@ -141,14 +152,14 @@ static int is_type(const char *content_type, const char *media)
 }
 
 unsigned pc_params_add_body(json_t *params, const char *content_type, const char *body,
-                            size_t len, pc_error *err)
+                            size_t len, const char *const *structured, pc_error *err)
 {
     if (len == 0)
         return 0;
     if (is_type(content_type, "application/x-www-form-urlencoded"))
         return pc_params_add_form(params, body, len, err) == 0 ? 0 : 400;
     if (is_type(content_type, "application/json"))
-        return pc_params_add_json(params, body, len, err) == 0 ? 0 : 400;
+        return pc_params_add_json(params, body, len, structured, err) == 0 ? 0 : 400;
     pc_error_set(err, PC_ERR_INVALID_ARGUMENT,
                  "a POST body must be application/x-www-form-urlencoded or application/json, "
                  "not %.60s", content_type ? content_type : "(no Content-Type)");
@@ -171,7 +182,7 @@ int pc_params_check_path(const char *target, pc_error *err)
 
 unsigned pc_params_parse(json_t *params, const char *target, int is_post,
                          const char *content_type, const char *body, size_t len,
-                         pc_error *err)
+                         const char *const *structured, pc_error *err)
 {
     const char *query = strchr(target, '?');
     if (pc_params_check_path(target, err) != 0 ||
@@ -181,5 +192,5 @@ unsigned pc_params_parse(json_t *params, const char *target, int is_post,
         pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "a GET has no body: send parameters by POST");
         return 400;
     }
-    return is_post ? pc_params_add_body(params, content_type, body, len, err) : 0;
+    return is_post ? pc_params_add_body(params, content_type, body, len, structured, err) : 0;
 }

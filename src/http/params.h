@@ -17,7 +17,13 @@
  * so is an empty name, a name given twice (in the query, the body or both:
  * which one would count?) and a JSON body that is not one object of
  * strings, integers and booleans. Empty pieces ("a=1&&b=2") are skipped;
- * a name without '=' has the empty value. */
+ * a name without '=' has the empty value.
+ *
+ * Structured members: the caller may name JSON body members that may also
+ * hold an array or an object (`structured`, NULL-terminated, or NULL for
+ * none; e.g. POST /validateTokens' "tokens"). Their value becomes the
+ * member's compact JSON text, which the endpoint parses with jansson; an
+ * array or object under any other name is still refused. */
 #ifndef PAYCHAN_HTTP_PARAMS_H
 #define PAYCHAN_HTTP_PARAMS_H
 
@@ -32,16 +38,18 @@
  * (code 300, naming the field). */
 int pc_params_add_form(json_t *params, const char *text, size_t len, pc_error *err);
 
-/* Adds the members of a JSON object body (integers and booleans as their
- * JSON text). 0, or -1 with err (code 300). */
-int pc_params_add_json(json_t *params, const char *text, size_t len, pc_error *err);
+/* Adds the members of a JSON object body (integers and booleans, and the
+ * arrays and objects of the members named in `structured`, as their JSON
+ * text). 0, or -1 with err (code 300). */
+int pc_params_add_json(json_t *params, const char *text, size_t len,
+                       const char *const *structured, pc_error *err);
 
 /* Adds a POST body by its Content-Type (NULL when absent): form-encoded or
  * JSON; an empty body adds nothing whatever its type. Returns 0, or with
  * err (code 300) the HTTP status to answer: 400 for a malformed body, 415
  * for a non-empty body of another type. */
 unsigned pc_params_add_body(json_t *params, const char *content_type, const char *body,
-                            size_t len, pc_error *err);
+                            size_t len, const char *const *structured, pc_error *err);
 
 /* Checks that a raw request path (up to its '?') has well-formed escapes
  * that decode to no NUL byte (libmicrohttpd decodes the path into a C
@@ -49,9 +57,10 @@ unsigned pc_params_add_body(json_t *params, const char *content_type, const char
 int pc_params_check_path(const char *target, pc_error *err);
 
 /* All parameters of a request: the query of its raw target and, for a POST,
- * its body. Returns 0, or the HTTP status to answer with err (as above). */
+ * its body (`structured` as above). Returns 0, or the HTTP status to answer
+ * with err (as above). */
 unsigned pc_params_parse(json_t *params, const char *target, int is_post,
                          const char *content_type, const char *body, size_t len,
-                         pc_error *err);
+                         const char *const *structured, pc_error *err);
 
 #endif

@@ -167,7 +167,8 @@ static int start_http(pc_server *s, pc_error *err)
 {
     const pc_config *cfg = s->cfg;
     pc_http_options o = {.mode = cfg->http_mode, .loops = cfg->http_loops, .workers = cfg->http_workers,
-                         .limits = cfg->http_limits, .observe = pc_api_observe, .observe_ctx = s};
+                         .limits = cfg->http_limits, .observe = pc_api_observe, .observe_ctx = s,
+                         .structured_params = pc_api_structured_params};
     /* requests are served (/metrics reads s->http) before pc_http_start returns */
     pc_http *http = pc_http_start(cfg->listen_address, cfg->port, &o, pc_api_handle, s, err);
     __atomic_store_n(&s->http, http, __ATOMIC_RELEASE);

@@ -21,7 +21,6 @@
 #include "support/integration.h"
 
 static const pc_itest_terms TERMS = {.cost = 1000, .termination = 100, .redemption = 50};
-static const char *store = "sqlite";
 
 /* validateToken through client `who` (the provider by default) must fail with code. */
 #define expect_refused(t, who, tok, terms, code) \
@@ -70,7 +69,7 @@ static void test_backend_in_use(void **state)
         it_expect_ok(&r);
         const char *storage = pc_test_reply_string(&r, "storage");
         assert_non_null(storage);
-        assert_int_equal(strncmp(storage, store, strlen(store)), 0);
+        assert_int_equal(strncmp(storage, t->opts.store, strlen(t->opts.store)), 0);
         pc_test_reply_free(&r);
     }
 }
@@ -347,7 +346,7 @@ static void test_concurrent_offers(void **state)
 static void test_counts_survive_restart(void **state)
 {
     pc_itest *t = *state;
-    if (strcmp(store, "memory") == 0) {
+    if (strcmp(t->opts.store, "memory") == 0) {
         skip(); /* the memory backend keeps nothing across restarts by design */
     }
     pc_address m;
@@ -366,33 +365,8 @@ static void test_counts_survive_restart(void **state)
     expect_replay(t, &tok[2], 4);
 }
 
-static pc_test_redis *redis;
-
-static int setup(void **state)
-{
-    pc_itest_options o = {.store = store};
-    if (strcmp(store, "redis") == 0) {
-        redis = pc_test_redis_start();
-        if (!redis)
-            return -1;
-        o.redis = redis;
-    }
-    *state = pc_itest_start(&o);
-    return *state ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    pc_itest_stop(*state);
-    pc_test_redis_stop(redis);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    if (!(store = pc_itest_backend_arg(argc, argv, "sqlite redis memory")))
-        return 2;
-    fprintf(stderr, "storage backend: %s\n", store);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backend_in_use),
         cmocka_unit_test(test_in_order_counts),
@@ -408,5 +382,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_concurrent_offers),
         cmocka_unit_test(test_counts_survive_restart),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return pc_itest_run_on_backend(argc, argv, "sqlite redis memory", tests);
 }

@@ -120,12 +120,12 @@ function stamp() { // unix seconds with a unique fraction (docs/protocol.md §3.
 }
 
 /** The x-pay-* authentication headers of docs/protocol.md §3 (MAC, or the signature); a POST
- * (sent here with no body and no Content-Type) also signs its method and body digest (§3.4). */
-function authHeaders(who, method, target, scheme = 'mac') {
+ * also signs its method, Content-Type and body digest (§3.4). */
+function authHeaders(who, method, target, scheme = 'mac', body = '', bodyType = '') {
   const wallet = wallets[who];
   const sender = wallet.address.toLowerCase();
   const ts = stamp();
-  const post = method === 'POST' ? `\nPOST\n\n${createHash('sha256').update('').digest('hex')}` : '';
+  const post = method === 'POST' ? `\nPOST\n${bodyType}\n${createHash('sha256').update(body).digest('hex')}` : '';
   const text = `${sender}${target}\n${ts}${post}`;
   const key = Buffer.from(wallet.privateKey.slice(2), 'hex');
   if (scheme === 'signature') {
@@ -147,11 +147,17 @@ function operationOf(pathname, method) {
   return null;
 }
 
-/** Sends one call and checks the answer against the file; resolves to {status, body}. */
-async function call(method, target, { who, scheme, server, extra = {} } = {}) {
-  const headers = { ...(who ? authHeaders(who, method, target, scheme) : {}), ...extra };
+/** Sends one call (json: a JSON body, POST) and checks the answer against the file; resolves
+ * to {status, body}. */
+async function call(method, target, { who, scheme, server, extra = {}, json } = {}) {
+  const sent = json === undefined ? undefined : JSON.stringify(json);
+  const sentType = sent === undefined ? '' : 'application/json';
+  const headers = {
+    ...(who ? authHeaders(who, method, target, scheme, sent ?? '', sentType) : {}),
+    ...(sent === undefined ? {} : { 'content-type': sentType }), ...extra,
+  };
   const base = servers[server ?? who ?? 'consumer'].url;
-  const res = await fetch(base + target, { method, headers });
+  const res = await fetch(base + target, { method, headers, body: sent });
   const type = res.headers.get('content-type') ?? '';
   const text = await res.text();
   const body = type.startsWith('application/json') ? JSON.parse(text) : text;
@@ -279,6 +285,19 @@ test('every operation answers as documented through a channel\'s life', async ()
   await expectError(412, 201, 'GET', '/metrics', { server: 'nonode' });
   await expectError(412, 201, 'POST', '/metrics', { server: 'nonode', extra: { authorization: 'Bearer wrong' } });
   await expectOk('GET', '/metrics', { server: 'nonode', extra: { authorization: 'Bearer scrape-me' } });
+
+  // validateTokens (provider; our extension): several tokens in one call, each its own result
+  const toValidate = many.headers.map((h) => ({ mediator: h['x-pay-mediator'], sender: h['x-pay-sender'],
+    signature: h['x-pay-signature'], tokenId: h['x-pay-token-id'], reqCount: Number(h['x-pay-req-count']) }));
+  const batch = { minCostPerRequest: '1000', terminationTimeout: 100, tokenRedemptionTimeout: '2', tokens: toValidate };
+  assert.deepEqual(await expectOk('POST', '/validateTokens', { who: 'provider', json: batch }),
+    { results: [{ valid: true }, { valid: true }] });
+  const again = await expectOk('POST', '/validateTokens', { who: 'provider', scheme: 'signature', json: batch });
+  assert.deepEqual(again.results.map((r) => [r.valid, r.code]), [[false, 37], [false, 37]]);
+  await expectError(400, 300, 'POST', '/validateTokens', { who: 'provider', json: { ...batch, tokens: [] } });
+  await expectError(400, 300, 'GET', '/validateTokens?minCostPerRequest=1000', { who: 'provider' });
+  const query = `minCostPerRequest=1000&terminationTimeout=100&tokenRedemptionTimeout=2&tokens=${encodeURIComponent(JSON.stringify(toValidate))}`;
+  assert.equal((await expectOk('GET', `/validateTokens?${query}`, { who: 'provider' })).results[1].code, 37);
 
   // funds and terminationStatus (either party)
   const funds = await expectOk('GET', `/contracts/${M}/funds`, { who: 'consumer' });

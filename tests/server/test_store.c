@@ -630,6 +630,14 @@ static void test_async_forms(void **state)
     assert_int_equal(next(e->store, &m, &id), 4 + BURST);
 }
 
+/* The list form: the offers of one call apply in order, each with its own
+ * verdict (pc_test_offer_list: a replay, a count twice, one refused alone). */
+static void test_offer_list(void **state)
+{
+    env *e = *state;
+    assert_int_equal(pc_test_offer_list(e->store, 40), 0);
+}
+
 /* ---- gas accounting -------------------------------------------------------------------- */
 
 static pc_gas_tx gas_tx(uint8_t n, uint8_t account, uint8_t mediator, uint64_t gas,
@@ -781,6 +789,7 @@ static int run_group(const char *name, env *e)
         T(test_describe),
         T(test_chain_identity),
         T(test_async_forms),
+        T(test_offer_list),
         T(test_gas_accounting),
         T(test_page_mediators),
     };

@@ -109,6 +109,25 @@ static void test_idle_store_commits_on_the_caller(void **state)
     assert_true(found && best_count == 7 && pc_test_sig_is_for(&best, 7));
 }
 
+static void count_commit(void *ctx, uint64_t micros)
+{
+    (void)micros;
+    __atomic_add_fetch((int *)ctx, 1, __ATOMIC_RELAXED);
+}
+
+/* The list form of offer_count is one batch: the commit before it (the
+ * count it replays) and one for its seven offers, whose verdicts are those
+ * of offering them one after the other. */
+static void test_offer_list_is_one_commit(void **state)
+{
+    env *e = *state;
+    int commits = 0;
+    pc_store_set_observer(e->store, count_commit, &commits);
+    assert_int_equal(pc_test_offer_list(e->store, 3), 0);
+    assert_int_equal(__atomic_load_n(&commits, __ATOMIC_RELAXED), 2);
+    pc_store_set_observer(e->store, NULL, NULL);
+}
+
 /* Blocking and asynchronous callers from many threads at once, so that
  * some commit their own batch and others queue behind a running one:
  * every count is handed out exactly once, none is lost, all survive a
@@ -179,6 +198,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_idle_store_commits_on_the_caller, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mixed_callers_share_the_commits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offer_list_is_one_commit, setup, teardown),
     };
     return cmocka_run_group_tests_name("store_commit", tests, NULL, NULL);
 }

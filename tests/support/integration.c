@@ -491,3 +491,40 @@ int pc_itest_group_teardown(void **state)
     pc_itest_stop(*state);
     return 0;
 }
+
+static pc_test_redis *backend_redis; /* the program's redis-server, for store "redis" */
+
+int pc_itest_backend_setup_with(void **state, const char *store, const char *const *args,
+                                const char *paychand)
+{
+    pc_itest_options o = {.store = store, .args = args};
+    if (store && strcmp(store, "redis") == 0 && !(o.redis = backend_redis = pc_test_redis_start()))
+        return -1;
+    *state = pc_itest_start_with(&o, paychand);
+    return *state ? 0 : -1;
+}
+
+int pc_itest_backend_teardown(void **state)
+{
+    pc_itest_stop(*state);
+    pc_test_redis_stop(backend_redis);
+    backend_redis = NULL;
+    return 0;
+}
+
+static const char *backend_store, *backend_paychand; /* pc_itest_run_on_backend's */
+
+static int backend_setup(void **state)
+{
+    return pc_itest_backend_setup_with(state, backend_store, NULL, backend_paychand);
+}
+
+int pc_itest_run_on_backend_with(int argc, char **argv, const char *allowed,
+                                 const struct CMUnitTest *tests, size_t n, const char *paychand)
+{
+    if (!(backend_store = pc_itest_backend_arg(argc, argv, allowed)))
+        return 2;
+    fprintf(stderr, "storage backend: %s\n", backend_store);
+    backend_paychand = paychand;
+    return _cmocka_run_group_tests("tests", tests, n, backend_setup, pc_itest_backend_teardown);
+}

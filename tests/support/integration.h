@@ -99,6 +99,31 @@ int pc_itest_group_setup_with(void **state, const char *const *args, const char 
 #endif
 int pc_itest_group_teardown(void **state);
 
+/* cmocka group fixtures of a program run on the storage backend `store`
+ * (pc_itest_backend_arg: "sqlite", "redis" or "memory"): for "redis" a
+ * redis-server is started first, and stopped by pc_itest_backend_teardown;
+ * `args` as for pc_itest_group_setup. */
+int pc_itest_backend_setup_with(void **state, const char *store, const char *const *args,
+                                const char *paychand);
+#ifdef PAYCHAN_PAYCHAND
+#define pc_itest_backend_setup(state, store, args) \
+    pc_itest_backend_setup_with((state), (store), (args), PAYCHAN_PAYCHAND)
+#endif
+int pc_itest_backend_teardown(void **state);
+
+/* The main of a program whose tests run on the backend its argument names
+ * (pc_itest_backend_arg with `allowed`), with the fixtures above (the
+ * backend in t->opts.store): 2 after printing the usage, else cmocka's
+ * result. */
+struct CMUnitTest;
+int pc_itest_run_on_backend_with(int argc, char **argv, const char *allowed,
+                                 const struct CMUnitTest *tests, size_t n, const char *paychand);
+#ifdef PAYCHAN_PAYCHAND
+#define pc_itest_run_on_backend(argc, argv, allowed, tests)                                   \
+    pc_itest_run_on_backend_with((argc), (argv), (allowed), (tests),                          \
+                                 sizeof(tests) / sizeof((tests)[0]), PAYCHAN_PAYCHAND)
+#endif
+
 /* Stops the servers (asserting nothing), anvil, and frees t. NULL is a no-op. */
 void pc_itest_stop(pc_itest *t);
 

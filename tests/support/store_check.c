@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void pc_test_count_sig(uint64_t count, pc_signature *sig)
@@ -154,4 +155,107 @@ void pc_test_remove_sqlite(const char *path)
     unlink(p);
     snprintf(p, sizeof p, "%s-shm", path);
     unlink(p);
+}
+
+/* ---- a list of offers in one call --------------------------------------------------------- */
+
+/* What one offer of the list should get, and what it got. */
+typedef struct list_slot {
+    int want_rc;
+    pc_count_verdict want_verdict;
+    uint64_t want_highest;
+    pthread_mutex_t *lock;
+    pthread_cond_t *changed;
+    int *calls;
+    int got_calls;
+    pc_store_result got;
+} list_slot;
+
+static void list_done(void *arg, const pc_store_result *r)
+{
+    list_slot *slot = arg;
+    pthread_mutex_lock(slot->lock);
+    slot->got = *r;
+    slot->got_calls++;
+    (*slot->calls)++;
+    pthread_cond_broadcast(slot->changed);
+    pthread_mutex_unlock(slot->lock);
+}
+
+/* Waits (10 s at most) until `want` callbacks came; the number that came. */
+static int list_wait(pthread_mutex_t *lock, pthread_cond_t *changed, const int *calls, int want)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(lock);
+    while (*calls < want && pthread_cond_timedwait(changed, lock, &until) == 0)
+        ;
+    int got = *calls;
+    pthread_mutex_unlock(lock);
+    return got;
+}
+
+/* 1 when the best token of (m, id) is `count` with its signature. */
+static int best_is(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t count)
+{
+    pc_signature sig;
+    uint64_t best = 0;
+    int found = 0;
+    return pc_store_best_token(s, m, id, &best, &sig, &found, NULL) == 0 && found &&
+           best == count && pc_test_sig_is_for(&sig, count);
+}
+
+int pc_test_offer_list(pc_store *s, unsigned n)
+{
+    enum { N = 7 };
+    pc_address m[N];
+    pc_u256 a = pc_test_store_token_id(n), b = pc_test_store_token_id(n + 1), ids[N];
+    /* a: 5 before the list; in it, a replay of 5, then 6. b: 3, 2 (skipped
+     * below it), 3 again, a count too large (refused alone), then 5. */
+    const uint64_t counts[N] = {5, 3, 2, 3, 6, PC_STORE_COUNT_MAX + 1, 5};
+    const pc_u256 *of[N] = {&a, &b, &b, &b, &a, &b, &b};
+    const struct { int rc; pc_count_verdict v; uint64_t highest; } want[N] = {
+        {0, PC_COUNT_REPLAYED, 5},        {0, PC_COUNT_ACCEPTED_NEWEST, 3},
+        {0, PC_COUNT_ACCEPTED_SKIPPED, 3}, {0, PC_COUNT_REPLAYED, 3},
+        {0, PC_COUNT_ACCEPTED_NEWEST, 6}, {-1, PC_COUNT_REPLAYED, 0},
+        {0, PC_COUNT_ACCEPTED_NEWEST, 5}};
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+    int calls = 0, wrong = 0;
+    list_slot slots[N];
+    pc_signature sigs[N], five;
+    void *args[N];
+    pc_test_store_address(n, &m[0]);
+    pc_test_count_sig(5, &five);
+    pc_count_verdict v;
+    if (pc_store_offer_count(s, &m[0], &a, 5, &five, &v, NULL, NULL) != 0)
+        return fprintf(stderr, "offer list: the first offer failed\n"), 1;
+    for (int i = 0; i < N; i++) {
+        m[i] = m[0];
+        ids[i] = *of[i];
+        pc_test_count_sig(counts[i], &sigs[i]);
+        slots[i] = (list_slot){.want_rc = want[i].rc, .want_verdict = want[i].v,
+                               .want_highest = want[i].highest, .lock = &lock,
+                               .changed = &changed, .calls = &calls};
+        args[i] = &slots[i];
+    }
+    pc_store_offer_counts_async(s, N, m, ids, counts, sigs, list_done, args);
+    if (list_wait(&lock, &changed, &calls, N) != N)
+        return fprintf(stderr, "offer list: %d callbacks of %d\n", calls, N), 1;
+    for (int i = 0; i < N; i++) {
+        const list_slot *sl = &slots[i];
+        int ok = sl->got_calls == 1 && sl->got.rc == sl->want_rc &&
+                 (sl->want_rc ? sl->got.err.code == PC_ERR_INVALID_ARGUMENT
+                              : sl->got.verdict == sl->want_verdict &&
+                                    sl->got.highest == sl->want_highest);
+        if (!ok)
+            fprintf(stderr, "offer list: offer %d: %d calls, rc %d, verdict %d, highest %llu\n", i,
+                    sl->got_calls, sl->got.rc, (int)sl->got.verdict,
+                    (unsigned long long)sl->got.highest);
+        wrong += !ok;
+    }
+    if (!best_is(s, &m[0], &a, 6) || !best_is(s, &m[0], &b, 5))
+        wrong += fprintf(stderr, "offer list: the best tokens are not 6 and 5\n") > 0;
+    return wrong;
 }

@@ -32,16 +32,23 @@ static unsigned status_of(int code)
     }
 }
 
-/* Answers err as the protocol's error object; metadata (stolen) may be NULL. */
-void api_fail(call *c, const pc_error *err, json_t *metadata)
+json_t *api_error_json(const pc_error *err, json_t *metadata)
 {
     json_t *body = json_pack("{sssiss}", "name", pc_error_code_name(err->code), "code",
                              err->code, "message", err->message);
-    if (metadata)
+    if (body && metadata)
         json_object_set_new(body, "metadata", metadata);
+    else
+        json_decref(metadata);
+    return body;
+}
+
+/* Answers err as the protocol's error object; metadata (stolen) may be NULL. */
+void api_fail(call *c, const pc_error *err, json_t *metadata)
+{
     c->answer->status = status_of(err->code);
     c->answer->code = err->code;
-    c->answer->body = body;
+    c->answer->body = api_error_json(err, metadata);
     pc_logf(c->answer->status >= 500 ? PC_LOG_WARN : PC_LOG_DEBUG, "%s %s -> %u code %d: %s",
             pc_http_method(c->req), pc_http_path(c->req), c->answer->status, err->code,
             err->message);
@@ -80,44 +87,82 @@ json_t *api_address_json(const pc_address *a)
 
 /* ---- parameters ------------------------------------------------------------------------- */
 
+int api_value_address(const char *name, const char *v, pc_address *out, pc_error *err)
+{
+    if (v && pc_address_parse(v, out) == 0)
+        return 0;
+    return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "parameter %s: %s", name,
+                        v ? "not a 0x-address (or a bad EIP-55 checksum)" : "missing");
+}
+
+int api_value_u256(const char *name, const char *v, pc_u256 *out, pc_error *err)
+{
+    if (v && pc_u256_parse(v, out) == 0)
+        return 0;
+    return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "parameter %s: %s", name,
+                        v ? "not a non-negative integer below 2^256" : "missing");
+}
+
+int api_value_u64(const char *name, const char *v, uint64_t *out, pc_error *err)
+{
+    pc_u256 wide;
+    if (api_value_u256(name, v, &wide, err) != 0)
+        return -1;
+    if (pc_u256_to_u64(&wide, out) == 0)
+        return 0;
+    return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "parameter %s: too large", name);
+}
+
+int api_value_signature(const char *v, pc_signature *out, pc_error *err)
+{
+    if (v && pc_signature_from_hex(v, out) == 0)
+        return 0;
+    return pc_error_set(err, v ? PC_ERR_TOKEN_SIGNATURE : PC_ERR_INVALID_ARGUMENT,
+                        v ? "parameter signature: not 65 bytes of hex with v 27/28 or 0/1"
+                          : "parameter signature: missing");
+}
+
+int api_terms_read(const pc_http_request *req, pc_payment_terms *want, pc_error *err)
+{
+    static const char *const names[] = {"minCostPerRequest", "terminationTimeout",
+                                        "tokenRedemptionTimeout"};
+    const char *v[3];
+    for (int i = 0; i < 3; i++)
+        v[i] = pc_http_param(req, names[i]);
+    if (api_value_u256(names[0], v[0], &want->min_cost_per_request, err) ||
+        api_value_u64(names[1], v[1], &want->termination_timeout, err) ||
+        api_value_u64(names[2], v[2], &want->token_redemption_timeout, err))
+        return -1;
+    return 0;
+}
+
+/* Answers err as 400 unless rc is 0; returns rc (the api_param_* below). */
+static int answered(call *c, int rc, const pc_error *err)
+{
+    if (rc != 0)
+        api_fail(c, err, NULL);
+    return rc;
+}
+
 /* Each returns 0, or answers 400 naming the parameter and returns -1. */
 int api_param_address(call *c, const char *name, pc_address *out)
 {
-    const char *v = pc_http_param(c->req, name);
-    if (v && pc_address_parse(v, out) == 0)
-        return 0;
     pc_error err;
-    pc_error_set(&err, PC_ERR_INVALID_ARGUMENT, "parameter %s: %s", name,
-                 v ? "not a 0x-address (or a bad EIP-55 checksum)" : "missing");
-    api_fail(c, &err, NULL);
-    return -1;
+    return answered(c, api_value_address(name, pc_http_param(c->req, name), out, &err), &err);
 }
 
 int api_param_u256(call *c, const char *name, const char *fallback, pc_u256 *out)
 {
     const char *v = pc_http_param(c->req, name);
-    if (!v)
-        v = fallback;
-    if (v && pc_u256_parse(v, out) == 0)
-        return 0;
     pc_error err;
-    pc_error_set(&err, PC_ERR_INVALID_ARGUMENT, "parameter %s: %s", name,
-                 v ? "not a non-negative integer below 2^256" : "missing");
-    api_fail(c, &err, NULL);
-    return -1;
+    return answered(c, api_value_u256(name, v ? v : fallback, out, &err), &err);
 }
 
 int api_param_u64(call *c, const char *name, const char *fallback, uint64_t *out)
 {
-    pc_u256 v;
-    if (api_param_u256(c, name, fallback, &v) != 0)
-        return -1;
-    if (pc_u256_to_u64(&v, out) == 0)
-        return 0;
+    const char *v = pc_http_param(c->req, name);
     pc_error err;
-    pc_error_set(&err, PC_ERR_INVALID_ARGUMENT, "parameter %s: too large", name);
-    api_fail(c, &err, NULL);
-    return -1;
+    return answered(c, api_value_u64(name, v ? v : fallback, out, &err), &err);
 }
 
 int api_param_bool(call *c, const char *name, int *out)
@@ -212,10 +257,15 @@ static void run_visualizer(call *c)
 
 /* Loop forms (on_loop below): the Mediator must be registered in the role
  * the endpoint acts in (one server may serve both ends) and cached. */
+static int loop_view_of(call *c, const pc_address *m, pc_mediator_role role,
+                        pc_mediator_view *v)
+{
+    return pc_payment_is_registered(c->s, m, role) && pc_chain_cache_peek(c->s->cache, m, v);
+}
+
 static int loop_view(call *c, pc_mediator_role role, pc_mediator_view *v)
 {
-    return pc_payment_is_registered(c->s, &c->mediator, role) &&
-           pc_chain_cache_peek(c->s->cache, &c->mediator, v);
+    return loop_view_of(c, &c->mediator, role, v);
 }
 
 static pc_http_step create_on_loop(call *c)
@@ -261,6 +311,23 @@ static pc_http_step many_on_loop(call *c)
     return api_create_many_on_loop(c, m, v, n);
 }
 
+/* POST /validateTokens on the loop when every token is well-formed and its
+ * Mediator's cached view accepts it (as validate_on_loop for each); else a
+ * worker validates them (and answers what is malformed). */
+static pc_http_step validate_many_on_loop(call *c)
+{
+    api_batch b;
+    pc_mediator_view v[API_MANY_MAX];
+    pc_error err;
+    if (api_batch_read(c->req, &b, &err) != 0)
+        return PC_HTTP_BLOCKS;
+    for (size_t i = 0; i < b.n; i++)
+        if (b.malformed[i] || !loop_view_of(c, &b.h[i].mediator, PC_ROLE_PROVIDER, &v[i]) ||
+            !pc_payment_view_accepts(&v[i], &b.h[i].token_id, b.h[i].request_count))
+            return PC_HTTP_BLOCKS;
+    return api_validate_many_on_loop(c, &b, v);
+}
+
 /* A served route: its public description (api.h) and how it runs. */
 typedef struct route {
     pc_api_route info;
@@ -285,6 +352,7 @@ static const route routes[] = {
      create_on_loop, API_TOKENS_CREATED},
     {{"/contracts/{mediator}/validateToken", 1, 0}, api_validate_token, validate_on_loop,
      API_TOKENS_VALIDATED},
+    {{"/validateTokens", 1, 0}, api_validate_tokens, validate_many_on_loop, API_TOKENS_VALIDATED},
     {{"/contracts/{mediator}/redeemToken", 1, 0}, api_redeem_token, NULL, 0},
     {{"/contracts/{mediator}/payout", 1, 0}, api_payout, NULL, 0},
     {{"/contracts/{mediator}/terminate", 1, 0}, api_terminate, NULL, 0},
@@ -299,6 +367,8 @@ static const route routes[] = {
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
 const char *const pc_api_methods[] = {"GET", "POST", NULL};
+
+const char *const pc_api_structured_params[] = {"tokens", NULL};
 
 static int method_served(const char *method)
 {

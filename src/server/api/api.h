@@ -22,14 +22,19 @@ typedef struct pc_api_route {
 /* The methods every route answers, NULL-terminated (others: 405). */
 extern const char *const pc_api_methods[];
 
+/* The JSON body members that may hold an array (pc_http_options.
+ * structured_params): POST /validateTokens' "tokens". NULL-terminated. */
+extern const char *const pc_api_structured_params[];
+
 /* The i-th route of the router's own table (GET and POST each), NULL past
  * the last: the one source of the served routes (docs/openapi.yaml is
  * checked against it). */
 const pc_api_route *pc_api_route_at(size_t i);
 
 /* The pc_http_handler of paychand; ctx is the pc_server. On an event loop
- * it serves createSignatureHeaders and validateToken itself when nothing
- * they need can block, and hands everything else to a worker. */
+ * it serves createSignatureHeaders and validateToken (also their
+ * several-token forms) itself when nothing they need can block, and hands
+ * everything else to a worker. */
 pc_http_step pc_api_handle(void *ctx, pc_http_request *req, pc_http_answer *answer);
 
 /* The pc_http_observer of paychand (ctx: the pc_server): counts the

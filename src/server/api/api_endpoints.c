@@ -298,15 +298,16 @@ void api_create_signature_headers_many(call *c)
 int api_validate_params(call *c, pc_payment_headers *t, pc_payment_terms *want)
 {
     pc_address named;
-    const char *sig = pc_http_param(c->req, "signature");
+    pc_error err;
     t->mediator = c->mediator;
     if (api_param_address(c, "sender", &t->sender) ||
         api_param_u256(c, "tokenId", NULL, &t->token_id) ||
-        api_param_u64(c, "reqCount", NULL, &t->request_count) ||
-        api_param_u256(c, "minCostPerRequest", NULL, &want->min_cost_per_request) ||
-        api_param_u64(c, "terminationTimeout", NULL, &want->termination_timeout) ||
-        api_param_u64(c, "tokenRedemptionTimeout", NULL, &want->token_redemption_timeout))
+        api_param_u64(c, "reqCount", NULL, &t->request_count))
         return -1;
+    if (api_terms_read(c->req, want, &err) != 0) {
+        api_fail(c, &err, NULL);
+        return -1;
+    }
     if (pc_http_param(c->req, "mediator") &&
         (api_param_address(c, "mediator", &named) != 0 ||
          !pc_address_equal(&named, &c->mediator))) {
@@ -314,10 +315,8 @@ int api_validate_params(call *c, pc_payment_headers *t, pc_payment_terms *want)
             api_fail_code(c, PC_ERR_INVALID_ARGUMENT, "parameter mediator differs from the path");
         return -1;
     }
-    if (!sig || pc_signature_from_hex(sig, &t->signature) != 0) {
-        api_fail_code(c, sig ? PC_ERR_TOKEN_SIGNATURE : PC_ERR_INVALID_ARGUMENT,
-                      sig ? "parameter signature: not 65 bytes of hex with v 27/28 or 0/1"
-                          : "parameter signature: missing");
+    if (api_value_signature(pc_http_param(c->req, "signature"), &t->signature, &err) != 0) {
+        api_fail(c, &err, NULL);
         return -1;
     }
     return 0;

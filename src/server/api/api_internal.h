@@ -27,6 +27,10 @@ void api_fail_code(call *c, int code, const char *message);
 /* Answers 200 with body (stolen). */
 void api_ok(call *c, json_t *body);
 
+/* The protocol's error object {"name", "code", "message", "metadata"?} of
+ * err, with metadata (stolen; may be NULL); NULL when out of memory. */
+json_t *api_error_json(const pc_error *err, json_t *metadata);
+
 json_t *api_u256_json(const pc_u256 *v);
 json_t *api_address_json(const pc_address *a);
 
@@ -37,6 +41,18 @@ int api_param_u256(call *c, const char *name, const char *fallback, pc_u256 *out
 int api_param_u64(call *c, const char *name, const char *fallback, uint64_t *out);
 /* "true" or "false" (absent: false) into *out. */
 int api_param_bool(call *c, const char *name, int *out);
+
+/* The same rules on a value v of parameter `name` (NULL: missing), without
+ * answering: 0, or -1 with *err (code 300 naming it). */
+int api_value_address(const char *name, const char *v, pc_address *out, pc_error *err);
+int api_value_u256(const char *name, const char *v, pc_u256 *out, pc_error *err);
+int api_value_u64(const char *name, const char *v, uint64_t *out, pc_error *err);
+/* A token's signature: missing is code 300, malformed code 4 (as validateToken). */
+int api_value_signature(const char *v, pc_signature *out, pc_error *err);
+
+/* validateToken's terms (minCostPerRequest, terminationTimeout,
+ * tokenRedemptionTimeout) from req's parameters: 0, or -1 with *err. */
+int api_terms_read(const pc_http_request *req, pc_payment_terms *want, pc_error *err);
 
 /* The caller's wallet (never NULL after authentication) with the view of
  * c->mediator in *v; NULL after answering the error. */
@@ -69,6 +85,27 @@ void api_answer_headers(call *c, const pc_payment_headers *h);
  * answering 400 (when answer is set; else silently, for the loops). */
 int api_param_mediators(call *c, int answer, pc_address out[API_MANY_MAX], size_t *n);
 
+/* Our extension: validateToken for several tokens of one provider account
+ * in one call, POST /validateTokens with the terms once and
+ * "tokens": [{mediator, sender, signature, tokenId, reqCount}, ...] (1 to
+ * API_MANY_MAX), answered {"results": [...]} in order (api_batch.c). */
+typedef struct api_batch {
+    size_t n;
+    pc_payment_terms want;
+    pc_payment_headers h[API_MANY_MAX];
+    int malformed[API_MANY_MAX]; /* token i is malformed: bad[i] says how */
+    pc_error bad[API_MANY_MAX];
+} api_batch;
+
+/* Reads the terms and the tokens of req into *b: 0, or -1 with *err when
+ * the whole call is malformed (code 300 naming the parameter). A malformed
+ * token only marks itself. */
+int api_batch_read(const pc_http_request *req, api_batch *b, pc_error *err);
+
+/* One token's result: {"valid": true} when rc is 0, else {"valid": false}
+ * with err's error object and metadata (stolen; may be NULL). */
+json_t *api_token_result(int rc, const pc_error *err, json_t *metadata);
+
 /* Marks c->mediator's cached state stale after our own transaction. */
 void api_changed(call *c);
 
@@ -82,6 +119,7 @@ void api_deposit(call *c, const char *amount);
 void api_create_signature_headers(call *c);
 void api_create_signature_headers_many(call *c);
 void api_validate_token(call *c);
+void api_validate_tokens(call *c);
 void api_redeem_token(call *c);
 void api_payout(call *c);
 void api_terminate(call *c);
@@ -105,11 +143,15 @@ size_t api_route_index(pc_server *s, const char *path, int *tokens);
 /* The routes' path templates, by index (for the metrics' endpoint label). */
 const char *const *api_route_names(void);
 
-/* The same two per-request endpoints on an event loop (api_loop.c), given
+/* The per-request endpoints on an event loop (api_loop.c), given
  * the Mediator's fresh view; c->caller not yet authenticated. */
 pc_http_step api_create_on_loop(call *c, const pc_mediator_view *v);
 pc_http_step api_create_many_on_loop(call *c, const pc_address *mediators,
                                      const pc_mediator_view *views, size_t n);
 pc_http_step api_validate_on_loop(call *c, const pc_mediator_view *v);
+/* POST /validateTokens on a loop: b's tokens all well-formed, views[i] the
+ * fresh view of token i's Mediator, registered as provider. */
+pc_http_step api_validate_many_on_loop(call *c, const api_batch *b,
+                                       const pc_mediator_view *views);
 
 #endif

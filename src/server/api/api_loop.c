@@ -1,6 +1,6 @@
-/* api_loop.c: createSignatureHeaders (also its several-Mediators form) and
- * validateToken on an event loop (http.h, pool mode): the endpoints every
- * paid request goes through.
+/* api_loop.c: createSignatureHeaders and validateToken (also their
+ * several-token forms) on an event loop (http.h, pool mode): the endpoints
+ * every paid request goes through.
  *
  * Why: with a thread per connection, 32 connections on 2 cores meant 32
  * threads time-sharing the cores, and a request waited for a core ~10x
@@ -38,13 +38,20 @@ static void committed(void *arg, const pc_store_result *r)
     pc_http_resume(p->req, p->finish, p);
 }
 
+/* size zeroed bytes, or NULL after answering 500. */
+static void *zalloc(call *c, size_t size)
+{
+    void *p = calloc(1, size);
+    if (!p)
+        api_fail_code(c, PC_ERR_INTERNAL, "out of memory");
+    return p;
+}
+
 static pending *pending_new(call *c, pc_http_continue finish)
 {
-    pending *p = calloc(1, sizeof *p);
-    if (!p) {
-        api_fail_code(c, PC_ERR_INTERNAL, "out of memory");
+    pending *p = zalloc(c, sizeof *p);
+    if (!p)
         return NULL;
-    }
     p->s = c->s;
     p->req = c->req;
     p->finish = finish;
@@ -132,13 +139,16 @@ pc_http_step api_validate_on_loop(call *c, const pc_mediator_view *v)
     return PC_HTTP_SUSPENDED;
 }
 
-/* ---- createSignatureHeaders for several Mediators (our extension) ---------------------------- */
+/* ---- several tokens in one call (our extensions) -------------------------------------------- */
 
-/* One call for n Mediators: n counts queued together (one commit), the
- * answer made once the last is durable. */
+/* One call for n tokens: the counts queued together (one commit), the
+ * answer made once the last is durable. createSignatureHeaders?mediators=
+ * takes n counts; validateTokens offers those of the tokens that passed
+ * their checks (the others have their result already). */
 typedef struct batch {
     pc_server *s;
     pc_http_request *req;
+    pc_http_continue finish; /* runs on the loop once the last count is durable */
     size_t n;
     size_t remaining; /* counts not yet durable (atomic) */
     pc_payment_headers h[API_MANY_MAX];
@@ -147,9 +157,43 @@ typedef struct batch {
         struct batch *b;
         size_t i;
     } items[API_MANY_MAX];
+    /* validateTokens: the calling service; per token whether its count was
+     * offered, else its result (refused before the store), and its
+     * Mediator's cost per request */
+    pc_address provider;
+    int offered[API_MANY_MAX];
+    json_t *result[API_MANY_MAX];
+    pc_u256 cost[API_MANY_MAX];
 } batch;
 
-static void finish_batch(void *arg, pc_http_request *req, pc_http_answer *answer)
+/* Store writer thread: one count is durable (or failed); the last one
+ * resumes the request. */
+static void batch_committed(void *arg, const pc_store_result *r)
+{
+    struct batch_item *item = arg;
+    batch *b = item->b;
+    b->r[item->i] = *r;
+    if (__atomic_sub_fetch(&b->remaining, 1, __ATOMIC_ACQ_REL) == 0)
+        pc_http_resume(b->req, b->finish, b);
+}
+
+/* After authentication: a batch of n items answered by finish; NULL after
+ * answering. */
+static batch *batch_new(call *c, pc_http_continue finish, size_t n)
+{
+    batch *b = api_authenticate(c) == 0 ? zalloc(c, sizeof *b) : NULL;
+    if (!b)
+        return NULL;
+    b->s = c->s;
+    b->req = c->req;
+    b->finish = finish;
+    b->n = n;
+    for (size_t i = 0; i < n; i++)
+        b->items[i] = (struct batch_item){.b = b, .i = i};
+    return b;
+}
+
+static void finish_create_many(void *arg, pc_http_request *req, pc_http_answer *answer)
 {
     batch *b = arg;
     call c = {.s = b->s, .req = req, .answer = answer};
@@ -170,28 +214,13 @@ static void finish_batch(void *arg, pc_http_request *req, pc_http_answer *answer
     free(b);
 }
 
-/* Store writer thread: one count is durable (or failed); the last one
- * resumes the request. */
-static void batch_committed(void *arg, const pc_store_result *r)
-{
-    struct batch_item *item = arg;
-    batch *b = item->b;
-    b->r[item->i] = *r;
-    if (__atomic_sub_fetch(&b->remaining, 1, __ATOMIC_ACQ_REL) == 0)
-        pc_http_resume(b->req, finish_batch, b);
-}
-
 pc_http_step api_create_many_on_loop(call *c, const pc_address *mediators,
                                      const pc_mediator_view *views, size_t n)
 {
     pc_error err;
-    if (api_authenticate(c) != 0)
+    batch *b = batch_new(c, finish_create_many, n);
+    if (!b)
         return PC_HTTP_ANSWERED;
-    batch *b = calloc(1, sizeof *b);
-    if (!b) {
-        api_fail_code(c, PC_ERR_INTERNAL, "out of memory");
-        return PC_HTTP_ANSWERED;
-    }
     pc_address keys[API_MANY_MAX];
     pc_u256 ids[API_MANY_MAX];
     void *args[API_MANY_MAX];
@@ -204,13 +233,81 @@ pc_http_step api_create_many_on_loop(call *c, const pc_address *mediators,
         }
         keys[i] = b->h[i].mediator;
         ids[i] = b->h[i].token_id;
-        b->items[i] = (struct batch_item){.b = b, .i = i};
         args[i] = &b->items[i];
     }
-    b->s = c->s;
-    b->req = c->req;
-    b->n = b->remaining = n;
+    b->remaining = n;
     pc_http_suspend(c->req);
     pc_store_next_counts_async(c->s->store, n, keys, ids, batch_committed, args);
+    return PC_HTTP_SUSPENDED;
+}
+
+/* The results in the order given: an offered token's from its count's
+ * outcome (and its accepted count raises the unredeemed total), as
+ * finish_validate does for one; the others' were made before the store. */
+static void finish_validate_many(void *arg, pc_http_request *req, pc_http_answer *answer)
+{
+    batch *b = arg;
+    call c = {.s = b->s, .req = req, .answer = answer};
+    json_t *list = json_array();
+    for (size_t i = 0; i < b->n; i++) {
+        const pc_store_result *sr = &b->r[i];
+        json_t *r = b->result[i], *meta = NULL;
+        pc_error err = sr->err;
+        if (b->offered[i]) {
+            int rc = sr->rc != 0 ? -1
+                     : pc_payment_count_outcome(&b->h[i], sr->verdict, sr->highest, &meta, &err);
+            if (sr->rc == 0)
+                pc_payment_counted(b->s, &b->provider, &b->h[i], &b->cost[i], sr->verdict,
+                                   sr->highest);
+            r = api_token_result(rc, &err, meta);
+        }
+        if (!list) {
+            json_decref(r);
+        } else if (!r || json_array_append_new(list, r) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    api_ok(&c, list ? json_pack("{so}", "results", list) : NULL);
+    free(b);
+}
+
+pc_http_step api_validate_many_on_loop(call *c, const api_batch *in,
+                                       const pc_mediator_view *views)
+{
+    batch *b = batch_new(c, finish_validate_many, in->n);
+    if (!b)
+        return PC_HTTP_ANSWERED;
+    pc_address keys[API_MANY_MAX];
+    pc_u256 ids[API_MANY_MAX];
+    uint64_t counts[API_MANY_MAX];
+    pc_signature sigs[API_MANY_MAX];
+    void *args[API_MANY_MAX];
+    size_t k = 0;
+    b->provider = c->caller;
+    for (size_t i = 0; i < in->n; i++) {
+        json_t *meta = NULL;
+        pc_error err;
+        b->h[i] = in->h[i];
+        if (pc_payment_validate_prepare(c->s, &c->caller, &b->h[i], &in->want, &views[i], &meta,
+                                        &err) != 0) {
+            b->result[i] = api_token_result(-1, &err, meta);
+            continue;
+        }
+        b->offered[i] = 1;
+        b->cost[i] = views[i].terms.cost_per_request;
+        keys[k] = b->h[i].mediator;
+        ids[k] = b->h[i].token_id;
+        counts[k] = b->h[i].request_count;
+        sigs[k] = b->h[i].signature;
+        args[k++] = &b->items[i];
+    }
+    if (k == 0) { /* every token refused before the store: nothing to wait for */
+        finish_validate_many(b, c->req, c->answer);
+        return PC_HTTP_ANSWERED;
+    }
+    b->remaining = k;
+    pc_http_suspend(c->req);
+    pc_store_offer_counts_async(c->s->store, k, keys, ids, counts, sigs, batch_committed, args);
     return PC_HTTP_SUSPENDED;
 }

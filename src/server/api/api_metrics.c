@@ -31,6 +31,29 @@ static size_t tokens_in(const pc_http_answer *a)
     return json_is_array(many) ? json_array_size(many) : 1;
 }
 
+/* The token counters of a validating route's answer: validateToken's one
+ * token (200: accepted; else refused with the answer's code), or each of
+ * validateTokens' "results" (a call refused as a whole counts as one
+ * refusal, like validateToken's). */
+static void count_validated(pc_metrics *m, const pc_http_answer *a)
+{
+    json_t *results = json_object_get(a->body, "results"), *r;
+    size_t i;
+    if (a->status != 200 || !json_is_array(results)) {
+        if (a->status == 200)
+            pc_metrics_tokens_validated(m, 1);
+        else
+            pc_metrics_token_rejected(m, a->code);
+        return;
+    }
+    json_array_foreach(results, i, r) {
+        if (json_is_true(json_object_get(r, "valid")))
+            pc_metrics_tokens_validated(m, 1);
+        else
+            pc_metrics_token_rejected(m, (int)json_integer_value(json_object_get(r, "code")));
+    }
+}
+
 void pc_api_observe(void *ctx, const pc_http_request *req, const pc_http_answer *a,
                     uint64_t micros)
 {
@@ -41,10 +64,8 @@ void pc_api_observe(void *ctx, const pc_http_request *req, const pc_http_answer 
         pc_metrics_request(s->metrics, route, a->status, a->code, micros);
         if (tokens == API_TOKENS_CREATED && a->status == 200)
             pc_metrics_tokens_created(s->metrics, tokens_in(a));
-        else if (tokens == API_TOKENS_VALIDATED && a->status == 200)
-            pc_metrics_tokens_validated(s->metrics, 1);
         else if (tokens == API_TOKENS_VALIDATED)
-            pc_metrics_token_rejected(s->metrics, a->code);
+            count_validated(s->metrics, a);
     }
     access_log(s, req, a, micros);
 }

@@ -267,18 +267,24 @@ void pc_store_next_count_async(pc_store *s, const pc_address *mediator, const pc
     pc_store_next_counts_async(s, 1, mediator, token_id, done, &arg);
 }
 
-#define IDS_ON_STACK 16 /* the API's several-Mediators calls stay below this */
+#define ON_STACK 16 /* the API's several-token calls stay below this */
+
+/* Tells each of n callers that its asynchronous call failed for want of memory. */
+static void fail_all(size_t n, pc_store_done done, void *const *args)
+{
+    pc_store_result r = {.rc = -1};
+    pc_error_set(&r.err, PC_ERR_INTERNAL, "store: out of memory");
+    for (size_t i = 0; i < n; i++)
+        done(args[i], &r);
+}
 
 void pc_store_next_counts_async(pc_store *s, size_t n, const pc_address *mediators,
                                 const pc_u256 *token_ids, pc_store_done done, void *const *args)
 {
-    uint8_t stack_ids[IDS_ON_STACK][32];
-    uint8_t (*ids)[32] = n <= IDS_ON_STACK ? stack_ids : malloc(n * sizeof *ids);
+    uint8_t stack_ids[ON_STACK][32];
+    uint8_t (*ids)[32] = n <= ON_STACK ? stack_ids : malloc(n * sizeof *ids);
     if (!ids) {
-        pc_store_result r = {.rc = -1};
-        pc_error_set(&r.err, PC_ERR_INTERNAL, "store: out of memory");
-        for (size_t i = 0; i < n; i++)
-            done(args[i], &r);
+        fail_all(n, done, args);
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -296,22 +302,59 @@ void pc_store_next_counts_async(pc_store *s, size_t n, const pc_address *mediato
         free(ids);
 }
 
+/* The offers of a list in the backends' forms; one whose arguments fail
+ * the checks is answered here and left out. The number kept. */
+static size_t offer_list(size_t n, const pc_address *mediators, const pc_u256 *token_ids,
+                         const uint64_t *counts, const pc_signature *sigs, pc_store_done done,
+                         void *const *args, pc_store_offer *out)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        pc_store_result r = {.rc = -1};
+        pc_store_offer *o = &out[kept];
+        if (offer_args(&token_ids[i], counts[i], &sigs[i], o->token_id, o->sig, &r.err) != 0) {
+            done(args[i], &r);
+            continue;
+        }
+        o->mediator = mediators[i];
+        o->count = counts[i];
+        o->arg = args[i];
+        kept++;
+    }
+    return kept;
+}
+
+void pc_store_offer_counts_async(pc_store *s, size_t n, const pc_address *mediators,
+                                 const pc_u256 *token_ids, const uint64_t *counts,
+                                 const pc_signature *sigs, pc_store_done done, void *const *args)
+{
+    pc_store_offer stack_offers[ON_STACK];
+    pc_store_offer *offers = n <= ON_STACK ? stack_offers : malloc(n * sizeof *offers);
+    if (!offers) {
+        fail_all(n, done, args);
+        return;
+    }
+    size_t kept = offer_list(n, mediators, token_ids, counts, sigs, done, args, offers);
+    if (kept && s->ops->offer_counts_async) {
+        s->ops->offer_counts_async(s, kept, offers, done);
+    } else { /* no asynchronous form: the blocking one, here, in order */
+        for (size_t i = 0; i < kept; i++) {
+            const pc_store_offer *o = &offers[i];
+            pc_store_result r = {0};
+            r.rc = s->ops->offer_count(s, &o->mediator, o->token_id, o->count, o->sig,
+                                       &r.verdict, &r.highest, &r.err);
+            done(o->arg, &r);
+        }
+    }
+    if (offers != stack_offers)
+        free(offers);
+}
+
 void pc_store_offer_count_async(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
                                 uint64_t count, const pc_signature *sig, pc_store_done done,
                                 void *arg)
 {
-    pc_store_result r = {0};
-    uint8_t id[32], wire[65];
-    if ((r.rc = offer_args(token_id, count, sig, id, wire, &r.err)) != 0) {
-        done(arg, &r);
-        return;
-    }
-    if (s->ops->offer_count_async) {
-        s->ops->offer_count_async(s, mediator, id, count, wire, done, arg);
-        return;
-    }
-    r.rc = s->ops->offer_count(s, mediator, id, count, wire, &r.verdict, &r.highest, &r.err);
-    done(arg, &r);
+    pc_store_offer_counts_async(s, 1, mediator, token_id, &count, sig, done, &arg);
 }
 
 /* ---- shared helpers ---------------------------------------------------------------- */

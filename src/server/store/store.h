@@ -373,6 +373,18 @@ void pc_store_offer_count_async(pc_store *s, const pc_address *mediator, const p
                                 uint64_t count, const pc_signature *sig, pc_store_done done,
                                 void *arg);
 
+/* pc_store_offer_count_async for n offers (mediators[i], token_ids[i],
+ * counts[i], sigs[i]) at once, done(args[i], ...) for offer i: queued
+ * together, so that one durable commit covers them all (SQLite: one
+ * transaction; the other backends offer them one after the other). They
+ * are applied in the order given, so a (Mediator, token id) may repeat: a
+ * count offered twice is accepted the first time and replayed (37) the
+ * second. An offer that fails its argument checks (count too large) gets
+ * its done() at once and the others still go. */
+void pc_store_offer_counts_async(pc_store *s, size_t n, const pc_address *mediators,
+                                 const pc_u256 *token_ids, const uint64_t *counts,
+                                 const pc_signature *sigs, pc_store_done done, void *const *args);
+
 /* ---- replay protection ------------------------------------------------------------ */
 
 /* Records `nonce` (e.g. the hash of a request signature) as used until

@@ -12,6 +12,15 @@
 
 #include "server/store/store.h"
 
+/* One count offered by pc_store_offer_counts_async, in the backends' forms. */
+typedef struct pc_store_offer {
+    pc_address mediator;
+    uint8_t token_id[32]; /* big-endian */
+    uint64_t count;       /* at most PC_STORE_COUNT_MAX */
+    uint8_t sig[65];
+    void *arg;            /* the caller's argument for done() */
+} pc_store_offer;
+
 typedef struct pc_store_ops {
     void (*close)(pc_store *s);
     int (*next_count)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
@@ -58,9 +67,9 @@ typedef struct pc_store_ops {
     void (*next_counts_async)(pc_store *s, size_t n, const pc_address *mediators,
                               const uint8_t (*token_ids)[32], pc_store_done done,
                               void *const *args);
-    void (*offer_count_async)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
-                              uint64_t count, const uint8_t sig[65], pc_store_done done,
-                              void *arg);
+    /* n offers (their arguments checked), queued together */
+    void (*offer_counts_async)(pc_store *s, size_t n, const struct pc_store_offer *offers,
+                               pc_store_done done);
     /* Optional (NULL: always durable): see pc_store_durable. */
     int (*durable)(const pc_store *s);
     /* Optional (NULL: always writable once open): see pc_store_writable. */

@@ -568,40 +568,43 @@ static void submit_async_list(sqlite_store *s, write_op *first)
     }
 }
 
-static void submit_async(sqlite_store *s, write_op *op)
+/* Appends op (if its allocation did not fail) to the list ending at *link. */
+static void append_op(write_op ***link, write_op *op)
 {
-    op->next = NULL;
-    submit_async_list(s, op);
+    if (op) {
+        **link = op;
+        *link = &op->next;
+    }
 }
 
 static void sq_next_counts_async(pc_store *base, size_t n, const pc_address *mediators,
                                  const uint8_t (*token_ids)[32], pc_store_done done,
                                  void *const *args)
 {
-    sqlite_store *s = (sqlite_store *)base;
     write_op *first = NULL, **link = &first;
-    for (size_t i = 0; i < n; i++) { /* (a failed allocation answered its own caller) */
-        write_op *op = async_op(OP_NEXT_COUNT, &mediators[i], token_ids[i], done, args[i]);
-        if (op) {
-            *link = op;
-            link = &op->next;
-        }
-    }
+    for (size_t i = 0; i < n; i++) /* (a failed allocation answered its own caller) */
+        append_op(&link, async_op(OP_NEXT_COUNT, &mediators[i], token_ids[i], done, args[i]));
     *link = NULL;
-    submit_async_list(s, first);
+    submit_async_list((sqlite_store *)base, first);
 }
 
-static void sq_offer_count_async(pc_store *base, const pc_address *mediator,
-                                 const uint8_t token_id[32], uint64_t count, const uint8_t sig[65],
-                                 pc_store_done done, void *arg)
+/* The offers in one batch, applied in order: one transaction, one commit. */
+static void sq_offer_counts_async(pc_store *base, size_t n, const pc_store_offer *offers,
+                                  pc_store_done done)
 {
-    write_op *op = async_op(OP_OFFER, mediator, token_id, done, arg);
-    if (!op)
-        return;
-    op->count = count;
-    memcpy(op->own.sig, sig, 65);
-    op->sig = op->own.sig;
-    submit_async((sqlite_store *)base, op);
+    write_op *first = NULL, **link = &first;
+    for (size_t i = 0; i < n; i++) {
+        write_op *op = async_op(OP_OFFER, &offers[i].mediator, offers[i].token_id, done,
+                                offers[i].arg);
+        if (op) {
+            op->count = offers[i].count;
+            memcpy(op->own.sig, offers[i].sig, 65);
+            op->sig = op->own.sig;
+        }
+        append_op(&link, op);
+    }
+    *link = NULL;
+    submit_async_list((sqlite_store *)base, first);
 }
 
 static int sq_forget_counters(pc_store *base, const pc_address *mediator, pc_mediator_role role,
@@ -856,7 +859,7 @@ static const pc_store_ops sqlite_ops = {
     .claim_nonce = sq_claim_nonce,
     .claim_chain = sq_claim_chain,
     .next_counts_async = sq_next_counts_async,
-    .offer_count_async = sq_offer_count_async,
+    .offer_counts_async = sq_offer_counts_async,
     .record_gas = sq_record_gas,
     .gas_totals = sq_gas_totals,
     .recent_gas = sq_recent_gas,
