@@ -16,6 +16,7 @@
 
 #include "client/paychan.h"
 #include "core/crypto/ecdsa.h"
+#include "core/crypto/request_auth.h"
 #include "core/encoding/hex.h"
 #include "core/encoding/u256.h"
 #include "core/runtime/curl_pool.h"
@@ -91,12 +92,14 @@ int pc_client_address_text(const char *text, char out[PC_ADDRESS_TEXT_LEN]);
  * signature, even from many threads in one microsecond). */
 void pc_client_stamp(char out[PC_CLIENT_STAMP_LEN]);
 
-/* The authentication header of target sent at stamp: *name and value.
- * x-pay-mac (the request MAC over address + target + "\n" + stamp) or
+/* The authentication header of target sent at stamp (body: a POST's, else
+ * NULL): *name and value.
+ * x-pay-mac (the request MAC over address + target + "\n" + stamp [+ body]) or
  * x-pay-signature (ECDSA, r || s || v hex, v 27/28, over the sha256 of the
  * same text), as configured. Returns 0, or -1 when the key is unusable. */
 int pc_client_auth_header(const paychan_client *c, const char *target, const char *stamp,
-                          const char **name, char value[PC_SIGNATURE_HEX_LEN]);
+                          const pc_request_body *body, const char **name,
+                          char value[PC_SIGNATURE_HEX_LEN]);
 
 /* ---- calls to the Payment Server -------------------------------------------------------- */
 
@@ -117,15 +120,21 @@ typedef struct pc_client_sink {
 typedef enum pc_client_call_job {
     PC_JOB_PLAIN = 0, /* the JSON object, for pc_client_get */
     PC_JOB_SIGN_MANY, /* paychan_sign_requests_end: headers for mediators[0..n) */
-    PC_JOB_VALIDATE   /* paychan_validate_payment_end: {"valid": true} */
+    PC_JOB_VALIDATE,  /* paychan_validate_payment_end: {"valid": true} */
+    PC_JOB_VALIDATE_MANY /* paychan_validate_payments_end: {"results": [...]} for n */
 } pc_client_call_job;
 
-/* One GET to the Payment Server in flight: a pooled handle and everything it
- * points to until the transfer ends. Blocking and non-blocking calls share it. */
+/* The Content-Type of libpaychan's POST bodies. */
+#define PC_CLIENT_POST_TYPE "application/json"
+
+/* One GET (or POST) to the Payment Server in flight: a pooled handle and
+ * everything it points to until the transfer ends. Blocking and
+ * non-blocking calls share it. */
 struct paychan_call {
     paychan_client *c;
     CURL *h;
     char *target; /* kept to re-arm the call with a fresh stamp (205) */
+    char *post_body; /* a POST's JSON body (NUL-terminated), else NULL */
     char *url;
     struct curl_slist *headers;
     char detail[CURL_ERROR_SIZE];
@@ -134,7 +143,7 @@ struct paychan_call {
     pc_client_call_kind kind;
     int retried; /* the one 205 retry was taken */
     pc_client_call_job job;
-    size_t n;    /* PC_JOB_SIGN_MANY */
+    size_t n;    /* PC_JOB_SIGN_MANY, PC_JOB_VALIDATE_MANY */
     char mediators[PAYCHAN_SIGN_MANY_MAX][PC_ADDRESS_TEXT_LEN];
 };
 
@@ -143,6 +152,12 @@ struct paychan_call {
  * multi). timeout_ms 0 = as for kind. NULL with *err when out of memory. */
 paychan_call *pc_client_call_begin(paychan_client *c, const char *target,
                                    pc_client_call_kind kind, long timeout_ms, paychan_error *err);
+
+/* pc_client_call_begin for a POST of body (a JSON text, taken over by the
+ * call: freed with it, or at once on failure), signed with it. */
+paychan_call *pc_client_call_begin_post(paychan_client *c, const char *target, char *body,
+                                        pc_client_call_kind kind, long timeout_ms,
+                                        paychan_error *err);
 
 /* Reads the end of call's transfer (cc: its curl result) as pc_client_get
  * does: 0 with *answer, -1 with *err, or PAYCHAN_CALL_AGAIN when the

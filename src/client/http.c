@@ -27,16 +27,16 @@ void pc_client_stamp(char out[PC_CLIENT_STAMP_LEN])
 }
 
 int pc_client_auth_header(const paychan_client *c, const char *target, const char *stamp,
-                          const char **name, char value[PC_SIGNATURE_HEX_LEN])
+                          const pc_request_body *body, const char **name,
+                          char value[PC_SIGNATURE_HEX_LEN])
 {
-    /* libpaychan's calls are all GETs (protocol §4): no body in the signed text */
     if (c->auth == PAYCHAN_AUTH_MAC) {
         *name = "x-pay-mac";
-        pc_request_mac(c->mac_key, c->address, target, stamp, NULL, value);
+        pc_request_mac(c->mac_key, c->address, target, stamp, body, value);
         return 0;
     }
     *name = "x-pay-signature";
-    return pc_request_auth_sign(c->secp, c->key, c->address, target, stamp, NULL, value);
+    return pc_request_auth_sign(c->secp, c->key, c->address, target, stamp, body, value);
 }
 
 /* ---- the pool ------------------------------------------------------------------------------- */
@@ -97,18 +97,24 @@ static int add_header(struct curl_slist **list, const char *name, const char *va
     return 0;
 }
 
-/* The x-pay-sender / -timestamp / -signature headers of target (plus Accept). */
-static int auth_headers(const paychan_client *c, const char *target, pc_client_call_kind kind,
-                        struct curl_slist **list)
+/* The x-pay-sender / -timestamp / -signature headers of the call (plus
+ * Accept, and Content-Type for a POST, whose body they cover). */
+static int auth_headers(const paychan_call *call, struct curl_slist **list)
 {
-    if (add_header(list, "Accept", "application/json") != 0)
+    const paychan_client *c = call->c;
+    pc_request_body body = {.content_type = PC_CLIENT_POST_TYPE,
+                            .data = (const uint8_t *)call->post_body,
+                            .len = call->post_body ? strlen(call->post_body) : 0};
+    if (add_header(list, "Accept", "application/json") != 0 ||
+        (call->post_body && add_header(list, "Content-Type", PC_CLIENT_POST_TYPE) != 0))
         return -1;
-    if (kind == PC_CALL_ANONYMOUS)
+    if (call->kind == PC_CALL_ANONYMOUS)
         return 0;
     char stamp[PC_CLIENT_STAMP_LEN], value[PC_SIGNATURE_HEX_LEN];
     const char *name;
     pc_client_stamp(stamp);
-    if (pc_client_auth_header(c, target, stamp, &name, value) != 0 ||
+    if (pc_client_auth_header(c, call->target, stamp, call->post_body ? &body : NULL, &name,
+                              value) != 0 ||
         add_header(list, "x-pay-sender", c->address) != 0 ||
         add_header(list, "x-pay-timestamp", stamp) != 0 || add_header(list, name, value) != 0)
         return -1;
@@ -194,15 +200,19 @@ static int transfer_setup(paychan_call *call, paychan_error *err)
     paychan_client *c = call->c;
     size_t url_len = strlen(c->base_url) + strlen(call->target) + 1;
     call->detail[0] = '\0';
-    if (!(call->url = malloc(url_len)) ||
-        auth_headers(c, call->target, call->kind, &call->headers) != 0)
+    if (!(call->url = malloc(url_len)) || auth_headers(call, &call->headers) != 0)
         return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory building the request");
     snprintf(call->url, url_len, "%s%s", c->base_url, call->target);
     CURL *h = call->h;
     /* no curl_easy_reset (~10 us: it frees the handle's buffers): every
      * call sets the same options, all of them, below */
     curl_easy_setopt(h, CURLOPT_URL, call->url);
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    if (call->post_body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(call->post_body));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, call->post_body);
+    } else {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L); /* also undoes a POST of the handle's last call */
+    }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, call->headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &call->body);
@@ -234,8 +244,18 @@ static void transfer_clear(paychan_call *call)
 paychan_call *pc_client_call_begin(paychan_client *c, const char *target,
                                    pc_client_call_kind kind, long timeout_ms, paychan_error *err)
 {
+    return pc_client_call_begin_post(c, target, NULL, kind, timeout_ms, err);
+}
+
+paychan_call *pc_client_call_begin_post(paychan_client *c, const char *target, char *body,
+                                        pc_client_call_kind kind, long timeout_ms,
+                                        paychan_error *err)
+{
     paychan_call *call = calloc(1, sizeof *call);
+    if (call)
+        call->post_body = body; /* the call's from here on, freed with it */
     if (!call || !(call->target = strdup(target))) {
+        free(body);
         free(call);
         pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory building the request");
         return NULL;
@@ -294,6 +314,7 @@ void paychan_call_free(paychan_call *call)
         pc_curl_pool_give(&call->c->pool, call->h);
     }
     free(call->target);
+    free(call->post_body);
     free(call);
 }
 

@@ -172,6 +172,17 @@ int paychan_read_payment_headers(paychan_header_getter get, void *ctx,
 int paychan_validate_payment(paychan_client *c, const paychan_payment_headers *h,
                              paychan_error *err);
 
+/* Has the Payment Server validate n payments (1..PAYCHAN_VALIDATE_MANY_MAX)
+ * in one call (POST /validateTokens: one round trip, one durable commit),
+ * each exactly as paychan_validate_payment would, independently of the
+ * others. Returns 0 when the call itself succeeded: then errs[i].code is 0
+ * for a paid payment i, else its refusal (as paychan_validate_payment's
+ * *err would be). -1 with *err when the call failed as a whole (no payment
+ * is to be taken as paid; errs untouched). */
+#define PAYCHAN_VALIDATE_MANY_MAX 16
+int paychan_validate_payments(paychan_client *c, const paychan_payment_headers *h, size_t n,
+                              paychan_error *errs, paychan_error *err);
+
 /* The JSON body of a 402 Payment Required answer for the failure `why`
  * (docs/protocol.md §2): {"name", "code", "message", "terms":
  * {"serviceProvider", "minCostPerRequest", "terminationTimeout",
@@ -227,6 +238,11 @@ paychan_call *paychan_sign_requests_begin(paychan_client *c, const char *const *
 paychan_call *paychan_validate_payment_begin(paychan_client *c, const paychan_payment_headers *h,
                                              paychan_error *err);
 
+/* paychan_validate_payments as a call; NULL with *err (no terms, n out of
+ * range, headers that are not of their form, out of memory). */
+paychan_call *paychan_validate_payments_begin(paychan_client *c, const paychan_payment_headers *h,
+                                              size_t n, paychan_error *err);
+
 /* The handle to run; NULL for a NULL call. */
 CURL *paychan_call_easy(paychan_call *call);
 
@@ -240,6 +256,12 @@ int paychan_sign_requests_end(paychan_call *call, CURLcode result, paychan_payme
 /* The same for paychan_validate_payment: 0 = paid, -1 = refuse (*err),
  * PAYCHAN_CALL_AGAIN = run it again; freed unless PAYCHAN_CALL_AGAIN. */
 int paychan_validate_payment_end(paychan_call *call, CURLcode result, paychan_error *err);
+
+/* The same for paychan_validate_payments: 0 = answered, errs[i] for each
+ * payment (code 0: paid); -1 = the call failed (*err); PAYCHAN_CALL_AGAIN =
+ * run it again; freed unless PAYCHAN_CALL_AGAIN. */
+int paychan_validate_payments_end(paychan_call *call, CURLcode result, paychan_error *errs,
+                                  paychan_error *err);
 
 /* Abandons a call that has not ended (its handle out of any multi). NULL is a no-op. */
 void paychan_call_free(paychan_call *call);

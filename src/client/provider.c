@@ -75,20 +75,35 @@ static int add_param(char *target, size_t cap, const char *name, const char *val
     return pc_client_url_encode(value, target + n, cap - n);
 }
 
-/* The validateToken target of h under c's terms into target[cap]; 0, or -1 with *err. */
-static int validate_target(paychan_client *c, const paychan_payment_headers *h, char *target,
-                           size_t cap, paychan_error *err)
+/* c's required terms as validateToken's parameters take them (decimal
+ * text); 0, or -1 with *err when none were set. */
+typedef struct terms_text {
+    char min_cost[PC_CLIENT_WEI_LEN], termination[24], redemption[24];
+} terms_text;
+
+static int read_terms(paychan_client *c, terms_text *t, paychan_error *err)
 {
-    char min_cost[PC_CLIENT_WEI_LEN], tt[24], trt[24];
     pthread_mutex_lock(&c->lock);
     int has_terms = c->has_terms;
-    memcpy(min_cost, c->min_cost, sizeof min_cost);
-    snprintf(tt, sizeof tt, "%llu", (unsigned long long)c->termination_timeout_s);
-    snprintf(trt, sizeof trt, "%llu", (unsigned long long)c->token_redemption_timeout_s);
+    memcpy(t->min_cost, c->min_cost, sizeof t->min_cost);
+    snprintf(t->termination, sizeof t->termination, "%llu",
+             (unsigned long long)c->termination_timeout_s);
+    snprintf(t->redemption, sizeof t->redemption, "%llu",
+             (unsigned long long)c->token_redemption_timeout_s);
     pthread_mutex_unlock(&c->lock);
     if (!has_terms)
         return pc_client_fail(err, PAYCHAN_E_CONFIG, 0,
                               "no provider terms (paychan_set_provider_terms)");
+    return 0;
+}
+
+/* The validateToken target of h under c's terms into target[cap]; 0, or -1 with *err. */
+static int validate_target(paychan_client *c, const paychan_payment_headers *h, char *target,
+                           size_t cap, paychan_error *err)
+{
+    terms_text t;
+    if (read_terms(c, &t, err) != 0)
+        return -1;
     /* the Mediator goes into the path: it must be an address, nothing else */
     if (pc_client_mediator_path(h->mediator, "validateToken", target, cap, err) != 0)
         return pc_client_fail(err, PC_ERR_INVALID_ARGUMENT, 0,
@@ -98,9 +113,9 @@ static int validate_target(paychan_client *c, const paychan_payment_headers *h, 
         add_param(target, cap, "signature", h->signature) ||
         add_param(target, cap, "tokenId", h->token_id) ||
         add_param(target, cap, "reqCount", h->request_count) ||
-        add_param(target, cap, "minCostPerRequest", min_cost) ||
-        add_param(target, cap, "terminationTimeout", tt) ||
-        add_param(target, cap, "tokenRedemptionTimeout", trt))
+        add_param(target, cap, "minCostPerRequest", t.min_cost) ||
+        add_param(target, cap, "terminationTimeout", t.termination) ||
+        add_param(target, cap, "tokenRedemptionTimeout", t.redemption))
         return pc_client_fail(err, PC_ERR_INVALID_ARGUMENT, 0, "payment headers too long");
     return 0;
 }
@@ -160,6 +175,137 @@ int paychan_validate_payment(paychan_client *c, const paychan_payment_headers *h
         return -1;
     int rc = pc_client_call_perform(call, &answer, err); /* before answer is read */
     return validate_finish(call, rc, answer, err);
+}
+
+/* ---- several payments in one call (POST /validateTokens) --------------------------------- */
+
+/* v as a JSON string, or "" when it is not printable ASCII (a header can
+ * carry any byte; the Payment Server then refuses that payment as malformed). */
+static json_t *header_json(const char *v)
+{
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 32 || (unsigned char)*p > 126)
+            return json_string("");
+    return json_string(v);
+}
+
+/* The body of a /validateTokens call for h[0..n) under terms t; NULL when out of memory. */
+static char *validate_many_body(const terms_text *t, const paychan_payment_headers *h, size_t n)
+{
+    json_t *tokens = json_array();
+    for (size_t i = 0; tokens && i < n; i++)
+        if (json_array_append_new(tokens, json_pack("{s:o, s:o, s:o, s:o, s:o}",
+                                                    "mediator", header_json(h[i].mediator),
+                                                    "sender", header_json(h[i].sender),
+                                                    "signature", header_json(h[i].signature),
+                                                    "tokenId", header_json(h[i].token_id),
+                                                    "reqCount",
+                                                    header_json(h[i].request_count))) != 0) {
+            json_decref(tokens);
+            tokens = NULL;
+        }
+    json_t *body = tokens ? json_pack("{s:s, s:s, s:s, s:o}", "minCostPerRequest", t->min_cost,
+                                      "terminationTimeout", t->termination,
+                                      "tokenRedemptionTimeout", t->redemption, "tokens", tokens)
+                          : NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    return text;
+}
+
+paychan_call *paychan_validate_payments_begin(paychan_client *c, const paychan_payment_headers *h,
+                                              size_t n, paychan_error *err)
+{
+    terms_text t;
+    pc_client_clear(err);
+    if (!c || !h || n == 0 || n > PAYCHAN_VALIDATE_MANY_MAX) {
+        pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client, or not 1 to %d payments",
+                       PAYCHAN_VALIDATE_MANY_MAX);
+        return NULL;
+    }
+    if (read_terms(c, &t, err) != 0)
+        return NULL;
+    char *body = validate_many_body(&t, h, n);
+    if (!body) {
+        pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory building the request");
+        return NULL;
+    }
+    paychan_call *call = pc_client_call_begin_post(c, "/validateTokens", body, PC_CALL_READ, 0,
+                                                   err);
+    if (call) {
+        call->job = PC_JOB_VALIDATE_MANY;
+        call->n = n;
+    }
+    return call;
+}
+
+/* One result of a /validateTokens answer into *e: code 0 when valid, else
+ * the refusal with the HTTP status validateToken would have answered it
+ * with. 0, or -1 (BAD_ANSWER in *err) when it is neither. */
+static int read_result(const json_t *r, paychan_error *e, paychan_error *err)
+{
+    const char *message = json_string_value(json_object_get(r, "message"));
+    json_t *code = json_object_get(r, "code");
+    *e = (paychan_error){0};
+    if (json_is_true(json_object_get(r, "valid")))
+        return 0;
+    if (!json_is_false(json_object_get(r, "valid")) || !json_is_integer(code) ||
+        json_integer_value(code) <= 0 || json_integer_value(code) >= PAYCHAN_E_SERVER_DOWN ||
+        !message)
+        return pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200,
+                              "validateTokens: a result is neither valid nor an error");
+    int c = (int)json_integer_value(code);
+    pc_client_fail(e, c, (int)pc_error_http_status(c), "%s", message);
+    return 0;
+}
+
+/* The end of a validate-many call whose transfer ended in rc (0 with
+ * answer, or -1): errs[i] for each of the call's n payments; then freed. */
+static int validate_many_finish(paychan_call *call, int rc, json_t *answer, paychan_error *errs,
+                                paychan_error *err)
+{
+    size_t n = call->n;
+    paychan_call_free(call);
+    if (rc != 0)
+        return rc;
+    json_t *results = json_object_get(answer, "results");
+    paychan_error got[PAYCHAN_VALIDATE_MANY_MAX];
+    if (!json_is_array(results) || json_array_size(results) != n)
+        rc = pc_client_fail(err, PAYCHAN_E_BAD_ANSWER, 200,
+                            "validateTokens: not %zu results", n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = read_result(json_array_get(results, i), &got[i], err);
+    json_decref(answer);
+    if (rc == 0)
+        memcpy(errs, got, n * sizeof *errs); /* all or nothing: no half-read answer */
+    return rc;
+}
+
+int paychan_validate_payments_end(paychan_call *call, CURLcode result, paychan_error *errs,
+                                  paychan_error *err)
+{
+    json_t *answer;
+    pc_client_clear(err);
+    if (!call || call->job != PC_JOB_VALIDATE_MANY || !errs) {
+        paychan_call_free(call); /* freed all the same: the contract */
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "not a %s call (or no errs)",
+                              "paychan_validate_payments_begin");
+    }
+    int rc = pc_client_call_end(call, result, &answer, err);
+    return rc == PAYCHAN_CALL_AGAIN ? rc : validate_many_finish(call, rc, answer, errs, err);
+}
+
+int paychan_validate_payments(paychan_client *c, const paychan_payment_headers *h, size_t n,
+                              paychan_error *errs, paychan_error *err)
+{
+    json_t *answer;
+    if (!errs)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no errs");
+    paychan_call *call = paychan_validate_payments_begin(c, h, n, err);
+    if (!call)
+        return -1;
+    int rc = pc_client_call_perform(call, &answer, err);
+    return validate_many_finish(call, rc, answer, errs, err);
 }
 
 /* A CamelCase name for the codes of paychan.h, else the protocol's name. */

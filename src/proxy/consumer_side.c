@@ -50,7 +50,7 @@ px_consumer *px_consumer_create(const px_config *cfg, pc_upstream *u, pc_error *
         ch->t = &cfg->targets[i];
         pthread_mutex_init(&ch->lock, NULL);
         pthread_mutex_init(&ch->wlock, NULL);
-        px_token_batch_init(&ch->batch);
+        px_token_batch_init(&ch->batch, PX_BATCH_SIGN);
         pc_u256_parse_dec(ch->t->max_cost, &ch->max_cost);
         pc_u256_parse_dec(ch->t->max_spend, &ch->max_spend);
     }

@@ -10,6 +10,7 @@
 #include "core/runtime/logger.h"
 #include "paychan.h"
 #include "proxy/forward.h"
+#include "proxy/token_batch.h"
 
 #define MAX_MEDIATORS 4096
 
@@ -25,6 +26,7 @@ struct px_provider {
     const px_config *cfg;
     pc_upstream *u;
     paychan_client *clients[PX_MAX_ROUTES]; /* [i] for a paid route i */
+    px_token_batch checks[PX_MAX_ROUTES];   /* [i]: route i's payment checks, batched */
     long long chain_id;                     /* 0: unknown (not in the terms) */
     pthread_mutex_t lock;                   /* the ledger */
     seen *ledger;
@@ -69,6 +71,8 @@ px_provider *px_provider_create(const px_config *cfg, pc_upstream *u, pc_error *
     p->cfg = cfg;
     p->u = u;
     pthread_mutex_init(&p->lock, NULL);
+    for (size_t i = 0; i < PX_MAX_ROUTES; i++)
+        px_token_batch_init(&p->checks[i], PX_BATCH_VALIDATE);
     if (!(p->ledger = calloc(MAX_MEDIATORS, sizeof *p->ledger))) {
         pc_error_set(err, PC_ERR_INTERNAL, "out of memory");
         px_provider_destroy(p);
@@ -100,8 +104,10 @@ void px_provider_destroy(px_provider *p)
 {
     if (!p)
         return;
-    for (size_t i = 0; i < PX_MAX_ROUTES; i++)
+    for (size_t i = 0; i < PX_MAX_ROUTES; i++) {
         paychan_client_destroy(p->clients[i]);
+        px_token_batch_destroy(&p->checks[i]);
+    }
     pthread_mutex_destroy(&p->lock);
     free(p->ledger);
     free(p);
@@ -269,62 +275,57 @@ static int pass_on(px_provider *p, pc_http_request *req, const char *sender, pc_
 /* A paid request while the Payment Server checks its payment. */
 typedef struct paid {
     px_provider *p;
-    pc_http_request *req;
     paychan_client *c;
     const char *account;
     paychan_payment_headers ph;
-    paychan_call *call;
+    px_token_waiter w; /* in the route's batch of checks (token_batch.h) */
 } paid;
 
-/* The Payment Server answered (on the request's loop): the request goes
- * upstream, or is refused. */
-static void on_validated(void *arg, CURL *easy, CURLcode result)
+/* The Payment Server answered (on the request's loop, req suspended until
+ * now): the request goes upstream, or is refused. */
+static void on_checked(void *arg, pc_http_request *req, pc_http_answer *a)
 {
-    (void)easy;
     paid *pd = arg;
-    paychan_error e = {0};
-    int rc = paychan_validate_payment_end(pd->call, result, &e);
-    if (rc == PAYCHAN_CALL_AGAIN) { /* a fresh stamp after a 205 */
-        if (pc_http_fetch(pd->req, paychan_call_easy(pd->call), on_validated, pd) == 0)
-            return;
-        paychan_call_free(pd->call);
-        e = (paychan_error){.code = PC_ERR_INTERNAL, .message = "out of memory"};
-        rc = -1;
+    if (pc_http_abandoned(req)) {
+        free(pd);
+        return;
     }
-    pc_http_answer a = {0};
-    if (rc != 0)
-        refuse(pd->p, pd->c, pd->req, &e, &a);
-    else
-        record(pd->p, pd->ph.mediator, pd->c, pd->account);
-    if (rc != 0 || pass_on(pd->p, pd->req, pd->ph.sender, &a) != 0)
-        px_answer_later(pd->req, &a);
+    if (pd->w.rc != 0) {
+        refuse(pd->p, pd->c, req, &pd->w.err, a);
+        free(pd);
+        return;
+    }
+    record(pd->p, pd->ph.mediator, pd->c, pd->account);
+    pc_http_suspend(req); /* again, for the upstream call */
+    pc_http_answer failed = {0};
+    if (pass_on(pd->p, req, pd->ph.sender, &failed) != 0)
+        px_answer_later(req, &failed);
     free(pd);
 }
 
-/* Starts the check of the request's payment on its loop: 0, or -1 with
- * *a filled (no payment, or a malformed one: 402). */
+/* Queues the check of the request's payment with the others of its route
+ * in flight (req suspended): 0, or -1 with *a filled (no payment, or a
+ * malformed one: 402) and req not suspended. */
 static int check_payment(px_provider *p, const px_route *r, pc_http_request *req,
                          pc_http_answer *a)
 {
+    size_t route = (size_t)(r - p->cfg->routes);
     paid *pd = calloc(1, sizeof *pd);
     paychan_error e = {0};
     if (!pd) {
         px_error(a, 500, PC_ERR_INTERNAL, "InternalError", "out of memory");
         return -1;
     }
-    *pd = (paid){.p = p, .req = req, .c = p->clients[r - p->cfg->routes],
-                 .account = p->cfg->accounts[r->account].name};
-    if (paychan_read_payment_headers(header_getter, req, &pd->ph, &e) == 0 &&
-        (pd->call = paychan_validate_payment_begin(pd->c, &pd->ph, &e))) {
-        if (pc_http_fetch(req, paychan_call_easy(pd->call), on_validated, pd) == 0)
-            return 0;
-        paychan_call_free(pd->call);
-        px_error(a, 500, PC_ERR_INTERNAL, "InternalError", "out of memory");
-    } else {
+    *pd = (paid){.p = p, .c = p->clients[route], .account = p->cfg->accounts[r->account].name};
+    if (paychan_read_payment_headers(header_getter, req, &pd->ph, &e) != 0) {
         refuse(p, pd->c, req, &e, a);
+        free(pd);
+        return -1;
     }
-    free(pd);
-    return -1;
+    pd->w = (px_token_waiter){.req = req, .then = on_checked, .arg = pd, .payment = &pd->ph};
+    pc_http_suspend(req); /* before queuing: it may be resumed at once */
+    px_token_batch_validate(&p->checks[route], pd->c, &pd->w);
+    return 0;
 }
 
 /* ---- the handler ----------------------------------------------------------------------------- */
@@ -346,9 +347,10 @@ pc_http_step px_provider_handle(void *ctx, pc_http_request *req, pc_http_answer 
                  (int)(path_len > 200 ? 200 : path_len), target);
         return PC_HTTP_ANSWERED;
     }
+    if (kind == PX_ROUTE_PAID) /* suspends req itself: its check may end at once */
+        return check_payment(p, r, req, a) == 0 ? PC_HTTP_SUSPENDED : PC_HTTP_ANSWERED;
     /* the call started runs on this loop once the handler has returned */
-    int started = kind == PX_ROUTE_PAID ? check_payment(p, r, req, a) : pass_on(p, req, NULL, a);
-    if (started != 0)
+    if (pass_on(p, req, NULL, a) != 0)
         return PC_HTTP_ANSWERED;
     pc_http_suspend(req);
     return PC_HTTP_SUSPENDED;
@@ -365,10 +367,13 @@ static json_t *status_of(px_provider *p)
         json_object_set_new(ms, p->ledger[i].mediator,
                             json_pack("{sIss}", "paidRequests", (json_int_t)p->ledger[i].paid,
                                       "account", p->ledger[i].account));
-    json_t *body = json_pack("{sssIsIso}", "mode", "provider", "served", (json_int_t)p->served,
+    unsigned long long check_calls = 0;
+    for (size_t i = 0; i < PX_MAX_ROUTES; i++)
+        check_calls += px_token_batch_calls(&p->checks[i]);
+    json_t *body = json_pack("{sssIsIsIso}", "mode", "provider", "served", (json_int_t)p->served,
                              "refused", (json_int_t)__atomic_load_n(&p->refused,
                                                                     __ATOMIC_RELAXED),
-                             "mediators", ms);
+                             "checkCalls", (json_int_t)check_calls, "mediators", ms);
     pthread_mutex_unlock(&p->lock);
     return body;
 }

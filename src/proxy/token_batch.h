@@ -1,14 +1,16 @@
-/* token_batch.h: the consumer sidecar's tokens for one target, taken from
- * the Payment Server in batches, without blocking a thread. Requests to the
- * same target that are in flight together wait for their token in a queue,
- * suspended; one of them (the leader) takes up to PAYCHAN_SIGN_MANY_MAX of
- * the queued ones and gets their tokens in one paychan_sign_requests call
- * (one round trip and one durable write in paychand for all), run on the
- * leader's event loop (pc_http_fetch), while the requests that arrive
- * meanwhile queue for the next call. A request alone is not delayed: it
- * leads at once. Like group commit, the batch grows with the load. A
- * waiting request is resumed once: when its token is in, or to lead the
- * next call (whose transfer then runs on its own loop). */
+/* token_batch.h: the sidecar's calls to the Payment Server for the tokens
+ * of requests in flight, made in batches, without blocking a thread. A
+ * batch is of one kind: on the consumer side it signs the tokens of one
+ * target (paychan_sign_requests), on the provider side it validates the
+ * payments of one paid route (paychan_validate_payments). Requests in
+ * flight together wait in a queue, suspended; one of them (the leader)
+ * takes up to 16 of the queued ones and makes one call for them all (one
+ * round trip and one durable write in paychand), run on the leader's event
+ * loop (pc_http_fetch), while the requests that arrive meanwhile queue for
+ * the next call. A request alone is not delayed: it leads at once. Like
+ * group commit, the batch grows with the load. A waiting request is
+ * resumed once: when its result is in, or to lead the next call (whose
+ * transfer then runs on its own loop). */
 #ifndef PAYCHAN_PROXY_TOKEN_BATCH_H
 #define PAYCHAN_PROXY_TOKEN_BATCH_H
 
@@ -20,13 +22,21 @@
 
 typedef struct px_token_batch px_token_batch;
 
-/* A request waiting for its token, in the caller's per-request state:
- * req, then and arg set by the caller, the rest by the batch. */
+/* What a batch's calls do. */
+typedef enum px_batch_kind {
+    PX_BATCH_SIGN = 0, /* tokens for the requests to one target */
+    PX_BATCH_VALIDATE  /* checks of the payments of requests to one paid route */
+} px_batch_kind;
+
+/* A request waiting for its result, in the caller's per-request state:
+ * req, then and arg set by the caller (and payment, to validate), the
+ * rest by the batch. */
 typedef struct px_token_waiter {
     pc_http_request *req;  /* suspended while it waits */
     pc_http_continue then; /* req resumes with then(arg) once rc is set */
     void *arg;
-    int rc;                       /* 0: out holds the headers; -1: err says why */
+    const paychan_payment_headers *payment; /* PX_BATCH_VALIDATE: the payment to check */
+    int rc; /* 0: signed, out holds the headers / paid; -1: err says why */
     paychan_payment_headers out;
     paychan_error err;
     /* the batch's */
@@ -38,13 +48,14 @@ typedef struct px_token_waiter {
 
 /* One target's queue. Zero-initialised memory plus px_token_batch_init. */
 struct px_token_batch {
+    px_batch_kind kind;
     pthread_mutex_t lock;
     px_token_waiter *head, **tail; /* the requests not signed yet, in arrival order */
     int leading;              /* a call to the Payment Server is under way */
     unsigned long long calls; /* calls made, for /status */
 };
 
-void px_token_batch_init(px_token_batch *b);
+void px_token_batch_init(px_token_batch *b, px_batch_kind kind);
 
 /* No request may be waiting. */
 void px_token_batch_destroy(px_token_batch *b);
@@ -55,6 +66,11 @@ void px_token_batch_destroy(px_token_batch *b);
  * resumed with w->then once w->rc is set (maybe before this returns). */
 void px_token_batch_sign(px_token_batch *b, paychan_client *client, const char *name,
                          px_token_waiter *w);
+
+/* The same for a PX_BATCH_VALIDATE batch: queues w (w->payment set) for
+ * the check of its payment by client; w->rc 0 when it is paid, else -1
+ * with w->err (the refusal of this payment, or why the call failed). */
+void px_token_batch_validate(px_token_batch *b, paychan_client *client, px_token_waiter *w);
 
 /* Calls to the Payment Server so far. */
 unsigned long long px_token_batch_calls(px_token_batch *b);

@@ -4,7 +4,7 @@
  * several calls in flight at once sign distinct counts and validate; the
  * 205 refusal of a replayed stamp re-arms the call; a Payment Server that
  * is down, a replay and an unknown target fail with exactly the blocking
- * form's code, status and message. */
+ * form's code, status and message; several payments validated in one call. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +29,7 @@ typedef live_pair async_test;
 typedef struct job {
     paychan_call *call;
     paychan_payment_headers *out; /* NULL: a validate call */
+    paychan_error *each;          /* a validate-many call: each payment's result */
     int rc, agains;
     paychan_error err;
 } job;
@@ -36,8 +37,9 @@ typedef struct job {
 /* Ends j's transfer: 1 when it is over, 0 when re-armed. */
 static int end_job(job *j, CURLcode result)
 {
-    j->rc = j->out ? paychan_sign_requests_end(j->call, result, j->out, &j->err)
-                   : paychan_validate_payment_end(j->call, result, &j->err);
+    j->rc = j->out    ? paychan_sign_requests_end(j->call, result, j->out, &j->err)
+            : j->each ? paychan_validate_payments_end(j->call, result, j->each, &j->err)
+                      : paychan_validate_payment_end(j->call, result, &j->err);
     if (j->rc != PAYCHAN_CALL_AGAIN)
         return 1;
     j->agains++;
@@ -191,8 +193,70 @@ static void test_server_down(void **state)
     assert_int_equal(j.err.code, PAYCHAN_E_SERVER_DOWN);
     assert_int_equal(paychan_validate_payment(c, &h, &blocking), -1);
     assert_same_error(&j.err, &blocking);
+    paychan_error each[1];
+    assert_int_equal(paychan_validate_payments(c, &h, 1, each, &err), -1);
+    assert_int_equal(err.code, PAYCHAN_E_SERVER_DOWN);
     paychan_call_free(validate_begin(c, &h)); /* begun, never run: ASan sees no leak */
+    paychan_call_free(paychan_validate_payments_begin(c, &h, 1, &err));
     paychan_client_destroy(c);
+}
+
+/* Several payments in one call (POST /validateTokens), blocking and on the
+ * multi: each judged as paychan_validate_payment judges it alone (same
+ * code, status and message), a copy of a payment in the same call is a
+ * replay, and a call that cannot be made fails as a whole. */
+static void test_validate_many(void **state)
+{
+    async_test *t = *state;
+    static const char *const four[] = {"svc", "svc", "svc", "svc"};
+    paychan_payment_headers h[4], batch[5];
+    paychan_error err, each[5], alone;
+    assert_int_equal(paychan_sign_requests(t->consumer, four, 4, h, &err), 0);
+    batch[0] = h[0];
+    batch[1] = h[1];
+    batch[2] = h[1];                         /* a copy in the same call */
+    batch[3] = h[2];
+    batch[3].signature[10] ^= 1;             /* '0'<->'1', 'a'<->'`'...: forged or malformed */
+    if (batch[3].signature[10] == '`')
+        batch[3].signature[10] = 'b';
+    batch[4] = h[3];
+    assert_int_equal(paychan_validate_payments(t->provider, batch, 5, each, &err), 0);
+    assert_int_equal(each[0].code, 0);
+    assert_int_equal(each[1].code, 0);
+    assert_int_equal(each[2].code, 37);
+    assert_int_not_equal(each[3].code, 0);
+    assert_int_equal(each[4].code, 0);
+    /* the refusals read exactly as the one-payment call's */
+    assert_int_equal(paychan_validate_payment(t->provider, &batch[2], &alone), -1);
+    assert_same_error(&each[2], &alone);
+    assert_int_equal(paychan_validate_payment(t->provider, &batch[3], &alone), -1);
+    assert_same_error(&each[3], &alone);
+    assert_int_equal(paychan_error_is_payment_fault(&each[3]), 1);
+
+    /* on the multi, next to a one-payment call: all of them replays now */
+    paychan_error again[5];
+    job jobs[] = {{.call = paychan_validate_payments_begin(t->provider, batch, 5, &err),
+                   .each = again},
+                  {.call = validate_begin(t->provider, &h[3])}};
+    assert_non_null(jobs[0].call);
+    run_jobs(jobs, 2);
+    assert_int_equal(jobs[0].rc, 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(again[i].code, i == 3 ? each[3].code : 37);
+    assert_int_equal(jobs[1].rc, -1);
+    assert_int_equal(jobs[1].err.code, 37);
+
+    /* what fails the whole call: none, too many, a client without terms */
+    assert_null(paychan_validate_payments_begin(t->provider, batch, 0, &err));
+    assert_int_equal(err.code, PAYCHAN_E_CONFIG);
+    paychan_payment_headers many[PAYCHAN_VALIDATE_MANY_MAX + 1];
+    for (int i = 0; i <= PAYCHAN_VALIDATE_MANY_MAX; i++)
+        many[i] = h[0];
+    assert_int_equal(paychan_validate_payments(t->provider, many, PAYCHAN_VALIDATE_MANY_MAX + 1,
+                                               each, &err), -1);
+    assert_int_equal(err.code, PAYCHAN_E_CONFIG);
+    assert_int_equal(paychan_validate_payments(t->consumer, batch, 1, each, &err), -1);
+    assert_int_equal(err.code, PAYCHAN_E_CONFIG); /* no provider terms */
 }
 
 static int setup(void **state)
@@ -227,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_calls),
         cmocka_unit_test(test_replayed_stamp_rearms),
         cmocka_unit_test(test_server_down),
+        cmocka_unit_test(test_validate_many),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

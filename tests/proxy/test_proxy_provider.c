@@ -251,6 +251,80 @@ static void test_paid_valid_replayed_forged(void **state)
     assert_int_equal(upstream_hits(), before + 1);
 }
 
+/* One paid request sent from its own thread: its status and error code. */
+typedef struct shot {
+    const pc_itest_token *tok;
+    pthread_t thread;
+    long status;
+    int code;
+} shot;
+
+static void *fire(void *arg)
+{
+    shot *s = arg;
+    pc_test_exchange x;
+    send_token(s->tok, &x);
+    s->status = x.status;
+    json_t *j = x.status == 200 ? NULL : json_loads(x.body, 0, NULL);
+    s->code = (int)json_integer_value(json_object_get(j, "code"));
+    json_decref(j);
+    pc_test_exchange_free(&x);
+    return NULL;
+}
+
+/* Sends n paid requests at once, one per thread; waits for all. */
+static void fire_all(shot *shots, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(pthread_create(&shots[i].thread, NULL, fire, &shots[i]), 0);
+    for (size_t i = 0; i < n; i++)
+        pthread_join(shots[i].thread, NULL);
+}
+
+/* Paid requests in flight together share calls to the Payment Server (the
+ * proxy's log says so), and each payment is still judged on its own: the
+ * valid ones go upstream; a forged one and the second of two copies of one
+ * token, in the same burst, get their own 402. */
+static void test_concurrent_payments_checked_in_batches(void **state)
+{
+    (void)state;
+    enum { N = 16, FORGED = 5, COPY = 9, ORIGINAL = 3 };
+    int batched = 0;
+    for (int round = 0; round < 5 && !batched; round++) {
+        channel c;
+        fresh_channel(&c);
+        pc_itest_token toks[N];
+        shot shots[N];
+        toks[0] = c.tok;
+        for (int i = 1; i < N; i++)
+            it_headers(W.t, IT_CONSUMER, &c.m, &toks[i]);
+        pc_itest_sign_token(W.t, IT_STRANGER, IT_CONSUMER, &c.m, &c.active, N + 1, &toks[FORGED]);
+        toks[COPY] = toks[ORIGINAL];
+        for (int i = 0; i < N; i++)
+            shots[i] = (shot){.tok = &toks[i]};
+        long before = upstream_hits();
+        fire_all(shots, N);
+        int passed = 0;
+        for (int i = 0; i < N; i++) {
+            if (i == FORGED || i == COPY || i == ORIGINAL)
+                continue;
+            if (shots[i].status != 200)
+                fail_msg("round %d: request %d (count %llu): %ld code %d", round, i,
+                         (unsigned long long)toks[i].count, shots[i].status, shots[i].code);
+            passed++;
+        }
+        assert_int_equal(shots[FORGED].status, 402);
+        assert_int_equal(shots[FORGED].code, 4);
+        /* one of the two copies is paid, the other is a replay */
+        long copy_status = shots[COPY].status, original_status = shots[ORIGINAL].status;
+        assert_true((copy_status == 200) != (original_status == 200));
+        assert_int_equal(copy_status == 200 ? shots[ORIGINAL].code : shots[COPY].code, 37);
+        assert_int_equal(upstream_hits(), before + passed + 1);
+        batched = pc_test_proc_log_contains(&W.proxy, "payment checks in one call (batched)");
+    }
+    assert_true(batched);
+}
+
 /* ---- bodies and limits ---------------------------------------------------------------------- */
 
 static void test_bodies_and_size_limit(void **state)
@@ -650,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_unknown_route_and_dot_segments),
         cmocka_unit_test(test_paid_without_payment_gets_terms),
         cmocka_unit_test(test_paid_valid_replayed_forged),
+        cmocka_unit_test(test_concurrent_payments_checked_in_batches),
         cmocka_unit_test(test_bodies_and_size_limit),
         cmocka_unit_test(test_large_answers_streamed),
         cmocka_unit_test(test_upstream_connections_kept_alive),

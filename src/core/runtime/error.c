@@ -105,3 +105,20 @@ const char *pc_error_code_name(int code)
     default: return "InternalError";
     }
 }
+
+unsigned pc_error_http_status(int code)
+{
+    switch (code) {
+    case PC_ERR_NODE:
+    case PC_ERR_STORAGE_NOT_DURABLE: return 503;
+    case PC_ERR_TRANSACTION:
+    case PC_ERR_DEPLOYMENT:
+    case PC_ERR_DEPOSIT:
+    case PC_ERR_TRANSFER:
+    case PC_ERR_KEYSTORE:
+    case PC_ERR_INTERNAL: return 500;
+    case PC_ERR_INVALID_ARGUMENT: return 400;
+    case PC_ERR_NOT_FOUND: return 404;
+    default: return 412;
+    }
+}

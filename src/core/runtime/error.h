@@ -66,4 +66,9 @@ const char *pc_error_code_meaning(int code);
 /* A CamelCase name of the code for JSON error answers ("TokenSignatureInvalid"). */
 const char *pc_error_code_name(int code);
 
+/* The HTTP status the REST API answers an error of this code with
+ * (docs/protocol.md §4): 503 for the node or storage, 500 for our own
+ * faults, 400 InvalidArgument, 404 NotFound, else 412. */
+unsigned pc_error_http_status(int code);
+
 #endif

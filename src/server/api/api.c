@@ -15,23 +15,6 @@
 
 /* ---- answers ------------------------------------------------------------------------- */
 
-static unsigned status_of(int code)
-{
-    switch (code) {
-    case PC_ERR_NODE:
-    case PC_ERR_STORAGE_NOT_DURABLE: return 503;
-    case PC_ERR_TRANSACTION:
-    case PC_ERR_DEPLOYMENT:
-    case PC_ERR_DEPOSIT:
-    case PC_ERR_TRANSFER:
-    case PC_ERR_KEYSTORE:
-    case PC_ERR_INTERNAL: return 500;
-    case PC_ERR_INVALID_ARGUMENT: return 400;
-    case PC_ERR_NOT_FOUND: return 404;
-    default: return 412;
-    }
-}
-
 json_t *api_error_json(const pc_error *err, json_t *metadata)
 {
     json_t *body = json_pack("{sssiss}", "name", pc_error_code_name(err->code), "code",
@@ -46,7 +29,7 @@ json_t *api_error_json(const pc_error *err, json_t *metadata)
 /* Answers err as the protocol's error object; metadata (stolen) may be NULL. */
 void api_fail(call *c, const pc_error *err, json_t *metadata)
 {
-    c->answer->status = status_of(err->code);
+    c->answer->status = pc_error_http_status(err->code);
     c->answer->code = err->code;
     c->answer->body = api_error_json(err, metadata);
     pc_logf(c->answer->status >= 500 ? PC_LOG_WARN : PC_LOG_DEBUG, "%s %s -> %u code %d: %s",
