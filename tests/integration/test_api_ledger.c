@@ -305,11 +305,21 @@ static void test_scrape_reads_no_records(void **state)
     pc_test_get(c, &r, "/admin/channels?limit=1"); /* the server is up and answering */
     it_check(json_integer_value(json_object_get(it_expect_ok(&r), "total")) == N_RECORDS);
     pc_test_reply_free(&r);
-    long long before = redis_calls(rc);
-    pc_test_get(c, &r, "/metrics");
-    it_check(r.status == 200 && strstr(r.text, "\npaychan_unredeemed_wei ") != NULL);
-    pc_test_reply_free(&r);
-    long long used = redis_calls(rc) - before - 1; /* less the INFO itself */
+    /* the fewest commands of a few scrapes: on a loaded machine the start's
+     * own work over the 2,000 records may still run during the first (seen:
+     * 768 commands in a container); a scrape reading records never drops
+     * below one command per record */
+    long long used = -1;
+    for (int attempt = 0; attempt < 10 && (used < 0 || used > 20); attempt++) {
+        if (attempt)
+            pc_itest_sleep_ms(300);
+        long long before = redis_calls(rc);
+        pc_test_get(c, &r, "/metrics");
+        it_check(r.status == 200 && strstr(r.text, "\npaychan_unredeemed_wei ") != NULL);
+        pc_test_reply_free(&r);
+        long long n = redis_calls(rc) - before - 1; /* less the INFO itself */
+        used = used < 0 || n < used ? n : used;
+    }
     print_message("one scrape over %d provider records: %lld Redis commands\n", N_RECORDS, used);
     if (used > 20) /* the gas totals, the once-a-second check: not one per record */
         it_fail("a scrape ran %lld Redis commands over %d records", used, N_RECORDS);
