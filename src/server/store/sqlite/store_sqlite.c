@@ -13,7 +13,8 @@
  * us per request). One batch runs at a time, whoever runs it, which also
  * gives per-key atomicity for free. Reads use a second connection
  * (WAL lets it read the last commit while the writer writes). The schema
- * and its migrations are in store_sqlite_schema.c.
+ * and its migrations are in store_sqlite_schema.c, the reads in
+ * store_sqlite_read.c.
  *
  * Issued counts may be synced late (count_sync_delay_ms, store.h): a batch
  * of only OP_NEXT_COUNT commits with synchronous=NORMAL (in the OS's
@@ -27,6 +28,7 @@
 #include "server/store/sqlite/store_sqlite_admin.h"
 #include "server/store/sqlite/store_sqlite_gas.h"
 #include "server/store/sqlite/store_sqlite_money.h"
+#include "server/store/sqlite/store_sqlite_internal.h"
 #include "server/store/sqlite/store_sqlite_schema.h"
 
 #include <pthread.h>
@@ -39,19 +41,6 @@
 #define NONCE_SWEEP_SECONDS 60
 #define SEEN_BYTES (PC_COUNTER_WINDOW / 8)
 
-/* The writer's prepared statements. */
-enum {
-    ST_NEXT_COUNT,
-    ST_PROVIDER_GET,
-    ST_PROVIDER_PUT,
-    ST_FORGET_CONSUMER,
-    ST_FORGET_PROVIDER,
-    ST_MEDIATOR_PUT,
-    ST_MEDIATOR_DELETE,
-    ST_NONCE_CLAIM,
-    ST_NONCE_SWEEP,
-    ST_COUNT
-};
 static const char *const writer_sql[ST_COUNT] = {
     [ST_NEXT_COUNT] = "INSERT INTO consumer_counters VALUES(?1, ?2, 1) ON CONFLICT DO UPDATE"
                       " SET count = count + 1 RETURNING count",
@@ -68,71 +57,8 @@ static const char *const writer_sql[ST_COUNT] = {
     [ST_NONCE_SWEEP] = "DELETE FROM nonces WHERE expires_at <= ?1",
 };
 
-typedef enum op_kind {
-    OP_NEXT_COUNT,
-    OP_OFFER,
-    OP_FORGET,
-    OP_PUT_MEDIATOR,
-    OP_DELETE_MEDIATOR,
-    OP_CLAIM_NONCE
-} op_kind;
-
-/* One queued write. A blocking caller's inputs point into its frame, which
- * stays alive because it waits until `done`. An asynchronous one (`then`
- * set) is malloc'ed with its inputs copied into `own`, and freed by the
- * writer after calling `then`. */
-typedef struct write_op {
-    struct write_op *next;
-    op_kind kind;
-    const pc_address *mediator;
-    const uint8_t *token_id, *sig, *nonce;
-    const pc_mediator_record *rec;
-    pc_mediator_role role; /* OP_FORGET, OP_DELETE_MEDIATOR */
-    uint64_t count, expires_at;
-    /* results */
-    uint64_t out_count, highest;
-    pc_count_verdict verdict;
-    int fresh, done;
-    pthread_cond_t woken; /* blocking: signalled once `done` is set */
-    pc_store_done then;   /* asynchronous: called once committed or failed */
-    void *then_arg;
-    struct {
-        pc_address mediator;
-        uint8_t token_id[32], sig[65];
-    } own;
-} write_op;
-
-typedef struct sqlite_store {
-    pc_store base;
-    sqlite3 *wdb; /* used only by the writer thread once it runs */
-    sqlite3_stmt *st[ST_COUNT];
-    pthread_t writer;
-    int writer_started;
-    pthread_mutex_t qlock;
-    pthread_cond_t work;
-    write_op *head, *tail;
-    int committing;    /* a batch runs (on the writer or inline on its caller) */
-    int stopping;
-    char batch_error[256]; /* why the last failed batch failed (under qlock) */
-    uint64_t last_sweep;
-    sqlite3 *rdb; /* read connection, under rlock */
-    pthread_mutex_t rlock;
-    /* late sync of issued counts; touched only by the committer of the
-     * moment (or the writer under qlock with no batch running) */
-    uint64_t sync_delay_us;     /* 0: every commit fsync'ed */
-    int wdb_relaxed;            /* wdb runs with synchronous=NORMAL now */
-    uint64_t unsynced_since_us; /* the first commit not yet fsync'ed, 0: none */
-} sqlite_store;
-
 /* ---- the writer's operations (each runs inside the batch transaction) ------------------- */
 
-static void bind_key(sqlite3_stmt *st, const pc_address *mediator, const uint8_t *token_id)
-{
-    sqlite3_reset(st);
-    sqlite3_bind_blob(st, 1, mediator->bytes, 20, SQLITE_STATIC);
-    if (token_id)
-        sqlite3_bind_blob(st, 2, token_id, 32, SQLITE_STATIC);
-}
 
 /* Steps a statement that returns no row. */
 static int step_done(sqlite3_stmt *st)
@@ -145,7 +71,7 @@ static int step_done(sqlite3_stmt *st)
 static int run_next_count(sqlite_store *s, write_op *op)
 {
     sqlite3_stmt *st = s->st[ST_NEXT_COUNT];
-    bind_key(st, op->mediator, op->token_id);
+    sqlite_bind_key(st, op->mediator, op->token_id);
     if (sqlite3_step(st) != SQLITE_ROW)
         return sqlite3_reset(st), -1;
     op->out_count = (uint64_t)sqlite3_column_int64(st, 0);
@@ -156,7 +82,7 @@ static int run_next_count(sqlite_store *s, write_op *op)
 static int load_window(sqlite_store *s, const write_op *op, pc_counter_window *w, uint8_t sig[65])
 {
     sqlite3_stmt *st = s->st[ST_PROVIDER_GET];
-    bind_key(st, op->mediator, op->token_id);
+    sqlite_bind_key(st, op->mediator, op->token_id);
     memset(w, 0, sizeof *w);
     memset(sig, 0, 65);
     int rc = sqlite3_step(st);
@@ -184,7 +110,7 @@ static int run_offer(sqlite_store *s, write_op *op)
     if (r == PC_WINDOW_REPLAY)
         return 0;
     sqlite3_stmt *st = s->st[ST_PROVIDER_PUT];
-    bind_key(st, op->mediator, op->token_id);
+    sqlite_bind_key(st, op->mediator, op->token_id);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)w.highest);
     sqlite3_bind_blob(st, 4, w.seen, SEEN_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(st, 5, r == PC_WINDOW_NEWEST ? op->sig : sig, 65, SQLITE_STATIC);
@@ -195,7 +121,7 @@ static int run_offer(sqlite_store *s, write_op *op)
 static int run_forget(sqlite_store *s, const pc_address *mediator, pc_mediator_role role)
 {
     sqlite3_stmt *st = s->st[role == PC_ROLE_CONSUMER ? ST_FORGET_CONSUMER : ST_FORGET_PROVIDER];
-    bind_key(st, mediator, NULL);
+    sqlite_bind_key(st, mediator, NULL);
     return step_done(st);
 }
 
@@ -209,7 +135,7 @@ static void bind_u256(sqlite3_stmt *st, int col, const pc_u256 *v)
 static int run_put_mediator(sqlite_store *s, const pc_mediator_record *rec)
 {
     sqlite3_stmt *st = s->st[ST_MEDIATOR_PUT];
-    bind_key(st, &rec->mediator, NULL);
+    sqlite_bind_key(st, &rec->mediator, NULL);
     sqlite3_bind_int(st, 2, (int)rec->role);
     sqlite3_bind_blob(st, 3, rec->account.bytes, 20, SQLITE_STATIC);
     sqlite3_bind_blob(st, 4, rec->counterparty.bytes, 20, SQLITE_STATIC);
@@ -224,7 +150,7 @@ static int run_put_mediator(sqlite_store *s, const pc_mediator_record *rec)
 static int run_delete_mediator(sqlite_store *s, const pc_address *mediator, pc_mediator_role role)
 {
     sqlite3_stmt *st = s->st[ST_MEDIATOR_DELETE];
-    bind_key(st, mediator, NULL);
+    sqlite_bind_key(st, mediator, NULL);
     sqlite3_bind_int(st, 2, (int)role);
     return step_done(st) || run_forget(s, mediator, role) ? -1 : 0;
 }
@@ -637,191 +563,6 @@ static int sq_claim_nonce(pc_store *base, const uint8_t nonce[32], uint64_t expi
     return 0;
 }
 
-/* ---- reads ------------------------------------------------------------------------------- */
-
-/* Prepares sql on the read connection (caller holds rlock). */
-static sqlite3_stmt *prepare_read(sqlite_store *s, const char *sql, pc_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->rdb, sql, -1, &st, NULL) != SQLITE_OK) {
-        pc_sqlite_error(err, s->rdb, "read");
-        return NULL;
-    }
-    return st;
-}
-
-static int sq_best_token(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
-                         uint64_t *count, uint8_t sig[65], int *found, pc_error *err)
-{
-    sqlite_store *s = (sqlite_store *)base;
-    pthread_mutex_lock(&s->rlock);
-    sqlite3_stmt *st = prepare_read(
-        s, "SELECT highest, sig FROM provider_counters WHERE mediator = ?1 AND token_id = ?2", err);
-    int ret = st ? 0 : -1;
-    if (st) {
-        bind_key(st, mediator, token_id);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *count = (uint64_t)sqlite3_column_int64(st, 0);
-            *found = 1;
-            if (pc_sqlite_copy_blob(st, 1, sig, 65) != 0)
-                ret = pc_error_set(err, PC_ERR_INTERNAL, "SQLite store: corrupt signature row");
-        } else if (rc != SQLITE_DONE) {
-            ret = pc_sqlite_error(err, s->rdb, "best token");
-        }
-        sqlite3_finalize(st);
-    }
-    pthread_mutex_unlock(&s->rlock);
-    return ret;
-}
-
-
-/* Runs a mediator query (mediator and role bound when mediator is not
- * NULL) and collects its rows. */
-static int query_mediators(sqlite_store *s, const char *sql, const pc_address *mediator,
-                           pc_mediator_role role, pc_record_list *out, pc_error *err)
-{
-    pthread_mutex_lock(&s->rlock);
-    sqlite3_stmt *st = prepare_read(s, sql, err);
-    int ret = st ? 0 : -1, rc = SQLITE_DONE;
-    if (st && mediator) {
-        bind_key(st, mediator, NULL);
-        sqlite3_bind_int(st, 2, (int)role);
-    }
-    while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        pc_mediator_record rec;
-        if (pc_sqlite_row_to_record(st, &rec) != 0)
-            ret = pc_error_set(err, PC_ERR_INTERNAL, "SQLite store: corrupt Mediator row");
-        else
-            ret = pc_record_list_push(out, &rec, err);
-    }
-    if (ret == 0 && rc != SQLITE_DONE)
-        ret = pc_sqlite_error(err, s->rdb, "read Mediators");
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->rlock);
-    return ret;
-}
-
-static int sq_get_mediator(pc_store *base, const pc_address *mediator, pc_mediator_role role,
-                           pc_mediator_record *rec, int *found, pc_error *err)
-{
-    pc_record_list l = {0};
-    int ret = query_mediators((sqlite_store *)base,
-                              PC_SQLITE_MEDIATOR_COLUMNS " WHERE mediator = ?1 AND role = ?2", mediator,
-                              role, &l, err);
-    if (ret == 0 && l.n == 1) {
-        *rec = l.items[0];
-        *found = 1;
-    }
-    free(l.items);
-    return ret;
-}
-
-static int sq_list_mediators(pc_store *base, pc_mediator_record **recs, size_t *n, pc_error *err)
-{
-    pc_record_list l = {0};
-    if (query_mediators((sqlite_store *)base, PC_SQLITE_MEDIATOR_COLUMNS, NULL, 0, &l, err) != 0) {
-        free(l.items);
-        return -1;
-    }
-    *recs = l.items;
-    *n = l.n;
-    return 0;
-}
-
-static int sq_page_mediators(pc_store *base, const pc_mediator_filter *f, size_t offset,
-                             size_t limit, pc_mediator_record **recs, size_t *n, size_t *total,
-                             pc_error *err)
-{
-    sqlite_store *s = (sqlite_store *)base;
-    pthread_mutex_lock(&s->rlock);
-    int ret = pc_sqlite_page_mediators(s->rdb, f, offset, limit, recs, n, total, err);
-    pthread_mutex_unlock(&s->rlock);
-    return ret;
-}
-
-static int sq_issued_count(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
-                           uint64_t *count, int *found, pc_error *err)
-{
-    sqlite_store *s = (sqlite_store *)base;
-    pthread_mutex_lock(&s->rlock);
-    int ret = pc_sqlite_issued_count(s->rdb, mediator, token_id, count, found, err);
-    pthread_mutex_unlock(&s->rlock);
-    return ret;
-}
-
-/* A one-off write at start-up, on the read connection: the writer's queue
- * needs no kind of operation for it, and WAL lets the two connections take
- * turns writing (the busy timeout waits for a batch in progress). */
-static int sq_claim_chain(pc_store *base, const pc_chain_identity *node, pc_chain_identity *stored,
-                          int *adopted, pc_error *err)
-{
-    sqlite_store *s = (sqlite_store *)base;
-    pthread_mutex_lock(&s->rlock);
-    int ret = pc_sqlite_claim_chain(s->rdb, node, stored, adopted, err);
-    pthread_mutex_unlock(&s->rlock);
-    return ret;
-}
-
-/* Gas records are a handful per redemption: written on the read connection
- * in their own transaction, like the chain claim, not through the writer. */
-static int sq_record_gas(pc_store *base, const pc_gas_tx *tx, pc_error *err)
-{
-    sqlite_store *s = (sqlite_store *)base;
-    pthread_mutex_lock(&s->rlock);
-    int ret = pc_sqlite_record_gas(s->rdb, tx, err);
-    pthread_mutex_unlock(&s->rlock);
-    return ret;
-}
-
-static int sq_gas_totals(pc_store *base, pc_gas_scope scope, pc_gas_total **totals, size_t *n,
-                         pc_error *err)
-{
-    sqlite_store *s = (sqlite_store *)base;
-    pthread_mutex_lock(&s->rlock);
-    int ret = pc_sqlite_gas_totals(s->rdb, scope, totals, n, err);
-    pthread_mutex_unlock(&s->rlock);
-    return ret;
-}
-
-static int sq_recent_gas(pc_store *base, pc_gas_tx **txs, size_t *n, pc_error *err)
-{
-    sqlite_store *s = (sqlite_store *)base;
-    pthread_mutex_lock(&s->rlock);
-    int ret = pc_sqlite_recent_gas(s->rdb, txs, n, err);
-    pthread_mutex_unlock(&s->rlock);
-    return ret;
-}
-
-/* Money events are as few as gas records: written on the read connection too. */
-static int sq_record_money(pc_store *base, const pc_money_event *ev, int *fresh, pc_error *err)
-{
-    sqlite_store *s = (sqlite_store *)base;
-    pthread_mutex_lock(&s->rlock);
-    int ret = pc_sqlite_record_money(s->rdb, ev, fresh, err);
-    pthread_mutex_unlock(&s->rlock);
-    return ret;
-}
-
-static int sq_money_totals(pc_store *base, pc_money_total **totals, size_t *n, pc_error *err)
-{
-    sqlite_store *s = (sqlite_store *)base;
-    pthread_mutex_lock(&s->rlock);
-    int ret = pc_sqlite_money_totals(s->rdb, totals, n, err);
-    pthread_mutex_unlock(&s->rlock);
-    return ret;
-}
-
-static int sq_last_redemption(pc_store *base, const pc_address *mediator, pc_redemption *r,
-                              int *found, pc_error *err)
-{
-    sqlite_store *s = (sqlite_store *)base;
-    pthread_mutex_lock(&s->rlock);
-    int ret = pc_sqlite_last_redemption(s->rdb, mediator, r, found, err);
-    pthread_mutex_unlock(&s->rlock);
-    return ret;
-}
-
 /* ---- open and close ------------------------------------------------------------------ */
 
 static void sq_close(pc_store *base)
@@ -848,24 +589,24 @@ static const pc_store_ops sqlite_ops = {
     .close = sq_close,
     .next_count = sq_next_count,
     .offer_count = sq_offer_count,
-    .best_token = sq_best_token,
+    .best_token = pc_sqlite_store_best_token,
     .forget_counters = sq_forget_counters,
     .put_mediator = sq_put_mediator,
-    .get_mediator = sq_get_mediator,
-    .list_mediators = sq_list_mediators,
-    .page_mediators = sq_page_mediators,
-    .issued_count = sq_issued_count,
+    .get_mediator = pc_sqlite_store_get_mediator,
+    .list_mediators = pc_sqlite_store_list_mediators,
+    .page_mediators = pc_sqlite_store_page_mediators,
+    .issued_count = pc_sqlite_store_issued_count,
     .delete_mediator = sq_delete_mediator,
     .claim_nonce = sq_claim_nonce,
-    .claim_chain = sq_claim_chain,
+    .claim_chain = pc_sqlite_store_claim_chain,
     .next_counts_async = sq_next_counts_async,
     .offer_counts_async = sq_offer_counts_async,
-    .record_gas = sq_record_gas,
-    .gas_totals = sq_gas_totals,
-    .recent_gas = sq_recent_gas,
-    .record_money = sq_record_money,
-    .money_totals = sq_money_totals,
-    .last_redemption = sq_last_redemption,
+    .record_gas = pc_sqlite_store_record_gas,
+    .gas_totals = pc_sqlite_store_gas_totals,
+    .recent_gas = pc_sqlite_store_recent_gas,
+    .record_money = pc_sqlite_store_record_money,
+    .money_totals = pc_sqlite_store_money_totals,
+    .last_redemption = pc_sqlite_store_last_redemption,
 };
 
 static int open_writer(sqlite_store *s, const char *path, pc_error *err)
