@@ -166,6 +166,13 @@ paychan_call *pc_client_call_begin_post(paychan_client *c, const char *target, c
  * frees the call (paychan_call_free does). */
 int pc_client_call_end(paychan_call *call, CURLcode cc, json_t **answer, paychan_error *err);
 
+/* The checks of every *_end before it reads its call: call was begun by
+ * `begun_by` (so is of `job`) and has_output (the caller has somewhere to
+ * put the outcome). 0; else the call is freed (*_end always frees it) and
+ * -1 returned with PAYCHAN_E_CONFIG. */
+int pc_client_end_check(paychan_call *call, pc_client_call_job job, const char *begun_by,
+                        int has_output, paychan_error *err);
+
 /* Runs call to its end on this thread (curl_easy_perform, and once more
  * after a 205): pc_client_call_end's 0 or -1, never PAYCHAN_CALL_AGAIN. */
 int pc_client_call_perform(paychan_call *call, json_t **answer, paychan_error *err);

@@ -360,16 +360,9 @@ int paychan_sign_requests_end(paychan_call *call, CURLcode result, paychan_payme
                               paychan_error *err)
 {
     json_t *answer;
-    pc_client_clear(err);
-    if (!call || call->job != PC_JOB_SIGN_MANY) { /* freed all the same: the contract */
-        paychan_call_free(call);
-        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "not a %s call",
-                              "paychan_sign_requests_begin");
-    }
-    if (!out) { /* the counts are taken, but there is nowhere to put them */
-        paychan_call_free(call);
-        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no output");
-    }
+    if (pc_client_end_check(call, PC_JOB_SIGN_MANY, "paychan_sign_requests_begin", out != NULL,
+                            err) != 0)
+        return -1;
     int rc = pc_client_call_end(call, result, &answer, err);
     return rc == PAYCHAN_CALL_AGAIN ? rc : sign_finish(call, rc, answer, out, err);
 }

@@ -318,6 +318,20 @@ void paychan_call_free(paychan_call *call)
     free(call);
 }
 
+int pc_client_end_check(paychan_call *call, pc_client_call_job job, const char *begun_by,
+                        int has_output, paychan_error *err)
+{
+    pc_client_clear(err);
+    if (call && call->job == job && has_output)
+        return 0;
+    int right_call = call && call->job == job;
+    paychan_call_free(call); /* freed all the same: the contract of every *_end */
+    if (!right_call)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "not a %s call", begun_by);
+    /* taken counts or recorded payments, but nowhere to put the outcome */
+    return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no output");
+}
+
 int pc_client_call_perform(paychan_call *call, json_t **answer, paychan_error *err)
 {
     int rc;

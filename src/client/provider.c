@@ -156,12 +156,8 @@ static int validate_finish(paychan_call *call, int rc, json_t *answer, paychan_e
 int paychan_validate_payment_end(paychan_call *call, CURLcode result, paychan_error *err)
 {
     json_t *answer;
-    pc_client_clear(err);
-    if (!call || call->job != PC_JOB_VALIDATE) { /* freed all the same: the contract */
-        paychan_call_free(call);
-        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "not a %s call",
-                              "paychan_validate_payment_begin");
-    }
+    if (pc_client_end_check(call, PC_JOB_VALIDATE, "paychan_validate_payment_begin", 1, err) != 0)
+        return -1;
     int rc = pc_client_call_end(call, result, &answer, err);
     return rc == PAYCHAN_CALL_AGAIN ? rc : validate_finish(call, rc, answer, err);
 }
@@ -285,12 +281,9 @@ int paychan_validate_payments_end(paychan_call *call, CURLcode result, paychan_e
                                   paychan_error *err)
 {
     json_t *answer;
-    pc_client_clear(err);
-    if (!call || call->job != PC_JOB_VALIDATE_MANY || !errs) {
-        paychan_call_free(call); /* freed all the same: the contract */
-        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "not a %s call (or no errs)",
-                              "paychan_validate_payments_begin");
-    }
+    if (pc_client_end_check(call, PC_JOB_VALIDATE_MANY, "paychan_validate_payments_begin",
+                            errs != NULL, err) != 0)
+        return -1;
     int rc = pc_client_call_end(call, result, &answer, err);
     return rc == PAYCHAN_CALL_AGAIN ? rc : validate_many_finish(call, rc, answer, errs, err);
 }
@@ -300,7 +293,7 @@ int paychan_validate_payments(paychan_client *c, const paychan_payment_headers *
 {
     json_t *answer;
     if (!errs)
-        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no errs");
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no output");
     paychan_call *call = paychan_validate_payments_begin(c, h, n, err);
     if (!call)
         return -1;
