@@ -206,6 +206,21 @@ typedef void (*pc_http_fetched)(void *arg, CURL *easy, CURLcode result);
  * req's loop, out of memory): then done is not called. */
 int pc_http_fetch(pc_http_request *req, CURL *easy, pc_http_fetched done, void *arg);
 
+/* A loop of pool mode, for transfers no request waits for (a cache filled
+ * ahead of need). It lives until pc_http_stop, which waits for them. */
+typedef struct pc_loop pc_http_loop;
+
+/* The loop that runs req; NULL in threads mode. */
+pc_http_loop *pc_http_request_loop(const pc_http_request *req);
+
+/* On l's own thread (a handler, continuation or pc_http_fetched callback
+ * of one of its requests): runs easy on l's curl multi handle like
+ * pc_http_fetch, but for no request: done(arg, easy, result) follows
+ * exactly once on l, whatever became of the request that started it.
+ * Returns 0, or -1 (not on l's thread, out of memory): then done is not
+ * called. */
+int pc_http_loop_fetch(pc_http_loop *l, CURL *easy, pc_http_fetched done, void *arg);
+
 /* ---- reading a request (valid during the handler call; in pool mode a
  * suspended connection keeps them until it resumes) ---- */
 

@@ -111,6 +111,16 @@ int pc_http_fetch(pc_http_request *req, CURL *easy, pc_http_fetched done, void *
     return 0;
 }
 
+pc_http_loop *pc_http_request_loop(const pc_http_request *req)
+{
+    return req->http->loops[req->loop]; /* NULL in threads mode */
+}
+
+int pc_http_loop_fetch(pc_http_loop *l, CURL *easy, pc_http_fetched done, void *arg)
+{
+    return l && pc_loop_is_current(l) ? pc_loop_fetch(l, easy, done, arg) : -1;
+}
+
 /* ---- request accessors ------------------------------------------------------------------ */
 
 const char *pc_http_method(const pc_http_request *req) { return req->method; }

@@ -60,6 +60,9 @@ static const spec specs[] = {
      "request; a Mediator it opens is funded to FUNDING wei, topped up\n"
      "below THRESHOLD, and deposits stop at MAXSPEND wei in total; repeatable"},
     {"dev", K_FLAG, OFF(dev), 0, 0, NULL, NULL, "development chains: allow raw keys in --account"},
+    {"spare-tokens", K_INT, OFF(spare_tokens), 0, 1, "N", "1",
+     "consumer: tokens each target keeps signed ahead (0 or 1), so that a\n"
+     "request does not wait for the Payment Server; see docs/proxy.md"},
     {"payment-timeout", K_INT, OFF(payment_timeout_ms), 50, 600000, "MS", "2000",
      "longest wait on the Payment Server per call (then 503)"},
     {"upstream-connect-timeout", K_INT, OFF(connect_timeout_ms), 10, 600000, "MS", "2000",

@@ -76,6 +76,7 @@ typedef struct px_config {
     px_target targets[PX_MAX_TARGETS];
     size_t n_targets;
     int dev;                  /* --dev: raw keys allowed */
+    int spare_tokens;         /* --spare-tokens 0|1; default 1 */
     int payment_timeout_ms;   /* --payment-timeout; default 2000 */
     int connect_timeout_ms;   /* --upstream-connect-timeout; default 2000 */
     int header_timeout_ms;    /* --upstream-timeout; default 30000 */

@@ -51,6 +51,8 @@ px_consumer *px_consumer_create(const px_config *cfg, pc_upstream *u, pc_error *
         pthread_mutex_init(&ch->lock, NULL);
         pthread_mutex_init(&ch->wlock, NULL);
         px_token_batch_init(&ch->batch, PX_BATCH_SIGN);
+        if (cfg->spare_tokens)
+            px_token_batch_keep_spare(&ch->batch);
         pc_u256_parse_dec(ch->t->max_cost, &ch->max_cost);
         pc_u256_parse_dec(ch->t->max_spend, &ch->max_spend);
     }
@@ -62,6 +64,10 @@ void px_consumer_destroy(px_consumer *c)
     if (!c)
         return;
     for (size_t i = 0; i < c->cfg->n_targets; i++) {
+        paychan_payment_headers spare;
+        if (px_token_batch_take_spare(&c->channels[i].batch, &spare))
+            PC_LOG_I("target %s: spare token unused (token id %s, count %s)",
+                     c->channels[i].t->name, spare.token_id, spare.request_count);
         paychan_client_destroy(c->channels[i].client);
         pthread_mutex_destroy(&c->channels[i].lock);
         pthread_mutex_destroy(&c->channels[i].wlock);
@@ -467,11 +473,14 @@ static json_t *target_status(channel *ch)
     char spent[PC_U256_DEC_LEN];
     paychan_client *client = __atomic_load_n(&ch->client, __ATOMIC_ACQUIRE);
     const char *m = client ? paychan_target_mediator(client, ch->t->name) : NULL;
+    int spare_ready;
+    json_int_t spares = (json_int_t)px_token_batch_spares_taken(&ch->batch, &spare_ready);
     pthread_mutex_lock(&ch->lock);
     pc_u256_to_dec(&ch->spent, spent);
-    json_t *out = json_pack("{s:s?,s:I,s:s,s:I}", "mediator", m, "paidRequests",
+    json_t *out = json_pack("{s:s?,s:I,s:s,s:I,s:I,s:b}", "mediator", m, "paidRequests",
                             (json_int_t)ch->paid, "spent", spent, "tokenCalls",
-                            (json_int_t)px_token_batch_calls(&ch->batch));
+                            (json_int_t)px_token_batch_calls(&ch->batch), "spareTokensTaken",
+                            spares, "spareReady", spare_ready);
     pthread_mutex_unlock(&ch->lock);
     return out;
 }
@@ -486,6 +495,7 @@ static json_t *terminate(channel *ch)
     const char *m = paychan_target_mediator(client, ch->t->name);
     paychan_error e = {0};
     paychan_termination st = {0};
+    px_token_batch_stop_spare(&ch->batch); /* a token signed before must not pay after */
     int terminated = 0;
     if (paychan_terminate(client, m, &terminated, &e) != 0 ||
         paychan_termination_status(client, m, &st, &e) != 0)

@@ -9,10 +9,15 @@
 _Static_assert(BATCH_MAX <= PAYCHAN_SIGN_MANY_MAX && BATCH_MAX <= PAYCHAN_VALIDATE_MANY_MAX,
                "a batch fits one call of either kind");
 
+/* SPARE_HELD: signed after px_token_batch_stop_spare, kept for
+ * px_token_batch_take_spare only, never sent. */
+enum { SPARE_NONE, SPARE_COMING, SPARE_READY, SPARE_HELD };
+
 /* One call to the Payment Server in flight, on its leader's loop. */
 typedef struct batch_call {
     px_token_waiter *w[BATCH_MAX]; /* w[0] leads */
     size_t n;
+    int spare; /* one more token is signed, for the spare */
     paychan_call *call;
 } batch_call;
 
@@ -67,11 +72,24 @@ typedef struct call_result {
     paychan_error refusal[BATCH_MAX];       /* PX_BATCH_VALIDATE: code 0 = paid */
 } call_result;
 
-/* The end of a call for the n waiters w: each resumes with its result
- * (none is touched after its resume: its continuation may free it). */
-static void finish(px_token_waiter **w, size_t n, const call_result *r)
+/* The spare a call brought (h), or none (NULL: it failed). */
+static void settle_spare(px_token_batch *b, const paychan_payment_headers *h)
+{
+    pthread_mutex_lock(&b->lock);
+    b->spare_state = !h ? SPARE_NONE : b->keep_spare ? SPARE_READY : SPARE_HELD;
+    if (h)
+        b->spare = *h;
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* The end of a call for the n waiters w (and the spare after them, when
+ * `spare`): each resumes with its result (none is touched after its
+ * resume: its continuation may free it). */
+static void finish(px_token_waiter **w, size_t n, int spare, const call_result *r)
 {
     px_token_batch *b = w[0]->batch;
+    if (spare)
+        settle_spare(b, r->rc == 0 ? &r->out[n] : NULL);
     for (size_t i = 0; i < n; i++) {
         w[i]->rc = r->rc;
         if (r->rc != 0)
@@ -87,10 +105,10 @@ static void finish(px_token_waiter **w, size_t n, const call_result *r)
 }
 
 /* A call failed before it could run: every waiter gets `why`. */
-static void fail_all(px_token_waiter **w, size_t n, const paychan_error *why)
+static void fail_all(px_token_waiter **w, size_t n, int spare, const paychan_error *why)
 {
     call_result r = {.rc = -1, .e = *why};
-    finish(w, n, &r);
+    finish(w, n, spare, &r);
 }
 
 static void on_answer(void *arg, CURL *easy, CURLcode result)
@@ -100,6 +118,8 @@ static void on_answer(void *arg, CURL *easy, CURLcode result)
     call_result r = {0};
     if (bc->w[0]->batch->kind == PX_BATCH_SIGN)
         r.rc = paychan_sign_requests_end(bc->call, result, r.out, &r.e);
+    else if (bc->n == 1) /* a refusal and a failed call end the same for one waiter */
+        r.rc = paychan_validate_payment_end(bc->call, result, &r.e);
     else
         r.rc = paychan_validate_payments_end(bc->call, result, r.refusal, &r.e);
     if (r.rc == PAYCHAN_CALL_AGAIN) { /* a fresh stamp after a 205 */
@@ -109,7 +129,7 @@ static void on_answer(void *arg, CURL *easy, CURLcode result)
         r.e = (paychan_error){.code = PAYCHAN_E_NO_MEMORY, .message = "out of memory"};
         r.rc = -1;
     }
-    finish(bc->w, bc->n, &r);
+    finish(bc->w, bc->n, bc->spare, &r);
     free(bc);
 }
 
@@ -119,10 +139,12 @@ static paychan_call *begin_call(const batch_call *bc, paychan_client *client, co
 {
     if (bc->w[0]->batch->kind == PX_BATCH_SIGN) {
         const char *names[BATCH_MAX];
-        for (size_t i = 0; i < bc->n; i++)
+        for (size_t i = 0; i < bc->n + (size_t)bc->spare; i++)
             names[i] = name;
-        return paychan_sign_requests_begin(client, names, bc->n, e);
+        return paychan_sign_requests_begin(client, names, bc->n + (size_t)bc->spare, e);
     }
+    if (bc->n == 1) /* alone: the plain call, which paychand answers sooner */
+        return paychan_validate_payment_begin(client, bc->w[0]->payment, e);
     paychan_payment_headers payments[BATCH_MAX];
     for (size_t i = 0; i < bc->n; i++)
         payments[i] = *bc->w[i]->payment;
@@ -139,12 +161,16 @@ static void start_call(px_token_waiter *w)
     pthread_mutex_lock(&b->lock);
     size_t n = take_front(b, front);
     b->calls++;
+    int spare = b->keep_spare && b->spare_state == SPARE_NONE && n < BATCH_MAX;
+    if (spare)
+        b->spare_state = SPARE_COMING;
     pthread_mutex_unlock(&b->lock);
     paychan_error e = {.code = PAYCHAN_E_NO_MEMORY, .message = "out of memory"};
     if (bc) {
         for (size_t i = 0; i < n; i++)
             bc->w[i] = front[i];
         bc->n = n;
+        bc->spare = spare;
         if (n > 1)
             PC_LOG_D("%zu %s in one call (batched)", n,
                      b->kind == PX_BATCH_SIGN ? "tokens" : "payment checks");
@@ -154,7 +180,7 @@ static void start_call(px_token_waiter *w)
         paychan_call_free(bc->call);
         free(bc);
     }
-    fail_all(front, n, &e);
+    fail_all(front, n, spare, &e);
 }
 
 /* A waiter resumed to lead, on its loop. If its client went away, it
@@ -178,6 +204,60 @@ static void lead(void *arg, pc_http_request *req, pc_http_answer *a)
     w->then(w->arg, req, a); /* abandoned: it frees its state */
 }
 
+/* A replacement for the spare, signed on `loop` for no request. */
+typedef struct spare_call {
+    px_token_batch *b;
+    pc_http_loop *loop;
+    paychan_call *call;
+} spare_call;
+
+static void on_spare(void *arg, CURL *easy, CURLcode result)
+{
+    (void)easy;
+    spare_call *sc = arg;
+    paychan_payment_headers h;
+    paychan_error e = {0};
+    int rc = paychan_sign_requests_end(sc->call, result, &h, &e);
+    if (rc == PAYCHAN_CALL_AGAIN) { /* a fresh stamp after a 205 */
+        if (pc_http_loop_fetch(sc->loop, paychan_call_easy(sc->call), on_spare, sc) == 0)
+            return;
+        paychan_call_free(sc->call);
+    } else if (rc != 0) {
+        PC_LOG_D("no spare token now: %s (code %d)", e.message, e.code);
+    }
+    settle_spare(sc->b, rc == 0 ? &h : NULL);
+    free(sc);
+}
+
+/* The spare was taken: its replacement is signed on `loop` for no request. */
+static void replace_spare(px_token_batch *b, pc_http_loop *loop, paychan_client *client,
+                          const char *name)
+{
+    spare_call *sc = calloc(1, sizeof *sc);
+    paychan_error e;
+    if (sc) {
+        *sc = (spare_call){.b = b, .loop = loop};
+        sc->call = paychan_sign_requests_begin(client, &name, 1, &e);
+        if (sc->call && pc_http_loop_fetch(sc->loop, paychan_call_easy(sc->call), on_spare, sc) == 0)
+            return;
+        paychan_call_free(sc->call);
+        free(sc);
+    }
+    settle_spare(b, NULL);
+}
+
+/* w's request resumes with the spare and goes on (sent to its target);
+ * then, behind it on the loop, the spare's replacement is asked for. */
+static void went_with_spare(void *arg, pc_http_request *req, pc_http_answer *a)
+{
+    px_token_waiter *w = arg;
+    px_token_batch *b = w->batch;
+    paychan_client *client = w->client;
+    const char *name = w->name;
+    w->then(w->arg, req, a); /* may free w */
+    replace_spare(b, pc_http_request_loop(req), client, name);
+}
+
 /* Queues w; it leads at once when nobody does. */
 static void enqueue(px_token_batch *b, paychan_client *client, const char *name,
                     px_token_waiter *w)
@@ -199,7 +279,60 @@ static void enqueue(px_token_batch *b, paychan_client *client, const char *name,
 void px_token_batch_sign(px_token_batch *b, paychan_client *client, const char *name,
                          px_token_waiter *w)
 {
-    enqueue(b, client, name, w);
+    pthread_mutex_lock(&b->lock);
+    int take = b->spare_state == SPARE_READY;
+    /* Under load a call is in flight: the next one brings the replacement
+     * with the tokens it signs. Alone, it is signed now, on its own. */
+    int replace = take && !b->leading;
+    if (take) {
+        w->rc = 0;
+        w->out = b->spare;
+        b->spare_state = replace ? SPARE_COMING : SPARE_NONE;
+        b->spares_taken++;
+        b->calls += (unsigned)replace;
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (!take) {
+        enqueue(b, client, name, w);
+        return;
+    }
+    w->batch = b, w->client = client, w->name = name;
+    pc_http_resume(w->req, replace ? went_with_spare : w->then, replace ? (void *)w : w->arg);
+}
+
+void px_token_batch_keep_spare(px_token_batch *b)
+{
+    b->keep_spare = b->kind == PX_BATCH_SIGN;
+}
+
+void px_token_batch_stop_spare(px_token_batch *b)
+{
+    pthread_mutex_lock(&b->lock);
+    b->keep_spare = 0;
+    if (b->spare_state == SPARE_READY)
+        b->spare_state = SPARE_HELD;
+    pthread_mutex_unlock(&b->lock);
+}
+
+int px_token_batch_take_spare(px_token_batch *b, paychan_payment_headers *out)
+{
+    pthread_mutex_lock(&b->lock);
+    int ready = b->spare_state == SPARE_READY || b->spare_state == SPARE_HELD;
+    if (ready) {
+        *out = b->spare;
+        b->spare_state = SPARE_NONE;
+    }
+    pthread_mutex_unlock(&b->lock);
+    return ready;
+}
+
+unsigned long long px_token_batch_spares_taken(px_token_batch *b, int *ready)
+{
+    pthread_mutex_lock(&b->lock);
+    unsigned long long n = b->spares_taken;
+    *ready = b->spare_state == SPARE_READY;
+    pthread_mutex_unlock(&b->lock);
+    return n;
 }
 
 void px_token_batch_validate(px_token_batch *b, paychan_client *client, px_token_waiter *w)

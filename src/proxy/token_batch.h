@@ -10,7 +10,16 @@
  * the next call. A request alone is not delayed: it leads at once. Like
  * group commit, the batch grows with the load. A waiting request is
  * resumed once: when its result is in, or to lead the next call (whose
- * transfer then runs on its own loop). */
+ * transfer then runs on its own loop).
+ *
+ * A sign batch may also keep one token signed ahead (a spare): the next
+ * request takes it and goes at once, while its replacement is signed next
+ * to it, so a request alone waits for no Payment Server round trip. The
+ * spare costs nothing while it waits: a token with count N pays for N
+ * requests only once the provider accepts it, and requests take their
+ * tokens in the order signed. It is lost (one request's price) only if the
+ * sidecar stops with it unused and later counts of the same token id are
+ * spent; px_token_batch_take_spare gives it back at shutdown. */
 #ifndef PAYCHAN_PROXY_TOKEN_BATCH_H
 #define PAYCHAN_PROXY_TOKEN_BATCH_H
 
@@ -53,6 +62,11 @@ struct px_token_batch {
     px_token_waiter *head, **tail; /* the requests not signed yet, in arrival order */
     int leading;              /* a call to the Payment Server is under way */
     unsigned long long calls; /* calls made, for /status */
+    /* PX_BATCH_SIGN after px_token_batch_keep_spare */
+    int keep_spare;
+    int spare_state; /* none, coming (a call in flight brings it), ready, held */
+    paychan_payment_headers spare;
+    unsigned long long spares_taken; /* requests sent with the spare */
 };
 
 void px_token_batch_init(px_token_batch *b, px_batch_kind kind);
@@ -71,6 +85,22 @@ void px_token_batch_sign(px_token_batch *b, paychan_client *client, const char *
  * the check of its payment by client; w->rc 0 when it is paid, else -1
  * with w->err (the refusal of this payment, or why the call failed). */
 void px_token_batch_validate(px_token_batch *b, paychan_client *client, px_token_waiter *w);
+
+/* A PX_BATCH_SIGN batch keeps one token signed ahead from its next call
+ * on (see above). Call before the first request. */
+void px_token_batch_keep_spare(px_token_batch *b);
+
+/* No request takes the spare from now on, nor is a new one asked for (a
+ * consumer ending the channel); one signed meanwhile is only held for
+ * px_token_batch_take_spare. Any thread. */
+void px_token_batch_stop_spare(px_token_batch *b);
+
+/* Once no request is in flight (after pc_http_stop): the spare signed and
+ * not used, which the batch no longer holds: 1 with *out, else 0. */
+int px_token_batch_take_spare(px_token_batch *b, paychan_payment_headers *out);
+
+/* Requests sent with the spare so far; *ready 1 when the next may be. */
+unsigned long long px_token_batch_spares_taken(px_token_batch *b, int *ready);
 
 /* Calls to the Payment Server so far. */
 unsigned long long px_token_batch_calls(px_token_batch *b);

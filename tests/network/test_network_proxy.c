@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -170,6 +171,30 @@ static long long sidecar_target(int p, pc_address *m)
     return paid;
 }
 
+/* Waits (5 s at most) until the sidecar holds a spare token for target p,
+ * and checks every paid request but the first (the channel's opening)
+ * went with one. */
+static void check_spare(int p)
+{
+    for (int tries = 0;; tries++) {
+        pc_test_exchange x;
+        json_t *body = admin_get(2, "/status", &x);
+        json_t *t = json_object_get(json_object_get(body, "targets"), providers[p].name);
+        int ready = json_is_true(json_object_get(t, "spareReady"));
+        long long taken = json_integer_value(json_object_get(t, "spareTokensTaken"));
+        if (ready && taken != N_ACTIONS - 1)
+            net_fail("%s: %lld requests went with the spare token, expected %d: %s",
+                     providers[p].name, taken, N_ACTIONS - 1, x.body);
+        json_decref(body);
+        pc_test_exchange_free(&x);
+        if (ready)
+            return;
+        if (tries == 50)
+            net_fail("%s: no spare token after 5 s", providers[p].name);
+        usleep(100 * 1000);
+    }
+}
+
 static void test_paid_actions(void **state)
 {
     (void)state;
@@ -190,6 +215,7 @@ static void test_paid_actions(void **state)
             net_fail("%s counts %lld paid, %lld served, %lld refused; expected %d, %d, 1",
                      providers[p].name, paid, served, refused, N_ACTIONS, N_ACTIONS);
         net_check(sidecar_target(p, &m) == N_ACTIONS && pc_address_equal(&m, &C.mediator[p]));
+        check_spare(p);
         netc_check_u256(&C, pc_netc_state(&C, p).consumer_funds, pc_netc_wei(FUNDING_WEI), "consumer funds");
         netc_check_u256(&C, pc_netc_state(&C, p).active_token_id, C.paid_token_id[p], "active token id");
     }
@@ -362,7 +388,8 @@ static int setup(void **state)
         .paychand = PAYCHAN_PAYCHAND, .chain_only = 1, .termination_timeout_s = TERMINATION_S,
         .token_redemption_timeout_s = REDEMPTION_S});
     C = (pc_net_checks){.net = net, .providers = providers, .funding_wei = FUNDING_WEI,
-                        .termination_s = TERMINATION_S, .redemption_s = REDEMPTION_S};
+                        .termination_s = TERMINATION_S, .redemption_s = REDEMPTION_S,
+                        .counts_ahead = 1 /* the sidecar's spare token */};
     return net && start_provider(P_PERSISTENCE) == 0 && start_provider(P_RANDOM) == 0 &&
                    start_public() == 0
                ? 0

@@ -114,7 +114,7 @@ void pc_netc_refusals(const pc_net_checks *c, uint64_t n_actions, pc_netc_send s
     send(c, &tok, 34, "token over the deposit");
     /* a genuine token the consumer's Payment Server made for random's Mediator */
     it_headers(t, PC_NET_ACC_PUBLIC, &c->mediator[PC_NETC_RANDOM], &tok);
-    netc_check(c, tok.count == n_actions + 1);
+    netc_check(c, tok.count == n_actions + 1 + c->counts_ahead);
     send(c, &tok, 2, "token for another provider");
 }
 

@@ -31,6 +31,7 @@ typedef struct pc_net_checks {
     pc_u256 paid_token_id[PC_NETC_N_PROVIDERS]; /* the token id of the first actions */
     uint64_t funding_wei;                       /* per Mediator */
     uint64_t termination_s, redemption_s;
+    uint64_t counts_ahead; /* counts the consumer keeps signed ahead per Mediator (a spare) */
     void (*before_fail)(void);                  /* may be NULL */
 } pc_net_checks;
 
