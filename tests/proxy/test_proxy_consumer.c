@@ -91,6 +91,43 @@ static void token_calls(double *calls, double *tokens)
     pc_test_exchange_free(&x);
 }
 
+/* Waits (5 s at most) until the consumer's Payment Server has signed no
+ * new token for 300 ms: the sidecar's spare, asked for behind the last
+ * request, is in. The tokens signed so far. */
+static double tokens_settled(void)
+{
+    double calls, tokens, last = -1;
+    for (int quiet = 0, i = 0; quiet < 3 && i < 50; i++) {
+        token_calls(&calls, &tokens);
+        quiet = tokens == last ? quiet + 1 : 0;
+        last = tokens;
+        pc_test_sleep_ms(100);
+    }
+    return last;
+}
+
+/* A request alone goes with the target's spare token: it needs no call to
+ * the Payment Server, which is held (SIGSTOP) meanwhile; without the spare
+ * it would wait --payment-timeout (2 s) and get 503. The spare's
+ * replacement, signed once the Payment Server is back, is the one token
+ * the request cost it. */
+static void test_spare_token_needs_no_payment_server(void **state)
+{
+    (void)state;
+    pid_t ps = (pid_t)pc_test_paychand_pid(W.t->consumer_server);
+    double before = tokens_settled();
+    pc_test_exchange x;
+    assert_int_equal(kill(ps, SIGSTOP), 0);
+    via_sidecar("/prov/paid/spare", NULL, &x);
+    assert_int_equal(kill(ps, SIGCONT), 0);
+    if (x.status != 200)
+        fprintf(stderr, "%s\n", x.body);
+    assert_int_equal(x.status, 200);
+    assert_string_equal(paid_by(&x), W.t->sender[IT_CONSUMER]);
+    pc_test_exchange_free(&x);
+    assert_true(tokens_settled() == before + 1);
+}
+
 static const char *burst_path = "/prov/paid/batch"; /* what a burst asks for */
 
 static void *paid_in_parallel(void *arg)
@@ -330,7 +367,7 @@ static void test_payment_server_down(void **state)
     (void)state;
     char down[64], target[256], key[128];
     snprintf(down, sizeof down, "http://127.0.0.1:%d", pc_test_free_port());
-    snprintf(target, sizeof target, "prov %s 20 1000 500 1000000", W.provider.url);
+    snprintf(target, sizeof target, "prov %s 20 2000 1000 1000000", W.provider.url);
     pc_test_dev_account_arg("me", W.t->key[IT_CONSUMER], key, sizeof key);
     const char *const args[] = {"--mode", "consumer", "--dev", "--account", key,
                                 "--payment-server", down, "--target", target,
@@ -363,7 +400,7 @@ static void test_proxy_variables_ignored(void **state)
     char dead[64], me_key[128], target[256], url[256];
     snprintf(dead, sizeof dead, "http://127.0.0.1:%d", pc_test_free_port());
     pc_test_dev_account_arg("me", W.t->key[IT_CONSUMER], me_key, sizeof me_key);
-    snprintf(target, sizeof target, "prov %s 20 1000 500 1000000", W.provider.url);
+    snprintf(target, sizeof target, "prov %s 20 2000 1000 1000000", W.provider.url);
     const char *const args[] = {"--mode", "consumer", "--dev", "--account", me_key,
                                 "--payment-server", pc_test_paychand_url(W.t->consumer_server),
                                 "--target", target, NULL};
@@ -401,7 +438,9 @@ static int setup(void **state)
     if (pc_test_proxy_start(&W.provider, PAYCHAN_PROXY, "provider-proxy", pargs) != 0)
         return -1;
     static char t1[256], t2[256], t3[256], t4[256], t5[256];
-    snprintf(t1, sizeof t1, "prov %s 20 1000 500 1000000", W.provider.url);
+    /* 2000 wei at 10 a request: the ~100 paid requests of these tests and
+     * the spare tokens of the two sidecars that share the Mediator */
+    snprintf(t1, sizeof t1, "prov %s 20 2000 1000 1000000", W.provider.url);
     snprintf(t2, sizeof t2, "cheap %s 5 1000 500 1000000", W.provider.url);
     snprintf(up_paid, sizeof up_paid, "%s/paid", W.provider.url);
     snprintf(t3, sizeof t3, "tight %s 20 1000 500 10", up_paid);
@@ -428,6 +467,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_contact_opens_channel_and_pays),
+        cmocka_unit_test(test_spare_token_needs_no_payment_server),
         cmocka_unit_test(test_tokens_in_flight_share_a_call),
         cmocka_unit_test(test_first_contact_burst_opens_once),
         cmocka_unit_test(test_queued_requests_woken_once),
