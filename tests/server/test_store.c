@@ -104,15 +104,6 @@ static int test_teardown(void **state)
 
 /* ---- consumer counters -------------------------------------------------------------- */
 
-static uint64_t next(pc_store *s, const pc_address *m, const pc_u256 *id)
-{
-    uint64_t c = 0;
-    pc_error err = {0};
-    if (pc_store_next_count(s, m, id, &c, &err) != 0)
-        fail_msg("next_count: %s", err.message);
-    return c;
-}
-
 static void test_next_count_per_key(void **state)
 {
     env *e = *state;
@@ -121,11 +112,11 @@ static void test_next_count_per_key(void **state)
     pc_test_store_address(2, &m2);
     pc_u256 a = pc_test_store_token_id(1), b = pc_test_store_token_id(2);
     for (uint64_t i = 1; i <= 3; i++)
-        assert_int_equal(next(e->store, &m1, &a), i);
-    assert_int_equal(next(e->store, &m1, &b), 1); /* a new token id starts at 1 */
-    assert_int_equal(next(e->store, &m2, &a), 1); /* another Mediator too */
-    assert_int_equal(next(e->store, &m1, &a), 4);
-    assert_int_equal(next(e->store, &m1, &b), 2);
+        assert_int_equal(pc_test_next_count(e->store, &m1, &a), i);
+    assert_int_equal(pc_test_next_count(e->store, &m1, &b), 1); /* a new token id starts at 1 */
+    assert_int_equal(pc_test_next_count(e->store, &m2, &a), 1); /* another Mediator too */
+    assert_int_equal(pc_test_next_count(e->store, &m1, &a), 4);
+    assert_int_equal(pc_test_next_count(e->store, &m1, &b), 2);
 }
 
 static void test_next_count_concurrent(void **state)
@@ -141,7 +132,7 @@ static void test_next_count_concurrent(void **state)
     for (int c = 1; c <= N; c++)
         if (taken[c] != 1)
             fail_msg("count %d taken %u times", c, taken[c]);
-    assert_int_equal(next(e->store, &m, &id), N + 1);
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), N + 1);
 }
 
 /* pc_store_return_count of count: *returned, failing the test on an error. */
@@ -166,14 +157,14 @@ static void test_return_count(void **state)
     pc_u256 id = pc_test_store_token_id(11), other = pc_test_store_token_id(12);
     assert_int_equal(give_back(e->store, &m, &id, 1), 0); /* nothing issued yet */
     for (uint64_t i = 1; i <= 3; i++)
-        assert_int_equal(next(e->store, &m, &id), i);
+        assert_int_equal(pc_test_next_count(e->store, &m, &id), i);
     assert_int_equal(give_back(e->store, &m, &id, 2), 0); /* 3 was taken after it */
     assert_int_equal(give_back(e->store, &m, &id, 4), 0); /* never issued */
     assert_int_equal(give_back(e->store, &m, &other, 3), 0); /* another token id */
     assert_int_equal(give_back(e->store, &m, &id, 3), 1);
     assert_int_equal(give_back(e->store, &m, &id, 3), 0); /* not twice */
-    assert_int_equal(next(e->store, &m, &id), 3); /* the same count again */
-    assert_int_equal(next(e->store, &m, &id), 4);
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), 3); /* the same count again */
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), 4);
     assert_int_equal(give_back(e->store, &m, &id, 4), 1);
     assert_int_equal(give_back(e->store, &m, &id, 3), 1); /* now the last one */
 
@@ -184,9 +175,9 @@ static void test_return_count(void **state)
         assert_int_equal(pc_store_return_count(e->store, &m, &id, bad[i], &returned, &err), -1);
         assert_true(err.code == PC_ERR_INVALID_ARGUMENT && returned == 0);
     }
-    assert_int_equal(next(e->store, &m2, &other), 1); /* a first count given back */
+    assert_int_equal(pc_test_next_count(e->store, &m2, &other), 1); /* a first count given back */
     assert_int_equal(give_back(e->store, &m2, &other, 1), 1);
-    assert_int_equal(next(e->store, &m2, &other), 1);
+    assert_int_equal(pc_test_next_count(e->store, &m2, &other), 1);
 
     uint64_t count = 0;
     int found = 0;
@@ -197,7 +188,7 @@ static void test_return_count(void **state)
     pc_store_close(e->store);
     e->store = open_env(e);
     assert_non_null(e->store);
-    assert_int_equal(next(e->store, &m, &id), 3);
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), 3);
 }
 
 /* Counts taken and given back from many threads at once (every other
@@ -247,7 +238,7 @@ static void test_return_count_concurrent(void **state)
     for (int i = 0; i < RETURN_THREADS; i++)
         pthread_join(t[i], NULL);
     assert_int_equal(st.failures, 0);
-    uint64_t last = next(e->store, &st.m, &st.id) - 1;
+    uint64_t last = pc_test_next_count(e->store, &st.m, &st.id) - 1;
     unsigned given = 0;
     for (uint64_t c = 1; c <= RETURN_N; c++) {
         if (st.taken[c] != st.given[c] + (c <= last))
@@ -418,24 +409,24 @@ static void test_forget_counters(void **state)
     pc_test_store_address(8, &m);
     pc_test_store_address(9, &keep);
     pc_u256 a = pc_test_store_token_id(1), b = pc_test_store_token_id(2);
-    next(e->store, &m, &a);
-    next(e->store, &m, &b);
-    next(e->store, &keep, &a);
+    pc_test_next_count(e->store, &m, &a);
+    pc_test_next_count(e->store, &m, &b);
+    pc_test_next_count(e->store, &keep, &a);
     offer(e->store, &m, &a, 5, NULL);
     offer(e->store, &m, &b, 6, NULL);
     offer(e->store, &keep, &a, 7, NULL);
     /* the consumer's counters (counts issued) only: the validated ones stay */
     assert_int_equal(pc_store_forget_counters(e->store, &m, PC_ROLE_CONSUMER, NULL), 0);
-    assert_int_equal(next(e->store, &m, &a), 1);
+    assert_int_equal(pc_test_next_count(e->store, &m, &a), 1);
     assert_best(e->store, &m, &a, 5);
     assert_best(e->store, &m, &b, 6);
     assert_int_equal(pc_store_forget_counters(e->store, &m, PC_ROLE_PROVIDER, NULL), 0);
     assert_best(e->store, &m, &a, 0);
     assert_best(e->store, &m, &b, 0);
-    assert_int_equal(next(e->store, &m, &a), 2);
+    assert_int_equal(pc_test_next_count(e->store, &m, &a), 2);
     assert_int_equal(offer(e->store, &m, &a, 5, NULL), PC_COUNT_ACCEPTED_NEWEST);
     assert_best(e->store, &keep, &a, 7); /* other Mediators untouched */
-    assert_int_equal(next(e->store, &keep, &a), 2);
+    assert_int_equal(pc_test_next_count(e->store, &keep, &a), 2);
 }
 
 /* ---- Mediator records ------------------------------------------------------------- */
@@ -546,11 +537,11 @@ static void test_both_roles(void **state)
     assert_int_equal(found, 1);
     assert_record_equal(&got, &p);
     pc_u256 id = pc_test_store_token_id(1);
-    assert_int_equal(next(e->store, &c.mediator, &id), 1);
-    assert_int_equal(next(e->store, &c.mediator, &id), 2);
+    assert_int_equal(pc_test_next_count(e->store, &c.mediator, &id), 1);
+    assert_int_equal(pc_test_next_count(e->store, &c.mediator, &id), 2);
     assert_int_equal(offer(e->store, &c.mediator, &id, 1, NULL), PC_COUNT_ACCEPTED_NEWEST);
     assert_int_equal(offer(e->store, &c.mediator, &id, 1, NULL), PC_COUNT_REPLAYED);
-    assert_int_equal(next(e->store, &c.mediator, &id), 3);
+    assert_int_equal(pc_test_next_count(e->store, &c.mediator, &id), 3);
     assert_int_equal(pc_store_delete_mediator(e->store, &c.mediator, PC_ROLE_CONSUMER, NULL), 0);
     assert_int_equal(pc_store_get_mediator(e->store, &c.mediator, PC_ROLE_CONSUMER, &got, &found,
                                            NULL), 0);
@@ -559,7 +550,8 @@ static void test_both_roles(void **state)
                                            NULL), 0);
     assert_int_equal(found, 1);
     assert_best(e->store, &c.mediator, &id, 1); /* the validated counts stay */
-    assert_int_equal(next(e->store, &c.mediator, &id), 1); /* the issued ones are gone */
+    /* the issued ones are gone */
+    assert_int_equal(pc_test_next_count(e->store, &c.mediator, &id), 1);
     assert_int_equal(pc_store_delete_mediator(e->store, &c.mediator, PC_ROLE_PROVIDER, NULL), 0);
     assert_best(e->store, &c.mediator, &id, 0);
     assert_int_equal(pc_store_list_mediators(e->store, &list, &n, NULL), 0);
@@ -744,7 +736,7 @@ static void test_async_forms(void **state)
     e->store = open_env(e);
     assert_non_null(e->store);
     assert_best(e->store, &m, &other, 5);
-    assert_int_equal(next(e->store, &m, &id), 4 + BURST);
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), 4 + BURST);
 }
 
 /* The list form: the offers of one call apply in order, each with its own
@@ -884,8 +876,8 @@ static void test_page_mediators(void **state)
     int found = 1;
     assert_int_equal(pc_store_issued_count(e->store, &acct[0], &id, &count, &found, &err), 0);
     assert_true(!found && count == 0);
-    next(e->store, &acct[0], &id);
-    next(e->store, &acct[0], &id);
+    pc_test_next_count(e->store, &acct[0], &id);
+    pc_test_next_count(e->store, &acct[0], &id);
     assert_int_equal(pc_store_issued_count(e->store, &acct[0], &id, &count, &found, &err), 0);
     assert_true(found && count == 2);
 }
