@@ -191,6 +191,11 @@ int pc_client_get(paychan_client *c, const char *target, pc_client_call_kind kin
 int pc_client_get_within(paychan_client *c, const char *target, pc_client_call_kind kind,
                          long timeout_ms, json_t **answer, paychan_error *err);
 
+/* pc_client_get as a POST of body (a JSON text, taken over: freed in any
+ * case), signed with it (docs/protocol.md §3.4). */
+int pc_client_post(paychan_client *c, const char *target, char *body, pc_client_call_kind kind,
+                   json_t **answer, paychan_error *err);
+
 /* Sets up the pool (and curl, once per process); pc_curl_pool_free tears it down. */
 int pc_client_pool_init(pc_curl_pool *p);
 

@@ -1,5 +1,6 @@
 /* consumer.c: the consumer side of libpaychan: targets, init (useService and
- * deposit) and sign_request (createSignatureHeaders). See paychan.h. */
+ * deposit), sign_request (createSignatureHeaders) and return_request
+ * (returnCount). See paychan.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,4 +379,43 @@ int paychan_sign_requests(paychan_client *c, const char *const *names, size_t n,
         return -1;
     int rc = pc_client_call_perform(call, &answer, err); /* before answer is read */
     return sign_finish(call, rc, answer, out, err);
+}
+
+/* ---- giving back a token never sent (returnCount) ----------------------------------------- */
+
+/* 1 when h has the form paychan_sign_request(s) gives it for this client
+ * (its sender, an address, decimal numbers), so it can go into the call. */
+static int own_headers(const paychan_client *c, const paychan_payment_headers *h)
+{
+    char mediator[PC_ADDRESS_TEXT_LEN];
+    return strcmp(h->sender, c->address) == 0 &&
+           pc_client_address_text(h->mediator, mediator) == 0 &&
+           decimal(h->token_id, sizeof h->token_id) &&
+           decimal(h->request_count, sizeof h->request_count);
+}
+
+int paychan_return_request(paychan_client *c, const paychan_payment_headers *h, int *returned,
+                           paychan_error *err)
+{
+    char path[128];
+    json_t *answer;
+    pc_client_clear(err);
+    if (!c || !h || !returned)
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0, "no client, headers or output");
+    *returned = 0;
+    if (!own_headers(c, h))
+        return pc_client_fail(err, PAYCHAN_E_CONFIG, 0,
+                              "not headers paychan_sign_request gave this client");
+    if (pc_client_mediator_path(h->mediator, "returnCount", path, sizeof path, err) != 0)
+        return -1;
+    json_t *params = json_pack("{ssss}", "tokenId", h->token_id, "reqCount", h->request_count);
+    char *body = params ? json_dumps(params, JSON_COMPACT) : NULL;
+    json_decref(params);
+    if (!body)
+        return pc_client_fail(err, PAYCHAN_E_NO_MEMORY, 0, "out of memory");
+    if (pc_client_post(c, path, body, PC_CALL_READ, &answer, err) != 0)
+        return -1;
+    int rc = pc_client_answer_bool(answer, "returnCount", "returned", returned, err);
+    json_decref(answer);
+    return rc;
 }

@@ -347,16 +347,29 @@ int pc_client_get(paychan_client *c, const char *target, pc_client_call_kind kin
     return pc_client_get_within(c, target, kind, 0, answer, err);
 }
 
-int pc_client_get_within(paychan_client *c, const char *target, pc_client_call_kind kind,
-                         long timeout_ms, json_t **answer, paychan_error *err)
+/* Runs a call just begun (NULL: its begin failed, *err says why) to its
+ * end on this thread, then frees it. */
+static int perform_and_free(paychan_call *call, json_t **answer, paychan_error *err)
 {
     *answer = NULL;
-    paychan_call *call = pc_client_call_begin(c, target, kind, timeout_ms, err);
     if (!call)
         return -1;
     int rc = pc_client_call_perform(call, answer, err);
     paychan_call_free(call);
     return rc;
+}
+
+int pc_client_get_within(paychan_client *c, const char *target, pc_client_call_kind kind,
+                         long timeout_ms, json_t **answer, paychan_error *err)
+{
+    return perform_and_free(pc_client_call_begin(c, target, kind, timeout_ms, err), answer, err);
+}
+
+int pc_client_post(paychan_client *c, const char *target, char *body, pc_client_call_kind kind,
+                   json_t **answer, paychan_error *err)
+{
+    return perform_and_free(pc_client_call_begin_post(c, target, body, kind, 0, err), answer,
+                            err);
 }
 
 /* ---- answers --------------------------------------------------------------------------------- */

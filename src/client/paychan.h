@@ -146,6 +146,22 @@ int paychan_sign_request(paychan_client *c, const char *name, paychan_payment_he
 int paychan_sign_requests(paychan_client *c, const char *const *names, size_t n,
                           paychan_payment_headers *out, paychan_error *err);
 
+/* Gives back the token h that paychan_sign_request(s) took and that was
+ * never sent (say one signed ahead of need and unused when the service
+ * stops), so that the consumer does not pay for it: paychand's returnCount
+ * (our extension, docs/protocol.md §4.1). *returned = 1 when h's count was
+ * the last one taken for its token id: the next paychan_sign_request for
+ * that Mediator takes the same count again. *returned = 0 when a later
+ * count was taken since (by any caller of this account): nothing changes,
+ * and h is simply spent (a provider that gets it is paid for it).
+ * Preconditions: h exactly as paychan_sign_request(s) filled it for this
+ * client (else PAYCHAN_E_CONFIG, nothing sent); h was not sent, and is not
+ * sent afterwards (a provider that saw it refuses the same count issued
+ * again, code 37). Blocking (one call to the Payment Server, no chain
+ * transaction); meant for shutdown. */
+int paychan_return_request(paychan_client *c, const paychan_payment_headers *h, int *returned,
+                           paychan_error *err);
+
 /* ---- provider side ---------------------------------------------------------------------- */
 
 /* The terms this provider requires of every Mediator that pays it. */

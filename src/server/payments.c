@@ -118,6 +118,20 @@ int pc_payment_create(pc_server *s, const pc_address *consumer, const pc_address
     return pc_payment_create_finish(s, out, err);
 }
 
+int pc_payment_return(pc_server *s, const pc_address *consumer, const pc_address *mediator,
+                      const pc_u256 *token_id, uint64_t count, int *returned, pc_error *err)
+{
+    pc_mediator_view v;
+    *returned = 0;
+    if (!pc_accounts_find(s->accounts, consumer))
+        return pc_error_set(err, PC_ERR_UNKNOWN_ACCOUNT, "the sender is not served here");
+    if (pc_chain_cache_get(s->cache, mediator, &v, err) != 0)
+        return -1;
+    if (!pc_address_equal(&v.terms.consumer, consumer))
+        return pc_error_set(err, PC_ERR_ONLY_CONSUMER, "only the consumer may give back a count");
+    return pc_store_return_count(s->store, mediator, token_id, count, returned, err);
+}
+
 /* ---- provider side (protocol §5, in order) ---------------------------------------------- */
 
 static int check_signature(pc_server *s, const pc_payment_headers *t, pc_error *err)

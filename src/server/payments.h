@@ -38,6 +38,17 @@ int pc_payment_create_begin(pc_server *s, const pc_address *consumer, const pc_a
                             pc_payment_headers *out, pc_error *err);
 int pc_payment_create_finish(pc_server *s, pc_payment_headers *h, pc_error *err);
 
+/* Consumer side: gives back count `count` of token_id, taken by
+ * pc_payment_create and never sent (pc_store_return_count): *returned = 1
+ * when it was the last count taken for the id (the next
+ * pc_payment_create takes it again), else 0 and nothing changes (a later
+ * count was taken: that token is simply spent). Fails with 203 when
+ * `consumer` is not served here, 3 when it is not the Mediator's consumer,
+ * as pc_payment_create; a terminated Mediator is no refusal (giving back
+ * costs nobody anything). Precondition: count >= 1 (else 300). */
+int pc_payment_return(pc_server *s, const pc_address *consumer, const pc_address *mediator,
+                      const pc_u256 *token_id, uint64_t count, int *returned, pc_error *err);
+
 /* The terms a provider requires (validateToken's parameters). */
 typedef struct pc_payment_terms {
     pc_u256 min_cost_per_request;

@@ -1,8 +1,9 @@
 /* libpaychan against real Payment Servers (paychand, memory store) and a real
  * anvil: the consumer deploys and funds a Mediator through init, signs
- * requests (counts 1, 2, 3, ...; also from many threads at once), the
- * provider validates them and refuses a replay (37) and a forged token (4),
- * and the administration calls report what the chain holds. */
+ * requests (counts 1, 2, 3, ...; also from many threads at once) and gives
+ * back one never sent, the provider validates them and refuses a replay
+ * (37) and a forged token (4), and the administration calls report what the
+ * chain holds. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -174,6 +175,64 @@ static void test_sign_and_validate(void **state)
     assert_true(err.code > 0 && err.code < PAYCHAN_E_SERVER_DOWN);
 }
 
+/* ---- consumer gives back a token never sent ------------------------------------------------------ */
+
+static void sign(chain_test *t, paychan_payment_headers *h, uint64_t want_count)
+{
+    paychan_error err;
+    if (paychan_sign_request(t->live.consumer, "svc", h, &err) != 0)
+        fail_msg("sign_request: %d %s", err.code, err.message);
+    assert_int_equal(strtoull(h->request_count, NULL, 10), want_count);
+}
+
+static int give_back(chain_test *t, const paychan_payment_headers *h)
+{
+    paychan_error err;
+    int returned = -1;
+    if (paychan_return_request(t->live.consumer, h, &returned, &err) != 0)
+        fail_msg("return_request: %d %s", err.code, err.message);
+    return returned;
+}
+
+/* A spare token given back is taken again by the next paychan_sign_request
+ * (the same token) and paid once; one that is not the last taken is not
+ * given back; headers that are not this client's are refused before
+ * anything is sent. */
+static void test_return_request(void **state)
+{
+    chain_test *t = *state;
+    paychan_error err;
+    paychan_payment_headers spare, again, later;
+    uint64_t n = t->last_count + 1;
+    sign(t, &spare, n);
+    assert_int_equal(give_back(t, &spare), 1);
+    assert_int_equal(give_back(t, &spare), 0); /* once */
+    sign(t, &again, n);
+    assert_string_equal(again.signature, spare.signature);
+    if (paychan_validate_payment(t->live.provider, &again, &err) != 0)
+        fail_msg("validate the count taken again: %d %s", err.code, err.message);
+    assert_int_equal(paychan_validate_payment(t->live.provider, &again, &err), -1);
+    assert_int_equal(err.code, 37);
+
+    sign(t, &spare, n + 1);
+    sign(t, &later, n + 2);
+    assert_int_equal(give_back(t, &spare), 0); /* a later count was taken: spent */
+    assert_int_equal(give_back(t, &later), 1);
+    t->last_count = n + 1;
+
+    int returned = -1;
+    paychan_payment_headers other = later;
+    other.sender[5] = other.sender[5] == '0' ? '1' : '0'; /* another consumer's */
+    assert_int_equal(paychan_return_request(t->live.consumer, &other, &returned, &err), -1);
+    assert_true(err.code == PAYCHAN_E_CONFIG && returned == 0);
+    assert_int_equal(paychan_return_request(t->live.consumer, &later, NULL, &err), -1);
+    assert_int_equal(err.code, PAYCHAN_E_CONFIG);
+    assert_int_equal(paychan_return_request(t->live.provider, &later, &returned, &err), -1);
+    assert_int_equal(err.code, PAYCHAN_E_CONFIG); /* not the provider's headers either */
+    sign(t, &again, n + 2); /* none of them gave anything back */
+    t->last_count = n + 2;
+}
+
 /* ---- many threads on one client --------------------------------------------------------------- */
 
 enum { N_THREADS = 4, SIGNS_PER_THREAD = 25 };
@@ -314,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_init),
         cmocka_unit_test(test_init_tops_up_the_difference),
         cmocka_unit_test(test_sign_and_validate),
+        cmocka_unit_test(test_return_request),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_admin),
         cmocka_unit_test(test_unknown_account),

@@ -50,21 +50,6 @@ static void keep_secret_bytes(const uint8_t *b, size_t n)
     keep_secret(hex);
 }
 
-static void scrape(const pc_test_paychand *p, pc_test_prom *out)
-{
-    pc_test_client *c = pc_test_client_create(pc_test_paychand_url(p), NULL);
-    pc_test_reply r;
-    pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
-    char why[300] = "";
-    assert_non_null(c);
-    pc_test_request(c, "GET", "/metrics", &none, NULL, &r);
-    it_check(r.status == 200);
-    if (pc_test_prom_parse(r.text, out, why, sizeof why) != 0)
-        it_fail("/metrics does not parse: %s", why);
-    pc_test_reply_free(&r);
-    pc_test_client_destroy(c);
-}
-
 /* after - before of name{labels} (a missing sample counts 0). */
 static double moved(const pc_test_prom *before, const pc_test_prom *after, const char *name,
                     const char *labels)
@@ -82,8 +67,8 @@ static void test_metrics_move(void **state)
     pc_itest_token tok[2];
     pc_test_reply r;
     it_open_channel(t, &TERMS, 10 * COST, &m, NULL);
-    scrape(t->consumer_server, &c0);
-    scrape(t->provider_server, &p0);
+    it_scrape(t->consumer_server, &c0);
+    it_scrape(t->provider_server, &p0);
     for (int i = 0; i < 2; i++) {
         it_headers(t, IT_CONSUMER, &m, &tok[i]);
         keep_secret(tok[i].signature);
@@ -92,8 +77,8 @@ static void test_metrics_move(void **state)
     pc_itest_validate(t, NULL, &tok[1], &TERMS, &r); /* a replay */
     it_expect_error(&r, 412, 37);
     pc_test_reply_free(&r);
-    scrape(t->consumer_server, &c1);
-    scrape(t->provider_server, &p1);
+    it_scrape(t->consumer_server, &c1);
+    it_scrape(t->provider_server, &p1);
 
     it_check(moved(&c0, &c1, "paychan_tokens_created_total", "") == 2);
     it_check(moved(&c0, &c1, "paychan_http_requests_total",

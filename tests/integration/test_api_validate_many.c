@@ -141,20 +141,6 @@ static pc_u256 active_id(pc_itest *t, const pc_address *m)
     return st.active_token_id;
 }
 
-static void scrape(pc_itest *t, pc_test_prom *out)
-{
-    pc_test_client *c = pc_test_client_create(pc_test_paychand_url(t->provider_server), NULL);
-    pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
-    pc_test_reply r;
-    char why[300] = "";
-    it_check(c != NULL);
-    pc_test_request(c, "GET", "/metrics", &none, NULL, &r);
-    if (r.status != 200 || pc_test_prom_parse(r.text, out, why, sizeof why) != 0)
-        it_fail("/metrics: %ld %s", r.status, why);
-    pc_test_reply_free(&r);
-    pc_test_client_destroy(c);
-}
-
 static double moved(const pc_test_prom *a, const pc_test_prom *b, const char *name)
 {
     return pc_test_prom_value(b, name, "", 0) - pc_test_prom_value(a, name, "", 0);
@@ -188,9 +174,9 @@ static void test_valid_then_replayed(void **state)
     pc_test_prom before, after;
     for (int i = 0; i < 3; i++)
         it_headers(t, IT_CONSUMER, i == 1 ? &m2 : &m1, &tok[i]);
-    scrape(t, &before);
+    it_scrape(t->provider_server, &before);
     expect_batch(t, tok, 3, valid);
-    scrape(t, &after);
+    it_scrape(t->provider_server, &after);
     it_check(moved(&before, &after, "paychan_tokens_validated_total") == 3);
     if (strcmp(t->opts.store, "sqlite") == 0)
         it_check(moved(&before, &after, "paychan_store_write_duration_seconds_count") == 1);

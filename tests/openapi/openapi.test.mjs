@@ -286,6 +286,14 @@ test('every operation answers as documented through a channel\'s life', async ()
   await expectError(412, 201, 'POST', '/metrics', { server: 'nonode', extra: { authorization: 'Bearer wrong' } });
   await expectOk('GET', '/metrics', { server: 'nonode', extra: { authorization: 'Bearer scrape-me' } });
 
+  // returnCount (consumer; our extension): the last count taken (5) given back, once, then taken again
+  const tokenId = h1['x-pay-token-id'];
+  assert.deepEqual(await expectOk('POST', `/contracts/${M}/returnCount`, { who: 'consumer', json: { tokenId, reqCount: 5 } }), { returned: true });
+  assert.deepEqual(await expectOk('GET', `/contracts/${M}/returnCount?tokenId=${tokenId}&reqCount=5`, { who: 'consumer' }), { returned: false });
+  await expectError(412, 3, 'POST', `/contracts/${M}/returnCount`, { who: 'provider', json: { tokenId, reqCount: 5 } });
+  await expectError(400, 300, 'GET', `/contracts/${M}/returnCount?tokenId=${tokenId}&reqCount=0`, { who: 'consumer' });
+  assert.equal((await expectOk('GET', `/contracts/${M}/createSignatureHeaders`, { who: 'consumer' }))['x-pay-req-count'], '5');
+
   // validateTokens (provider; our extension): several tokens in one call, each its own result
   const toValidate = many.headers.map((h) => ({ mediator: h['x-pay-mediator'], sender: h['x-pay-sender'],
     signature: h['x-pay-signature'], tokenId: h['x-pay-token-id'], reqCount: Number(h['x-pay-req-count']) }));

@@ -1,5 +1,6 @@
 /* test_store: the Payment Server store (store.h), one suite run against all
- * three backends: SQLite (a fresh file per test in a temporary directory),
+ * three backends (counts issued, given back and validated, records, nonces,
+ * chain identity, gas): SQLite (a fresh file per test in a temporary directory),
  * Redis (a real redis-server started for this program, a fresh key prefix
  * per test) and memory. If redis-server cannot be started, the Redis group
  * fails. Crash and multi-instance cases are in test_store_crash.c. */
@@ -103,15 +104,6 @@ static int test_teardown(void **state)
 
 /* ---- consumer counters -------------------------------------------------------------- */
 
-static uint64_t next(pc_store *s, const pc_address *m, const pc_u256 *id)
-{
-    uint64_t c = 0;
-    pc_error err = {0};
-    if (pc_store_next_count(s, m, id, &c, &err) != 0)
-        fail_msg("next_count: %s", err.message);
-    return c;
-}
-
 static void test_next_count_per_key(void **state)
 {
     env *e = *state;
@@ -120,11 +112,11 @@ static void test_next_count_per_key(void **state)
     pc_test_store_address(2, &m2);
     pc_u256 a = pc_test_store_token_id(1), b = pc_test_store_token_id(2);
     for (uint64_t i = 1; i <= 3; i++)
-        assert_int_equal(next(e->store, &m1, &a), i);
-    assert_int_equal(next(e->store, &m1, &b), 1); /* a new token id starts at 1 */
-    assert_int_equal(next(e->store, &m2, &a), 1); /* another Mediator too */
-    assert_int_equal(next(e->store, &m1, &a), 4);
-    assert_int_equal(next(e->store, &m1, &b), 2);
+        assert_int_equal(pc_test_next_count(e->store, &m1, &a), i);
+    assert_int_equal(pc_test_next_count(e->store, &m1, &b), 1); /* a new token id starts at 1 */
+    assert_int_equal(pc_test_next_count(e->store, &m2, &a), 1); /* another Mediator too */
+    assert_int_equal(pc_test_next_count(e->store, &m1, &a), 4);
+    assert_int_equal(pc_test_next_count(e->store, &m1, &b), 2);
 }
 
 static void test_next_count_concurrent(void **state)
@@ -140,7 +132,123 @@ static void test_next_count_concurrent(void **state)
     for (int c = 1; c <= N; c++)
         if (taken[c] != 1)
             fail_msg("count %d taken %u times", c, taken[c]);
-    assert_int_equal(next(e->store, &m, &id), N + 1);
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), N + 1);
+}
+
+/* pc_store_return_count of count: *returned, failing the test on an error. */
+static int give_back(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t count)
+{
+    int returned = -1;
+    pc_error err = {0};
+    if (pc_store_return_count(s, m, id, count, &returned, &err) != 0)
+        fail_msg("return_count(%llu): %s", (unsigned long long)count, err.message);
+    return returned;
+}
+
+/* Only the last count issued is given back, once; the next count is then
+ * the same again; an unknown id, a count never issued or a bad count give
+ * nothing back; a return survives a reopen (SQLite, Redis). */
+static void test_return_count(void **state)
+{
+    env *e = *state;
+    pc_address m, m2;
+    pc_test_store_address(11, &m);
+    pc_test_store_address(12, &m2);
+    pc_u256 id = pc_test_store_token_id(11), other = pc_test_store_token_id(12);
+    assert_int_equal(give_back(e->store, &m, &id, 1), 0); /* nothing issued yet */
+    for (uint64_t i = 1; i <= 3; i++)
+        assert_int_equal(pc_test_next_count(e->store, &m, &id), i);
+    assert_int_equal(give_back(e->store, &m, &id, 2), 0); /* 3 was taken after it */
+    assert_int_equal(give_back(e->store, &m, &id, 4), 0); /* never issued */
+    assert_int_equal(give_back(e->store, &m, &other, 3), 0); /* another token id */
+    assert_int_equal(give_back(e->store, &m, &id, 3), 1);
+    assert_int_equal(give_back(e->store, &m, &id, 3), 0); /* not twice */
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), 3); /* the same count again */
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), 4);
+    assert_int_equal(give_back(e->store, &m, &id, 4), 1);
+    assert_int_equal(give_back(e->store, &m, &id, 3), 1); /* now the last one */
+
+    int returned = -1;
+    pc_error err = {0};
+    const uint64_t bad[] = {0, PC_STORE_COUNT_MAX + 1};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(pc_store_return_count(e->store, &m, &id, bad[i], &returned, &err), -1);
+        assert_true(err.code == PC_ERR_INVALID_ARGUMENT && returned == 0);
+    }
+    assert_int_equal(pc_test_next_count(e->store, &m2, &other), 1); /* a first count given back */
+    assert_int_equal(give_back(e->store, &m2, &other, 1), 1);
+    assert_int_equal(pc_test_next_count(e->store, &m2, &other), 1);
+
+    uint64_t count = 0;
+    int found = 0;
+    assert_int_equal(pc_store_issued_count(e->store, &m, &id, &count, &found, &err), 0);
+    assert_true(found && count == 2);
+    if (e->backend == PC_STORE_MEMORY)
+        return; /* memory does not outlive its store */
+    pc_store_close(e->store);
+    e->store = open_env(e);
+    assert_non_null(e->store);
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), 3);
+}
+
+/* Counts taken and given back from many threads at once (every other
+ * count taken is given back at once): a count is handed out again only
+ * after it was given back, so at the end each count up to the last one
+ * issued was taken once more than it was given back, and each above it
+ * as often as it was given back. */
+enum { RETURN_THREADS = 4, RETURN_PER_THREAD = 100, RETURN_N = RETURN_THREADS * RETURN_PER_THREAD };
+
+typedef struct return_storm {
+    pc_store *store;
+    pc_address m;
+    pc_u256 id;
+    unsigned taken[RETURN_N + 1], given[RETURN_N + 1];
+    int failures;
+} return_storm;
+
+static void *return_storm_main(void *arg)
+{
+    return_storm *st = arg;
+    for (int i = 0; i < RETURN_PER_THREAD; i++) {
+        uint64_t c = 0;
+        int returned = 0;
+        pc_error err = {0};
+        if (pc_store_next_count(st->store, &st->m, &st->id, &c, &err) != 0 || c > RETURN_N ||
+            (i % 2 && pc_store_return_count(st->store, &st->m, &st->id, c, &returned, &err))) {
+            st->failures++;
+            continue;
+        }
+        __atomic_add_fetch(&st->taken[c], 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&st->given[c], (unsigned)returned, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static void test_return_count_concurrent(void **state)
+{
+    env *e = *state;
+    static return_storm st;
+    memset(&st, 0, sizeof st);
+    st.store = e->store;
+    pc_test_store_address(13, &st.m);
+    st.id = pc_test_store_token_id(13);
+    pthread_t t[RETURN_THREADS];
+    for (int i = 0; i < RETURN_THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, return_storm_main, &st), 0);
+    for (int i = 0; i < RETURN_THREADS; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(st.failures, 0);
+    uint64_t last = pc_test_next_count(e->store, &st.m, &st.id) - 1;
+    unsigned given = 0;
+    for (uint64_t c = 1; c <= RETURN_N; c++) {
+        if (st.taken[c] != st.given[c] + (c <= last))
+            fail_msg("count %llu taken %u times, given back %u times (last issued %llu)",
+                     (unsigned long long)c, st.taken[c], st.given[c], (unsigned long long)last);
+        given += st.given[c];
+    }
+    assert_int_equal(last, RETURN_N - given);
+    printf("%u of %d counts given back, last issued %llu\n", given, RETURN_N / 2,
+           (unsigned long long)last);
 }
 
 /* ---- provider counters -------------------------------------------------------------- */
@@ -301,24 +409,24 @@ static void test_forget_counters(void **state)
     pc_test_store_address(8, &m);
     pc_test_store_address(9, &keep);
     pc_u256 a = pc_test_store_token_id(1), b = pc_test_store_token_id(2);
-    next(e->store, &m, &a);
-    next(e->store, &m, &b);
-    next(e->store, &keep, &a);
+    pc_test_next_count(e->store, &m, &a);
+    pc_test_next_count(e->store, &m, &b);
+    pc_test_next_count(e->store, &keep, &a);
     offer(e->store, &m, &a, 5, NULL);
     offer(e->store, &m, &b, 6, NULL);
     offer(e->store, &keep, &a, 7, NULL);
     /* the consumer's counters (counts issued) only: the validated ones stay */
     assert_int_equal(pc_store_forget_counters(e->store, &m, PC_ROLE_CONSUMER, NULL), 0);
-    assert_int_equal(next(e->store, &m, &a), 1);
+    assert_int_equal(pc_test_next_count(e->store, &m, &a), 1);
     assert_best(e->store, &m, &a, 5);
     assert_best(e->store, &m, &b, 6);
     assert_int_equal(pc_store_forget_counters(e->store, &m, PC_ROLE_PROVIDER, NULL), 0);
     assert_best(e->store, &m, &a, 0);
     assert_best(e->store, &m, &b, 0);
-    assert_int_equal(next(e->store, &m, &a), 2);
+    assert_int_equal(pc_test_next_count(e->store, &m, &a), 2);
     assert_int_equal(offer(e->store, &m, &a, 5, NULL), PC_COUNT_ACCEPTED_NEWEST);
     assert_best(e->store, &keep, &a, 7); /* other Mediators untouched */
-    assert_int_equal(next(e->store, &keep, &a), 2);
+    assert_int_equal(pc_test_next_count(e->store, &keep, &a), 2);
 }
 
 /* ---- Mediator records ------------------------------------------------------------- */
@@ -429,11 +537,11 @@ static void test_both_roles(void **state)
     assert_int_equal(found, 1);
     assert_record_equal(&got, &p);
     pc_u256 id = pc_test_store_token_id(1);
-    assert_int_equal(next(e->store, &c.mediator, &id), 1);
-    assert_int_equal(next(e->store, &c.mediator, &id), 2);
+    assert_int_equal(pc_test_next_count(e->store, &c.mediator, &id), 1);
+    assert_int_equal(pc_test_next_count(e->store, &c.mediator, &id), 2);
     assert_int_equal(offer(e->store, &c.mediator, &id, 1, NULL), PC_COUNT_ACCEPTED_NEWEST);
     assert_int_equal(offer(e->store, &c.mediator, &id, 1, NULL), PC_COUNT_REPLAYED);
-    assert_int_equal(next(e->store, &c.mediator, &id), 3);
+    assert_int_equal(pc_test_next_count(e->store, &c.mediator, &id), 3);
     assert_int_equal(pc_store_delete_mediator(e->store, &c.mediator, PC_ROLE_CONSUMER, NULL), 0);
     assert_int_equal(pc_store_get_mediator(e->store, &c.mediator, PC_ROLE_CONSUMER, &got, &found,
                                            NULL), 0);
@@ -442,7 +550,8 @@ static void test_both_roles(void **state)
                                            NULL), 0);
     assert_int_equal(found, 1);
     assert_best(e->store, &c.mediator, &id, 1); /* the validated counts stay */
-    assert_int_equal(next(e->store, &c.mediator, &id), 1); /* the issued ones are gone */
+    /* the issued ones are gone */
+    assert_int_equal(pc_test_next_count(e->store, &c.mediator, &id), 1);
     assert_int_equal(pc_store_delete_mediator(e->store, &c.mediator, PC_ROLE_PROVIDER, NULL), 0);
     assert_best(e->store, &c.mediator, &id, 0);
     assert_int_equal(pc_store_list_mediators(e->store, &list, &n, NULL), 0);
@@ -627,7 +736,7 @@ static void test_async_forms(void **state)
     e->store = open_env(e);
     assert_non_null(e->store);
     assert_best(e->store, &m, &other, 5);
-    assert_int_equal(next(e->store, &m, &id), 4 + BURST);
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), 4 + BURST);
 }
 
 /* The list form: the offers of one call apply in order, each with its own
@@ -767,8 +876,8 @@ static void test_page_mediators(void **state)
     int found = 1;
     assert_int_equal(pc_store_issued_count(e->store, &acct[0], &id, &count, &found, &err), 0);
     assert_true(!found && count == 0);
-    next(e->store, &acct[0], &id);
-    next(e->store, &acct[0], &id);
+    pc_test_next_count(e->store, &acct[0], &id);
+    pc_test_next_count(e->store, &acct[0], &id);
     assert_int_equal(pc_store_issued_count(e->store, &acct[0], &id, &count, &found, &err), 0);
     assert_true(found && count == 2);
 }
@@ -778,6 +887,8 @@ static int run_group(const char *name, env *e)
     struct CMUnitTest tests[] = {
         T(test_next_count_per_key),
         T(test_next_count_concurrent),
+        T(test_return_count),
+        T(test_return_count_concurrent),
         T(test_offer_verdicts_and_best_token),
         T(test_offer_count_too_large),
         T(test_offer_matches_counter_window),

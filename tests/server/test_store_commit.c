@@ -1,8 +1,10 @@
-/* test_store_commit: who commits in the SQLite store. An idle store lets a
- * caller commit its own operation on its own thread (no hand-over to the
- * writer thread and back); a busy one queues it for the writer's next
- * group commit. Either way every count is handed out once and survives a
- * reopen. Real SQLite files in a temporary directory. */
+/* test_store_commit: who commits in the SQLite store, and when it syncs.
+ * An idle store lets a caller commit its own operation on its own thread
+ * (no hand-over to the writer thread and back); a busy one queues it for
+ * the writer's next group commit. Either way every count is handed out
+ * once and survives a reopen. Issued counts may be synced late, a count
+ * given back never (fsyncs of the WAL counted through a VFS over the
+ * default one). Real SQLite files in a temporary directory. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "server/store/store.h"
 #include "support/store_check.h"
@@ -24,14 +27,71 @@ typedef struct env {
     pc_store *store;
 } env;
 
-static pc_store *open_store(const env *e)
+/* count_sync_delay_ms: how late issued counts may be fsync'ed (store.h). */
+static pc_store *open_store_syncing_late(const env *e, int count_sync_delay_ms)
 {
-    pc_store_options o = {.backend = PC_STORE_SQLITE, .sqlite_path = e->path};
+    pc_store_options o = {.backend = PC_STORE_SQLITE, .sqlite_path = e->path,
+                          .count_sync_delay_ms = count_sync_delay_ms};
     pc_error err = {0};
     pc_store *s = pc_store_open(&o, &err);
     if (!s)
         fprintf(stderr, "pc_store_open: %s\n", err.message);
     return s;
+}
+
+static pc_store *open_store(const env *e)
+{
+    return open_store_syncing_late(e, 0);
+}
+
+/* ---- fsyncs of WAL files, counted ---------------------------------------------------------- */
+
+/* The default VFS, but a WAL file's io methods are a copy of the real ones
+ * whose xSync counts before syncing. The file itself is the real VFS's
+ * (same size and layout), so every other method works on it unchanged. */
+static sqlite3_vfs counting_vfs;
+static const sqlite3_io_methods *real_methods;
+static sqlite3_io_methods counting_methods;
+static int wal_syncs;
+
+static int counting_sync(sqlite3_file *f, int flags)
+{
+    __atomic_add_fetch(&wal_syncs, 1, __ATOMIC_RELAXED);
+    return real_methods->xSync(f, flags);
+}
+
+static int counting_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
+                         int *out_flags)
+{
+    sqlite3_vfs *real = vfs->pAppData;
+    int rc = real->xOpen(real, name, f, flags, out_flags);
+    if (rc != SQLITE_OK || !(flags & SQLITE_OPEN_WAL) || !f->pMethods)
+        return rc;
+    if (!real_methods) { /* every file of the real VFS has the same methods */
+        real_methods = f->pMethods;
+        counting_methods = *real_methods;
+        counting_methods.xSync = counting_sync;
+    }
+    f->pMethods = &counting_methods;
+    return rc;
+}
+
+/* Makes the counting VFS the default (before any store is opened). */
+static int count_wal_syncs(void)
+{
+    sqlite3_vfs *real = sqlite3_vfs_find(NULL);
+    if (!real)
+        return -1;
+    counting_vfs = *real;
+    counting_vfs.zName = "paychan-counting";
+    counting_vfs.pAppData = real;
+    counting_vfs.xOpen = counting_open;
+    return sqlite3_vfs_register(&counting_vfs, 1) == SQLITE_OK ? 0 : -1;
+}
+
+static int syncs_now(void)
+{
+    return __atomic_load_n(&wal_syncs, __ATOMIC_RELAXED);
 }
 
 static int setup(void **state)
@@ -193,12 +253,47 @@ static void test_mixed_callers_share_the_commits(void **state)
     assert_int_equal(next, THREADS * PER_THREAD + 1);
 }
 
+/* While issued counts are synced late, a count given back is synced
+ * before the call returns (with it the WAL frame of the count it gives
+ * back, so a power loss cannot keep that count and lose the return), and
+ * the counts issued after it are synced late again. */
+static void test_returned_count_is_synced_at_once(void **state)
+{
+    env *e = *state;
+    pc_store_close(e->store);
+    assert_non_null(e->store = open_store_syncing_late(e, 60000));
+    pc_address m;
+    pc_test_store_address(3, &m);
+    pc_u256 id = pc_test_store_token_id(3);
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), 1); /* a fresh WAL: header synced */
+    int before = syncs_now(), returned = 0;
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), 2);
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), 3);
+    assert_int_equal(syncs_now(), before); /* issued: written, the sync still to come */
+    pc_error err = {0};
+    assert_int_equal(pc_store_return_count(e->store, &m, &id, 3, &returned, &err), 0);
+    assert_int_equal(returned, 1);
+    int after_return = syncs_now();
+    assert_true(after_return > before);
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), 3);
+    assert_int_equal(syncs_now(), after_return);
+
+    pc_store_close(e->store); /* closing syncs what is owed */
+    assert_non_null(e->store = open_store(e));
+    assert_int_equal(pc_test_next_count(e->store, &m, &id), 4);
+}
+
 int main(void)
 {
+    if (count_wal_syncs() != 0) {
+        fprintf(stderr, "cannot register the counting VFS\n");
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_idle_store_commits_on_the_caller, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mixed_callers_share_the_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offer_list_is_one_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_returned_count_is_synced_at_once, setup, teardown),
     };
     return cmocka_run_group_tests_name("store_commit", tests, NULL, NULL);
 }

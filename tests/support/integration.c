@@ -308,6 +308,21 @@ void pc_itest_status(const pc_test_paychand *p, pc_test_reply *r)
     pc_test_client_destroy(anon);
 }
 
+void pc_itest_scrape_at(const pc_test_paychand *p, pc_test_prom *out, const char *file, int line)
+{
+    const pc_test_auth none = {.mode = PC_TEST_AUTH_NONE};
+    pc_test_client *anon = pc_test_client_create(pc_test_paychand_url(p), NULL);
+    pc_test_reply r;
+    char why[300] = "";
+    if (!anon)
+        pc_itest_fail_at(file, line, "out of memory");
+    pc_test_request(anon, "GET", "/metrics", &none, NULL, &r);
+    pc_test_client_destroy(anon);
+    if (r.status != 200 || pc_test_prom_parse(r.text, out, why, sizeof why) != 0)
+        pc_itest_fail_at(file, line, "/metrics: %ld %s", r.status, why);
+    pc_test_reply_free(&r);
+}
+
 /* Copies a string member of the headers answer into out (cap); fails if absent. */
 static void header_field(const pc_test_reply *r, const char *key, char *out, size_t cap,
                          const char *file, int line)

@@ -28,6 +28,7 @@
 #include "support/anvil.h"
 #include "support/payclient.h"
 #include "support/paychand.h"
+#include "support/prom_text.h"
 #include "support/redis.h"
 
 /* Dev account indices by role. */
@@ -184,6 +185,11 @@ void pc_itest_open_channel_at(pc_itest *t, const pc_itest_terms *terms, uint64_t
 
 /* Unauthenticated GET /status of server p; the caller checks and frees *r. */
 void pc_itest_status(const pc_test_paychand *p, pc_test_reply *r);
+
+/* Unauthenticated GET /metrics of server p, parsed into *out (free it with
+ * pc_test_prom_free); fails the test unless it answers 200 in the format. */
+#define it_scrape(p, out) pc_itest_scrape_at((p), (out), __FILE__, __LINE__)
+void pc_itest_scrape_at(const pc_test_paychand *p, pc_test_prom *out, const char *file, int line);
 
 /* Deposits amount wei (threshold 0 = none) from `who`; asserts 200 {}. */
 #define it_deposit(t, who, m, amount, threshold) \

@@ -7,6 +7,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
 
 void pc_test_count_sig(uint64_t count, pc_signature *sig)
 {
@@ -258,4 +263,13 @@ int pc_test_offer_list(pc_store *s, unsigned n)
     if (!best_is(s, &m[0], &a, 6) || !best_is(s, &m[0], &b, 5))
         wrong += fprintf(stderr, "offer list: the best tokens are not 6 and 5\n") > 0;
     return wrong;
+}
+
+uint64_t pc_test_next_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id)
+{
+    uint64_t c = 0;
+    pc_error err = {0};
+    if (pc_store_next_count(s, mediator, token_id, &c, &err) != 0)
+        fail_msg("next_count: %s", err.message);
+    return c;
 }

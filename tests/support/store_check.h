@@ -15,6 +15,10 @@ void pc_test_count_sig(uint64_t count, pc_signature *sig);
 /* 1 if sig is pc_test_count_sig(count). */
 int pc_test_sig_is_for(const pc_signature *sig, uint64_t count);
 
+/* pc_store_next_count of (mediator, token id): the count taken; fails the
+ * running cmocka test on an error. */
+uint64_t pc_test_next_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id);
+
 /* A distinct address / token id for each n. */
 void pc_test_store_address(unsigned n, pc_address *addr);
 

@@ -333,6 +333,7 @@ static const route routes[] = {
     {{"/contracts/{mediator}/deposit/{amount}", 1, 0}, run_deposit, NULL, 0},
     {{"/contracts/{mediator}/createSignatureHeaders", 1, 0}, api_create_signature_headers,
      create_on_loop, API_TOKENS_CREATED},
+    {{"/contracts/{mediator}/returnCount", 1, 0}, api_return_count, NULL, 0},
     {{"/contracts/{mediator}/validateToken", 1, 0}, api_validate_token, validate_on_loop,
      API_TOKENS_VALIDATED},
     {{"/validateTokens", 1, 0}, api_validate_tokens, validate_many_on_loop, API_TOKENS_VALIDATED},

@@ -293,6 +293,28 @@ void api_create_signature_headers_many(call *c)
     api_ok(c, json_pack("{so}", "headers", list));
 }
 
+/* Our extension: a consumer gives back the last count it took and never
+ * sent (a token signed ahead of need, unused when it stops), so that it
+ * does not pay for it: the next createSignatureHeaders takes it again. */
+void api_return_count(call *c)
+{
+    pc_u256 token_id;
+    uint64_t count;
+    int returned;
+    pc_error err;
+    if (api_param_u256(c, "tokenId", NULL, &token_id) ||
+        api_param_u64(c, "reqCount", NULL, &count))
+        return;
+    if (count == 0 || count > PC_STORE_COUNT_MAX)
+        api_fail_code(c, PC_ERR_INVALID_ARGUMENT,
+                      "parameter reqCount: not a count paychand issues (1 to 2^53 - 1)");
+    else if (pc_payment_return(c->s, &c->caller, &c->mediator, &token_id, count, &returned,
+                               &err) != 0)
+        api_fail(c, &err, NULL);
+    else
+        api_ok(c, json_pack("{sb}", "returned", returned));
+}
+
 /* ---- provider calls ---------------------------------------------------------------------- */
 
 int api_validate_params(call *c, pc_payment_headers *t, pc_payment_terms *want)

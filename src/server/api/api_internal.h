@@ -118,6 +118,7 @@ void api_use_service(call *c);
 void api_deposit(call *c, const char *amount);
 void api_create_signature_headers(call *c);
 void api_create_signature_headers_many(call *c);
+void api_return_count(call *c);
 void api_validate_token(call *c);
 void api_validate_tokens(call *c);
 void api_redeem_token(call *c);

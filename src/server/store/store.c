@@ -86,6 +86,18 @@ int pc_store_next_count(pc_store *s, const pc_address *mediator, const pc_u256 *
     return s->ops->next_count(s, mediator, id, count, err);
 }
 
+int pc_store_return_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                          uint64_t count, int *returned, pc_error *err)
+{
+    uint8_t id[32];
+    *returned = 0;
+    if (count == 0 || count > PC_STORE_COUNT_MAX)
+        return pc_error_set(err, PC_ERR_INVALID_ARGUMENT, "request count %llu cannot be returned",
+                            (unsigned long long)count);
+    pc_u256_to_be(token_id, id);
+    return s->ops->return_count(s, mediator, id, count, returned, err);
+}
+
 pc_count_verdict pc_store_verdict_from_window(int window_result)
 {
     switch (window_result) {

@@ -142,6 +142,20 @@ int pc_store_check_chain_identity(pc_store *s, uint64_t chain_id, const uint8_t 
 int pc_store_next_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
                         uint64_t *count, pc_error *err);
 
+/* Gives back the last count issued for (mediator, token_id), for a
+ * consumer that took it (pc_store_next_count) and never sent its token:
+ * atomically, if the last count issued is `count`, it becomes count - 1
+ * (the next pc_store_next_count returns `count` again) and *returned = 1;
+ * otherwise (a later count was taken, or none was issued for the id)
+ * nothing changes and *returned = 0. Durable on return, always: never
+ * within count_sync_delay_ms, since a lost return would make the consumer
+ * pay for the count after all (the next count issued would supersede it).
+ * Preconditions: 1 <= count <= PC_STORE_COUNT_MAX (else
+ * PC_ERR_INVALID_ARGUMENT), and no token of `count` was sent: a provider
+ * that saw it refuses the count when it is issued again (37). */
+int pc_store_return_count(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,
+                          uint64_t count, int *returned, pc_error *err);
+
 /* ---- provider side ----------------------------------------------------------------- */
 
 /* The outcome of offering a count. */

@@ -25,6 +25,9 @@ typedef struct pc_store_ops {
     void (*close)(pc_store *s);
     int (*next_count)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
                       uint64_t *count, pc_error *err);
+    /* count already checked: 1..PC_STORE_COUNT_MAX */
+    int (*return_count)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
+                        uint64_t count, int *returned, pc_error *err);
     int (*offer_count)(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
                        uint64_t count, const uint8_t sig[65], pc_count_verdict *verdict,
                        uint64_t *highest, pc_error *err);

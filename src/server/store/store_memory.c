@@ -160,6 +160,17 @@ static void counter_key(const pc_address *mediator, const uint8_t token_id[32], 
     memcpy(key + 20, token_id, 32);
 }
 
+/* Locks m and finds the counter of (mediator, token_id) in map (NULL: none
+ * yet); the caller unlocks m->lock. */
+static mem_entry *lock_counter(memory_store *m, mem_map *map, const pc_address *mediator,
+                               const uint8_t token_id[32])
+{
+    uint8_t key[52];
+    counter_key(mediator, token_id, key);
+    pthread_mutex_lock(&m->lock);
+    return map_find(map, key, sizeof key);
+}
+
 /* ---- operations ------------------------------------------------------------------------ */
 
 static int out_of_memory(pc_error *err)
@@ -179,6 +190,19 @@ static int mem_next_count(pc_store *s, const pc_address *mediator, const uint8_t
         *count = ++e->v.count;
     pthread_mutex_unlock(&m->lock);
     return e ? 0 : out_of_memory(err);
+}
+
+static int mem_return_count(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
+                            uint64_t count, int *returned, pc_error *err)
+{
+    (void)err;
+    memory_store *m = (memory_store *)s;
+    mem_entry *e = lock_counter(m, &m->consumer, mediator, token_id);
+    *returned = e && e->v.count == count;
+    if (*returned)
+        e->v.count--;
+    pthread_mutex_unlock(&m->lock);
+    return 0;
 }
 
 static int mem_offer_count(pc_store *s, const pc_address *mediator, const uint8_t token_id[32],
@@ -206,10 +230,7 @@ static int mem_best_token(pc_store *s, const pc_address *mediator, const uint8_t
 {
     (void)err;
     memory_store *m = (memory_store *)s;
-    uint8_t key[52];
-    counter_key(mediator, token_id, key);
-    pthread_mutex_lock(&m->lock);
-    mem_entry *e = map_find(&m->provider, key, sizeof key);
+    mem_entry *e = lock_counter(m, &m->provider, mediator, token_id);
     if (e && e->v.provider.window.highest > 0) {
         *found = 1;
         *count = e->v.provider.window.highest;
@@ -224,10 +245,7 @@ static int mem_issued_count(pc_store *s, const pc_address *mediator, const uint8
 {
     (void)err;
     memory_store *m = (memory_store *)s;
-    uint8_t key[52];
-    counter_key(mediator, token_id, key);
-    pthread_mutex_lock(&m->lock);
-    mem_entry *e = map_find(&m->consumer, key, sizeof key);
+    mem_entry *e = lock_counter(m, &m->consumer, mediator, token_id);
     if (e) {
         *found = 1;
         *count = e->v.count;
@@ -517,6 +535,7 @@ static const pc_store_ops memory_ops = {
     .durable = mem_durable,
     .close = mem_close,
     .next_count = mem_next_count,
+    .return_count = mem_return_count,
     .offer_count = mem_offer_count,
     .best_token = mem_best_token,
     .issued_count = mem_issued_count,

@@ -61,6 +61,7 @@
 enum {
     SCRIPT_OFFER,
     SCRIPT_NEXT_COUNT,
+    SCRIPT_RETURN_COUNT,
     SCRIPT_FORGET,
     SCRIPT_PUT_MEDIATOR,
     SCRIPT_MIGRATE,
@@ -69,6 +70,7 @@ enum {
 static const char *const script_source[SCRIPT_COUNT] = {
     [SCRIPT_OFFER] = pc_redis_offer_lua,
     [SCRIPT_NEXT_COUNT] = pc_redis_next_count_lua,
+    [SCRIPT_RETURN_COUNT] = pc_redis_return_count_lua,
     [SCRIPT_FORGET] = pc_redis_forget_lua,
     [SCRIPT_PUT_MEDIATOR] = pc_redis_put_mediator_lua,
     [SCRIPT_MIGRATE] = pc_redis_migrate_lua,
@@ -401,6 +403,28 @@ static void key_of(const redis_store *s, const char *kind, const pc_address *med
 
 /* ---- counters ----------------------------------------------------------------------- */
 
+/* Runs counter script i (nkeys keys, then args, as run_script) on a pooled
+ * connection once counts may be acknowledged (check_durable): its reply, or
+ * NULL with *err. *c is the connection (NULL when none was taken), for
+ * replicate; counter_done gives it back. */
+static redisReply *counter_script(redis_store *s, int i, int nkeys, int argc, const char **args,
+                                  const size_t *lens, redisContext **c, pc_error *err)
+{
+    *c = NULL;
+    if (check_durable(s, err) != 0 || !(*c = take(s, err)))
+        return NULL;
+    return run_script(s, *c, i, nkeys, argc, args, lens, err);
+}
+
+/* The end of a counter operation: c (if any) back to the pool, r freed; returns ret. */
+static int counter_done(redis_store *s, redisContext *c, redisReply *r, int ret)
+{
+    if (c)
+        give_back(s, c);
+    freeReplyObject(r);
+    return ret;
+}
+
 static int rd_next_count(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
                          uint64_t *count, pc_error *err)
 {
@@ -409,21 +433,37 @@ static int rd_next_count(pc_store *base, const pc_address *mediator, const uint8
     key_of(s, "cc", mediator, token_id, counter);
     key_of(s, "cids", mediator, NULL, ids);
     hex_of(token_id, 32, tid);
-    if (check_durable(s, err) != 0)
-        return -1;
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
+    redisContext *c;
     const char *args[] = {counter, ids, tid};
-    redisReply *r = run_script(s, c, SCRIPT_NEXT_COUNT, 2, 3, args, NULL, err);
+    redisReply *r = counter_script(s, SCRIPT_NEXT_COUNT, 2, 3, args, NULL, &c, err);
     int ok = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
     int ret = !r ? -1 : !ok ? pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd counter answer")
                             : replicate(s, c, err); /* refused: the count is a gap, never reused */
     if (ret == 0)
         *count = (uint64_t)r->integer;
-    give_back(s, c);
-    freeReplyObject(r);
-    return ret;
+    return counter_done(s, c, r, ret);
+}
+
+/* A return is acknowledged like a count: on a durable Redis, and after
+ * WAIT when replicas are required. A WAIT that fails leaves the count given
+ * back on the primary, answered 103: the caller takes its token as spent. */
+static int rd_return_count(pc_store *base, const pc_address *mediator,
+                           const uint8_t token_id[32], uint64_t count, int *returned,
+                           pc_error *err)
+{
+    redis_store *s = (redis_store *)base;
+    char counter[KEY_MAX], dec[24];
+    key_of(s, "cc", mediator, token_id, counter);
+    snprintf(dec, sizeof dec, "%llu", (unsigned long long)count);
+    redisContext *c;
+    const char *args[] = {counter, dec};
+    redisReply *r = counter_script(s, SCRIPT_RETURN_COUNT, 1, 2, args, NULL, &c, err);
+    int ok = r && r->type == REDIS_REPLY_INTEGER && (r->integer == 0 || r->integer == 1);
+    int ret = !r ? -1 : !ok ? pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd return answer")
+                  : r->integer ? replicate(s, c, err) : 0;
+    if (ret == 0)
+        *returned = (int)r->integer;
+    return counter_done(s, c, r, ret);
 }
 
 static int rd_offer_count(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
@@ -437,14 +477,10 @@ static int rd_offer_count(pc_store *base, const pc_address *mediator, const uint
     key_of(s, "ids", mediator, NULL, ids);
     hex_of(token_id, 32, tid);
     snprintf(dec, sizeof dec, "%llu", (unsigned long long)count);
-    if (check_durable(s, err) != 0)
-        return -1;
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
+    redisContext *c;
     const char *args[] = {counter, ring, ids, dec, (const char *)sig, tid};
     size_t lens[] = {strlen(counter), strlen(ring), strlen(ids), strlen(dec), 65, 64};
-    redisReply *r = run_script(s, c, SCRIPT_OFFER, 3, 6, args, lens, err);
+    redisReply *r = counter_script(s, SCRIPT_OFFER, 3, 6, args, lens, &c, err);
     int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2
              && r->element[0]->type == REDIS_REPLY_INTEGER
              && r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer >= 0;
@@ -457,9 +493,7 @@ static int rd_offer_count(pc_store *base, const pc_address *mediator, const uint
         if (r->element[0]->integer != 0)
             ret = replicate(s, c, err);
     }
-    give_back(s, c);
-    freeReplyObject(r);
-    return ret;
+    return counter_done(s, c, r, ret);
 }
 
 static int rd_best_token(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
@@ -684,6 +718,7 @@ static const pc_store_ops redis_ops = {
     .blocking = 1,
     .close = rd_close,
     .next_count = rd_next_count,
+    .return_count = rd_return_count,
     .offer_count = rd_offer_count,
     .best_token = rd_best_token,
     .forget_counters = rd_forget_counters,

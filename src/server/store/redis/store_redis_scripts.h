@@ -60,6 +60,14 @@ static const char pc_redis_next_count_lua[] =
     "redis.call('SADD', KEYS[2], ARGV[1])\n"
     "return c\n";
 
+/* KEYS[1] consumer counter; ARGV[1] the count to give back, decimal as
+ * INCR writes it (so the comparison is exact, no doubles). Returns 1 when
+ * it was the last issued, now one less; else 0, nothing changed. */
+static const char pc_redis_return_count_lua[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end\n"
+    "redis.call('DECR', KEYS[1])\n"
+    "return 1\n";
+
 /* Forgets the counters one role keeps for a Mediator: KEYS[1] that role's
  * token-id set; ARGV[2..] the key prefixes of its counters (consumer: the
  * issued counts; provider: the validated counts and their rings). With

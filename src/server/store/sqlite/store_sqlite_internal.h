@@ -13,6 +13,7 @@
 /* The writer's prepared statements. */
 enum {
     ST_NEXT_COUNT,
+    ST_RETURN_COUNT,
     ST_PROVIDER_GET,
     ST_PROVIDER_PUT,
     ST_FORGET_CONSUMER,
@@ -26,6 +27,7 @@ enum {
 
 typedef enum op_kind {
     OP_NEXT_COUNT,
+    OP_RETURN_COUNT,
     OP_OFFER,
     OP_FORGET,
     OP_PUT_MEDIATOR,
@@ -48,7 +50,7 @@ typedef struct write_op {
     /* results */
     uint64_t out_count, highest;
     pc_count_verdict verdict;
-    int fresh, done;
+    int fresh, returned, done;
     pthread_cond_t woken; /* blocking: signalled once `done` is set */
     pc_store_done then;   /* asynchronous: called once committed or failed */
     void *then_arg;
