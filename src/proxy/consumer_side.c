@@ -59,15 +59,33 @@ px_consumer *px_consumer_create(const px_config *cfg, pc_upstream *u, pc_error *
     return c;
 }
 
+/* At shutdown: the spare token, never sent, goes back to the Payment
+ * Server, so that the consumer does not pay for it (token_batch.h). */
+static void give_back_spare(channel *ch)
+{
+    paychan_payment_headers spare;
+    if (!ch->client || !px_token_batch_take_spare(&ch->batch, &spare))
+        return;
+    paychan_error e = {0};
+    int returned = 0;
+    if (paychan_return_request(ch->client, &spare, &returned, &e) != 0)
+        PC_LOG_W("target %s: cannot give back the spare token (count %s): %s (code %d); it is "
+                 "paid with the next token of its id", ch->t->name, spare.request_count,
+                 e.message, e.code);
+    else if (!returned)
+        PC_LOG_I("target %s: spare token (count %s) not given back: a later count was taken "
+                 "since", ch->t->name, spare.request_count);
+    else
+        PC_LOG_I("target %s: spare token (count %s) given back", ch->t->name,
+                 spare.request_count);
+}
+
 void px_consumer_destroy(px_consumer *c)
 {
     if (!c)
         return;
     for (size_t i = 0; i < c->cfg->n_targets; i++) {
-        paychan_payment_headers spare;
-        if (px_token_batch_take_spare(&c->channels[i].batch, &spare))
-            PC_LOG_I("target %s: spare token unused (token id %s, count %s)",
-                     c->channels[i].t->name, spare.token_id, spare.request_count);
+        give_back_spare(&c->channels[i]);
         paychan_client_destroy(c->channels[i].client);
         pthread_mutex_destroy(&c->channels[i].lock);
         pthread_mutex_destroy(&c->channels[i].wlock);

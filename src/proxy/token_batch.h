@@ -19,7 +19,8 @@
  * requests only once the provider accepts it, and requests take their
  * tokens in the order signed. It is lost (one request's price) only if the
  * sidecar stops with it unused and later counts of the same token id are
- * spent; px_token_batch_take_spare gives it back at shutdown. */
+ * spent: the sidecar takes it (px_token_batch_take_spare) and gives it
+ * back to the Payment Server at shutdown (paychan_return_request). */
 #ifndef PAYCHAN_PROXY_TOKEN_BATCH_H
 #define PAYCHAN_PROXY_TOKEN_BATCH_H
 

@@ -128,6 +128,57 @@ static void test_spare_token_needs_no_payment_server(void **state)
     assert_true(tokens_settled() == before + 1);
 }
 
+/* The number after `key` in p's log (0 when absent), and the Mediator the
+ * log says the channel opened with into *m. */
+static uint64_t from_log(const pc_test_proc *p, const char *key, pc_address *m)
+{
+    static char text[1 << 16];
+    FILE *f = fopen(p->log_path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = '\0';
+    const char *at = strstr(text, key), *med = strstr(text, "Mediator 0x");
+    char addr[43] = "";
+    if (med)
+        snprintf(addr, sizeof addr, "%.42s", med + strlen("Mediator "));
+    assert_int_equal(pc_address_parse(addr, m), 0);
+    return at ? strtoull(at + strlen(key), NULL, 10) : 0;
+}
+
+/* At shutdown a sidecar gives its spare token back: the consumer's next
+ * token (here taken straight from its Payment Server) has the spare's
+ * count again, so the request never sent is not paid. */
+static void test_spare_given_back_at_shutdown(void **state)
+{
+    (void)state;
+    char me_key[128], target[256], url[256];
+    pc_test_dev_account_arg("me", W.t->key[IT_CONSUMER], me_key, sizeof me_key);
+    snprintf(target, sizeof target, "prov %s 20 2000 1000 1000000", W.provider.url);
+    const char *const args[] = {"--mode", "consumer", "--dev", "--account", me_key,
+                                "--payment-server", pc_test_paychand_url(W.t->consumer_server),
+                                "--target", target, NULL};
+    pc_test_proc p;
+    assert_int_equal(pc_test_proxy_start(&p, PAYCHAN_PROXY, "sidecar-spare", args), 0);
+    snprintf(url, sizeof url, "%s/prov/paid/given-back", p.url);
+    for (int i = 0; i < 2; i++) {
+        pc_test_exchange x;
+        pc_test_exchange_send("GET", url, NULL, NULL, 0, NULL, 30000, &x);
+        assert_int_equal(x.status, 200);
+        pc_test_exchange_free(&x);
+    }
+    tokens_settled(); /* the second request's spare is in */
+    assert_int_equal(pc_test_proc_stop(&p), 0);
+    pc_address m;
+    uint64_t spare = from_log(&p, "spare token (count ", &m);
+    assert_true(pc_test_proc_log_contains(&p, ") given back"));
+    pc_itest_token tok;
+    it_headers(W.t, IT_CONSUMER, &m, &tok);
+    fprintf(stderr, "spare count %llu given back; the next token's count: %llu\n",
+            (unsigned long long)spare, (unsigned long long)tok.count);
+    assert_true(spare > 0 && tok.count == spare);
+}
+
 static const char *burst_path = "/prov/paid/batch"; /* what a burst asks for */
 
 static void *paid_in_parallel(void *arg)
@@ -468,6 +519,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_contact_opens_channel_and_pays),
         cmocka_unit_test(test_spare_token_needs_no_payment_server),
+        cmocka_unit_test(test_spare_given_back_at_shutdown),
         cmocka_unit_test(test_tokens_in_flight_share_a_call),
         cmocka_unit_test(test_first_contact_burst_opens_once),
         cmocka_unit_test(test_queued_requests_woken_once),
