@@ -195,23 +195,47 @@ async function startProcess(name, p) {
 }
 
 const shortPath = (p) => (p.startsWith(`${ROOT}/`) ? path.relative(ROOT, p) : p);
-const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+/** A process that exited is gone even while it waits to be reaped (a zombie): after a detached
+ * run its parent is init, which may reap it only seconds later. */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; /* no /proc: kill(0) is all there is */
+  }
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** SIGTERM to every process of the run's PID files, then waits until each is gone (SIGKILL after
- * STOP_GRACE_MS), so that a stop returns only when nothing of the scenario is left. */
+/** The run's PID files, latest started first: a process is stopped while what it calls still
+ * runs (a sidecar gives its spare tokens back to its Payment Server at shutdown). Files of
+ * processes the scenario does not list come first. */
+function pidFilesLatestFirst(name, dir) {
+  const order = (DEFS.scenarios[name]?.processes ?? []).map((p) => p.name);
+  const rank = (file) => order.indexOf(file.replace(/\.pid$/, ''));
+  return readdirSync(dir).filter((f) => f.endsWith('.pid')).sort((a, b) => rank(b) - rank(a));
+}
+
+/** SIGTERM to each process of the run's PID files in turn, latest started first, waiting until
+ * it is gone (SIGKILL after STOP_GRACE_MS), so that a stop returns only when nothing of the
+ * scenario is left. */
 async function stopProcesses(name) {
   const dir = runDir(name);
   if (!existsSync(dir)) return;
-  const pids = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.pid'))) {
+  for (const file of pidFilesLatestFirst(name, dir)) {
     const pid = Number(readFileSync(path.join(dir, file), 'utf8'));
+    const what = file.replace(/\.pid$/, '');
     try {
       process.kill(pid, 'SIGTERM');
-      pids.push({ pid, what: file.replace(/\.pid$/, '') });
-    } catch { /* already gone */ }
-  }
-  for (const { pid, what } of pids) {
+    } catch { /* already gone */
+      rmSync(path.join(dir, file), { force: true });
+      continue;
+    }
     const deadline = Date.now() + STOP_GRACE_MS;
     while (alive(pid) && Date.now() < deadline) await sleep(50);
     if (alive(pid)) {

@@ -50,6 +50,12 @@ check "the runner exits 0 after SIG$signal (exit $rc)" test "$rc" = 0
 for pid in $pids; do check "process $pid is gone" bash -c "! kill -0 $pid 2>/dev/null"; done
 for p in $ports; do check "port $p is free again" port_free "$p"; done
 check "no PID file is left" bash -c "! ls '$work/run'/*.pid '$work/run'/chain/anvil.pid 2>/dev/null | grep -q ."
+# latest started first, each gone before the next: a process stops while what it calls still runs
+order="$(node -e 'const d = require(process.argv[1]);
+  console.log(d.scenarios[process.argv[2]].processes.map((p) => p.name).reverse().join(" "))' \
+  "$repo/deploy/scenarios.json" "$scenario")"
+stopped="$(sed -n 's/^  stopped \([^ ]*\) (PID.*/\1/p' "$work/out.log" | paste -sd' ')"
+check "stopped latest started first ($stopped)" test "$stopped" = "$order"
 tail -n 8 "$work/out.log"
 echo "foreground.sh ($scenario, SIG$signal): $pass passed, $fail failed"
 ((fail == 0))
