@@ -1,0 +1,51 @@
+/* store_redis_conn.h: what store_redis.c (the pool of connections, the
+ * scripts it loads at open, the durability it watches, WAIT) lends the
+ * modules of the Redis backend whose operations acknowledge counts
+ * (store_redis_counts.c). Private to src/server/store/redis/. */
+#ifndef PAYCHAN_SERVER_STORE_REDIS_CONN_H
+#define PAYCHAN_SERVER_STORE_REDIS_CONN_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#include "server/store/store.h"
+
+/* The Lua scripts of store_redis_scripts.h, loaded (SCRIPT LOAD) at open
+ * and run by their SHA1. */
+typedef enum pc_redis_script {
+    PC_REDIS_SCRIPT_OFFER,
+    PC_REDIS_SCRIPT_NEXT_COUNT,
+    PC_REDIS_SCRIPT_RETURN_COUNT,
+    PC_REDIS_SCRIPT_FORGET,
+    PC_REDIS_SCRIPT_PUT_MEDIATOR,
+    PC_REDIS_SCRIPT_MIGRATE,
+    PC_REDIS_SCRIPTS
+} pc_redis_script;
+
+/* 0 when a count may be acknowledged now: Redis persists every write (as
+ * last checked, see store_redis.c) or data loss is accepted; else -1 with
+ * PC_ERR_STORAGE_NOT_DURABLE. Never waits on Redis. s is a Redis store. */
+int pc_redis_counts_allowed(pc_store *s, pc_error *err);
+
+/* A pooled connection (or a new one) for the length of one operation;
+ * NULL with *err when Redis cannot be reached. Give it back with
+ * pc_redis_give_back, which drops it (and the idle ones) if it failed. */
+redisContext *pc_redis_take(pc_store *s, pc_error *err);
+void pc_redis_give_back(pc_store *s, redisContext *c);
+
+/* EVALSHA of `script` on c with nkeys keys, then the other arguments
+ * (argc in all; lens NULL: C strings); a server that forgot the script
+ * (NOSCRIPT) gets it again and the call is retried once. The reply, or
+ * NULL with *err (PC_ERR_INTERNAL) on a connection fault or an error reply
+ * (one that says the server is no longer the primary marks c as failed).
+ * The store's observer hears of the script's duration. */
+redisReply *pc_redis_run_script(pc_store *s, redisContext *c, pc_redis_script script, int nkeys,
+                                int argc, const char **args, const size_t *lens, pc_error *err);
+
+/* The replica half of acknowledging the writes made on c so far: `WAIT`
+ * when the store requires replicas, else nothing. 0, or -1 with
+ * PC_ERR_STORAGE_NOT_DURABLE (the writes are on the primary but not
+ * acknowledged). */
+int pc_redis_replicate(pc_store *s, redisContext *c, pc_error *err);
+
+#endif
