@@ -273,3 +273,33 @@ uint64_t pc_test_next_count(pc_store *s, const pc_address *mediator, const pc_u2
         fail_msg("next_count: %s", err.message);
     return c;
 }
+
+pc_count_verdict pc_test_offer(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t count,
+                               uint64_t *highest)
+{
+    pc_signature sig;
+    pc_test_count_sig(count, &sig);
+    pc_count_verdict v;
+    uint64_t h;
+    pc_error err = {0};
+    if (pc_store_offer_count(s, m, id, count, &sig, &v, &h, &err) != 0)
+        fail_msg("offer_count(%llu): %s", (unsigned long long)count, err.message);
+    if (highest)
+        *highest = h;
+    return v;
+}
+
+void pc_test_expect_best(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t want)
+{
+    uint64_t count = 99;
+    pc_signature sig;
+    int found = -1;
+    pc_error err = {0};
+    if (pc_store_best_token(s, m, id, &count, &sig, &found, &err) != 0)
+        fail_msg("best_token: %s", err.message);
+    assert_int_equal(found, want > 0);
+    if (want) {
+        assert_int_equal(count, want);
+        assert_true(pc_test_sig_is_for(&sig, want));
+    }
+}
