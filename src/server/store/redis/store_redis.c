@@ -1,9 +1,10 @@
 /* store_redis.c: the Redis backend of store.h (hiredis). Several paychand
  * instances of one team may share one Redis: every counter operation is one
  * Lua script (store_redis_scripts.h), which Redis runs atomically. This
- * file keeps the connections, the scripts, the durability checks, the
- * Mediator records and the opening; the counter operations are in
- * store_redis_counts.c (through store_redis_conn.h).
+ * file keeps the connections, the scripts, the durability checks and the
+ * opening; the counter operations are in store_redis_counts.c, the
+ * Mediator records in store_redis_mediators.c (both through
+ * store_redis_conn.h).
  *
  * Connections: a mutex-guarded pool; a thread takes one for the length of
  * an operation, so no redisContext is ever used by two threads at once. A
@@ -52,8 +53,8 @@
 #include "server/store/redis/store_redis_durability.h"
 #include "server/store/redis/store_redis_admin.h"
 #include "server/store/redis/store_redis_gas.h"
+#include "server/store/redis/store_redis_mediators.h"
 #include "server/store/redis/store_redis_money.h"
-#include "server/store/redis/store_redis_record.h"
 #include "server/store/redis/store_redis_sentinel.h"
 #include "server/store/redis/store_redis_scripts.h"
 #include "core/runtime/ticker.h"
@@ -378,7 +379,13 @@ static redisReply *run_script(redis_store *s, redisContext *c, int i, int nkeys,
     return r;
 }
 
-/* ---- for the counter operations (store_redis_conn.h) --------------------------------- */
+/* ---- for the modules (store_redis_conn.h) ------------------------------------------- */
+
+redisReply *pc_redis_command(redisContext *c, int argc, const char **argv, const size_t *lens,
+                             pc_error *err)
+{
+    return command(c, argc, argv, lens, err);
+}
 
 int pc_redis_counts_allowed(pc_store *base, pc_error *err)
 {
@@ -404,164 +411,6 @@ redisReply *pc_redis_run_script(pc_store *base, redisContext *c, pc_redis_script
 int pc_redis_replicate(pc_store *base, redisContext *c, pc_error *err)
 {
     return replicate((redis_store *)base, c, err);
-}
-
-/* ---- forgetting a Mediator ------------------------------------------------------------- */
-
-/* The record key and its member in the set of records of (mediator, role). */
-static void record_names(const redis_store *s, const pc_address *mediator, pc_mediator_role role,
-                         char key[KEY_MAX], char member[48])
-{
-    char med[41];
-    pc_redis_hex40(mediator, med);
-    snprintf(member, 48, "%s:%d", med, (int)role);
-    snprintf(key, KEY_MAX, "%smed:%s", s->prefix, member);
-}
-
-/* Runs the forget script for role's counters; with_record also deletes its record. */
-static int forget(redis_store *s, const pc_address *mediator, pc_mediator_role role,
-                  int with_record, pc_error *err)
-{
-    char ids[KEY_MAX], record[KEY_MAX], all[KEY_MAX], counters[KEY_MAX], rings[KEY_MAX];
-    char med[41], member[48];
-    int consumer = role == PC_ROLE_CONSUMER;
-    pc_redis_counter_key(&s->base, consumer ? "cids" : "ids", mediator, NULL, ids);
-    record_names(s, mediator, role, record, member);
-    snprintf(all, sizeof all, "%smediators", s->prefix);
-    pc_redis_hex40(mediator, med);
-    snprintf(counters, sizeof counters, "%s%s:%s:", s->prefix, consumer ? "cc" : "pc", med);
-    snprintf(rings, sizeof rings, "%spw:%s:", s->prefix, med);
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
-    /* KEYS then ARGV: the member, then the counter prefixes of the role */
-    const char *args[] = {ids, record, all, member, counters, rings};
-    const char *no_record[] = {ids, member, counters, rings};
-    int nargs = consumer ? 2 : 3; /* the consumer has no rings */
-    redisReply *r =
-        with_record ? run_script(s, c, PC_REDIS_SCRIPT_FORGET, 3, 3 + nargs, args, NULL, err)
-                    : run_script(s, c, PC_REDIS_SCRIPT_FORGET, 1, 1 + nargs, no_record, NULL, err);
-    give_back(s, c);
-    freeReplyObject(r);
-    return r ? 0 : -1;
-}
-
-static int rd_forget_counters(pc_store *base, const pc_address *mediator, pc_mediator_role role,
-                              pc_error *err)
-{
-    return forget((redis_store *)base, mediator, role, 0, err);
-}
-
-static int rd_delete_mediator(pc_store *base, const pc_address *mediator, pc_mediator_role role,
-                              pc_error *err)
-{
-    return forget((redis_store *)base, mediator, role, 1, err);
-}
-
-/* ---- Mediator records ---------------------------------------------------------------- */
-
-static int rd_put_mediator(pc_store *base, const pc_mediator_record *rec, pc_error *err)
-{
-    redis_store *s = (redis_store *)base;
-    char record[KEY_MAX], all[KEY_MAX], member[48];
-    record_names(s, &rec->mediator, rec->role, record, member);
-    snprintf(all, sizeof all, "%smediators", s->prefix);
-    pc_redis_record_bytes b;
-    pc_redis_record_encode(rec, &b);
-    const char *args[3 + 2 * PC_REDIS_RECORD_FIELDS] = {record, all, member};
-    size_t lens[3 + 2 * PC_REDIS_RECORD_FIELDS] = {strlen(record), strlen(all), strlen(member)};
-    for (int i = 0; i < PC_REDIS_RECORD_FIELDS; i++) {
-        args[3 + 2 * i] = b.name[i];
-        lens[3 + 2 * i] = strlen(b.name[i]);
-        args[4 + 2 * i] = b.value[i];
-        lens[4 + 2 * i] = b.len[i];
-    }
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
-    redisReply *r = run_script(s, c, PC_REDIS_SCRIPT_PUT_MEDIATOR, 2,
-                               3 + 2 * PC_REDIS_RECORD_FIELDS, args, lens, err);
-    give_back(s, c);
-    freeReplyObject(r);
-    return r ? 0 : -1;
-}
-
-
-static int rd_get_mediator(pc_store *base, const pc_address *mediator, pc_mediator_role role,
-                           pc_mediator_record *rec, int *found, pc_error *err)
-{
-    redis_store *s = (redis_store *)base;
-    char record[KEY_MAX], member[48];
-    record_names(s, mediator, role, record, member);
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
-    const char *argv[] = {"HGETALL", record};
-    redisReply *r = command(c, 2, argv, NULL, err);
-    give_back(s, c);
-    if (!r)
-        return -1;
-    int d = pc_redis_record_decode(r, rec);
-    freeReplyObject(r);
-    if (d < 0)
-        return pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt record %s", record);
-    *found = d;
-    return 0;
-}
-
-/* HGETALL of every member of the set, pipelined. */
-static int fetch_all(redis_store *s, redisContext *c, const redisReply *members, pc_record_list *l,
-                     pc_error *err)
-{
-    for (size_t i = 0; i < members->elements; i++) {
-        char record[KEY_MAX];
-        snprintf(record, sizeof record, "%smed:%s", s->prefix, members->element[i]->str);
-        redisAppendCommand(c, "HGETALL %s", record);
-    }
-    int ret = 0;
-    for (size_t i = 0; i < members->elements; i++) {
-        void *reply = NULL;
-        if (redisGetReply(c, &reply) != REDIS_OK) {
-            return pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", c->tcp.host,
-                                c->tcp.port, c->errstr);
-        }
-        pc_mediator_record rec;
-        int d = pc_redis_record_decode(reply, &rec);
-        if (ret == 0 && d < 0)
-            ret = pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt record of %s",
-                               members->element[i]->str);
-        else if (ret == 0 && d == 1) /* 0: deleted since SMEMBERS */
-            ret = pc_record_list_push(l, &rec, err);
-        freeReplyObject(reply);
-    }
-    return ret;
-}
-
-static int rd_list_mediators(pc_store *base, pc_mediator_record **recs, size_t *n, pc_error *err)
-{
-    redis_store *s = (redis_store *)base;
-    char all[KEY_MAX];
-    snprintf(all, sizeof all, "%smediators", s->prefix);
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
-    const char *argv[] = {"SMEMBERS", all};
-    redisReply *members = command(c, 2, argv, NULL, err);
-    pc_record_list l = {0};
-    int ret = members ? 0 : -1;
-    if (members && members->type != REDIS_REPLY_ARRAY)
-        ret = pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd SMEMBERS answer");
-    if (ret == 0 && members->elements > 0)
-        ret = fetch_all(s, c, members, &l, err);
-    freeReplyObject(members);
-    give_back(s, c);
-    if (ret != 0) {
-        free(l.items);
-        return -1;
-    }
-    *recs = l.items;
-    *n = l.n;
-    return 0;
 }
 
 /* ---- for store_redis_gas.c ---- */
@@ -602,13 +451,13 @@ static const pc_store_ops redis_ops = {
     .return_count = pc_redis_return_count,
     .offer_count = pc_redis_offer_count,
     .best_token = pc_redis_best_token,
-    .forget_counters = rd_forget_counters,
-    .put_mediator = rd_put_mediator,
-    .get_mediator = rd_get_mediator,
-    .list_mediators = rd_list_mediators,
+    .forget_counters = pc_redis_forget_counters,
+    .put_mediator = pc_redis_put_mediator,
+    .get_mediator = pc_redis_get_mediator,
+    .list_mediators = pc_redis_list_mediators,
     .page_mediators = pc_redis_page_mediators,
     .issued_count = pc_redis_issued_count,
-    .delete_mediator = rd_delete_mediator,
+    .delete_mediator = pc_redis_delete_mediator,
     .claim_nonce = pc_redis_claim_nonce,
     .claim_chain = pc_redis_claim_chain,
     .durable = rd_durable,

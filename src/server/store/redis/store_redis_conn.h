@@ -1,7 +1,8 @@
 /* store_redis_conn.h: what store_redis.c (the pool of connections, the
  * scripts it loads at open, the durability it watches, WAIT) lends the
- * modules of the Redis backend whose operations acknowledge counts
- * (store_redis_counts.c). Private to src/server/store/redis/. */
+ * modules of the Redis backend that run its scripts: the counter
+ * operations (store_redis_counts.c) and the Mediator records
+ * (store_redis_mediators.c). Private to src/server/store/redis/. */
 #ifndef PAYCHAN_SERVER_STORE_REDIS_CONN_H
 #define PAYCHAN_SERVER_STORE_REDIS_CONN_H
 
@@ -9,6 +10,12 @@
 #include <stddef.h>
 
 #include "server/store/store.h"
+
+/* One command on c: the reply, or NULL with *err (PC_ERR_INTERNAL) on a
+ * connection fault or an error reply (one that says the server is no
+ * longer the primary marks c as failed). */
+redisReply *pc_redis_command(redisContext *c, int argc, const char **argv, const size_t *lens,
+                             pc_error *err);
 
 /* The Lua scripts of store_redis_scripts.h, loaded (SCRIPT LOAD) at open
  * and run by their SHA1. */
