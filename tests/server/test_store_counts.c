@@ -1,8 +1,9 @@
 /* test_store_counts: the Payment Server store's counters (store.h), one
  * suite run against all three backends (support/store_env.h): counts
  * issued and given back (consumer), counts validated and the best token
- * (provider), forgetting a Mediator's counters, and the asynchronous and
- * list forms the event loops use. The rest of the store is in
+ * (provider), forgetting a Mediator's counters, the asynchronous forms the
+ * event loops use and the list forms (also blocking: one WAIT per list
+ * on Redis). The rest of the store is in
  * test_store.c; crash and multi-instance cases in test_store_crash.c. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -15,8 +16,10 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <hiredis/hiredis.h>
 
 #include "server/store/store.h"
+#include "support/redis.h"
 #include "support/store_check.h"
 #include "support/store_env.h"
 
@@ -420,12 +423,102 @@ static void test_async_forms(void **state)
     assert_int_equal(pc_test_next_count(e->store, &m, &id), 4 + BURST);
 }
 
-/* The list form: the offers of one call apply in order, each with its own
- * verdict (pc_test_offer_list: a replay, a count twice, one refused alone). */
+/* The list forms, asynchronous and blocking: the offers of one call apply
+ * in order, each with its own verdict (pc_test_offer_list: a replay, a
+ * count twice, one refused alone). */
 static void test_offer_list(void **state)
 {
     env *e = *state;
-    assert_int_equal(pc_test_offer_list(e->store, 40), 0);
+    assert_int_equal(pc_test_offer_list(e->store, 40, 0), 0);
+    assert_int_equal(pc_test_offer_list(e->store, 50, 1), 0);
+}
+
+/* Three offers of one (Mediator, token id) for the blocking list form. */
+typedef struct three_offers {
+    pc_address m[3];
+    pc_u256 id[3];
+    uint64_t counts[3];
+    pc_signature sigs[3];
+    pc_store_result r[3];
+} three_offers;
+
+/* The counts a, b, c of pc_test_store_address(key) and token id key. */
+static void three_offers_of(unsigned key, uint64_t a, uint64_t b, uint64_t c, three_offers *o)
+{
+    const uint64_t counts[3] = {a, b, c};
+    for (int i = 0; i < 3; i++) {
+        pc_test_store_address(key, &o->m[i]);
+        o->id[i] = pc_test_store_token_id(key);
+        o->counts[i] = counts[i];
+        pc_test_count_sig(counts[i], &o->sigs[i]);
+    }
+}
+
+static int offer_three(pc_store *s, three_offers *o)
+{
+    return pc_store_offer_counts(s, 3, o->m, o->id, o->counts, o->sigs, o->r);
+}
+
+/* Redis forgot the scripts (SCRIPT FLUSH, as after a restart): every
+ * offer of the list's pipeline hears NOSCRIPT and runs again alone, in
+ * order, once the script is loaded again. */
+static void test_offer_list_script_flushed(void **state)
+{
+    env *e = *state;
+    if (e->backend != PC_STORE_REDIS) {
+        skip(); /* scripts are Redis's */
+    }
+    struct timeval tv = {.tv_sec = 2};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", pc_test_redis_port(e->redis), tv);
+    assert_true(c && !c->err);
+    redisReply *flushed = redisCommand(c, "SCRIPT FLUSH");
+    assert_true(flushed && flushed->type == REDIS_REPLY_STATUS);
+    freeReplyObject(flushed);
+    redisFree(c);
+    three_offers o;
+    three_offers_of(61, 2, 2, 1, &o);
+    assert_int_equal(offer_three(e->store, &o), 0);
+    assert_true(o.r[0].verdict == PC_COUNT_ACCEPTED_NEWEST && o.r[1].verdict == PC_COUNT_REPLAYED &&
+                o.r[2].verdict == PC_COUNT_ACCEPTED_SKIPPED && o.r[2].highest == 2);
+    pc_test_expect_best(e->store, &o.m[0], &o.id[0], 2);
+}
+
+/* Redis requiring a replica that is not there (WAIT 1 answers 0): the
+ * blocking list WAITs once, and each offer ends as its single call would:
+ * an accepted one refused with 103 (its count stays seen: offered again it
+ * is a replay), a replayed one with its verdict. */
+static void test_offer_list_unreplicated(void **state)
+{
+    env *e = *state;
+    if (e->backend != PC_STORE_REDIS) {
+        skip(); /* WAIT is Redis's */
+    }
+    pc_store_options opts = {.backend = PC_STORE_REDIS,
+                             .redis_host = pc_test_redis_host(e->redis),
+                             .redis_port = pc_test_redis_port(e->redis),
+                             .redis_prefix = e->prefix, .redis_wait_replicas = 1,
+                             .redis_wait_timeout_ms = 100};
+    pc_error err = {0};
+    pc_store *s = pc_store_open(&opts, &err);
+    assert_non_null(s);
+    three_offers o;
+    three_offers_of(60, 2, 3, 4, &o);
+    pc_store_result *r = o.r;
+    pc_test_offer(e->store, &o.m[0], &o.id[0], 2, NULL); /* acknowledged without WAIT */
+    long long waits = pc_test_redis_calls(e->redis, "wait");
+    assert_int_equal(offer_three(s, &o), -1);
+    assert_int_equal(pc_test_redis_calls(e->redis, "wait") - waits, 1);
+    assert_true(r[0].rc == 0 && r[0].verdict == PC_COUNT_REPLAYED && r[0].highest == 2);
+    for (int i = 1; i < 3; i++)
+        assert_true(r[i].rc == -1 && r[i].err.code == PC_ERR_STORAGE_NOT_DURABLE &&
+                    strstr(r[i].err.message, "not acknowledged"));
+    pc_count_verdict v;
+    assert_int_equal(pc_store_offer_count(s, &o.m[0], &o.id[0], 5, &o.sigs[0], &v, NULL, &err),
+                     -1);
+    assert_int_equal(err.code, PC_ERR_STORAGE_NOT_DURABLE); /* as the single call */
+    for (uint64_t c = 3; c <= 5; c++)
+        assert_int_equal(pc_test_offer(e->store, &o.m[0], &o.id[0], c, NULL), PC_COUNT_REPLAYED);
+    pc_store_close(s);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, pc_test_store_setup, pc_test_store_teardown)
@@ -444,6 +537,8 @@ int main(void)
         T(test_forget_counters),
         T(test_async_forms),
         T(test_offer_list),
+        T(test_offer_list_script_flushed),
+        T(test_offer_list_unreplicated),
     };
     size_t n = sizeof tests / sizeof tests[0];
     return pc_test_store_run_backends("store_counts", tests, n) ? 1 : 0;

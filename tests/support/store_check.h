@@ -52,13 +52,15 @@ int pc_test_next_count_storm(pc_store **stores, int n_stores, int threads,
                              const pc_address *mediator, const pc_u256 *token_id, int per_thread,
                              unsigned *taken);
 
-/* Offers one list through pc_store_offer_counts_async for the Mediator
+/* Offers one list through pc_store_offer_counts_async (blocking 0) or
+ * pc_store_offer_counts (blocking 1) for the Mediator
  * pc_test_store_address(n) and the token ids n and n + 1 (all unused so
  * far): a replay of a count offered before, a count twice, a skipped count
- * and a count too large among accepted ones, and checks each callback
- * (once each, its verdict and highest count) and the best tokens after.
- * Two commits: the offer before, then the list. Returns the number of
- * wrong outcomes (printed), 0 when all are right. */
-int pc_test_offer_list(pc_store *s, unsigned n);
+ * and a count too large among accepted ones, and checks each outcome (once
+ * each, its verdict and highest count; the blocking form returns -1 for
+ * the one too large) and the best tokens after. Two commits: the offer
+ * before, then the list. Returns the number of wrong outcomes (printed), 0
+ * when all are right. */
+int pc_test_offer_list(pc_store *s, unsigned n, int blocking);
 
 #endif

@@ -339,44 +339,115 @@ static int load_script(redisContext *c, int i, char sha[41], pc_error *err)
 
 #define MAX_ARGS 24
 
+/* One EVALSHA of a script, ready for redisCommandArgv or
+ * redisAppendCommandArgv (argv[2] points at nk: do not copy it). */
+typedef struct script_call {
+    const char *argv[MAX_ARGS + 3];
+    size_t argl[MAX_ARGS + 3];
+    int argc;
+    char nk[8];
+} script_call;
+
+/* EVALSHA of script i with nkeys keys then args (argc values in all; lens
+ * NULL: C strings) into *sc. */
+static void script_call_of(const redis_store *s, int i, int nkeys, int argc, const char **args,
+                           const size_t *lens, script_call *sc)
+{
+    snprintf(sc->nk, sizeof sc->nk, "%d", nkeys);
+    sc->argv[0] = "EVALSHA";
+    sc->argv[1] = s->sha[i];
+    sc->argv[2] = sc->nk;
+    sc->argl[0] = 7;
+    sc->argl[1] = 40;
+    sc->argl[2] = strlen(sc->nk);
+    for (int a = 0; a < argc; a++) {
+        sc->argv[3 + a] = args[a];
+        sc->argl[3 + a] = lens ? lens[a] : strlen(args[a]);
+    }
+    sc->argc = argc + 3;
+}
+
+/* The server forgot the script (a restart or SCRIPT FLUSH). */
+static int is_noscript(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+/* r as a script's answer: r, or NULL with *err (r freed) when there is no
+ * reply (a connection fault) or an error reply. */
+static redisReply *script_answer(redisContext *c, redisReply *r, pc_error *err)
+{
+    if (r && r->type != REDIS_REPLY_ERROR)
+        return r;
+    note_error_reply(c, r);
+    pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", c->tcp.host, c->tcp.port,
+                 r ? r->str : c->err ? c->errstr : "no reply");
+    freeReplyObject(r);
+    return NULL;
+}
+
 /* EVALSHA of script i with nkeys keys then args (argc values in all);
  * loads the script again if the server forgot it (NOSCRIPT after a
  * restart or SCRIPT FLUSH) and retries once. */
 static redisReply *run_script(redis_store *s, redisContext *c, int i, int nkeys, int argc,
                               const char **args, const size_t *lens, pc_error *err)
 {
-    const char *argv[MAX_ARGS + 3];
-    size_t argl[MAX_ARGS + 3];
-    char nk[8];
-    snprintf(nk, sizeof nk, "%d", nkeys);
-    argv[0] = "EVALSHA";
-    argv[1] = s->sha[i];
-    argv[2] = nk;
-    argl[0] = 7;
-    argl[1] = 40;
-    argl[2] = strlen(nk);
-    for (int a = 0; a < argc; a++) {
-        argv[3 + a] = args[a];
-        argl[3 + a] = lens ? lens[a] : strlen(args[a]);
-    }
+    script_call sc;
+    script_call_of(s, i, nkeys, argc, args, lens, &sc);
     uint64_t start = pc_store_clock_us();
-    redisReply *r = redisCommandArgv(c, argc + 3, argv, argl);
+    redisReply *r = redisCommandArgv(c, sc.argc, sc.argv, sc.argl);
     pc_store_observed(&s->base, start);
-    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+    if (is_noscript(r)) {
         freeReplyObject(r);
         char sha[41];
         if (load_script(c, i, sha, err) != 0)
             return NULL;
-        r = redisCommandArgv(c, argc + 3, argv, argl);
+        r = redisCommandArgv(c, sc.argc, sc.argv, sc.argl);
     }
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-        note_error_reply(c, r);
-        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", c->tcp.host, c->tcp.port,
-                     r ? r->str : c->err ? c->errstr : "no reply");
-        freeReplyObject(r);
-        return NULL;
+    return script_answer(c, r, err);
+}
+
+/* Queues the n calls of script i on c's output buffer (sent when the first
+ * reply is read); the number queued: n, unless hiredis ran out of memory,
+ * and then the calls left out fail. */
+static size_t queue_scripts(redis_store *s, redisContext *c, int i, int nkeys, int argc,
+                            size_t n, pc_redis_call *calls)
+{
+    for (size_t k = 0; k < n; k++) {
+        script_call sc;
+        script_call_of(s, i, nkeys, argc, calls[k].args, calls[k].lens, &sc);
+        if (redisAppendCommandArgv(c, sc.argc, sc.argv, sc.argl) == REDIS_OK)
+            continue;
+        for (size_t left = k; left < n; left++)
+            pc_error_set(&calls[left].err, PC_ERR_INTERNAL, "Redis store: out of memory");
+        return k;
     }
-    return r;
+    return n;
+}
+
+/* Why one round trip: the worker form of POST /validateTokens offers up
+ * to 16 counts at once, which took 16 round trips one after the other. */
+void pc_redis_run_scripts(pc_store *base, redisContext *c, pc_redis_script script, int nkeys,
+                          int argc, size_t n, pc_redis_call *calls)
+{
+    redis_store *s = (redis_store *)base;
+    uint64_t start = pc_store_clock_us();
+    size_t queued = queue_scripts(s, c, (int)script, nkeys, argc, n, calls);
+    for (size_t k = 0; k < queued; k++) { /* after a fault, hiredis fails every read */
+        void *r = NULL;
+        calls[k].reply = redisGetReply(c, &r) == REDIS_OK ? r : NULL;
+    }
+    pc_store_observed(&s->base, start);
+    for (size_t k = 0; k < queued; k++) {
+        pc_redis_call *call = &calls[k];
+        if (!is_noscript(call->reply)) {
+            call->reply = script_answer(c, call->reply, &call->err);
+            continue;
+        }
+        freeReplyObject(call->reply); /* run alone, once the script is loaded again */
+        call->reply = run_script(s, c, (int)script, nkeys, argc, call->args, call->lens,
+                                 &call->err);
+    }
 }
 
 /* ---- for the modules (store_redis_conn.h) ------------------------------------------- */
@@ -450,6 +521,7 @@ static const pc_store_ops redis_ops = {
     .next_count = pc_redis_next_count,
     .return_count = pc_redis_return_count,
     .offer_count = pc_redis_offer_count,
+    .offer_counts = pc_redis_offer_counts,
     .best_token = pc_redis_best_token,
     .forget_counters = pc_redis_forget_counters,
     .put_mediator = pc_redis_put_mediator,

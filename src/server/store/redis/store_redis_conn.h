@@ -40,14 +40,35 @@ int pc_redis_counts_allowed(pc_store *s, pc_error *err);
 redisContext *pc_redis_take(pc_store *s, pc_error *err);
 void pc_redis_give_back(pc_store *s, redisContext *c);
 
-/* EVALSHA of `script` on c with nkeys keys, then the other arguments
- * (argc in all; lens NULL: C strings); a server that forgot the script
+/* EVALSHA of `script` on c (taken with pc_redis_take) with nkeys keys,
+ * then the other arguments (argc in all, at most 24; lens NULL: C strings); a server that forgot the script
  * (NOSCRIPT) gets it again and the call is retried once. The reply, or
  * NULL with *err (PC_ERR_INTERNAL) on a connection fault or an error reply
  * (one that says the server is no longer the primary marks c as failed).
  * The store's observer hears of the script's duration. */
 redisReply *pc_redis_run_script(pc_store *s, redisContext *c, pc_redis_script script, int nkeys,
                                 int argc, const char **args, const size_t *lens, pc_error *err);
+
+/* One call of a pipeline of scripts (pc_redis_run_scripts). */
+typedef struct pc_redis_call {
+    const char **args;    /* in: the keys, then the other arguments */
+    const size_t *lens;   /* in: their lengths; NULL: C strings */
+    redisReply *reply;    /* out: the reply (the caller frees it), or NULL with err */
+    pc_error err;
+} pc_redis_call;
+
+/* pc_redis_run_script for n calls of `script` (each with nkeys keys and
+ * argc arguments in all), sent in one pipeline: one round trip for them
+ * all, and Redis runs them in the order given. Each call's reply or error
+ * is the one pc_redis_run_script would give; after a connection fault the
+ * calls not answered yet all fail with it (whether Redis ran them is
+ * unknown, so none is sent again). Calls answered NOSCRIPT (the server
+ * forgot the script) are run again alone afterwards, in order, once it is
+ * loaded again: only when another client loads it again in the middle of
+ * the pipeline can a later call of the pipeline have run before such a one.
+ * The store's observer hears of the pipeline once. */
+void pc_redis_run_scripts(pc_store *s, redisContext *c, pc_redis_script script, int nkeys,
+                          int argc, size_t n, pc_redis_call *calls);
 
 /* The replica half of acknowledging the writes made on c so far: `WAIT`
  * when the store requires replicas, else nothing. 0, or -1 with
