@@ -254,8 +254,7 @@ int pc_payment_validate_prepare(pc_server *s, const pc_address *provider,
     return check_against_view(provider, t, required, v, metadata, err);
 }
 
-/* Wall clock in ms, as the chain cache stamps its reads. */
-static uint64_t wall_ms(void)
+uint64_t pc_payment_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -303,24 +302,36 @@ static int check_current(pc_server *s, const pc_address *provider, const pc_paym
     return check_against_view(provider, t, required, v, metadata, err);
 }
 
-int pc_payment_validate(pc_server *s, const pc_address *provider, const pc_payment_headers *t,
-                        const pc_payment_terms *required, json_t **metadata, pc_error *err)
+int pc_payment_validate_check(pc_server *s, const pc_address *provider,
+                              const pc_payment_headers *t, const pc_payment_terms *required,
+                              uint64_t arrived_ms, pc_u256 *cost, json_t **metadata,
+                              pc_error *err)
 {
-    uint64_t arrived_ms = wall_ms();
     pc_mediator_view v;
-    pc_count_verdict verdict;
-    uint64_t highest;
     pc_error local;
     if (!err)
-        err = &local;
+        err = &local; /* check_current reads the code */
     if (metadata)
         *metadata = NULL;
     if (check_token_itself(s, t, err) != 0 || pc_chain_cache_get(s->cache, &t->mediator, &v, err) ||
         check_current(s, provider, t, required, &v, arrived_ms, metadata, err) != 0 ||
-        pc_payment_register(s, &t->mediator, PC_ROLE_PROVIDER, provider, &t->sender, err) != 0 ||
+        pc_payment_register(s, &t->mediator, PC_ROLE_PROVIDER, provider, &t->sender, err) != 0)
+        return -1;
+    *cost = v.terms.cost_per_request;
+    return 0;
+}
+
+int pc_payment_validate(pc_server *s, const pc_address *provider, const pc_payment_headers *t,
+                        const pc_payment_terms *required, json_t **metadata, pc_error *err)
+{
+    pc_u256 cost;
+    pc_count_verdict verdict;
+    uint64_t highest;
+    if (pc_payment_validate_check(s, provider, t, required, pc_payment_now_ms(), &cost, metadata,
+                                  err) != 0 ||
         pc_store_offer_count(s->store, &t->mediator, &t->token_id, t->request_count,
                              &t->signature, &verdict, &highest, err) != 0)
         return -1;
-    pc_payment_counted(s, provider, t, &v.terms.cost_per_request, verdict, highest);
+    pc_payment_counted(s, provider, t, &cost, verdict, highest);
     return pc_payment_count_outcome(t, verdict, highest, metadata, err);
 }

@@ -67,6 +67,24 @@ typedef struct pc_payment_terms {
 int pc_payment_validate(pc_server *s, const pc_address *provider, const pc_payment_headers *token,
                         const pc_payment_terms *required, json_t **metadata, pc_error *err);
 
+/* pc_payment_validate in two steps, for several tokens at once (their
+ * counts then go to the store together, pc_store_offer_counts): every step
+ * before the counter, in its order (the token itself; the Mediator's
+ * state from the cache, a token that state refuses for its id or funds
+ * judged again on a state read after arrived_ms; the Mediator registered
+ * as provider), with the same failures, codes and metadata. 0 with the
+ * Mediator's cost per request in *cost (for pc_payment_counted); then
+ * pc_payment_count_outcome of the store's verdict answers as
+ * pc_payment_validate would. May wait on the node and the store. */
+int pc_payment_validate_check(pc_server *s, const pc_address *provider,
+                              const pc_payment_headers *t, const pc_payment_terms *required,
+                              uint64_t arrived_ms, pc_u256 *cost, json_t **metadata,
+                              pc_error *err);
+
+/* The wall clock in ms, as the chain cache stamps its reads: when a call
+ * arrived, for pc_payment_validate_check. */
+uint64_t pc_payment_now_ms(void);
+
 /* ---- the same work for event loops (http.h), which must not block: the
  * caller holds a fresh view of the Mediator (pc_chain_cache_peek) and the
  * Mediator is registered; the durable step is the store's asynchronous

@@ -6,11 +6,15 @@
  * result), what fails the whole call, and acknowledged counts surviving a
  * restart. A Mediator's first call goes to a worker (it is not registered
  * as provider yet); later ones run on the event loop, where the counts of a
- * call are committed together (one durable write, seen in /metrics).
+ * call are committed together (one durable write, seen in /metrics). On
+ * Redis every call runs on a worker, which offers the counts of a call in
+ * one pipeline with one WAIT (seen in Redis's commandstats); the time of a
+ * call of 16 tokens there is printed.
  *
  * The storage backend is the program's argument: sqlite (default), redis
  * or memory; CTest runs all three. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,10 +24,13 @@
 
 #include <cmocka.h>
 
+#include "support/child.h"
 #include "support/integration.h"
 #include "support/prom_text.h"
 
 static const pc_itest_terms TERMS = {.cost = 1000, .termination = 100, .redemption = 50};
+
+#define API_MANY 16 /* the most tokens a call takes */
 
 /* ---- calls ----------------------------------------------------------------------------- */
 
@@ -60,19 +67,33 @@ static char *body_of(json_t *tokens)
     return text;
 }
 
-/* POSTs body (JSON) to /validateTokens as the provider with auth (NULL:
- * stamped signature); the caller checks and frees *r. */
+/* POSTs body (JSON) to /validateTokens as the provider through client c
+ * with auth (NULL: stamped signature); the caller checks and frees *r. */
+static void post_body_via(pc_test_client *c, const pc_test_auth *auth, const char *body,
+                          pc_test_reply *r)
+{
+    pc_test_request_body(c, "POST", "/validateTokens", auth, "application/json", body,
+                         strlen(body), r);
+}
+
+/* post_body_via the provider's server. */
 static void post_body(pc_itest *t, const pc_test_auth *auth, const char *body, pc_test_reply *r)
 {
-    pc_test_request_body(t->client[IT_PROVIDER], "POST", "/validateTokens", auth,
-                         "application/json", body, strlen(body), r);
+    post_body_via(t->client[IT_PROVIDER], auth, body, r);
+}
+
+/* POSTs `tokens` (stolen) through client c. */
+static void post_tokens_via(pc_test_client *c, const pc_test_auth *auth, json_t *tokens,
+                            pc_test_reply *r)
+{
+    char *body = body_of(tokens);
+    post_body_via(c, auth, body, r);
+    free(body);
 }
 
 static void post_tokens(pc_itest *t, const pc_test_auth *auth, json_t *tokens, pc_test_reply *r)
 {
-    char *body = body_of(tokens);
-    post_body(t, auth, body, r);
-    free(body);
+    post_tokens_via(t->client[IT_PROVIDER], auth, tokens, r);
 }
 
 /* What a token's result must be: code 0 = {"valid": true}; else that code,
@@ -112,13 +133,15 @@ static void expect_results_at(const pc_test_reply *r, const want *w, size_t n, c
     }
 }
 
-/* POSTs toks[0..n) and expects w. */
-#define expect_batch(t, toks, n, w) expect_batch_at((t), (toks), (n), (w), __FILE__, __LINE__)
-static void expect_batch_at(pc_itest *t, const pc_itest_token *toks, size_t n, const want *w,
-                            const char *file, int line)
+/* POSTs toks[0..n) through client c and expects w. */
+#define expect_batch_via(c, toks, n, w) \
+    expect_batch_at((c), (toks), (n), (w), __FILE__, __LINE__)
+#define expect_batch(t, toks, n, w) expect_batch_via((t)->client[IT_PROVIDER], (toks), (n), (w))
+static void expect_batch_at(pc_test_client *c, const pc_itest_token *toks, size_t n,
+                            const want *w, const char *file, int line)
 {
     pc_test_reply r;
-    post_tokens(t, NULL, tokens_json(toks, n), &r);
+    post_tokens_via(c, NULL, tokens_json(toks, n), &r);
     expect_results_at(&r, w, n, file, line);
     pc_test_reply_free(&r);
 }
@@ -342,6 +365,147 @@ static void test_counts_survive_restart(void **state)
     expect_batch(t, tok, 3, replays);
 }
 
+/* ---- Redis with a replica required: one WAIT per call ------------------------------------- */
+
+/* A case on Redis only (skipped on the other backends): a provider server
+ * on the program's Redis with a replica attached and --redis-wait-replicas
+ * 1 (WAIT gives up after 300 ms; its duties idle, so that only the calls of
+ * the test run commands on the primary), a client of it, and a new
+ * Mediator with its token id and the next count the test signs. */
+typedef struct waiting {
+    pc_test_redis *replica;
+    pc_test_paychand *server;
+    pc_test_client *client;
+    pc_address m;
+    pc_u256 id;
+    uint64_t next;
+} waiting;
+
+static void waiting_start(pc_itest *t, waiting *w, uint64_t deposit)
+{
+    static const char *const more[] = {"--redis-wait-replicas", "1", "--redis-wait-timeout", "300",
+                                       "--duty-interval", "3600000", NULL};
+    if (strcmp(t->opts.store, "redis") != 0) {
+        skip();
+    }
+    w->replica = pc_test_redis_start_replica(t->opts.redis);
+    assert_non_null(w->replica);
+    assert_int_equal(pc_test_redis_wait_replicas(t->opts.redis, 1, 20000), 0);
+    w->server = pc_itest_start_provider_server(t, "wait-1", NULL, more);
+    assert_non_null(w->server);
+    w->client = pc_itest_client(t, w->server, IT_PROVIDER);
+    it_open_channel(t, &TERMS, deposit, &w->m, &w->id);
+    w->next = 1;
+}
+
+/* Stops it all; the replica last, so the program's other servers see no
+ * replica again (one restarted would wait for it). */
+static void waiting_stop(waiting *w)
+{
+    pc_test_client_destroy(w->client);
+    assert_int_equal(pc_test_paychand_stop(w->server), 0);
+    pc_test_paychand_free(w->server);
+    pc_test_redis_stop(w->replica);
+}
+
+/* n tokens of w's Mediator, the next counts (signed in the test). */
+static void sign_tokens(pc_itest *t, waiting *w, pc_itest_token *toks, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        pc_itest_sign_token(t, IT_CONSUMER, IT_CONSUMER, &w->m, &w->id, w->next++, &toks[i]);
+}
+
+/* On Redis a call runs on a worker; its 8 counts are offered in one
+ * pipeline and acknowledged by ONE WAIT (INFO commandstats of the
+ * primary: 1 WAIT, 8 EVALSHA), not a script and a WAIT per token. */
+static void test_redis_one_wait_per_call(void **state)
+{
+    pc_itest *t = *state;
+    enum { N = 8 };
+    waiting w;
+    pc_itest_token tok[N];
+    waiting_start(t, &w, 1000000);
+    sign_tokens(t, &w, tok, 1);
+    const want one[1] = {VALID}, all[N] = {VALID, VALID, VALID, VALID, VALID, VALID, VALID, VALID};
+    expect_batch_via(w.client, tok, 1, one); /* the Mediator registered and cached */
+    sign_tokens(t, &w, tok, N);
+    long long waits = pc_test_redis_calls(t->opts.redis, "wait");
+    long long scripts = pc_test_redis_calls(t->opts.redis, "evalsha");
+    expect_batch_via(w.client, tok, N, all);
+    waits = pc_test_redis_calls(t->opts.redis, "wait") - waits;
+    scripts = pc_test_redis_calls(t->opts.redis, "evalsha") - scripts;
+    printf("# /validateTokens of %d tokens with WAIT 1: %lld WAIT, %lld EVALSHA\n", N, waits,
+           scripts);
+    waiting_stop(&w);
+    if (waits != 1 || scripts != N)
+        it_fail("%lld WAIT and %lld EVALSHA for one call of %d tokens, expected 1 and %d", waits,
+                scripts, N, N);
+    expect_replay_alone(t, &tok[N - 1], (long long)w.next - 1); /* the main server sees them */
+}
+
+/* The replica stopped (SIGSTOP: WAIT answers 0 after its 300 ms): each
+ * accepted count of the call is refused with 103, as validateToken refuses
+ * it (its count stays seen: a replay afterwards), a replay keeps its 37. */
+static void test_redis_unacknowledged_call(void **state)
+{
+    pc_itest *t = *state;
+    waiting w;
+    pc_itest_token tok[3];
+    waiting_start(t, &w, 1000000);
+    sign_tokens(t, &w, tok, 3);
+    const want first[1] = {VALID}, then[3] = {REPLAY(1), REFUSED(PC_ERR_STORAGE_NOT_DURABLE),
+                                              REFUSED(PC_ERR_STORAGE_NOT_DURABLE)};
+    expect_batch_via(w.client, tok, 1, first);
+    assert_int_equal(pc_test_redis_signal(w.replica, SIGSTOP), 0);
+    int64_t start = pc_test_now_ms();
+    expect_batch_via(w.client, tok, 3, then);
+    int64_t took = pc_test_now_ms() - start;
+    assert_int_equal(pc_test_redis_signal(w.replica, SIGCONT), 0);
+    printf("# a call with 2 counts not acknowledged answered in %lld ms (WAIT timeout 300 ms)\n",
+           (long long)took);
+    expect_replay_alone(t, &tok[1], 3);
+    expect_replay_alone(t, &tok[2], 3);
+    waiting_stop(&w);
+}
+
+/* The mean ms of `calls` calls of n fresh tokens of w's Mediator through c. */
+static double mean_call_ms(pc_itest *t, pc_test_client *c, waiting *w, size_t n, int calls)
+{
+    pc_itest_token tok[API_MANY];
+    want valid[API_MANY];
+    for (size_t i = 0; i < n; i++)
+        valid[i] = (want)VALID;
+    int64_t spent = 0;
+    for (int k = 0; k < calls; k++) {
+        sign_tokens(t, w, tok, n);
+        int64_t start = pc_test_now_ms();
+        expect_batch_via(c, tok, n, valid);
+        spent += pc_test_now_ms() - start;
+    }
+    return (double)spent / calls;
+}
+
+/* What a call of 16 tokens costs on Redis, with and without a replica
+ * waited for (printed: docs/benchmarks.md), in turns of 25 calls. */
+static void test_redis_call_time(void **state)
+{
+    pc_itest *t = *state;
+    enum { CALLS = 25 };
+    waiting w;
+    waiting_start(t, &w, 100000000); /* 100,000 counts */
+    pc_test_client *without_wait = t->client[IT_PROVIDER];
+    mean_call_ms(t, w.client, &w, 1, 1); /* registered and cached on both */
+    mean_call_ms(t, without_wait, &w, 1, 1);
+    double with = 0, without = 0;
+    for (int round = 0; round < 4; round++) {
+        with += mean_call_ms(t, w.client, &w, API_MANY, CALLS) / 4;
+        without += mean_call_ms(t, without_wait, &w, API_MANY, CALLS) / 4;
+    }
+    printf("# /validateTokens of %d tokens on Redis, mean of %d calls: %.2f ms with WAIT 1, "
+           "%.2f ms without\n", API_MANY, 4 * CALLS, with, without);
+    waiting_stop(&w);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +514,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_same_count_twice),
         cmocka_unit_test(test_whole_call_errors),
         cmocka_unit_test(test_counts_survive_restart),
+        cmocka_unit_test(test_redis_one_wait_per_call),
+        cmocka_unit_test(test_redis_unacknowledged_call),
+        cmocka_unit_test(test_redis_call_time),
     };
     return pc_itest_run_on_backend(argc, argv, "sqlite redis memory", tests);
 }

@@ -1,10 +1,9 @@
-/* test_store: the Payment Server store (store.h), one suite run against all
- * three backends (counts issued, given back and validated, records, nonces,
- * chain identity, gas): SQLite (a fresh file per test in a temporary directory),
- * Redis (a real redis-server started for this program, a fresh key prefix
- * per test) and memory. If redis-server cannot be started, the Redis group
- * fails. Crash and multi-instance cases are in test_store_crash.c. */
-#include <pthread.h>
+/* test_store: the Payment Server store (store.h) apart from its counters,
+ * one suite run against all three backends (support/store_env.h): Mediator
+ * records (also of both roles), nonces, the description, chain identity,
+ * gas and pages for the admin API. The counters are in
+ * test_store_counts.c; crash and multi-instance cases in
+ * test_store_crash.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,421 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "server/store/store.h"
 #include "support/redis.h"
 #include "support/store_check.h"
+#include "support/store_env.h"
 #include "server/store/store_internal.h" /* pc_record_compare */
 
-typedef struct env {
-    pc_store_backend backend;
-    pc_test_redis *redis;
-    char dir[64];
-    int serial;
-    char path[160];
-    char prefix[32];
-    pc_store *store;
-} env;
-
-static env sqlite_env = {.backend = PC_STORE_SQLITE};
-static env redis_env = {.backend = PC_STORE_REDIS};
-static env memory_env = {.backend = PC_STORE_MEMORY};
-
-static pc_store *open_env(env *e)
-{
-    pc_store_options o = {.backend = e->backend, .sqlite_path = e->path,
-                          .redis_host = e->redis ? pc_test_redis_host(e->redis) : NULL,
-                          .redis_port = e->redis ? pc_test_redis_port(e->redis) : 0,
-                          .redis_prefix = e->prefix};
-    pc_error err = {0};
-    pc_store *s = pc_store_open(&o, &err);
-    if (!s)
-        fprintf(stderr, "pc_store_open: %s\n", err.message);
-    return s;
-}
-
-/* ---- fixtures ------------------------------------------------------------------------ */
-
-static env *current; /* cmocka hands group fixtures no state of ours */
-
-static int group_setup(void **state)
-{
-    (void)state;
-    env *e = current;
-    if (e->backend == PC_STORE_SQLITE) {
-        snprintf(e->dir, sizeof e->dir, "/tmp/paychan-store-XXXXXX");
-        return mkdtemp(e->dir) ? 0 : -1;
-    }
-    if (e->backend == PC_STORE_REDIS) {
-        e->redis = pc_test_redis_start();
-        return e->redis ? 0 : -1; /* no redis-server: the whole group fails */
-    }
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    env *e = current;
-    for (int i = 1; e->backend == PC_STORE_SQLITE && i <= e->serial; i++) {
-        snprintf(e->path, sizeof e->path, "%s/t%d.db", e->dir, i);
-        pc_test_remove_sqlite(e->path);
-    }
-    if (e->backend == PC_STORE_SQLITE)
-        rmdir(e->dir);
-    pc_test_redis_stop(e->redis);
-    e->redis = NULL;
-    return 0;
-}
-
-/* Each test starts from an empty store: a new file, a new prefix. */
-static int test_setup(void **state)
-{
-    env *e = *state;
-    e->serial++;
-    snprintf(e->path, sizeof e->path, "%s/t%d.db", e->dir, e->serial);
-    snprintf(e->prefix, sizeof e->prefix, "test%d:", e->serial);
-    e->store = open_env(e);
-    return e->store ? 0 : -1;
-}
-
-static int test_teardown(void **state)
-{
-    env *e = *state;
-    pc_store_close(e->store);
-    e->store = NULL;
-    return 0;
-}
-
-/* ---- consumer counters -------------------------------------------------------------- */
-
-static void test_next_count_per_key(void **state)
-{
-    env *e = *state;
-    pc_address m1, m2;
-    pc_test_store_address(1, &m1);
-    pc_test_store_address(2, &m2);
-    pc_u256 a = pc_test_store_token_id(1), b = pc_test_store_token_id(2);
-    for (uint64_t i = 1; i <= 3; i++)
-        assert_int_equal(pc_test_next_count(e->store, &m1, &a), i);
-    assert_int_equal(pc_test_next_count(e->store, &m1, &b), 1); /* a new token id starts at 1 */
-    assert_int_equal(pc_test_next_count(e->store, &m2, &a), 1); /* another Mediator too */
-    assert_int_equal(pc_test_next_count(e->store, &m1, &a), 4);
-    assert_int_equal(pc_test_next_count(e->store, &m1, &b), 2);
-}
-
-static void test_next_count_concurrent(void **state)
-{
-    env *e = *state;
-    enum { THREADS = 8, PER = 500, N = THREADS * PER };
-    static unsigned taken[N + 1];
-    memset(taken, 0, sizeof taken);
-    pc_address m;
-    pc_test_store_address(3, &m);
-    pc_u256 id = pc_test_store_token_id(3);
-    assert_int_equal(pc_test_next_count_storm(&e->store, 1, THREADS, &m, &id, PER, taken), 0);
-    for (int c = 1; c <= N; c++)
-        if (taken[c] != 1)
-            fail_msg("count %d taken %u times", c, taken[c]);
-    assert_int_equal(pc_test_next_count(e->store, &m, &id), N + 1);
-}
-
-/* pc_store_return_count of count: *returned, failing the test on an error. */
-static int give_back(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t count)
-{
-    int returned = -1;
-    pc_error err = {0};
-    if (pc_store_return_count(s, m, id, count, &returned, &err) != 0)
-        fail_msg("return_count(%llu): %s", (unsigned long long)count, err.message);
-    return returned;
-}
-
-/* Only the last count issued is given back, once; the next count is then
- * the same again; an unknown id, a count never issued or a bad count give
- * nothing back; a return survives a reopen (SQLite, Redis). */
-static void test_return_count(void **state)
-{
-    env *e = *state;
-    pc_address m, m2;
-    pc_test_store_address(11, &m);
-    pc_test_store_address(12, &m2);
-    pc_u256 id = pc_test_store_token_id(11), other = pc_test_store_token_id(12);
-    assert_int_equal(give_back(e->store, &m, &id, 1), 0); /* nothing issued yet */
-    for (uint64_t i = 1; i <= 3; i++)
-        assert_int_equal(pc_test_next_count(e->store, &m, &id), i);
-    assert_int_equal(give_back(e->store, &m, &id, 2), 0); /* 3 was taken after it */
-    assert_int_equal(give_back(e->store, &m, &id, 4), 0); /* never issued */
-    assert_int_equal(give_back(e->store, &m, &other, 3), 0); /* another token id */
-    assert_int_equal(give_back(e->store, &m, &id, 3), 1);
-    assert_int_equal(give_back(e->store, &m, &id, 3), 0); /* not twice */
-    assert_int_equal(pc_test_next_count(e->store, &m, &id), 3); /* the same count again */
-    assert_int_equal(pc_test_next_count(e->store, &m, &id), 4);
-    assert_int_equal(give_back(e->store, &m, &id, 4), 1);
-    assert_int_equal(give_back(e->store, &m, &id, 3), 1); /* now the last one */
-
-    int returned = -1;
-    pc_error err = {0};
-    const uint64_t bad[] = {0, PC_STORE_COUNT_MAX + 1};
-    for (size_t i = 0; i < 2; i++) {
-        assert_int_equal(pc_store_return_count(e->store, &m, &id, bad[i], &returned, &err), -1);
-        assert_true(err.code == PC_ERR_INVALID_ARGUMENT && returned == 0);
-    }
-    assert_int_equal(pc_test_next_count(e->store, &m2, &other), 1); /* a first count given back */
-    assert_int_equal(give_back(e->store, &m2, &other, 1), 1);
-    assert_int_equal(pc_test_next_count(e->store, &m2, &other), 1);
-
-    uint64_t count = 0;
-    int found = 0;
-    assert_int_equal(pc_store_issued_count(e->store, &m, &id, &count, &found, &err), 0);
-    assert_true(found && count == 2);
-    if (e->backend == PC_STORE_MEMORY)
-        return; /* memory does not outlive its store */
-    pc_store_close(e->store);
-    e->store = open_env(e);
-    assert_non_null(e->store);
-    assert_int_equal(pc_test_next_count(e->store, &m, &id), 3);
-}
-
-/* Counts taken and given back from many threads at once (every other
- * count taken is given back at once): a count is handed out again only
- * after it was given back, so at the end each count up to the last one
- * issued was taken once more than it was given back, and each above it
- * as often as it was given back. */
-enum { RETURN_THREADS = 4, RETURN_PER_THREAD = 100, RETURN_N = RETURN_THREADS * RETURN_PER_THREAD };
-
-typedef struct return_storm {
-    pc_store *store;
-    pc_address m;
-    pc_u256 id;
-    unsigned taken[RETURN_N + 1], given[RETURN_N + 1];
-    int failures;
-} return_storm;
-
-static void *return_storm_main(void *arg)
-{
-    return_storm *st = arg;
-    for (int i = 0; i < RETURN_PER_THREAD; i++) {
-        uint64_t c = 0;
-        int returned = 0;
-        pc_error err = {0};
-        if (pc_store_next_count(st->store, &st->m, &st->id, &c, &err) != 0 || c > RETURN_N ||
-            (i % 2 && pc_store_return_count(st->store, &st->m, &st->id, c, &returned, &err))) {
-            st->failures++;
-            continue;
-        }
-        __atomic_add_fetch(&st->taken[c], 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&st->given[c], (unsigned)returned, __ATOMIC_RELAXED);
-    }
-    return NULL;
-}
-
-static void test_return_count_concurrent(void **state)
-{
-    env *e = *state;
-    static return_storm st;
-    memset(&st, 0, sizeof st);
-    st.store = e->store;
-    pc_test_store_address(13, &st.m);
-    st.id = pc_test_store_token_id(13);
-    pthread_t t[RETURN_THREADS];
-    for (int i = 0; i < RETURN_THREADS; i++)
-        assert_int_equal(pthread_create(&t[i], NULL, return_storm_main, &st), 0);
-    for (int i = 0; i < RETURN_THREADS; i++)
-        pthread_join(t[i], NULL);
-    assert_int_equal(st.failures, 0);
-    uint64_t last = pc_test_next_count(e->store, &st.m, &st.id) - 1;
-    unsigned given = 0;
-    for (uint64_t c = 1; c <= RETURN_N; c++) {
-        if (st.taken[c] != st.given[c] + (c <= last))
-            fail_msg("count %llu taken %u times, given back %u times (last issued %llu)",
-                     (unsigned long long)c, st.taken[c], st.given[c], (unsigned long long)last);
-        given += st.given[c];
-    }
-    assert_int_equal(last, RETURN_N - given);
-    printf("%u of %d counts given back, last issued %llu\n", given, RETURN_N / 2,
-           (unsigned long long)last);
-}
-
-/* ---- provider counters -------------------------------------------------------------- */
-
-static pc_count_verdict offer(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t count,
-                              uint64_t *highest)
-{
-    pc_signature sig;
-    pc_test_count_sig(count, &sig);
-    pc_count_verdict v;
-    uint64_t h;
-    pc_error err = {0};
-    if (pc_store_offer_count(s, m, id, count, &sig, &v, &h, &err) != 0)
-        fail_msg("offer_count(%llu): %s", (unsigned long long)count, err.message);
-    if (highest)
-        *highest = h;
-    return v;
-}
-
-static void assert_best(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t want)
-{
-    uint64_t count = 99;
-    pc_signature sig;
-    int found = -1;
-    pc_error err = {0};
-    if (pc_store_best_token(s, m, id, &count, &sig, &found, &err) != 0)
-        fail_msg("best_token: %s", err.message);
-    assert_int_equal(found, want > 0);
-    if (want) {
-        assert_int_equal(count, want);
-        assert_true(pc_test_sig_is_for(&sig, want));
-    }
-}
-
-static void test_offer_verdicts_and_best_token(void **state)
-{
-    env *e = *state;
-    pc_address m;
-    pc_test_store_address(4, &m);
-    pc_u256 id = pc_test_store_token_id(4), other = pc_test_store_token_id(5);
-    uint64_t h;
-    assert_best(e->store, &m, &id, 0);
-    assert_int_equal(offer(e->store, &m, &id, 0, &h), PC_COUNT_REPLAYED);
-    assert_int_equal(h, 0);
-    assert_int_equal(offer(e->store, &m, &id, 1, &h), PC_COUNT_ACCEPTED_NEWEST);
-    assert_int_equal(offer(e->store, &m, &id, 4, &h), PC_COUNT_ACCEPTED_NEWEST);
-    assert_int_equal(h, 4);
-    assert_best(e->store, &m, &id, 4);
-    assert_int_equal(offer(e->store, &m, &id, 3, &h), PC_COUNT_ACCEPTED_SKIPPED);
-    assert_int_equal(h, 4);
-    assert_best(e->store, &m, &id, 4); /* a skipped count keeps the newest signature */
-    assert_int_equal(offer(e->store, &m, &id, 3, &h), PC_COUNT_REPLAYED);
-    assert_int_equal(offer(e->store, &m, &id, 4, &h), PC_COUNT_REPLAYED);
-    assert_int_equal(offer(e->store, &m, &id, 1, &h), PC_COUNT_REPLAYED);
-    assert_int_equal(offer(e->store, &m, &id, 2, &h), PC_COUNT_ACCEPTED_SKIPPED);
-    assert_int_equal(offer(e->store, &m, &id, 4 + PC_COUNTER_WINDOW + 1, &h),
-                     PC_COUNT_ACCEPTED_NEWEST);
-    assert_int_equal(offer(e->store, &m, &id, 4, &h), PC_COUNT_REPLAYED); /* below the window */
-    assert_int_equal(offer(e->store, &m, &id, 5, &h), PC_COUNT_ACCEPTED_SKIPPED); /* the edge */
-    assert_best(e->store, &m, &id, 4 + PC_COUNTER_WINDOW + 1);
-    /* another token id of the same Mediator is independent */
-    assert_best(e->store, &m, &other, 0);
-    assert_int_equal(offer(e->store, &m, &other, 2, &h), PC_COUNT_ACCEPTED_NEWEST);
-    assert_int_equal(h, 2);
-    assert_int_equal(offer(e->store, &m, &other, 1, &h), PC_COUNT_ACCEPTED_SKIPPED);
-    assert_best(e->store, &m, &other, 2);
-}
-
-static void test_offer_count_too_large(void **state)
-{
-    env *e = *state;
-    pc_address m;
-    pc_test_store_address(6, &m);
-    pc_u256 id = pc_test_store_token_id(6);
-    pc_signature sig;
-    pc_test_count_sig(1, &sig);
-    pc_count_verdict v;
-    uint64_t h;
-    pc_error err = {0};
-    assert_int_equal(pc_store_offer_count(e->store, &m, &id, PC_STORE_COUNT_MAX + 1, &sig, &v, &h,
-                                          &err), -1);
-    assert_int_equal(err.code, PC_ERR_INVALID_ARGUMENT);
-    assert_int_equal(offer(e->store, &m, &id, PC_STORE_COUNT_MAX, &h), PC_COUNT_ACCEPTED_NEWEST);
-    assert_int_equal(h, PC_STORE_COUNT_MAX);
-    assert_int_equal(offer(e->store, &m, &id, PC_STORE_COUNT_MAX - 1, &h),
-                     PC_COUNT_ACCEPTED_SKIPPED);
-    assert_int_equal(offer(e->store, &m, &id, PC_STORE_COUNT_MAX, &h), PC_COUNT_REPLAYED);
-    assert_best(e->store, &m, &id, PC_STORE_COUNT_MAX);
-}
-
-/* The store's verdicts equal counter_window.c's on random sequences (for
- * Redis this compares the Lua script with the C rule). */
-static void test_offer_matches_counter_window(void **state)
-{
-    env *e = *state;
-    for (unsigned seed = 1; seed <= 4; seed++) {
-        pc_address m;
-        pc_test_store_address(100 + seed, &m);
-        pc_u256 id = pc_test_store_token_id(seed);
-        pc_counter_window w = {0};
-        unsigned s = seed;
-        uint64_t probe = 0; /* after a big jump, look just below the new highest */
-        for (int i = 0; i < 1000; i++) {
-            int r = rand_r(&s) % 100;
-            uint64_t c, before = w.highest;
-            if (probe)
-                c = probe;
-            else if (r < 25)
-                c = w.highest + 1 + (uint64_t)(rand_r(&s) % 9);
-            else if (r < 30)
-                c = w.highest + (uint64_t)(rand_r(&s) % (2 * PC_COUNTER_WINDOW + 2));
-            else if (r < 32)
-                c = w.highest + PC_COUNTER_WINDOW - 1 + (uint64_t)(rand_r(&s) % 3);
-            else if (r < 34) /* around twice the window (the size of Redis's ring) */
-                c = w.highest + 2 * PC_COUNTER_WINDOW - 1 + (uint64_t)(rand_r(&s) % 4);
-            else
-                c = w.highest - (uint64_t)(rand_r(&s) % (PC_COUNTER_WINDOW + 3)) % (w.highest + 1);
-            probe = 0;
-            if (c > before + 8) {
-                uint64_t edge = c > PC_COUNTER_WINDOW ? c - PC_COUNTER_WINDOW : 1;
-                uint64_t below[] = {c - 1, edge, before, before + 1};
-                probe = below[rand_r(&s) % 4];
-            }
-            int want = pc_counter_window_offer(&w, c);
-            uint64_t h;
-            pc_count_verdict got = offer(e->store, &m, &id, c, &h);
-            pc_count_verdict expect = want == PC_WINDOW_NEWEST    ? PC_COUNT_ACCEPTED_NEWEST
-                                      : want == PC_WINDOW_SKIPPED ? PC_COUNT_ACCEPTED_SKIPPED
-                                                                  : PC_COUNT_REPLAYED;
-            if (got != expect || h != w.highest)
-                fail_msg("seed %u step %d count %llu: verdict %d highest %llu, C rule %d %llu",
-                         seed, i, (unsigned long long)c, got, (unsigned long long)h, expect,
-                         (unsigned long long)w.highest);
-        }
-        assert_best(e->store, &m, &id, w.highest);
-    }
-}
-
-static void test_offer_concurrent_same_counts(void **state)
-{
-    env *e = *state;
-    enum { THREADS = 8, N = 400 };
-    unsigned accepted[N + 1] = {0};
-    pc_address m;
-    pc_test_store_address(7, &m);
-    pc_u256 id = pc_test_store_token_id(7);
-    assert_int_equal(pc_test_offer_storm(&e->store, 1, THREADS, &m, &id, N, accepted), 0);
-    for (int c = 1; c <= N; c++)
-        if (accepted[c] != 1)
-            fail_msg("count %d accepted %u times", c, accepted[c]);
-    assert_best(e->store, &m, &id, N);
-}
-
-static void test_forget_counters(void **state)
-{
-    env *e = *state;
-    pc_address m, keep;
-    pc_test_store_address(8, &m);
-    pc_test_store_address(9, &keep);
-    pc_u256 a = pc_test_store_token_id(1), b = pc_test_store_token_id(2);
-    pc_test_next_count(e->store, &m, &a);
-    pc_test_next_count(e->store, &m, &b);
-    pc_test_next_count(e->store, &keep, &a);
-    offer(e->store, &m, &a, 5, NULL);
-    offer(e->store, &m, &b, 6, NULL);
-    offer(e->store, &keep, &a, 7, NULL);
-    /* the consumer's counters (counts issued) only: the validated ones stay */
-    assert_int_equal(pc_store_forget_counters(e->store, &m, PC_ROLE_CONSUMER, NULL), 0);
-    assert_int_equal(pc_test_next_count(e->store, &m, &a), 1);
-    assert_best(e->store, &m, &a, 5);
-    assert_best(e->store, &m, &b, 6);
-    assert_int_equal(pc_store_forget_counters(e->store, &m, PC_ROLE_PROVIDER, NULL), 0);
-    assert_best(e->store, &m, &a, 0);
-    assert_best(e->store, &m, &b, 0);
-    assert_int_equal(pc_test_next_count(e->store, &m, &a), 2);
-    assert_int_equal(offer(e->store, &m, &a, 5, NULL), PC_COUNT_ACCEPTED_NEWEST);
-    assert_best(e->store, &keep, &a, 7); /* other Mediators untouched */
-    assert_int_equal(pc_test_next_count(e->store, &keep, &a), 2);
-}
+typedef pc_test_store_env env;
 
 /* ---- Mediator records ------------------------------------------------------------- */
 
@@ -495,12 +89,12 @@ static void test_mediator_records(void **state)
     free(list);
     /* deleting also forgets the Mediator's counters */
     pc_u256 id = pc_test_store_token_id(1);
-    offer(e->store, &r2.mediator, &id, 3, NULL);
+    pc_test_offer(e->store, &r2.mediator, &id, 3, NULL);
     assert_int_equal(pc_store_delete_mediator(e->store, &r2.mediator, PC_ROLE_PROVIDER, NULL), 0);
     assert_int_equal(pc_store_get_mediator(e->store, &r2.mediator, PC_ROLE_PROVIDER, &got, &found,
                                            NULL), 0);
     assert_int_equal(found, 0);
-    assert_best(e->store, &r2.mediator, &id, 0);
+    pc_test_expect_best(e->store, &r2.mediator, &id, 0);
     assert_int_equal(pc_store_list_mediators(e->store, &list, &n, NULL), 0);
     assert_int_equal(n, 1);
     assert_record_equal(&list[0], &r1);
@@ -539,8 +133,8 @@ static void test_both_roles(void **state)
     pc_u256 id = pc_test_store_token_id(1);
     assert_int_equal(pc_test_next_count(e->store, &c.mediator, &id), 1);
     assert_int_equal(pc_test_next_count(e->store, &c.mediator, &id), 2);
-    assert_int_equal(offer(e->store, &c.mediator, &id, 1, NULL), PC_COUNT_ACCEPTED_NEWEST);
-    assert_int_equal(offer(e->store, &c.mediator, &id, 1, NULL), PC_COUNT_REPLAYED);
+    assert_int_equal(pc_test_offer(e->store, &c.mediator, &id, 1, NULL), PC_COUNT_ACCEPTED_NEWEST);
+    assert_int_equal(pc_test_offer(e->store, &c.mediator, &id, 1, NULL), PC_COUNT_REPLAYED);
     assert_int_equal(pc_test_next_count(e->store, &c.mediator, &id), 3);
     assert_int_equal(pc_store_delete_mediator(e->store, &c.mediator, PC_ROLE_CONSUMER, NULL), 0);
     assert_int_equal(pc_store_get_mediator(e->store, &c.mediator, PC_ROLE_CONSUMER, &got, &found,
@@ -549,11 +143,11 @@ static void test_both_roles(void **state)
     assert_int_equal(pc_store_get_mediator(e->store, &c.mediator, PC_ROLE_PROVIDER, &got, &found,
                                            NULL), 0);
     assert_int_equal(found, 1);
-    assert_best(e->store, &c.mediator, &id, 1); /* the validated counts stay */
+    pc_test_expect_best(e->store, &c.mediator, &id, 1); /* the validated counts stay */
     /* the issued ones are gone */
     assert_int_equal(pc_test_next_count(e->store, &c.mediator, &id), 1);
     assert_int_equal(pc_store_delete_mediator(e->store, &c.mediator, PC_ROLE_PROVIDER, NULL), 0);
-    assert_best(e->store, &c.mediator, &id, 0);
+    pc_test_expect_best(e->store, &c.mediator, &id, 0);
     assert_int_equal(pc_store_list_mediators(e->store, &list, &n, NULL), 0);
     assert_int_equal(n, 0);
 }
@@ -629,7 +223,7 @@ static void test_chain_identity(void **state)
     assert_int_equal(adopted, 0);
     if (e->backend != PC_STORE_MEMORY) { /* what was adopted is durable */
         pc_store_close(e->store);
-        assert_non_null(e->store = open_env(e));
+        assert_non_null(e->store = pc_test_store_env_open(e));
     }
     assert_int_equal(check_chain(e->store, 31337, 0xbb, &stored, &adopted, &err), -1);
     assert_int_equal(err.code, PC_ERR_NODE);
@@ -640,111 +234,6 @@ static void test_chain_identity(void **state)
     assert_non_null(strstr(err.message, "the node is on chain 31337 (genesis 0xbbbbbbbb"));
     assert_int_equal(check_chain(e->store, 1, 0xaa, &stored, &adopted, &err), -1);
     assert_int_equal(check_chain(e->store, 31337, 0xaa, &stored, &adopted, &err), 0);
-}
-
-/* ---- the asynchronous forms (what paychand's event loops use) ------------------------------ */
-
-#define ASYNC_MAX 64
-
-/* Results of asynchronous calls, in the order the callbacks came. */
-typedef struct async_log {
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    size_t n;
-    pc_store_result r[ASYNC_MAX];
-} async_log;
-
-static void async_done(void *arg, const pc_store_result *r)
-{
-    async_log *l = arg;
-    pthread_mutex_lock(&l->lock);
-    if (l->n < ASYNC_MAX)
-        l->r[l->n] = *r;
-    l->n++;
-    pthread_cond_broadcast(&l->changed);
-    pthread_mutex_unlock(&l->lock);
-}
-
-/* Waits until n callbacks came (10 s at most). */
-static void async_wait(async_log *l, size_t n)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 10;
-    pthread_mutex_lock(&l->lock);
-    while (l->n < n && pthread_cond_timedwait(&l->changed, &l->lock, &until) == 0)
-        ;
-    size_t got = l->n;
-    pthread_mutex_unlock(&l->lock);
-    if (got != n)
-        fail_msg("%zu callbacks, expected %zu", got, n);
-}
-
-static const pc_store_result *async_offer(pc_store *s, async_log *l, const pc_address *m,
-                                          const pc_u256 *id, uint64_t count)
-{
-    pc_signature sig;
-    pc_test_count_sig(count, &sig);
-    size_t before = l->n;
-    pc_store_offer_count_async(s, m, id, count, &sig, async_done, l);
-    async_wait(l, before + 1);
-    return &l->r[before];
-}
-
-/* Each callback comes once, with the blocking form's outcome; many calls
- * in flight at once get distinct counts; what was acknowledged survives a
- * reopen (SQLite, Redis). */
-static void test_async_forms(void **state)
-{
-    env *e = *state;
-    async_log l = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
-    pc_address m;
-    pc_test_store_address(9, &m);
-    pc_u256 id = pc_test_store_token_id(9);
-    for (uint64_t i = 1; i <= 3; i++) {
-        pc_store_next_count_async(e->store, &m, &id, async_done, &l);
-        async_wait(&l, i);
-        assert_int_equal(l.r[i - 1].rc, 0);
-        assert_int_equal(l.r[i - 1].count, i);
-    }
-    enum { BURST = 40 };
-    int seen[BURST + 4] = {0};
-    for (int i = 0; i < BURST; i++) /* all queued before any is waited for */
-        pc_store_next_count_async(e->store, &m, &id, async_done, &l);
-    async_wait(&l, 3 + BURST);
-    for (size_t i = 3; i < 3 + BURST; i++) {
-        assert_int_equal(l.r[i].rc, 0);
-        assert_true(l.r[i].count >= 4 && l.r[i].count < 4 + BURST);
-        assert_int_equal(seen[l.r[i].count]++, 0);
-    }
-
-    pc_u256 other = pc_test_store_token_id(10);
-    const pc_store_result *r = async_offer(e->store, &l, &m, &other, 5);
-    assert_true(r->rc == 0 && r->verdict == PC_COUNT_ACCEPTED_NEWEST && r->highest == 5);
-    r = async_offer(e->store, &l, &m, &other, 3);
-    assert_true(r->rc == 0 && r->verdict == PC_COUNT_ACCEPTED_SKIPPED && r->highest == 5);
-    r = async_offer(e->store, &l, &m, &other, 5);
-    assert_true(r->rc == 0 && r->verdict == PC_COUNT_REPLAYED && r->highest == 5);
-    r = async_offer(e->store, &l, &m, &other, PC_STORE_COUNT_MAX + 1);
-    assert_int_equal(r->rc, -1);
-    assert_int_equal(r->err.code, PC_ERR_INVALID_ARGUMENT);
-    assert_best(e->store, &m, &other, 5);
-
-    if (e->backend == PC_STORE_MEMORY)
-        return; /* memory does not outlive its store */
-    pc_store_close(e->store);
-    e->store = open_env(e);
-    assert_non_null(e->store);
-    assert_best(e->store, &m, &other, 5);
-    assert_int_equal(pc_test_next_count(e->store, &m, &id), 4 + BURST);
-}
-
-/* The list form: the offers of one call apply in order, each with its own
- * verdict (pc_test_offer_list: a replay, a count twice, one refused alone). */
-static void test_offer_list(void **state)
-{
-    env *e = *state;
-    assert_int_equal(pc_test_offer_list(e->store, 40), 0);
 }
 
 /* ---- gas accounting -------------------------------------------------------------------- */
@@ -795,7 +284,7 @@ static void test_gas_accounting(void **state)
         assert_int_equal(pc_store_record_gas(e->store, &txs[i], &err), 0);
     if (e->backend != PC_STORE_MEMORY) {
         pc_store_close(e->store);
-        assert_non_null(e->store = open_env(e));
+        assert_non_null(e->store = pc_test_store_env_open(e));
     }
     pc_gas_total *t;
     size_t n;
@@ -833,8 +322,6 @@ static void test_gas_accounting(void **state)
     assert_int_equal(recent[n - 1].hash[0], 10);
     free(recent);
 }
-
-#define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
 
 /* Pages (admin API): every record once, by (Mediator, role), filters counted;
  * and the consumer's counter read without taking a count. */
@@ -882,40 +369,19 @@ static void test_page_mediators(void **state)
     assert_true(found && count == 2);
 }
 
-static int run_group(const char *name, env *e)
+#define T(f) cmocka_unit_test_setup_teardown(f, pc_test_store_setup, pc_test_store_teardown)
+
+int main(void)
 {
     struct CMUnitTest tests[] = {
-        T(test_next_count_per_key),
-        T(test_next_count_concurrent),
-        T(test_return_count),
-        T(test_return_count_concurrent),
-        T(test_offer_verdicts_and_best_token),
-        T(test_offer_count_too_large),
-        T(test_offer_matches_counter_window),
-        T(test_offer_concurrent_same_counts),
-        T(test_forget_counters),
         T(test_mediator_records),
         T(test_both_roles),
         T(test_nonces),
         T(test_describe),
         T(test_chain_identity),
-        T(test_async_forms),
-        T(test_offer_list),
         T(test_gas_accounting),
         T(test_page_mediators),
     };
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
-        tests[i].initial_state = e;
-    current = e;
-    return _cmocka_run_group_tests(name, tests, sizeof tests / sizeof tests[0], group_setup,
-                                   group_teardown);
-}
-
-int main(void)
-{
-    int failed = 0;
-    failed += run_group("store_memory", &memory_env);
-    failed += run_group("store_sqlite", &sqlite_env);
-    failed += run_group("store_redis", &redis_env);
-    return failed ? 1 : 0;
+    size_t n = sizeof tests / sizeof tests[0];
+    return pc_test_store_run_backends("store", tests, n) ? 1 : 0;
 }

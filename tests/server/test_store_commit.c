@@ -175,17 +175,19 @@ static void count_commit(void *ctx, uint64_t micros)
     __atomic_add_fetch((int *)ctx, 1, __ATOMIC_RELAXED);
 }
 
-/* The list form of offer_count is one batch: the commit before it (the
- * count it replays) and one for its seven offers, whose verdicts are those
- * of offering them one after the other. */
+/* The list forms of offer_count (asynchronous, blocking) are one batch
+ * each: the commit before it (the count it replays) and one for its seven
+ * offers, whose verdicts are those of offering them one after the other. */
 static void test_offer_list_is_one_commit(void **state)
 {
     env *e = *state;
-    int commits = 0;
-    pc_store_set_observer(e->store, count_commit, &commits);
-    assert_int_equal(pc_test_offer_list(e->store, 3), 0);
-    assert_int_equal(__atomic_load_n(&commits, __ATOMIC_RELAXED), 2);
-    pc_store_set_observer(e->store, NULL, NULL);
+    for (int blocking = 0; blocking <= 1; blocking++) {
+        int commits = 0;
+        pc_store_set_observer(e->store, count_commit, &commits);
+        assert_int_equal(pc_test_offer_list(e->store, 3 + 2 * (unsigned)blocking, blocking), 0);
+        assert_int_equal(__atomic_load_n(&commits, __ATOMIC_RELAXED), 2);
+        pc_store_set_observer(e->store, NULL, NULL);
+    }
 }
 
 /* Blocking and asynchronous callers from many threads at once, so that

@@ -59,18 +59,6 @@ static pc_store *open_redis(const char *prefix, pc_error *err)
     return pc_store_open(&o, err);
 }
 
-static pc_count_verdict offer(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t count)
-{
-    pc_signature sig;
-    pc_test_count_sig(count, &sig);
-    pc_count_verdict v;
-    uint64_t h;
-    pc_error err = {0};
-    if (pc_store_offer_count(s, m, id, count, &sig, &v, &h, &err) != 0)
-        fail_msg("offer_count(%llu): %s", (unsigned long long)count, err.message);
-    return v;
-}
-
 static uint64_t best(pc_store *s, const pc_address *m, const pc_u256 *id)
 {
     uint64_t count = 0;
@@ -103,8 +91,8 @@ static void test_sqlite_reopen_keeps_everything(void **state)
     assert_non_null(s);
     for (int i = 0; i < 3; i++)
         assert_int_equal(pc_store_next_count(s, &m, &id, &c, NULL), 0);
-    assert_int_equal(offer(s, &m, &id, 10), PC_COUNT_ACCEPTED_NEWEST);
-    assert_int_equal(offer(s, &m, &id, 8), PC_COUNT_ACCEPTED_SKIPPED);
+    assert_int_equal(pc_test_offer(s, &m, &id, 10, NULL), PC_COUNT_ACCEPTED_NEWEST);
+    assert_int_equal(pc_test_offer(s, &m, &id, 8, NULL), PC_COUNT_ACCEPTED_SKIPPED);
     assert_int_equal(pc_store_put_mediator(s, &rec, NULL), 0);
     assert_int_equal(pc_store_claim_nonce(s, nonce, (uint64_t)time(NULL) + 600, &fresh, NULL), 0);
     assert_int_equal(fresh, 1);
@@ -115,8 +103,9 @@ static void test_sqlite_reopen_keeps_everything(void **state)
     assert_int_equal(pc_store_next_count(s, &m, &id, &c, NULL), 0);
     assert_int_equal(c, 4);
     assert_int_equal(best(s, &m, &id), 10);
-    assert_int_equal(offer(s, &m, &id, 8), PC_COUNT_REPLAYED);   /* the window survived */
-    assert_int_equal(offer(s, &m, &id, 9), PC_COUNT_ACCEPTED_SKIPPED);
+    /* the window survived */
+    assert_int_equal(pc_test_offer(s, &m, &id, 8, NULL), PC_COUNT_REPLAYED);
+    assert_int_equal(pc_test_offer(s, &m, &id, 9, NULL), PC_COUNT_ACCEPTED_SKIPPED);
     pc_mediator_record got;
     int found;
     assert_int_equal(pc_store_get_mediator(s, &m, rec.role, &got, &found, NULL), 0);
@@ -280,7 +269,7 @@ static void test_sqlite_kill9_keeps_acknowledged_counts(void **state)
         fail_msg("acknowledged %llu but only %llu is stored", (unsigned long long)max,
                  (unsigned long long)stored);
     for (size_t i = 0; i < n; i++)
-        if (offer(s, &m, &id, acks[i]) != PC_COUNT_REPLAYED)
+        if (pc_test_offer(s, &m, &id, acks[i], NULL) != PC_COUNT_REPLAYED)
             fail_msg("acknowledged count %llu was accepted again", (unsigned long long)acks[i]);
     pc_store_close(s);
     printf("kill -9 after %zu acknowledged counts (max %llu), stored highest %llu\n", n,
@@ -369,7 +358,7 @@ static void test_redis_crash_and_reconnect(void **state)
     pc_test_store_address(7, &m);
     pc_u256 id = pc_test_store_token_id(7);
     for (uint64_t c = 1; c <= 300; c += 2)
-        assert_int_equal(offer(s, &m, &id, c), PC_COUNT_ACCEPTED_NEWEST);
+        assert_int_equal(pc_test_offer(s, &m, &id, c, NULL), PC_COUNT_ACCEPTED_NEWEST);
 
     pc_test_redis_crash(redis);
     char where[64];
@@ -386,9 +375,9 @@ static void test_redis_crash_and_reconnect(void **state)
     assert_int_equal(pc_test_redis_restart(redis), 0);
     /* the next call reconnects; the scripts are reloaded on NOSCRIPT */
     assert_int_equal(best(s, &m, &id), 299);
-    assert_int_equal(offer(s, &m, &id, 2), PC_COUNT_ACCEPTED_SKIPPED);
-    assert_int_equal(offer(s, &m, &id, 3), PC_COUNT_REPLAYED);
-    assert_int_equal(offer(s, &m, &id, 400), PC_COUNT_ACCEPTED_NEWEST);
+    assert_int_equal(pc_test_offer(s, &m, &id, 2, NULL), PC_COUNT_ACCEPTED_SKIPPED);
+    assert_int_equal(pc_test_offer(s, &m, &id, 3, NULL), PC_COUNT_REPLAYED);
+    assert_int_equal(pc_test_offer(s, &m, &id, 400, NULL), PC_COUNT_ACCEPTED_NEWEST);
     pc_store_close(s);
 }
 

@@ -148,6 +148,71 @@ pc_test_redis *pc_test_redis_start_replica(const pc_test_redis *primary)
     return NULL;
 }
 
+/* ---- what the server says ------------------------------------------------------------- */
+
+/* One INFO section of the server at port, or NULL (caller frees). */
+static redisReply *info(int port, const char *section)
+{
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 500000};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    redisReply *r = c && !c->err ? redisCommand(c, "INFO %s", section) : NULL;
+    redisFree(c);
+    if (r && r->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        r = NULL;
+    }
+    return r;
+}
+
+/* Counts "state=online" in INFO replication: connected_slaves also counts
+ * replicas still waiting for their snapshot, and Sentinel may promote
+ * such an empty replica. */
+int pc_test_redis_replicas_online(int port)
+{
+    redisReply *r = info(port, "replication");
+    int n = 0;
+    for (const char *p = r ? r->str : NULL; p && (p = strstr(p, "state=online")); p++)
+        n++;
+    freeReplyObject(r);
+    return n;
+}
+
+/* 1 when n replicas acknowledge a write on the primary at port at once
+ * (SET, then WAIT n 100): a replica counted online may not do so yet. */
+static int replicas_acknowledge(int port, int n)
+{
+    struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    redisReply *set = c && !c->err ? redisCommand(c, "SET paychan-test:probe 1") : NULL;
+    redisReply *wait = set ? redisCommand(c, "WAIT %d 100", n) : NULL;
+    int ok = wait && wait->type == REDIS_REPLY_INTEGER && wait->integer >= n;
+    freeReplyObject(wait);
+    freeReplyObject(set);
+    redisFree(c);
+    return ok;
+}
+
+int pc_test_redis_wait_replicas(const pc_test_redis *primary, int n, int timeout_ms)
+{
+    for (int64_t end = pc_test_now_ms() + timeout_ms; pc_test_now_ms() < end;
+         pc_test_sleep_ms(50))
+        if (pc_test_redis_replicas_online(primary->port) >= n &&
+            replicas_acknowledge(primary->port, n))
+            return 0;
+    return -1;
+}
+
+long long pc_test_redis_calls(const pc_test_redis *r, const char *command)
+{
+    char key[64];
+    snprintf(key, sizeof key, "cmdstat_%s:calls=", command);
+    redisReply *stats = info(r->port, "commandstats");
+    const char *at = stats ? strstr(stats->str, key) : NULL;
+    long long calls = !stats ? -1 : at ? atoll(at + strlen(key)) : 0;
+    freeReplyObject(stats);
+    return calls;
+}
+
 const char *pc_test_redis_host(const pc_test_redis *r)
 {
     (void)r;

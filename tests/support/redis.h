@@ -40,4 +40,17 @@ int pc_test_redis_signal(pc_test_redis *r, int sig);
  * append-only file). Returns 0 once it answers PING, or -1. */
 int pc_test_redis_restart(pc_test_redis *r);
 
+/* The replicas of the server at port past their first synchronisation
+ * (INFO replication), 0 when it does not answer. */
+int pc_test_redis_replicas_online(int port);
+
+/* Waits (at most timeout_ms) until primary has n replicas online that
+ * acknowledge its writes (WAIT, on a key of its own); 0, or -1. */
+int pc_test_redis_wait_replicas(const pc_test_redis *primary, int n, int timeout_ms);
+
+/* How many times the server has run `command` (lowercase, e.g. "wait",
+ * "evalsha") since it started (INFO commandstats); -1 when it does not
+ * answer. */
+long long pc_test_redis_calls(const pc_test_redis *r, const char *command);
+
 #endif

@@ -37,20 +37,6 @@ static redisReply *ask(int port, const char *fmt, const char *arg)
     return r;
 }
 
-/* Replicas past their first synchronisation ("state=online" in INFO):
- * connected_slaves also counts those still waiting for the snapshot, and
- * Sentinel may promote such an empty replica. */
-static int replicas_online(int port)
-{
-    redisReply *r = ask(port, "INFO %s", "replication");
-    int n = 0;
-    const char *p = r && r->type == REDIS_REPLY_STRING ? r->str : NULL;
-    for (; p && (p = strstr(p, "state=online")); p++)
-        n++;
-    freeReplyObject(r);
-    return n;
-}
-
 /* The num-slaves a sentinel reports for the master, or -1. */
 static int sentinel_knows(int port, const char *name)
 {
@@ -109,7 +95,7 @@ pc_test_sentinels *pc_test_sentinels_start(const pc_test_redis *primary, int rep
 {
     int64_t deadline = pc_test_now_ms() + READY_DEADLINE_MS;
     int pport = pc_test_redis_port(primary);
-    while (replicas_online(pport) < replicas && pc_test_now_ms() < deadline)
+    while (pc_test_redis_replicas_online(pport) < replicas && pc_test_now_ms() < deadline)
         pc_test_sleep_ms(50);
     pc_test_sentinels *s = calloc(1, sizeof *s);
     if (!s)
@@ -154,7 +140,7 @@ int pc_test_sentinels_wait_replicas(const pc_test_sentinels *s, int n, int timeo
     int64_t end = pc_test_now_ms() + timeout_ms;
     for (; pc_test_now_ms() < end; pc_test_sleep_ms(50)) {
         int port = pc_test_sentinels_primary_port(s);
-        if (port > 0 && replicas_online(port) >= n)
+        if (port > 0 && pc_test_redis_replicas_online(port) >= n)
             return 0;
     }
     return -1;

@@ -211,7 +211,26 @@ static int best_is(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t
            best == count && pc_test_sig_is_for(&sig, count);
 }
 
-int pc_test_offer_list(pc_store *s, unsigned n)
+/* Offers the list through the asynchronous form, or the blocking one (which
+ * must return -1: one offer fails), into slots (args[i] = &slots[i]); the
+ * number of outcomes that came (n expected). */
+static int offer_list_run(pc_store *s, int blocking, int n, const pc_address *m,
+                          const pc_u256 *ids, const uint64_t *counts, const pc_signature *sigs,
+                          list_slot *slots, void **args)
+{
+    if (!blocking) {
+        pc_store_offer_counts_async(s, (size_t)n, m, ids, counts, sigs, list_done, args);
+        return list_wait(slots[0].lock, slots[0].changed, slots[0].calls, n);
+    }
+    pc_store_result results[16];
+    if (pc_store_offer_counts(s, (size_t)n, m, ids, counts, sigs, results) != -1)
+        return fprintf(stderr, "offer list: the blocking form did not return -1\n"), 0;
+    for (int i = 0; i < n; i++)
+        list_done(&slots[i], &results[i]);
+    return n;
+}
+
+int pc_test_offer_list(pc_store *s, unsigned n, int blocking)
 {
     enum { N = 7 };
     pc_address m[N];
@@ -245,9 +264,9 @@ int pc_test_offer_list(pc_store *s, unsigned n)
                                .changed = &changed, .calls = &calls};
         args[i] = &slots[i];
     }
-    pc_store_offer_counts_async(s, N, m, ids, counts, sigs, list_done, args);
-    if (list_wait(&lock, &changed, &calls, N) != N)
-        return fprintf(stderr, "offer list: %d callbacks of %d\n", calls, N), 1;
+    int came = offer_list_run(s, blocking, N, m, ids, counts, sigs, slots, args);
+    if (came != N)
+        return fprintf(stderr, "offer list: %d outcomes of %d\n", came, N), 1;
     for (int i = 0; i < N; i++) {
         const list_slot *sl = &slots[i];
         int ok = sl->got_calls == 1 && sl->got.rc == sl->want_rc &&
@@ -272,4 +291,34 @@ uint64_t pc_test_next_count(pc_store *s, const pc_address *mediator, const pc_u2
     if (pc_store_next_count(s, mediator, token_id, &c, &err) != 0)
         fail_msg("next_count: %s", err.message);
     return c;
+}
+
+pc_count_verdict pc_test_offer(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t count,
+                               uint64_t *highest)
+{
+    pc_signature sig;
+    pc_test_count_sig(count, &sig);
+    pc_count_verdict v;
+    uint64_t h;
+    pc_error err = {0};
+    if (pc_store_offer_count(s, m, id, count, &sig, &v, &h, &err) != 0)
+        fail_msg("offer_count(%llu): %s", (unsigned long long)count, err.message);
+    if (highest)
+        *highest = h;
+    return v;
+}
+
+void pc_test_expect_best(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t want)
+{
+    uint64_t count = 99;
+    pc_signature sig;
+    int found = -1;
+    pc_error err = {0};
+    if (pc_store_best_token(s, m, id, &count, &sig, &found, &err) != 0)
+        fail_msg("best_token: %s", err.message);
+    assert_int_equal(found, want > 0);
+    if (want) {
+        assert_int_equal(count, want);
+        assert_true(pc_test_sig_is_for(&sig, want));
+    }
 }

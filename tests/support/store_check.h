@@ -22,6 +22,16 @@ uint64_t pc_test_next_count(pc_store *s, const pc_address *mediator, const pc_u2
 /* A distinct address / token id for each n. */
 void pc_test_store_address(unsigned n, pc_address *addr);
 
+/* pc_store_offer_count of count (with pc_test_count_sig(count)): the
+ * verdict, and the highest count after in *highest (may be NULL); fails
+ * the running cmocka test on an error. */
+pc_count_verdict pc_test_offer(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t count,
+                               uint64_t *highest);
+
+/* Fails the running cmocka test unless the best token of (m, id) is the
+ * count `want` with its signature (want 0: none was ever accepted). */
+void pc_test_expect_best(pc_store *s, const pc_address *m, const pc_u256 *id, uint64_t want);
+
 /* Removes an SQLite database file with its -wal and -shm companions. */
 void pc_test_remove_sqlite(const char *path);
 pc_u256 pc_test_store_token_id(unsigned n);
@@ -42,13 +52,15 @@ int pc_test_next_count_storm(pc_store **stores, int n_stores, int threads,
                              const pc_address *mediator, const pc_u256 *token_id, int per_thread,
                              unsigned *taken);
 
-/* Offers one list through pc_store_offer_counts_async for the Mediator
+/* Offers one list through pc_store_offer_counts_async (blocking 0) or
+ * pc_store_offer_counts (blocking 1) for the Mediator
  * pc_test_store_address(n) and the token ids n and n + 1 (all unused so
  * far): a replay of a count offered before, a count twice, a skipped count
- * and a count too large among accepted ones, and checks each callback
- * (once each, its verdict and highest count) and the best tokens after.
- * Two commits: the offer before, then the list. Returns the number of
- * wrong outcomes (printed), 0 when all are right. */
-int pc_test_offer_list(pc_store *s, unsigned n);
+ * and a count too large among accepted ones, and checks each outcome (once
+ * each, its verdict and highest count; the blocking form returns -1 for
+ * the one too large) and the best tokens after. Two commits: the offer
+ * before, then the list. Returns the number of wrong outcomes (printed), 0
+ * when all are right. */
+int pc_test_offer_list(pc_store *s, unsigned n, int blocking);
 
 #endif

@@ -88,13 +88,23 @@ int api_param_mediators(call *c, int answer, pc_address out[API_MANY_MAX], size_
 /* Our extension: validateToken for several tokens of one provider account
  * in one call, POST /validateTokens with the terms once and
  * "tokens": [{mediator, sender, signature, tokenId, reqCount}, ...] (1 to
- * API_MANY_MAX), answered {"results": [...]} in order (api_batch.c). */
+ * API_MANY_MAX), answered {"results": [...]} in order (api_batch.c). Both
+ * forms (a worker's, api_batch.c; the loop's, api_loop.c) read the call,
+ * judge every token (api_batch_judged), offer the counts of those that
+ * passed in one list (api_batch_offers) and answer from the store's
+ * outcomes (api_batch_answer). */
 typedef struct api_batch {
     size_t n;
     pc_payment_terms want;
     pc_payment_headers h[API_MANY_MAX];
     int malformed[API_MANY_MAX]; /* token i is malformed: bad[i] says how */
     pc_error bad[API_MANY_MAX];
+    /* once judged: token i passed its checks (its count goes to the
+     * store, cost[i] its Mediator's cost per request), else result[i] is
+     * its answer, made before the store */
+    int offered[API_MANY_MAX];
+    pc_u256 cost[API_MANY_MAX];
+    json_t *result[API_MANY_MAX];
 } api_batch;
 
 /* Reads the terms and the tokens of req into *b: 0, or -1 with *err when
@@ -105,6 +115,25 @@ int api_batch_read(const pc_http_request *req, api_batch *b, pc_error *err);
 /* One token's result: {"valid": true} when rc is 0, else {"valid": false}
  * with err's error object and metadata (stolen; may be NULL). */
 json_t *api_token_result(int rc, const pc_error *err, json_t *metadata);
+
+/* Token i's checks ended: passed (rc 0; *cost its Mediator's cost per
+ * request) or refused (rc -1: err and metadata, stolen, make its result). */
+void api_batch_judged(api_batch *b, size_t i, int rc, const pc_error *err, json_t *metadata,
+                      const pc_u256 *cost);
+
+/* The store's arguments for the tokens that passed, in the order given
+ * (API_MANY_MAX entries each): their number k, and which[j] the token of
+ * offer j < k. Precondition: every token judged. */
+size_t api_batch_offers(const api_batch *b, pc_address *mediators, pc_u256 *token_ids,
+                        uint64_t *counts, pc_signature *sigs, size_t *which);
+
+/* The answer {"results": [...]}, in the order given, once the store has
+ * answered: a passed token's result from r[i] (its count's outcome, as
+ * validateToken answers it; an accepted count raises the unredeemed total
+ * of `provider`, the calling service), a refused one's as judged (taken
+ * over). NULL when out of memory. Precondition: every token judged. */
+json_t *api_batch_answer(pc_server *s, const pc_address *provider, api_batch *b,
+                         const pc_store_result *r);
 
 /* Marks c->mediator's cached state stale after our own transaction. */
 void api_changed(call *c);

@@ -151,19 +151,15 @@ typedef struct batch {
     pc_http_continue finish; /* runs on the loop once the last count is durable */
     size_t n;
     size_t remaining; /* counts not yet durable (atomic) */
-    pc_payment_headers h[API_MANY_MAX];
-    pc_store_result r[API_MANY_MAX];
+    pc_payment_headers h[API_MANY_MAX]; /* createSignatureHeaders */
+    pc_store_result r[API_MANY_MAX];    /* by token (item) index */
     struct batch_item {
         struct batch *b;
         size_t i;
     } items[API_MANY_MAX];
-    /* validateTokens: the calling service; per token whether its count was
-     * offered, else its result (refused before the store), and its
-     * Mediator's cost per request */
+    /* validateTokens: the calling service and the call's tokens, judged */
     pc_address provider;
-    int offered[API_MANY_MAX];
-    json_t *result[API_MANY_MAX];
-    pc_u256 cost[API_MANY_MAX];
+    api_batch tokens;
 } batch;
 
 /* Store writer thread: one count is durable (or failed); the last one
@@ -241,34 +237,12 @@ pc_http_step api_create_many_on_loop(call *c, const pc_address *mediators,
     return PC_HTTP_SUSPENDED;
 }
 
-/* The results in the order given: an offered token's from its count's
- * outcome (and its accepted count raises the unredeemed total), as
- * finish_validate does for one; the others' were made before the store. */
+/* The answer once the last count is durable (api_batch_answer). */
 static void finish_validate_many(void *arg, pc_http_request *req, pc_http_answer *answer)
 {
     batch *b = arg;
     call c = {.s = b->s, .req = req, .answer = answer};
-    json_t *list = json_array();
-    for (size_t i = 0; i < b->n; i++) {
-        const pc_store_result *sr = &b->r[i];
-        json_t *r = b->result[i], *meta = NULL;
-        pc_error err = sr->err;
-        if (b->offered[i]) {
-            int rc = sr->rc != 0 ? -1
-                     : pc_payment_count_outcome(&b->h[i], sr->verdict, sr->highest, &meta, &err);
-            if (sr->rc == 0)
-                pc_payment_counted(b->s, &b->provider, &b->h[i], &b->cost[i], sr->verdict,
-                                   sr->highest);
-            r = api_token_result(rc, &err, meta);
-        }
-        if (!list) {
-            json_decref(r);
-        } else if (!r || json_array_append_new(list, r) != 0) {
-            json_decref(list);
-            list = NULL;
-        }
-    }
-    api_ok(&c, list ? json_pack("{so}", "results", list) : NULL);
+    api_ok(&c, api_batch_answer(b->s, &b->provider, &b->tokens, b->r));
     free(b);
 }
 
@@ -282,30 +256,24 @@ pc_http_step api_validate_many_on_loop(call *c, const api_batch *in,
     pc_u256 ids[API_MANY_MAX];
     uint64_t counts[API_MANY_MAX];
     pc_signature sigs[API_MANY_MAX];
+    size_t which[API_MANY_MAX];
     void *args[API_MANY_MAX];
-    size_t k = 0;
     b->provider = c->caller;
+    b->tokens = *in;
     for (size_t i = 0; i < in->n; i++) {
         json_t *meta = NULL;
         pc_error err;
-        b->h[i] = in->h[i];
-        if (pc_payment_validate_prepare(c->s, &c->caller, &b->h[i], &in->want, &views[i], &meta,
-                                        &err) != 0) {
-            b->result[i] = api_token_result(-1, &err, meta);
-            continue;
-        }
-        b->offered[i] = 1;
-        b->cost[i] = views[i].terms.cost_per_request;
-        keys[k] = b->h[i].mediator;
-        ids[k] = b->h[i].token_id;
-        counts[k] = b->h[i].request_count;
-        sigs[k] = b->h[i].signature;
-        args[k++] = &b->items[i];
+        int rc = pc_payment_validate_prepare(c->s, &c->caller, &in->h[i], &in->want, &views[i],
+                                             &meta, &err);
+        api_batch_judged(&b->tokens, i, rc, &err, meta, &views[i].terms.cost_per_request);
     }
+    size_t k = api_batch_offers(&b->tokens, keys, ids, counts, sigs, which);
     if (k == 0) { /* every token refused before the store: nothing to wait for */
         finish_validate_many(b, c->req, c->answer);
         return PC_HTTP_ANSWERED;
     }
+    for (size_t j = 0; j < k; j++)
+        args[j] = &b->items[which[j]];
     b->remaining = k;
     pc_http_suspend(c->req);
     pc_store_offer_counts_async(c->s->store, k, keys, ids, counts, sigs, batch_committed, args);

@@ -243,7 +243,8 @@ void pc_metrics_render(const pc_metrics *m, const char *const *endpoint_names,
                    "Duration of one JSON-RPC call to the node.");
     render_histogram(out, "paychan_node_call_duration_seconds", NULL, &m->node_latency);
     pc_prom_family(out, "paychan_store_write_duration_seconds", "histogram",
-                   "Duration of one durable write (SQLite: a group commit; Redis: a script).");
+                   "Duration of one durable write (SQLite: a group commit; Redis: a script, or a "
+                   "pipeline of scripts).");
     render_histogram(out, "paychan_store_write_duration_seconds", NULL, &m->write_latency);
     render_now(now, out);
 }

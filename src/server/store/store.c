@@ -2,6 +2,7 @@
  * small helpers the backends share. */
 #include "server/store/store_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -336,6 +337,25 @@ static size_t offer_list(size_t n, const pc_address *mediators, const pc_u256 *t
     return kept;
 }
 
+/* Offers of a list with checked arguments, through the backend's list form
+ * (SQLite's asynchronous one, Redis's blocking one) or one by one. */
+static void offer_kept(pc_store *s, size_t n, const pc_store_offer *offers, pc_store_done done)
+{
+    if (s->ops->offer_counts_async) {
+        s->ops->offer_counts_async(s, n, offers, done);
+    } else if (s->ops->offer_counts) {
+        s->ops->offer_counts(s, n, offers, done);
+    } else { /* no list form: the blocking one, here, in order */
+        for (size_t i = 0; i < n; i++) {
+            const pc_store_offer *o = &offers[i];
+            pc_store_result r = {0};
+            r.rc = s->ops->offer_count(s, &o->mediator, o->token_id, o->count, o->sig,
+                                       &r.verdict, &r.highest, &r.err);
+            done(o->arg, &r);
+        }
+    }
+}
+
 void pc_store_offer_counts_async(pc_store *s, size_t n, const pc_address *mediators,
                                  const pc_u256 *token_ids, const uint64_t *counts,
                                  const pc_signature *sigs, pc_store_done done, void *const *args)
@@ -347,19 +367,86 @@ void pc_store_offer_counts_async(pc_store *s, size_t n, const pc_address *mediat
         return;
     }
     size_t kept = offer_list(n, mediators, token_ids, counts, sigs, done, args, offers);
-    if (kept && s->ops->offer_counts_async) {
-        s->ops->offer_counts_async(s, kept, offers, done);
-    } else { /* no asynchronous form: the blocking one, here, in order */
-        for (size_t i = 0; i < kept; i++) {
-            const pc_store_offer *o = &offers[i];
-            pc_store_result r = {0};
-            r.rc = s->ops->offer_count(s, &o->mediator, o->token_id, o->count, o->sig,
-                                       &r.verdict, &r.highest, &r.err);
-            done(o->arg, &r);
-        }
-    }
+    if (kept)
+        offer_kept(s, kept, offers, done);
     if (offers != stack_offers)
         free(offers);
+}
+
+/* The blocking list form is the asynchronous one waited for, so that each
+ * backend's list form (SQLite's one transaction, Redis's one pipeline)
+ * serves both. */
+typedef struct offers_wait {
+    pthread_mutex_t lock;
+    pthread_cond_t all_done;
+    size_t left;
+} offers_wait;
+
+/* Where one offer's outcome goes. */
+typedef struct offer_slot {
+    offers_wait *wait;
+    pc_store_result *result;
+} offer_slot;
+
+/* Any thread: one offer's outcome; the last one wakes the caller. */
+static void offer_landed(void *arg, const pc_store_result *r)
+{
+    offer_slot *slot = arg;
+    *slot->result = *r;
+    pthread_mutex_lock(&slot->wait->lock);
+    if (--slot->wait->left == 0)
+        pthread_cond_signal(&slot->wait->all_done);
+    pthread_mutex_unlock(&slot->wait->lock);
+}
+
+/* Runs the asynchronous list form for slots[0..n) (args[i] = &slots[i])
+ * and waits for its n callbacks. */
+static void offer_and_wait(pc_store *s, size_t n, const pc_address *mediators,
+                           const pc_u256 *token_ids, const uint64_t *counts,
+                           const pc_signature *sigs, offer_slot *slots, void **args)
+{
+    offers_wait w = {.left = n};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.all_done, NULL);
+    for (size_t i = 0; i < n; i++) {
+        slots[i].wait = &w;
+        args[i] = &slots[i];
+    }
+    pc_store_offer_counts_async(s, n, mediators, token_ids, counts, sigs, offer_landed, args);
+    pthread_mutex_lock(&w.lock);
+    while (w.left)
+        pthread_cond_wait(&w.all_done, &w.lock);
+    pthread_mutex_unlock(&w.lock);
+    pthread_cond_destroy(&w.all_done);
+    pthread_mutex_destroy(&w.lock);
+}
+
+int pc_store_offer_counts(pc_store *s, size_t n, const pc_address *mediators,
+                          const pc_u256 *token_ids, const uint64_t *counts,
+                          const pc_signature *sigs, pc_store_result *results)
+{
+    offer_slot stack_slots[ON_STACK];
+    void *stack_args[ON_STACK];
+    offer_slot *slots = n <= ON_STACK ? stack_slots : malloc(n * sizeof *slots);
+    void **args = n <= ON_STACK ? stack_args : malloc(n * sizeof *args);
+    int failed = 0;
+    if (slots && args) {
+        for (size_t i = 0; i < n; i++)
+            slots[i].result = &results[i];
+        offer_and_wait(s, n, mediators, token_ids, counts, sigs, slots, args);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            results[i] = (pc_store_result){.rc = -1};
+            pc_error_set(&results[i].err, PC_ERR_INTERNAL, "store: out of memory");
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        failed |= results[i].rc != 0;
+    if (slots != stack_slots)
+        free(slots);
+    if (args != stack_args)
+        free(args);
+    return failed ? -1 : 0;
 }
 
 void pc_store_offer_count_async(pc_store *s, const pc_address *mediator, const pc_u256 *token_id,

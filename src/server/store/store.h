@@ -108,7 +108,8 @@ int pc_store_writable(const pc_store *s, char *why, size_t cap);
 int pc_store_accepts_data_loss(const pc_store *s);
 
 /* Called after each durable write with its duration in microseconds (SQLite:
- * each batch, from BEGIN to its COMMIT on disk; Redis: each script sent),
+ * each batch, from BEGIN to its COMMIT on disk; Redis: each script sent,
+ * or each pipeline of scripts of pc_store_offer_counts),
  * on the thread that wrote; for metrics, so it must be cheap. Set it before
  * the store is used by other threads; NULL: none. */
 typedef void (*pc_store_observer)(void *ctx, uint64_t micros);
@@ -390,14 +391,35 @@ void pc_store_offer_count_async(pc_store *s, const pc_address *mediator, const p
 /* pc_store_offer_count_async for n offers (mediators[i], token_ids[i],
  * counts[i], sigs[i]) at once, done(args[i], ...) for offer i: queued
  * together, so that one durable commit covers them all (SQLite: one
- * transaction; the other backends offer them one after the other). They
- * are applied in the order given, so a (Mediator, token id) may repeat: a
- * count offered twice is accepted the first time and replayed (37) the
- * second. An offer that fails its argument checks (count too large) gets
- * its done() at once and the others still go. */
+ * transaction; Redis: see pc_store_offer_counts, run on the calling
+ * thread; memory: one after the other). They are applied in the order
+ * given, so a (Mediator, token id) may repeat: a count offered twice is
+ * accepted the first time and replayed (37) the second. An offer that
+ * fails its argument checks (count too large) gets its done() at once and
+ * the others still go. */
 void pc_store_offer_counts_async(pc_store *s, size_t n, const pc_address *mediators,
                                  const pc_u256 *token_ids, const uint64_t *counts,
                                  const pc_signature *sigs, pc_store_done done, void *const *args);
+
+/* The list form blocking, for threads that may wait (paychand's workers):
+ * results[i] (n of them, the caller's) receives offer i's outcome (rc and
+ * err; verdict and highest when rc is 0), exactly as n calls of
+ * pc_store_offer_count applied in the order given would give it, a
+ * (Mediator, token id) repeating as in pc_store_offer_counts_async, but
+ * with one durable point for them all: SQLite commits them in one
+ * transaction (its asynchronous list form, waited for); Redis runs their n
+ * scripts in one pipeline on one connection and, when replicas are
+ * required, WAITs once after them (a failed WAIT fails every accepted
+ * offer with PC_ERR_STORAGE_NOT_DURABLE, as the single call fails, and a
+ * replayed one keeps its verdict); memory applies them in turn. A storage
+ * fault fails the offers it touched (SQLite: the whole transaction; Redis:
+ * all while counts may not be acknowledged or Redis is unreachable, else
+ * those a broken connection left unanswered). An offer that fails its
+ * argument checks (count > PC_STORE_COUNT_MAX) fails alone. Returns 0 when
+ * every offer succeeded, else -1 (each result says why); n may be 0. */
+int pc_store_offer_counts(pc_store *s, size_t n, const pc_address *mediators,
+                          const pc_u256 *token_ids, const uint64_t *counts,
+                          const pc_signature *sigs, pc_store_result *results);
 
 /* ---- replay protection ------------------------------------------------------------ */
 

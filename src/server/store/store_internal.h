@@ -12,7 +12,7 @@
 
 #include "server/store/store.h"
 
-/* One count offered by pc_store_offer_counts_async, in the backends' forms. */
+/* One count offered by pc_store_offer_counts(_async), in the backends' forms. */
 typedef struct pc_store_offer {
     pc_address mediator;
     uint8_t token_id[32]; /* big-endian */
@@ -73,6 +73,12 @@ typedef struct pc_store_ops {
     /* n offers (their arguments checked), queued together */
     void (*offer_counts_async)(pc_store *s, size_t n, const struct pc_store_offer *offers,
                                pc_store_done done);
+    /* Optional, for a backend without offer_counts_async (NULL: store.c
+     * runs offer_count for each in turn): n offers (their arguments
+     * checked) with one durable point, blocking; done for each, in order,
+     * before it returns. */
+    void (*offer_counts)(pc_store *s, size_t n, const struct pc_store_offer *offers,
+                         pc_store_done done);
     /* Optional (NULL: always durable): see pc_store_durable. */
     int (*durable)(const pc_store *s);
     /* Optional (NULL: always writable once open): see pc_store_writable. */

@@ -1,6 +1,10 @@
 /* store_redis.c: the Redis backend of store.h (hiredis). Several paychand
  * instances of one team may share one Redis: every counter operation is one
- * Lua script (store_redis_scripts.h), which Redis runs atomically.
+ * Lua script (store_redis_scripts.h), which Redis runs atomically. This
+ * file keeps the connections, the scripts, the durability checks and the
+ * opening; the counter operations are in store_redis_counts.c, the
+ * Mediator records in store_redis_mediators.c (both through
+ * store_redis_conn.h).
  *
  * Connections: a mutex-guarded pool; a thread takes one for the length of
  * an operation, so no redisContext is ever used by two threads at once. A
@@ -18,8 +22,9 @@
  * "<chain id>:<genesis hash>" (a key a layout 2 store may lack: it is
  * then adopted, so no layout change); gas:acct and gas:med the gas totals and
  * gas:recent the newest transactions (store_redis_gas.c); money:acct,
- * money:events and money:last the money ledger (store_redis_money.c). One server serving both ends of a Mediator thus
- * keeps two records and two separate counters per token id.
+ * money:events and money:last the money ledger (store_redis_money.c). One
+ * server serving both ends of a Mediator thus keeps two records and two
+ * separate counters per token id.
  *
  * Durability comes from the server's appendonly yes + appendfsync always:
  * opening fails without them (unless accept_data_loss), and since they can
@@ -43,11 +48,13 @@
 
 #include "core/runtime/logger.h"
 #include "server/store/redis/store_redis_claims.h"
+#include "server/store/redis/store_redis_conn.h"
+#include "server/store/redis/store_redis_counts.h"
 #include "server/store/redis/store_redis_durability.h"
 #include "server/store/redis/store_redis_admin.h"
 #include "server/store/redis/store_redis_gas.h"
+#include "server/store/redis/store_redis_mediators.h"
 #include "server/store/redis/store_redis_money.h"
-#include "server/store/redis/store_redis_record.h"
 #include "server/store/redis/store_redis_sentinel.h"
 #include "server/store/redis/store_redis_scripts.h"
 #include "core/runtime/ticker.h"
@@ -58,22 +65,13 @@
 #define DURABILITY_CHECK_MS 1000
 #define ANSWER_MAX_AGE_MS 3000 /* writable only if Redis answered this recently */
 
-enum {
-    SCRIPT_OFFER,
-    SCRIPT_NEXT_COUNT,
-    SCRIPT_RETURN_COUNT,
-    SCRIPT_FORGET,
-    SCRIPT_PUT_MEDIATOR,
-    SCRIPT_MIGRATE,
-    SCRIPT_COUNT
-};
-static const char *const script_source[SCRIPT_COUNT] = {
-    [SCRIPT_OFFER] = pc_redis_offer_lua,
-    [SCRIPT_NEXT_COUNT] = pc_redis_next_count_lua,
-    [SCRIPT_RETURN_COUNT] = pc_redis_return_count_lua,
-    [SCRIPT_FORGET] = pc_redis_forget_lua,
-    [SCRIPT_PUT_MEDIATOR] = pc_redis_put_mediator_lua,
-    [SCRIPT_MIGRATE] = pc_redis_migrate_lua,
+static const char *const script_source[PC_REDIS_SCRIPTS] = {
+    [PC_REDIS_SCRIPT_OFFER] = pc_redis_offer_lua,
+    [PC_REDIS_SCRIPT_NEXT_COUNT] = pc_redis_next_count_lua,
+    [PC_REDIS_SCRIPT_RETURN_COUNT] = pc_redis_return_count_lua,
+    [PC_REDIS_SCRIPT_FORGET] = pc_redis_forget_lua,
+    [PC_REDIS_SCRIPT_PUT_MEDIATOR] = pc_redis_put_mediator_lua,
+    [PC_REDIS_SCRIPT_MIGRATE] = pc_redis_migrate_lua,
 };
 
 typedef struct redis_store {
@@ -86,7 +84,7 @@ typedef struct redis_store {
     int command_timeout_ms; /* a command taking longer drops its connection */
     int replicas; /* the primary's, as the ticker last saw them (atomic) */
     char prefix[64];
-    char sha[SCRIPT_COUNT][41]; /* set at open; a script's SHA1 never changes */
+    char sha[PC_REDIS_SCRIPTS][41]; /* set at open; a script's SHA1 never changes */
     pthread_mutex_t lock;       /* guards the idle pool */
     redisContext **idle;
     size_t n_idle, cap_idle;
@@ -341,346 +339,149 @@ static int load_script(redisContext *c, int i, char sha[41], pc_error *err)
 
 #define MAX_ARGS 24
 
+/* One EVALSHA of a script, ready for redisCommandArgv or
+ * redisAppendCommandArgv (argv[2] points at nk: do not copy it). */
+typedef struct script_call {
+    const char *argv[MAX_ARGS + 3];
+    size_t argl[MAX_ARGS + 3];
+    int argc;
+    char nk[8];
+} script_call;
+
+/* EVALSHA of script i with nkeys keys then args (argc values in all; lens
+ * NULL: C strings) into *sc. */
+static void script_call_of(const redis_store *s, int i, int nkeys, int argc, const char **args,
+                           const size_t *lens, script_call *sc)
+{
+    snprintf(sc->nk, sizeof sc->nk, "%d", nkeys);
+    sc->argv[0] = "EVALSHA";
+    sc->argv[1] = s->sha[i];
+    sc->argv[2] = sc->nk;
+    sc->argl[0] = 7;
+    sc->argl[1] = 40;
+    sc->argl[2] = strlen(sc->nk);
+    for (int a = 0; a < argc; a++) {
+        sc->argv[3 + a] = args[a];
+        sc->argl[3 + a] = lens ? lens[a] : strlen(args[a]);
+    }
+    sc->argc = argc + 3;
+}
+
+/* The server forgot the script (a restart or SCRIPT FLUSH). */
+static int is_noscript(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+/* r as a script's answer: r, or NULL with *err (r freed) when there is no
+ * reply (a connection fault) or an error reply. */
+static redisReply *script_answer(redisContext *c, redisReply *r, pc_error *err)
+{
+    if (r && r->type != REDIS_REPLY_ERROR)
+        return r;
+    note_error_reply(c, r);
+    pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", c->tcp.host, c->tcp.port,
+                 r ? r->str : c->err ? c->errstr : "no reply");
+    freeReplyObject(r);
+    return NULL;
+}
+
 /* EVALSHA of script i with nkeys keys then args (argc values in all);
  * loads the script again if the server forgot it (NOSCRIPT after a
  * restart or SCRIPT FLUSH) and retries once. */
 static redisReply *run_script(redis_store *s, redisContext *c, int i, int nkeys, int argc,
                               const char **args, const size_t *lens, pc_error *err)
 {
-    const char *argv[MAX_ARGS + 3];
-    size_t argl[MAX_ARGS + 3];
-    char nk[8];
-    snprintf(nk, sizeof nk, "%d", nkeys);
-    argv[0] = "EVALSHA";
-    argv[1] = s->sha[i];
-    argv[2] = nk;
-    argl[0] = 7;
-    argl[1] = 40;
-    argl[2] = strlen(nk);
-    for (int a = 0; a < argc; a++) {
-        argv[3 + a] = args[a];
-        argl[3 + a] = lens ? lens[a] : strlen(args[a]);
-    }
+    script_call sc;
+    script_call_of(s, i, nkeys, argc, args, lens, &sc);
     uint64_t start = pc_store_clock_us();
-    redisReply *r = redisCommandArgv(c, argc + 3, argv, argl);
+    redisReply *r = redisCommandArgv(c, sc.argc, sc.argv, sc.argl);
     pc_store_observed(&s->base, start);
-    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+    if (is_noscript(r)) {
         freeReplyObject(r);
         char sha[41];
         if (load_script(c, i, sha, err) != 0)
             return NULL;
-        r = redisCommandArgv(c, argc + 3, argv, argl);
+        r = redisCommandArgv(c, sc.argc, sc.argv, sc.argl);
     }
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-        note_error_reply(c, r);
-        pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", c->tcp.host, c->tcp.port,
-                     r ? r->str : c->err ? c->errstr : "no reply");
-        freeReplyObject(r);
-        return NULL;
+    return script_answer(c, r, err);
+}
+
+/* Queues the n calls of script i on c's output buffer (sent when the first
+ * reply is read); the number queued: n, unless hiredis ran out of memory,
+ * and then the calls left out fail. */
+static size_t queue_scripts(redis_store *s, redisContext *c, int i, int nkeys, int argc,
+                            size_t n, pc_redis_call *calls)
+{
+    for (size_t k = 0; k < n; k++) {
+        script_call sc;
+        script_call_of(s, i, nkeys, argc, calls[k].args, calls[k].lens, &sc);
+        if (redisAppendCommandArgv(c, sc.argc, sc.argv, sc.argl) == REDIS_OK)
+            continue;
+        for (size_t left = k; left < n; left++)
+            pc_error_set(&calls[left].err, PC_ERR_INTERNAL, "Redis store: out of memory");
+        return k;
     }
-    return r;
+    return n;
 }
 
-/* ---- keys ---------------------------------------------------------------------------- */
-
-static void hex_of(const uint8_t *b, size_t n, char *out)
-{
-    char tmp[2 * 32 + 3];
-    pc_hex_encode(b, n, tmp);
-    strcpy(out, tmp + 2); /* without "0x" */
-}
-
-/* prefix + kind + ":" + hex(mediator) [+ ":" + hex(token id)] */
-static void key_of(const redis_store *s, const char *kind, const pc_address *mediator,
-                   const uint8_t *token_id, char out[KEY_MAX])
-{
-    char med[41], tid[65] = "";
-    hex_of(mediator->bytes, 20, med);
-    if (token_id)
-        hex_of(token_id, 32, tid);
-    snprintf(out, KEY_MAX, "%s%s:%s%s%s", s->prefix, kind, med, token_id ? ":" : "", tid);
-}
-
-/* ---- counters ----------------------------------------------------------------------- */
-
-/* Runs counter script i (nkeys keys, then args, as run_script) on a pooled
- * connection once counts may be acknowledged (check_durable): its reply, or
- * NULL with *err. *c is the connection (NULL when none was taken), for
- * replicate; counter_done gives it back. */
-static redisReply *counter_script(redis_store *s, int i, int nkeys, int argc, const char **args,
-                                  const size_t *lens, redisContext **c, pc_error *err)
-{
-    *c = NULL;
-    if (check_durable(s, err) != 0 || !(*c = take(s, err)))
-        return NULL;
-    return run_script(s, *c, i, nkeys, argc, args, lens, err);
-}
-
-/* The end of a counter operation: c (if any) back to the pool, r freed; returns ret. */
-static int counter_done(redis_store *s, redisContext *c, redisReply *r, int ret)
-{
-    if (c)
-        give_back(s, c);
-    freeReplyObject(r);
-    return ret;
-}
-
-static int rd_next_count(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
-                         uint64_t *count, pc_error *err)
+/* Why one round trip: the worker form of POST /validateTokens offers up
+ * to 16 counts at once, which took 16 round trips one after the other. */
+void pc_redis_run_scripts(pc_store *base, redisContext *c, pc_redis_script script, int nkeys,
+                          int argc, size_t n, pc_redis_call *calls)
 {
     redis_store *s = (redis_store *)base;
-    char counter[KEY_MAX], ids[KEY_MAX], tid[65];
-    key_of(s, "cc", mediator, token_id, counter);
-    key_of(s, "cids", mediator, NULL, ids);
-    hex_of(token_id, 32, tid);
-    redisContext *c;
-    const char *args[] = {counter, ids, tid};
-    redisReply *r = counter_script(s, SCRIPT_NEXT_COUNT, 2, 3, args, NULL, &c, err);
-    int ok = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
-    int ret = !r ? -1 : !ok ? pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd counter answer")
-                            : replicate(s, c, err); /* refused: the count is a gap, never reused */
-    if (ret == 0)
-        *count = (uint64_t)r->integer;
-    return counter_done(s, c, r, ret);
-}
-
-/* A return is acknowledged like a count: on a durable Redis, and after
- * WAIT when replicas are required. A WAIT that fails leaves the count given
- * back on the primary, answered 103: the caller takes its token as spent. */
-static int rd_return_count(pc_store *base, const pc_address *mediator,
-                           const uint8_t token_id[32], uint64_t count, int *returned,
-                           pc_error *err)
-{
-    redis_store *s = (redis_store *)base;
-    char counter[KEY_MAX], dec[24];
-    key_of(s, "cc", mediator, token_id, counter);
-    snprintf(dec, sizeof dec, "%llu", (unsigned long long)count);
-    redisContext *c;
-    const char *args[] = {counter, dec};
-    redisReply *r = counter_script(s, SCRIPT_RETURN_COUNT, 1, 2, args, NULL, &c, err);
-    int ok = r && r->type == REDIS_REPLY_INTEGER && (r->integer == 0 || r->integer == 1);
-    int ret = !r ? -1 : !ok ? pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd return answer")
-                  : r->integer ? replicate(s, c, err) : 0;
-    if (ret == 0)
-        *returned = (int)r->integer;
-    return counter_done(s, c, r, ret);
-}
-
-static int rd_offer_count(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
-                          uint64_t count, const uint8_t sig[65], pc_count_verdict *verdict,
-                          uint64_t *highest, pc_error *err)
-{
-    redis_store *s = (redis_store *)base;
-    char counter[KEY_MAX], ring[KEY_MAX], ids[KEY_MAX], tid[65], dec[24];
-    key_of(s, "pc", mediator, token_id, counter);
-    key_of(s, "pw", mediator, token_id, ring);
-    key_of(s, "ids", mediator, NULL, ids);
-    hex_of(token_id, 32, tid);
-    snprintf(dec, sizeof dec, "%llu", (unsigned long long)count);
-    redisContext *c;
-    const char *args[] = {counter, ring, ids, dec, (const char *)sig, tid};
-    size_t lens[] = {strlen(counter), strlen(ring), strlen(ids), strlen(dec), 65, 64};
-    redisReply *r = counter_script(s, SCRIPT_OFFER, 3, 6, args, lens, &c, err);
-    int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2
-             && r->element[0]->type == REDIS_REPLY_INTEGER
-             && r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer >= 0;
-    int ret = !r ? -1 : !ok ? pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd offer answer") : 0;
-    if (ret == 0) {
-        *verdict = pc_store_verdict_from_window((int)r->element[0]->integer);
-        *highest = (uint64_t)r->element[1]->integer;
-        /* an acceptance wrote the count: replicated before it is acknowledged
-         * (refused, it stays seen: a retry needs the next count, never a replay) */
-        if (r->element[0]->integer != 0)
-            ret = replicate(s, c, err);
+    uint64_t start = pc_store_clock_us();
+    size_t queued = queue_scripts(s, c, (int)script, nkeys, argc, n, calls);
+    for (size_t k = 0; k < queued; k++) { /* after a fault, hiredis fails every read */
+        void *r = NULL;
+        calls[k].reply = redisGetReply(c, &r) == REDIS_OK ? r : NULL;
     }
-    return counter_done(s, c, r, ret);
-}
-
-static int rd_best_token(pc_store *base, const pc_address *mediator, const uint8_t token_id[32],
-                         uint64_t *count, uint8_t sig[65], int *found, pc_error *err)
-{
-    redis_store *s = (redis_store *)base;
-    char counter[KEY_MAX];
-    key_of(s, "pc", mediator, token_id, counter);
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
-    const char *argv[] = {"HMGET", counter, "h", "s"};
-    redisReply *r = command(c, 4, argv, NULL, err);
-    give_back(s, c);
-    if (!r)
-        return -1;
-    int ret = 0;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-        ret = pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd HMGET answer");
-    } else if (r->element[0]->type == REDIS_REPLY_STRING) {
-        redisReply *h = r->element[0], *sg = r->element[1];
-        if (sg->type != REDIS_REPLY_STRING || sg->len != 65) {
-            ret = pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt counter %s", counter);
-        } else {
-            *count = strtoull(h->str, NULL, 10);
-            memcpy(sig, sg->str, 65);
-            *found = 1;
+    pc_store_observed(&s->base, start);
+    for (size_t k = 0; k < queued; k++) {
+        pc_redis_call *call = &calls[k];
+        if (!is_noscript(call->reply)) {
+            call->reply = script_answer(c, call->reply, &call->err);
+            continue;
         }
+        freeReplyObject(call->reply); /* run alone, once the script is loaded again */
+        call->reply = run_script(s, c, (int)script, nkeys, argc, call->args, call->lens,
+                                 &call->err);
     }
-    freeReplyObject(r);
-    return ret;
 }
 
-/* The record key and its member in the set of records of (mediator, role). */
-static void record_names(const redis_store *s, const pc_address *mediator, pc_mediator_role role,
-                         char key[KEY_MAX], char member[48])
+/* ---- for the modules (store_redis_conn.h) ------------------------------------------- */
+
+redisReply *pc_redis_command(redisContext *c, int argc, const char **argv, const size_t *lens,
+                             pc_error *err)
 {
-    char med[41];
-    hex_of(mediator->bytes, 20, med);
-    snprintf(member, 48, "%s:%d", med, (int)role);
-    snprintf(key, KEY_MAX, "%smed:%s", s->prefix, member);
+    return command(c, argc, argv, lens, err);
 }
 
-/* Runs the forget script for role's counters; with_record also deletes its record. */
-static int forget(redis_store *s, const pc_address *mediator, pc_mediator_role role,
-                  int with_record, pc_error *err)
+int pc_redis_counts_allowed(pc_store *base, pc_error *err)
 {
-    char ids[KEY_MAX], record[KEY_MAX], all[KEY_MAX], counters[KEY_MAX], rings[KEY_MAX];
-    char med[41], member[48];
-    int consumer = role == PC_ROLE_CONSUMER;
-    key_of(s, consumer ? "cids" : "ids", mediator, NULL, ids);
-    record_names(s, mediator, role, record, member);
-    snprintf(all, sizeof all, "%smediators", s->prefix);
-    hex_of(mediator->bytes, 20, med);
-    snprintf(counters, sizeof counters, "%s%s:%s:", s->prefix, consumer ? "cc" : "pc", med);
-    snprintf(rings, sizeof rings, "%spw:%s:", s->prefix, med);
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
-    /* KEYS then ARGV: the member, then the counter prefixes of the role */
-    const char *args[] = {ids, record, all, member, counters, rings};
-    const char *no_record[] = {ids, member, counters, rings};
-    int nargs = consumer ? 2 : 3; /* the consumer has no rings */
-    redisReply *r = with_record
-                        ? run_script(s, c, SCRIPT_FORGET, 3, 3 + nargs, args, NULL, err)
-                        : run_script(s, c, SCRIPT_FORGET, 1, 1 + nargs, no_record, NULL, err);
-    give_back(s, c);
-    freeReplyObject(r);
-    return r ? 0 : -1;
+    return check_durable((redis_store *)base, err);
 }
 
-static int rd_forget_counters(pc_store *base, const pc_address *mediator, pc_mediator_role role,
-                              pc_error *err)
+redisContext *pc_redis_take(pc_store *base, pc_error *err)
 {
-    return forget((redis_store *)base, mediator, role, 0, err);
+    return take((redis_store *)base, err);
 }
 
-static int rd_delete_mediator(pc_store *base, const pc_address *mediator, pc_mediator_role role,
-                              pc_error *err)
+void pc_redis_give_back(pc_store *base, redisContext *c)
 {
-    return forget((redis_store *)base, mediator, role, 1, err);
+    give_back((redis_store *)base, c);
 }
 
-/* ---- Mediator records ---------------------------------------------------------------- */
-
-static int rd_put_mediator(pc_store *base, const pc_mediator_record *rec, pc_error *err)
+redisReply *pc_redis_run_script(pc_store *base, redisContext *c, pc_redis_script script, int nkeys,
+                                int argc, const char **args, const size_t *lens, pc_error *err)
 {
-    redis_store *s = (redis_store *)base;
-    char record[KEY_MAX], all[KEY_MAX], member[48];
-    record_names(s, &rec->mediator, rec->role, record, member);
-    snprintf(all, sizeof all, "%smediators", s->prefix);
-    pc_redis_record_bytes b;
-    pc_redis_record_encode(rec, &b);
-    const char *args[3 + 2 * PC_REDIS_RECORD_FIELDS] = {record, all, member};
-    size_t lens[3 + 2 * PC_REDIS_RECORD_FIELDS] = {strlen(record), strlen(all), strlen(member)};
-    for (int i = 0; i < PC_REDIS_RECORD_FIELDS; i++) {
-        args[3 + 2 * i] = b.name[i];
-        lens[3 + 2 * i] = strlen(b.name[i]);
-        args[4 + 2 * i] = b.value[i];
-        lens[4 + 2 * i] = b.len[i];
-    }
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
-    redisReply *r = run_script(s, c, SCRIPT_PUT_MEDIATOR, 2, 3 + 2 * PC_REDIS_RECORD_FIELDS, args, lens,
-                               err);
-    give_back(s, c);
-    freeReplyObject(r);
-    return r ? 0 : -1;
+    return run_script((redis_store *)base, c, (int)script, nkeys, argc, args, lens, err);
 }
 
-
-static int rd_get_mediator(pc_store *base, const pc_address *mediator, pc_mediator_role role,
-                           pc_mediator_record *rec, int *found, pc_error *err)
+int pc_redis_replicate(pc_store *base, redisContext *c, pc_error *err)
 {
-    redis_store *s = (redis_store *)base;
-    char record[KEY_MAX], member[48];
-    record_names(s, mediator, role, record, member);
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
-    const char *argv[] = {"HGETALL", record};
-    redisReply *r = command(c, 2, argv, NULL, err);
-    give_back(s, c);
-    if (!r)
-        return -1;
-    int d = pc_redis_record_decode(r, rec);
-    freeReplyObject(r);
-    if (d < 0)
-        return pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt record %s", record);
-    *found = d;
-    return 0;
-}
-
-/* HGETALL of every member of the set, pipelined. */
-static int fetch_all(redis_store *s, redisContext *c, const redisReply *members, pc_record_list *l,
-                     pc_error *err)
-{
-    for (size_t i = 0; i < members->elements; i++) {
-        char record[KEY_MAX];
-        snprintf(record, sizeof record, "%smed:%s", s->prefix, members->element[i]->str);
-        redisAppendCommand(c, "HGETALL %s", record);
-    }
-    int ret = 0;
-    for (size_t i = 0; i < members->elements; i++) {
-        void *reply = NULL;
-        if (redisGetReply(c, &reply) != REDIS_OK) {
-            return pc_error_set(err, PC_ERR_INTERNAL, "Redis store: %s:%d: %s", c->tcp.host,
-                                c->tcp.port, c->errstr);
-        }
-        pc_mediator_record rec;
-        int d = pc_redis_record_decode(reply, &rec);
-        if (ret == 0 && d < 0)
-            ret = pc_error_set(err, PC_ERR_INTERNAL, "Redis store: corrupt record of %s",
-                               members->element[i]->str);
-        else if (ret == 0 && d == 1) /* 0: deleted since SMEMBERS */
-            ret = pc_record_list_push(l, &rec, err);
-        freeReplyObject(reply);
-    }
-    return ret;
-}
-
-static int rd_list_mediators(pc_store *base, pc_mediator_record **recs, size_t *n, pc_error *err)
-{
-    redis_store *s = (redis_store *)base;
-    char all[KEY_MAX];
-    snprintf(all, sizeof all, "%smediators", s->prefix);
-    redisContext *c = take(s, err);
-    if (!c)
-        return -1;
-    const char *argv[] = {"SMEMBERS", all};
-    redisReply *members = command(c, 2, argv, NULL, err);
-    pc_record_list l = {0};
-    int ret = members ? 0 : -1;
-    if (members && members->type != REDIS_REPLY_ARRAY)
-        ret = pc_error_set(err, PC_ERR_INTERNAL, "Redis store: odd SMEMBERS answer");
-    if (ret == 0 && members->elements > 0)
-        ret = fetch_all(s, c, members, &l, err);
-    freeReplyObject(members);
-    give_back(s, c);
-    if (ret != 0) {
-        free(l.items);
-        return -1;
-    }
-    *recs = l.items;
-    *n = l.n;
-    return 0;
+    return replicate((redis_store *)base, c, err);
 }
 
 /* ---- for store_redis_gas.c ---- */
@@ -717,17 +518,18 @@ static void rd_close(pc_store *base)
 static const pc_store_ops redis_ops = {
     .blocking = 1,
     .close = rd_close,
-    .next_count = rd_next_count,
-    .return_count = rd_return_count,
-    .offer_count = rd_offer_count,
-    .best_token = rd_best_token,
-    .forget_counters = rd_forget_counters,
-    .put_mediator = rd_put_mediator,
-    .get_mediator = rd_get_mediator,
-    .list_mediators = rd_list_mediators,
+    .next_count = pc_redis_next_count,
+    .return_count = pc_redis_return_count,
+    .offer_count = pc_redis_offer_count,
+    .offer_counts = pc_redis_offer_counts,
+    .best_token = pc_redis_best_token,
+    .forget_counters = pc_redis_forget_counters,
+    .put_mediator = pc_redis_put_mediator,
+    .get_mediator = pc_redis_get_mediator,
+    .list_mediators = pc_redis_list_mediators,
     .page_mediators = pc_redis_page_mediators,
     .issued_count = pc_redis_issued_count,
-    .delete_mediator = rd_delete_mediator,
+    .delete_mediator = pc_redis_delete_mediator,
     .claim_nonce = pc_redis_claim_nonce,
     .claim_chain = pc_redis_claim_chain,
     .durable = rd_durable,
@@ -792,7 +594,7 @@ static int migrate(redis_store *s, redisContext *c, pc_error *err)
     char version[KEY_MAX];
     snprintf(version, sizeof version, "%sschema", s->prefix);
     const char *args[] = {version, s->prefix};
-    redisReply *r = run_script(s, c, SCRIPT_MIGRATE, 1, 2, args, NULL, err);
+    redisReply *r = run_script(s, c, PC_REDIS_SCRIPT_MIGRATE, 1, 2, args, NULL, err);
     if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
         PC_LOG_I("Redis store: %lld Mediator records moved to one record per role",
                  (long long)r->integer);
@@ -849,7 +651,7 @@ pc_store *pc_store_redis_open(const pc_store_options *opts, pc_error *err)
     s->wait_replicas = pc_redis_choose_wait(c, opts->redis_wait_replicas, s->wait_timeout_ms);
     s->replicas = pc_redis_primary_replicas(c);
     int failed = require_durability(s, c, err);
-    for (int i = 0; i < SCRIPT_COUNT && !failed; i++)
+    for (int i = 0; i < PC_REDIS_SCRIPTS && !failed; i++)
         failed = load_script(c, i, s->sha[i], err);
     if (failed || migrate(s, c, err) != 0) {
         redisFree(c);

@@ -1,7 +1,7 @@
 /* store_redis_record.h: a Mediator record as a Redis hash (private to
- * store_redis.c): one field per member of pc_mediator_record, addresses and
- * 256-bit amounts as raw big-endian bytes, the rest as decimal text. Kept
- * apart from store_redis.c because it is pure encoding, with no connection. */
+ * store_redis_mediators.c): one field per member of pc_mediator_record,
+ * addresses and 256-bit amounts as raw big-endian bytes, the rest as
+ * decimal text. Kept apart because it is pure encoding, with no connection. */
 #ifndef PAYCHAN_SERVER_STORE_REDIS_RECORD_H
 #define PAYCHAN_SERVER_STORE_REDIS_RECORD_H
 
