@@ -426,7 +426,7 @@ int pc_store_offer_counts(pc_store *s, size_t n, const pc_address *mediators,
                           const pc_signature *sigs, pc_store_result *results)
 {
     offer_slot stack_slots[ON_STACK];
-    void *stack_args[ON_STACK];
+    void *stack_args[ON_STACK] = {0}; /* filled by offer_and_wait; zeroed for gcc -O2 */
     offer_slot *slots = n <= ON_STACK ? stack_slots : malloc(n * sizeof *slots);
     void **args = n <= ON_STACK ? stack_args : malloc(n * sizeof *args);
     int failed = 0;
